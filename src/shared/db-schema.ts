@@ -1,0 +1,68 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** A timestamp column: read as Date, written as Date or SQL default. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface TenantsTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  password_hash: string | null;
+  created_at: Timestamp;
+}
+
+export interface MembershipsTable {
+  tenant_id: string;
+  user_id: string;
+  role: string;
+  created_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string | null;
+  name: string;
+  prefix: string;
+  digest: string;
+  scopes: string[];
+  expires_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  replaced_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  /** bigint identity; read it cast to text. */
+  seq: ColumnType<string, never, never>;
+  tenant_id: string;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  before: unknown;
+  after: unknown;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  created_at: Timestamp;
+}
+
+/** The database as kysely sees it. */
+export interface Database {
+  tenants: TenantsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  api_keys: ApiKeysTable;
+  audit_events: AuditEventsTable;
+}

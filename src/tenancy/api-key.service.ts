@@ -1,0 +1,163 @@
+import type { Db, Tx } from '../shared/db.ts';
+import { withAuthenticator, withTenant } from '../shared/db.ts';
+import { AppError, notFound } from '../shared/errors.ts';
+import { digestApiKey, digestsEqual, generateApiKey, looksLikeApiKey } from './api-key.ts';
+import {
+  findApiKey,
+  findCredentialByDigest,
+  insertApiKey,
+  listApiKeys,
+  touchApiKey,
+  updateApiKey,
+} from './api-key.repository.ts';
+import { recordAudit } from './audit.ts';
+import { findMember } from './membership.repository.ts';
+import { parseOrThrow } from './parse.ts';
+import type { ApiKeyInfo, IssuedApiKey, Principal, RequestContext, Scope } from './types.ts';
+import { isUuid, nameSchema, scopesSchema } from './validation.ts';
+
+export interface CreateKeyInput {
+  name: string;
+  scopes: Scope[];
+  /** Lifetime in milliseconds; none means the key does not expire. */
+  expiresInMs?: number | undefined;
+  /** The member the key acts for; null for a tenant-level key. */
+  userId?: string | null | undefined;
+}
+
+export interface ApiKeyService {
+  /** The principal behind a presented key, or undefined for an unknown, revoked or expired key. */
+  authenticate(secret: string): Promise<Principal | undefined>;
+  create(tenantId: string, context: RequestContext, input: CreateKeyInput): Promise<IssuedApiKey>;
+  list(tenantId: string): Promise<ApiKeyInfo[]>;
+  get(tenantId: string, id: string): Promise<ApiKeyInfo>;
+  revoke(tenantId: string, context: RequestContext, id: string): Promise<ApiKeyInfo>;
+  /** Issues a successor with the same name, scopes and user; the old key keeps working for `graceMs`. */
+  rotate(
+    tenantId: string,
+    context: RequestContext,
+    id: string,
+    graceMs: number,
+  ): Promise<{ key: IssuedApiKey; previous: ApiKeyInfo }>;
+}
+
+const LAST_USED_INTERVAL_MS = 60_000;
+
+function isActive(key: ApiKeyInfo, now: Date): boolean {
+  return key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now);
+}
+
+export function createApiKeyService({ db, now = () => new Date() }: { db: Db; now?: () => Date }): ApiKeyService {
+  // When each key's use was last written; the SQL guard keeps replicas to one write a minute too.
+  const lastTouched = new Map<string, number>();
+
+  async function recordUse(tenantId: string, keyId: string): Promise<void> {
+    const at = now().getTime();
+    if (at - (lastTouched.get(keyId) ?? 0) < LAST_USED_INTERVAL_MS) return;
+    lastTouched.set(keyId, at);
+    await withTenant(db, tenantId, (trx) => touchApiKey(trx, tenantId, keyId));
+  }
+
+  /** Validates and inserts a key inside the caller's transaction; the secret is returned once. */
+  async function insertIssued(
+    trx: Tx,
+    tenantId: string,
+    context: RequestContext,
+    input: CreateKeyInput,
+    action: string,
+  ): Promise<IssuedApiKey> {
+    const name = parseOrThrow(nameSchema, input.name, 'name');
+    const scopes = parseOrThrow(scopesSchema, input.scopes, 'scopes');
+    const userId = input.userId ?? null;
+    if (userId !== null && !(isUuid(userId) && (await findMember(trx, tenantId, userId)))) {
+      throw new AppError('validation_failed', 'user: not a member of this tenant');
+    }
+    const generated = generateApiKey();
+    const key = await insertApiKey(trx, {
+      tenantId,
+      userId,
+      name,
+      prefix: generated.prefix,
+      digest: generated.digest,
+      scopes,
+      expiresAt: input.expiresInMs === undefined ? null : new Date(now().getTime() + input.expiresInMs),
+    });
+    await recordAudit(trx, tenantId, context, { action, resourceType: 'api_key', resourceId: key.id, after: key });
+    return { ...key, secret: generated.secret };
+  }
+
+  return {
+    async authenticate(secret) {
+      if (!looksLikeApiKey(secret)) return undefined;
+      const digest = digestApiKey(secret);
+      const found = await withAuthenticator(db, (trx) => findCredentialByDigest(trx, digest));
+      if (!found || !digestsEqual(found.digest, digest) || !isActive(found.key, now())) return undefined;
+      // A key made for a member stops working when the membership ends.
+      if (found.key.userId !== null && found.memberRole === null) return undefined;
+      await recordUse(found.tenant.id, found.key.id);
+      return {
+        tenant: found.tenant,
+        keyId: found.key.id,
+        userId: found.key.userId,
+        role: found.memberRole ?? 'owner',
+        scopes: found.key.scopes,
+      };
+    },
+
+    create: (tenantId, context, input) =>
+      withTenant(db, tenantId, (trx) => insertIssued(trx, tenantId, context, input, 'api_key.create')),
+
+    list: (tenantId) => withTenant(db, tenantId, (trx) => listApiKeys(trx, tenantId)),
+
+    async get(tenantId, id) {
+      const key = isUuid(id) ? await withTenant(db, tenantId, (trx) => findApiKey(trx, tenantId, id)) : undefined;
+      if (!key) throw notFound('API key');
+      return key;
+    },
+
+    revoke(tenantId, context, id) {
+      return withTenant(db, tenantId, async (trx) => {
+        const before = isUuid(id) ? await findApiKey(trx, tenantId, id, true) : undefined;
+        if (!before) throw notFound('API key');
+        if (before.revokedAt !== null) return before;
+        const after = await updateApiKey(trx, tenantId, id, { revokedAt: now() });
+        await recordAudit(trx, tenantId, context, {
+          action: 'api_key.revoke',
+          resourceType: 'api_key',
+          resourceId: id,
+          before,
+          after,
+        });
+        return after;
+      });
+    },
+
+    rotate(tenantId, context, id, graceMs) {
+      return withTenant(db, tenantId, async (trx) => {
+        const old = isUuid(id) ? await findApiKey(trx, tenantId, id, true) : undefined;
+        if (!old) throw notFound('API key');
+        if (!isActive(old, now())) throw new AppError('conflict', 'a revoked or expired key cannot be rotated');
+        if (old.replacedBy !== null) throw new AppError('conflict', 'this key has already been rotated');
+        const remainingMs = old.expiresAt === null ? undefined : old.expiresAt.getTime() - now().getTime();
+        const key = await insertIssued(
+          trx,
+          tenantId,
+          context,
+          { name: old.name, scopes: old.scopes, userId: old.userId, expiresInMs: remainingMs },
+          'api_key.rotate',
+        );
+        const graceEnd = new Date(now().getTime() + graceMs);
+        const expiresAt = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd;
+        const previous = await updateApiKey(trx, tenantId, id, { expiresAt, replacedBy: key.id });
+        await recordAudit(trx, tenantId, context, {
+          action: 'api_key.update',
+          resourceType: 'api_key',
+          resourceId: id,
+          before: old,
+          after: previous,
+        });
+        return { key, previous };
+      });
+    },
+  };
+}

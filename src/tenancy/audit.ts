@@ -1,0 +1,93 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../shared/db.ts';
+import type { AuditEvent, RequestContext } from './types.ts';
+
+const SECRET_FIELD = /pass(word)?|secret|token|digest|key$|authorization|cookie/i;
+
+/** Replaces the value of every secret-looking field, at any depth, before it is stored. */
+export function redactSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactSecrets);
+  if (value instanceof Date) return value.toISOString();
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, SECRET_FIELD.test(k) ? '[redacted]' : redactSecrets(v)]),
+    );
+  }
+  return value;
+}
+
+export interface AuditChange {
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** Appends one audit event; call it with the transaction that makes the change. */
+export async function recordAudit(
+  trx: Tx,
+  tenantId: string,
+  context: RequestContext,
+  change: AuditChange,
+): Promise<void> {
+  await trx
+    .insertInto('audit_events')
+    .values({
+      tenant_id: tenantId,
+      actor_type: context.actor.type,
+      actor_id: context.actor.id,
+      action: change.action,
+      resource_type: change.resourceType,
+      resource_id: change.resourceId,
+      before: change.before === undefined ? null : JSON.stringify(redactSecrets(change.before)),
+      after: change.after === undefined ? null : JSON.stringify(redactSecrets(change.after)),
+      ip: context.ip,
+      user_agent: context.userAgent?.slice(0, 512) ?? null,
+      request_id: context.requestId,
+    })
+    .execute();
+}
+
+export interface AuditFilter {
+  action?: string | undefined;
+  actorId?: string | undefined;
+  resourceType?: string | undefined;
+  resourceId?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+  /** Continue after this position: the `seq` of the last event of the previous page. */
+  afterSeq?: string | undefined;
+  limit: number;
+}
+
+/** Lists a tenant's audit events, newest first, with keyset pagination. */
+export async function listAuditEvents(trx: Tx | Db, tenantId: string, filter: AuditFilter): Promise<AuditEvent[]> {
+  let query = trx.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId);
+  if (filter.action) query = query.where('action', '=', filter.action);
+  if (filter.actorId) query = query.where('actor_id', '=', filter.actorId);
+  if (filter.resourceType) query = query.where('resource_type', '=', filter.resourceType);
+  if (filter.resourceId) query = query.where('resource_id', '=', filter.resourceId);
+  if (filter.since) query = query.where('created_at', '>=', filter.since);
+  if (filter.until) query = query.where('created_at', '<', filter.until);
+  if (filter.afterSeq) query = query.where(sql<boolean>`seq < ${filter.afterSeq}::bigint`);
+  const rows = await query
+    .select(sql<string>`seq::text`.as('position'))
+    .orderBy('seq', 'desc')
+    .limit(filter.limit)
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    position: row.position,
+    actor: { type: row.actor_type as AuditEvent['actor']['type'], id: row.actor_id },
+    action: row.action,
+    resourceType: row.resource_type,
+    resourceId: row.resource_id,
+    before: row.before,
+    after: row.after,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    requestId: row.request_id,
+    createdAt: row.created_at,
+  }));
+}

@@ -1,0 +1,53 @@
+import type { Db } from '../shared/db.ts';
+import { createApiKeyService, type ApiKeyService } from './api-key.service.ts';
+import { createAuditService, type AuditService } from './audit.service.ts';
+import { createMemberService, type MemberService } from './member.service.ts';
+import { createTenantService, type TenantService } from './tenant.service.ts';
+
+export interface TenancyModule {
+  tenants: TenantService;
+  members: MemberService;
+  apiKeys: ApiKeyService;
+  audit: AuditService;
+}
+
+/** Tenants, people, credentials and the audit trail. */
+export function createTenancyModule({ db }: { db: Db }): TenancyModule {
+  return {
+    tenants: createTenantService({ db }),
+    members: createMemberService({ db }),
+    apiKeys: createApiKeyService({ db }),
+    audit: createAuditService({ db }),
+  };
+}
+
+export { API_KEY_PREFIX, looksLikeApiKey } from './api-key.ts';
+export { denialReason, type Permission } from './permissions.ts';
+export { redactSecrets } from './audit.ts';
+export {
+  durationSchema,
+  emailSchema,
+  nameSchema,
+  parseDuration,
+  passwordSchema,
+  roleSchema,
+  scopesSchema,
+  slugSchema,
+} from './validation.ts';
+export { ROLES, SCOPES } from './types.ts';
+export type {
+  Actor,
+  ApiKeyInfo,
+  AuditEvent,
+  IssuedApiKey,
+  Member,
+  Principal,
+  RequestContext,
+  Role,
+  Scope,
+  Tenant,
+} from './types.ts';
+export type { ApiKeyService, CreateKeyInput } from './api-key.service.ts';
+export type { AuditService, AuditQuery, AuditPage } from './audit.service.ts';
+export type { MemberService, AddMemberInput, AddedMember } from './member.service.ts';
+export type { TenantService } from './tenant.service.ts';

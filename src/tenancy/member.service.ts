@@ -1,0 +1,120 @@
+import type { Db } from '../shared/db.ts';
+import { isUniqueViolation, withTenant } from '../shared/db.ts';
+import { AppError, notFound } from '../shared/errors.ts';
+import { recordAudit } from './audit.ts';
+import {
+  countOwners,
+  deleteMembership,
+  findMember,
+  insertMembership,
+  listMembers,
+  updateMembershipRole,
+} from './membership.repository.ts';
+import { parseOrThrow } from './parse.ts';
+import { generatePassword, hashPassword } from './password.ts';
+import type { Member, RequestContext, Role } from './types.ts';
+import { findUserByEmail, insertUser } from './user.repository.ts';
+import { emailSchema, isUuid, passwordSchema, roleSchema } from './validation.ts';
+
+export interface AddMemberInput {
+  email: string;
+  role: Role;
+  /** A password for a new user; see `generatePassword`. Ignored for an existing user. */
+  password?: string | undefined;
+  /** Generate a password when creating a user and none is given. */
+  generatePassword?: boolean;
+}
+
+export interface AddedMember {
+  member: Member;
+  /** Set only when this call created the user with a generated password: shown once. */
+  generatedPassword?: string;
+  createdUser: boolean;
+}
+
+export interface MemberService {
+  list(tenantId: string): Promise<Member[]>;
+  add(tenantId: string, context: RequestContext, input: AddMemberInput): Promise<AddedMember>;
+  changeRole(tenantId: string, context: RequestContext, userId: string, role: Role): Promise<Member>;
+  remove(tenantId: string, context: RequestContext, userId: string): Promise<void>;
+}
+
+export function createMemberService({ db }: { db: Db }): MemberService {
+  return {
+    list: (tenantId) => withTenant(db, tenantId, (trx) => listMembers(trx, tenantId)),
+
+    async add(tenantId, context, input) {
+      const email = parseOrThrow(emailSchema, input.email, 'email');
+      const role = parseOrThrow(roleSchema, input.role, 'role');
+      const given = input.password === undefined ? undefined : parseOrThrow(passwordSchema, input.password, 'password');
+      const generated = given === undefined && input.generatePassword ? generatePassword() : undefined;
+      const password = given ?? generated;
+      // Hash outside the transaction: it is slow on purpose.
+      const passwordHash = password === undefined ? null : await hashPassword(password);
+      try {
+        return await withTenant(db, tenantId, async (trx) => {
+          const existing = await findUserByEmail(trx, email);
+          const user = existing ?? (await insertUser(trx, { email, passwordHash }));
+          if (existing && (await findMember(trx, tenantId, existing.id))) {
+            throw new AppError('conflict', `${email} is already a member of this tenant`);
+          }
+          await insertMembership(trx, tenantId, user.id, role);
+          const member = await findMember(trx, tenantId, user.id);
+          if (!member) throw new AppError('internal', 'membership vanished after insert');
+          await recordAudit(trx, tenantId, context, {
+            action: 'member.add',
+            resourceType: 'member',
+            resourceId: user.id,
+            after: { email, role, createdUser: !existing },
+          });
+          return {
+            member,
+            createdUser: !existing,
+            ...(!existing && generated !== undefined && { generatedPassword: generated }),
+          };
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new AppError('conflict', `${email} is already a member of this tenant`);
+        throw error;
+      }
+    },
+
+    changeRole(tenantId, context, userId, role) {
+      const next = parseOrThrow(roleSchema, role, 'role');
+      return withTenant(db, tenantId, async (trx) => {
+        const before = isUuid(userId) ? await findMember(trx, tenantId, userId) : undefined;
+        if (!before) throw notFound('member');
+        if (before.role === 'owner' && next !== 'owner' && (await countOwners(trx, tenantId)) <= 1) {
+          throw new AppError('conflict', 'the last owner cannot be demoted; make another member owner first');
+        }
+        await updateMembershipRole(trx, tenantId, userId, next);
+        const after = { ...before, role: next };
+        await recordAudit(trx, tenantId, context, {
+          action: 'member.update',
+          resourceType: 'member',
+          resourceId: userId,
+          before: { email: before.email, role: before.role },
+          after: { email: after.email, role: after.role },
+        });
+        return after;
+      });
+    },
+
+    remove(tenantId, context, userId) {
+      return withTenant(db, tenantId, async (trx) => {
+        const before = isUuid(userId) ? await findMember(trx, tenantId, userId) : undefined;
+        if (!before) throw notFound('member');
+        if (before.role === 'owner' && (await countOwners(trx, tenantId)) <= 1) {
+          throw new AppError('conflict', 'the last owner cannot be removed; make another member owner first');
+        }
+        await deleteMembership(trx, tenantId, userId);
+        await recordAudit(trx, tenantId, context, {
+          action: 'member.remove',
+          resourceType: 'member',
+          resourceId: userId,
+          before: { email: before.email, role: before.role },
+        });
+      });
+    },
+  };
+}

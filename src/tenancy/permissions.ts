@@ -1,0 +1,38 @@
+import type { Principal, Role, Scope } from './types.ts';
+
+/** Everything the REST API guards. */
+export type Permission =
+  | 'keys:read'
+  | 'keys:write'
+  | 'members:read'
+  | 'members:write'
+  | 'audit:read';
+
+const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
+  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read'],
+  admin: ['keys:read', 'keys:write', 'members:read', 'audit:read'],
+  member: [],
+  auditor: ['members:read', 'audit:read'],
+};
+
+function scopeAllows(scopes: readonly Scope[], permission: Permission): boolean {
+  if (scopes.includes('admin')) return true;
+  return scopes.includes('read') && permission.endsWith(':read');
+}
+
+/** Whether the role of the principal is enough; the scope is checked separately. */
+export function roleAllows(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].includes(permission);
+}
+
+/** Why a principal may not do something, or undefined when it may. */
+export function denialReason(principal: Principal, permission: Permission): string | undefined {
+  if (!scopeAllows(principal.scopes, permission)) {
+    const needed = permission.endsWith(':read') ? '"read" or "admin"' : '"admin"';
+    return `this key lacks the ${needed} scope needed for ${permission}`;
+  }
+  if (!roleAllows(principal.role, permission)) {
+    return `the role "${principal.role}" does not allow ${permission}`;
+  }
+  return undefined;
+}
