@@ -1,0 +1,56 @@
+import type { OperatorCommandName } from '../gateway/index.ts';
+
+interface KeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  secret?: string;
+}
+
+function keyStatus(key: KeyView): string {
+  if (key.revoked_at) return 'revoked';
+  if (key.expires_at && new Date(key.expires_at) <= new Date()) return 'expired';
+  return key.expires_at ? `expires ${key.expires_at}` : 'active';
+}
+
+/** Human-readable output of an operator command; `--json` prints the raw result instead. */
+export function formatResult(name: OperatorCommandName, result: unknown): string {
+  const r = result as Record<string, unknown>;
+  switch (name) {
+    case 'tenant.create': {
+      const tenant = r['tenant'] as { slug: string; id: string };
+      return `created tenant ${tenant.slug} (${tenant.id})`;
+    }
+    case 'user.create': {
+      const user = r['user'] as { email: string; id: string };
+      const lines = [`added ${user.email} (${user.id}) to ${String(r['tenant'])} as ${String(r['role'])}`];
+      if (typeof r['password'] === 'string') {
+        lines.push(`password (shown once, store it now): ${r['password']}`);
+      }
+      return lines.join('\n');
+    }
+    case 'key.create': {
+      const key = r['key'] as KeyView;
+      return [
+        `created key "${key.name}" ${key.id} for ${String(r['tenant'])} with scopes ${key.scopes.join(',')} (${keyStatus(key)})`,
+        'the key is shown once, store it now:',
+        key.secret ?? '',
+      ].join('\n');
+    }
+    case 'key.list': {
+      const keys = r['keys'] as KeyView[];
+      if (keys.length === 0) return `no keys in ${String(r['tenant'])}`;
+      return keys
+        .map((k) => [k.id, k.prefix, k.name, k.scopes.join(','), keyStatus(k), k.last_used_at ?? 'never used'].join('\t'))
+        .join('\n');
+    }
+    case 'key.revoke': {
+      const key = r['key'] as KeyView;
+      return `revoked key "${key.name}" ${key.id}`;
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import { AppError } from '../shared/errors.ts';
+import type { Config } from '../shared/config.ts';
+import { openDatabase } from '../shared/db.ts';
+import { readLockHolder } from '../shared/directory-lock.ts';
+import { migrateToLatest } from '../shared/migrate.ts';
+import { createTenancyModule } from '../tenancy/index.ts';
+import {
+  createOperatorCommands,
+  readOperatorCredential,
+  type OperatorCommandName,
+} from '../gateway/index.ts';
+
+/** Runs operator commands, either on the database directly or through the running gateway. */
+export interface CommandRunner {
+  readonly via: 'database' | 'gateway';
+  run(name: OperatorCommandName, args: Record<string, unknown>): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+const OPERATOR = { actor: { type: 'operator', id: null }, ip: null, userAgent: 'botgate-cli', requestId: null } as const;
+
+/** Opens the gateway's database itself (migrating it first) and runs commands in this process. */
+export async function openDirectRunner(config: Config): Promise<CommandRunner> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    await migrateToLatest(database.db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const commands = createOperatorCommands({ tenancy: createTenancyModule({ db: database.db }) });
+  return {
+    via: 'database',
+    run: (name, args) => commands.run(name, args, { ...OPERATOR, actor: { ...OPERATOR.actor } }),
+    close: () => database.close(),
+  };
+}
+
+/** Sends commands to a running gateway with the operator token it left in DATA_DIR. */
+export function createGatewayRunner(url: string, token: string): CommandRunner {
+  return {
+    via: 'gateway',
+    async run(name, args) {
+      const response = await fetch(`${url}/api/v1/operator/${name}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'user-agent': 'botgate-cli' },
+        body: JSON.stringify(args),
+      });
+      const body = (await response.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+      if (!response.ok) {
+        throw new AppError('unavailable', body?.error?.message ?? `the gateway answered HTTP ${response.status}`);
+      }
+      return body;
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * PostgreSQL admits many processes, so the CLI opens it directly. The embedded
+ * database admits one: while a gateway holds it, the CLI goes through that gateway.
+ */
+export async function openCommandRunner(config: Config): Promise<CommandRunner> {
+  if (config.databaseUrl) return openDirectRunner(config);
+  const holder = await readLockHolder(config.dataDir, 'pglite');
+  if (holder !== undefined) {
+    const credential = await readOperatorCredential(config.dataDir);
+    if (credential && credential.pid === holder) return createGatewayRunner(credential.url, credential.token);
+    throw new AppError(
+      'unavailable',
+      `the embedded database in ${config.dataDir} is in use by process ${holder}, which is not a gateway this CLI can reach`,
+    );
+  }
+  return openDirectRunner(config);
+}

@@ -1,0 +1,42 @@
+import type { Request, Response } from 'express';
+import type * as z from 'zod';
+import { AppError } from '../shared/errors.ts';
+import type { Principal, RequestContext } from '../tenancy/index.ts';
+
+/** The authenticated principal; set by the auth middleware on every /api/v1 route. */
+export function principalOf(res: Response): Principal {
+  const principal = res.locals['principal'] as Principal | undefined;
+  if (!principal) throw new AppError('unauthorized', 'authentication required');
+  return principal;
+}
+
+/** What the audit trail records about this request. */
+export function contextOf(req: Request, res: Response): RequestContext {
+  const principal = res.locals['principal'] as Principal | undefined;
+  return {
+    actor: principal
+      ? { type: 'api_key', id: principal.keyId }
+      : { type: 'operator', id: null },
+    ip: req.ip ?? null,
+    userAgent: req.get('user-agent') ?? null,
+    requestId: String(req.id),
+  };
+}
+
+/** Validates a body or query with zod; the error names the first bad field. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query'): z.output<S> {
+  const result = schema.safeParse(input ?? (where === 'body' ? undefined : {}));
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.join('.') : where;
+  const message = issue?.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue?.message;
+  throw new AppError('validation_failed', `${field}: ${message ?? 'is invalid'}`, {
+    details: { issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+  });
+}
+
+/** A route parameter as a string (express 5 types allow arrays for wildcards). */
+export function param(req: Request, name: string): string {
+  const value = req.params[name];
+  return typeof value === 'string' ? value : '';
+}

@@ -1,0 +1,113 @@
+import * as z from 'zod';
+import { AppError } from '../../shared/errors.ts';
+import {
+  durationSchema,
+  emailSchema,
+  nameSchema,
+  passwordSchema,
+  roleSchema,
+  scopesSchema,
+  slugSchema,
+  type RequestContext,
+  type TenancyModule,
+} from '../../tenancy/index.ts';
+import { issuedKeyJson, keyJson, tenantJson } from '../serialize.ts';
+
+const tenant = slugSchema;
+
+/** Input of every operator command; the CLI and the operator endpoint validate with these. */
+export const operatorCommandSchemas = {
+  'tenant.create': z.strictObject({ slug: slugSchema, name: nameSchema.optional() }),
+  'user.create': z.strictObject({
+    tenant,
+    email: emailSchema,
+    role: roleSchema,
+    password: passwordSchema.optional(),
+  }),
+  'key.create': z.strictObject({
+    tenant,
+    name: nameSchema,
+    scopes: scopesSchema,
+    expires: durationSchema.optional(),
+    user: emailSchema.optional(),
+  }),
+  'key.list': z.strictObject({ tenant }),
+  'key.revoke': z.strictObject({ tenant, id: z.string().min(1) }),
+} as const;
+
+export type OperatorCommandName = keyof typeof operatorCommandSchemas;
+export const OPERATOR_COMMANDS = Object.keys(operatorCommandSchemas) as OperatorCommandName[];
+
+/** Runs operator commands on the tenancy module: what `botgate tenant|user|key ...` does. */
+export interface OperatorCommands {
+  run(name: OperatorCommandName, args: unknown, context: RequestContext): Promise<unknown>;
+}
+
+function parseArgs<N extends OperatorCommandName>(name: N, args: unknown): z.output<(typeof operatorCommandSchemas)[N]> {
+  const result = operatorCommandSchemas[name].safeParse(args);
+  if (result.success) return result.data as z.output<(typeof operatorCommandSchemas)[N]>;
+  const issue = result.error.issues[0];
+  const field = issue?.path.join('.') || 'arguments';
+  const message = issue?.code === 'unrecognized_keys' ? `unknown option(s): ${issue.keys.join(', ')}` : issue?.message;
+  throw new AppError('validation_failed', `${field}: ${message ?? 'is invalid'}`);
+}
+
+export function createOperatorCommands({ tenancy }: { tenancy: TenancyModule }): OperatorCommands {
+  const handlers: { [N in OperatorCommandName]: (args: unknown, context: RequestContext) => Promise<unknown> } = {
+    async 'tenant.create'(raw, context) {
+      const args = parseArgs('tenant.create', raw);
+      return { tenant: tenantJson(await tenancy.tenants.create(context, args)) };
+    },
+    async 'user.create'(raw, context) {
+      const args = parseArgs('user.create', raw);
+      const target = await tenancy.tenants.getBySlug(args.tenant);
+      const added = await tenancy.members.add(target.id, context, {
+        email: args.email,
+        role: args.role,
+        password: args.password,
+        generatePassword: true,
+      });
+      return {
+        user: { id: added.member.userId, email: added.member.email },
+        tenant: target.slug,
+        role: added.member.role,
+        created_user: added.createdUser,
+        ...(added.generatedPassword !== undefined && { password: added.generatedPassword }),
+      };
+    },
+    async 'key.create'(raw, context) {
+      const args = parseArgs('key.create', raw);
+      const target = await tenancy.tenants.getBySlug(args.tenant);
+      let userId: string | null = null;
+      if (args.user !== undefined) {
+        const member = (await tenancy.members.list(target.id)).find((m) => m.email === args.user);
+        if (!member) throw new AppError('validation_failed', `user: ${args.user} is not a member of ${target.slug}`);
+        userId = member.userId;
+      }
+      const key = await tenancy.apiKeys.create(target.id, context, {
+        name: args.name,
+        scopes: args.scopes,
+        expiresInMs: args.expires,
+        userId,
+      });
+      return { key: issuedKeyJson(key), tenant: target.slug };
+    },
+    async 'key.list'(raw) {
+      const args = parseArgs('key.list', raw);
+      const target = await tenancy.tenants.getBySlug(args.tenant);
+      return { keys: (await tenancy.apiKeys.list(target.id)).map(keyJson), tenant: target.slug };
+    },
+    async 'key.revoke'(raw, context) {
+      const args = parseArgs('key.revoke', raw);
+      const target = await tenancy.tenants.getBySlug(args.tenant);
+      return { key: keyJson(await tenancy.apiKeys.revoke(target.id, context, args.id)), tenant: target.slug };
+    },
+  };
+  return {
+    run: (name, args, context) => {
+      const handler = handlers[name];
+      if (!handler) return Promise.reject(new AppError('not_found', `unknown command ${String(name)}`));
+      return handler(args, context);
+    },
+  };
+}

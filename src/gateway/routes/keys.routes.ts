@@ -1,0 +1,71 @@
+import { Router } from 'express';
+import * as z from 'zod';
+import { AppError } from '../../shared/errors.ts';
+import { durationSchema, nameSchema, scopesSchema, type TenancyModule } from '../../tenancy/index.ts';
+import { requirePermission } from '../auth.ts';
+import { contextOf, param, parseInput, principalOf } from '../http.ts';
+import { issuedKeyJson, keyJson } from '../serialize.ts';
+
+const createKeyBody = z.strictObject({
+  name: nameSchema,
+  scopes: scopesSchema,
+  expires_in: durationSchema.optional(),
+  user_id: z.uuid().optional(),
+});
+
+const rotateKeyBody = z.strictObject({ grace_period: durationSchema.optional() }).optional();
+
+const DEFAULT_GRACE_MS = 24 * 3_600_000;
+
+/** API keys of the caller's tenant. */
+export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router {
+  const router = Router();
+
+  router.get('/keys', requirePermission('keys:read'), async (_req, res) => {
+    const keys = await tenancy.apiKeys.list(principalOf(res).tenant.id);
+    res.json({ keys: keys.map(keyJson) });
+  });
+
+  router.get('/keys/:id', requirePermission('keys:read'), async (req, res) => {
+    const key = await tenancy.apiKeys.get(principalOf(res).tenant.id, param(req, 'id'));
+    res.json({ key: keyJson(key) });
+  });
+
+  router.post('/keys', requirePermission('keys:write'), async (req, res) => {
+    const principal = principalOf(res);
+    const body = parseInput(createKeyBody, req.body, 'body');
+    const beyond = body.scopes.filter((scope) => !principal.scopes.includes(scope));
+    if (beyond.length > 0) {
+      throw new AppError('forbidden', `a key cannot grant scopes it does not have: ${beyond.join(', ')}`);
+    }
+    if (principal.userId !== null && body.user_id !== undefined && body.user_id !== principal.userId) {
+      throw new AppError('forbidden', "a member's key can only create keys for that member");
+    }
+    const key = await tenancy.apiKeys.create(principal.tenant.id, contextOf(req, res), {
+      name: body.name,
+      scopes: body.scopes,
+      expiresInMs: body.expires_in,
+      userId: principal.userId ?? body.user_id ?? null,
+    });
+    res.status(201).json({ key: issuedKeyJson(key) });
+  });
+
+  router.post('/keys/:id/rotate', requirePermission('keys:write'), async (req, res) => {
+    const principal = principalOf(res);
+    const body = parseInput(rotateKeyBody, req.body, 'body');
+    const { key, previous } = await tenancy.apiKeys.rotate(
+      principal.tenant.id,
+      contextOf(req, res),
+      param(req, 'id'),
+      body?.grace_period ?? DEFAULT_GRACE_MS,
+    );
+    res.status(201).json({ key: issuedKeyJson(key), previous: keyJson(previous) });
+  });
+
+  router.delete('/keys/:id', requirePermission('keys:write'), async (req, res) => {
+    const key = await tenancy.apiKeys.revoke(principalOf(res).tenant.id, contextOf(req, res), param(req, 'id'));
+    res.json({ key: keyJson(key) });
+  });
+
+  return router;
+}

@@ -1,0 +1,18 @@
+import { Router } from 'express';
+import { principalOf } from '../http.ts';
+import { tenantJson } from '../serialize.ts';
+
+/** `GET /api/v1/me`: who the credential is. */
+export function createMeRoutes(): Router {
+  const router = Router();
+  router.get('/me', (_req, res) => {
+    const principal = principalOf(res);
+    res.json({
+      tenant: tenantJson(principal.tenant),
+      key: { id: principal.keyId, scopes: principal.scopes },
+      user_id: principal.userId,
+      role: principal.role,
+    });
+  });
+  return router;
+}

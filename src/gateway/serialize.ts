@@ -1,0 +1,46 @@
+import type { ApiKeyInfo, AuditEvent, IssuedApiKey, Member, Tenant } from '../tenancy/index.ts';
+
+/** JSON shapes of the REST API: snake_case, ISO timestamps, never a secret unless just issued. */
+export function tenantJson(tenant: Tenant) {
+  return { id: tenant.id, slug: tenant.slug, name: tenant.name, created_at: tenant.createdAt.toISOString() };
+}
+
+export function keyJson(key: ApiKeyInfo) {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    user_id: key.userId,
+    expires_at: key.expiresAt?.toISOString() ?? null,
+    revoked_at: key.revokedAt?.toISOString() ?? null,
+    last_used_at: key.lastUsedAt?.toISOString() ?? null,
+    replaced_by: key.replacedBy,
+    created_at: key.createdAt.toISOString(),
+  };
+}
+
+/** The one response that carries the secret: right after creation or rotation. */
+export function issuedKeyJson(key: IssuedApiKey) {
+  return { ...keyJson(key), secret: key.secret };
+}
+
+export function memberJson(member: Member) {
+  return { user_id: member.userId, email: member.email, role: member.role, created_at: member.createdAt.toISOString() };
+}
+
+export function auditEventJson(event: AuditEvent) {
+  return {
+    id: event.id,
+    actor: event.actor,
+    action: event.action,
+    resource_type: event.resourceType,
+    resource_id: event.resourceId,
+    before: event.before,
+    after: event.after,
+    ip: event.ip,
+    user_agent: event.userAgent,
+    request_id: event.requestId,
+    created_at: event.createdAt.toISOString(),
+  };
+}

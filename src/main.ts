@@ -1,0 +1,60 @@
+import fs from 'node:fs/promises';
+import type { Config } from './shared/config.ts';
+import { openDatabase, pingDatabase } from './shared/db.ts';
+import type { Logger } from './shared/logger.ts';
+import { migrateToLatest } from './shared/migrate.ts';
+import { loadOrCreateSecretKey } from './shared/secret-key.ts';
+import { createTenancyModule } from './tenancy/index.ts';
+import {
+  createApp,
+  createOperatorCommands,
+  generateOperatorToken,
+  listen,
+  removeOperatorCredential,
+  writeOperatorCredential,
+} from './gateway/index.ts';
+
+export interface Gateway {
+  url: string;
+  /** Drains in-flight requests, then closes the database. */
+  stop(): Promise<void>;
+}
+
+/** The composition root: config → database → modules → app → listen. */
+export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await loadOrCreateSecretKey(config.dataDir, config.secretKey);
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const applied = await migrateToLatest(database.db);
+    logger.info({ database: database.kind, applied }, 'database ready');
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  let draining = false;
+  const tenancy = createTenancyModule({ db: database.db });
+  const operatorToken = generateOperatorToken();
+  const app = createApp({
+    logger,
+    tenancy,
+    bodyLimit: config.bodyLimit,
+    isReady: async () => !draining && (await pingDatabase(database.db)),
+    operator: { commands: createOperatorCommands({ tenancy }), token: operatorToken },
+  });
+  const server = await listen(app, { host: config.host, port: config.port });
+  await writeOperatorCredential(config.dataDir, { url: server.url, token: operatorToken, pid: process.pid });
+  logger.info({ url: server.url, database: database.kind }, 'botgate listening');
+
+  return {
+    url: server.url,
+    async stop() {
+      draining = true;
+      await removeOperatorCredential(config.dataDir, operatorToken);
+      await server.close();
+      await database.close();
+      logger.info('botgate stopped');
+    },
+  };
+}
