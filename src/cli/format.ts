@@ -52,5 +52,7 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
       const key = r['key'] as KeyView;
       return `revoked key "${key.name}" ${key.id}`;
     }
+    default:
+      return JSON.stringify(result);
   }
 }

@@ -19,7 +19,7 @@ export function contextOf(req: Request, res: Response): RequestContext {
       : { type: 'operator', id: null },
     ip: req.ip ?? null,
     userAgent: req.get('user-agent') ?? null,
-    requestId: String(req.id),
+    requestId: typeof req.id === 'string' ? req.id : null,
   };
 }
 

@@ -23,6 +23,7 @@ export const nameSchema = z
   .trim()
   .min(1, 'must not be empty')
   .max(200)
+  // oxlint-disable-next-line no-control-regex -- control characters are exactly what is refused
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
 
 export const passwordSchema = z.string().min(12, 'must be at least 12 characters').max(1024);

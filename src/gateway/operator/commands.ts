@@ -106,7 +106,7 @@ export function createOperatorCommands({ tenancy }: { tenancy: TenancyModule }):
   return {
     run: (name, args, context) => {
       const handler = handlers[name];
-      if (!handler) return Promise.reject(new AppError('not_found', `unknown command ${String(name)}`));
+      if (!handler) return Promise.reject(new AppError('not_found', `unknown command ${name}`));
       return handler(args, context);
     },
   };
