@@ -3,6 +3,11 @@ import * as z from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+const stdioCommandsSchema = z.record(
+  z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),
+  z.strictObject({ command: z.string().min(1), args: z.array(z.string()).default([]) }),
+);
+
 /** Environment variables the gateway reads, parsed once in the composition root. */
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -24,6 +29,22 @@ const envSchema = z.object({
     .optional(),
   PUBLIC_URL: z.url().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  BOTGATE_FS_ROOTS: z.string().optional(),
+  BOTGATE_ALLOW_PRIVATE_NETWORKS: z
+    .string()
+    .regex(/^[0-9a-fA-F.:/,\s]*$/, 'must be a comma-separated list of CIDRs such as 127.0.0.0/8')
+    .optional(),
+  BOTGATE_STDIO_COMMANDS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return stdioCommandsSchema.parse(JSON.parse(text));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"name": {"command": "/usr/bin/x", "args": []}}' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
   BOTGATE_BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 1mb')
@@ -44,6 +65,12 @@ export interface Config {
   readonly publicUrl: string | undefined;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly bodyLimit: string;
+  /** Absolute directories tenants' filesystem servers may use besides their own area. */
+  readonly fsRoots: readonly string[];
+  /** CIDRs remote servers may resolve to although private. */
+  readonly allowPrivateNetworks: readonly string[];
+  /** Allow-listed stdio commands by name. */
+  readonly stdioCommands: Readonly<Record<string, { command: string; args: readonly string[] }>>;
 }
 
 /** Thrown when the environment does not describe a valid configuration. */
@@ -79,5 +106,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.BOTGATE_BODY_LIMIT,
+    fsRoots: (e.BOTGATE_FS_ROOTS ?? '')
+      .split(path.delimiter)
+      .filter((root) => root !== '')
+      .map((root) => path.resolve(root)),
+    allowPrivateNetworks: (e.BOTGATE_ALLOW_PRIVATE_NETWORKS ?? '')
+      .split(',')
+      .map((cidr) => cidr.trim())
+      .filter((cidr) => cidr !== ''),
+    stdioCommands: e.BOTGATE_STDIO_COMMANDS ?? {},
   });
 }

@@ -58,6 +58,29 @@ export interface AuditEventsTable {
   created_at: Timestamp;
 }
 
+export interface ServersTable {
+  id: Generated<string>;
+  tenant_id: string;
+  slug: string;
+  kind: string;
+  config: unknown;
+  secrets: string | null;
+  secret_names: string[];
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ToolPinsTable {
+  tenant_id: string;
+  server_id: string;
+  tool_name: string;
+  digest: string;
+  definition: unknown;
+  pending_digest: string | null;
+  pending_definition: unknown;
+  updated_at: Timestamp;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   tenants: TenantsTable;
@@ -65,4 +88,6 @@ export interface Database {
   memberships: MembershipsTable;
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
+  servers: ServersTable;
+  tool_pins: ToolPinsTable;
 }

@@ -25,9 +25,14 @@ export interface AuditService {
   list(tenantId: string, query: AuditQuery): Promise<AuditPage>;
 }
 
+/** The largest PostgreSQL bigint: a position past it would fail as a database error, not a bad cursor. */
+const MAX_SEQ = 9_223_372_036_854_775_807n;
+
 function decodeCursor(cursor: string): string {
   const seq = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^\d{1,19}$/.test(seq)) throw new AppError('validation_failed', 'cursor: not a cursor this API returned');
+  if (!/^\d{1,19}$/.test(seq) || BigInt(seq) > MAX_SEQ) {
+    throw new AppError('validation_failed', 'cursor: not a cursor this API returned');
+  }
   return seq;
 }
 

@@ -51,3 +51,7 @@ export type { ApiKeyService, CreateKeyInput } from './api-key.service.ts';
 export type { AuditService, AuditQuery, AuditPage } from './audit.service.ts';
 export type { MemberService, AddMemberInput, AddedMember } from './member.service.ts';
 export type { TenantService } from './tenant.service.ts';
+export { recordAudit, type AuditChange } from './audit.ts';
+export { parseOrThrow } from './parse.ts';
+export { isUuid } from './validation.ts';
+export { createAuditWriter, type AuditWriter } from './audit-writer.ts';

@@ -6,12 +6,14 @@ export type Permission =
   | 'keys:write'
   | 'members:read'
   | 'members:write'
-  | 'audit:read';
+  | 'audit:read'
+  | 'servers:read'
+  | 'servers:write';
 
 const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
-  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read'],
-  admin: ['keys:read', 'keys:write', 'members:read', 'audit:read'],
-  member: [],
+  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'servers:read', 'servers:write'],
+  admin: ['keys:read', 'keys:write', 'members:read', 'audit:read', 'servers:read', 'servers:write'],
+  member: ['servers:read'],
   auditor: ['members:read', 'audit:read'],
 };
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import { Client, Pool } from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { openMemoryDatabase, type Db } from '../../src/shared/db.ts';
 import type { Database } from '../../src/shared/db-schema.ts';
@@ -18,7 +18,7 @@ export interface TestDatabase {
 /** A fresh, empty PostgreSQL database on the server of TEST_DATABASE_URL; dropped by `drop`. */
 export async function createThrowawayPostgres(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
+  const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`create database ${name}`);
   await admin.end();
@@ -27,7 +27,7 @@ export async function createThrowawayPostgres(adminUrl: string): Promise<{ url: 
   return {
     url: url.toString(),
     async drop() {
-      const client = new pg.Client({ connectionString: adminUrl });
+      const client = new Client({ connectionString: adminUrl });
       await client.connect();
       await client.query(`drop database if exists ${name} with (force)`);
       await client.end();
@@ -38,7 +38,7 @@ export async function createThrowawayPostgres(adminUrl: string): Promise<{ url: 
 async function openPostgres(adminUrl: string): Promise<TestDatabase> {
   const throwaway = await createThrowawayPostgres(adminUrl);
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: throwaway.url, max: 5 }) }),
+    dialect: new PostgresDialect({ pool: new Pool({ connectionString: throwaway.url, max: 5 }) }),
   });
   await migrateToLatest(db);
   return {

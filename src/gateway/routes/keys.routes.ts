@@ -1,7 +1,14 @@
 import { Router } from 'express';
 import * as z from 'zod';
 import { AppError } from '../../shared/errors.ts';
-import { durationSchema, nameSchema, scopesSchema, type TenancyModule } from '../../tenancy/index.ts';
+import {
+  durationSchema,
+  nameSchema,
+  scopesSchema,
+  type Principal,
+  type Scope,
+  type TenancyModule,
+} from '../../tenancy/index.ts';
 import { requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
 import { issuedKeyJson, keyJson } from '../serialize.ts';
@@ -16,6 +23,25 @@ const createKeyBody = z.strictObject({
 const rotateKeyBody = z.strictObject({ grace_period: durationSchema.optional() }).optional();
 
 const DEFAULT_GRACE_MS = 24 * 3_600_000;
+
+/** A key may grant its own scopes, and `read` when it holds `admin`, which already reads everything. */
+function canGrant(held: readonly Scope[], wanted: Scope): boolean {
+  return held.includes(wanted) || (wanted === 'read' && held.includes('admin'));
+}
+
+/**
+ * Refuses to hand the caller a secret stronger than its own key: scopes it lacks, or
+ * (for a member's key) another identity; `userId` undefined means "the caller's own".
+ */
+function assertMayIssue(principal: Principal, scopes: readonly Scope[], userId: string | null | undefined): void {
+  const beyond = scopes.filter((scope) => !canGrant(principal.scopes, scope));
+  if (beyond.length > 0) {
+    throw new AppError('forbidden', `a key cannot grant scopes it does not have: ${beyond.join(', ')}`);
+  }
+  if (principal.userId !== null && userId !== undefined && userId !== principal.userId) {
+    throw new AppError('forbidden', "a member's key can only issue keys for that member");
+  }
+}
 
 /** API keys of the caller's tenant. */
 export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router {
@@ -34,13 +60,7 @@ export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router
   router.post('/keys', requirePermission('keys:write'), async (req, res) => {
     const principal = principalOf(res);
     const body = parseInput(createKeyBody, req.body, 'body');
-    const beyond = body.scopes.filter((scope) => !principal.scopes.includes(scope));
-    if (beyond.length > 0) {
-      throw new AppError('forbidden', `a key cannot grant scopes it does not have: ${beyond.join(', ')}`);
-    }
-    if (principal.userId !== null && body.user_id !== undefined && body.user_id !== principal.userId) {
-      throw new AppError('forbidden', "a member's key can only create keys for that member");
-    }
+    assertMayIssue(principal, body.scopes, body.user_id);
     const key = await tenancy.apiKeys.create(principal.tenant.id, contextOf(req, res), {
       name: body.name,
       scopes: body.scopes,
@@ -53,6 +73,9 @@ export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router
   router.post('/keys/:id/rotate', requirePermission('keys:write'), async (req, res) => {
     const principal = principalOf(res);
     const body = parseInput(rotateKeyBody, req.body, 'body');
+    // The successor's secret goes to the caller, so it must not outrank the caller's own key.
+    const current = await tenancy.apiKeys.get(principal.tenant.id, param(req, 'id'));
+    assertMayIssue(principal, current.scopes, current.userId);
     const { key, previous } = await tenancy.apiKeys.rotate(
       principal.tenant.id,
       contextOf(req, res),

@@ -1,0 +1,54 @@
+import * as z from 'zod';
+
+/** Every kind of tool source a tenant can configure. */
+export const SERVER_KINDS = ['filesystem', 'github', 'database', 'remote', 'stdio'] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
+
+const headerName = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name');
+const headerValue = z.string().max(4096).refine((v) => !/[\r\n]/.test(v), 'must not contain line breaks');
+const headers = z.record(headerName, headerValue).refine((h) => Object.keys(h).length <= 32, 'at most 32 headers');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' });
+
+/** Non-secret configuration and secrets of each kind; unknown keys are refused. */
+export const KIND_SCHEMAS = {
+  filesystem: {
+    config: z.strictObject({
+      roots: z.array(z.string().min(1).max(1024)).max(16).optional(),
+      readOnly: z.boolean().default(false),
+    }),
+    secrets: z.strictObject({}),
+    requiredSecrets: [],
+  },
+  github: {
+    config: z.strictObject({
+      owner: z.string().regex(/^[A-Za-z0-9-]{1,39}$/, 'must be a GitHub user or organisation name').optional(),
+      repo: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be a repository name').optional(),
+      baseUrl: httpUrl.optional(),
+    }),
+    secrets: z.strictObject({ token: z.string().min(1).max(512) }),
+    requiredSecrets: ['token'],
+  },
+  database: {
+    config: z.strictObject({
+      rowLimit: z.number().int().min(1).max(10_000).optional(),
+      statementTimeoutMs: z.number().int().min(100).max(120_000).optional(),
+    }),
+    secrets: z.strictObject({
+      url: z.string().regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL'),
+    }),
+    requiredSecrets: ['url'],
+  },
+  remote: {
+    config: z.strictObject({ url: httpUrl, headers: headers.optional() }),
+    secrets: z.strictObject({ token: z.string().min(1).max(4096).optional(), headers: headers.optional() }),
+    requiredSecrets: [],
+  },
+  stdio: {
+    config: z.strictObject({ command: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a command name') }),
+    secrets: z.strictObject({}),
+    requiredSecrets: [],
+  },
+} as const;
+
+export type KindConfig<K extends ServerKind> = z.output<(typeof KIND_SCHEMAS)[K]['config']>;
+export type KindSecrets<K extends ServerKind> = z.output<(typeof KIND_SCHEMAS)[K]['secrets']>;

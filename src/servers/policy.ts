@@ -1,0 +1,125 @@
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import path from 'node:path';
+
+/** What the operator allows tenants' servers to reach. */
+export interface ServerPolicy {
+  /** Tenants' own areas live under `{dataDir}/files/{tenant}`. */
+  dataDir: string;
+  /** Extra absolute directories tenants' filesystem servers may use. */
+  fsRoots: readonly string[];
+  /** CIDRs that remote servers may resolve to despite being private. */
+  allowPrivateNetworks: readonly string[];
+  /** Allow-listed stdio commands by name. */
+  stdioCommands: Readonly<Record<string, { command: string; args: readonly string[] }>>;
+}
+
+const PRIVATE_RANGES: Array<[string, number, 'ipv4' | 'ipv6']> = [
+  ['0.0.0.0', 8, 'ipv4'],
+  ['10.0.0.0', 8, 'ipv4'],
+  ['100.64.0.0', 10, 'ipv4'],
+  ['127.0.0.0', 8, 'ipv4'],
+  ['169.254.0.0', 16, 'ipv4'],
+  ['172.16.0.0', 12, 'ipv4'],
+  ['192.0.0.0', 24, 'ipv4'],
+  ['192.168.0.0', 16, 'ipv4'],
+  ['198.18.0.0', 15, 'ipv4'],
+  ['224.0.0.0', 4, 'ipv4'],
+  ['240.0.0.0', 4, 'ipv4'],
+  ['::', 128, 'ipv6'],
+  ['::1', 128, 'ipv6'],
+  ['64:ff9b::', 96, 'ipv6'],
+  ['fc00::', 7, 'ipv6'],
+  ['fe80::', 10, 'ipv6'],
+  ['ff00::', 8, 'ipv6'],
+];
+
+const MAPPED_IPV4 = new BlockList();
+MAPPED_IPV4.addSubnet('::ffff:0:0', 96, 'ipv6');
+
+function toBlockList(ranges: Array<[string, number, 'ipv4' | 'ipv6']>): BlockList {
+  const list = new BlockList();
+  for (const [address, prefix, family] of ranges) list.addSubnet(address, prefix, family);
+  return list;
+}
+
+/** Parses `10.0.0.0/8`-style CIDRs; throws naming the bad entry. */
+export function parseCidrs(cidrs: readonly string[]): Array<[string, number, 'ipv4' | 'ipv6']> {
+  return cidrs.map((cidr) => {
+    const [address = '', bits = ''] = cidr.trim().split('/');
+    const family = isIP(address);
+    const prefix = Number(bits);
+    if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
+      throw new Error(`not a CIDR: ${cidr}`);
+    }
+    return [address, prefix, family === 4 ? 'ipv4' : 'ipv6'];
+  });
+}
+
+/** Whether an IP address may be contacted under the policy. */
+export function isAddressAllowed(address: string, allowPrivateNetworks: readonly string[]): boolean {
+  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+  // IPv4-mapped IPv6 is judged as the IPv4 address it carries.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped) return isAddressAllowed(mapped, allowPrivateNetworks);
+  // Other spellings of IPv4-mapped addresses (::ffff:7f00:1) are refused outright.
+  if (family === 'ipv6' && MAPPED_IPV4.check(address, 'ipv6')) return false;
+  if (toBlockList(parseCidrs(allowPrivateNetworks)).check(address, family)) return true;
+  return !toBlockList(PRIVATE_RANGES).check(address, family);
+}
+
+/**
+ * Resolves a URL's host and refuses it when any address is private and not
+ * allow-listed. Returns a reason, or undefined when the URL may be used.
+ */
+export async function checkOutboundUrl(url: string, allowPrivateNetworks: readonly string[]): Promise<string | undefined> {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  let addresses: string[];
+  try {
+    addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
+  } catch {
+    return `cannot resolve ${host}`;
+  }
+  const refused = addresses.find((a) => !isAddressAllowed(a, allowPrivateNetworks));
+  return refused === undefined
+    ? undefined
+    : `${host} resolves to ${refused}, a private or reserved address the operator has not allowed`;
+}
+
+/** The directory of a tenant's own files. */
+export function tenantArea(policy: ServerPolicy, tenantSlug: string): string {
+  return path.join(policy.dataDir, 'files', tenantSlug);
+}
+
+function isInside(parent: string, child: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/**
+ * Turns configured filesystem roots into absolute directories: relative roots
+ * live in the tenant's area, absolute ones must be inside an operator root.
+ * No roots gives the server a directory of its own. Throws naming a bad root.
+ */
+export function resolveFilesystemRoots(
+  policy: ServerPolicy,
+  tenantSlug: string,
+  serverSlug: string,
+  roots: readonly string[] | undefined,
+): string[] {
+  const area = tenantArea(policy, tenantSlug);
+  if (!roots || roots.length === 0) return [path.join(area, serverSlug)];
+  return roots.map((root) => {
+    if (root.includes('\0')) throw new Error(`root ${JSON.stringify(root)} contains a NUL byte`);
+    if (path.isAbsolute(root)) {
+      const resolved = path.resolve(root);
+      if (!policy.fsRoots.some((allowed) => isInside(path.resolve(allowed), resolved))) {
+        throw new Error(`root ${root} is outside the directories the operator allows (BOTGATE_FS_ROOTS)`);
+      }
+      return resolved;
+    }
+    const resolved = path.resolve(area, root);
+    if (!isInside(area, resolved)) throw new Error(`root ${root} leaves the tenant's own area`);
+    return resolved;
+  });
+}

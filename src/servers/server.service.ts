@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import * as z from 'zod';
+import { openSecret, sealSecret } from '../shared/crypto.ts';
+import { isUniqueViolation, withTenant, type Db } from '../shared/db.ts';
+import { AppError, notFound } from '../shared/errors.ts';
+import { parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
+import { KIND_SCHEMAS, SERVER_KINDS, type ServerKind } from './kinds.ts';
+import { checkOutboundUrl, resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
+import {
+  deleteServerRecord,
+  findServerRecord,
+  insertServerRecord,
+  listServerRecords,
+  updateServerRecord,
+  type ServerRecord,
+} from './server.repository.ts';
+
+/** A configured server as the API shows it: secrets only as "set". */
+export interface ServerInfo {
+  id: string;
+  slug: string;
+  kind: ServerKind;
+  config: Record<string, unknown>;
+  secrets: Record<string, 'set'>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A configured server with its secrets decrypted: for building its tool source, never for output. */
+export interface ServerRuntime {
+  id: string;
+  slug: string;
+  kind: ServerKind;
+  config: Record<string, unknown>;
+  secrets: Record<string, unknown>;
+  /** Changes whenever the configuration does; keys caches of running sources. */
+  version: string;
+}
+
+export interface CreateServerInput {
+  slug: string;
+  kind: string;
+  config?: unknown;
+  secrets?: unknown;
+}
+
+export interface UpdateServerInput {
+  config?: unknown;
+  /** Merged into the stored secrets; a null value removes that secret. */
+  secrets?: Record<string, unknown>;
+}
+
+export interface ServerService {
+  list(tenant: Tenant): Promise<ServerInfo[]>;
+  get(tenant: Tenant, slug: string): Promise<ServerInfo>;
+  create(tenant: Tenant, context: RequestContext, input: CreateServerInput): Promise<ServerInfo>;
+  update(tenant: Tenant, context: RequestContext, slug: string, input: UpdateServerInput): Promise<ServerInfo>;
+  remove(tenant: Tenant, context: RequestContext, slug: string): Promise<void>;
+  /** Every server of the tenant with decrypted secrets. */
+  listRuntime(tenant: Tenant): Promise<ServerRuntime[]>;
+}
+
+const kindSchema = z.enum(SERVER_KINDS, { error: `must be one of ${SERVER_KINDS.join(', ')}` });
+
+function toInfo(record: ServerRecord): ServerInfo {
+  return {
+    id: record.id,
+    slug: record.slug,
+    kind: record.kind as ServerKind,
+    config: record.config,
+    secrets: Object.fromEntries(record.secretNames.map((name) => [name, 'set' as const])),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+export function createServerService({
+  db,
+  secretKey,
+  policy,
+}: {
+  db: Db;
+  secretKey: Buffer;
+  policy: ServerPolicy;
+}): ServerService {
+  const sealContext = (tenantId: string, serverId: string) => `server:${tenantId}:${serverId}`;
+
+  function openSecrets(record: ServerRecord): Record<string, unknown> {
+    if (record.sealedSecrets === null) return {};
+    return JSON.parse(openSecret(secretKey, record.sealedSecrets, sealContext(record.tenantId, record.id))) as Record<
+      string,
+      unknown
+    >;
+  }
+
+  /** Validates config and secrets of a kind, and checks them against the operator's policy. */
+  async function validate(tenant: Tenant, slug: string, kind: ServerKind, config: unknown, secrets: unknown) {
+    const schemas = KIND_SCHEMAS[kind];
+    const parsedConfig = parseOrThrow(schemas.config, config ?? {}, 'config') as Record<string, unknown>;
+    const parsedSecrets = parseOrThrow(schemas.secrets, secrets ?? {}, 'secrets') as Record<string, unknown>;
+    for (const name of schemas.requiredSecrets) {
+      if (parsedSecrets[name] === undefined) {
+        throw new AppError('validation_failed', `secrets.${name}: required for a ${kind} server`);
+      }
+    }
+    const refuse = (field: string, reason: string) => new AppError('validation_failed', `${field}: ${reason}`);
+    if (kind === 'filesystem') {
+      try {
+        resolveFilesystemRoots(policy, tenant.slug, slug, parsedConfig['roots'] as string[] | undefined);
+      } catch (error) {
+        throw refuse('config.roots', (error as Error).message);
+      }
+    }
+    if (kind === 'stdio' && !Object.hasOwn(policy.stdioCommands, parsedConfig['command'] as string)) {
+      throw refuse('config.command', 'not a command the operator allows (BOTGATE_STDIO_COMMANDS)');
+    }
+    const outbound: Array<[string, unknown]> = [
+      ['config.url', kind === 'remote' ? parsedConfig['url'] : undefined],
+      ['config.baseUrl', parsedConfig['baseUrl']],
+      ['secrets.url', kind === 'database' ? parsedSecrets['url'] : undefined],
+    ];
+    for (const [field, url] of outbound) {
+      if (typeof url !== 'string') continue;
+      const reason = await checkOutboundUrl(url.replace(/^postgres(ql)?:/, 'http:'), policy.allowPrivateNetworks);
+      if (reason) throw refuse(field, reason);
+    }
+    return { config: parsedConfig, secrets: parsedSecrets };
+  }
+
+  function seal(tenantId: string, serverId: string, secrets: Record<string, unknown>) {
+    const names = Object.keys(secrets).sort();
+    return {
+      sealedSecrets: names.length === 0 ? null : sealSecret(secretKey, JSON.stringify(secrets), sealContext(tenantId, serverId)),
+      secretNames: names,
+    };
+  }
+
+  async function findOr404(tenantId: string, slug: string, forUpdate: boolean, trx: Parameters<typeof findServerRecord>[0]) {
+    const record = slugSchema.safeParse(slug).success ? await findServerRecord(trx, tenantId, slug, forUpdate) : undefined;
+    if (!record) throw notFound('server');
+    return record;
+  }
+
+  return {
+    list: async (tenant) => (await withTenant(db, tenant.id, (trx) => listServerRecords(trx, tenant.id))).map(toInfo),
+
+    get: (tenant, slug) => withTenant(db, tenant.id, async (trx) => toInfo(await findOr404(tenant.id, slug, false, trx))),
+
+    async create(tenant, context, input) {
+      const slug = parseOrThrow(slugSchema, input.slug, 'slug');
+      const kind = parseOrThrow(kindSchema, input.kind, 'kind');
+      const valid = await validate(tenant, slug, kind, input.config, input.secrets);
+      const id = randomUUID();
+      try {
+        return await withTenant(db, tenant.id, async (trx) => {
+          const record = await insertServerRecord(trx, {
+            id,
+            tenantId: tenant.id,
+            slug,
+            kind,
+            config: valid.config,
+            ...seal(tenant.id, id, valid.secrets),
+          });
+          const info = toInfo(record);
+          await recordAudit(trx, tenant.id, context, { action: 'server.create', resourceType: 'server', resourceId: id, after: info });
+          return info;
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new AppError('conflict', `a server with slug "${slug}" already exists`);
+        throw error;
+      }
+    },
+
+    async update(tenant, context, slug, input) {
+      const current = await withTenant(db, tenant.id, (trx) => findOr404(tenant.id, slug, false, trx));
+      const kind = current.kind as ServerKind;
+      const mergedSecrets: Record<string, unknown> = { ...openSecrets(current) };
+      if (input.secrets !== undefined) {
+        if (typeof input.secrets !== 'object' || input.secrets === null || Array.isArray(input.secrets)) {
+          throw new AppError('validation_failed', 'secrets: must be an object');
+        }
+        for (const [name, value] of Object.entries(input.secrets)) {
+          if (value === null) delete mergedSecrets[name];
+          else mergedSecrets[name] = value;
+        }
+      }
+      const valid = await validate(tenant, current.slug, kind, input.config ?? current.config, mergedSecrets);
+      return withTenant(db, tenant.id, async (trx) => {
+        const locked = await findOr404(tenant.id, slug, true, trx);
+        const record = await updateServerRecord(trx, tenant.id, locked.id, { config: valid.config, ...seal(tenant.id, locked.id, valid.secrets) });
+        const info = toInfo(record);
+        await recordAudit(trx, tenant.id, context, {
+          action: 'server.update',
+          resourceType: 'server',
+          resourceId: locked.id,
+          before: toInfo(locked),
+          after: info,
+        });
+        return info;
+      });
+    },
+
+    remove: (tenant, context, slug) =>
+      withTenant(db, tenant.id, async (trx) => {
+        const record = await findOr404(tenant.id, slug, true, trx);
+        await deleteServerRecord(trx, tenant.id, record.id);
+        await recordAudit(trx, tenant.id, context, { action: 'server.delete', resourceType: 'server', resourceId: record.id, before: toInfo(record) });
+      }),
+
+    async listRuntime(tenant) {
+      const records = await withTenant(db, tenant.id, (trx) => listServerRecords(trx, tenant.id));
+      return records.map((record) => ({
+        id: record.id,
+        slug: record.slug,
+        kind: record.kind as ServerKind,
+        config: record.config,
+        secrets: openSecrets(record),
+        version: `${record.id}:${record.updatedAt.toISOString()}`,
+      }));
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { Logger } from '../shared/logger.ts';
+import type { Tenant } from '../tenancy/index.ts';
+import type { ServerRuntime } from './server.service.ts';
+import type { ToolSource } from './tool-source.ts';
+
+/** Builds the running source of one configured server. */
+export type SourceFactory = (server: ServerRuntime, tenant: Tenant) => ToolSource | Promise<ToolSource>;
+
+/** Running tool sources, kept while used and rebuilt when their configuration changes. */
+export interface SourcePool {
+  sourceFor(tenant: Tenant, server: ServerRuntime): Promise<ToolSource>;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  version: string;
+  source: Promise<ToolSource>;
+  lastUsed: number;
+}
+
+/**
+ * Sources hold connections (database pools, upstream clients), so they are
+ * shared across requests, keyed by server id, and closed after `idleMs`
+ * without use or when the server's configuration version changes.
+ */
+export function createSourcePool({
+  factory,
+  logger,
+  idleMs = 5 * 60_000,
+}: {
+  factory: SourceFactory;
+  logger: Logger;
+  idleMs?: number;
+}): SourcePool {
+  const entries = new Map<string, Entry>();
+
+  function retire(id: string, entry: Entry): void {
+    entries.delete(id);
+    entry.source
+      .then((source) => source.close())
+      .catch((error: unknown) => logger.warn({ err: error, serverId: id }, 'closing a tool source failed'));
+  }
+
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [id, entry] of entries) if (now - entry.lastUsed > idleMs) retire(id, entry);
+  }, Math.min(idleMs, 60_000));
+  sweeper.unref();
+
+  return {
+    sourceFor(tenant, server) {
+      const current = entries.get(server.id);
+      if (current && current.version === server.version) {
+        current.lastUsed = Date.now();
+        return current.source;
+      }
+      if (current) retire(server.id, current);
+      const source = Promise.resolve().then(() => factory(server, tenant));
+      const entry: Entry = { version: server.version, source, lastUsed: Date.now() };
+      entries.set(server.id, entry);
+      // A source that failed to build is not kept: the next call tries again.
+      source.catch(() => {
+        if (entries.get(server.id) === entry) entries.delete(server.id);
+      });
+      return source;
+    },
+
+    async close() {
+      clearInterval(sweeper);
+      const all = [...entries.entries()];
+      entries.clear();
+      await Promise.allSettled(all.map(async ([, entry]) => (await entry.source).close()));
+    },
+  };
+}

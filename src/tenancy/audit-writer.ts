@@ -1,0 +1,94 @@
+import type { Db } from '../shared/db.ts';
+import { withTenant } from '../shared/db.ts';
+import type { Logger } from '../shared/logger.ts';
+import { recordAudit, type AuditChange } from './audit.ts';
+import type { RequestContext } from './types.ts';
+
+interface Pending {
+  tenantId: string;
+  context: RequestContext;
+  change: AuditChange;
+}
+
+/** Audit events written off the request's critical path, in batches. */
+export interface AuditWriter {
+  /** Queues an event; it is written within `flushIntervalMs`. */
+  enqueue(tenantId: string, context: RequestContext, change: AuditChange): void;
+  /** Writes everything queued so far. */
+  flush(): Promise<void>;
+  /** Stops the timer and writes what is left: nothing accepted is lost on a clean shutdown. */
+  close(): Promise<void>;
+}
+
+export function createAuditWriter({
+  db,
+  logger,
+  flushIntervalMs = 200,
+  maxBatch = 200,
+}: {
+  db: Db;
+  logger: Logger;
+  flushIntervalMs?: number;
+  maxBatch?: number;
+}): AuditWriter {
+  let queue: Pending[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+
+  async function writeBatch(batch: Pending[]): Promise<void> {
+    const byTenant = new Map<string, Pending[]>();
+    for (const pending of batch) byTenant.set(pending.tenantId, [...(byTenant.get(pending.tenantId) ?? []), pending]);
+    for (const [tenantId, events] of byTenant) {
+      try {
+        await withTenant(db, tenantId, async (trx) => {
+          for (const event of events) await recordAudit(trx, tenantId, event.context, event.change);
+        });
+      } catch (error) {
+        // Keep the events for the next flush rather than drop them.
+        logger.error({ err: error, tenantId, count: events.length }, 'audit batch failed; will retry');
+        queue.unshift(...events);
+      }
+    }
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(maxBatch);
+      const before = queue.length;
+      await writeBatch(batch);
+      if (queue.length > before) {
+        // A batch failed: try again on the next tick rather than spin.
+        schedule();
+        return;
+      }
+    }
+  }
+
+  /** Flushes run one after another, never two at once. */
+  function flush(): Promise<void> {
+    flushing = flushing.then(drain);
+    return flushing;
+  }
+
+  function schedule(): void {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      void flush();
+    }, flushIntervalMs);
+  }
+
+  return {
+    enqueue(tenantId, context, change) {
+      queue.push({ tenantId, context, change });
+      if (queue.length >= maxBatch) void flush();
+      else schedule();
+    },
+    flush,
+    async close() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await flush();
+    },
+  };
+}

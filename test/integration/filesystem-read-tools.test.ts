@@ -1,0 +1,308 @@
+import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFilesystemSource } from '../../src/servers/filesystem/index.ts';
+import { UnknownToolError, type ToolSource } from '../../src/servers/tool-source.ts';
+
+const context = { signal: new AbortController().signal, progress: async () => {} };
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
+
+let root: string;
+let source: ToolSource;
+
+function text(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}
+
+const structured = (result: CallToolResult) => result.structuredContent as Record<string, unknown>;
+
+const call = (name: string, args: Record<string, unknown>, on: ToolSource = source) => on.callTool(name, args, context);
+
+beforeAll(async () => {
+  root = await realpath(await mkdtemp(path.join(tmpdir(), 'botgate-fs-read-')));
+  await mkdir(path.join(root, 'src', 'deep', 'node_modules'), { recursive: true });
+  await mkdir(path.join(root, 'empty'));
+  await writeFile(
+    path.join(root, 'lines.txt'),
+    Array.from({ length: 10 }, (_, i) => `line ${i + 1}`).join('\n') + '\n',
+  );
+  await writeFile(path.join(root, 'no-final-newline.txt'), 'a\nb\nc');
+  await writeFile(path.join(root, 'crlf.txt'), 'one\r\ntwo\r\nthree\r\n');
+  await writeFile(path.join(root, 'README.md'), '# Title\n');
+  await writeFile(path.join(root, 'src', 'index.ts'), 'export {};\n');
+  await writeFile(path.join(root, 'src', 'deep', 'util.ts'), 'export const x = 1;\n');
+  await writeFile(path.join(root, 'src', 'deep', 'notes.md'), 'notes\n');
+  await writeFile(path.join(root, 'src', 'deep', 'node_modules', 'dep.ts'), '');
+  await writeFile(path.join(root, 'image.png'), PNG);
+  await writeFile(path.join(root, 'sound.mp3'), Buffer.from([0xff, 0xfb, 0x90, 0x00]));
+  await writeFile(path.join(root, 'data.bin'), Buffer.from('abc\0def'));
+  await writeFile(
+    path.join(root, 'big.txt'),
+    Array.from({ length: 100_000 }, (_, i) => `row ${i + 1} ${'x'.repeat(20)}`).join('\n'),
+  );
+  await symlink('src/deep/notes.md', path.join(root, 'notes-link.md'));
+  source = await createFilesystemSource({ roots: [root], readOnly: false });
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('listTools', () => {
+  it('lists every tool with an object input schema and read tools marked read-only', async () => {
+    const tools = await source.listTools(context.signal);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'create_directory',
+      'directory_tree',
+      'edit_file',
+      'get_file_info',
+      'list_allowed_directories',
+      'list_directory',
+      'move_file',
+      'read_file',
+      'read_multiple_files',
+      'search_files',
+      'write_file',
+    ]);
+    for (const tool of tools) {
+      expect(tool.inputSchema.type).toBe('object');
+      expect(tool.description?.length).toBeGreaterThan(40);
+    }
+    const readTools = [
+      'read_file',
+      'read_multiple_files',
+      'list_directory',
+      'directory_tree',
+      'search_files',
+      'get_file_info',
+      'list_allowed_directories',
+    ];
+    for (const name of readTools) expect(tools.find((t) => t.name === name)?.annotations?.readOnlyHint).toBe(true);
+  });
+
+  it('throws UnknownToolError for a name it does not have', async () => {
+    await expect(call('delete_everything', {})).rejects.toBeInstanceOf(UnknownToolError);
+  });
+
+  it('names the bad field of invalid arguments', async () => {
+    const result = await call('read_file', { path: 'lines.txt', head: -1 });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/head/);
+  });
+});
+
+describe('read_file', () => {
+  it('reads a whole text file, by relative or absolute path', async () => {
+    expect(text(await call('read_file', { path: 'README.md' }))).toBe('# Title\n');
+    expect(text(await call('read_file', { path: path.join(root, 'README.md') }))).toBe('# Title\n');
+  });
+
+  it.each([
+    [{ head: 2 }, 'line 1\nline 2'],
+    [{ tail: 2 }, 'line 9\nline 10'],
+    [{ tail: 50 }, Array.from({ length: 10 }, (_, i) => `line ${i + 1}`).join('\n')],
+    [{ start_line: 4, end_line: 6 }, 'line 4\nline 5\nline 6'],
+    [{ start_line: 9 }, 'line 9\nline 10'],
+    [{ end_line: 1 }, 'line 1'],
+  ])('reads the lines asked for with %j', async (range, expected) => {
+    expect(text(await call('read_file', { path: 'lines.txt', ...range }))).toBe(expected);
+  });
+
+  it('handles files without a final newline and CRLF files', async () => {
+    expect(text(await call('read_file', { path: 'no-final-newline.txt', tail: 2 }))).toBe('b\nc');
+    expect(text(await call('read_file', { path: 'no-final-newline.txt', start_line: 3 }))).toBe('c');
+    expect(text(await call('read_file', { path: 'crlf.txt', tail: 1 }))).toBe('three');
+    expect(text(await call('read_file', { path: 'crlf.txt', head: 1 }))).toBe('one');
+  });
+
+  it.each([
+    [{ head: 1, tail: 1 }, /only one of head, tail, or start_line\/end_line/],
+    [{ start_line: 5, end_line: 2 }, /end_line 2 is before start_line 5/],
+    [{ start_line: 50 }, /start_line 50 is past the end of .*lines\.txt, which has 10 lines/],
+  ])('explains a bad range %j', async (range, message) => {
+    const result = await call('read_file', { path: 'lines.txt', ...range });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(message);
+  });
+
+  it('refuses a whole file over the size cap, suggesting a line range, but reads a range of it', async () => {
+    const whole = await call('read_file', { path: 'big.txt' });
+    expect(whole.isError).toBe(true);
+    expect(text(whole)).toMatch(
+      /big\.txt is 2\.\d+ MiB, over the 1\.00 MiB limit .* start_line\/end_line, head or tail/,
+    );
+
+    expect(text(await call('read_file', { path: 'big.txt', start_line: 50_000, end_line: 50_001 }))).toBe(
+      `row 50000 ${'x'.repeat(20)}\nrow 50001 ${'x'.repeat(20)}`,
+    );
+    expect(text(await call('read_file', { path: 'big.txt', tail: 1 }))).toBe(`row 100000 ${'x'.repeat(20)}`);
+  });
+
+  it('refuses a range whose lines exceed the cap', async () => {
+    const small = await createFilesystemSource({ roots: [root], readOnly: true, maxReadBytes: 50 });
+    const whole = await call('read_file', { path: 'lines.txt' }, small);
+    expect(text(whole)).toMatch(/over the 50 B limit/);
+    expect(text(await call('read_file', { path: 'lines.txt', head: 3 }, small))).toBe('line 1\nline 2\nline 3');
+    for (const range of [{ start_line: 1 }, { tail: 30 }]) {
+      const result = await call('read_file', { path: 'big.txt', ...range }, small);
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/more than 50 B; request fewer lines/);
+    }
+  });
+
+  it('returns an image as image content', async () => {
+    const result = await call('read_file', { path: 'image.png' });
+    expect(result.isError).toBeUndefined();
+    expect(result.content).toContainEqual({ type: 'image', data: PNG.toString('base64'), mimeType: 'image/png' });
+  });
+
+  it('returns audio as audio content and other binary files as an embedded resource', async () => {
+    const audio = await call('read_file', { path: 'sound.mp3' });
+    expect(audio.content.find((c) => c.type === 'audio')).toMatchObject({ mimeType: 'audio/mpeg' });
+    const binary = await call('read_file', { path: 'data.bin' });
+    expect(binary.content).toContainEqual({
+      type: 'resource',
+      resource: {
+        uri: pathToFileURL(path.join(root, 'data.bin')).href,
+        mimeType: 'application/octet-stream',
+        blob: Buffer.from('abc\0def').toString('base64'),
+      },
+    });
+  });
+
+  it('refuses line ranges on a binary file and reading a directory', async () => {
+    expect(text(await call('read_file', { path: 'image.png', head: 1 }))).toMatch(
+      /binary file \(image\/png\); line ranges do not apply/,
+    );
+    expect(text(await call('read_file', { path: 'src' }))).toMatch(/is a directory; use list_directory/);
+  });
+
+  it('follows a symbolic link that stays inside the root', async () => {
+    expect(text(await call('read_file', { path: 'notes-link.md' }))).toBe('notes\n');
+  });
+});
+
+describe('read_multiple_files', () => {
+  it('returns each file after its path and reports failures inline', async () => {
+    const result = await call('read_multiple_files', {
+      paths: ['README.md', 'missing.txt', '../../etc/passwd', 'image.png', 'src/index.ts'],
+    });
+    expect(result.isError).toBeUndefined();
+    const output = text(result);
+    expect(output).toContain('README.md:\n# Title\n');
+    expect(output).toMatch(/missing\.txt: Error - No such file or directory/);
+    expect(output).toMatch(/\.\.\/\.\.\/etc\/passwd: Error - Access denied/);
+    expect(output).toMatch(/image\.png: Error - binary file \(image\/png/);
+    expect(output).toContain('src/index.ts:\nexport {};\n');
+    expect(structured(result)['files']).toHaveLength(5);
+  });
+});
+
+describe('list_directory', () => {
+  it('lists sorted entries with markers and structured entries', async () => {
+    const result = await call('list_directory', { path: 'src' });
+    expect(text(result)).toBe('[DIR] deep\n[FILE] index.ts');
+    expect(result.structuredContent).toEqual({
+      path: path.join(root, 'src'),
+      entries: [
+        { name: 'deep', type: 'directory' },
+        { name: 'index.ts', type: 'file' },
+      ],
+      truncated: false,
+    });
+    expect(text(await call('list_directory', { path: '.' }))).toContain('[LINK] notes-link.md');
+    expect(text(await call('list_directory', { path: 'empty' }))).toBe('(empty directory)');
+  });
+
+  it('refuses a file', async () => {
+    expect(text(await call('list_directory', { path: 'README.md' }))).toMatch(/Not a directory/);
+  });
+});
+
+describe('directory_tree', () => {
+  it('returns a JSON tree without excluded entries', async () => {
+    const result = await call('directory_tree', { path: 'src', excludePatterns: ['node_modules'] });
+    expect(JSON.parse(text(result))).toEqual([
+      {
+        name: 'deep',
+        type: 'directory',
+        children: [
+          { name: 'notes.md', type: 'file' },
+          { name: 'util.ts', type: 'file' },
+        ],
+      },
+      { name: 'index.ts', type: 'file' },
+    ]);
+    expect(structured(result)['truncated']).toBe(false);
+  });
+
+  it('stops at maxDepth and after 1000 entries', async () => {
+    const shallow = JSON.parse(text(await call('directory_tree', { path: 'src', maxDepth: 1 })));
+    expect(shallow).toEqual([
+      { name: 'deep', type: 'directory' },
+      { name: 'index.ts', type: 'file' },
+    ]);
+
+    const many = path.join(root, 'many');
+    await mkdir(many);
+    await Promise.all(Array.from({ length: 1005 }, (_, i) => writeFile(path.join(many, `f${i}`), '')));
+    const result = await call('directory_tree', { path: 'many' });
+    expect(structured(result)['truncated']).toBe(true);
+    expect(structured(result)['tree']).toHaveLength(1000);
+    expect(text(result)).toMatch(/truncated after 1000 entries/);
+    await rm(many, { recursive: true });
+  });
+});
+
+describe('search_files', () => {
+  it('matches globs against relative paths, recursively with **', async () => {
+    const deep = await call('search_files', { path: '.', pattern: '**/*.ts', excludePatterns: ['node_modules'] });
+    expect(text(deep).split('\n')).toEqual([
+      path.join(root, 'src', 'deep', 'util.ts'),
+      path.join(root, 'src', 'index.ts'),
+    ]);
+    expect(text(await call('search_files', { path: '.', pattern: '*.md' })).split('\n')).toEqual([
+      path.join(root, 'README.md'),
+      path.join(root, 'notes-link.md'),
+    ]);
+    expect(text(await call('search_files', { path: 'src', pattern: '**/dep.ts' }))).toBe(
+      path.join(root, 'src', 'deep', 'node_modules', 'dep.ts'),
+    );
+  });
+
+  it('says when nothing matches and caps the results', async () => {
+    expect(text(await call('search_files', { path: '.', pattern: '**/*.java' }))).toBe('No matches found');
+    const capped = await call('search_files', { path: '.', pattern: '**', maxResults: 2 });
+    expect(capped.structuredContent).toMatchObject({ truncated: true });
+    expect(structured(capped)['matches']).toHaveLength(2);
+  });
+});
+
+describe('get_file_info', () => {
+  it('reports size, times, type and permissions', async () => {
+    await chmod(path.join(root, 'README.md'), 0o640);
+    const result = await call('get_file_info', { path: 'README.md' });
+    expect(result.structuredContent).toMatchObject({
+      path: path.join(root, 'README.md'),
+      size: 8,
+      type: 'file',
+      permissions: '640',
+    });
+    expect(Date.parse(structured(result)['modified'] as string)).not.toBeNaN();
+    expect(text(result)).toMatch(
+      /^path: .*\nsize: 8\ncreated: .*\nmodified: .*\naccessed: .*\ntype: file\npermissions: 640$/,
+    );
+    expect(text(await call('get_file_info', { path: 'src' }))).toMatch(/type: directory/);
+  });
+});
+
+describe('list_allowed_directories', () => {
+  it('lists the roots and the access mode', async () => {
+    const result = await call('list_allowed_directories', {});
+    expect(text(result)).toBe(`Allowed directories (read-write):\n${root}`);
+    expect(result.structuredContent).toEqual({ directories: [root], readOnly: false });
+  });
+});

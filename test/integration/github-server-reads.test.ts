@@ -1,0 +1,163 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ToolSource } from '../../src/servers/tool-source.ts';
+import { startFakeGithub, type FakeGithub } from '../fakes/github.ts';
+import { callTool, seedGithub, sourceFor } from '../fakes/github-fixture.ts';
+
+let fake: FakeGithub;
+let source: ToolSource;
+let token: string;
+
+beforeEach(async () => {
+  fake = await startFakeGithub();
+  seedGithub(fake);
+  ({ source, token } = sourceFor(fake, { owner: 'acme', repo: 'widgets', userAgent: 'botgate-test/1.0' }));
+});
+afterEach(async () => {
+  await source.close();
+  await fake.close();
+});
+
+describe('github source: tool list', () => {
+  it('offers the eleven tools with honest annotations', async () => {
+    const tools = await source.listTools(new AbortController().signal);
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    expect([...byName.keys()].sort()).toEqual([
+      'add_issue_comment', 'create_issue', 'create_pull_request', 'get_file_contents', 'get_issue', 'get_pull_request',
+      'list_commits', 'list_issues', 'list_pull_requests', 'search_code', 'search_repositories',
+    ]);
+    const hints = tools.map((t) => [t.name, t.annotations?.readOnlyHint, t.annotations?.destructiveHint, t.annotations?.openWorldHint]);
+    const writes = new Set(['create_issue', 'add_issue_comment', 'create_pull_request']);
+    expect(hints).toEqual(tools.map((t) => (writes.has(t.name) ? [t.name, false, false, true] : [t.name, true, undefined, true])));
+  });
+
+  it('makes owner and repo optional and names the configured defaults', async () => {
+    const tools = await source.listTools(new AbortController().signal);
+    const getIssue = tools.find((t) => t.name === 'get_issue')!;
+    expect(getIssue.inputSchema.required).toEqual(['issueNumber']);
+    expect(JSON.stringify(getIssue.inputSchema.properties)).toContain('Defaults to acme');
+    expect(JSON.stringify(getIssue.inputSchema.properties)).toContain('Defaults to widgets');
+  });
+});
+
+describe('github source: get_file_contents', () => {
+  it('returns a file as decoded text', async () => {
+    const seen = await callTool(source, 'get_file_contents', { path: 'src/index.ts' });
+    expect(seen.isError).toBe(false);
+    expect(seen.text).toBe("export function createWidget(name: string) {\n  return { name };\n}\n");
+    expect(seen.structured).toMatchObject({ owner: 'acme', repo: 'widgets', path: 'src/index.ts', type: 'file', truncated: false });
+    expect(fake.requests.at(-1)?.path).toBe('/repos/acme/widgets/contents/src%2Findex.ts');
+  });
+
+  it('lists a directory, and the root when no path is given', async () => {
+    const dir = await callTool(source, 'get_file_contents', { path: 'src' });
+    expect(dir.text).toBe('Directory src in acme/widgets, 2 entries:\nindex.ts (66 bytes)\nutil/');
+    expect(dir.structured?.['entries']).toEqual([
+      { name: 'index.ts', path: 'src/index.ts', type: 'file', size: 66 },
+      { name: 'util', path: 'src/util', type: 'dir', size: 0 },
+    ]);
+    const root = await callTool(source, 'get_file_contents', {});
+    expect(root.text).toBe('Directory / in acme/widgets, 5 entries:\nassets/\ndata/\nempty.txt (0 bytes)\nREADME.md (31 bytes)\nsrc/');
+  });
+
+  it('reads another branch through ref, and explains an unknown ref', async () => {
+    const seen = await callTool(source, 'get_file_contents', { path: 'src/login.ts', ref: 'feature/login' });
+    expect(seen.text).toBe('export const login = () => true;\n');
+    const missing = await callTool(source, 'get_file_contents', { path: 'src/login.ts' });
+    expect(missing).toMatchObject({ isError: true, text: "Path 'src/login.ts' in acme/widgets not found (or the token cannot see it)." });
+    const badRef = await callTool(source, 'get_file_contents', { path: 'README.md', ref: 'nope' });
+    expect(badRef.text).toBe("Path 'README.md' in acme/widgets@nope not found (or the token cannot see it). GitHub said: No commit found for the ref nope.");
+  });
+
+  it('describes binary, empty and over-large files instead of dumping them', async () => {
+    expect((await callTool(source, 'get_file_contents', { path: 'assets/logo.png' })).text).toBe(
+      'assets/logo.png in acme/widgets is a binary file (10 bytes); its content is not shown.',
+    );
+    expect((await callTool(source, 'get_file_contents', { path: 'empty.txt' })).text).toBe('empty.txt in acme/widgets is an empty file.');
+    expect((await callTool(source, 'get_file_contents', { path: 'data/huge.csv' })).text).toBe(
+      'data/huge.csv in acme/widgets is too large to read through the contents API (1080000 bytes).',
+    );
+  });
+});
+
+describe('github source: search', () => {
+  it('search_code scopes to the default repository and lists matching paths', async () => {
+    const seen = await callTool(source, 'search_code', { query: 'createWidget' });
+    expect(seen.text).toBe("1 code result for 'createWidget repo:acme/widgets':\nacme/widgets: src/index.ts");
+    expect(seen.structured).toMatchObject({ totalCount: 1, items: [{ repository: 'acme/widgets', path: 'src/index.ts' }] });
+  });
+
+  it("search_code keeps the query's own scope, and never shows repositories the token cannot see", async () => {
+    const seen = await callTool(source, 'search_code', { query: 'createWidget org:acme' });
+    expect(seen.text).toBe("1 code result for 'createWidget org:acme':\nacme/widgets: src/index.ts");
+    expect(seen.text).not.toContain('secret-plans');
+  });
+
+  it('search_repositories lists names, stars, languages and descriptions', async () => {
+    const seen = await callTool(source, 'search_repositories', { query: 'widgets', sort: 'stars' });
+    expect(seen.text).toBe(
+      "2 repositories for 'widgets':\nacme/widgets ★42 [TypeScript] — Widgets for everyone\nocto/tools ★7 [Go] — Handy widgets toolbox",
+    );
+    expect(seen.structured?.['items']).toHaveLength(2);
+    expect(fake.requests.at(-1)?.path).toBe('/search/repositories?q=widgets&sort=stars&per_page=20&page=1');
+  });
+});
+
+describe('github source: issues, pull requests, commits', () => {
+  it('list_issues shows state, labels, comments and marks pull requests', async () => {
+    const seen = await callTool(source, 'list_issues', {});
+    expect(seen.text).toBe(
+      'Open issues in acme/widgets (page 1):\n' +
+        '#3 [open] PR Add login form — @octocat, 0 comments\n' +
+        '#1 [open] Crash on empty input — @hubot, labels: bug, 1 comment',
+    );
+    const closed = await callTool(source, 'list_issues', { state: 'closed', labels: ['enhancement'] });
+    expect(closed.structured?.['issues']).toMatchObject([{ number: 2, title: 'Add dark mode', state: 'closed', labels: ['enhancement'] }]);
+  });
+
+  it('list_issues tells the model how to get the next page', async () => {
+    const seen = await callTool(source, 'list_issues', { state: 'all', perPage: 2 });
+    expect(seen.text).toContain('More results: call again with page=2.');
+    expect(seen.structured?.['nextPage']).toBe(2);
+    const last = await callTool(source, 'list_issues', { state: 'all', perPage: 2, page: 2 });
+    expect(last.text).toBe('Issues in acme/widgets (page 2):\n#1 [open] Crash on empty input — @hubot, labels: bug, 1 comment');
+  });
+
+  it('get_issue shows the issue with its body', async () => {
+    const seen = await callTool(source, 'get_issue', { issueNumber: 1 });
+    expect(seen.text).toMatch(/^Issue #1 \[open\] Crash on empty input\nby @hubot on 2025-\S+; labels: bug; assignees: @octocat; 1 comment\n/);
+    expect(seen.text).toContain('https://github.com/acme/widgets/issues/1\n\nSteps:\n1. Submit an empty form');
+    expect(seen.structured).toMatchObject({ number: 1, state: 'open', author: 'hubot', assignees: ['octocat'], comments: 1, isPullRequest: false });
+  });
+
+  it('list_pull_requests and get_pull_request show branches, merge state and size', async () => {
+    const list = await callTool(source, 'list_pull_requests', {});
+    expect(list.text).toBe('Pull requests (open) in acme/widgets (page 1):\n#3 [open] Add login form — @octocat, feature/login → main');
+    const pr = await callTool(source, 'get_pull_request', { pullNumber: 3 });
+    expect(pr.text).toMatch(/^Pull request #3 \[open\] Add login form\nby @octocat on \S+; feature\/login → main; mergeable\n1 commit, 1 file changed, \+3 −1\n/);
+    expect(pr.text).toMatch(/\n\nCloses #1$/);
+    expect(pr.structured).toMatchObject({ number: 3, head: 'feature/login', base: 'main', merged: false, commits: 1, changedFiles: 1 });
+    const notPr = await callTool(source, 'get_pull_request', { pullNumber: 1 });
+    expect(notPr.text).toBe('Pull request #1 in acme/widgets not found (or the token cannot see it).');
+  });
+
+  it('list_commits lists a branch newest first, optionally for one path', async () => {
+    const main = await callTool(source, 'list_commits', {});
+    expect(main.text).toMatch(/^Commits in acme\/widgets \(page 1\):\n[0-9a-f]{7} 2025-01-06 hubot: Fix math rounding\n[0-9a-f]{7} 2025-01-06 acme: Initial commit$/);
+    const branch = await callTool(source, 'list_commits', { sha: 'feature/login', path: 'src/login.ts' });
+    expect(branch.text).toMatch(/^Commits in acme\/widgets@feature\/login touching src\/login\.ts \(page 1\):\n[0-9a-f]{7} \S+ octocat: Add login form$/);
+    expect(branch.structured?.['commits']).toMatchObject([{ message: 'Add login form\n\nWith validation.', author: 'octocat' }]);
+  });
+});
+
+describe('github source: requests', () => {
+  it('carries the token and a user-agent on every request', async () => {
+    await callTool(source, 'get_issue', { issueNumber: 1 });
+    await callTool(source, 'list_commits', { owner: 'octo', repo: 'tools' });
+    expect(fake.requests).toHaveLength(2);
+    for (const request of fake.requests) {
+      expect(request.headers.authorization).toBe(`token ${token}`);
+      expect(request.headers['user-agent']).toMatch(/^botgate-test\/1\.0 octokit-rest\.js\//);
+    }
+    expect(fake.requests[1]?.path).toBe('/repos/octo/tools/commits?per_page=30&page=1');
+  });
+});

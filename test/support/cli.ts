@@ -1,0 +1,48 @@
+import { execFile } from 'node:child_process';
+import { BOTGATE_BIN, REPO_ROOT, childEnv } from './gateway-process.ts';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  /** Written to the command's stdin (for --password-stdin); stdin is closed either way. */
+  stdin?: string;
+}
+
+/** Runs `botgate ...args` as an operator would, in its own process. */
+export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [BOTGATE_BIN, ...args],
+      {
+        cwd: REPO_ROOT,
+        env: childEnv({ DATA_DIR: options.dataDir, DATABASE_URL: options.databaseUrl, LOG_LEVEL: 'warn' }),
+        timeout: 60_000,
+        encoding: 'utf8',
+      },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') {
+          reject(new Error(`botgate ${args.join(' ')} did not run: ${error.message}\n${stderr}`));
+          return;
+        }
+        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
+      },
+    );
+    child.stdin?.end(options.stdin ?? '');
+  });
+}
+
+/** Runs a command with --json that must succeed, and returns its parsed output. */
+export async function runCliJson<T>(args: string[], options: CliOptions): Promise<T> {
+  const result = await runCli([...args, '--json'], options);
+  if (result.code !== 0) {
+    throw new Error(`botgate ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  }
+  return JSON.parse(result.stdout) as T;
+}

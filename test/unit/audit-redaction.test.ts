@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { redactSecrets } from '../../src/tenancy/audit.ts';
+
+describe('redactSecrets', () => {
+  it.each([
+    'password',
+    'Password',
+    'passwordHash',
+    'password_hash',
+    'pass',
+    'secret',
+    'clientSecret',
+    'token',
+    'accessToken',
+    'refresh_token',
+    'digest',
+    'apiKey',
+    'API_KEY',
+    'key',
+    'authorization',
+    'cookie',
+  ])('redacts a field named %s', (field) => {
+    expect(redactSecrets({ [field]: 'hunter2-value', keep: 'visible' })).toEqual({
+      [field]: '[redacted]',
+      keep: 'visible',
+    });
+  });
+
+  it('keeps ordinary fields, including ids and the display prefix of a key', () => {
+    const key = { id: 'k1', keyId: 'k2', name: 'ci', prefix: 'bgk_AbCdEfGh', scopes: ['mcp'], userId: null };
+
+    expect(redactSecrets(key)).toEqual(key);
+  });
+
+  it('redacts at any depth and inside arrays', () => {
+    const value = {
+      user: { email: 'a@example.com', credentials: { password: 'p', token: 't' } },
+      keys: [
+        { name: 'one', secret: 's1', digest: 'd1' },
+        { name: 'two', secret: 's2' },
+      ],
+      headers: [{ authorization: 'Bearer bgk_x' }],
+    };
+
+    expect(redactSecrets(value)).toEqual({
+      user: { email: 'a@example.com', credentials: { password: '[redacted]', token: '[redacted]' } },
+      keys: [
+        { name: 'one', secret: '[redacted]', digest: '[redacted]' },
+        { name: 'two', secret: '[redacted]' },
+      ],
+      headers: [{ authorization: '[redacted]' }],
+    });
+  });
+
+  it('redacts a secret field whole, even when its value is an object', () => {
+    expect(redactSecrets({ secret: { value: 'abc', nested: ['x'] } })).toEqual({ secret: '[redacted]' });
+  });
+
+  it('turns Dates into ISO strings, also nested', () => {
+    const at = new Date('2026-01-02T03:04:05.678Z');
+
+    expect(redactSecrets({ createdAt: at, history: [{ at }] })).toEqual({
+      createdAt: '2026-01-02T03:04:05.678Z',
+      history: [{ at: '2026-01-02T03:04:05.678Z' }],
+    });
+    expect(redactSecrets(at)).toBe('2026-01-02T03:04:05.678Z');
+  });
+
+  it('passes primitives and null through and does not change its input', () => {
+    const input = { token: 'abc', nested: { password: 'p' } };
+
+    expect(redactSecrets(null)).toBeNull();
+    expect(redactSecrets(undefined)).toBeUndefined();
+    expect(redactSecrets('password')).toBe('password');
+    expect(redactSecrets(42)).toBe(42);
+    redactSecrets(input);
+    expect(input).toEqual({ token: 'abc', nested: { password: 'p' } });
+  });
+});

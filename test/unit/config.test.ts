@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/shared/config.ts';
+
+const SECRET = 'ab'.repeat(32);
+
+/** The ConfigError thrown for `env`, so a test can read its message. */
+function configErrorFor(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: path.resolve('./data'),
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      anthropicApiKey: undefined,
+      anthropicBaseUrl: undefined,
+      secretKey: undefined,
+      publicUrl: undefined,
+      logLevel: 'info',
+      bodyLimit: '1mb',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every variable it knows and ignores the rest of the environment', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATA_DIR: '/var/lib/botgate',
+      DATABASE_URL: 'postgresql://app@db:5432/botgate',
+      REDIS_URL: 'rediss://cache:6380',
+      ANTHROPIC_API_KEY: 'sk-ant-test',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9999',
+      BOTGATE_SECRET_KEY: SECRET,
+      PUBLIC_URL: 'https://gate.example.com/',
+      LOG_LEVEL: 'debug',
+      BOTGATE_BODY_LIMIT: '512kb',
+      PATH: '/usr/bin',
+    });
+
+    expect(config).not.toHaveProperty('PATH');
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      dataDir: '/var/lib/botgate',
+      databaseUrl: 'postgresql://app@db:5432/botgate',
+      redisUrl: 'rediss://cache:6380',
+      anthropicApiKey: 'sk-ant-test',
+      anthropicBaseUrl: 'http://127.0.0.1:9999',
+      secretKey: SECRET,
+      publicUrl: 'https://gate.example.com',
+      logLevel: 'debug',
+      bodyLimit: '512kb',
+    });
+  });
+
+  it('treats empty strings as unset, so PORT= does not become port 0', () => {
+    const config = loadConfig({ PORT: '', DATABASE_URL: '', BOTGATE_SECRET_KEY: '', LOG_LEVEL: '', HOST: '' });
+
+    expect(config.port).toBe(3000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.secretKey).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+    expect(config.host).toBe('127.0.0.1');
+  });
+
+  it.each([
+    ['PORT', 'http'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['DATABASE_URL', 'mysql://root@localhost/botgate'],
+    ['DATABASE_URL', '/var/run/postgresql'],
+    ['BOTGATE_SECRET_KEY', 'ab'.repeat(16)],
+    ['BOTGATE_SECRET_KEY', 'zz'.repeat(32)],
+    ['LOG_LEVEL', 'verbose'],
+    ['LOG_LEVEL', 'INFO'],
+  ])('refuses %s=%s with a ConfigError naming the variable', (variable, value) => {
+    const error = configErrorFor({ [variable]: value });
+
+    expect(error.name).toBe('ConfigError');
+    expect(error.message).toContain(`${variable}:`);
+  });
+
+  it('does not echo a bad secret back in the error message', () => {
+    const badSecret = 'f'.repeat(63);
+
+    const error = configErrorFor({ BOTGATE_SECRET_KEY: badSecret });
+
+    expect(error.message).toContain('BOTGATE_SECRET_KEY: must be 64 hex characters');
+    expect(error.message).not.toContain(badSecret);
+  });
+
+  it('names every bad variable at once', () => {
+    const error = configErrorFor({ PORT: 'x', LOG_LEVEL: 'loud', DATABASE_URL: 'sqlite:foo' });
+
+    expect(error.message).toContain('PORT:');
+    expect(error.message).toContain('LOG_LEVEL:');
+    expect(error.message).toContain('DATABASE_URL:');
+  });
+});

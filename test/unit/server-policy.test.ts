@@ -1,0 +1,60 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isAddressAllowed, parseCidrs, resolveFilesystemRoots, type ServerPolicy } from '../../src/servers/policy.ts';
+
+const policy: ServerPolicy = {
+  dataDir: '/srv/botgate',
+  fsRoots: ['/shared/projects'],
+  allowPrivateNetworks: [],
+  stdioCommands: {},
+};
+
+describe('outbound address policy', () => {
+  it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '0.0.0.0'])(
+    'refuses private or reserved %s',
+    (address) => {
+      expect(isAddressAllowed(address, [])).toBe(false);
+    },
+  );
+
+  it.each(['8.8.8.8', '140.82.112.3', '2606:4700::1111'])('allows public %s', (address) => {
+    expect(isAddressAllowed(address, [])).toBe(true);
+  });
+
+  it('allows exactly the ranges the operator lists', () => {
+    expect(isAddressAllowed('127.0.0.1', ['127.0.0.0/8'])).toBe(true);
+    expect(isAddressAllowed('::ffff:127.0.0.1', ['127.0.0.0/8'])).toBe(true);
+    expect(isAddressAllowed('10.0.0.1', ['127.0.0.0/8'])).toBe(false);
+  });
+
+  it('names a malformed CIDR', () => {
+    expect(() => parseCidrs(['127.0.0.0/33'])).toThrow(/127.0.0.0\/33/);
+    expect(() => parseCidrs(['localhost/8'])).toThrow(/localhost/);
+  });
+});
+
+describe('filesystem roots', () => {
+  const area = path.join('/srv/botgate', 'files', 'acme');
+
+  it('gives a server without roots a directory of its own in the tenant area', () => {
+    expect(resolveFilesystemRoots(policy, 'acme', 'files', undefined)).toEqual([path.join(area, 'files')]);
+  });
+
+  it('puts relative roots in the tenant area and admits operator roots', () => {
+    expect(resolveFilesystemRoots(policy, 'acme', 'files', ['docs', '/shared/projects/acme'])).toEqual([
+      path.join(area, 'docs'),
+      '/shared/projects/acme',
+    ]);
+  });
+
+  it.each([
+    ['../other-tenant', /leaves the tenant/],
+    ['docs/../../other', /leaves the tenant/],
+    ['/etc', /outside the directories/],
+    ['/shared/projects-evil', /outside the directories/],
+    ['/shared/projects/../../etc', /outside the directories/],
+    ['a\0b', /NUL/],
+  ])('refuses %s', (root, message) => {
+    expect(() => resolveFilesystemRoots(policy, 'acme', 'files', [root])).toThrow(message);
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createToolRegistry, type ToolSource } from '../../src/servers/index.ts';
+import { createToolCatalog, type CatalogEntry } from '../../src/gateway/mcp/tool-catalog.ts';
+import { summarizeArguments } from '../../src/gateway/mcp/tool-audit.ts';
+import * as z from 'zod';
+
+const context = { signal: new AbortController().signal, progress: () => Promise.resolve() };
+
+function echoSource(): ToolSource {
+  const registry = createToolRegistry();
+  registry.registerTool(
+    { name: 'echo', description: 'Echoes text.', inputSchema: z.object({ text: z.string() }), annotations: { readOnlyHint: true } },
+    async ({ text }) => ({ content: [{ type: 'text', text }] }),
+  );
+  return registry;
+}
+
+const failing: ToolSource = {
+  listTools: () => Promise.reject(new Error('upstream down')),
+  callTool: () => Promise.reject(new Error('upstream down')),
+  close: () => Promise.resolve(),
+};
+
+describe('tool catalog', () => {
+  it('namespaces tools by server and routes calls back', async () => {
+    const entries: CatalogEntry[] = [
+      { slug: 'files', serverId: '1', source: echoSource() },
+      { slug: 'docs', serverId: '2', source: echoSource() },
+    ];
+    const catalog = createToolCatalog(entries, { namespaced: true, onListError: () => {} });
+
+    const names = (await catalog.list(context.signal)).map((t) => t.name);
+
+    expect(names).toEqual(['files__echo', 'docs__echo']);
+    expect(catalog.route('docs__echo')).toEqual({ entry: entries[1], tool: 'echo' });
+    expect(catalog.route('nope__echo')).toBeUndefined();
+    expect(catalog.route('echo')).toBeUndefined();
+    expect(catalog.route('files__')).toBeUndefined();
+  });
+
+  it('leaves out a failing source without harming the others', async () => {
+    const errors: string[] = [];
+    const catalog = createToolCatalog(
+      [
+        { slug: 'down', serverId: '1', source: failing },
+        { slug: 'up', serverId: '2', source: echoSource() },
+      ],
+      { namespaced: true, onListError: (entry) => errors.push(entry.slug) },
+    );
+
+    expect((await catalog.list(context.signal)).map((t) => t.name)).toEqual(['up__echo']);
+    expect(errors).toEqual(['down']);
+  });
+
+  it('validates arguments before a built-in tool runs', async () => {
+    const source = echoSource();
+    const result = await source.callTool('echo', { text: 42 }, context);
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result.content)).toContain('text');
+    await expect(source.callTool('missing', {}, context)).rejects.toThrow(/unknown tool/);
+  });
+});
+
+describe('tool call audit summary', () => {
+  it('redacts secrets and cuts large values', () => {
+    const summary = summarizeArguments({
+      path: 'notes.md',
+      token: 'ghp_123',
+      content: 'x'.repeat(1000),
+      list: Array.from({ length: 40 }, (_, i) => i),
+    }) as Record<string, unknown>;
+    expect(summary['path']).toBe('notes.md');
+    expect(summary['token']).toBe('[redacted]');
+    expect(String(summary['content'])).toMatch(/… \(1000 chars\)$/);
+    expect((summary['list'] as unknown[]).length).toBe(33);
+  });
+});
