@@ -22,7 +22,7 @@ export const KIND_SCHEMAS = {
   github: {
     config: z.strictObject({
       owner: z.string().regex(/^[A-Za-z0-9-]{1,39}$/, 'must be a GitHub user or organisation name').optional(),
-      repo: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be a repository name').optional(),
+      repo: z.string().regex(/^(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/, 'must be a repository name').optional(),
       baseUrl: httpUrl.optional(),
     }),
     secrets: z.strictObject({ token: z.string().min(1).max(512) }),

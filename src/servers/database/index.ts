@@ -1,0 +1,59 @@
+import { Pool } from 'pg';
+import * as z from 'zod';
+import { createToolRegistry } from '../tool-registry.ts';
+import type { ToolSource } from '../tool-source.ts';
+import { createDatabaseToolContext } from './session.ts';
+import { registerDescribeTableTool } from './tools/describe-table.ts';
+import { registerListSchemasTool } from './tools/list-schemas.ts';
+import { registerListTablesTool } from './tools/list-tables.ts';
+import { registerQueryTool } from './tools/query.ts';
+
+const positiveInteger = z.number().int().positive();
+
+const optionsSchema = z.object({
+  url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection URL'),
+  rowLimit: positiveInteger.default(1000),
+  statementTimeoutMs: positiveInteger.default(10_000),
+  maxResultBytes: positiveInteger.default(1024 * 1024),
+  poolSize: positiveInteger.default(2),
+});
+
+export type DatabaseSourceOptions = z.input<typeof optionsSchema>;
+
+/**
+ * The built-in `database` server: a tenant's PostgreSQL database, read-only,
+ * as `list_schemas`, `list_tables`, `describe_table` and `query`. Every call
+ * runs in a READ ONLY transaction that is rolled back, under a statement
+ * timeout and row and byte limits. Connections open on first use, in a small
+ * pool of `poolSize`; `close()` ends them.
+ *
+ * Read-only transactions stop writes to tables, but not functions with
+ * outside effects that the connecting role may call (dblink, for one): give
+ * the source a role that may only read.
+ */
+export function createDatabaseSource(options: DatabaseSourceOptions): ToolSource {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid database source option ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  const { url, poolSize, ...limits } = parsed.data;
+  const pool = new Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'botgate',
+  });
+  // An idle connection the server drops is discarded by the pool and reopened
+  // on next use; without a listener the 'error' event would crash the process.
+  pool.on('error', () => {});
+
+  const ctx = createDatabaseToolContext(pool, url, limits);
+  const registry = createToolRegistry({ onClose: () => pool.end() });
+  registerListSchemasTool(registry, ctx);
+  registerListTablesTool(registry, ctx);
+  registerDescribeTableTool(registry, ctx);
+  registerQueryTool(registry, ctx);
+  return registry;
+}

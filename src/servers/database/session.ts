@@ -1,0 +1,149 @@
+import { Client, DatabaseError, type ClientBase, type Pool, type PoolClient } from 'pg';
+import { ToolError } from '../tool-source.ts';
+
+/** The bounds every call of a database source runs under. */
+export interface DatabaseLimits {
+  rowLimit: number;
+  statementTimeoutMs: number;
+  maxResultBytes: number;
+}
+
+/** What the database tools share: the limits and a way to run read-only work. */
+export interface DatabaseToolContext {
+  readonly limits: DatabaseLimits;
+  /**
+   * Runs `work` on a pooled connection inside a READ ONLY transaction with the
+   * statement timeout set, then rolls back. PostgreSQL errors become
+   * `ToolError`s carrying PostgreSQL's message; an abort of `signal` cancels
+   * the running statement and ends the call with a "cancelled" `ToolError`.
+   */
+  readOnly<T>(signal: AbortSignal, work: (client: ClientBase) => Promise<T>): Promise<T>;
+}
+
+const CANCELLED = 'The query was cancelled before it finished.';
+
+function describeDatabaseError(error: DatabaseError, limits: DatabaseLimits): string {
+  const lines = [error.message];
+  if (error.detail) lines.push(`DETAIL: ${error.detail}`);
+  if (error.hint) lines.push(`HINT: ${error.hint}`);
+  if (error.code === '57014' && /statement timeout/.test(error.message)) {
+    lines.push(`The time limit is ${limits.statementTimeoutMs} ms: make the query cheaper (filter, aggregate, add LIMIT).`);
+  }
+  return lines.join('\n');
+}
+
+/** A failure the model can act on, or undefined for a programming error that should propagate. */
+function toToolError(error: unknown, limits: DatabaseLimits): ToolError | undefined {
+  if (error instanceof ToolError) return error;
+  if (error instanceof DatabaseError) return new ToolError(describeDatabaseError(error, limits));
+  // Node socket errors carry a code (ECONNREFUSED, ETIMEDOUT); pg's own say "connect" or "Connection terminated".
+  if (error instanceof Error && ('code' in error || /connect|Connection terminated/i.test(error.message))) {
+    return new ToolError(`Could not reach the database: ${error.message}`);
+  }
+  return undefined;
+}
+
+/** Hands a client that arrives after the caller gave up straight back to the pool. */
+async function releaseWhenConnected(connecting: Promise<PoolClient>): Promise<void> {
+  try {
+    (await connecting).release();
+  } catch {
+    // Never connected: nothing to release.
+  }
+}
+
+/** Waits for a pooled client, giving up when `signal` aborts. */
+async function acquire(pool: Pool, signal: AbortSignal): Promise<PoolClient> {
+  const connecting = pool.connect();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new ToolError(CANCELLED));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([connecting, aborted]);
+  } catch (error) {
+    if (signal.aborted) void releaseWhenConnected(connecting);
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Cancels the statement running on backend `pid` from a separate connection:
+ * the pooled one is busy waiting for that statement. Best effort: when this
+ * fails the statement still ends at its statement timeout.
+ */
+async function cancelBackend(url: string, pid: number): Promise<void> {
+  const canceller = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  canceller.on('error', () => {});
+  try {
+    await canceller.connect();
+    await canceller.query('select pg_cancel_backend($1)', [pid]);
+  } catch {
+    // Best effort, see above.
+  } finally {
+    await canceller.end().catch(() => {});
+  }
+}
+
+/** Ends the transaction and clears session state a query could leave behind (advisory locks, settings). */
+async function resetSession(client: PoolClient): Promise<boolean> {
+  try {
+    await client.query('rollback');
+    await client.query('discard all');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function createDatabaseToolContext(pool: Pool, url: string, limits: DatabaseLimits): DatabaseToolContext {
+  async function readOnly<T>(signal: AbortSignal, work: (client: ClientBase) => Promise<T>): Promise<T> {
+    if (signal.aborted) throw new ToolError(CANCELLED);
+    let client: PoolClient;
+    try {
+      client = await acquire(pool, signal);
+    } catch (error) {
+      throw toToolError(error, limits) ?? error;
+    }
+
+    let broken = false;
+    // A checked-out client has no error listener; without one a dropped connection would crash the process.
+    const onClientError = () => {
+      broken = true;
+    };
+    client.on('error', onClientError);
+    let pid: number | undefined;
+    let cancelling: Promise<void> | undefined;
+    const onAbort = () => {
+      if (pid !== undefined) cancelling = cancelBackend(url, pid);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    try {
+      await client.query('begin transaction read only');
+      const setup = await client.query<{ pid: number }>(
+        "select pg_backend_pid() as pid, set_config('statement_timeout', $1, true)",
+        [String(limits.statementTimeoutMs)],
+      );
+      pid = setup.rows[0]?.pid;
+      signal.throwIfAborted();
+      return await work(client);
+    } catch (error) {
+      if (signal.aborted) throw new ToolError(CANCELLED);
+      throw toToolError(error, limits) ?? error;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await cancelling;
+      // After an abort a late cancel could still hit the connection's next
+      // statement, so the connection is closed rather than reused.
+      const reusable = !signal.aborted && !broken && (await resetSession(client));
+      client.removeListener('error', onClientError);
+      client.release(!reusable);
+    }
+  }
+
+  return { limits, readOnly };
+}

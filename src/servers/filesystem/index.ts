@@ -1,0 +1,54 @@
+import { createToolRegistry } from '../tool-registry.ts';
+import type { ToolSource } from '../tool-source.ts';
+import type { FilesystemContext } from './file-io.ts';
+import { createSandbox } from './sandbox.ts';
+import { registerCreateDirectoryTool } from './tools/create-directory.ts';
+import { registerDirectoryTreeTool } from './tools/directory-tree.ts';
+import { registerEditFileTool } from './tools/edit-file.ts';
+import { registerGetFileInfoTool } from './tools/get-file-info.ts';
+import { registerListAllowedDirectoriesTool } from './tools/list-allowed-directories.ts';
+import { registerListDirectoryTool } from './tools/list-directory.ts';
+import { registerMoveFileTool } from './tools/move-file.ts';
+import { registerReadFileTool } from './tools/read-file.ts';
+import { registerReadMultipleFilesTool } from './tools/read-multiple-files.ts';
+import { registerSearchFilesTool } from './tools/search-files.ts';
+import { registerWriteFileTool } from './tools/write-file.ts';
+
+/** Largest file content one read returns unless configured otherwise: 1 MiB. */
+export const DEFAULT_MAX_READ_BYTES = 1024 * 1024;
+
+export interface FilesystemSourceOptions {
+  /** Absolute directories the tools may use, created if missing; relative paths resolve against the first. */
+  roots: string[];
+  /** When true, the write tools are not registered at all. */
+  readOnly: boolean;
+  /** Largest file content (bytes) one call returns; defaults to `DEFAULT_MAX_READ_BYTES`. */
+  maxReadBytes?: number;
+}
+
+/**
+ * The built-in `filesystem` server: file tools confined to `roots`, every
+ * path resolved through the sandbox (symbolic links included) before use.
+ */
+export async function createFilesystemSource(options: FilesystemSourceOptions): Promise<ToolSource> {
+  const ctx: FilesystemContext = {
+    sandbox: await createSandbox(options.roots),
+    maxReadBytes: options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES,
+    readOnly: options.readOnly,
+  };
+  const registry = createToolRegistry();
+  registerReadFileTool(registry, ctx);
+  registerReadMultipleFilesTool(registry, ctx);
+  registerListDirectoryTool(registry, ctx);
+  registerDirectoryTreeTool(registry, ctx);
+  registerSearchFilesTool(registry, ctx);
+  registerGetFileInfoTool(registry, ctx);
+  registerListAllowedDirectoriesTool(registry, ctx);
+  if (!options.readOnly) {
+    registerWriteFileTool(registry, ctx);
+    registerEditFileTool(registry, ctx);
+    registerCreateDirectoryTool(registry, ctx);
+    registerMoveFileTool(registry, ctx);
+  }
+  return registry;
+}

@@ -1,0 +1,162 @@
+import { lstat, mkdir, readlink, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { ToolError } from '../tool-source.ts';
+
+/** Longest path we accept, in characters (Linux PATH_MAX). */
+export const MAX_PATH_LENGTH = 4096;
+/** Longest single path component, in UTF-8 bytes (Linux NAME_MAX). */
+export const MAX_COMPONENT_BYTES = 255;
+/** Symbolic links followed for one path before giving up (Linux MAXSYMLINKS). */
+const MAX_LINK_HOPS = 40;
+
+export interface ResolveOptions {
+  /** Refuse a path that does not exist yet. */
+  mustExist: boolean;
+  /** The tool will replace, move or create the entry: refuse an allowed directory itself. */
+  forWrite?: boolean;
+  /**
+   * Whether a symbolic link in the last position is followed (default). Pass
+   * false for operations on the directory entry itself, like rename, which
+   * must not act on what a link points to: only the parent is resolved.
+   */
+  followLastLink?: boolean;
+}
+
+/** Confines every path a tool touches to a fixed set of directories. */
+export interface Sandbox {
+  /** The allowed directories, as real paths (symbolic links resolved). */
+  readonly roots: readonly string[];
+  /**
+   * The real absolute path of `input` inside a root, with every symbolic link
+   * resolved; relative paths resolve against the first root. Throws a
+   * `ToolError` saying why when the path is malformed or leads outside.
+   */
+  resolve(input: string, options: ResolveOptions): Promise<string>;
+  /** Whether a real absolute path lies inside a root. */
+  contains(realPath: string): boolean;
+}
+
+/** Whether `child` is `parent` or below it, comparing whole path components (`/x/a` does not contain `/x/a-evil`). */
+export function isWithin(child: string, parent: string): boolean {
+  if (child === parent) return true;
+  const prefix = parent.endsWith(path.sep) ? parent : parent + path.sep;
+  return child.startsWith(prefix);
+}
+
+/** Why `input` is not a usable path, before it is resolved; `undefined` when it is well-formed. */
+export function checkPathSyntax(input: string): string | undefined {
+  if (input.length === 0) return 'Invalid path: it is empty; use "." for the first allowed directory.';
+  if (input.includes('\0')) return 'Invalid path: it contains a NUL byte.';
+  if (input.length > MAX_PATH_LENGTH) return `Invalid path: it is longer than ${MAX_PATH_LENGTH} characters.`;
+  const long = input.split(/[\\/]/).find((c) => Buffer.byteLength(c, 'utf8') > MAX_COMPONENT_BYTES);
+  if (long !== undefined) {
+    return `Invalid path: the name "${long.slice(0, 32)}…" is longer than ${MAX_COMPONENT_BYTES} bytes.`;
+  }
+  return undefined;
+}
+
+interface Resolved {
+  real: string;
+  exists: boolean;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+/**
+ * Creates the allowed directories (`mkdir -p`) and returns a sandbox over
+ * their real paths. `roots` must be absolute; the first one is where
+ * relative paths resolve.
+ */
+export async function createSandbox(roots: readonly string[]): Promise<Sandbox> {
+  if (roots.length === 0) throw new Error('filesystem sandbox needs at least one root');
+  const given: string[] = [];
+  const real: string[] = [];
+  for (const root of roots) {
+    if (!path.isAbsolute(root)) throw new Error(`filesystem root must be an absolute path: ${root}`);
+    await mkdir(root, { recursive: true });
+    given.push(path.resolve(root));
+    real.push(await realpath(root));
+  }
+  const first = real[0] as string;
+  const lexicalRoots = [...new Set([...given, ...real])];
+
+  const contains = (p: string): boolean => real.some((root) => isWithin(p, root));
+  const rootList = real.join(', ');
+
+  /**
+   * Like realpath, but also for paths that do not exist yet: the real path of
+   * the nearest existing ancestor with the missing names appended. A dangling
+   * symbolic link is followed to where it points, so writing through it cannot
+   * create a file outside. Nothing outside the roots is examined beyond what
+   * realpath itself does, so the answer never depends on what exists there.
+   */
+  async function resolveReal(p: string, hops: number): Promise<Resolved> {
+    try {
+      return { real: await realpath(p), exists: true };
+    } catch {
+      // Missing, not a directory, unreadable or looping: walk up one level.
+    }
+    const parent = path.dirname(p);
+    if (parent === p) return { real: p, exists: true };
+    const up = await resolveReal(parent, hops);
+    const candidate = path.join(up.real, path.basename(p));
+    if (!up.exists || !contains(up.real)) return { real: candidate, exists: false };
+    let stats;
+    try {
+      stats = await lstat(candidate);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { real: candidate, exists: false };
+      if (code === 'EACCES' || code === 'EPERM') throw new ToolError(`Permission denied: ${candidate}`);
+      throw error;
+    }
+    if (!stats.isSymbolicLink()) return { real: candidate, exists: true };
+    if (hops >= MAX_LINK_HOPS) throw new ToolError(`Too many levels of symbolic links at ${candidate}.`);
+    return resolveReal(path.resolve(up.real, await readlink(candidate)), hops + 1);
+  }
+
+  /** The entry named by `p` in its real parent directory, without following the entry if it is a link. */
+  async function resolveEntry(p: string): Promise<Resolved> {
+    const up = await resolveReal(path.dirname(p), 0);
+    const entry = path.join(up.real, path.basename(p));
+    if (!up.exists || !contains(entry)) return { real: entry, exists: false };
+    const exists = await lstat(entry).then(
+      () => true,
+      () => false,
+    );
+    return { real: entry, exists };
+  }
+
+  return {
+    roots: real,
+    contains,
+
+    async resolve(input, { mustExist, forWrite = false, followLastLink = true }) {
+      const syntaxError = checkPathSyntax(input);
+      if (syntaxError) throw new ToolError(syntaxError);
+      const lexical = path.isAbsolute(input) ? path.resolve(input) : path.resolve(first, input);
+      // Refuse before touching the disk, so the answer says nothing about what exists outside.
+      if (!lexicalRoots.some((root) => isWithin(lexical, root))) {
+        throw new ToolError(
+          `Access denied: ${JSON.stringify(input)} is outside the allowed directories (${rootList}).`,
+        );
+      }
+      const resolved = followLastLink ? await resolveReal(lexical, 0) : await resolveEntry(lexical);
+      if (!contains(resolved.real)) {
+        throw new ToolError(
+          `Access denied: ${JSON.stringify(input)} leads through a symbolic link to a location outside ` +
+            `the allowed directories (${rootList}).`,
+        );
+      }
+      if (forWrite && real.includes(resolved.real)) {
+        throw new ToolError(
+          `Refused: ${resolved.real} is an allowed directory itself and cannot be replaced or moved.`,
+        );
+      }
+      if (mustExist && !resolved.exists) throw new ToolError(`No such file or directory: ${resolved.real}`);
+      return resolved.real;
+    },
+  };
+}

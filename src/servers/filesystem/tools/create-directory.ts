@@ -1,0 +1,31 @@
+import { mkdir } from 'node:fs/promises';
+import * as z from 'zod';
+import type { ToolRegistry } from '../../tool-registry.ts';
+import { textResult } from '../../tool-source.ts';
+import { withFsErrors, type FilesystemContext } from '../file-io.ts';
+
+const inputSchema = z.object({
+  path: z.string().describe('Directory to create: absolute, or relative to the first allowed directory.'),
+});
+
+/** `create_directory`: `mkdir -p` inside the sandbox. */
+export function registerCreateDirectoryTool(registry: ToolRegistry, ctx: FilesystemContext): void {
+  registry.registerTool(
+    {
+      name: 'create_directory',
+      title: 'Create Directory',
+      description:
+        'Create a directory, including any missing parent directories. Succeeds without change if the ' +
+        'directory already exists; fails if a file is in the way.',
+      inputSchema,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async (args) => {
+      // Not forWrite: mkdir -p never replaces an entry, so naming an allowed directory itself is harmless.
+      const real = await ctx.sandbox.resolve(args.path, { mustExist: false });
+      const created = await withFsErrors(real, () => mkdir(real, { recursive: true }));
+      const text = created === undefined ? `${real} already exists.` : `Created ${real}.`;
+      return textResult(text, { path: real, created: created !== undefined });
+    },
+  );
+}

@@ -1,0 +1,29 @@
+import * as z from 'zod';
+import type { ToolRegistry } from '../../tool-registry.ts';
+import { textResult } from '../../tool-source.ts';
+import type { FilesystemContext } from '../file-io.ts';
+
+/** `list_allowed_directories`: where the other tools may go, and whether they may write. */
+export function registerListAllowedDirectoriesTool(registry: ToolRegistry, ctx: FilesystemContext): void {
+  registry.registerTool(
+    {
+      name: 'list_allowed_directories',
+      title: 'List Allowed Directories',
+      description:
+        'List the directories this server may access (everything below them is accessible too). Relative ' +
+        'paths given to the other tools resolve against the first one. Also says whether writing is allowed.',
+      inputSchema: z.object({}),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    () => {
+      const directories = [...ctx.sandbox.roots];
+      const mode = ctx.readOnly ? 'read-only' : 'read-write';
+      return Promise.resolve(
+        textResult(`Allowed directories (${mode}):\n${directories.join('\n')}`, {
+          directories,
+          readOnly: ctx.readOnly,
+        }),
+      );
+    },
+  );
+}

@@ -1,0 +1,59 @@
+import type { Dirent } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import * as z from 'zod';
+import type { ToolRegistry } from '../../tool-registry.ts';
+import { textResult } from '../../tool-source.ts';
+import { withFsErrors, type FilesystemContext } from '../file-io.ts';
+
+/** Entries shown by one listing; the rest are counted, not listed. */
+const MAX_ENTRIES = 1000;
+
+const inputSchema = z.object({
+  path: z
+    .string()
+    .describe('Directory to list: absolute, or relative to the first allowed directory ("." for the first one).'),
+});
+
+export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
+
+/** The kind of a directory entry, without following symbolic links. */
+export function entryType(entry: Dirent): EntryType {
+  if (entry.isDirectory()) return 'directory';
+  if (entry.isFile()) return 'file';
+  if (entry.isSymbolicLink()) return 'symlink';
+  return 'other';
+}
+
+const MARKERS: Record<EntryType, string> = { file: '[FILE]', directory: '[DIR]', symlink: '[LINK]', other: '[OTHER]' };
+
+/** Entries sorted by name (code point order, so the result is the same everywhere). */
+export function sortEntries(entries: Dirent[]): Dirent[] {
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** `list_directory`: the names in one directory, marked [FILE], [DIR] or [LINK]. */
+export function registerListDirectoryTool(registry: ToolRegistry, ctx: FilesystemContext): void {
+  registry.registerTool(
+    {
+      name: 'list_directory',
+      title: 'List Directory',
+      description:
+        'List the files and subdirectories of one directory, sorted by name, each prefixed with [FILE], [DIR] ' +
+        `or [LINK] (a symbolic link). At most ${MAX_ENTRIES} entries are shown. Use directory_tree for a ` +
+        'recursive view and search_files to find files by name.',
+      inputSchema,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async (args) => {
+      const real = await ctx.sandbox.resolve(args.path, { mustExist: true });
+      const dirents = await withFsErrors(real, () => readdir(real, { withFileTypes: true }));
+      const sorted = sortEntries(dirents);
+      const entries = sorted.slice(0, MAX_ENTRIES).map((e) => ({ name: e.name, type: entryType(e) }));
+      const lines = entries.map((e) => `${MARKERS[e.type]} ${e.name}`);
+      const hidden = sorted.length - entries.length;
+      if (hidden > 0) lines.push(`… and ${hidden} more entries not shown`);
+      if (sorted.length === 0) lines.push('(empty directory)');
+      return textResult(lines.join('\n'), { path: real, entries, truncated: hidden > 0 });
+    },
+  );
+}

@@ -1,0 +1,68 @@
+import * as z from 'zod';
+import type { ToolRegistry } from '../../tool-registry.ts';
+import { textResult, ToolError } from '../../tool-source.ts';
+import { formatSize, toToolError, type FilesystemContext } from '../file-io.ts';
+import { inspectFile, readText } from '../read-content.ts';
+
+const MAX_PATHS = 50;
+
+const inputSchema = z.object({
+  paths: z
+    .array(z.string())
+    .min(1)
+    .max(MAX_PATHS)
+    .describe('Files to read: absolute, or relative to the first allowed directory.'),
+});
+
+type FileOutcome = { path: string; content: string } | { path: string; error: string };
+
+/** `read_multiple_files`: several text files in one call; a file that fails is reported inline. */
+export function registerReadMultipleFilesTool(registry: ToolRegistry, ctx: FilesystemContext): void {
+  registry.registerTool(
+    {
+      name: 'read_multiple_files',
+      title: 'Read Multiple Files',
+      description:
+        'Read several text files at once, for example to compare them. Each file is returned after its path, ' +
+        'separated by "---". A file that cannot be read is reported in its place without failing the others. ' +
+        `All files together are limited to ${formatSize(ctx.maxReadBytes)}; binary files are not included ` +
+        '(use read_file for those).',
+      inputSchema,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async ({ paths }, { signal }) => {
+      let budget = ctx.maxReadBytes;
+      const files: FileOutcome[] = [];
+      for (const requested of paths) {
+        signal.throwIfAborted();
+        try {
+          const real = await ctx.sandbox.resolve(requested, { mustExist: true });
+          try {
+            const facts = await inspectFile(real);
+            if (facts.binary) {
+              throw new ToolError(`binary file (${facts.mimeType}, ${formatSize(facts.size)}); use read_file.`);
+            }
+            if (facts.size > budget) {
+              throw new ToolError(
+                `${formatSize(facts.size)} would exceed the ${formatSize(ctx.maxReadBytes)} limit for this call; ` +
+                  'read it on its own with read_file, in parts if needed.',
+              );
+            }
+            const content = await readText(real, signal);
+            budget -= facts.size;
+            files.push({ path: requested, content });
+          } catch (error) {
+            throw toToolError(error, real);
+          }
+        } catch (error) {
+          if (!(error instanceof ToolError)) throw error;
+          files.push({ path: requested, error: error.message });
+        }
+      }
+      const text = files
+        .map((f) => ('content' in f ? `${f.path}:\n${f.content}\n` : `${f.path}: Error - ${f.error}\n`))
+        .join('---\n');
+      return textResult(text, { files });
+    },
+  );
+}

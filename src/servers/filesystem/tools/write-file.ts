@@ -1,0 +1,40 @@
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import * as z from 'zod';
+import type { ToolRegistry } from '../../tool-registry.ts';
+import { textResult } from '../../tool-source.ts';
+import { formatSize, withFsErrors, writeFileAtomic, type FilesystemContext } from '../file-io.ts';
+
+const inputSchema = z.object({
+  path: z.string().describe('File to write: absolute, or relative to the first allowed directory.'),
+  content: z.string().describe('The complete new content of the file (UTF-8 text).'),
+});
+
+/** `write_file`: creates or replaces a whole text file, atomically. */
+export function registerWriteFileTool(registry: ToolRegistry, ctx: FilesystemContext): void {
+  registry.registerTool(
+    {
+      name: 'write_file',
+      title: 'Write File',
+      description:
+        'Create a new file or completely replace an existing one with the given text. An existing file is ' +
+        'overwritten without warning, so read it first or use edit_file for targeted changes. Missing parent ' +
+        'directories are created. The write is atomic: the file never appears half-written.',
+      inputSchema,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async (args, { signal }) => {
+      const real = await ctx.sandbox.resolve(args.path, { mustExist: false, forWrite: true });
+      return withFsErrors(real, async () => {
+        const existed = await stat(real).then(
+          () => true,
+          () => false,
+        );
+        await mkdir(path.dirname(real), { recursive: true });
+        await writeFileAtomic(real, args.content, signal);
+        const size = formatSize(Buffer.byteLength(args.content, 'utf8'));
+        return textResult(`${existed ? 'Replaced' : 'Created'} ${real} (${size}).`, { path: real, created: !existed });
+      });
+    },
+  );
+}

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { Octokit } from '@octokit/rest';
+import type { Logger } from '../../shared/logger.ts';
+
+const GithubOctokit = Octokit.plugin(throttling, retry);
+
+/** The Octokit instance the GitHub tools call: REST methods plus throttling and retry. */
+export type GithubClient = InstanceType<typeof GithubOctokit>;
+
+/** What the client needs; the defaults live in `createGithubSource`. */
+export interface GithubClientOptions {
+  token: string;
+  baseUrl: string;
+  userAgent: string;
+  /** Longest wait for a rate-limit reset worth retrying once; a later reset is reported to the model instead. */
+  retryAfterCapMs: number;
+  logger?: Logger;
+}
+
+const noop = (): void => {};
+
+/**
+ * Builds the Octokit client. The throttling plugin keeps module-wide request
+ * queues keyed by `id` (one write per second, one search per two seconds);
+ * keying them by a hash of the token gives each credential its own queues, as
+ * GitHub's limits are per token, so one tenant's writes never wait on another's.
+ */
+export function createGithubClient(options: GithubClientOptions): GithubClient {
+  const { logger } = options;
+  // Retry a rate-limited request once, and only when the reset is near enough that the model is better off waiting.
+  const retryOnce = (kind: string) => (retryAfterSeconds: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+    const retrying = retryCount < 1 && retryAfterSeconds * 1000 <= options.retryAfterCapMs;
+    logger?.warn({ method: request.method, url: request.url, retryAfterSeconds, retrying }, `GitHub ${kind} rate limit`);
+    return retrying;
+  };
+  return new GithubOctokit({
+    auth: options.token,
+    baseUrl: options.baseUrl,
+    userAgent: options.userAgent,
+    log: {
+      debug: noop,
+      info: noop,
+      warn: (message: string) => logger?.warn(message),
+      error: (message: string) => logger?.error(message),
+    },
+    throttle: {
+      id: createHash('sha256').update(options.token).digest('hex').slice(0, 16),
+      onRateLimit: retryOnce('primary'),
+      onSecondaryRateLimit: retryOnce('secondary'),
+    },
+    // 5xx and network failures: one retry after a second; 4xx answers are final.
+    retry: { retries: 1 },
+  });
+}

@@ -1,0 +1,88 @@
+import * as z from 'zod';
+import { ToolError, type ToolCallContext } from '../tool-source.ts';
+import type { GithubClient } from './client.ts';
+import { describeHttpError, isHttpError } from './errors.ts';
+
+/** GitHub owner and repository names: no slashes and no dot segments, so they cannot reshape the request path. */
+export const NAME_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$/;
+
+/** A repository as GitHub's REST paths name it. */
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+/** What every GitHub tool gets: the client, repository defaults, and one way to call GitHub. */
+export interface GithubToolContext {
+  client: GithubClient;
+  /** `owner` and `repo` input fields whose descriptions name the configured defaults. */
+  repoShape: {
+    owner: z.ZodOptional<z.ZodString>;
+    repo: z.ZodOptional<z.ZodString>;
+  };
+  /** The repository from the arguments, falling back field by field to the configured defaults. */
+  resolveRepo(args: { owner?: string | undefined; repo?: string | undefined }): RepoRef;
+  /** The configured default repository, when both parts are configured. */
+  defaultRepo: RepoRef | undefined;
+  /**
+   * Runs one GitHub request with the caller's cancellation and a timeout;
+   * an HTTP failure becomes a `ToolError` whose message never holds the token.
+   * `subject` names what was asked for, for "not found" messages.
+   */
+  call<T>(context: ToolCallContext, subject: string, run: (request: { signal: AbortSignal }) => Promise<T>): Promise<T>;
+}
+
+/** Builds the context shared by all GitHub tools of one source. */
+export function createGithubToolContext(options: {
+  client: GithubClient;
+  token: string;
+  owner: string | undefined;
+  repo: string | undefined;
+  requestTimeoutMs: number;
+}): GithubToolContext {
+  const { client, token, owner: defaultOwner, repo: defaultRepo, requestTimeoutMs } = options;
+  const redact = (message: string) => message.replaceAll(token, '[redacted]');
+  const name = (what: string, fallback: string | undefined) =>
+    z
+      .string()
+      .regex(NAME_PATTERN, `must be a GitHub ${what} name (letters, digits, '-', '_', '.')`)
+      .optional()
+      .describe(`${what === 'owner' ? 'Repository owner (user or organization)' : 'Repository name'}.${fallback ? ` Defaults to ${fallback}.` : ''}`);
+
+  return {
+    client,
+    repoShape: { owner: name('owner', defaultOwner), repo: name('repository', defaultRepo) },
+    defaultRepo: defaultOwner && defaultRepo ? { owner: defaultOwner, repo: defaultRepo } : undefined,
+
+    resolveRepo(args) {
+      const owner = args.owner ?? defaultOwner;
+      const repo = args.repo ?? defaultRepo;
+      if (!owner) throw new ToolError('owner is required: pass the repository owner (no default owner is configured).');
+      if (!repo) throw new ToolError('repo is required: pass the repository name (no default repository is configured).');
+      return { owner, repo };
+    },
+
+    async call(context, subject, run) {
+      // Octokit retries network failures but not a plain AbortError, so both the
+      // caller's cancellation and the timeout abort through one fresh controller.
+      const controller = new AbortController();
+      const abort = () => controller.abort();
+      const timer = setTimeout(abort, requestTimeoutMs);
+      context.signal.addEventListener('abort', abort, { once: true });
+      if (context.signal.aborted) abort();
+      try {
+        return await run({ signal: controller.signal });
+      } catch (error) {
+        if (context.signal.aborted) throw new ToolError('The request was cancelled.');
+        if (controller.signal.aborted) {
+          throw new ToolError(`GitHub did not answer within ${requestTimeoutMs / 1000} seconds. Try again later.`);
+        }
+        if (isHttpError(error)) throw new ToolError(redact(describeHttpError(error, subject)));
+        throw error;
+      } finally {
+        clearTimeout(timer);
+        context.signal.removeEventListener('abort', abort);
+      }
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import * as z from 'zod';
+
+/** Page-based paging as GitHub's REST API does it. */
+export function pageShape(defaultPerPage: number) {
+  return {
+    perPage: z.number().int().min(1).max(100).default(defaultPerPage).describe('Results per page (1-100).'),
+    page: z.number().int().min(1).default(1).describe('Page number, starting at 1.'),
+  };
+}
+
+/** The next page number from GitHub's `Link` header, if there is one. */
+export function nextPageFrom(headers: { link?: string | undefined }): number | undefined {
+  const match = headers.link?.match(/<([^>]+)>;\s*rel="next"/);
+  if (!match?.[1]) return undefined;
+  const page = Number(new URL(match[1], 'https://api.github.com').searchParams.get('page'));
+  return Number.isInteger(page) && page > 0 ? page : undefined;
+}
+
+/** A closing line telling the model how to get more results. */
+export function moreLine(nextPage: number | undefined): string {
+  return nextPage === undefined ? '' : `\nMore results: call again with page=${nextPage}.`;
+}
+
+/** Cuts long text (bodies, files) so one tool result cannot flood the model's context. */
+export function truncate(text: string, maxChars: number): { text: string; truncated: boolean } {
+  if (text.length <= maxChars) return { text, truncated: false };
+  return { text: `${text.slice(0, maxChars)}\n… [truncated: ${text.length - maxChars} more characters]`, truncated: true };
+}
+
+/** Label names from GitHub's label list, where a label is a name or an object. */
+export function labelNames(labels: ReadonlyArray<string | { name?: string | null }>): string[] {
+  return labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter((n) => n !== '');
+}
+
+/** `@login`, or a placeholder for deleted users (GitHub sends null). */
+export function login(user: { login: string } | null | undefined): string {
+  return user ? `@${user.login}` : '(unknown)';
+}
+
+/** First line of a commit message or body, for one-line listings. */
+export function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? '';
+}
+
+/** Reads change nothing; every GitHub tool reaches outside the gateway. */
+export const readOnlyAnnotations = { readOnlyHint: true, openWorldHint: true } as const;
+/** Creations add something new and overwrite nothing, and repeating one creates a duplicate. */
+export const createAnnotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true } as const;
+
+/** Longest issue or pull request body returned to the model. */
+export const MAX_BODY_CHARS = 20_000;
+
+/** "1 comment", "3 comments". */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,73 @@
+import type { Logger } from '../../shared/logger.ts';
+import { createToolRegistry } from '../tool-registry.ts';
+import type { ToolSource } from '../tool-source.ts';
+import { createGithubClient } from './client.ts';
+import { createGithubToolContext, NAME_PATTERN } from './context.ts';
+import { registerAddIssueCommentTool } from './tools/add-issue-comment.ts';
+import { registerCreateIssueTool } from './tools/create-issue.ts';
+import { registerCreatePullRequestTool } from './tools/create-pull-request.ts';
+import { registerGetFileContentsTool } from './tools/get-file-contents.ts';
+import { registerGetIssueTool } from './tools/get-issue.ts';
+import { registerGetPullRequestTool } from './tools/get-pull-request.ts';
+import { registerListCommitsTool } from './tools/list-commits.ts';
+import { registerListIssuesTool } from './tools/list-issues.ts';
+import { registerListPullRequestsTool } from './tools/list-pull-requests.ts';
+import { registerSearchCodeTool } from './tools/search-code.ts';
+import { registerSearchRepositoriesTool } from './tools/search-repositories.ts';
+
+/** Configuration of one `github` server: one token, optional default repository. */
+export interface GithubSourceOptions {
+  /** A personal access token or installation token; sent only to `baseUrl`. */
+  token: string;
+  /** Default repository owner for tools called without one. */
+  owner?: string;
+  /** Default repository name for tools called without one. */
+  repo?: string;
+  /** REST API root: `https://api.github.com` (default) or `https://<host>/api/v3` for GitHub Enterprise Server. */
+  baseUrl?: string;
+  /** Prefix of the User-Agent header GitHub requires; defaults to `botgate`. */
+  userAgent?: string;
+  /** Longest wait for a rate-limit reset that is retried (once); later resets are reported to the model. Default 10 s. */
+  retryAfterCapMs?: number;
+  /** Per-request limit, including any retry wait; default 30 s. */
+  requestTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * The built-in `github` server: repository, issue, pull request, commit and
+ * search tools over GitHub's REST API with one token.
+ */
+export function createGithubSource(options: GithubSourceOptions): ToolSource {
+  if (options.token.trim() === '') throw new Error('github source: token must not be empty');
+  for (const [field, value] of [['owner', options.owner], ['repo', options.repo]] as const) {
+    if (value !== undefined && !NAME_PATTERN.test(value)) throw new Error(`github source: ${field} '${value}' is not a valid GitHub name`);
+  }
+  const client = createGithubClient({
+    token: options.token,
+    baseUrl: (options.baseUrl ?? 'https://api.github.com').replace(/\/+$/, ''),
+    userAgent: options.userAgent ?? 'botgate',
+    retryAfterCapMs: options.retryAfterCapMs ?? 10_000,
+    ...(options.logger && { logger: options.logger.child({ component: 'github' }) }),
+  });
+  const ctx = createGithubToolContext({
+    client,
+    token: options.token,
+    owner: options.owner,
+    repo: options.repo,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+  });
+  const registry = createToolRegistry();
+  registerGetFileContentsTool(registry, ctx);
+  registerSearchCodeTool(registry, ctx);
+  registerSearchRepositoriesTool(registry, ctx);
+  registerListIssuesTool(registry, ctx);
+  registerGetIssueTool(registry, ctx);
+  registerCreateIssueTool(registry, ctx);
+  registerAddIssueCommentTool(registry, ctx);
+  registerListPullRequestsTool(registry, ctx);
+  registerGetPullRequestTool(registry, ctx);
+  registerCreatePullRequestTool(registry, ctx);
+  registerListCommitsTool(registry, ctx);
+  return registry;
+}

@@ -1,0 +1,82 @@
+import * as z from 'zod';
+import type { ToolRegistry } from '../../tool-registry.ts';
+import { textResult } from '../../tool-source.ts';
+import type { GithubToolContext } from '../context.ts';
+import { readOnlyAnnotations, truncate } from '../format.ts';
+
+/** Longest file text returned to the model. */
+const MAX_FILE_CHARS = 100_000;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decoded text, or undefined for content that is not UTF-8 text. */
+function decodeText(base64: string): string | undefined {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.includes(0)) return undefined;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Registers `get_file_contents`: a file's text, or a directory's entries. */
+export function registerGetFileContentsTool(registry: ToolRegistry, ctx: GithubToolContext): void {
+  registry.registerTool(
+    {
+      name: 'get_file_contents',
+      title: 'Get file or directory contents',
+      description:
+        "Reads a file from a GitHub repository and returns its text, or lists a directory's entries. " +
+        'Use an empty path for the repository root; pass ref to read a branch, tag or commit other than the default branch.',
+      inputSchema: z.object({
+        ...ctx.repoShape,
+        path: z
+          .string()
+          .max(1000)
+          .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), "must not contain '.' or '..' segments")
+          .default('')
+          .describe("Path inside the repository, e.g. 'src/index.ts'; empty for the root."),
+        ref: z.string().min(1).max(255).optional().describe('Branch, tag or commit SHA. Defaults to the default branch.'),
+      }),
+      annotations: readOnlyAnnotations,
+    },
+    async (args, context) => {
+      const { owner, repo } = ctx.resolveRepo(args);
+      const path = args.path.replace(/^\/+|\/+$/g, '');
+      const at = args.ref ? `@${args.ref}` : '';
+      const where = `${owner}/${repo}${at}`;
+      const subject = path ? `path '${path}' in ${where}` : `repository ${where}`;
+      const { data } = await ctx.call(context, subject, (request) =>
+        ctx.client.rest.repos.getContent({ owner, repo, path, ...(args.ref && { ref: args.ref }), request }),
+      );
+      const base = { owner, repo, path, ...(args.ref && { ref: args.ref }) };
+
+      if (Array.isArray(data)) {
+        const entries = data.map((e) => ({ name: e.name, path: e.path, type: e.type, size: e.size }));
+        const lines = entries.map((e) => (e.type === 'dir' ? `${e.name}/` : e.type === 'file' ? `${e.name} (${e.size} bytes)` : `${e.name} (${e.type})`));
+        const text = `Directory ${path || '/'} in ${where}, ${entries.length} entries:\n${lines.join('\n')}`;
+        return textResult(text, { ...base, type: 'dir', entries });
+      }
+      if (data.type === 'symlink' && 'target' in data) {
+        return textResult(`${path} in ${where} is a symlink to ${data.target}.`, { ...base, type: 'symlink', target: data.target });
+      }
+      if (data.type === 'submodule' && 'submodule_git_url' in data) {
+        const url = data.submodule_git_url;
+        return textResult(`${path} in ${where} is a submodule of ${url} at ${data.sha}.`, { ...base, type: 'submodule', url, sha: data.sha });
+      }
+      const file = { ...base, type: 'file', sha: data.sha, size: data.size };
+      // The contents API leaves `content` empty (encoding "none") for files over 1 MB.
+      if (data.encoding !== 'base64' || (data.content === '' && data.size > 0)) {
+        return textResult(`${path} in ${where} is too large to read through the contents API (${data.size} bytes).`, { ...file, tooLarge: true });
+      }
+      const decoded = decodeText(data.content);
+      if (decoded === undefined) {
+        return textResult(`${path} in ${where} is a binary file (${data.size} bytes); its content is not shown.`, { ...file, binary: true });
+      }
+      if (decoded === '') return textResult(`${path} in ${where} is an empty file.`, { ...file, truncated: false, content: '' });
+      const { text, truncated } = truncate(decoded, MAX_FILE_CHARS);
+      return textResult(text, { ...file, truncated, content: text });
+    },
+  );
+}

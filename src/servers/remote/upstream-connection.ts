@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { Client, StreamableHTTPClientTransport, type PriorDiscovery } from '@modelcontextprotocol/client';
+import { checkOutboundUrl } from '../policy.ts';
+import { isTimeout, UpstreamError } from './upstream-error.ts';
+
+const CLIENT_INFO = { name: 'botgate', version: '0.1.0' };
+
+/**
+ * A cached legacy verdict never fails: an upgraded server still answers
+ * `initialize`. Re-probe after this long so upgrades are noticed.
+ */
+const LEGACY_VERDICT_MS = 60 * 60_000;
+
+/** How long closing waits for a 2025-era upstream to end its session. */
+const TERMINATE_SESSION_MS = 1_000;
+
+// Headers the transport manages; configured values must not override them.
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'content-type', 'accept', 'connection', 'transfer-encoding', 'last-event-id']);
+
+/** What the source stores in the shared era cache, per upstream URL and credentials. */
+interface EraVerdict {
+  prior: PriorDiscovery;
+  storedAt: number;
+}
+
+function isEraVerdict(value: unknown): value is EraVerdict {
+  const prior = (value as Partial<EraVerdict> | undefined)?.prior;
+  return (
+    typeof (value as Partial<EraVerdict> | undefined)?.storedAt === 'number' &&
+    (prior?.kind === 'legacy' || (prior?.kind === 'modern' && typeof prior.discover === 'object'))
+  );
+}
+
+export interface UpstreamConnectionOptions {
+  url: string;
+  headers: Headers;
+  allowPrivateNetworks: readonly string[];
+  connectTimeoutMs: number;
+  eraCache: Map<string, unknown> | undefined;
+}
+
+/** A live client and its transport. */
+interface Connection {
+  client: Client;
+  transport: StreamableHTTPClientTransport;
+}
+
+/** A connection being established, and once it is, the connection. */
+interface Pending {
+  promise: Promise<Connection>;
+  connection?: Connection;
+}
+
+/** One lazily (re)established connection to an upstream, shared by all calls of a source. */
+export interface UpstreamConnector {
+  /** The connected client, connecting first when needed; `fresh` is true when this call started the connection. */
+  acquire(signal: AbortSignal): Promise<{ client: Client; fresh: boolean }>;
+  /** Forgets a client that failed, so the next call reconnects (and probes the era again). */
+  discard(client: Client): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The configured headers, then `Authorization: Bearer <token>`. Protocol
+ * headers (`Mcp-*`, content negotiation) stay under the transport's control.
+ */
+export function buildUpstreamHeaders(options: {
+  headers?: Record<string, string>;
+  secretHeaders?: Record<string, string>;
+  token?: string;
+}): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries({ ...options.headers, ...options.secretHeaders })) {
+    const lower = name.toLowerCase();
+    if (!RESERVED_HEADERS.has(lower) && !lower.startsWith('mcp-')) headers.set(name, value);
+  }
+  if (options.token) headers.set('authorization', `Bearer ${options.token}`);
+  return headers;
+}
+
+/** Waits for `promise`, giving up (not cancelling it) when `signal` aborts. */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+async function closeConnection({ client, transport }: Connection, endSession: boolean): Promise<void> {
+  if (endSession && transport.sessionId) {
+    // Ends a 2025-era session so the upstream can free it; a dead upstream must not hold up closing.
+    await abortable(transport.terminateSession(), AbortSignal.timeout(TERMINATE_SESSION_MS)).catch(() => undefined);
+  }
+  await client.close().catch(() => undefined);
+}
+
+/**
+ * Connects on first use with the v2 client in `auto` negotiation, checking
+ * the URL against the network policy before every connection attempt. The
+ * negotiated era is cached per URL and credentials, so reconnecting skips the
+ * probe; it is forgotten when a connection fails.
+ */
+export function createUpstreamConnector(options: UpstreamConnectionOptions): UpstreamConnector {
+  const host = new URL(options.url).host;
+  const credentialDigest = createHash('sha256')
+    .update(JSON.stringify([...options.headers.entries()]))
+    .digest('base64url');
+  // Verdicts are reused only within one authorization context, as the SDK requires.
+  const eraKey = `${options.url} ${credentialDigest}`;
+  let current: Pending | undefined;
+  let closed = false;
+
+  function cachedPrior(): PriorDiscovery | undefined {
+    const verdict = options.eraCache?.get(eraKey);
+    if (!isEraVerdict(verdict)) return undefined;
+    if (verdict.prior.kind === 'legacy' && Date.now() - verdict.storedAt > LEGACY_VERDICT_MS) return undefined;
+    return verdict.prior;
+  }
+
+  async function connect(): Promise<Connection> {
+    const refusal = await checkOutboundUrl(options.url, options.allowPrivateNetworks);
+    if (refusal) throw new UpstreamError(`upstream ${host} is not allowed: ${refusal}`, 'refused');
+
+    const client = new Client(CLIENT_INFO, {
+      versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
+    });
+    const transport = new StreamableHTTPClientTransport(new URL(options.url), { requestInit: { headers: options.headers } });
+    const prior = cachedPrior();
+    try {
+      await client.connect(transport, { timeout: options.connectTimeoutMs, ...(prior && { prior }) });
+    } catch (error) {
+      options.eraCache?.delete(eraKey);
+      await client.close().catch(() => undefined);
+      if (!isTimeout(error)) throw error;
+      const reason = `no answer within ${options.connectTimeoutMs} ms while connecting`;
+      throw new UpstreamError(`upstream ${host} unavailable: ${reason}`, 'unavailable', undefined, { cause: error });
+    }
+    const connection = { client, transport };
+    if (closed) {
+      await closeConnection(connection, true);
+      throw new UpstreamError(`upstream ${host} unavailable: the source was closed`, 'unavailable');
+    }
+    if (!prior) {
+      const discover = client.getDiscoverResult();
+      const verdict: PriorDiscovery =
+        client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
+      options.eraCache?.set(eraKey, { prior: verdict, storedAt: Date.now() } satisfies EraVerdict);
+    }
+    client.onclose = () => {
+      if (current?.connection?.client === client) current = undefined;
+    };
+    return connection;
+  }
+
+  return {
+    async acquire(signal) {
+      if (closed) throw new UpstreamError(`upstream ${host} unavailable: the source was closed`, 'unavailable');
+      let fresh = false;
+      if (!current) {
+        const entry: Pending = { promise: connect() };
+        entry.promise.then(
+          (connection) => (entry.connection = connection),
+          () => {
+            if (current === entry) current = undefined;
+          },
+        );
+        current = entry;
+        fresh = true;
+      }
+      const { client } = await abortable(current.promise, signal);
+      return { client, fresh };
+    },
+
+    discard(client) {
+      const connection = current?.connection;
+      if (connection?.client !== client) return;
+      current = undefined;
+      options.eraCache?.delete(eraKey);
+      void closeConnection(connection, false);
+    },
+
+    async close() {
+      closed = true;
+      const entry = current;
+      current = undefined;
+      const connection = await entry?.promise.catch(() => undefined);
+      if (connection) await closeConnection(connection, true);
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import * as z from 'zod';
+
+/** One HTTP request the fake upstream received. */
+export interface RecordedRequest {
+  method: string;
+  headers: http.IncomingHttpHeaders;
+  /** The JSON-RPC method of a POST body, when it had one. */
+  rpcMethod?: string;
+}
+
+/** A small MCP server (v2 SDK, both eras) on 127.0.0.1 that records every request it receives. */
+export interface RecordingMcpServer {
+  url: string;
+  requests: RecordedRequest[];
+  /** How many tool calls saw their request aborted (the client went away or cancelled). */
+  readonly cancellations: number;
+  close(): Promise<void>;
+}
+
+/** A few bytes standing for an audio clip. */
+export const WAV_BASE64 = Buffer.from('RIFF0000WAVEfmt ').toString('base64');
+
+function createServer(onCancelled: () => void): McpServer {
+  const server = new McpServer({ name: 'recording-upstream', version: '1.0.0' });
+  server.registerTool(
+    'echo',
+    { description: 'Echoes the message back.', inputSchema: z.object({ message: z.string() }) },
+    async ({ message }) => ({ content: [{ type: 'text', text: `echo: ${message}` }] }),
+  );
+  server.registerTool(
+    'count',
+    { description: 'Counts to `to`, one step every 50 ms, reporting progress.', inputSchema: z.object({ to: z.number().int() }) },
+    async ({ to }, ctx) => {
+      // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      for (let step = 1; step <= to; step++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        if (progressToken !== undefined) {
+          await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: step, total: to } });
+        }
+      }
+      return { content: [{ type: 'text', text: `counted to ${to}` }], structuredContent: { counted: to } };
+    },
+  );
+  server.registerTool('report-failure', { description: 'Fails, attaching a recording.' }, async () => ({
+    content: [
+      { type: 'text', text: 'the recording is corrupt' },
+      { type: 'audio', data: WAV_BASE64, mimeType: 'audio/wav' },
+    ],
+    isError: true,
+  }));
+  server.registerTool('hang', { description: 'Never answers (until cancelled, or after 10 s).' }, async (ctx) => {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      ctx.mcpReq.signal.addEventListener(
+        'abort',
+        () => {
+          onCancelled();
+          resolve(clearTimeout(timer));
+        },
+        { once: true },
+      );
+    });
+    return { content: [{ type: 'text', text: 'too late' }] };
+  });
+  return server;
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.once('end', () => resolve(body));
+    req.once('error', reject);
+  });
+}
+
+function rpcMethodOf(body: unknown): string | undefined {
+  const method = (body as { method?: unknown } | undefined)?.method;
+  return typeof method === 'string' ? method : undefined;
+}
+
+/** Starts the fake upstream on an ephemeral port; its endpoint is `/mcp`. */
+export async function startRecordingMcpServer(): Promise<RecordingMcpServer> {
+  const requests: RecordedRequest[] = [];
+  let cancellations = 0;
+  const handler = createMcpHandler(() => createServer(() => cancellations++));
+  const node = toNodeHandler(handler);
+  const httpServer = http.createServer((req, res) => {
+    void (async () => {
+      const text = req.method === 'POST' ? await readBody(req) : '';
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = undefined;
+      }
+      const rpcMethod = rpcMethodOf(body);
+      requests.push({ method: req.method ?? '', headers: req.headers, ...(rpcMethod && { rpcMethod }) });
+      await node(req, res, body);
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const { port } = httpServer.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    requests,
+    get cancellations() {
+      return cancellations;
+    },
+    async close() {
+      await handler.close();
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}
