@@ -1,14 +1,11 @@
 import express from 'express';
-import {
-  createApp,
-  createOperatorCommands,
-  generateOperatorToken,
-  listen,
-  type RunningServer,
-} from '../src/gateway/index.ts';
+import { randomBytes } from 'node:crypto';
+import { composeModules } from '../src/compose.ts';
+import { loadConfig } from '../src/shared/config.ts';
+import { createApp, generateOperatorToken, listen, type RunningServer } from '../src/gateway/index.ts';
 import { pingDatabase, type Db } from '../src/shared/db.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import { createTenancyModule, type RequestContext } from '../src/tenancy/index.ts';
+import type { RequestContext } from '../src/tenancy/index.ts';
 import { combineLoads, runLoad, type LoadResult } from './load.ts';
 
 export interface HttpBenchResult {
@@ -56,7 +53,13 @@ function createBaselineApp(): express.Express {
  */
 export async function runHttpBench(db: Db, options: HttpBenchOptions): Promise<HttpBenchResult> {
   const logger = createLogger({ level: 'silent' });
-  const tenancy = createTenancyModule({ db });
+  const modules = composeModules({
+    config: loadConfig({ DATA_DIR: '/tmp/botgate-bench' }),
+    db,
+    logger,
+    secretKey: randomBytes(32),
+  });
+  const tenancy = modules.tenancy;
   const tenant = await tenancy.tenants.create(OPERATOR, { slug: 'http-bench' });
   const key = await tenancy.apiKeys.create(tenant.id, OPERATOR, { name: 'http bench', scopes: ['read'] });
   const headers = { authorization: `Bearer ${key.secret}` };
@@ -64,9 +67,12 @@ export async function runHttpBench(db: Db, options: HttpBenchOptions): Promise<H
   const app = createApp({
     logger,
     tenancy,
+    servers: modules.servers,
+    auditWriter: modules.auditWriter,
+    version: 'bench',
     bodyLimit: '1mb',
     isReady: () => pingDatabase(db),
-    operator: { commands: createOperatorCommands({ tenancy }), token: generateOperatorToken() },
+    operator: { commands: modules.commands, token: generateOperatorToken() },
   });
   const servers: RunningServer[] = [];
   try {
@@ -90,5 +96,6 @@ export async function runHttpBench(db: Db, options: HttpBenchOptions): Promise<H
     return { baseline: combineLoads(rounds[0] ?? []), app: combineLoads(rounds[1] ?? []) };
   } finally {
     await Promise.all(servers.map((server) => server.close(1_000)));
+    await modules.close();
   }
 }

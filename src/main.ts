@@ -1,29 +1,31 @@
 import fs from 'node:fs/promises';
+import { composeModules } from './compose.ts';
 import type { Config } from './shared/config.ts';
 import { openDatabase, pingDatabase } from './shared/db.ts';
 import type { Logger } from './shared/logger.ts';
 import { migrateToLatest } from './shared/migrate.ts';
 import { loadOrCreateSecretKey } from './shared/secret-key.ts';
-import { createTenancyModule } from './tenancy/index.ts';
 import {
   createApp,
-  createOperatorCommands,
   generateOperatorToken,
   listen,
   removeOperatorCredential,
   writeOperatorCredential,
 } from './gateway/index.ts';
 
+/** The version the gateway reports to MCP clients. */
+export const VERSION = '0.1.0';
+
 export interface Gateway {
   url: string;
-  /** Drains in-flight requests, then closes the database. */
+  /** Drains in-flight requests, writes queued audit events, then closes the database. */
   stop(): Promise<void>;
 }
 
 /** The composition root: config → database → modules → app → listen. */
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  await loadOrCreateSecretKey(config.dataDir, config.secretKey);
+  const secretKey = await loadOrCreateSecretKey(config.dataDir, config.secretKey);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const applied = await migrateToLatest(database.db);
@@ -34,14 +36,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   }
 
   let draining = false;
-  const tenancy = createTenancyModule({ db: database.db });
+  const modules = composeModules({ config, db: database.db, logger, secretKey });
   const operatorToken = generateOperatorToken();
   const app = createApp({
     logger,
-    tenancy,
+    tenancy: modules.tenancy,
+    servers: modules.servers,
+    auditWriter: modules.auditWriter,
+    version: VERSION,
     bodyLimit: config.bodyLimit,
     isReady: async () => !draining && (await pingDatabase(database.db)),
-    operator: { commands: createOperatorCommands({ tenancy }), token: operatorToken },
+    operator: { commands: modules.commands, token: operatorToken },
   });
   const server = await listen(app, { host: config.host, port: config.port });
   await writeOperatorCredential(config.dataDir, { url: server.url, token: operatorToken, pid: process.pid });
@@ -53,6 +58,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       draining = true;
       await removeOperatorCredential(config.dataDir, operatorToken);
       await server.close();
+      await modules.close();
       await database.close();
       logger.info('botgate stopped');
     },

@@ -11,6 +11,14 @@ interface KeyView {
   secret?: string;
 }
 
+interface ServerView {
+  id: string;
+  slug: string;
+  kind: string;
+  config: unknown;
+  secrets: Record<string, string>;
+}
+
 function keyStatus(key: KeyView): string {
   if (key.revoked_at) return 'revoked';
   if (key.expires_at && new Date(key.expires_at) <= new Date()) return 'expired';
@@ -51,6 +59,17 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
     case 'key.revoke': {
       const key = r['key'] as KeyView;
       return `revoked key "${key.name}" ${key.id}`;
+    }
+    case 'server.create': {
+      const server = r['server'] as ServerView;
+      return `created ${server.kind} server ${server.slug} (${server.id}) in ${String(r['tenant'])}`;
+    }
+    case 'server.list': {
+      const servers = r['servers'] as ServerView[];
+      if (servers.length === 0) return `no servers in ${String(r['tenant'])}`;
+      return servers
+        .map((s) => [s.slug, s.kind, JSON.stringify(s.config), Object.keys(s.secrets).map((n) => `${n}=set`).join(',')].join('\t'))
+        .join('\n');
     }
     default:
       return JSON.stringify(result);

@@ -18,6 +18,9 @@ const USAGE = `Usage: botgate <command> [options]
   key create --tenant <slug> --name <name> --scopes mcp,admin,read [--expires 30d] [--user <email>]
   key list --tenant <slug>
   key revoke --tenant <slug> <key-id>
+  server create --tenant <slug> --slug <server> --kind filesystem|github|database|remote|stdio
+                [--config '<json>'] [--secret NAME=VALUE ...]
+  server list --tenant <slug>
 
 Every command takes --json for machine-readable output.`;
 
@@ -32,6 +35,10 @@ const OPTIONS = {
   scopes: { type: 'string' },
   expires: { type: 'string' },
   user: { type: 'string' },
+  slug: { type: 'string' },
+  kind: { type: 'string' },
+  config: { type: 'string' },
+  secret: { type: 'string', multiple: true },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -46,6 +53,25 @@ async function readStdin(): Promise<string> {
 
 function defined<T extends Record<string, unknown>>(object: T): Partial<T> {
   return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function parseJsonOption(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UsageError(`${name} must be JSON, for example '{"readOnly": true}'`);
+  }
+}
+
+/** `--secret token=abc --secret url=postgres://...` as an object. */
+function parseSecrets(pairs: string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new UsageError(`--secret takes NAME=VALUE, got "${pair.split('=')[0] ?? ''}..."`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
 }
 
 /** Maps `noun verb` plus options to an operator command and its arguments. */
@@ -80,6 +106,19 @@ async function toCommand(
           user: values.user,
         }),
       };
+    case 'server create':
+      return {
+        name: 'server.create',
+        args: defined({
+          tenant: values.tenant,
+          slug: values.slug,
+          kind: values.kind,
+          config: values.config === undefined ? undefined : parseJsonOption('--config', values.config),
+          secrets: values.secret === undefined ? undefined : parseSecrets(values.secret),
+        }),
+      };
+    case 'server list':
+      return { name: 'server.list', args: defined({ tenant: values.tenant }) };
     case 'key list':
       return { name: 'key.list', args: defined({ tenant: values.tenant }) };
     case 'key revoke':

@@ -3,12 +3,10 @@ import type { Config } from '../shared/config.ts';
 import { openDatabase } from '../shared/db.ts';
 import { readLockHolder } from '../shared/directory-lock.ts';
 import { migrateToLatest } from '../shared/migrate.ts';
-import { createTenancyModule } from '../tenancy/index.ts';
-import {
-  createOperatorCommands,
-  readOperatorCredential,
-  type OperatorCommandName,
-} from '../gateway/index.ts';
+import { createLogger } from '../shared/logger.ts';
+import { loadOrCreateSecretKey } from '../shared/secret-key.ts';
+import { composeModules } from '../compose.ts';
+import { readOperatorCredential, type OperatorCommandName } from '../gateway/index.ts';
 
 /** Runs operator commands, either on the database directly or through the running gateway. */
 export interface CommandRunner {
@@ -28,11 +26,15 @@ export async function openDirectRunner(config: Config): Promise<CommandRunner> {
     await database.close();
     throw error;
   }
-  const commands = createOperatorCommands({ tenancy: createTenancyModule({ db: database.db }) });
+  const secretKey = await loadOrCreateSecretKey(config.dataDir, config.secretKey);
+  const modules = composeModules({ config, db: database.db, logger: createLogger({ level: 'warn', destination: process.stderr }), secretKey });
   return {
     via: 'database',
-    run: (name, args) => commands.run(name, args, { ...OPERATOR, actor: { ...OPERATOR.actor } }),
-    close: () => database.close(),
+    run: (name, args) => modules.commands.run(name, args, { ...OPERATOR, actor: { ...OPERATOR.actor } }),
+    async close() {
+      await modules.close();
+      await database.close();
+    },
   };
 }
 

@@ -4,20 +4,26 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { AppError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { TenancyModule } from '../tenancy/index.ts';
+import type { ServersModule } from '../servers/index.ts';
+import type { AuditWriter, TenancyModule } from '../tenancy/index.ts';
 import { requireApiKey } from './auth.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import type { OperatorCommands } from './operator/commands.ts';
+import { createMcpRoutes } from './mcp/mcp.routes.ts';
 import { createAuditRoutes } from './routes/audit.routes.ts';
 import { createHealthRoutes } from './routes/health.routes.ts';
 import { createKeyRoutes } from './routes/keys.routes.ts';
 import { createMemberRoutes } from './routes/members.routes.ts';
 import { createMeRoutes } from './routes/me.routes.ts';
 import { createOperatorRoutes } from './routes/operator.routes.ts';
+import { createServerRoutes } from './routes/servers.routes.ts';
 
 export interface AppDependencies {
   logger: Logger;
   tenancy: TenancyModule;
+  servers: ServersModule;
+  auditWriter: AuditWriter;
+  version: string;
   bodyLimit: string;
   isReady: () => Promise<boolean>;
   operator: { commands: OperatorCommands; token: string };
@@ -64,7 +70,9 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createKeyRoutes({ tenancy: deps.tenancy }));
   api.use(createMemberRoutes({ tenancy: deps.tenancy }));
   api.use(createAuditRoutes({ tenancy: deps.tenancy }));
+  api.use(createServerRoutes({ servers: deps.servers }));
   app.use('/api/v1', api);
+  app.use(createMcpRoutes(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

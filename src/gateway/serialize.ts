@@ -1,3 +1,4 @@
+import type { ServerInfo } from '../servers/index.ts';
 import type { ApiKeyInfo, AuditEvent, IssuedApiKey, Member, Tenant } from '../tenancy/index.ts';
 
 /** JSON shapes of the REST API: snake_case, ISO timestamps, never a secret unless just issued. */
@@ -42,5 +43,18 @@ export function auditEventJson(event: AuditEvent) {
     user_agent: event.userAgent,
     request_id: event.requestId,
     created_at: event.createdAt.toISOString(),
+  };
+}
+
+/** JSON of a configured server: secrets only as "set". */
+export function serverJson(server: ServerInfo) {
+  return {
+    id: server.id,
+    slug: server.slug,
+    kind: server.kind,
+    config: server.config,
+    secrets: server.secrets,
+    created_at: server.createdAt.toISOString(),
+    updated_at: server.updatedAt.toISOString(),
   };
 }

@@ -2,7 +2,8 @@ import type { Db } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createServerService, type ServerService } from './server.service.ts';
 import type { ServerPolicy } from './policy.ts';
-import { createSourcePool, type SourceFactory, type SourcePool } from './source-pool.ts';
+import { createSourceFactory } from './source-factory.ts';
+import { createSourcePool, type SourcePool } from './source-pool.ts';
 
 export interface ServersModule {
   servers: ServerService;
@@ -15,11 +16,10 @@ export function createServersModule(deps: {
   logger: Logger;
   secretKey: Buffer;
   policy: ServerPolicy;
-  factory: SourceFactory;
 }): ServersModule {
   return {
     servers: createServerService(deps),
-    sources: createSourcePool({ factory: deps.factory, logger: deps.logger }),
+    sources: createSourcePool({ factory: createSourceFactory(deps), logger: deps.logger }),
   };
 }
 

@@ -11,7 +11,8 @@ import {
   type RequestContext,
   type TenancyModule,
 } from '../../tenancy/index.ts';
-import { issuedKeyJson, keyJson, tenantJson } from '../serialize.ts';
+import type { ServersModule } from '../../servers/index.ts';
+import { issuedKeyJson, keyJson, serverJson, tenantJson } from '../serialize.ts';
 
 const tenant = slugSchema;
 
@@ -33,6 +34,14 @@ export const operatorCommandSchemas = {
   }),
   'key.list': z.strictObject({ tenant }),
   'key.revoke': z.strictObject({ tenant, id: z.string().min(1) }),
+  'server.create': z.strictObject({
+    tenant,
+    slug: z.string(),
+    kind: z.string(),
+    config: z.record(z.string(), z.unknown()).optional(),
+    secrets: z.record(z.string(), z.string()).optional(),
+  }),
+  'server.list': z.strictObject({ tenant }),
 } as const;
 
 export type OperatorCommandName = keyof typeof operatorCommandSchemas;
@@ -52,7 +61,7 @@ function parseArgs<N extends OperatorCommandName>(name: N, args: unknown): z.out
   throw new AppError('validation_failed', `${field}: ${message ?? 'is invalid'}`);
 }
 
-export function createOperatorCommands({ tenancy }: { tenancy: TenancyModule }): OperatorCommands {
+export function createOperatorCommands({ tenancy, servers }: { tenancy: TenancyModule; servers: ServersModule }): OperatorCommands {
   const handlers: { [N in OperatorCommandName]: (args: unknown, context: RequestContext) => Promise<unknown> } = {
     async 'tenant.create'(raw, context) {
       const args = parseArgs('tenant.create', raw);
@@ -101,6 +110,17 @@ export function createOperatorCommands({ tenancy }: { tenancy: TenancyModule }):
       const args = parseArgs('key.revoke', raw);
       const target = await tenancy.tenants.getBySlug(args.tenant);
       return { key: keyJson(await tenancy.apiKeys.revoke(target.id, context, args.id)), tenant: target.slug };
+    },
+    async 'server.create'(raw, context) {
+      const args = parseArgs('server.create', raw);
+      const target = await tenancy.tenants.getBySlug(args.tenant);
+      const server = await servers.servers.create(target, context, args);
+      return { server: serverJson(server), tenant: target.slug };
+    },
+    async 'server.list'(raw) {
+      const args = parseArgs('server.list', raw);
+      const target = await tenancy.tenants.getBySlug(args.tenant);
+      return { servers: (await servers.servers.list(target)).map(serverJson), tenant: target.slug };
     },
   };
   return {

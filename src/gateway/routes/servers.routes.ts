@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import * as z from 'zod';
-import type { ServerInfo, ServersModule } from '../../servers/index.ts';
+import type { ServersModule } from '../../servers/index.ts';
 import { requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
+import { serverJson } from '../serialize.ts';
 
 const createServerBody = z.strictObject({
   slug: z.string(),
@@ -17,19 +18,6 @@ const updateServerBody = z
     secrets: z.record(z.string(), z.unknown()).optional(),
   })
   .refine((body) => body.config !== undefined || body.secrets !== undefined, 'give config, secrets or both');
-
-/** JSON of a configured server: secrets only as "set". */
-export function serverJson(server: ServerInfo) {
-  return {
-    id: server.id,
-    slug: server.slug,
-    kind: server.kind,
-    config: server.config,
-    secrets: server.secrets,
-    created_at: server.createdAt.toISOString(),
-    updated_at: server.updatedAt.toISOString(),
-  };
-}
 
 /** The tenant's tool sources: built-in kinds and upstreams. */
 export function createServerRoutes({ servers }: { servers: ServersModule }): Router {

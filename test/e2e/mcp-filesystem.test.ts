@@ -1,0 +1,125 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { apiClient, operatorCommand, seedTenant, type AuditEventJson } from '../support/http.ts';
+import { CLIENTS, connectV2 } from '../support/mcp-clients.ts';
+
+const textOf = (result: { content: unknown[] }) =>
+  result.content.map((c) => (c as { text?: string }).text ?? '').join('\n');
+
+describe('MCP endpoints over a filesystem server', () => {
+  let gateway: GatewayProcess;
+  let dataDir: string;
+  let acmeKey: string;
+  let otherKey: string;
+
+  beforeAll(async () => {
+    dataDir = await makeDataDir();
+    gateway = await startGateway({ dataDir });
+    acmeKey = (await seedTenant(dataDir, 'acme')).key.secret;
+    otherKey = (await seedTenant(dataDir, 'other')).key.secret;
+    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'files', kind: 'filesystem' });
+    await operatorCommand(dataDir, 'server.create', {
+      tenant: 'acme',
+      slug: 'docs',
+      kind: 'filesystem',
+      config: { roots: ['docs'], readOnly: true },
+    });
+    await operatorCommand(dataDir, 'server.create', { tenant: 'other', slug: 'files', kind: 'filesystem' });
+    await fs.mkdir(path.join(dataDir, 'files', 'acme', 'docs'), { recursive: true });
+    await fs.writeFile(path.join(dataDir, 'files', 'acme', 'docs', 'readme.md'), 'hello from docs\n');
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  for (const [name, connect] of CLIENTS) {
+    it(`serves the aggregate endpoint to the ${name} client, tools namespaced by server`, async () => {
+      const client = await connect(`${gateway.url}/t/acme/mcp`, acmeKey);
+      try {
+        const tools = await client.listToolNames();
+        expect(tools).toContain('files__write_file');
+        expect(tools).toContain('docs__read_file');
+        expect(tools).not.toContain('docs__write_file');
+
+        const written = await client.callTool('files__write_file', { path: `from-${name}.txt`, content: `written by ${name}` });
+        expect(written.isError ?? false).toBe(false);
+        const read = await client.callTool('files__read_file', { path: `from-${name}.txt` });
+        expect(textOf(read)).toContain(`written by ${name}`);
+        expect(textOf(await client.callTool('docs__read_file', { path: 'readme.md' }))).toContain('hello from docs');
+      } finally {
+        await client.close();
+      }
+      expect(await fs.readFile(path.join(dataDir, 'files', 'acme', 'files', `from-${name}.txt`), 'utf8')).toBe(`written by ${name}`);
+    });
+
+    it(`serves one server at /t/acme/mcp/servers/docs to the ${name} client`, async () => {
+      const client = await connect(`${gateway.url}/t/acme/mcp/servers/docs`, acmeKey);
+      try {
+        const tools = await client.listToolNames();
+        expect(tools).toContain('read_file');
+        expect(tools).not.toContain('write_file');
+        const escaped = await client.callTool('read_file', { path: '../../../secret.key' });
+        expect(escaped.isError).toBe(true);
+        expect(textOf(escaped)).not.toMatch(/[0-9a-f]{64}/);
+      } finally {
+        await client.close();
+      }
+    });
+  }
+
+  it('negotiates the 2026-07-28 revision with the v2 client', async () => {
+    const client = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
+    expect(client.era()).toBe('modern');
+    await client.close();
+  });
+
+  it('answers another tenant’s key, an unknown server and a missing key as a missing endpoint would', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+    const post = (url: string, key?: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(key && { authorization: `Bearer ${key}` }) },
+        body,
+      });
+    expect((await post(`${gateway.url}/t/acme/mcp`, otherKey)).status).toBe(404);
+    expect((await post(`${gateway.url}/t/acme/mcp/servers/files`, otherKey)).status).toBe(404);
+    expect((await post(`${gateway.url}/t/acme/mcp/servers/nope`, acmeKey)).status).toBe(404);
+    expect((await post(`${gateway.url}/t/nobody/mcp`, acmeKey)).status).toBe(404);
+    const anonymous = await post(`${gateway.url}/t/acme/mcp`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+  });
+
+  it('refuses a key without the mcp scope', async () => {
+    const { key } = await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {
+      tenant: 'acme',
+      name: 'admin only',
+      scopes: ['admin'],
+    });
+    const response = await fetch(`${gateway.url}/t/acme/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
+    expect(response.status).toBe(403);
+  });
+
+  it('audits every tool call with server, tool, arguments and outcome', async () => {
+    const client = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
+    await client.callTool('files__read_file', { path: 'does-not-exist.txt' });
+    await client.close();
+    const api = apiClient(gateway.url, acmeKey);
+    let events: AuditEventJson[] = [];
+    for (let attempt = 0; attempt < 50 && !events.some((e) => JSON.stringify(e.after).includes('does-not-exist')); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      events = (await api.get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=100')).body.events;
+    }
+    const failed = events.find((e) => JSON.stringify(e.after).includes('does-not-exist'));
+    expect(failed?.after).toMatchObject({ server: 'files', tool: 'read_file', outcome: 'tool_error', arguments: { path: 'does-not-exist.txt' } });
+    expect(events.filter((e) => (e.after as { tool?: string }).tool === 'write_file').length).toBeGreaterThanOrEqual(2);
+  });
+});
