@@ -71,6 +71,7 @@ export async function runHttpBench(db: Db, options: HttpBenchOptions): Promise<H
     auditWriter: modules.auditWriter,
     version: 'bench',
     bodyLimit: '1mb',
+    allowedHostnames: undefined,
     isReady: () => pingDatabase(db),
     operator: { commands: modules.commands, token: generateOperatorToken() },
   });

@@ -6,6 +6,7 @@ import type { Logger } from './shared/logger.ts';
 import { migrateToLatest } from './shared/migrate.ts';
 import { loadOrCreateSecretKey } from './shared/secret-key.ts';
 import {
+  allowedHostnames,
   createApp,
   generateOperatorToken,
   listen,
@@ -45,6 +46,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     auditWriter: modules.auditWriter,
     version: VERSION,
     bodyLimit: config.bodyLimit,
+    allowedHostnames: allowedHostnames(config.host, config.publicUrl),
     isReady: async () => !draining && (await pingDatabase(database.db)),
     operator: { commands: modules.commands, token: operatorToken },
   });

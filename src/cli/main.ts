@@ -2,9 +2,6 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 import { AppError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
-import { openDatabase } from '../shared/db.ts';
-import { migrateToLatest } from '../shared/migrate.ts';
-import { startGateway } from '../main.ts';
 import { formatResult } from './format.ts';
 import { openCommandRunner } from './runner.ts';
 import type { OperatorCommandName } from '../gateway/index.ts';
@@ -132,6 +129,8 @@ async function toCommand(
 async function serve(): Promise<number> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel });
+  // Loaded on demand so that commands talking to a running gateway start quickly.
+  const { startGateway } = await import('../main.ts');
   const gateway = await startGateway(config, logger);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -147,6 +146,8 @@ async function serve(): Promise<number> {
 
 async function migrate(json: boolean): Promise<number> {
   const config = loadConfig(process.env);
+  const { openDatabase } = await import('../shared/db.ts');
+  const { migrateToLatest } = await import('../shared/migrate.ts');
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
   try {
     const applied = await migrateToLatest(database.db);

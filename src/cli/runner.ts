@@ -1,12 +1,10 @@
 import { AppError } from '../shared/errors.ts';
 import type { Config } from '../shared/config.ts';
-import { openDatabase } from '../shared/db.ts';
 import { readLockHolder } from '../shared/directory-lock.ts';
-import { migrateToLatest } from '../shared/migrate.ts';
+import { readOperatorCredential } from '../shared/operator-credential.ts';
 import { createLogger } from '../shared/logger.ts';
 import { loadOrCreateSecretKey } from '../shared/secret-key.ts';
-import { composeModules } from '../compose.ts';
-import { readOperatorCredential, type OperatorCommandName } from '../gateway/index.ts';
+import type { OperatorCommandName } from '../gateway/index.ts';
 
 /** Runs operator commands, either on the database directly or through the running gateway. */
 export interface CommandRunner {
@@ -19,6 +17,10 @@ const OPERATOR = { actor: { type: 'operator', id: null }, ip: null, userAgent: '
 
 /** Opens the gateway's database itself (migrating it first) and runs commands in this process. */
 export async function openDirectRunner(config: Config): Promise<CommandRunner> {
+  // The database and the modules load only when this process uses them itself.
+  const { openDatabase } = await import('../shared/db.ts');
+  const { migrateToLatest } = await import('../shared/migrate.ts');
+  const { composeModules } = await import('../compose.ts');
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
     await migrateToLatest(database.db);

@@ -8,6 +8,7 @@ import type { ServersModule } from '../servers/index.ts';
 import type { AuditWriter, TenancyModule } from '../tenancy/index.ts';
 import { requireApiKey } from './auth.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { createHostGuard } from './host-guard.ts';
 import type { OperatorCommands } from './operator/commands.ts';
 import { createMcpRoutes } from './mcp/mcp.routes.ts';
 import { createAuditRoutes } from './routes/audit.routes.ts';
@@ -25,6 +26,8 @@ export interface AppDependencies {
   auditWriter: AuditWriter;
   version: string;
   bodyLimit: string;
+  /** Hostnames MCP requests may address; see `allowedHostnames`. */
+  allowedHostnames: string[] | undefined;
   isReady: () => Promise<boolean>;
   operator: { commands: OperatorCommands; token: string };
 }
@@ -72,6 +75,7 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createAuditRoutes({ tenancy: deps.tenancy }));
   api.use(createServerRoutes({ servers: deps.servers }));
   app.use('/api/v1', api);
+  app.use('/t', createHostGuard(deps.allowedHostnames));
   app.use(createMcpRoutes(deps));
 
   app.use(notFoundHandler);

@@ -1,5 +1,6 @@
 export { createApp, type AppDependencies } from './app.ts';
 export { listen, type RunningServer } from './server.ts';
+export { allowedHostnames } from './host-guard.ts';
 export {
   createOperatorCommands,
   operatorCommandSchemas,
@@ -13,4 +14,4 @@ export {
   removeOperatorCredential,
   writeOperatorCredential,
   type OperatorCredential,
-} from './operator/credential.ts';
+} from '../shared/operator-credential.ts';

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
@@ -92,6 +93,25 @@ describe('MCP endpoints over a filesystem server', () => {
     const anonymous = await post(`${gateway.url}/t/acme/mcp`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+  });
+
+  it('refuses a rebound Host or a foreign Origin before authenticating (DNS rebinding)', async () => {
+    const post = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const request = http.request(
+          `${gateway.url}/t/acme/mcp`,
+          { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${acmeKey}`, ...headers } },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
+        request.on('error', reject);
+        request.end('{}');
+      });
+    expect(await post({ host: 'attacker.example' })).toBe(403);
+    expect(await post({ origin: 'http://attacker.example' })).toBe(403);
+    expect(await post({ origin: 'http://localhost:6274' })).not.toBe(403);
   });
 
   it('refuses a key without the mcp scope', async () => {

@@ -3,7 +3,7 @@ import { AppError } from '../../shared/errors.ts';
 import { bearerToken } from '../auth.ts';
 import { contextOf, param } from '../http.ts';
 import { OPERATOR_COMMANDS, type OperatorCommandName, type OperatorCommands } from '../operator/commands.ts';
-import { operatorTokenMatches } from '../operator/credential.ts';
+import { operatorTokenMatches } from '../../shared/operator-credential.ts';
 
 /**
  * `POST /api/v1/operator/{command}`: the CLI's way in while this process holds
