@@ -13,6 +13,7 @@ const USAGE = `Usage: botgate <command> [options]
   tenant create <slug> [--name <name>]
   user create --tenant <slug> --email <email> --role owner|admin|member|auditor [--password-stdin]
   key create --tenant <slug> --name <name> --scopes mcp,admin,read [--expires 30d] [--user <email>]
+             [--tools files,gh__list_issues]   (restrict the key to these servers or tools)
   key list --tenant <slug>
   key revoke --tenant <slug> <key-id>
   server create --tenant <slug> --slug <server> --kind filesystem|github|database|remote|stdio
@@ -32,6 +33,7 @@ const OPTIONS = {
   scopes: { type: 'string' },
   expires: { type: 'string' },
   user: { type: 'string' },
+  tools: { type: 'string' },
   slug: { type: 'string' },
   kind: { type: 'string' },
   config: { type: 'string' },
@@ -99,6 +101,7 @@ async function toCommand(
           tenant: values.tenant,
           name: values.name,
           scopes: values.scopes?.split(',').map((s) => s.trim()),
+          tools: values.tools?.split(',').map((s) => s.trim()),
           expires: values.expires,
           user: values.user,
         }),

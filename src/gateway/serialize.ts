@@ -12,6 +12,7 @@ export function keyJson(key: ApiKeyInfo) {
     name: key.name,
     prefix: key.prefix,
     scopes: key.scopes,
+    tools: key.tools,
     user_id: key.userId,
     expires_at: key.expiresAt?.toISOString() ?? null,
     revoked_at: key.revokedAt?.toISOString() ?? null,

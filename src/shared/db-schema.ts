@@ -33,6 +33,7 @@ export interface ApiKeysTable {
   prefix: string;
   digest: string;
   scopes: string[];
+  tools: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
   expires_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
   last_used_at: NullableTimestamp;

@@ -7,6 +7,7 @@ interface ApiKeyRow {
   name: string;
   prefix: string;
   scopes: string[];
+  tools: string[] | null;
   user_id: string | null;
   expires_at: Date | null;
   revoked_at: Date | null;
@@ -20,6 +21,7 @@ const INFO_COLUMNS = [
   'name',
   'prefix',
   'scopes',
+  'tools',
   'user_id',
   'expires_at',
   'revoked_at',
@@ -34,6 +36,7 @@ function toInfo(row: ApiKeyRow): ApiKeyInfo {
     name: row.name,
     prefix: row.prefix,
     scopes: row.scopes as Scope[],
+    tools: row.tools,
     userId: row.user_id,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
@@ -50,6 +53,7 @@ export interface NewApiKey {
   prefix: string;
   digest: string;
   scopes: Scope[];
+  tools: string[] | null;
   expiresAt: Date | null;
 }
 
@@ -63,6 +67,7 @@ export async function insertApiKey(trx: Tx, key: NewApiKey): Promise<ApiKeyInfo>
       prefix: key.prefix,
       digest: key.digest,
       scopes: key.scopes,
+      tools: key.tools,
       expires_at: key.expiresAt,
     })
     .returning(INFO_COLUMNS)
@@ -128,6 +133,7 @@ export async function findCredentialByDigest(trx: Tx | Db, digest: string): Prom
       'k.name',
       'k.prefix',
       'k.scopes',
+      'k.tools',
       'k.user_id',
       'k.expires_at',
       'k.revoked_at',

@@ -14,11 +14,13 @@ import { recordAudit } from './audit.ts';
 import { findMember } from './membership.repository.ts';
 import { parseOrThrow } from './parse.ts';
 import type { ApiKeyInfo, IssuedApiKey, Principal, RequestContext, Scope } from './types.ts';
-import { isUuid, nameSchema, scopesSchema } from './validation.ts';
+import { isUuid, nameSchema, scopesSchema, toolRestrictionsSchema } from './validation.ts';
 
 export interface CreateKeyInput {
   name: string;
   scopes: Scope[];
+  /** Restricts the key to these servers or tools (`files`, `files__read_file`); none means all. */
+  tools?: string[] | null | undefined;
   /** Lifetime in milliseconds; none means the key does not expire. */
   expiresInMs?: number | undefined;
   /** The member the key acts for; null for a tenant-level key. */
@@ -68,6 +70,7 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
   ): Promise<IssuedApiKey> {
     const name = parseOrThrow(nameSchema, input.name, 'name');
     const scopes = parseOrThrow(scopesSchema, input.scopes, 'scopes');
+    const tools = input.tools == null ? null : parseOrThrow(toolRestrictionsSchema, input.tools, 'tools');
     const userId = input.userId ?? null;
     if (userId !== null && !(isUuid(userId) && (await findMember(trx, tenantId, userId)))) {
       throw new AppError('validation_failed', 'user: not a member of this tenant');
@@ -80,6 +83,7 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
       prefix: generated.prefix,
       digest: generated.digest,
       scopes,
+      tools,
       expiresAt: input.expiresInMs === undefined ? null : new Date(now().getTime() + input.expiresInMs),
     });
     await recordAudit(trx, tenantId, context, { action, resourceType: 'api_key', resourceId: key.id, after: key });
@@ -101,6 +105,7 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
         userId: found.key.userId,
         role: found.memberRole ?? 'owner',
         scopes: found.key.scopes,
+        tools: found.key.tools,
       };
     },
 
@@ -143,7 +148,7 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
           trx,
           tenantId,
           context,
-          { name: old.name, scopes: old.scopes, userId: old.userId, expiresInMs: remainingMs },
+          { name: old.name, scopes: old.scopes, tools: old.tools, userId: old.userId, expiresInMs: remainingMs },
           'api_key.rotate',
         );
         const graceEnd = new Date(now().getTime() + graceMs);

@@ -26,6 +26,8 @@ export interface ApiKeyInfo {
   name: string;
   prefix: string;
   scopes: Scope[];
+  /** The tools the key may use (`{server}` or `{server}__{tool}`); null for all. */
+  tools: string[] | null;
   userId: string | null;
   expiresAt: Date | null;
   revokedAt: Date | null;
@@ -62,6 +64,8 @@ export interface Principal {
   /** The user's role in the tenant; tenant-level keys act as owner within their scopes. */
   role: Role;
   scopes: Scope[];
+  /** The tools the key may use (`{server}` or `{server}__{tool}`); null for all. */
+  tools: string[] | null;
 }
 
 export interface AuditEvent {

@@ -53,3 +53,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(text: string): boolean {
   return UUID.test(text);
 }
+
+/** Entries restricting a key: a server slug, or `{server}__{tool}`. */
+export const toolRestrictionsSchema = z
+  .array(
+    z
+      .string()
+      .regex(
+        /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(__[A-Za-z0-9_.-]{1,128})?$/,
+        'each entry must be a server slug or {server}__{tool}',
+      ),
+  )
+  .min(1, 'give at least one server or tool, or leave tools out for all')
+  .max(100)
+  .transform((entries) => [...new Set(entries)]);

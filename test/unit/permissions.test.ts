@@ -27,6 +27,7 @@ function principal(role: Role, scopes: Scope[]): Principal {
     userId: null,
     role,
     scopes,
+    tools: null,
   };
 }
 

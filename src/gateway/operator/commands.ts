@@ -8,6 +8,7 @@ import {
   roleSchema,
   scopesSchema,
   slugSchema,
+  toolRestrictionsSchema,
   type RequestContext,
   type TenancyModule,
 } from '../../tenancy/index.ts';
@@ -29,6 +30,7 @@ export const operatorCommandSchemas = {
     tenant,
     name: nameSchema,
     scopes: scopesSchema,
+    tools: toolRestrictionsSchema.optional(),
     expires: durationSchema.optional(),
     user: emailSchema.optional(),
   }),
@@ -96,6 +98,7 @@ export function createOperatorCommands({ tenancy, servers }: { tenancy: TenancyM
       const key = await tenancy.apiKeys.create(target.id, context, {
         name: args.name,
         scopes: args.scopes,
+        tools: args.tools ?? null,
         expiresInMs: args.expires,
         userId,
       });

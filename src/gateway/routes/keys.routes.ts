@@ -5,6 +5,8 @@ import {
   durationSchema,
   nameSchema,
   scopesSchema,
+  toolRestrictionsSchema,
+  toolsBeyond,
   type Principal,
   type Scope,
   type TenancyModule,
@@ -16,6 +18,7 @@ import { issuedKeyJson, keyJson } from '../serialize.ts';
 const createKeyBody = z.strictObject({
   name: nameSchema,
   scopes: scopesSchema,
+  tools: toolRestrictionsSchema.optional(),
   expires_in: durationSchema.optional(),
   user_id: z.uuid().optional(),
 });
@@ -33,10 +36,19 @@ function canGrant(held: readonly Scope[], wanted: Scope): boolean {
  * Refuses to hand the caller a secret stronger than its own key: scopes it lacks, or
  * (for a member's key) another identity; `userId` undefined means "the caller's own".
  */
-function assertMayIssue(principal: Principal, scopes: readonly Scope[], userId: string | null | undefined): void {
+function assertMayIssue(
+  principal: Principal,
+  scopes: readonly Scope[],
+  tools: readonly string[] | null,
+  userId: string | null | undefined,
+): void {
   const beyond = scopes.filter((scope) => !canGrant(principal.scopes, scope));
   if (beyond.length > 0) {
     throw new AppError('forbidden', `a key cannot grant scopes it does not have: ${beyond.join(', ')}`);
+  }
+  const toolsOutside = toolsBeyond(principal.tools, tools);
+  if (toolsOutside.length > 0) {
+    throw new AppError('forbidden', `a key cannot grant tools it may not use: ${toolsOutside.join(', ')}`);
   }
   if (principal.userId !== null && userId !== undefined && userId !== principal.userId) {
     throw new AppError('forbidden', "a member's key can only issue keys for that member");
@@ -60,10 +72,11 @@ export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router
   router.post('/keys', requirePermission('keys:write'), async (req, res) => {
     const principal = principalOf(res);
     const body = parseInput(createKeyBody, req.body, 'body');
-    assertMayIssue(principal, body.scopes, body.user_id);
+    assertMayIssue(principal, body.scopes, body.tools ?? null, body.user_id);
     const key = await tenancy.apiKeys.create(principal.tenant.id, contextOf(req, res), {
       name: body.name,
       scopes: body.scopes,
+      tools: body.tools ?? null,
       expiresInMs: body.expires_in,
       userId: principal.userId ?? body.user_id ?? null,
     });
@@ -75,7 +88,7 @@ export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router
     const body = parseInput(rotateKeyBody, req.body, 'body');
     // The successor's secret goes to the caller, so it must not outrank the caller's own key.
     const current = await tenancy.apiKeys.get(principal.tenant.id, param(req, 'id'));
-    assertMayIssue(principal, current.scopes, current.userId);
+    assertMayIssue(principal, current.scopes, current.tools, current.userId);
     const { key, previous } = await tenancy.apiKeys.rotate(
       principal.tenant.id,
       contextOf(req, res),

@@ -1,0 +1,22 @@
+import type { ToolSource } from '../servers/index.ts';
+import { mayUseTool } from '../tenancy/index.ts';
+
+/**
+ * A source as a restricted key sees it: only the tools the key may use are
+ * listed, and a call to any other is refused as a tool error.
+ */
+export function restrictSource(source: ToolSource, serverSlug: string, tools: readonly string[] | null): ToolSource {
+  if (tools === null) return source;
+  return {
+    listTools: async (signal) => (await source.listTools(signal)).filter((t) => mayUseTool(tools, serverSlug, t.name)),
+    callTool: (name, args, context) =>
+      mayUseTool(tools, serverSlug, name)
+        ? source.callTool(name, args, context)
+        : Promise.resolve({
+            content: [{ type: 'text', text: `This API key may not use the tool ${name} of ${serverSlug}.` }],
+            isError: true,
+          }),
+    // The underlying source is shared; it is closed by its pool, not by this view.
+    close: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,23 @@
+/** Tool restrictions of API keys: pure functions over `{server}` / `{server}__{tool}` entries. */
+
+const SEPARATOR = '__';
+
+/** Whether a key restricted to `tools` (null: unrestricted) may use `tool` of `server`. */
+export function mayUseTool(tools: readonly string[] | null, server: string, tool: string): boolean {
+  return tools === null || tools.includes(server) || tools.includes(`${server}${SEPARATOR}${tool}`);
+}
+
+/** Whether a key restricted to `tools` may see anything of `server` at all. */
+export function mayUseServer(tools: readonly string[] | null, server: string): boolean {
+  return tools === null || tools.some((entry) => entry === server || entry.startsWith(`${server}${SEPARATOR}`));
+}
+
+/** Entries of `wanted` that `held` does not cover: a key cannot grant more tools than it has. */
+export function toolsBeyond(held: readonly string[] | null, wanted: readonly string[] | null): string[] {
+  if (held === null) return [];
+  if (wanted === null) return ['(all tools)'];
+  return wanted.filter((entry) => {
+    const at = entry.indexOf(SEPARATOR);
+    return at < 0 ? !held.includes(entry) : !mayUseTool(held, entry.slice(0, at), entry.slice(at + SEPARATOR.length));
+  });
+}

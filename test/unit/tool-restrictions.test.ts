@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { createToolRegistry } from '../../src/servers/index.ts';
+import { restrictSource } from '../../src/gateway/restricted-source.ts';
+import { mayUseServer, mayUseTool, toolsBeyond, toolRestrictionsSchema } from '../../src/tenancy/index.ts';
+
+describe('key tool restrictions', () => {
+  it('lets an unrestricted key use everything', () => {
+    expect(mayUseTool(null, 'files', 'write_file')).toBe(true);
+    expect(mayUseServer(null, 'files')).toBe(true);
+  });
+
+  it('admits whole servers and single tools', () => {
+    const tools = ['files', 'gh__list_issues'];
+    expect(mayUseTool(tools, 'files', 'write_file')).toBe(true);
+    expect(mayUseTool(tools, 'gh', 'list_issues')).toBe(true);
+    expect(mayUseTool(tools, 'gh', 'create_issue')).toBe(false);
+    expect(mayUseTool(tools, 'db', 'query')).toBe(false);
+    expect(mayUseServer(tools, 'gh')).toBe(true);
+    expect(mayUseServer(tools, 'db')).toBe(false);
+    // A prefix of a slug is not the slug.
+    expect(mayUseServer(['gh'], 'ghost')).toBe(false);
+  });
+
+  it('refuses to grant more than the granting key has', () => {
+    expect(toolsBeyond(null, ['files'])).toEqual([]);
+    expect(toolsBeyond(['files'], null)).toEqual(['(all tools)']);
+    expect(toolsBeyond(['files', 'gh__list_issues'], ['files__read_file', 'gh__list_issues', 'gh', 'db__query'])).toEqual([
+      'gh',
+      'db__query',
+    ]);
+  });
+
+  it('validates entries', () => {
+    expect(toolRestrictionsSchema.safeParse(['files', 'gh__list_issues', 'files']).data).toEqual(['files', 'gh__list_issues']);
+    expect(toolRestrictionsSchema.safeParse([]).success).toBe(false);
+    expect(toolRestrictionsSchema.safeParse(['Files']).success).toBe(false);
+    expect(toolRestrictionsSchema.safeParse(["files'; drop table api_keys;--"]).success).toBe(false);
+  });
+
+  it('hides and refuses tools outside the restriction', async () => {
+    const registry = createToolRegistry();
+    for (const name of ['read_file', 'write_file']) {
+      registry.registerTool(
+        { name, description: name, inputSchema: z.object({}), annotations: {} },
+        async () => ({ content: [{ type: 'text', text: `${name} ran` }] }),
+      );
+    }
+    const view = restrictSource(registry, 'files', ['files__read_file']);
+    const context = { signal: new AbortController().signal, progress: () => Promise.resolve() };
+
+    expect((await view.listTools(context.signal)).map((t) => t.name)).toEqual(['read_file']);
+    const refused = await view.callTool('write_file', {}, context);
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toContain('may not use the tool write_file');
+    expect(JSON.stringify((await view.callTool('read_file', {}, context)).content)).toContain('read_file ran');
+  });
+});
