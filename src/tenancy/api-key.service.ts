@@ -44,6 +44,7 @@ export interface ApiKeyService {
 }
 
 const LAST_USED_INTERVAL_MS = 60_000;
+const MAX_TRACKED_KEYS = 10_000;
 
 function isActive(key: ApiKeyInfo, now: Date): boolean {
   return key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now);
@@ -56,6 +57,10 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
   async function recordUse(tenantId: string, keyId: string): Promise<void> {
     const at = now().getTime();
     if (at - (lastTouched.get(keyId) ?? 0) < LAST_USED_INTERVAL_MS) return;
+    if (lastTouched.size >= MAX_TRACKED_KEYS) {
+      // Entries older than the interval no longer suppress anything: drop them.
+      for (const [id, touched] of lastTouched) if (at - touched >= LAST_USED_INTERVAL_MS) lastTouched.delete(id);
+    }
     lastTouched.set(keyId, at);
     await withTenant(db, tenantId, (trx) => touchApiKey(trx, tenantId, keyId));
   }
