@@ -75,7 +75,7 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
   ): Promise<IssuedApiKey> {
     const name = parseOrThrow(nameSchema, input.name, 'name');
     const scopes = parseOrThrow(scopesSchema, input.scopes, 'scopes');
-    const tools = input.tools == null ? null : parseOrThrow(toolRestrictionsSchema, input.tools, 'tools');
+    const tools = input.tools === undefined || input.tools === null ? null : parseOrThrow(toolRestrictionsSchema, input.tools, 'tools');
     const userId = input.userId ?? null;
     if (userId !== null && !(isUuid(userId) && (await findMember(trx, tenantId, userId)))) {
       throw new AppError('validation_failed', 'user: not a member of this tenant');

@@ -52,7 +52,7 @@ describeEachDatabase('api keys', (use) => {
 
     const principal = await tenancy.apiKeys.authenticate(issued.secret);
 
-    expect(principal).toEqual({ tenant, keyId: issued.id, userId: null, role: 'owner', scopes: ['read'] });
+    expect(principal).toEqual({ tenant, keyId: issued.id, userId: null, role: 'owner', scopes: ['read'], tools: null });
   });
 
   it("authenticates a user's key with that member's role, and not once the membership ends", async () => {
@@ -68,6 +68,7 @@ describeEachDatabase('api keys', (use) => {
       userId: member.userId,
       role: 'auditor',
       scopes: ['read'],
+      tools: null,
     });
 
     await tenancy.members.remove(tenant.id, operator, member.userId);
