@@ -1,7 +1,7 @@
 import type { Config } from './shared/config.ts';
 import type { Db } from './shared/db.ts';
 import type { Logger } from './shared/logger.ts';
-import { createServersModule, type ServersModule } from './servers/index.ts';
+import { createServersModule, type SecretKeySource, type ServersModule } from './servers/index.ts';
 import { createAuditWriter, createTenancyModule, type AuditWriter, type TenancyModule } from './tenancy/index.ts';
 import { createOperatorCommands, type OperatorCommands } from './gateway/index.ts';
 
@@ -24,7 +24,7 @@ export function composeModules({
   config: Config;
   db: Db;
   logger: Logger;
-  secretKey: Buffer;
+  secretKey: SecretKeySource;
 }): Modules {
   const tenancy = createTenancyModule({ db });
   const servers = createServersModule({

@@ -3,7 +3,8 @@ import type { Config } from '../shared/config.ts';
 import { readLockHolder } from '../shared/directory-lock.ts';
 import { readOperatorCredential } from '../shared/operator-credential.ts';
 import { createLogger } from '../shared/logger.ts';
-import { loadOrCreateSecretKey } from '../shared/secret-key.ts';
+import { loadOrCreateSecretKey, readSecretKey } from '../shared/secret-key.ts';
+import type { SecretKeySource } from '../servers/index.ts';
 import type { OperatorCommandName } from '../gateway/index.ts';
 
 /** Runs operator commands, either on the database directly or through the running gateway. */
@@ -14,6 +15,24 @@ export interface CommandRunner {
 }
 
 const OPERATOR = { actor: { type: 'operator', id: null }, ip: null, userAgent: 'botgate-cli', requestId: null } as const;
+
+/**
+ * The key for stored secrets. The embedded database lives in DATA_DIR, so its
+ * key does too. On PostgreSQL the CLI may run far from any gateway's DATA_DIR:
+ * it uses BOTGATE_SECRET_KEY or an existing key file, and never makes one up,
+ * which would seal secrets the gateways cannot open.
+ */
+async function secretKeyForCli(config: Config): Promise<SecretKeySource> {
+  if (!config.databaseUrl || config.secretKey) return loadOrCreateSecretKey(config.dataDir, config.secretKey);
+  const existing = await readSecretKey(config.dataDir);
+  if (existing) return existing;
+  return () => {
+    throw new AppError(
+      'unavailable',
+      "this command stores or reads secrets: set BOTGATE_SECRET_KEY to the gateways' key (or run it where their DATA_DIR is)",
+    );
+  };
+}
 
 /** Opens the gateway's database itself (migrating it first) and runs commands in this process. */
 export async function openDirectRunner(config: Config): Promise<CommandRunner> {
@@ -28,7 +47,7 @@ export async function openDirectRunner(config: Config): Promise<CommandRunner> {
     await database.close();
     throw error;
   }
-  const secretKey = await loadOrCreateSecretKey(config.dataDir, config.secretKey);
+  const secretKey = await secretKeyForCli(config);
   const modules = composeModules({ config, db: database.db, logger: createLogger({ level: 'warn', destination: process.stderr }), secretKey });
   return {
     via: 'database',

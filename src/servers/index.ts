@@ -1,6 +1,7 @@
 import type { Db } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
-import { createServerService, type ServerService } from './server.service.ts';
+import { createServerService, type SecretKeySource, type ServerService } from './server.service.ts';
+import { createToolPinService, type ToolPinService } from './pinning/index.ts';
 import type { ServerPolicy } from './policy.ts';
 import { createSourceFactory } from './source-factory.ts';
 import { createSourcePool, type SourcePool } from './source-pool.ts';
@@ -8,25 +9,29 @@ import { createSourcePool, type SourcePool } from './source-pool.ts';
 export interface ServersModule {
   servers: ServerService;
   sources: SourcePool;
+  /** Pinned upstream tool definitions and their approval. */
+  pins: ToolPinService;
 }
 
 /** Tenants' configured servers and their running tool sources. */
 export function createServersModule(deps: {
   db: Db;
   logger: Logger;
-  secretKey: Buffer;
+  secretKey: SecretKeySource;
   policy: ServerPolicy;
 }): ServersModule {
   return {
     servers: createServerService(deps),
     sources: createSourcePool({ factory: createSourceFactory(deps), logger: deps.logger }),
+    pins: createToolPinService(deps),
   };
 }
 
 export { SERVER_KINDS, KIND_SCHEMAS, type ServerKind } from './kinds.ts';
 export { checkOutboundUrl, resolveFilesystemRoots, tenantArea, type ServerPolicy } from './policy.ts';
-export type { ServerService, ServerInfo, ServerRuntime, CreateServerInput, UpdateServerInput } from './server.service.ts';
+export type { SecretKeySource, ServerService, ServerInfo, ServerRuntime, CreateServerInput, UpdateServerInput } from './server.service.ts';
 export type { SourceFactory, SourcePool } from './source-pool.ts';
+export type { DefinitionChange, ToolDefinition, ToolPinInfo, ToolPinService } from './pinning/index.ts';
 export {
   errorResult,
   textResult,

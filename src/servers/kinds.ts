@@ -9,6 +9,33 @@ const headerValue = z.string().max(4096).refine((v) => !/[\r\n]/.test(v), 'must 
 const headers = z.record(headerName, headerValue).refine((h) => Object.keys(h).length <= 32, 'at most 32 headers');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' });
 
+/** Connection parameters a database URL may carry: others could redirect pg (host) or make it read local files (sslrootcert). */
+const POSTGRES_URL_PARAMS = new Set(['sslmode', 'ssl', 'application_name', 'connect_timeout']);
+
+/**
+ * Whether pg will connect to the host that the outbound check sees. The check
+ * reads the URL as http (`policy.ts`), pg as postgres; a URL the two read
+ * differently (`postgres://public\@private/db`) is refused.
+ */
+function hasOnePlainHost(text: string): boolean {
+  try {
+    const asPostgres = new URL(text);
+    const asHttp = new URL(text.replace(/^postgres(ql)?:/, 'http:'));
+    return (
+      asHttp.hostname !== '' &&
+      asHttp.hostname === asPostgres.hostname.toLowerCase() &&
+      [...asPostgres.searchParams.keys()].every((name) => POSTGRES_URL_PARAMS.has(name))
+    );
+  } catch {
+    return false;
+  }
+}
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL')
+  .refine(hasOnePlainHost, 'must name one host, with no parameters besides sslmode, ssl, application_name and connect_timeout');
+
 /** Non-secret configuration and secrets of each kind; unknown keys are refused. */
 export const KIND_SCHEMAS = {
   filesystem: {
@@ -33,9 +60,7 @@ export const KIND_SCHEMAS = {
       rowLimit: z.number().int().min(1).max(10_000).optional(),
       statementTimeoutMs: z.number().int().min(100).max(120_000).optional(),
     }),
-    secrets: z.strictObject({
-      url: z.string().regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL'),
-    }),
+    secrets: z.strictObject({ url: postgresUrl }),
     requiredSecrets: ['url'],
   },
   remote: {

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { openSecret, sealSecret } from '../shared/crypto.ts';
 import { isUniqueViolation, withTenant, type Db } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
 import { parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
 import { KIND_SCHEMAS, SERVER_KINDS, type ServerKind } from './kinds.ts';
 import { checkOutboundUrl, resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
@@ -60,7 +61,22 @@ export interface ServerService {
   listRuntime(tenant: Tenant): Promise<ServerRuntime[]>;
 }
 
+/** The key that encrypts stored secrets, or a function giving it when first needed. */
+export type SecretKeySource = Buffer | (() => Buffer);
+
 const kindSchema = z.enum(SERVER_KINDS, { error: `must be one of ${SERVER_KINDS.join(', ')}` });
+
+const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Parses config or secrets; the error names the field inside them (`config.repo`), as the REST layer does for bodies. */
+function parseField(schema: z.ZodType, value: unknown, field: 'config' | 'secrets'): Record<string, unknown> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data as Record<string, unknown>;
+  const issue = result.error.issues[0];
+  const name = [field, ...(issue?.path ?? [])].join('.');
+  const message = issue?.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : (issue?.message ?? 'is invalid');
+  throw new AppError('validation_failed', `${name}: ${message}`, { details: { field: name } });
+}
 
 function toInfo(record: ServerRecord): ServerInfo {
   return {
@@ -78,16 +94,20 @@ export function createServerService({
   db,
   secretKey,
   policy,
+  logger,
 }: {
   db: Db;
-  secretKey: Buffer;
+  /** The key itself, or a function giving it when first needed (it may throw when there is none). */
+  secretKey: SecretKeySource;
   policy: ServerPolicy;
+  logger?: Logger;
 }): ServerService {
+  const key = typeof secretKey === 'function' ? secretKey : () => secretKey;
   const sealContext = (tenantId: string, serverId: string) => `server:${tenantId}:${serverId}`;
 
   function openSecrets(record: ServerRecord): Record<string, unknown> {
     if (record.sealedSecrets === null) return {};
-    return JSON.parse(openSecret(secretKey, record.sealedSecrets, sealContext(record.tenantId, record.id))) as Record<
+    return JSON.parse(openSecret(key(), record.sealedSecrets, sealContext(record.tenantId, record.id))) as Record<
       string,
       unknown
     >;
@@ -96,14 +116,16 @@ export function createServerService({
   /** Validates config and secrets of a kind, and checks them against the operator's policy. */
   async function validate(tenant: Tenant, slug: string, kind: ServerKind, config: unknown, secrets: unknown) {
     const schemas = KIND_SCHEMAS[kind];
-    const parsedConfig = parseOrThrow(schemas.config, config ?? {}, 'config') as Record<string, unknown>;
-    const parsedSecrets = parseOrThrow(schemas.secrets, secrets ?? {}, 'secrets') as Record<string, unknown>;
+    const refuse = (field: string, reason: string) => new AppError('validation_failed', `${field}: ${reason}`, { details: { field } });
+    const parsedConfig = parseField(schemas.config, config ?? {}, 'config');
+    // Checked before parsing, so that a missing secret is named as missing rather than as a type error.
+    const given = secrets ?? {};
     for (const name of schemas.requiredSecrets) {
-      if (parsedSecrets[name] === undefined) {
-        throw new AppError('validation_failed', `secrets.${name}: required for a ${kind} server`);
+      if (isObject(given) && (given as Record<string, unknown>)[name] === undefined) {
+        throw refuse(`secrets.${name}`, `required for a ${kind} server`);
       }
     }
-    const refuse = (field: string, reason: string) => new AppError('validation_failed', `${field}: ${reason}`);
+    const parsedSecrets = parseField(schemas.secrets, given, 'secrets');
     if (kind === 'filesystem') {
       try {
         resolveFilesystemRoots(policy, tenant.slug, slug, parsedConfig['roots'] as string[] | undefined);
@@ -130,7 +152,7 @@ export function createServerService({
   function seal(tenantId: string, serverId: string, secrets: Record<string, unknown>) {
     const names = Object.keys(secrets).sort();
     return {
-      sealedSecrets: names.length === 0 ? null : sealSecret(secretKey, JSON.stringify(secrets), sealContext(tenantId, serverId)),
+      sealedSecrets: names.length === 0 ? null : sealSecret(key(), JSON.stringify(secrets), sealContext(tenantId, serverId)),
       secretNames: names,
     };
   }
@@ -209,14 +231,26 @@ export function createServerService({
 
     async listRuntime(tenant) {
       const records = await withTenant(db, tenant.id, (trx) => listServerRecords(trx, tenant.id));
-      return records.map((record) => ({
-        id: record.id,
-        slug: record.slug,
-        kind: record.kind as ServerKind,
-        config: record.config,
-        secrets: openSecrets(record),
-        version: `${record.id}:${record.updatedAt.toISOString()}`,
-      }));
+      const runtimes: ServerRuntime[] = [];
+      for (const record of records) {
+        let secrets: Record<string, unknown>;
+        try {
+          secrets = openSecrets(record);
+        } catch (error) {
+          // Sealed under another key: leave this server out rather than break the tenant's endpoint.
+          logger?.error({ err: error, serverId: record.id }, 'cannot decrypt a server’s secrets; is BOTGATE_SECRET_KEY the one they were stored with?');
+          continue;
+        }
+        runtimes.push({
+          id: record.id,
+          slug: record.slug,
+          kind: record.kind as ServerKind,
+          config: record.config,
+          secrets,
+          version: `${record.id}:${record.updatedAt.toISOString()}`,
+        });
+      }
+      return runtimes;
     },
   };
 }

@@ -1,11 +1,15 @@
+import path from 'node:path';
+import type { Db } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { Tenant } from '../tenancy/index.ts';
+import type { RequestContext, Tenant } from '../tenancy/index.ts';
 import { createDatabaseSource } from './database/index.ts';
 import { createFilesystemSource } from './filesystem/index.ts';
 import { createGithubSource } from './github/index.ts';
 import type { KindConfig, KindSecrets } from './kinds.ts';
+import { createPinnedSource } from './pinning/index.ts';
 import { resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
 import { createRemoteSource } from './remote/index.ts';
+import { createStdioSource } from './stdio/index.ts';
 import type { ServerRuntime } from './server.service.ts';
 import type { SourceFactory } from './source-pool.ts';
 import { ToolError, type ToolSource } from './tool-source.ts';
@@ -19,10 +23,23 @@ function unavailableSource(message: string): ToolSource {
   };
 }
 
-/** Builds the running source of each kind from its stored configuration and the operator's policy. */
-export function createSourceFactory({ policy, logger }: { policy: ServerPolicy; logger: Logger }): SourceFactory {
+/**
+ * Changes the gateway notices by itself, such as an upstream's changed tool
+ * definition, are recorded under the operator's name: no request caused them.
+ */
+const GATEWAY_CONTEXT: RequestContext = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null };
+
+/**
+ * Builds the running source of each kind from its stored configuration and the
+ * operator's policy. Upstream kinds (`remote`, `stdio`) have their tool
+ * definitions pinned; built-in kinds are the gateway's own code.
+ */
+export function createSourceFactory({ db, policy, logger }: { db: Db; policy: ServerPolicy; logger: Logger }): SourceFactory {
   // Which protocol era each upstream speaks, shared so reconnects skip the probe.
   const eraCache = new Map<string, unknown>();
+
+  const pinned = <S extends ToolSource>(source: S, server: ServerRuntime, tenant: Tenant): S =>
+    createPinnedSource({ source, db, tenantId: tenant.id, serverId: server.id, serverSlug: server.slug, auditContext: GATEWAY_CONTEXT });
 
   return (server: ServerRuntime, tenant: Tenant) => {
     switch (server.kind) {
@@ -56,7 +73,7 @@ export function createSourceFactory({ policy, logger }: { policy: ServerPolicy; 
       case 'remote': {
         const config = server.config as KindConfig<'remote'>;
         const secrets = server.secrets as KindSecrets<'remote'>;
-        return createRemoteSource({
+        const remote = createRemoteSource({
           url: config.url,
           ...(config.headers !== undefined && { headers: config.headers }),
           ...(secrets.token !== undefined && { token: secrets.token }),
@@ -64,10 +81,29 @@ export function createSourceFactory({ policy, logger }: { policy: ServerPolicy; 
           allowPrivateNetworks: policy.allowPrivateNetworks,
           eraCache,
         });
+        return pinned(remote, server, tenant);
       }
-      case 'stdio':
+      case 'stdio': {
+        const config = server.config as KindConfig<'stdio'>;
+        // The tenant only names a command; what runs is the operator's, and only while still allowed.
+        const allowed = Object.hasOwn(policy.stdioCommands, config.command) ? policy.stdioCommands[config.command] : undefined;
+        if (!allowed) {
+          return unavailableSource(`the operator no longer allows the stdio command ${config.command} (server ${server.slug})`);
+        }
+        // A home of its own, so the child finds neither the gateway's dotfiles nor another server's state.
+        const home = path.resolve(policy.dataDir, 'stdio', tenant.slug, server.slug);
+        const stdio = createStdioSource({
+          command: allowed.command,
+          args: allowed.args,
+          env: { HOME: home },
+          cwd: home,
+          name: config.command,
+          logger: logger.child({ serverId: server.id, command: config.command }),
+        });
+        return pinned(stdio, server, tenant);
+      }
       default:
-        return unavailableSource(`${server.kind} servers are not supported by this gateway yet (server ${server.slug})`);
+        return unavailableSource(`${String(server.kind)} servers are not supported by this gateway yet (server ${server.slug})`);
     }
   };
 }

@@ -114,6 +114,41 @@ describe('MCP endpoints over a filesystem server', () => {
     expect(await post({ origin: 'http://localhost:6274' })).not.toBe(403);
   });
 
+  it('shows a restricted key only its servers and tools, and refuses the rest', async () => {
+    const { key } = await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {
+      tenant: 'acme',
+      name: 'docs and reading',
+      scopes: ['mcp'],
+      tools: ['docs', 'files__read_file'],
+    });
+    const client = await connectV2(`${gateway.url}/t/acme/mcp`, key.secret);
+    try {
+      const tools = await client.listToolNames();
+      expect(tools).toContain('docs__list_directory');
+      expect(tools).toContain('files__read_file');
+      expect(tools.filter((t) => t.startsWith('files__'))).toEqual(['files__read_file']);
+      const refused = await client.callTool('files__write_file', { path: 'sneaky.txt', content: 'x' });
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toMatch(/may not use the tool write_file/);
+    } finally {
+      await client.close();
+    }
+    await expect(fs.stat(path.join(dataDir, 'files', 'acme', 'files', 'sneaky.txt'))).rejects.toThrow(/ENOENT/);
+
+    const { key: docsOnly } = await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {
+      tenant: 'acme',
+      name: 'docs only',
+      scopes: ['mcp'],
+      tools: ['docs'],
+    });
+    const response = await fetch(`${gateway.url}/t/acme/mcp/servers/files`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${docsOnly.secret}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
+    expect(response.status).toBe(403);
+  });
+
   it('refuses a key without the mcp scope', async () => {
     const { key } = await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {
       tenant: 'acme',

@@ -4,11 +4,13 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ServersModule, ServerRuntime } from '../../servers/index.ts';
-import type { AuditWriter, Principal, TenancyModule } from '../../tenancy/index.ts';
+import { mayUseServer, type AuditWriter, type Principal, type TenancyModule } from '../../tenancy/index.ts';
+import { restrictSource } from '../restricted-source.ts';
 import { bearerToken } from '../auth.ts';
 import { contextOf, param } from '../http.ts';
 import { summarizeArguments } from './tool-audit.ts';
-import { createToolCatalog, type CatalogEntry, type ToolCatalog } from './tool-catalog.ts';
+import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
+import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
 import { createToolServer } from './tool-server.ts';
 
 export interface McpRouteDependencies {
@@ -22,6 +24,7 @@ export interface McpRouteDependencies {
 interface EndpointState {
   principal: Principal;
   catalog: ToolCatalog;
+  content: ContentCatalog;
   name: string;
   request: Request;
   response: Response;
@@ -30,8 +33,11 @@ interface EndpointState {
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
- * The tenant's MCP endpoints: `/t/{tenant}/mcp` (every server, tools named
- * `{server}__{tool}`) and `/t/{tenant}/mcp/servers/{server}` (one server).
+ * The tenant's MCP endpoints: `/t/{tenant}/mcp` (every server; tools and
+ * prompts named `{server}__{name}`, resource URIs `botgate://{server}/{uri}`,
+ * see namespacing.ts) and `/t/{tenant}/mcp/servers/{server}` (one server,
+ * names unchanged). Tools, resources, templates, prompts and completions are
+ * proxied on both.
  * Both eras of the protocol are served statelessly from the same URL.
  */
 export function createMcpRoutes(deps: McpRouteDependencies): Router {
@@ -45,6 +51,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
         name: state.name,
         version: deps.version,
         catalog: state.catalog,
+        content: state.content,
         logger: deps.logger,
         onToolCall: (call) =>
           deps.auditWriter.enqueue(state.principal.tenant.id, contextOf(state.request, state.response), {
@@ -82,13 +89,22 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     next();
   };
 
+  /**
+   * The sources a key may use. A key restricted to single tools of a server
+   * sees only those tools; one granted the whole server sees all of it.
+   */
   async function entriesFor(principal: Principal, runtimes: ServerRuntime[]): Promise<CatalogEntry[]> {
+    const allowed = runtimes.filter((server) => mayUseServer(principal.tools, server.slug));
     return Promise.all(
-      runtimes.map(async (server) => ({
-        slug: server.slug,
-        serverId: server.id,
-        source: await deps.servers.sources.sourceFor(principal.tenant, server),
-      })),
+      allowed.map(async (server) => {
+        const source = await deps.servers.sources.sourceFor(principal.tenant, server);
+        const whole = principal.tools === null || principal.tools.includes(server.slug);
+        return {
+          slug: server.slug,
+          serverId: server.id,
+          source: whole ? source : restrictSource(source, server.slug, principal.tools),
+        };
+      }),
     );
   }
 
@@ -104,14 +120,20 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     return serveNode(Object.assign(req, { auth }), res);
   }
 
-  const onListError = (entry: CatalogEntry, error: unknown) =>
-    deps.logger.warn({ err: error, server: entry.slug }, 'listing a server’s tools failed; left out');
+  const onListError = (entry: CatalogEntry, error: unknown, what: string) =>
+    deps.logger.warn({ err: error, server: entry.slug }, `listing a server’s ${what} failed; left out`);
+
+  /** The tool and content catalogs of one endpoint over `entries`. */
+  function catalogsFor(entries: CatalogEntry[], namespaced: boolean) {
+    const options: CatalogOptions = { namespaced, onListError };
+    return { catalog: createToolCatalog(entries, options), content: createContentCatalog(entries, options) };
+  }
 
   router.all('/t/:tenant/mcp', authenticate, async (req, res) => {
     const principal = res.locals['principal'] as Principal;
     const runtimes = await deps.servers.servers.listRuntime(principal.tenant);
-    const catalog = createToolCatalog(await entriesFor(principal, runtimes), { namespaced: true, onListError });
-    await serve(req, res, { principal, catalog, name: `botgate/${principal.tenant.slug}` });
+    const catalogs = catalogsFor(await entriesFor(principal, runtimes), true);
+    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}` });
   });
 
   router.all('/t/:tenant/mcp/servers/:server', authenticate, async (req, res) => {
@@ -119,8 +141,9 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     const slug = param(req, 'server');
     const runtime = (await deps.servers.servers.listRuntime(principal.tenant)).find((s) => s.slug === slug);
     if (!runtime) throw new AppError('not_found', 'server not found');
-    const catalog = createToolCatalog(await entriesFor(principal, [runtime]), { namespaced: false, onListError });
-    await serve(req, res, { principal, catalog, name: `botgate/${principal.tenant.slug}/${slug}` });
+    if (!mayUseServer(principal.tools, slug)) throw new AppError('forbidden', `this key may not use the server ${slug}`);
+    const catalogs = catalogsFor(await entriesFor(principal, [runtime]), false);
+    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/${slug}` });
   });
 
   return router;

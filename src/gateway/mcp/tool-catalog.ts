@@ -1,69 +1,133 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
+import type {
+  CallToolResult,
+  CompleteRequestParams,
+  CompleteResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplateType,
+  Tool,
+} from '@modelcontextprotocol/server';
 import type { ToolCallContext, ToolSource } from '../../servers/index.ts';
+import { aggregateNamespace, namespaceContentUris, singleServerNamespace, type Namespace } from './namespacing.ts';
 
-/** One tool source published on an endpoint, under a namespace or (single-server endpoints) none. */
-export interface CatalogEntry {
-  /** The server's slug; tools are named `{slug}__{tool}` when `namespaced`. */
-  slug: string;
-  serverId: string;
-  source: ToolSource;
+export { NAMESPACE_SEPARATOR } from './namespacing.ts';
+
+/**
+ * A source as the gateway publishes it: tools, and optionally resources,
+ * prompts and completions (remote sources proxy the upstream's; built-in
+ * servers have none). The optional methods mirror the servers module's
+ * `RemoteSource`; a source without them contributes nothing to those lists.
+ */
+export interface ProxiedSource extends ToolSource {
+  listResources?(signal: AbortSignal): Promise<Resource[]>;
+  listResourceTemplates?(signal: AbortSignal): Promise<ResourceTemplateType[]>;
+  readResource?(uri: string, signal: AbortSignal): Promise<ReadResourceResult>;
+  listPrompts?(signal: AbortSignal): Promise<Prompt[]>;
+  getPrompt?(name: string, args: Record<string, string> | undefined, signal: AbortSignal): Promise<GetPromptResult>;
+  complete?(params: CompleteRequestParams, signal: AbortSignal): Promise<CompleteResult>;
 }
 
-export const NAMESPACE_SEPARATOR = '__';
+/** One source published on an endpoint, under a namespace or (single-server endpoints) none. */
+export interface CatalogEntry {
+  /** The server's slug; names are `{slug}__{name}` and URIs `botgate://{slug}/{uri}` when `namespaced`. */
+  slug: string;
+  serverId: string;
+  source: ProxiedSource;
+}
+
+export interface CatalogOptions {
+  namespaced: boolean;
+  /** Told about a source whose listing failed and was left out; `what` names the list. */
+  onListError: (entry: CatalogEntry, error: unknown, what: string) => void;
+}
+
+/** A published name resolved to its source and the source's own name. */
+export interface RoutedTool {
+  entry: CatalogEntry;
+  tool: string;
+}
 
 /** What `tools/list` shows and where `tools/call` goes, for one endpoint. */
 export interface ToolCatalog {
   list(signal: AbortSignal): Promise<Tool[]>;
   /** The source and its own tool name for a published name, or undefined. */
-  route(name: string): { entry: CatalogEntry; tool: string } | undefined;
+  route(name: string): RoutedTool | undefined;
+  /** Calls a routed tool; in the aggregate, resource URIs in the result are namespaced so they can be read back. */
+  call(routed: RoutedTool, args: Record<string, unknown>, context: ToolCallContext): Promise<CallToolResult>;
 }
 
-/**
- * A catalog over several sources. A source whose listing fails is left out of
- * the list (and reported through `onListError`) without harming the others.
- */
-export function createToolCatalog(
-  entries: readonly CatalogEntry[],
-  options: { namespaced: boolean; onListError: (entry: CatalogEntry, error: unknown) => void },
-): ToolCatalog {
-  const bySlug = new Map(entries.map((e) => [e.slug, e]));
-  return {
-    async list(signal) {
-      const lists = await Promise.all(
-        entries.map(async (entry) => {
-          try {
-            const tools = await entry.source.listTools(signal);
-            return options.namespaced
-              ? tools.map((tool) => ({ ...tool, name: `${entry.slug}${NAMESPACE_SEPARATOR}${tool.name}` }))
-              : tools;
-          } catch (error) {
-            options.onListError(entry, error);
-            return [];
-          }
-        }),
-      );
-      return lists.flat();
-    },
+/** How an endpoint's catalogs find sources and translate names; shared by the tool and content catalogs. */
+export interface CatalogRouting {
+  readonly entries: readonly CatalogEntry[];
+  readonly namespace: Namespace;
+  readonly namespaced: boolean;
+  entry(slug: string): CatalogEntry | undefined;
+}
 
-    route(name) {
-      if (!options.namespaced) {
-        const only = entries[0];
-        return only ? { entry: only, tool: name } : undefined;
-      }
-      const at = name.indexOf(NAMESPACE_SEPARATOR);
-      if (at <= 0) return undefined;
-      const entry = bySlug.get(name.slice(0, at));
-      const tool = name.slice(at + NAMESPACE_SEPARATOR.length);
-      return entry && tool ? { entry, tool } : undefined;
-    },
+/** The routing of one endpoint over `entries`. */
+export function createCatalogRouting(entries: readonly CatalogEntry[], namespaced: boolean): CatalogRouting {
+  const bySlug = new Map(entries.map((e) => [e.slug, e]));
+  const only = entries[0];
+  return {
+    entries,
+    namespaced,
+    // A single-server endpoint has one source; every name belongs to it.
+    namespace: namespaced || !only ? aggregateNamespace : singleServerNamespace(only.slug),
+    entry: (slug) => bySlug.get(slug),
   };
 }
 
-/** Calls a routed tool; the result comes back as the source produced it. */
-export function callRoutedTool(
-  routed: { entry: CatalogEntry; tool: string },
-  args: Record<string, unknown>,
-  context: ToolCallContext,
-): Promise<CallToolResult> {
-  return routed.entry.source.callTool(routed.tool, args, context);
+/**
+ * Lists one kind of item from every source that offers it, concurrently. A
+ * source whose listing fails is left out (and reported) without harming the others.
+ */
+export async function collectLists<T>(
+  entries: readonly CatalogEntry[],
+  what: string,
+  fetch: (entry: CatalogEntry) => Promise<T[]> | undefined,
+  onListError: CatalogOptions['onListError'],
+): Promise<T[]> {
+  const lists = await Promise.all(
+    entries.map(async (entry) => {
+      try {
+        return (await fetch(entry)) ?? [];
+      } catch (error) {
+        onListError(entry, error, what);
+        return [];
+      }
+    }),
+  );
+  return lists.flat();
+}
+
+/** A tool catalog over several sources. */
+export function createToolCatalog(entries: readonly CatalogEntry[], options: CatalogOptions): ToolCatalog {
+  const routing = createCatalogRouting(entries, options.namespaced);
+  const { namespace } = routing;
+  return {
+    list: (signal) =>
+      collectLists(
+        entries,
+        'tools',
+        async (entry) => {
+          const tools = await entry.source.listTools(signal);
+          return options.namespaced ? tools.map((tool) => ({ ...tool, name: namespace.name(entry.slug, tool.name) })) : tools;
+        },
+        options.onListError,
+      ),
+
+    route(name) {
+      const parsed = namespace.parseName(name);
+      const entry = parsed && routing.entry(parsed.slug);
+      return entry && parsed ? { entry, tool: parsed.name } : undefined;
+    },
+
+    async call(routed, args, context) {
+      const result = await routed.entry.source.callTool(routed.tool, args, context);
+      if (!options.namespaced) return result;
+      return { ...result, content: result.content.map((block) => namespaceContentUris(namespace, routed.entry.slug, block)) };
+    },
+  };
 }

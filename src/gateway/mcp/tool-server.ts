@@ -1,7 +1,9 @@
 import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult } from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.ts';
 import { UnknownToolError } from '../../servers/index.ts';
-import { callRoutedTool, type CatalogEntry, type ToolCatalog } from './tool-catalog.ts';
+import type { ContentCatalog } from './content-catalog.ts';
+import { registerContentHandlers } from './content-handlers.ts';
+import type { CatalogEntry, ToolCatalog } from './tool-catalog.ts';
 
 /** What the gateway records about each tool call. */
 export interface ToolCallRecord {
@@ -13,25 +15,37 @@ export interface ToolCallRecord {
 }
 
 const LIST_TTL_MS = 60_000;
+// Lists are per principal, so only that client may cache them.
+const PRIVATE_LIST = { ttlMs: LIST_TTL_MS, cacheScope: 'private' } as const;
 
 /**
- * A low-level MCP server over a tool catalog, built fresh for each request.
- * Tool lists are per principal, so they are cacheable by that client only.
+ * A low-level MCP server over an endpoint's catalogs, built fresh for each
+ * request. It declares resources, prompts and completions only when some
+ * source offers them.
  */
 export function createToolServer(options: {
   name: string;
   version: string;
   catalog: ToolCatalog;
+  content: ContentCatalog;
   logger: Logger;
   onToolCall: (record: ToolCallRecord) => void;
 }): Server {
   const server = new Server(
     { name: options.name, version: options.version },
     {
-      capabilities: { tools: { listChanged: true } },
-      cacheHints: { 'tools/list': { ttlMs: LIST_TTL_MS, cacheScope: 'private' } },
+      capabilities: { tools: { listChanged: true }, ...options.content.capabilities },
+      cacheHints: {
+        'tools/list': PRIVATE_LIST,
+        'resources/list': PRIVATE_LIST,
+        'resources/templates/list': PRIVATE_LIST,
+        'prompts/list': PRIVATE_LIST,
+        // Resource contents may change at any time; the upstream's own hint, when it gives one, wins.
+        'resources/read': { ttlMs: 0, cacheScope: 'private' },
+      },
     },
   );
+  registerContentHandlers(server, options.content, options.logger);
 
   server.setRequestHandler('tools/list', async (_request, ctx) => ({
     tools: await options.catalog.list(ctx.mcpReq.signal),
@@ -47,7 +61,7 @@ export function createToolServer(options: {
     const record = (outcome: ToolCallRecord['outcome']) =>
       options.onToolCall({ entry: routed.entry, tool: routed.tool, args, outcome, durationMs: performance.now() - started });
     try {
-      const result = await callRoutedTool(routed, args, {
+      const result = await options.catalog.call(routed, args, {
         signal: ctx.mcpReq.signal,
         progress: async (progress, total, message) => {
           if (progressToken === undefined) return;

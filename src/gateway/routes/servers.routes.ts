@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import * as z from 'zod';
-import type { ServersModule } from '../../servers/index.ts';
+import type { ServersModule, ToolPinInfo } from '../../servers/index.ts';
 import { requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
 import { serverJson } from '../serialize.ts';
@@ -18,6 +18,22 @@ const updateServerBody = z
     secrets: z.record(z.string(), z.unknown()).optional(),
   })
   .refine((body) => body.config !== undefined || body.secrets !== undefined, 'give config, secrets or both');
+
+const approveToolsBody = z
+  .strictObject({ tools: z.array(z.string().min(1).max(256)).min(1).max(1000).optional() })
+  .optional();
+
+/** JSON of a pinned upstream tool, with the change awaiting approval when there is one. */
+function toolPinJson(pin: ToolPinInfo) {
+  return {
+    name: pin.name,
+    status: pin.status,
+    sha256: pin.sha256,
+    definition: pin.definition,
+    pending: pin.pending,
+    updated_at: pin.updatedAt.toISOString(),
+  };
+}
 
 /** The tenant's tool sources: built-in kinds and upstreams. */
 export function createServerRoutes({ servers }: { servers: ServersModule }): Router {
@@ -47,6 +63,17 @@ export function createServerRoutes({ servers }: { servers: ServersModule }): Rou
   router.delete('/servers/:slug', requirePermission('servers:write'), async (req, res) => {
     await servers.servers.remove(principalOf(res).tenant, contextOf(req, res), param(req, 'slug'));
     res.status(204).end();
+  });
+
+  router.get('/servers/:slug/tools', requirePermission('servers:read'), async (req, res) => {
+    const pins = await servers.pins.list(principalOf(res).tenant, param(req, 'slug'));
+    res.json({ tools: pins.map(toolPinJson) });
+  });
+
+  router.post('/servers/:slug/approve-tools', requirePermission('servers:write'), async (req, res) => {
+    const body = parseInput(approveToolsBody, req.body, 'body');
+    const approved = await servers.pins.approve(principalOf(res).tenant, contextOf(req, res), param(req, 'slug'), body?.tools);
+    res.json({ approved });
   });
 
   return router;

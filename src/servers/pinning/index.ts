@@ -1,0 +1,10 @@
+export { createPinnedSource, type PinnedSourceOptions } from './pinned-source.ts';
+export { createToolPinService, type ToolPinInfo, type ToolPinService } from './tool-pin.service.ts';
+export {
+  canonicalJson,
+  definitionOf,
+  diffDefinitions,
+  digestDefinition,
+  type DefinitionChange,
+  type ToolDefinition,
+} from './tool-definition.ts';

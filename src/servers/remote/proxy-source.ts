@@ -1,0 +1,136 @@
+import { SERVER_INFO_META_KEY, type Client, type RequestOptions } from '@modelcontextprotocol/client';
+import type {
+  CompleteRequestParams,
+  CompleteResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplateType,
+} from '@modelcontextprotocol/server';
+import { errorResult, type ToolSource } from '../tool-source.ts';
+import type { UpstreamConnector } from './upstream-connection.ts';
+import { isConnectionFailure, isRefusedUnrun, toUpstreamError } from './upstream-error.ts';
+
+/**
+ * A tool source that also proxies the upstream's resources, prompts and
+ * completions. The extra methods reject with an `UpstreamError`; lists are
+ * empty when the upstream lacks the capability.
+ */
+export interface RemoteSource extends ToolSource {
+  listResources?(signal: AbortSignal): Promise<Resource[]>;
+  listResourceTemplates?(signal: AbortSignal): Promise<ResourceTemplateType[]>;
+  readResource?(uri: string, signal: AbortSignal): Promise<ReadResourceResult>;
+  listPrompts?(signal: AbortSignal): Promise<Prompt[]>;
+  getPrompt?(name: string, args: Record<string, string> | undefined, signal: AbortSignal): Promise<GetPromptResult>;
+  complete?(params: CompleteRequestParams, signal: AbortSignal): Promise<CompleteResult>;
+}
+
+/** What a proxy needs: where its client comes from, how to name the upstream, and its time bound. */
+export interface ProxySourceOptions {
+  connector: UpstreamConnector;
+  /** Names the upstream in error messages shown to the tenant (a host, a command name). */
+  upstream: string;
+  /** Bound on each operation, connecting included; progress from the upstream restarts it. */
+  timeoutMs: number;
+}
+
+/**
+ * Removes the upstream's `serverInfo` from a 2026-era result's `_meta`: it
+ * describes the hop to the upstream, and the gateway answers as itself.
+ * Everything else the upstream put in the result passes through.
+ */
+function withoutUpstreamIdentity<T extends { _meta?: Record<string, unknown> }>(result: T): T {
+  // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
+  const { _meta: meta, ...rest } = result;
+  if (!meta || !(SERVER_INFO_META_KEY in meta)) return result;
+  const { [SERVER_INFO_META_KEY]: _serverInfo, ...kept } = meta;
+  return (Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest) as T;
+}
+
+type Operation<T> = (client: Client, options: RequestOptions) => Promise<T>;
+
+/**
+ * Proxies an upstream MCP server through a connector's shared client. A
+ * connection that fails is discarded so the next call reconnects. Tool calls
+ * never throw for upstream failures: they return `isError` results.
+ */
+export function createProxySource({ connector, upstream, timeoutMs }: ProxySourceOptions): Required<RemoteSource> {
+  /**
+   * Runs `operation` on the shared connection within `timeoutMs`. A failure of
+   * a connection that earlier calls had used is retried once on a new one
+   * when `mayRetry` says resending is safe (the upstream may have restarted).
+   */
+  async function run<T>(signal: AbortSignal, mayRetry: (error: unknown) => boolean, operation: Operation<T>): Promise<T> {
+    const started = Date.now();
+    const waitSignal = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    for (let attempt = 0; ; attempt++) {
+      const { client, fresh } = await connector.acquire(waitSignal);
+      try {
+        const timeout = Math.max(1, timeoutMs - (Date.now() - started));
+        return await operation(client, { signal, timeout });
+      } catch (error) {
+        if (signal.aborted || !isConnectionFailure(error)) throw error;
+        connector.discard(client);
+        if (fresh || attempt > 0 || !mayRetry(error)) throw error;
+      }
+    }
+  }
+
+  /** Runs an operation that is safe to repeat, turning failures into `UpstreamError`s. */
+  async function query<T>(signal: AbortSignal, operation: Operation<T>): Promise<T> {
+    try {
+      return await run(signal, () => true, operation);
+    } catch (error) {
+      throw signal.aborted ? error : toUpstreamError(error, upstream, timeoutMs);
+    }
+  }
+
+  return {
+    // Always fresh: a changed definition must reach tool pinning now, not when the upstream's TTL ends.
+    listTools: (signal) =>
+      query(signal, async (client, request) => (await client.listTools(undefined, { ...request, cacheMode: 'bypass' })).tools),
+
+    async callTool(name, args, context) {
+      try {
+        const result = await run(context.signal, isRefusedUnrun, (client, request) =>
+          client.callTool(
+            { name, arguments: args },
+            {
+              ...request,
+              // Always asked for: progress also keeps a long call within its timeout.
+              resetTimeoutOnProgress: true,
+              onprogress: ({ progress, total, message }) => {
+                context.progress(progress, total, message).catch(() => undefined);
+              },
+            },
+          ),
+        );
+        return withoutUpstreamIdentity(result);
+      } catch (error) {
+        if (context.signal.aborted) return errorResult(`The call to ${name} on ${upstream} was cancelled.`);
+        return errorResult(toUpstreamError(error, upstream, timeoutMs).message);
+      }
+    },
+
+    listResources: (signal) => query(signal, async (client, request) => (await client.listResources(undefined, request)).resources),
+
+    listResourceTemplates: (signal) =>
+      query(signal, async (client, request) => (await client.listResourceTemplates(undefined, request)).resourceTemplates),
+
+    readResource: (uri, signal) =>
+      query(signal, async (client, request) => withoutUpstreamIdentity(await client.readResource({ uri }, request))),
+
+    listPrompts: (signal) => query(signal, async (client, request) => (await client.listPrompts(undefined, request)).prompts),
+
+    getPrompt: (name, args, signal) =>
+      query(signal, async (client, request) =>
+        withoutUpstreamIdentity(await client.getPrompt({ name, ...(args && { arguments: args }) }, request)),
+      ),
+
+    complete: (params, signal) =>
+      query(signal, async (client, request) => withoutUpstreamIdentity(await client.complete(params, request))),
+
+    close: () => connector.close(),
+  };
+}

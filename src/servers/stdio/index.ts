@@ -1,0 +1,1 @@
+export { createStdioSource, type StdioSource, type StdioSourceOptions } from './stdio-source.ts';

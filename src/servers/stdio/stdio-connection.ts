@@ -1,0 +1,185 @@
+import { mkdir } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { Client, type PriorDiscovery } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { Logger } from '../../shared/logger.ts';
+import { abortable, isTimeout, UpstreamError, type UpstreamConnector } from '../remote/index.ts';
+import { createStderrLog } from './stderr-log.ts';
+
+const CLIENT_INFO = { name: 'botgate', version: '0.1.0' };
+
+/** A process that ran this long before exiting was healthy: its exit starts the backoff afresh. */
+const STABLE_MS = 60_000;
+
+export interface StdioConnectionOptions {
+  command: string;
+  args: readonly string[];
+  /** Added to the SDK's inherited allow-list (HOME, LOGNAME, PATH, SHELL, TERM, USER), overriding it. */
+  env: Readonly<Record<string, string>>;
+  /** Working directory, created on first start when missing. */
+  cwd: string | undefined;
+  /** Names the server in messages shown to the tenant; never the operator's command line. */
+  upstream: string;
+  /** Bound on spawning the process and the MCP handshake. */
+  connectTimeoutMs: number;
+  /** Delay before the first restart after a crash, doubling per further crash up to `maxMs`. */
+  backoff: { initialMs: number; maxMs: number };
+  logger: Logger;
+}
+
+/** A connector that owns one child process at a time. */
+export interface StdioConnector extends UpstreamConnector {
+  /** The running child's pid, if one runs. */
+  readonly pid: number | undefined;
+  /** Ends the running child, if any, as planned (not a crash); the next `acquire` starts a new one. */
+  stop(): Promise<void>;
+}
+
+interface Connection {
+  client: Client;
+  pid: number | undefined;
+  startedAt: number;
+  /** Set when the gateway ends the process, so its exit is not taken for a crash. */
+  stopping: boolean;
+}
+
+interface Pending {
+  promise: Promise<Connection>;
+  connection?: Connection;
+}
+
+/**
+ * Starts the command on first use and keeps one child per connector. A child
+ * that exits on its own fails the calls it was serving (the client rejects
+ * them); the next call starts a new child, but only after a backoff that
+ * doubles per consecutive crash, and calls during the backoff fail at once.
+ */
+export function createStdioConnector(options: StdioConnectionOptions): StdioConnector {
+  const { upstream, logger, backoff } = options;
+  const stderr = createStderrLog(logger);
+  let current: Pending | undefined;
+  let closed = false;
+  // The era verdict of the first start, reused by restarts so they skip the probe.
+  let prior: PriorDiscovery | undefined;
+  let crashes = 0;
+  let retryAt = 0;
+
+  const unavailable = (reason: string, cause?: unknown) =>
+    new UpstreamError(`upstream ${upstream} unavailable: ${reason}`, 'unavailable', undefined, { cause });
+
+  /** Counts a failure and returns how long the next start waits. */
+  function scheduleRestart(): number {
+    crashes++;
+    const delay = Math.min(backoff.initialMs * 2 ** (crashes - 1), backoff.maxMs);
+    retryAt = Date.now() + delay;
+    return delay;
+  }
+
+  function onExit(connection: Connection): void {
+    if (current?.connection === connection) current = undefined;
+    if (connection.stopping || closed) return;
+    const uptimeMs = Date.now() - connection.startedAt;
+    if (uptimeMs >= STABLE_MS) crashes = 0;
+    const restartInMs = scheduleRestart();
+    logger.warn({ pid: connection.pid, uptimeMs, restartInMs, stderr: stderr.tail() }, 'stdio server exited unexpectedly');
+  }
+
+  async function stopConnection(connection: Connection): Promise<void> {
+    connection.stopping = true;
+    // Closes stdin, then escalates to SIGTERM and SIGKILL if the child lingers.
+    await connection.client.close().catch(() => undefined);
+  }
+
+  async function start(): Promise<Connection> {
+    if (options.cwd) await mkdir(options.cwd, { recursive: true, mode: 0o700 });
+    const transport = new StdioClientTransport({
+      command: options.command,
+      args: [...options.args],
+      env: { ...options.env },
+      ...(options.cwd && { cwd: options.cwd }),
+      stderr: 'pipe',
+    });
+    let pid: number | undefined;
+    // Followed before the start so a child writing much at startup never blocks on a full pipe.
+    if (transport.stderr) stderr.follow(transport.stderr as Readable, () => pid ?? transport.pid ?? undefined);
+    const client = new Client(CLIENT_INFO, {
+      versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
+    });
+    const startedAt = Date.now();
+    try {
+      await client.connect(transport, { timeout: options.connectTimeoutMs, ...(prior && { prior }) });
+    } catch (error) {
+      prior = undefined;
+      await client.close().catch(() => undefined);
+      const restartInMs = scheduleRestart();
+      logger.warn({ err: error, restartInMs, stderr: stderr.tail() }, 'stdio server failed to start');
+      // The operator's command line and the child's output stay in the log, out of the tenant's sight.
+      const reason = isTimeout(error)
+        ? `it did not answer within ${options.connectTimeoutMs} ms of starting`
+        : 'it failed to start';
+      throw unavailable(reason, error);
+    }
+    pid = transport.pid ?? undefined;
+    const connection: Connection = { client, pid, startedAt, stopping: false };
+    client.onclose = () => onExit(connection);
+    if (closed) {
+      await stopConnection(connection);
+      throw unavailable('the source was closed');
+    }
+    if (!prior) {
+      const discover = client.getDiscoverResult();
+      prior = client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
+    }
+    logger.info({ pid }, 'stdio server started');
+    return connection;
+  }
+
+  function takeCurrent(): Pending | undefined {
+    const entry = current;
+    current = undefined;
+    return entry;
+  }
+
+  async function stopEntry(entry: Pending | undefined): Promise<void> {
+    const connection = await entry?.promise.catch(() => undefined);
+    if (connection) await stopConnection(connection);
+  }
+
+  return {
+    get pid() {
+      return current?.connection?.pid;
+    },
+
+    async acquire(signal) {
+      if (closed) throw unavailable('the source was closed');
+      let fresh = false;
+      if (!current) {
+        const waitMs = retryAt - Date.now();
+        if (waitMs > 0) {
+          throw unavailable(`it exited unexpectedly and is restarted in ${Math.ceil(waitMs / 100) / 10} s; try again then`);
+        }
+        const entry: Pending = { promise: start() };
+        entry.promise.then(
+          (connection) => (entry.connection = connection),
+          () => {
+            if (current === entry) current = undefined;
+          },
+        );
+        current = entry;
+        fresh = true;
+      }
+      const { client } = await abortable(current.promise, signal);
+      return { client, fresh };
+    },
+
+    // A timed-out request is not a dead child: the child is kept, and replaced only when it exits.
+    discard: () => undefined,
+
+    stop: () => stopEntry(takeCurrent()),
+
+    async close() {
+      closed = true;
+      await stopEntry(takeCurrent());
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import fs from 'node:fs/promises';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
+import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { apiClient, seedTenant } from '../support/http.ts';
+import { CLIENTS } from '../support/mcp-clients.ts';
+
+const textOf = (result: { content: unknown[] }) => result.content.map((c) => (c as { text?: string }).text ?? '').join('\n');
+
+const FIXTURE = `
+  create table customers (id serial primary key, name text not null, vip boolean not null default false);
+  insert into customers (name, vip) values ('alice', true), ('bob', false), ('carol', false);
+`;
+
+/** Statements that would change the database, each refused by the gateway's database server. */
+const WRITES = [
+  "insert into customers (name) values ('mallory')",
+  "update customers set vip = true where name = 'bob'",
+  'drop table customers',
+  'with gone as (delete from customers returning id) select count(*) from gone',
+  "select setval('customers_id_seq', 1000)",
+  "select 1; delete from customers",
+];
+
+// A tenant's own PostgreSQL database, reached through the gateway's `database` server kind.
+describe.skipIf(!TEST_DATABASE_URL)('MCP endpoints over a database server', () => {
+  let gateway: GatewayProcess;
+  let dataDir: string;
+  let database: { url: string; drop(): Promise<void> } | undefined;
+  let key: string;
+
+  /** The tenant database's contents, read directly. */
+  async function snapshot() {
+    const client = new Client({ connectionString: database?.url });
+    await client.connect();
+    try {
+      const rows = (await client.query('select id, name, vip from customers order by id')).rows as unknown[];
+      const sequence = (await client.query('select last_value from customers_id_seq')).rows as unknown[];
+      return { rows, sequence };
+    } finally {
+      await client.end();
+    }
+  }
+
+  beforeAll(async () => {
+    database = await createThrowawayPostgres(TEST_DATABASE_URL ?? '');
+    const admin = new Client({ connectionString: database.url });
+    await admin.connect();
+    await admin.query(FIXTURE);
+    await admin.end();
+
+    dataDir = await makeDataDir();
+    // The tenant's database runs on this machine: the operator allows loopback.
+    gateway = await startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128' } });
+    key = (await seedTenant(dataDir, 'db-co')).key.secret;
+    const created = await apiClient(gateway.url, key).post('/api/v1/servers', {
+      json: { slug: 'shop', kind: 'database', config: { rowLimit: 100 }, secrets: { url: database.url } },
+    });
+    if (created.status !== 201) throw new Error(`could not create the server: ${JSON.stringify(created.body)}`);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await database?.drop();
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  for (const [name, connect] of CLIENTS) {
+    it(`answers queries for the ${name} client as shop__query`, async () => {
+      const client = await connect(`${gateway.url}/t/db-co/mcp`, key);
+      try {
+        const tools = await client.listToolNames();
+        expect(tools).toEqual(expect.arrayContaining(['shop__query', 'shop__list_tables', 'shop__describe_table', 'shop__list_schemas']));
+        const result = await client.callTool('shop__query', { sql: 'select name, vip from customers order by id' });
+        expect(result.isError ?? false).toBe(false);
+        expect(textOf(result)).toMatch(/alice[\s\S]*bob[\s\S]*carol[\s\S]*\(3 rows\)/);
+        expect(result.structuredContent).toMatchObject({
+          columns: ['name', 'vip'],
+          rows: [['alice', true], ['bob', false], ['carol', false]],
+          rowCount: 3,
+          truncated: false,
+        });
+        const tables = await client.callTool('shop__list_tables', {});
+        expect(textOf(tables)).toContain('customers');
+      } finally {
+        await client.close();
+      }
+    });
+
+    it(`refuses writes from the ${name} client and leaves the data as it was`, async () => {
+      const before = await snapshot();
+      const client = await connect(`${gateway.url}/t/db-co/mcp`, key);
+      try {
+        for (const sql of WRITES) {
+          const result = await client.callTool('shop__query', { sql });
+          expect({ sql, isError: result.isError }).toEqual({ sql, isError: true });
+          expect(textOf(result)).not.toContain(database?.url ?? 'postgres://');
+        }
+        expect(textOf(await client.callTool('shop__query', { sql: WRITES[0]! }))).toContain('Only read-only queries can run here');
+      } finally {
+        await client.close();
+      }
+      expect(await snapshot()).toEqual(before);
+      expect(before.rows).toHaveLength(3);
+    });
+  }
+
+  it('does not show the server to another tenant', async () => {
+    const other = (await seedTenant(dataDir, 'db-other')).key.secret;
+    const [, connect] = CLIENTS[1];
+    const client = await connect(`${gateway.url}/t/db-other/mcp`, other);
+    try {
+      expect((await client.listToolNames()).filter((t) => t.startsWith('shop__'))).toEqual([]);
+      const result = await client.callTool('shop__query', { sql: 'select 1' }).catch((error: unknown) => ({ content: [], isError: true, error }));
+      expect(result.isError).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+});

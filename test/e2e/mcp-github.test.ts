@@ -1,0 +1,98 @@
+import fs from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeGithub, type FakeGithub, type FakeRepo } from '../fakes/github.ts';
+import { newToken, seedGithub } from '../fakes/github-fixture.ts';
+import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { apiClient, seedTenant, type AuditEventJson } from '../support/http.ts';
+import { CLIENTS } from '../support/mcp-clients.ts';
+
+const textOf = (result: { content: unknown[] }) => result.content.map((c) => (c as { text?: string }).text ?? '').join('\n');
+
+// The gateway's github server kind, pointed by `baseUrl` at a fake GitHub on 127.0.0.1.
+describe('MCP endpoints over a github server', () => {
+  let fake: FakeGithub;
+  let widgets: FakeRepo;
+  let gateway: GatewayProcess;
+  let dataDir: string;
+  let key: string;
+  let token: string;
+
+  beforeAll(async () => {
+    fake = await startFakeGithub();
+    ({ widgets } = seedGithub(fake));
+    token = newToken(fake);
+    dataDir = await makeDataDir();
+    gateway = await startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' } });
+    key = (await seedTenant(dataDir, 'gh-co')).key.secret;
+    const created = await apiClient(gateway.url, key).post('/api/v1/servers', {
+      json: { slug: 'gh', kind: 'github', config: { owner: 'acme', repo: 'widgets', baseUrl: fake.url }, secrets: { token } },
+    });
+    if (created.status !== 201) throw new Error(`could not create the server: ${JSON.stringify(created.body)}`);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await fake?.close();
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  for (const [name, connect] of CLIENTS) {
+    it(`lists issues and creates one for the ${name} client as gh__list_issues and gh__create_issue`, async () => {
+      const seenBefore = fake.requests.length;
+      const client = await connect(`${gateway.url}/t/gh-co/mcp`, key);
+      try {
+        const tools = await client.listToolNames();
+        expect(tools).toEqual(expect.arrayContaining(['gh__list_issues', 'gh__create_issue', 'gh__get_file_contents']));
+
+        const listed = await client.callTool('gh__list_issues', {});
+        expect(listed.isError ?? false).toBe(false);
+        expect(textOf(listed)).toContain('Open issues in acme/widgets (page 1):');
+        expect(textOf(listed)).toContain('#1 [open] Crash on empty input — @hubot, labels: bug, 1 comment');
+        expect(textOf(listed)).not.toContain('Add dark mode');
+
+        const created = await client.callTool('gh__create_issue', { title: `Filed by ${name}`, body: 'Through the gateway.' });
+        expect(created.isError ?? false).toBe(false);
+        expect(textOf(created)).toMatch(new RegExp(`^Created issue #\\d+ in acme/widgets: Filed by ${name}`));
+      } finally {
+        await client.close();
+      }
+      expect(widgets.issues.at(-1)).toMatchObject({ title: `Filed by ${name}`, body: 'Through the gateway.', author: 'octocat', state: 'open' });
+
+      const seen = fake.requests.slice(seenBefore);
+      expect(seen.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual(
+        expect.arrayContaining(['GET /repos/acme/widgets/issues', 'POST /repos/acme/widgets/issues']),
+      );
+      for (const request of seen) expect(request.headers.authorization).toMatch(new RegExp(`^(token|bearer) ${token}$`, 'i'));
+    });
+  }
+
+  it("never sends the caller's API key to GitHub, and never records the token in the audit trail", async () => {
+    expect(fake.requests.length).toBeGreaterThan(0);
+    expect(JSON.stringify(fake.requests)).not.toContain(key);
+    expect(JSON.stringify(fake.requests)).not.toContain(key.slice(0, 12));
+
+    const api = apiClient(gateway.url, key);
+    const events = await pollUntil('the tool calls to reach the audit trail', async () => {
+      const page = (await api.get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=100')).body.events;
+      return page.filter((e) => (e.after as { tool?: string }).tool === 'create_issue').length >= 2 ? page : undefined;
+    });
+    expect(events.find((e) => (e.after as { tool?: string }).tool === 'create_issue')?.after).toMatchObject({ server: 'gh', outcome: 'ok' });
+    const trail = JSON.stringify((await api.get('/api/v1/audit?limit=200')).body);
+    expect(trail).not.toContain(token);
+  });
+
+  it('refuses another tenant the server', async () => {
+    const other = (await seedTenant(dataDir, 'gh-other')).key.secret;
+    const [, connect] = CLIENTS[1];
+    const client = await connect(`${gateway.url}/t/gh-other/mcp`, other);
+    const before = widgets.issues.length;
+    try {
+      expect((await client.listToolNames()).filter((t) => t.startsWith('gh__'))).toEqual([]);
+      const result = await client.callTool('gh__create_issue', { title: 'sneaky' }).catch(() => ({ content: [], isError: true }));
+      expect(result.isError).toBe(true);
+    } finally {
+      await client.close();
+    }
+    expect(widgets.issues.length).toBe(before);
+  });
+});

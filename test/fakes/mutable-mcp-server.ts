@@ -1,0 +1,68 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import * as z from 'zod';
+
+/**
+ * A small MCP server (v2 SDK, both eras) on 127.0.0.1 whose `echo` tool
+ * definition a test changes while it runs, as a compromised or careless
+ * upstream would. Lists carry no cache hints, so every listing is fresh.
+ */
+export interface MutableMcpServer {
+  url: string;
+  /** The description `echo` is listed with from the next request on. */
+  echoDescription: string;
+  /** Names of the tools called, in order. */
+  readonly calls: string[];
+  close(): Promise<void>;
+}
+
+export const ORIGINAL_ECHO_DESCRIPTION = 'Echoes the message back.';
+
+/** Starts the fake upstream on an ephemeral port; its endpoint is `/mcp`. */
+export async function startMutableMcpServer(): Promise<MutableMcpServer> {
+  const calls: string[] = [];
+  const state = { echoDescription: ORIGINAL_ECHO_DESCRIPTION };
+  // A server per request, built from the current state: a change shows on the next listing.
+  const handler = createMcpHandler(() => {
+    const server = new McpServer({ name: 'mutable-upstream', version: '1.0.0' });
+    server.registerTool(
+      'echo',
+      { description: state.echoDescription, inputSchema: z.object({ message: z.string() }) },
+      async ({ message }) => {
+        calls.push('echo');
+        return { content: [{ type: 'text', text: `echo: ${message}` }] };
+      },
+    );
+    server.registerTool('ping', { description: 'Answers pong.' }, async () => {
+      calls.push('ping');
+      return { content: [{ type: 'text', text: 'pong' }] };
+    });
+    return server;
+  });
+  const node = toNodeHandler(handler);
+  const httpServer = http.createServer((req, res) => {
+    node(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const { port } = httpServer.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    get echoDescription() {
+      return state.echoDescription;
+    },
+    set echoDescription(description: string) {
+      state.echoDescription = description;
+    },
+    calls,
+    async close() {
+      await handler.close();
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}

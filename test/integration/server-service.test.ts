@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { CreateServerInput } from '../../src/servers/server.service.ts';
+import { describeEachDatabase } from '../support/databases.ts';
+import {
+  OPERATOR,
+  openServerService,
+  rawAuditEvents,
+  rawServerRow,
+  serverState,
+  type ServerServiceFixture,
+} from '../support/server-service.ts';
+
+const GITHUB_TOKEN = 'ghp_plaintextTokenThatMustNeverBeStored1234';
+const DB_PASSWORD = 'hunter2-db-password-never-stored';
+const REMOTE_TOKEN = 'remote-bearer-token-never-stored';
+const SECRET_VALUES = [GITHUB_TOKEN, DB_PASSWORD, REMOTE_TOKEN];
+
+// 203.0.113.0/24 is TEST-NET-3: public as far as the policy knows, and no DNS lookup is needed.
+const VALID: CreateServerInput[] = [
+  { slug: 'files', kind: 'filesystem', config: { roots: ['docs'], readOnly: true } },
+  { slug: 'gh', kind: 'github', config: { owner: 'acme', repo: 'widgets' }, secrets: { token: GITHUB_TOKEN } },
+  { slug: 'shop-db', kind: 'database', config: { rowLimit: 50 }, secrets: { url: `postgres://reader:${DB_PASSWORD}@203.0.113.10:5432/shop` } },
+  { slug: 'upstream', kind: 'remote', config: { url: 'https://203.0.113.20/mcp', headers: { 'x-team': 'a' } }, secrets: { token: REMOTE_TOKEN } },
+  { slug: 'everything', kind: 'stdio', config: { command: 'everything' } },
+];
+
+describeEachDatabase('server service', (use) => {
+  let fx: ServerServiceFixture;
+
+  beforeAll(async () => {
+    fx = await openServerService(use().db);
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('creates each kind, storing secrets sealed and showing them only as "set"', async () => {
+    const tenant = await fx.newTenant('kinds');
+    for (const input of VALID) {
+      const created = await fx.servers.create(tenant, OPERATOR, input);
+      const names = Object.keys(input.secrets ?? {});
+      expect(created).toMatchObject({ slug: input.slug, kind: input.kind, secrets: Object.fromEntries(names.map((n) => [n, 'set'])) });
+      expect(await fx.servers.get(tenant, input.slug)).toEqual(created);
+
+      const row = await rawServerRow(fx.db, tenant.id, input.slug);
+      expect(row?.secret_names).toEqual(names.sort());
+      // Sealed: a versioned ciphertext, or nothing at all for a kind without secrets.
+      expect(row?.secrets ?? 'none').toMatch(names.length === 0 ? /^none$/ : /^v1:[A-Za-z0-9+/=]+$/);
+      for (const value of SECRET_VALUES) expect(JSON.stringify(row)).not.toContain(value);
+    }
+    expect((await fx.servers.get(tenant, 'files')).config).toEqual({ roots: ['docs'], readOnly: true });
+    expect((await fx.servers.get(tenant, 'shop-db')).config).toEqual({ rowLimit: 50 });
+
+    const listed = await fx.servers.list(tenant);
+    expect(listed.map((s) => s.slug)).toEqual(['everything', 'files', 'gh', 'shop-db', 'upstream']);
+    for (const value of SECRET_VALUES) expect(JSON.stringify(listed)).not.toContain(value);
+
+    // Only the runtime view, used to build tool sources, opens the secrets.
+    const runtime = Object.fromEntries((await fx.servers.listRuntime(tenant)).map((s) => [s.slug, s.secrets]));
+    expect(runtime).toEqual({
+      everything: {},
+      files: {},
+      gh: { token: GITHUB_TOKEN },
+      'shop-db': { url: `postgres://reader:${DB_PASSWORD}@203.0.113.10:5432/shop` },
+      upstream: { token: REMOTE_TOKEN },
+    });
+  });
+
+  it('fills config defaults', async () => {
+    const tenant = await fx.newTenant('defaults');
+    expect((await fx.servers.create(tenant, OPERATOR, { slug: 'plain', kind: 'filesystem' })).config).toEqual({ readOnly: false });
+  });
+
+  it('merges secrets on update, removes a secret given as null, and replaces config', async () => {
+    const tenant = await fx.newTenant('update');
+    await fx.servers.create(tenant, OPERATOR, {
+      slug: 'upstream',
+      kind: 'remote',
+      config: { url: 'https://203.0.113.20/mcp', headers: { 'x-team': 'a' } },
+      secrets: { token: REMOTE_TOKEN },
+    });
+    const sealedBefore = (await rawServerRow(fx.db, tenant.id, 'upstream'))?.secrets;
+
+    const added = await fx.servers.update(tenant, OPERATOR, 'upstream', { secrets: { headers: { 'x-api-key': 'k-123' } } });
+    expect(added.secrets).toEqual({ headers: 'set', token: 'set' });
+    expect(added.config).toEqual({ url: 'https://203.0.113.20/mcp', headers: { 'x-team': 'a' } });
+    const runtime = async () => (await fx.servers.listRuntime(tenant))[0]?.secrets;
+    expect(await runtime()).toEqual({ token: REMOTE_TOKEN, headers: { 'x-api-key': 'k-123' } });
+    expect((await rawServerRow(fx.db, tenant.id, 'upstream'))?.secrets).not.toBe(sealedBefore);
+
+    const replaced = await fx.servers.update(tenant, OPERATOR, 'upstream', { config: { url: 'https://203.0.113.21/mcp' } });
+    expect(replaced.config).toEqual({ url: 'https://203.0.113.21/mcp' });
+    expect(replaced.secrets).toEqual({ headers: 'set', token: 'set' });
+
+    const removed = await fx.servers.update(tenant, OPERATOR, 'upstream', { secrets: { token: null, headers: null } });
+    expect(removed.secrets).toEqual({});
+    expect(await runtime()).toEqual({});
+    expect((await rawServerRow(fx.db, tenant.id, 'upstream'))?.secrets).toBeNull();
+    expect(removed.updatedAt.getTime()).toBeGreaterThanOrEqual(added.updatedAt.getTime());
+  });
+
+  it('writes one audit event per change, never with a secret value in it', async () => {
+    const tenant = await fx.newTenant('audit');
+    const before = (await rawAuditEvents(fx.db, tenant.id)).length;
+    const gh = await fx.servers.create(tenant, OPERATOR, { slug: 'gh', kind: 'github', secrets: { token: GITHUB_TOKEN } });
+    await fx.servers.update(tenant, OPERATOR, 'gh', { config: { owner: 'acme' }, secrets: { token: `${GITHUB_TOKEN}-2` } });
+    const db = await fx.servers.create(tenant, OPERATOR, {
+      slug: 'db',
+      kind: 'database',
+      secrets: { url: `postgres://reader:${DB_PASSWORD}@203.0.113.10/shop` },
+    });
+    await fx.servers.remove(tenant, OPERATOR, 'db');
+    await fx.servers.remove(tenant, OPERATOR, 'gh');
+
+    const events = (await rawAuditEvents(fx.db, tenant.id)).slice(before);
+    expect(events.map((e) => [e.action, e.resource_id])).toEqual([
+      ['server.create', gh.id],
+      ['server.update', gh.id],
+      ['server.create', db.id],
+      ['server.delete', db.id],
+      ['server.delete', gh.id],
+    ]);
+    const stored = events.map((e) => e.json).join('\n');
+    for (const value of [...SECRET_VALUES, 'reader:']) expect(stored).not.toContain(value);
+    expect(stored).toContain('"owner": "acme"');
+
+    const { events: listed } = await fx.tenancy.audit.list(tenant.id, { limit: 100, action: 'server.update' });
+    expect(listed).toEqual([expect.objectContaining({ actor: OPERATOR.actor, resourceType: 'server', resourceId: gh.id })]);
+    expect(listed[0]?.after).toMatchObject({ slug: 'gh', kind: 'github', config: { owner: 'acme' } });
+  });
+
+  it('deletes a server so that it is gone', async () => {
+    const tenant = await fx.newTenant('delete');
+    await fx.servers.create(tenant, OPERATOR, { slug: 'files', kind: 'filesystem' });
+    await fx.servers.remove(tenant, OPERATOR, 'files');
+    expect(await fx.servers.list(tenant)).toEqual([]);
+    await expect(fx.servers.get(tenant, 'files')).rejects.toMatchObject({ code: 'not_found' });
+    await expect(fx.servers.remove(tenant, OPERATOR, 'files')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it("answers not_found to another tenant, for its slugs as for missing ones, and leaves them unchanged", async () => {
+    const a = await fx.newTenant('iso-a');
+    const b = await fx.newTenant('iso-b');
+    await fx.servers.create(a, OPERATOR, { slug: 'gh', kind: 'github', config: { repo: 'widgets' }, secrets: { token: GITHUB_TOKEN } });
+    const stateOfA = await serverState(fx, a);
+    const stateOfB = await serverState(fx, b);
+
+    const attempts = [
+      () => fx.servers.get(b, 'gh'),
+      () => fx.servers.update(b, OPERATOR, 'gh', { config: { repo: 'stolen' } }),
+      () => fx.servers.update(b, OPERATOR, 'gh', { secrets: { token: 'ghp_attacker' } }),
+      () => fx.servers.remove(b, OPERATOR, 'gh'),
+    ];
+    for (const attempt of attempts) {
+      const refused = await attempt().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toMatchObject({ code: 'not_found', message: 'server not found' });
+    }
+    await expect(fx.servers.get(b, 'nothing-here')).rejects.toMatchObject({ code: 'not_found', message: 'server not found' });
+    expect(await fx.servers.list(b)).toEqual([]);
+    expect(await serverState(fx, a)).toEqual(stateOfA);
+    expect(await serverState(fx, b)).toEqual(stateOfB);
+  });
+});
