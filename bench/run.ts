@@ -1,15 +1,25 @@
-// `npm run bench`: authentication cost and HTTP throughput, each beside a baseline
-// measured in the same run and interleaved with it. Loopback only; two in-memory
-// PGlite instances (10 keys, 100,000 keys); about 45 s.
+// `npm run bench`: authentication cost, HTTP throughput and MCP proxying cost, each
+// beside a baseline measured in the same run and interleaved with it. Loopback only;
+// two in-memory PGlite instances (10 keys, 100,000 keys); about 90 s.
 import os from 'node:os';
 import { openMemoryDatabase } from '../src/shared/db.ts';
 import { migrateToLatest } from '../src/shared/migrate.ts';
 import { runAuthBench, type Timing } from './auth.bench.ts';
 import { runHttpBench } from './http.bench.ts';
+import { runMcpProxyBench } from './mcp-proxy.bench.ts';
 import type { LoadResult } from './load.ts';
 
 const AUTH = { iterations: 2_000, warmup: 200, largeKeyCount: 100_000 };
 const HTTP = { concurrency: 16, rounds: 5, roundDurationMs: 1_000, maxRequestsPerRound: 20_000, warmupRequests: 500 };
+const MCP = {
+  latencyCalls: 1_000,
+  latencyMaxDurationMs: 15_000,
+  latencyWarmup: 100,
+  concurrency: 32,
+  rounds: 4,
+  roundDurationMs: 2_000,
+  warmupCalls: 128,
+};
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const fixed = (n: number, digits = 1) => n.toFixed(digits);
@@ -84,9 +94,47 @@ async function main(): Promise<void> {
       ['server', 'req/s', 'requests', 'errors', 'seconds', 'p50 ms', 'p99 ms'],
       [loadRow('bare express (baseline)', http.baseline), loadRow('botgate /api/v1/me', http.app)],
     );
-    console.log(`  botgate / baseline throughput: ${ratio(http.app.requestsPerSecond, http.baseline.requestsPerSecond)}`);
+    console.log(`  botgate / baseline throughput: ${ratio(http.app.requestsPerSecond, http.baseline.requestsPerSecond)}\n`);
+
+    const load = os.loadavg().map((n) => fixed(n, 2)).join(' ');
+    const mcp = await runMcpProxyBench(large.db, MCP);
+    const { direct, gateway } = mcp.latency;
+    console.log(
+      'C) tools/call echo on server-everything (Streamable HTTP, its own process), directly and through ' +
+        '/t/{tenant}/mcp/servers/{remote} (API key, audit on); v2 clients (versionNegotiation auto) in a worker thread; ' +
+        `negotiated: direct ${mcp.eras.direct}, gateway ${mcp.eras.gateway}; load average before: ${load}`,
+    );
+    console.log(
+      `  latency: one client per path, ${int(direct.samples)} sequential calls each after ${int(MCP.latencyWarmup)} warm-up, ` +
+        'alternating direct and gateway call by call',
+    );
+    printTable(
+      ['path', 'p50 ms', 'p99 ms', 'mean ms', 'errors'],
+      [
+        ['direct', fixed(direct.p50Ms, 2), fixed(direct.p99Ms, 2), fixed(direct.meanMs, 2), String(direct.errors)],
+        ['gateway', fixed(gateway.p50Ms, 2), fixed(gateway.p99Ms, 2), fixed(gateway.meanMs, 2), String(gateway.errors)],
+      ],
+    );
+    console.log(
+      `  added by the gateway: p50 +${fixed(gateway.p50Ms - direct.p50Ms, 2)} ms (${ratio(gateway.p50Ms, direct.p50Ms)} direct), ` +
+        `p99 +${fixed(gateway.p99Ms - direct.p99Ms, 2)} ms (${ratio(gateway.p99Ms, direct.p99Ms)} direct)`,
+    );
+    console.log(
+      `  throughput: ${MCP.concurrency} concurrent clients per path, each its own connection, ` +
+        `${MCP.rounds} alternating rounds of ${MCP.roundDurationMs / 1000} s per path after ${int(MCP.warmupCalls)} warm-up calls`,
+    );
+    printTable(
+      ['path', 'calls/s', 'calls', 'errors', 'seconds', 'p50 ms', 'p99 ms'],
+      [loadRow('direct', mcp.throughput.direct), loadRow('gateway', mcp.throughput.gateway)],
+    );
+    console.log(
+      `  gateway / direct calls per second: ${ratio(mcp.throughput.gateway.requestsPerSecond, mcp.throughput.direct.requestsPerSecond)}` +
+        `; tool.call audit events written: ${int(mcp.auditEvents)}`,
+    );
+
     console.log(`\ntotal ${fixed((performance.now() - started) / 1000, 1)} s`);
-    if (http.app.errors > 0 || http.baseline.errors > 0) process.exitCode = 1;
+    const mcpErrors = direct.errors + gateway.errors + mcp.throughput.direct.errors + mcp.throughput.gateway.errors;
+    if (http.app.errors > 0 || http.baseline.errors > 0 || mcpErrors > 0) process.exitCode = 1;
   } finally {
     await small.close();
     await large.close();

@@ -2,7 +2,7 @@ import type { Tool } from '@modelcontextprotocol/server';
 import { withTenant, type Db } from '../../shared/db.ts';
 import { recordAudit, type RequestContext } from '../../tenancy/index.ts';
 import { UpstreamError } from '../remote/index.ts';
-import { errorResult, ToolError, UnknownToolError, type ToolSource } from '../tool-source.ts';
+import { errorResult, ToolError, type ToolSource } from '../tool-source.ts';
 import { definitionOf, diffDefinitions, digestDefinition, type ToolDefinition } from './tool-definition.ts';
 import { insertToolPin, listToolPins, markToolPending } from './tool-pin.repository.ts';
 
@@ -127,7 +127,8 @@ export function createPinnedSource<S extends ToolSource>(options: PinnedSourceOp
       }
       if (verified.has(name)) return source.callTool(name, args, context);
       if (withheld.has(name)) return errorResult(withheldToolMessage(name, serverSlug));
-      throw new UnknownToolError(name);
+      // As the upstream itself would answer: a tool error the model can act on, and nothing sent upstream.
+      return errorResult(`Unknown tool: ${name}. The server ${serverSlug} does not offer it.`);
     },
   };
 }

