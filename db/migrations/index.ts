@@ -2,10 +2,12 @@ import type { Migration } from 'kysely/migration';
 import * as foundation from './0001-foundation.ts';
 import * as servers from './0002-servers.ts';
 import * as keyToolRestrictions from './0003-key-tool-restrictions.ts';
+import * as usage from './0004-usage.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-servers': servers,
   '0003-key-tool-restrictions': keyToolRestrictions,
+  '0004-usage': usage,
 };

@@ -18,6 +18,7 @@ import { createMemberRoutes } from './routes/members.routes.ts';
 import { createMeRoutes } from './routes/me.routes.ts';
 import { createOperatorRoutes } from './routes/operator.routes.ts';
 import { createServerRoutes } from './routes/servers.routes.ts';
+import { createUsageRoutes } from './routes/usage.routes.ts';
 
 export interface AppDependencies {
   logger: Logger;
@@ -74,6 +75,7 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createMemberRoutes({ tenancy: deps.tenancy }));
   api.use(createAuditRoutes({ tenancy: deps.tenancy }));
   api.use(createServerRoutes({ servers: deps.servers }));
+  api.use(createUsageRoutes({ tenancy: deps.tenancy }));
   app.use('/api/v1', api);
   app.use('/t', createHostGuard(deps.allowedHostnames));
   app.use(createMcpRoutes(deps));

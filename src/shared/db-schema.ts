@@ -82,6 +82,28 @@ export interface ToolPinsTable {
   updated_at: Timestamp;
 }
 
+export interface UsageRecordsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  bot_id: string | null;
+  conversation_id: string | null;
+  run_id: string;
+  parent_run_id: string | null;
+  principal_type: string;
+  principal_id: string | null;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_write_tokens: number;
+  cache_read_tokens: number;
+  /** numeric(20,10): read and written as a decimal string, never a float; null when unpriced. */
+  cost_usd: string | null;
+  priced: boolean;
+  stop_reason: string | null;
+  error: string | null;
+  created_at: Timestamp;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   tenants: TenantsTable;
@@ -91,4 +113,5 @@ export interface Database {
   audit_events: AuditEventsTable;
   servers: ServersTable;
   tool_pins: ToolPinsTable;
+  usage_records: UsageRecordsTable;
 }

@@ -3,21 +3,24 @@ import { createApiKeyService, type ApiKeyService } from './api-key.service.ts';
 import { createAuditService, type AuditService } from './audit.service.ts';
 import { createMemberService, type MemberService } from './member.service.ts';
 import { createTenantService, type TenantService } from './tenant.service.ts';
+import { createUsageService, type UsageService } from './usage.service.ts';
 
 export interface TenancyModule {
   tenants: TenantService;
   members: MemberService;
   apiKeys: ApiKeyService;
   audit: AuditService;
+  usage: UsageService;
 }
 
-/** Tenants, people, credentials and the audit trail. */
+/** Tenants, people, credentials, the audit trail and metering. */
 export function createTenancyModule({ db }: { db: Db }): TenancyModule {
   return {
     tenants: createTenantService({ db }),
     members: createMemberService({ db }),
     apiKeys: createApiKeyService({ db }),
     audit: createAuditService({ db }),
+    usage: createUsageService({ db }),
   };
 }
 
@@ -51,6 +54,14 @@ export type { ApiKeyService, CreateKeyInput } from './api-key.service.ts';
 export type { AuditService, AuditQuery, AuditPage } from './audit.service.ts';
 export type { MemberService, AddMemberInput, AddedMember } from './member.service.ts';
 export type { TenantService } from './tenant.service.ts';
+export type { UsageService, UsageSummary } from './usage.service.ts';
+export type {
+  UsageFilter,
+  UsageGroup,
+  UsageGroupBy,
+  UsageRecordInput,
+  UsageTotals,
+} from './usage.repository.ts';
 export { recordAudit, type AuditChange } from './audit.ts';
 export { parseOrThrow } from './parse.ts';
 export { isUuid } from './validation.ts';

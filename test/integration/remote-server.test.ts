@@ -51,8 +51,13 @@ function quietContext(signal = new AbortController().signal) {
 }
 
 // Dynamic resources carry the time they were made; compare everything else.
+const stripTimes = (text: string) => text.replace(/created at [^"\\]+/g, 'created at <time>');
+
+/** server-everything stamps its dynamic resources with the time, in text and inside base64 blobs alike. */
 function withoutTimes<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value).replace(/created at [^"\\]+/g, 'created at <time>')) as T;
+  return JSON.parse(stripTimes(JSON.stringify(value)), (key, v: unknown) =>
+    key === 'blob' && typeof v === 'string' ? stripTimes(Buffer.from(v, 'base64').toString('utf8')) : v,
+  ) as T;
 }
 
 describe('remote source proxying server-everything over Streamable HTTP', () => {

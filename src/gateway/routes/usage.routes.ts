@@ -1,0 +1,56 @@
+import { Router } from 'express';
+import * as z from 'zod';
+import type { Actor, Principal, TenancyModule, UsageTotals } from '../../tenancy/index.ts';
+import { requirePermission } from '../auth.ts';
+import { parseInput, principalOf } from '../http.ts';
+
+const usageQuery = z
+  .strictObject({
+    group_by: z.enum(['day', 'bot', 'model', 'principal']),
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine((q) => q.since === undefined || q.until === undefined || new Date(q.since) < new Date(q.until), {
+    path: ['until'],
+    message: 'must be later than since',
+  });
+
+function totalsJson(totals: UsageTotals) {
+  return {
+    calls: totals.calls,
+    input_tokens: totals.inputTokens,
+    output_tokens: totals.outputTokens,
+    cache_write_tokens: totals.cacheWriteTokens,
+    cache_read_tokens: totals.cacheReadTokens,
+    cost_usd: totals.costUsd,
+    unpriced_calls: totals.unpricedCalls,
+  };
+}
+
+/** A member sees the calls made with its own key or as itself; other roles see the whole tenant. */
+function visiblePrincipals(principal: Principal): Actor[] | undefined {
+  if (principal.role !== 'member') return undefined;
+  const own: Actor[] = [{ type: 'api_key', id: principal.keyId }];
+  if (principal.userId) own.push({ type: 'user', id: principal.userId });
+  return own;
+}
+
+/** `GET /api/v1/usage`: model calls and their cost, summed by day, bot, model or principal. */
+export function createUsageRoutes({ tenancy }: { tenancy: TenancyModule }): Router {
+  const router = Router();
+  router.get('/usage', requirePermission('usage:read'), async (req, res) => {
+    const query = parseInput(usageQuery, req.query, 'query');
+    const principal = principalOf(res);
+    const summary = await tenancy.usage.summarize(principal.tenant.id, {
+      groupBy: query.group_by,
+      since: query.since === undefined ? undefined : new Date(query.since),
+      until: query.until === undefined ? undefined : new Date(query.until),
+      principals: visiblePrincipals(principal),
+    });
+    res.json({
+      groups: summary.groups.map((group) => ({ key: group.key, ...totalsJson(group) })),
+      total: totalsJson(summary.total),
+    });
+  });
+  return router;
+}
