@@ -1,0 +1,259 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A fake Anthropic Messages API on 127.0.0.1: POST /v1/messages replays
+ * scripted responses in the real wire format (SSE `event:`/`data:` frames when
+ * `stream: true`, a Message JSON body otherwise).
+ */
+
+export interface FakeUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens?: number;
+  cache_read_input_tokens?: number;
+}
+
+export type FakeBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
+  | { type: 'thinking'; thinking: string; signature: string };
+
+/** One SSE frame, or an action between frames. */
+export type SseStep = { event: string; data: unknown } | { cut: true } | { stallMs: number };
+
+/** One scripted answer to one request. */
+export type FakeReply =
+  /** A complete message, rendered as SSE or JSON to match the request's `stream`. */
+  | { kind: 'message'; content: FakeBlock[]; usage: FakeUsage; stopReason: string; model?: string }
+  /** Raw SSE steps, for broken streams. */
+  | { kind: 'sse'; steps: SseStep[] }
+  /** An HTTP error with the API's error body. */
+  | { kind: 'http_error'; status: number; errorType: string; message: string; headers?: Record<string, string> };
+
+/** A complete scripted message, as the builders return it. */
+export type MessageReply = Extract<FakeReply, { kind: 'message' }>;
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+  /** Set when the client dropped the connection before the reply was complete. */
+  clientClosed: boolean;
+}
+
+export interface FakeAnthropic {
+  url: string;
+  requests: RecordedRequest[];
+  /** Queues replies, answered in order, one per request. */
+  script(...replies: FakeReply[]): void;
+  /** Drops unanswered replies and the recorded requests. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MODEL = 'claude-sonnet-4-5';
+const newId = (prefix: string) => `${prefix}_fake${randomBytes(8).toString('hex')}`;
+
+/** Fixed-size pieces, so JSON is split mid-token as the real API does. */
+function chunk(text: string, size: number): string[] {
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+  return pieces;
+}
+
+function fullUsage(usage: FakeUsage) {
+  return { cache_creation_input_tokens: 0, cache_read_input_tokens: 0, ...usage };
+}
+
+/** A reply of one text block. */
+export function textReply(text: string, usage: FakeUsage = { input_tokens: 10, output_tokens: 5 }): MessageReply {
+  return { kind: 'message', content: [{ type: 'text', text }], usage, stopReason: 'end_turn' };
+}
+
+/** A reply asking for one or more tool calls, optionally after some text. */
+export function toolUseReply(calls: { name: string; input: Record<string, unknown>; id?: string }[], usage: FakeUsage = { input_tokens: 10, output_tokens: 20 }, text?: string): MessageReply {
+  const tools: FakeBlock[] = calls.map((c) => ({ type: 'tool_use', id: c.id ?? newId('toolu'), name: c.name, input: c.input }));
+  return { kind: 'message', content: [...(text === undefined ? [] : [{ type: 'text' as const, text }]), ...tools], usage, stopReason: 'tool_use' };
+}
+
+/** A reply of a thinking block (with signature) then text. */
+export function thinkingReply(thinking: string, text: string, usage: FakeUsage = { input_tokens: 10, output_tokens: 30 }): MessageReply {
+  return { kind: 'message', content: [{ type: 'thinking', thinking, signature: `sig-${thinking.length}-EqQKCkgIARAB` }, { type: 'text', text }], usage, stopReason: 'end_turn' };
+}
+
+/** An HTTP error with the API's error body, e.g. `httpError(429, 'rate_limit_error', 'slow down', { 'retry-after': '0' })`. */
+export function httpError(status: number, errorType: string, message: string, headers?: Record<string, string>): FakeReply {
+  return { kind: 'http_error', status, errorType, message, ...(headers && { headers }) };
+}
+
+/** The Message object a `message` reply stands for. */
+export function toMessage(reply: MessageReply) {
+  return {
+    id: newId('msg'),
+    type: 'message',
+    role: 'assistant',
+    model: reply.model ?? DEFAULT_MODEL,
+    content: reply.content,
+    stop_reason: reply.stopReason,
+    stop_sequence: null,
+    usage: fullUsage(reply.usage),
+  };
+}
+
+/** The SSE frames the real API sends for a message: deltas split, a ping after message_start. */
+export function messageEvents(reply: MessageReply): SseStep[] {
+  const message = toMessage(reply);
+  const steps: SseStep[] = [
+    { event: 'message_start', data: { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: { ...message.usage, output_tokens: 1 } } } },
+    { event: 'ping', data: { type: 'ping' } },
+  ];
+  reply.content.forEach((block, index) => {
+    const delta = (d: unknown): SseStep => ({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta: d } });
+    if (block.type === 'text') {
+      steps.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: { type: 'text', text: '' } } });
+      for (const piece of chunk(block.text, 4)) steps.push(delta({ type: 'text_delta', text: piece }));
+    } else if (block.type === 'tool_use') {
+      steps.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } } });
+      steps.push(delta({ type: 'input_json_delta', partial_json: '' }));
+      for (const piece of chunk(JSON.stringify(block.input), 7)) steps.push(delta({ type: 'input_json_delta', partial_json: piece }));
+    } else {
+      steps.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } } });
+      for (const piece of chunk(block.thinking, 6)) steps.push(delta({ type: 'thinking_delta', thinking: piece }));
+      steps.push(delta({ type: 'signature_delta', signature: block.signature }));
+    }
+    steps.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index } });
+  });
+  steps.push(
+    { event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: reply.stopReason, stop_sequence: null }, usage: { output_tokens: reply.usage.output_tokens } } },
+    { event: 'message_stop', data: { type: 'message_stop' } },
+  );
+  return steps;
+}
+
+/** The `error` frame the API sends mid-stream. */
+export function errorEvent(errorType: string, message: string): SseStep {
+  return { event: 'error', data: { type: 'error', error: { type: errorType, message } } };
+}
+
+/** Raw SSE steps, e.g. `sseReply([...messageEvents(r).slice(0, 4), { cut: true }])`. */
+export function sseReply(steps: SseStep[]): FakeReply {
+  return { kind: 'sse', steps };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'request-id': newId('req'), ...headers });
+  res.end(JSON.stringify(body));
+}
+
+const apiError = (type: string, message: string) => ({ type: 'error', error: { type, message }, request_id: newId('req') });
+
+async function writeSse(res: ServerResponse, steps: SseStep[], closing: AbortSignal): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': newId('req') });
+  for (const step of steps) {
+    if (closing.aborted || res.destroyed) return;
+    if ('cut' in step) {
+      // Let the written frames reach the client, then drop the connection without a chunked terminator.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      res.socket?.destroy();
+      return;
+    }
+    if ('stallMs' in step) {
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, step.stallMs);
+        closing.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+        res.once('close', () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+      });
+      continue;
+    }
+    res.write(`event: ${step.event}\ndata: ${JSON.stringify(step.data)}\n\n`);
+  }
+  res.end();
+}
+
+/** Starts the fake on 127.0.0.1, port 0. */
+export async function startFakeAnthropic(options: { apiKey?: string } = {}): Promise<FakeAnthropic> {
+  const apiKey = options.apiKey ?? 'sk-ant-test-key';
+  const queue: FakeReply[] = [];
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const closing = new AbortController();
+
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const piece of req) chunks.push(piece as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: unknown;
+    try {
+      body = raw === '' ? undefined : JSON.parse(raw);
+    } catch {
+      body = raw;
+    }
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, clientClosed: false };
+    requests.push(recorded);
+    res.once('close', () => {
+      if (!res.writableFinished && !closing.signal.aborted) recorded.clientClosed = true;
+    });
+
+    if (req.method !== 'POST' || path !== '/v1/messages') {
+      sendJson(res, 404, apiError('not_found_error', `Not found: ${req.method} ${path}`));
+      return;
+    }
+    const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice('Bearer '.length) : undefined;
+    if (req.headers['x-api-key'] !== apiKey && bearer !== apiKey) {
+      sendJson(res, 401, apiError('authentication_error', 'invalid x-api-key'));
+      return;
+    }
+    if (typeof req.headers['anthropic-version'] !== 'string') {
+      sendJson(res, 400, apiError('invalid_request_error', 'anthropic-version: header is required'));
+      return;
+    }
+    const reply = queue.shift();
+    if (!reply) {
+      sendJson(res, 500, apiError('api_error', 'fake Anthropic: no scripted reply left'));
+      return;
+    }
+    const streaming = typeof body === 'object' && body !== null && (body as { stream?: unknown }).stream === true;
+    if (reply.kind === 'http_error') {
+      sendJson(res, reply.status, apiError(reply.errorType, reply.message), reply.headers);
+    } else if (reply.kind === 'sse') {
+      await writeSse(res, reply.steps, closing.signal);
+    } else if (streaming) {
+      await writeSse(res, messageEvents(reply), closing.signal);
+    } else {
+      sendJson(res, 200, toMessage(reply));
+    }
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    script: (...replies) => {
+      queue.push(...replies);
+    },
+    reset: () => {
+      queue.length = 0;
+      requests.length = 0;
+    },
+    close: async () => {
+      closing.abort();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
