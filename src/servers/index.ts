@@ -41,3 +41,4 @@ export {
   type ToolSource,
 } from './tool-source.ts';
 export { createToolRegistry, type BuiltinTool, type ToolHandler, type ToolRegistry } from './tool-registry.ts';
+export type { RemoteSource } from './remote/index.ts';

@@ -1,33 +1,15 @@
-import type {
-  CallToolResult,
-  CompleteRequestParams,
-  CompleteResult,
-  GetPromptResult,
-  Prompt,
-  ReadResourceResult,
-  Resource,
-  ResourceTemplateType,
-  Tool,
-} from '@modelcontextprotocol/server';
-import type { ToolCallContext, ToolSource } from '../../servers/index.ts';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
+import type { RemoteSource, ToolCallContext } from '../../servers/index.ts';
 import { aggregateNamespace, namespaceContentUris, singleServerNamespace, type Namespace } from './namespacing.ts';
 
 export { NAMESPACE_SEPARATOR } from './namespacing.ts';
 
 /**
  * A source as the gateway publishes it: tools, and optionally resources,
- * prompts and completions (remote sources proxy the upstream's; built-in
- * servers have none). The optional methods mirror the servers module's
- * `RemoteSource`; a source without them contributes nothing to those lists.
+ * prompts and completions (upstreams proxy theirs; built-in servers have
+ * none). A source without them contributes nothing to those lists.
  */
-export interface ProxiedSource extends ToolSource {
-  listResources?(signal: AbortSignal): Promise<Resource[]>;
-  listResourceTemplates?(signal: AbortSignal): Promise<ResourceTemplateType[]>;
-  readResource?(uri: string, signal: AbortSignal): Promise<ReadResourceResult>;
-  listPrompts?(signal: AbortSignal): Promise<Prompt[]>;
-  getPrompt?(name: string, args: Record<string, string> | undefined, signal: AbortSignal): Promise<GetPromptResult>;
-  complete?(params: CompleteRequestParams, signal: AbortSignal): Promise<CompleteResult>;
-}
+export type ProxiedSource = RemoteSource;
 
 /** One source published on an endpoint, under a namespace or (single-server endpoints) none. */
 export interface CatalogEntry {
