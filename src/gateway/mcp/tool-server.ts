@@ -34,7 +34,8 @@ export function createToolServer(options: {
   const server = new Server(
     { name: options.name, version: options.version },
     {
-      capabilities: { tools: { listChanged: true }, ...options.content.capabilities },
+      // No list-changed notifications yet (subscriptions/listen), so none are promised.
+      capabilities: { tools: {}, logging: {}, ...options.content.capabilities },
       cacheHints: {
         'tools/list': PRIVATE_LIST,
         'resources/list': PRIVATE_LIST,
@@ -46,6 +47,9 @@ export function createToolServer(options: {
     },
   );
   registerContentHandlers(server, options.content, options.logger);
+
+  // 2025-era clients may set a log level; the gateway sends no log notifications, so every level holds.
+  server.setRequestHandler('logging/setLevel', () => ({}));
 
   server.setRequestHandler('tools/list', async (_request, ctx) => ({
     tools: await options.catalog.list(ctx.mcpReq.signal),
