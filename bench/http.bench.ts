@@ -68,6 +68,7 @@ export async function runHttpBench(db: Db, options: HttpBenchOptions): Promise<H
     logger,
     tenancy,
     servers: modules.servers,
+    bots: modules.bots,
     auditWriter: modules.auditWriter,
     version: 'bench',
     bodyLimit: '1mb',

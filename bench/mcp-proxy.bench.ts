@@ -266,6 +266,7 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
       logger,
       tenancy: modules.tenancy,
       servers: modules.servers,
+      bots: modules.bots,
       auditWriter: modules.auditWriter,
       version: 'bench',
       bodyLimit: '1mb',

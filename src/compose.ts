@@ -1,6 +1,7 @@
 import type { Config } from './shared/config.ts';
 import type { Db } from './shared/db.ts';
 import type { Logger } from './shared/logger.ts';
+import { createBotsModule, type BotsModule } from './bots/index.ts';
 import { createServersModule, type SecretKeySource, type ServersModule } from './servers/index.ts';
 import { createAuditWriter, createTenancyModule, type AuditWriter, type TenancyModule } from './tenancy/index.ts';
 import { createOperatorCommands, type OperatorCommands } from './gateway/index.ts';
@@ -8,6 +9,7 @@ import { createOperatorCommands, type OperatorCommands } from './gateway/index.t
 export interface Modules {
   tenancy: TenancyModule;
   servers: ServersModule;
+  bots: BotsModule;
   auditWriter: AuditWriter;
   commands: OperatorCommands;
   /** Writes queued audit events and closes running tool sources. */
@@ -38,12 +40,14 @@ export function composeModules({
       stdioCommands: config.stdioCommands,
     },
   });
+  const bots = createBotsModule({ db, secretKey });
   const auditWriter = createAuditWriter({ db, logger });
   return {
     tenancy,
     servers,
+    bots,
     auditWriter,
-    commands: createOperatorCommands({ tenancy, servers }),
+    commands: createOperatorCommands({ tenancy, servers, bots }),
     async close() {
       await servers.sources.close();
       await auditWriter.close();

@@ -43,6 +43,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     logger,
     tenancy: modules.tenancy,
     servers: modules.servers,
+    bots: modules.bots,
     auditWriter: modules.auditWriter,
     version: VERSION,
     bodyLimit: config.bodyLimit,

@@ -3,6 +3,7 @@ import * as foundation from './0001-foundation.ts';
 import * as servers from './0002-servers.ts';
 import * as keyToolRestrictions from './0003-key-tool-restrictions.ts';
 import * as usage from './0004-usage.ts';
+import * as bots from './0005-bots.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002-servers': servers,
   '0003-key-tool-restrictions': keyToolRestrictions,
   '0004-usage': usage,
+  '0005-bots': bots,
 };

@@ -1,4 +1,26 @@
-/** Bots: the model client behind the tool loop, and pricing. The runtime and its endpoints come next. */
+import type { Db } from '../shared/db.ts';
+import { createBotService, type BotSecretKeySource, type BotService } from './bot.service.ts';
+import { loadPriceTable } from './pricing/index.ts';
+
+/** Bots: their configuration, the model client behind the tool loop, and pricing. The runtime and its endpoints come next. */
+export interface BotsModule {
+  bots: BotService;
+}
+
+/** Tenants' configured bots; their models are priced with the built-in price table. */
+export function createBotsModule(deps: { db: Db; secretKey: BotSecretKeySource }): BotsModule {
+  return { bots: createBotService({ ...deps, prices: () => loadPriceTable() }) };
+}
+
+export {
+  DEFAULT_MAX_TOKENS,
+  type BotInfo,
+  type BotSecretKeySource,
+  type BotServerAttachment,
+  type BotService,
+  type CreateBotInput,
+  type UpdateBotInput,
+} from './bot.service.ts';
 export {
   addUsage,
   ModelError,

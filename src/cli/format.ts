@@ -19,6 +19,15 @@ interface ServerView {
   secrets: Record<string, string>;
 }
 
+interface BotView {
+  id: string;
+  slug: string;
+  model: string;
+  priced: boolean;
+  servers: Array<{ slug: string }>;
+  bots: string[];
+}
+
 function keyStatus(key: KeyView): string {
   if (key.revoked_at) return 'revoked';
   if (key.expires_at && new Date(key.expires_at) <= new Date()) return 'expired';
@@ -69,6 +78,19 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
       if (servers.length === 0) return `no servers in ${String(r['tenant'])}`;
       return servers
         .map((s) => [s.slug, s.kind, JSON.stringify(s.config), Object.keys(s.secrets).map((n) => `${n}=set`).join(',')].join('\t'))
+        .join('\n');
+    }
+    case 'bot.create': {
+      const bot = r['bot'] as BotView;
+      const lines = [`created bot ${bot.slug} (${bot.id}) in ${String(r['tenant'])} using ${bot.model}`];
+      if (!bot.priced) lines.push(`warning: ${bot.model} is not in the price table; its usage will be recorded unpriced`);
+      return lines.join('\n');
+    }
+    case 'bot.list': {
+      const bots = r['bots'] as BotView[];
+      if (bots.length === 0) return `no bots in ${String(r['tenant'])}`;
+      return bots
+        .map((b) => [b.slug, b.priced ? b.model : `${b.model} (unpriced)`, b.servers.map((s) => s.slug).join(','), b.bots.join(',')].join('\t'))
         .join('\n');
     }
     default:

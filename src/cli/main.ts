@@ -19,6 +19,9 @@ const USAGE = `Usage: botgate <command> [options]
   server create --tenant <slug> --slug <server> --kind filesystem|github|database|remote|stdio
                 [--config '<json>'] [--secret NAME=VALUE ...]
   server list --tenant <slug>
+  bot create --tenant <slug> --slug <bot> --model <model> --system <text>
+             --description <text for the calling model> [--name <name>] [--servers a,b] [--bots x,y]
+  bot list --tenant <slug>
 
 Every command takes --json for machine-readable output.`;
 
@@ -38,6 +41,11 @@ const OPTIONS = {
   kind: { type: 'string' },
   config: { type: 'string' },
   secret: { type: 'string', multiple: true },
+  model: { type: 'string' },
+  system: { type: 'string' },
+  description: { type: 'string' },
+  servers: { type: 'string' },
+  bots: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -71,6 +79,11 @@ function parseSecrets(pairs: string[]): Record<string, string> {
       return [pair.slice(0, at), pair.slice(at + 1)];
     }),
   );
+}
+
+/** `a,b` as a list; an empty option gives an empty list. */
+function splitList(text: string | undefined): string[] | undefined {
+  return text?.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
 /** Maps `noun verb` plus options to an operator command and its arguments. */
@@ -117,6 +130,22 @@ async function toCommand(
           secrets: values.secret === undefined ? undefined : parseSecrets(values.secret),
         }),
       };
+    case 'bot create':
+      return {
+        name: 'bot.create',
+        args: defined({
+          tenant: values.tenant,
+          slug: values.slug,
+          name: values.name,
+          description: values.description,
+          model: values.model,
+          system: values.system,
+          servers: splitList(values.servers),
+          bots: splitList(values.bots),
+        }),
+      };
+    case 'bot list':
+      return { name: 'bot.list', args: defined({ tenant: values.tenant }) };
     case 'server list':
       return { name: 'server.list', args: defined({ tenant: values.tenant }) };
     case 'key list':

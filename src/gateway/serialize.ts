@@ -1,3 +1,4 @@
+import type { BotInfo } from '../bots/index.ts';
 import type { ServerInfo } from '../servers/index.ts';
 import type { ApiKeyInfo, AuditEvent, IssuedApiKey, Member, Tenant } from '../tenancy/index.ts';
 
@@ -57,5 +58,25 @@ export function serverJson(server: ServerInfo) {
     secrets: server.secrets,
     created_at: server.createdAt.toISOString(),
     updated_at: server.updatedAt.toISOString(),
+  };
+}
+
+/** JSON of a configured bot: the tenant's Anthropic key only as "set"; `priced: false` flags a model without a price. */
+export function botJson(bot: BotInfo) {
+  return {
+    id: bot.id,
+    slug: bot.slug,
+    name: bot.name,
+    description: bot.description,
+    model: bot.model,
+    priced: bot.priced,
+    system_prompt: bot.systemPrompt,
+    temperature: bot.temperature,
+    max_tokens: bot.maxTokens,
+    servers: bot.servers,
+    bots: bot.bots,
+    anthropic_api_key: bot.anthropicApiKey,
+    created_at: bot.createdAt.toISOString(),
+    updated_at: bot.updatedAt.toISOString(),
   };
 }

@@ -104,6 +104,27 @@ export interface UsageRecordsTable {
   created_at: Timestamp;
 }
 
+export interface BotsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  slug: string;
+  name: string;
+  description: string;
+  model: string;
+  system_prompt: ColumnType<string, string | undefined, string>;
+  /** numeric: read as a decimal string; null leaves the model's default. */
+  temperature: ColumnType<string | null, string | number | null | undefined, string | number | null>;
+  max_tokens: number;
+  /** JSON `[{ slug, tools? }]`; written as JSON text. */
+  servers: ColumnType<unknown, string | undefined, string>;
+  /** JSON `[slug]`; written as JSON text. */
+  bots: ColumnType<unknown, string | undefined, string>;
+  /** Sealed ciphertext of the tenant's Anthropic API key. */
+  anthropic_api_key: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   tenants: TenantsTable;
@@ -114,4 +135,5 @@ export interface Database {
   servers: ServersTable;
   tool_pins: ToolPinsTable;
   usage_records: UsageRecordsTable;
+  bots: BotsTable;
 }

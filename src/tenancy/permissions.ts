@@ -9,14 +9,27 @@ export type Permission =
   | 'audit:read'
   | 'servers:read'
   | 'servers:write'
+  | 'bots:read'
+  | 'bots:write'
   /** A member reads only the usage of its own key and user; see the usage route. */
   | 'usage:read';
 
 const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
-  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'servers:read', 'servers:write', 'usage:read'],
-  admin: ['keys:read', 'keys:write', 'members:read', 'audit:read', 'servers:read', 'servers:write', 'usage:read'],
-  member: ['servers:read', 'usage:read'],
-  auditor: ['members:read', 'audit:read', 'usage:read'],
+  owner: [
+    'keys:read',
+    'keys:write',
+    'members:read',
+    'members:write',
+    'audit:read',
+    'servers:read',
+    'servers:write',
+    'bots:read',
+    'bots:write',
+    'usage:read',
+  ],
+  admin: ['keys:read', 'keys:write', 'members:read', 'audit:read', 'servers:read', 'servers:write', 'bots:read', 'bots:write', 'usage:read'],
+  member: ['servers:read', 'bots:read', 'usage:read'],
+  auditor: ['members:read', 'audit:read', 'bots:read', 'usage:read'],
 };
 
 function scopeAllows(scopes: readonly Scope[], permission: Permission): boolean {

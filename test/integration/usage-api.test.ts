@@ -68,6 +68,7 @@ describeEachDatabase('GET /api/v1/usage', (use) => {
         logger,
         tenancy,
         servers: modules.servers,
+        bots: modules.bots,
         auditWriter: modules.auditWriter,
         version: 'test',
         bodyLimit: '1mb',

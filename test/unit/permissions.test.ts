@@ -2,22 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { denialReason, type Permission } from '../../src/tenancy/permissions.ts';
 import type { Principal, Role, Scope } from '../../src/tenancy/types.ts';
 
-const PERMISSIONS: Permission[] = ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read'];
+const PERMISSIONS: Permission[] = ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write'];
 
 /** What each role may do with an `admin` key: the whole table, written out rather than derived. */
 const ALLOWED_WITH_ADMIN_SCOPE: Record<Role, Permission[]> = {
-  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read'],
-  admin: ['keys:read', 'keys:write', 'members:read', 'audit:read'],
-  member: [],
-  auditor: ['members:read', 'audit:read'],
+  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write'],
+  admin: ['keys:read', 'keys:write', 'members:read', 'audit:read', 'bots:read', 'bots:write'],
+  member: ['bots:read'],
+  auditor: ['members:read', 'audit:read', 'bots:read'],
 };
 
 /** With a `read` key, only the read half of the above. */
 const ALLOWED_WITH_READ_SCOPE: Record<Role, Permission[]> = {
-  owner: ['keys:read', 'members:read', 'audit:read'],
-  admin: ['keys:read', 'members:read', 'audit:read'],
-  member: [],
-  auditor: ['members:read', 'audit:read'],
+  owner: ['keys:read', 'members:read', 'audit:read', 'bots:read'],
+  admin: ['keys:read', 'members:read', 'audit:read', 'bots:read'],
+  member: ['bots:read'],
+  auditor: ['members:read', 'audit:read', 'bots:read'],
 };
 
 function principal(role: Role, scopes: Scope[]): Principal {
@@ -51,8 +51,8 @@ describe('denialReason', () => {
   });
 
   it('covers every role, scope and permission in the matrix', () => {
-    expect(cases).toHaveLength(4 * 3 * 5);
-    expect(cases.filter((c) => c.allowed)).toHaveLength(11 + 8);
+    expect(cases).toHaveLength(4 * 3 * 7);
+    expect(cases.filter((c) => c.allowed)).toHaveLength(17 + 12);
   });
 
   it('blames the missing scope first, naming what would be needed', () => {
@@ -70,6 +70,7 @@ describe('denialReason', () => {
       'the role "admin" does not allow members:write',
     );
     expect(denialReason(principal('member', ['admin']), 'keys:read')).toBe('the role "member" does not allow keys:read');
+    expect(denialReason(principal('auditor', ['admin']), 'bots:write')).toBe('the role "auditor" does not allow bots:write');
   });
 
   it('grants the union of several scopes', () => {

@@ -12,8 +12,9 @@ import {
   type RequestContext,
   type TenancyModule,
 } from '../../tenancy/index.ts';
+import type { BotsModule } from '../../bots/index.ts';
 import type { ServersModule } from '../../servers/index.ts';
-import { issuedKeyJson, keyJson, serverJson, tenantJson } from '../serialize.ts';
+import { botJson, issuedKeyJson, keyJson, serverJson, tenantJson } from '../serialize.ts';
 
 const tenant = slugSchema;
 
@@ -44,12 +45,24 @@ export const operatorCommandSchemas = {
     secrets: z.record(z.string(), z.string()).optional(),
   }),
   'server.list': z.strictObject({ tenant }),
+  // Values are validated by the bot service, which names the field it refuses.
+  'bot.create': z.strictObject({
+    tenant,
+    slug: z.string(),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    model: z.string(),
+    system: z.string(),
+    servers: z.array(z.string()).optional(),
+    bots: z.array(z.string()).optional(),
+  }),
+  'bot.list': z.strictObject({ tenant }),
 } as const;
 
 export type OperatorCommandName = keyof typeof operatorCommandSchemas;
 export const OPERATOR_COMMANDS = Object.keys(operatorCommandSchemas) as OperatorCommandName[];
 
-/** Runs operator commands on the tenancy module: what `botgate tenant|user|key ...` does. */
+/** Runs operator commands on the modules: what `botgate tenant|user|key|server|bot ...` does. */
 export interface OperatorCommands {
   run(name: OperatorCommandName, args: unknown, context: RequestContext): Promise<unknown>;
 }
@@ -63,7 +76,15 @@ function parseArgs<N extends OperatorCommandName>(name: N, args: unknown): z.out
   throw new AppError('validation_failed', `${field}: ${message ?? 'is invalid'}`);
 }
 
-export function createOperatorCommands({ tenancy, servers }: { tenancy: TenancyModule; servers: ServersModule }): OperatorCommands {
+export function createOperatorCommands({
+  tenancy,
+  servers,
+  bots,
+}: {
+  tenancy: TenancyModule;
+  servers: ServersModule;
+  bots: BotsModule;
+}): OperatorCommands {
   const handlers: { [N in OperatorCommandName]: (args: unknown, context: RequestContext) => Promise<unknown> } = {
     async 'tenant.create'(raw, context) {
       const args = parseArgs('tenant.create', raw);
@@ -124,6 +145,25 @@ export function createOperatorCommands({ tenancy, servers }: { tenancy: TenancyM
       const args = parseArgs('server.list', raw);
       const target = await tenancy.tenants.getBySlug(args.tenant);
       return { servers: (await servers.servers.list(target)).map(serverJson), tenant: target.slug };
+    },
+    async 'bot.create'(raw, context) {
+      const args = parseArgs('bot.create', raw);
+      const target = await tenancy.tenants.getBySlug(args.tenant);
+      const bot = await bots.bots.create(target, context, {
+        slug: args.slug,
+        name: args.name,
+        description: args.description,
+        model: args.model,
+        systemPrompt: args.system,
+        servers: args.servers?.map((slug) => ({ slug })),
+        bots: args.bots,
+      });
+      return { bot: botJson(bot), tenant: target.slug };
+    },
+    async 'bot.list'(raw) {
+      const args = parseArgs('bot.list', raw);
+      const target = await tenancy.tenants.getBySlug(args.tenant);
+      return { bots: (await bots.bots.list(target)).map(botJson), tenant: target.slug };
     },
   };
   return {

@@ -1,0 +1,153 @@
+import type { Db, Tx } from '../shared/db.ts';
+
+/** A server attached to a bot, with the tools it may use there (all when absent). */
+export interface BotServerAttachment {
+  slug: string;
+  tools?: string[];
+}
+
+/** A bot row as stored: attachments are JSON, the API key is ciphertext. */
+export interface BotRecord {
+  id: string;
+  tenantId: string;
+  slug: string;
+  name: string;
+  description: string;
+  model: string;
+  systemPrompt: string;
+  temperature: number | null;
+  maxTokens: number;
+  servers: BotServerAttachment[];
+  bots: string[];
+  sealedApiKey: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The configurable fields of a bot, as written. */
+export interface BotFields {
+  name: string;
+  description: string;
+  model: string;
+  systemPrompt: string;
+  temperature: number | null;
+  maxTokens: number;
+  servers: BotServerAttachment[];
+  bots: string[];
+  sealedApiKey: string | null;
+}
+
+const COLUMNS = [
+  'id',
+  'tenant_id',
+  'slug',
+  'name',
+  'description',
+  'model',
+  'system_prompt',
+  'temperature',
+  'max_tokens',
+  'servers',
+  'bots',
+  'anthropic_api_key',
+  'created_at',
+  'updated_at',
+] as const;
+
+function toRecord(row: {
+  id: string;
+  tenant_id: string;
+  slug: string;
+  name: string;
+  description: string;
+  model: string;
+  system_prompt: string;
+  temperature: string | null;
+  max_tokens: number;
+  servers: unknown;
+  bots: unknown;
+  anthropic_api_key: string | null;
+  created_at: Date;
+  updated_at: Date;
+}): BotRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    slug: row.slug,
+    name: row.name,
+    description: row.description,
+    model: row.model,
+    systemPrompt: row.system_prompt,
+    temperature: row.temperature === null ? null : Number(row.temperature),
+    maxTokens: row.max_tokens,
+    servers: row.servers as BotServerAttachment[],
+    bots: row.bots as string[],
+    sealedApiKey: row.anthropic_api_key,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toRow(fields: BotFields) {
+  return {
+    name: fields.name,
+    description: fields.description,
+    model: fields.model,
+    system_prompt: fields.systemPrompt,
+    temperature: fields.temperature,
+    max_tokens: fields.maxTokens,
+    servers: JSON.stringify(fields.servers),
+    bots: JSON.stringify(fields.bots),
+    anthropic_api_key: fields.sealedApiKey,
+  };
+}
+
+export async function listBotRecords(trx: Tx | Db, tenantId: string): Promise<BotRecord[]> {
+  const rows = await trx.selectFrom('bots').select(COLUMNS).where('tenant_id', '=', tenantId).orderBy('slug').execute();
+  return rows.map(toRecord);
+}
+
+export async function findBotRecord(trx: Tx, tenantId: string, slug: string, forUpdate = false): Promise<BotRecord | undefined> {
+  let query = trx.selectFrom('bots').select(COLUMNS).where('tenant_id', '=', tenantId).where('slug', '=', slug);
+  if (forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  return row ? toRecord(row) : undefined;
+}
+
+/** Which of `slugs` name a bot of the tenant. */
+export async function existingBotSlugs(trx: Tx, tenantId: string, slugs: readonly string[]): Promise<Set<string>> {
+  if (slugs.length === 0) return new Set();
+  const rows = await trx.selectFrom('bots').select('slug').where('tenant_id', '=', tenantId).where('slug', 'in', slugs).execute();
+  return new Set(rows.map((r) => r.slug));
+}
+
+/** Which of `slugs` name a server of the tenant. */
+export async function existingServerSlugs(trx: Tx, tenantId: string, slugs: readonly string[]): Promise<Set<string>> {
+  if (slugs.length === 0) return new Set();
+  const rows = await trx.selectFrom('servers').select('slug').where('tenant_id', '=', tenantId).where('slug', 'in', slugs).execute();
+  return new Set(rows.map((r) => r.slug));
+}
+
+export async function insertBotRecord(trx: Tx, record: { id: string; tenantId: string; slug: string } & BotFields): Promise<BotRecord> {
+  const row = await trx
+    .insertInto('bots')
+    .values({ id: record.id, tenant_id: record.tenantId, slug: record.slug, ...toRow(record) })
+    .returning(COLUMNS)
+    .executeTakeFirstOrThrow();
+  return toRecord(row);
+}
+
+export async function updateBotRecord(trx: Tx, tenantId: string, id: string, fields: BotFields): Promise<BotRecord> {
+  const row = await trx
+    .updateTable('bots')
+    .set({ ...toRow(fields), updated_at: new Date() })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .returning(COLUMNS)
+    .executeTakeFirstOrThrow();
+  return toRecord(row);
+}
+
+export async function deleteBotRecord(trx: Tx, tenantId: string, id: string): Promise<void> {
+  await trx.deleteFrom('bots').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+}

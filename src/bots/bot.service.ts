@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import * as z from 'zod';
+import { sealSecret } from '../shared/crypto.ts';
+import { isUniqueViolation, withTenant, type Db, type Tx } from '../shared/db.ts';
+import { AppError, notFound } from '../shared/errors.ts';
+import { parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
+import type { PriceTable } from './pricing/index.ts';
+import {
+  deleteBotRecord,
+  existingBotSlugs,
+  existingServerSlugs,
+  findBotRecord,
+  insertBotRecord,
+  listBotRecords,
+  updateBotRecord,
+  type BotFields,
+  type BotRecord,
+  type BotServerAttachment,
+} from './bot.repository.ts';
+
+export type { BotServerAttachment } from './bot.repository.ts';
+
+/** A configured bot as the API shows it: the tenant's Anthropic key only as "set". */
+export interface BotInfo {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  model: string;
+  /** False when the price table does not know the model: its usage would be recorded unpriced. */
+  priced: boolean;
+  systemPrompt: string;
+  temperature: number | null;
+  maxTokens: number;
+  servers: BotServerAttachment[];
+  bots: string[];
+  /** "set" when the tenant gave its own key; null when the operator's is used. */
+  anthropicApiKey: 'set' | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Fields of a bot as given; the service validates every one. */
+export interface UpdateBotInput {
+  name?: unknown;
+  description?: unknown;
+  model?: unknown;
+  systemPrompt?: unknown;
+  /** null leaves the model's default. */
+  temperature?: unknown;
+  maxTokens?: unknown;
+  servers?: unknown;
+  bots?: unknown;
+  /** A string replaces the tenant's key; null removes it. */
+  anthropicApiKey?: unknown;
+}
+
+export interface CreateBotInput extends UpdateBotInput {
+  slug: unknown;
+}
+
+export interface BotService {
+  list(tenant: Tenant): Promise<BotInfo[]>;
+  get(tenant: Tenant, slug: string): Promise<BotInfo>;
+  create(tenant: Tenant, context: RequestContext, input: CreateBotInput): Promise<BotInfo>;
+  /** Changes the given fields; lists given replace the stored ones. */
+  update(tenant: Tenant, context: RequestContext, slug: string, input: UpdateBotInput): Promise<BotInfo>;
+  remove(tenant: Tenant, context: RequestContext, slug: string): Promise<void>;
+}
+
+export const DEFAULT_MAX_TOKENS = 4096;
+
+// MCP tool names: 1-128 letters, digits, `_`, `-` and `.`.
+const toolNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be a tool name: 1-128 letters, digits, "_", "-" or "."');
+
+const FIELDS = {
+  name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  description: z
+    .string({ error: 'required: say, for the model that will call this bot, what it does and when to use it' })
+    .trim()
+    .min(1, 'must not be empty: say, for the model that will call this bot, what it does and when to use it')
+    .max(2000, 'must be at most 2000 characters'),
+  model: z
+    .string({ error: 'required: a model id such as "claude-sonnet-4-5"' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/, 'must be a model id such as "claude-sonnet-4-5"'),
+  system_prompt: z.string().max(100_000, 'must be at most 100000 characters'),
+  temperature: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').nullable(),
+  max_tokens: z.int('must be a whole number').min(1, 'must be between 1 and 64000').max(64_000, 'must be between 1 and 64000'),
+  servers: z
+    .array(z.strictObject({ slug: slugSchema, tools: z.array(toolNameSchema).min(1).max(1000).optional() }))
+    .max(100)
+    .refine((list) => new Set(list.map((s) => s.slug)).size === list.length, 'must not attach a server twice'),
+  bots: z.array(slugSchema).max(100).transform((list) => [...new Set(list)]),
+  anthropic_api_key: z.string().trim().min(1, 'must not be empty; give null to remove it').max(1000).nullable(),
+} as const;
+
+type FieldName = keyof typeof FIELDS;
+
+/** Parses one field; the error names the field and the place inside it (`servers.0.tools.1`). */
+function parseField<F extends FieldName>(field: F, value: unknown): z.output<(typeof FIELDS)[F]> {
+  const result = FIELDS[field].safeParse(value);
+  if (result.success) return result.data as z.output<(typeof FIELDS)[F]>;
+  const issue = result.error.issues[0];
+  const name = [field, ...(issue?.path ?? [])].join('.');
+  const message = issue?.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : (issue?.message ?? 'is invalid');
+  throw new AppError('validation_failed', `${name}: ${message}`, { details: { field: name } });
+}
+
+const refuse = (field: string, reason: string) => new AppError('validation_failed', `${field}: ${reason}`, { details: { field } });
+
+/** The key that encrypts stored secrets, or a function giving it when first needed. */
+export type BotSecretKeySource = Buffer | (() => Buffer);
+
+export function createBotService({
+  db,
+  secretKey,
+  prices,
+}: {
+  db: Db;
+  secretKey: BotSecretKeySource;
+  /** The price table that decides whether a bot's model is priced; loaded when first needed. */
+  prices: () => Promise<PriceTable>;
+}): BotService {
+  const key = typeof secretKey === 'function' ? secretKey : () => secretKey;
+  const sealContext = (tenantId: string, botId: string) => `bot:${tenantId}:${botId}`;
+  let table: Promise<PriceTable> | undefined;
+  const priceTable = () => {
+    table ??= prices().catch((error: unknown) => {
+      table = undefined;
+      throw error;
+    });
+    return table;
+  };
+
+  function toInfo(record: BotRecord, known: PriceTable): BotInfo {
+    return {
+      id: record.id,
+      slug: record.slug,
+      name: record.name,
+      description: record.description,
+      model: record.model,
+      priced: known.find(record.model) !== undefined,
+      systemPrompt: record.systemPrompt,
+      temperature: record.temperature,
+      maxTokens: record.maxTokens,
+      servers: record.servers,
+      bots: record.bots,
+      anthropicApiKey: record.sealedApiKey === null ? null : 'set',
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+    };
+  }
+
+  /** The given fields parsed over `base`; the API key comes back as plaintext, undefined to keep the stored one. */
+  function parseFields(input: UpdateBotInput, base: Omit<BotFields, 'sealedApiKey'>) {
+    const given = <T>(value: unknown, parse: (v: unknown) => T, fallback: T): T => (value === undefined ? fallback : parse(value));
+    return {
+      fields: {
+        name: given(input.name, (v) => parseField('name', v), base.name),
+        description: given(input.description, (v) => parseField('description', v), base.description),
+        model: given(input.model, (v) => parseField('model', v), base.model),
+        systemPrompt: given(input.systemPrompt, (v) => parseField('system_prompt', v), base.systemPrompt),
+        temperature: given(input.temperature, (v) => parseField('temperature', v), base.temperature),
+        maxTokens: given(input.maxTokens, (v) => parseField('max_tokens', v), base.maxTokens),
+        servers: given(input.servers, (v) => parseField('servers', v), base.servers),
+        bots: given(input.bots, (v) => parseField('bots', v), base.bots),
+      },
+      apiKey: input.anthropicApiKey === undefined ? undefined : parseField('anthropic_api_key', input.anthropicApiKey),
+    };
+  }
+
+  /** Checks attachments against the tenant's servers and bots, in the transaction that writes them. */
+  async function checkAttachments(trx: Tx, tenantId: string, slug: string, fields: Pick<BotFields, 'servers' | 'bots'>) {
+    const selfAt = fields.bots.indexOf(slug);
+    if (selfAt >= 0) throw refuse(`bots.${selfAt}`, 'a bot cannot attach itself');
+    const servers = await existingServerSlugs(trx, tenantId, fields.servers.map((s) => s.slug));
+    fields.servers.forEach((server, i) => {
+      if (!servers.has(server.slug)) throw refuse(`servers.${i}.slug`, `no server "${server.slug}" in this tenant`);
+    });
+    const bots = await existingBotSlugs(trx, tenantId, fields.bots);
+    fields.bots.forEach((bot, i) => {
+      if (!bots.has(bot)) throw refuse(`bots.${i}`, `no bot "${bot}" in this tenant`);
+    });
+  }
+
+  async function findOr404(trx: Tx, tenantId: string, slug: string, forUpdate: boolean) {
+    const record = slugSchema.safeParse(slug).success ? await findBotRecord(trx, tenantId, slug, forUpdate) : undefined;
+    if (!record) throw notFound('bot');
+    return record;
+  }
+
+  return {
+    async list(tenant) {
+      const known = await priceTable();
+      return (await withTenant(db, tenant.id, (trx) => listBotRecords(trx, tenant.id))).map((r) => toInfo(r, known));
+    },
+
+    async get(tenant, slug) {
+      const known = await priceTable();
+      return toInfo(await withTenant(db, tenant.id, (trx) => findOr404(trx, tenant.id, slug, false)), known);
+    },
+
+    async create(tenant, context, input) {
+      const slug = parseOrThrow(slugSchema, input.slug, 'slug');
+      if (input.description === undefined) parseField('description', undefined);
+      if (input.model === undefined) parseField('model', undefined);
+      const { fields, apiKey } = parseFields(input, {
+        name: slug,
+        description: '',
+        model: '',
+        systemPrompt: '',
+        temperature: null,
+        maxTokens: DEFAULT_MAX_TOKENS,
+        servers: [],
+        bots: [],
+      });
+      const known = await priceTable();
+      const id = randomUUID();
+      try {
+        return await withTenant(db, tenant.id, async (trx) => {
+          await checkAttachments(trx, tenant.id, slug, fields);
+          const sealedApiKey = apiKey === undefined || apiKey === null ? null : sealSecret(key(), apiKey, sealContext(tenant.id, id));
+          const info = toInfo(await insertBotRecord(trx, { id, tenantId: tenant.id, slug, ...fields, sealedApiKey }), known);
+          await recordAudit(trx, tenant.id, context, { action: 'bot.create', resourceType: 'bot', resourceId: id, after: info });
+          return info;
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new AppError('conflict', `a bot with slug "${slug}" already exists`);
+        throw error;
+      }
+    },
+
+    async update(tenant, context, slug, input) {
+      const known = await priceTable();
+      return withTenant(db, tenant.id, async (trx) => {
+        const current = await findOr404(trx, tenant.id, slug, true);
+        const { fields, apiKey } = parseFields(input, current);
+        await checkAttachments(trx, tenant.id, current.slug, fields);
+        let sealedApiKey = current.sealedApiKey;
+        if (apiKey !== undefined) sealedApiKey = apiKey === null ? null : sealSecret(key(), apiKey, sealContext(tenant.id, current.id));
+        const info = toInfo(await updateBotRecord(trx, tenant.id, current.id, { ...fields, sealedApiKey }), known);
+        await recordAudit(trx, tenant.id, context, {
+          action: 'bot.update',
+          resourceType: 'bot',
+          resourceId: current.id,
+          before: toInfo(current, known),
+          after: info,
+        });
+        return info;
+      });
+    },
+
+    async remove(tenant, context, slug) {
+      const known = await priceTable();
+      await withTenant(db, tenant.id, async (trx) => {
+        const record = await findOr404(trx, tenant.id, slug, true);
+        await deleteBotRecord(trx, tenant.id, record.id);
+        await recordAudit(trx, tenant.id, context, { action: 'bot.delete', resourceType: 'bot', resourceId: record.id, before: toInfo(record, known) });
+      });
+    },
+  };
+}

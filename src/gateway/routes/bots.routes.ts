@@ -1,0 +1,73 @@
+import { Router } from 'express';
+import * as z from 'zod';
+import type { BotsModule, UpdateBotInput } from '../../bots/index.ts';
+import { requirePermission } from '../auth.ts';
+import { contextOf, param, parseInput, principalOf } from '../http.ts';
+import { botJson } from '../serialize.ts';
+
+// Shapes only; the service validates each value and names the field it refuses.
+const fields = {
+  name: z.unknown().optional(),
+  description: z.unknown().optional(),
+  model: z.unknown().optional(),
+  system_prompt: z.unknown().optional(),
+  temperature: z.unknown().optional(),
+  max_tokens: z.unknown().optional(),
+  servers: z.unknown().optional(),
+  bots: z.unknown().optional(),
+  anthropic_api_key: z.unknown().optional(),
+};
+
+const createBotBody = z.strictObject({ slug: z.unknown().optional(), ...fields });
+
+const updateBotBody = z
+  .strictObject(fields)
+  .refine((body) => Object.values(body).some((value) => value !== undefined), 'give at least one field to change');
+
+/** The service's input from a snake_case body. */
+function toInput(body: z.output<typeof updateBotBody>): UpdateBotInput {
+  return {
+    name: body.name,
+    description: body.description,
+    model: body.model,
+    systemPrompt: body.system_prompt,
+    temperature: body.temperature,
+    maxTokens: body.max_tokens,
+    servers: body.servers,
+    bots: body.bots,
+    anthropicApiKey: body.anthropic_api_key,
+  };
+}
+
+/** The tenant's bots, as configuration. */
+export function createBotRoutes({ bots }: { bots: BotsModule }): Router {
+  const router = Router();
+
+  router.get('/bots', requirePermission('bots:read'), async (_req, res) => {
+    const list = await bots.bots.list(principalOf(res).tenant);
+    res.json({ bots: list.map(botJson) });
+  });
+
+  router.get('/bots/:slug', requirePermission('bots:read'), async (req, res) => {
+    res.json({ bot: botJson(await bots.bots.get(principalOf(res).tenant, param(req, 'slug'))) });
+  });
+
+  router.post('/bots', requirePermission('bots:write'), async (req, res) => {
+    const body = parseInput(createBotBody, req.body, 'body');
+    const bot = await bots.bots.create(principalOf(res).tenant, contextOf(req, res), { slug: body.slug, ...toInput(body) });
+    res.status(201).json({ bot: botJson(bot) });
+  });
+
+  router.patch('/bots/:slug', requirePermission('bots:write'), async (req, res) => {
+    const body = parseInput(updateBotBody, req.body, 'body');
+    const bot = await bots.bots.update(principalOf(res).tenant, contextOf(req, res), param(req, 'slug'), toInput(body));
+    res.json({ bot: botJson(bot) });
+  });
+
+  router.delete('/bots/:slug', requirePermission('bots:write'), async (req, res) => {
+    await bots.bots.remove(principalOf(res).tenant, contextOf(req, res), param(req, 'slug'));
+    res.status(204).end();
+  });
+
+  return router;
+}
