@@ -6,24 +6,6 @@ export interface BotServerAttachment {
   tools?: string[];
 }
 
-/** A bot row as stored: attachments are JSON, the API key is ciphertext. */
-export interface BotRecord {
-  id: string;
-  tenantId: string;
-  slug: string;
-  name: string;
-  description: string;
-  model: string;
-  systemPrompt: string;
-  temperature: number | null;
-  maxTokens: number;
-  servers: BotServerAttachment[];
-  bots: string[];
-  sealedApiKey: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
 /** The configurable fields of a bot, as written. */
 export interface BotFields {
   name: string;
@@ -35,6 +17,15 @@ export interface BotFields {
   servers: BotServerAttachment[];
   bots: string[];
   sealedApiKey: string | null;
+}
+
+/** A bot row as stored: attachments are JSON, the API key is ciphertext. */
+export interface BotRecord extends BotFields {
+  id: string;
+  tenantId: string;
+  slug: string;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 const COLUMNS = [

@@ -1,4 +1,4 @@
 export { createProxySource, type ProxySourceOptions, type RemoteSource } from './proxy-source.ts';
 export { createRemoteSource, type RemoteSourceOptions } from './remote-source.ts';
-export { abortable, type UpstreamConnector } from './upstream-connection.ts';
+export { abortable, trackPending, type PendingConnection, type UpstreamConnector } from './upstream-connection.ts';
 export { isTimeout, UpstreamError, type UpstreamFailure } from './upstream-error.ts';

@@ -46,10 +46,7 @@ interface Connection {
 }
 
 /** A connection being established, and once it is, the connection. */
-interface Pending {
-  promise: Promise<Connection>;
-  connection?: Connection;
-}
+type Pending = PendingConnection<Connection>;
 
 /** One lazily (re)established connection to an upstream, shared by all calls of a source. */
 export interface UpstreamConnector {
@@ -79,6 +76,22 @@ export function buildUpstreamHeaders(options: {
 }
 
 /** Waits for `promise`, giving up (not cancelling it) when `signal` aborts. */
+/** A connection being opened, shared by every caller that arrives meanwhile; `connection` once open. */
+export interface PendingConnection<C> {
+  promise: Promise<C>;
+  connection?: C;
+}
+
+/** Tracks an opening connection; if opening fails, `forget` runs so that the next caller opens afresh. */
+export function trackPending<C>(promise: Promise<C>, forget: (entry: PendingConnection<C>) => void): PendingConnection<C> {
+  const entry: PendingConnection<C> = { promise };
+  promise.then(
+    (connection) => (entry.connection = connection),
+    () => forget(entry),
+  );
+  return entry;
+}
+
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
@@ -159,14 +172,9 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
       if (closed) throw new UpstreamError(`upstream ${host} unavailable: the source was closed`, 'unavailable');
       let fresh = false;
       if (!current) {
-        const entry: Pending = { promise: connect() };
-        entry.promise.then(
-          (connection) => (entry.connection = connection),
-          () => {
-            if (current === entry) current = undefined;
-          },
-        );
-        current = entry;
+        current = trackPending(connect(), (entry) => {
+          if (current === entry) current = undefined;
+        });
         fresh = true;
       }
       const { client } = await abortable(current.promise, signal);

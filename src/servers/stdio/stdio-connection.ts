@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Client, type PriorDiscovery } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Logger } from '../../shared/logger.ts';
-import { abortable, isTimeout, UpstreamError, type UpstreamConnector } from '../remote/index.ts';
+import { abortable, isTimeout, trackPending, UpstreamError, type PendingConnection, type UpstreamConnector } from '../remote/index.ts';
 import { createStderrLog } from './stderr-log.ts';
 
 const CLIENT_INFO = { name: 'botgate', version: '0.1.0' };
@@ -43,10 +43,7 @@ interface Connection {
   stopping: boolean;
 }
 
-interface Pending {
-  promise: Promise<Connection>;
-  connection?: Connection;
-}
+type Pending = PendingConnection<Connection>;
 
 /**
  * Starts the command on first use and keeps one child per connector. A child
@@ -158,14 +155,9 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
         if (waitMs > 0) {
           throw unavailable(`it exited unexpectedly and is restarted in ${Math.ceil(waitMs / 100) / 10} s; try again then`);
         }
-        const entry: Pending = { promise: start() };
-        entry.promise.then(
-          (connection) => (entry.connection = connection),
-          () => {
-            if (current === entry) current = undefined;
-          },
-        );
-        current = entry;
+        current = trackPending(start(), (entry) => {
+          if (current === entry) current = undefined;
+        });
         fresh = true;
       }
       const { client } = await abortable(current.promise, signal);
