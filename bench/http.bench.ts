@@ -74,6 +74,9 @@ export async function runHttpBench(db: Db, options: HttpBenchOptions): Promise<H
     bodyLimit: '1mb',
     allowedHostnames: undefined,
     isReady: () => pingDatabase(db),
+    changes: modules.changes,
+    // No bots run here, so nothing calls back into the gateway.
+    selfUrl: () => 'http://127.0.0.1:9',
     operator: { commands: modules.commands, token: generateOperatorToken() },
   });
   const servers: RunningServer[] = [];

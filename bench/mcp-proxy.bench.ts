@@ -271,6 +271,9 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
       version: 'bench',
       bodyLimit: '1mb',
       isReady: () => pingDatabase(db),
+      changes: modules.changes,
+      // No bots run here, so nothing calls back into the gateway.
+      selfUrl: () => 'http://127.0.0.1:9',
       // As `botgate serve` on loopback: the DNS-rebinding guard is on.
       allowedHostnames: allowedHostnames('127.0.0.1', undefined),
       operator: { commands: modules.commands, token: generateOperatorToken() },

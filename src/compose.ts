@@ -1,6 +1,8 @@
+import { createInProcessChangeBus, type ChangeBus } from './shared/change-bus.ts';
 import type { Config } from './shared/config.ts';
 import type { Db } from './shared/db.ts';
 import type { Logger } from './shared/logger.ts';
+import { createPostgresChangeBus } from './shared/postgres-change-bus.ts';
 import { createBotsModule, type BotsModule } from './bots/index.ts';
 import { createServersModule, type SecretKeySource, type ServersModule } from './servers/index.ts';
 import { createAuditWriter, createTenancyModule, type AuditWriter, type TenancyModule } from './tenancy/index.ts';
@@ -12,8 +14,22 @@ export interface Modules {
   bots: BotsModule;
   auditWriter: AuditWriter;
   commands: OperatorCommands;
-  /** Writes queued audit events and closes running tool sources. */
+  /** Change notifications between modules and, on PostgreSQL, between nodes. */
+  changes: ChangeBus;
+  /** Writes queued audit events, closes running tool sources and the change bus. */
   close(): Promise<void>;
+}
+
+/**
+ * PostgreSQL's LISTEN/NOTIFY when the database is shared by several nodes;
+ * within the process on the embedded database, which only one process opens.
+ * REDIS_URL is not used for this: no Redis client is a dependency.
+ */
+function createChangeBus(config: Config, db: Db, logger: Logger): ChangeBus {
+  if (config.redisUrl) logger.info('REDIS_URL is set, but change notifications go over PostgreSQL (or stay in-process on the embedded database)');
+  return config.databaseUrl
+    ? createPostgresChangeBus({ connectionString: config.databaseUrl, db, logger })
+    : createInProcessChangeBus(logger);
 }
 
 /** Wires the modules once, for the gateway and for the CLI alike. */
@@ -29,10 +45,12 @@ export function composeModules({
   secretKey: SecretKeySource;
 }): Modules {
   const tenancy = createTenancyModule({ db });
+  const changes = createChangeBus(config, db, logger);
   const servers = createServersModule({
     db,
     logger,
     secretKey,
+    changes,
     policy: {
       dataDir: config.dataDir,
       fsRoots: config.fsRoots,
@@ -40,7 +58,13 @@ export function composeModules({
       stdioCommands: config.stdioCommands,
     },
   });
-  const bots = createBotsModule({ db, secretKey });
+  const bots = createBotsModule({
+    db,
+    secretKey,
+    usage: tenancy.usage,
+    logger,
+    anthropic: { apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl },
+  });
   const auditWriter = createAuditWriter({ db, logger });
   return {
     tenancy,
@@ -48,9 +72,11 @@ export function composeModules({
     bots,
     auditWriter,
     commands: createOperatorCommands({ tenancy, servers, bots }),
+    changes,
     async close() {
       await servers.sources.close();
       await auditWriter.close();
+      await changes.close();
     },
   };
 }

@@ -37,6 +37,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   }
 
   let draining = false;
+  const stopping = new AbortController();
+  let selfUrl: string | undefined;
   const modules = composeModules({ config, db: database.db, logger, secretKey });
   const operatorToken = generateOperatorToken();
   const app = createApp({
@@ -49,9 +51,18 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     bodyLimit: config.bodyLimit,
     allowedHostnames: allowedHostnames(config.host, config.publicUrl),
     isReady: async () => !draining && (await pingDatabase(database.db)),
+    changes: modules.changes,
+    stopping: stopping.signal,
+    selfUrl: () => {
+      if (!selfUrl) throw new Error('the gateway is not listening yet');
+      return selfUrl;
+    },
     operator: { commands: modules.commands, token: operatorToken },
   });
+  // Other nodes' changes are heard before the first client can listen for them.
+  await modules.changes.connect();
   const server = await listen(app, { host: config.host, port: config.port });
+  selfUrl = server.url;
   await writeOperatorCredential(config.dataDir, { url: server.url, token: operatorToken, pid: process.pid });
   logger.info({ url: server.url, database: database.kind }, 'botgate listening');
 
@@ -59,6 +70,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     url: server.url,
     async stop() {
       draining = true;
+      stopping.abort();
       await removeOperatorCredential(config.dataDir, operatorToken);
       await server.close();
       await modules.close();

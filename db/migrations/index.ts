@@ -4,6 +4,7 @@ import * as servers from './0002-servers.ts';
 import * as keyToolRestrictions from './0003-key-tool-restrictions.ts';
 import * as usage from './0004-usage.ts';
 import * as bots from './0005-bots.ts';
+import * as conversations from './0006-conversations.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003-key-tool-restrictions': keyToolRestrictions,
   '0004-usage': usage,
   '0005-bots': bots,
+  '0006-conversations': conversations,
 };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { sealSecret } from '../shared/crypto.ts';
+import { openSecret, sealSecret } from '../shared/crypto.ts';
 import { isUniqueViolation, withTenant, type Db, type Tx } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
 import { parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
@@ -66,6 +66,8 @@ export interface BotService {
   /** Changes the given fields; lists given replace the stored ones. */
   update(tenant: Tenant, context: RequestContext, slug: string, input: UpdateBotInput): Promise<BotInfo>;
   remove(tenant: Tenant, context: RequestContext, slug: string): Promise<void>;
+  /** A bot with its tenant-supplied Anthropic key in plaintext (null when the operator's is used): for running it. */
+  forRun(tenant: Tenant, slug: string): Promise<{ info: BotInfo; apiKey: string | null }>;
 }
 
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -248,6 +250,13 @@ export function createBotService({
         });
         return info;
       });
+    },
+
+    async forRun(tenant, slug) {
+      const known = await priceTable();
+      const record = await withTenant(db, tenant.id, (trx) => findOr404(trx, tenant.id, slug, false));
+      const apiKey = record.sealedApiKey === null ? null : openSecret(key(), record.sealedApiKey, sealContext(tenant.id, record.id));
+      return { info: toInfo(record, known), apiKey };
     },
 
     async remove(tenant, context, slug) {

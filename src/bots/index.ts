@@ -1,15 +1,59 @@
 import type { Db } from '../shared/db.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { UsageService } from '../tenancy/index.ts';
+import { createAnthropicModelClient } from './anthropic-model-client.ts';
+import { createBotRunner, type BotRunner, type BotRunnerLimits } from './bot-runner.ts';
 import { createBotService, type BotSecretKeySource, type BotService } from './bot.service.ts';
+import { createCircuitBreakerRegistry } from './circuit-breaker.ts';
+import type { ModelClient } from './model-client.ts';
+import { createConversationService, type ConversationService } from './conversation.service.ts';
 import { loadPriceTable } from './pricing/index.ts';
 
-/** Bots: their configuration, the model client behind the tool loop, and pricing. The runtime and its endpoints come next. */
+/** Bots: their configuration, their conversations, and the runtime that answers with Claude. */
 export interface BotsModule {
   bots: BotService;
+  conversations: ConversationService;
+  runner: BotRunner;
 }
 
-/** Tenants' configured bots; their models are priced with the built-in price table. */
-export function createBotsModule(deps: { db: Db; secretKey: BotSecretKeySource }): BotsModule {
-  return { bots: createBotService({ ...deps, prices: () => loadPriceTable() }) };
+export interface BotsModuleDependencies {
+  db: Db;
+  secretKey: BotSecretKeySource;
+  usage: UsageService;
+  logger: Logger;
+  /** The operator's Claude API key and endpoint; a bot's own key takes precedence. */
+  anthropic: { apiKey: string | undefined; baseURL: string | undefined };
+  limits?: Partial<BotRunnerLimits>;
+}
+
+/** Tenants' bots; models are priced with the built-in price table, and API keys share a circuit breaker each. */
+export function createBotsModule(deps: BotsModuleDependencies): BotsModule {
+  let table: ReturnType<typeof loadPriceTable> | undefined;
+  const prices = () => (table ??= loadPriceTable());
+  const bots = createBotService({ db: deps.db, secretKey: deps.secretKey, prices });
+  const conversations = createConversationService({ db: deps.db });
+  const circuitBreakers = createCircuitBreakerRegistry();
+  // One client per API key in use (the operator's and tenants' own), reused across runs.
+  const modelClients = new Map<string, ModelClient>();
+  const runner = createBotRunner({
+    bots,
+    conversations,
+    usage: deps.usage,
+    prices,
+    modelClientFor: (apiKey) => {
+      let client = modelClients.get(apiKey);
+      if (!client) {
+        const { baseURL } = deps.anthropic;
+        client = createAnthropicModelClient({ apiKey, circuitBreakers, ...(baseURL !== undefined && { baseURL }) });
+        modelClients.set(apiKey, client);
+      }
+      return client;
+    },
+    operatorApiKey: deps.anthropic.apiKey,
+    limits: deps.limits,
+    logger: deps.logger,
+  });
+  return { bots, conversations, runner };
 }
 
 export {
@@ -21,6 +65,28 @@ export {
   type CreateBotInput,
   type UpdateBotInput,
 } from './bot.service.ts';
+export {
+  BotRunRefused,
+  DEFAULT_RUNNER_LIMITS,
+  type AskInput,
+  type AskResult,
+  type BotRunEvent,
+  type BotRunner,
+  type BotRunnerLimits,
+  type RunCaller,
+  type ToolClientContext,
+  type ToolClientFactory,
+} from './bot-runner.ts';
+export type { ModelCallReport, RunEvent, ToolClient, ToolOutcome } from './tool-loop.ts';
+export {
+  createConversationService,
+  type ConversationInfo,
+  type ConversationService,
+  type ConversationVisibility,
+  type NewMessage,
+  type StoredContent,
+  type StoredMessage,
+} from './conversation.service.ts';
 export {
   addUsage,
   ModelError,

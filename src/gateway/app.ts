@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
+import type { ChangeBus } from '../shared/change-bus.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { BotsModule } from '../bots/index.ts';
@@ -12,7 +13,10 @@ import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
 import type { OperatorCommands } from './operator/commands.ts';
 import { createMcpRoutes } from './mcp/mcp.routes.ts';
+import { createRunCredentials } from './bots/run-credentials.ts';
 import { createBotRoutes } from './routes/bots.routes.ts';
+import { createChatRoutes } from './routes/chat.routes.ts';
+import { createConversationRoutes } from './routes/conversations.routes.ts';
 import { createAuditRoutes } from './routes/audit.routes.ts';
 import { createHealthRoutes } from './routes/health.routes.ts';
 import { createKeyRoutes } from './routes/keys.routes.ts';
@@ -33,6 +37,12 @@ export interface AppDependencies {
   /** Hostnames MCP requests may address; see `allowedHostnames`. */
   allowedHostnames: string[] | undefined;
   isReady: () => Promise<boolean>;
+  /** Servers' list changes, delivered to MCP clients' `subscriptions/listen` streams. */
+  changes: ChangeBus;
+  /** Aborted when the gateway starts draining, so that long-lived streams end first. */
+  stopping?: AbortSignal;
+  /** Base URL of this node once it listens; bots reach their tools through it. */
+  selfUrl: () => string;
   operator: { commands: OperatorCommands; token: string };
 }
 
@@ -69,6 +79,9 @@ export function createApp(deps: AppDependencies): Express {
   app.use(helmet());
   app.use(createHealthRoutes({ isReady: deps.isReady }));
 
+  const credentials = createRunCredentials();
+  const runtime = { bots: deps.bots, runner: deps.bots.runner, credentials, selfUrl: deps.selfUrl, logger: deps.logger };
+
   const api = express.Router();
   api.use(requireJsonBody, express.json({ limit: deps.bodyLimit, strict: true }));
   api.use(createOperatorRoutes(deps.operator));
@@ -79,10 +92,12 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createAuditRoutes({ tenancy: deps.tenancy }));
   api.use(createServerRoutes({ servers: deps.servers }));
   api.use(createBotRoutes({ bots: deps.bots }));
+  api.use(createConversationRoutes({ bots: deps.bots }));
+  api.use(createChatRoutes(runtime));
   api.use(createUsageRoutes({ tenancy: deps.tenancy }));
   app.use('/api/v1', api);
   app.use('/t', createHostGuard(deps.allowedHostnames));
-  app.use(createMcpRoutes(deps));
+  app.use(createMcpRoutes({ ...deps, ...runtime }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -1,7 +1,9 @@
+import type { ChangeBus } from '../shared/change-bus.ts';
 import type { Db } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createServerService, type SecretKeySource, type ServerService } from './server.service.ts';
 import { createToolPinService, type ToolPinService } from './pinning/index.ts';
+import { publishListsChanges } from './list-changes.ts';
 import type { ServerPolicy } from './policy.ts';
 import { createSourceFactory } from './source-factory.ts';
 import { createSourcePool, type SourcePool } from './source-pool.ts';
@@ -13,17 +15,23 @@ export interface ServersModule {
   pins: ToolPinService;
 }
 
-/** Tenants' configured servers and their running tool sources. */
+/**
+ * Tenants' configured servers and their running tool sources. Changes to what
+ * a server lists (it was created, reconfigured or deleted; a tool was withheld
+ * or approved) are published on `changes` once committed.
+ */
 export function createServersModule(deps: {
   db: Db;
   logger: Logger;
   secretKey: SecretKeySource;
   policy: ServerPolicy;
+  changes: ChangeBus;
 }): ServersModule {
+  const withNotify = { ...deps, notifyToolsChanged: publishListsChanges(deps.changes) };
   return {
-    servers: createServerService(deps),
-    sources: createSourcePool({ factory: createSourceFactory(deps), logger: deps.logger }),
-    pins: createToolPinService(deps),
+    servers: createServerService(withNotify),
+    sources: createSourcePool({ factory: createSourceFactory(withNotify), logger: deps.logger }),
+    pins: createToolPinService(withNotify),
   };
 }
 
@@ -31,6 +39,7 @@ export { SERVER_KINDS, KIND_SCHEMAS, type ServerKind } from './kinds.ts';
 export { checkOutboundUrl, resolveFilesystemRoots, tenantArea, type ServerPolicy } from './policy.ts';
 export type { SecretKeySource, ServerService, ServerInfo, ServerRuntime, CreateServerInput, UpdateServerInput } from './server.service.ts';
 export type { SourceFactory, SourcePool } from './source-pool.ts';
+export { readListsChange, type ListKind, type ListsChange } from './list-changes.ts';
 export type { DefinitionChange, ToolDefinition, ToolPinInfo, ToolPinService } from './pinning/index.ts';
 export {
   errorResult,

@@ -6,6 +6,7 @@ import { AppError, notFound } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
 import { KIND_SCHEMAS, SERVER_KINDS, type ServerKind } from './kinds.ts';
+import { ALL_LISTS, type NotifyToolsChanged } from './list-changes.ts';
 import { checkOutboundUrl, resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
 import {
   deleteServerRecord,
@@ -90,20 +91,27 @@ function toInfo(record: ServerRecord): ServerInfo {
   };
 }
 
+/** The slug under which the aggregate endpoint lists bots. */
+export const RESERVED_SERVER_SLUG = 'bot';
+
 export function createServerService({
   db,
   secretKey,
   policy,
   logger,
+  notifyToolsChanged,
 }: {
   db: Db;
   /** The key itself, or a function giving it when first needed (it may throw when there is none). */
   secretKey: SecretKeySource;
   policy: ServerPolicy;
   logger?: Logger;
+  /** Told after a server is created, updated or deleted: every list it offers changed. */
+  notifyToolsChanged?: NotifyToolsChanged;
 }): ServerService {
   const key = typeof secretKey === 'function' ? secretKey : () => secretKey;
   const sealContext = (tenantId: string, serverId: string) => `server:${tenantId}:${serverId}`;
+  const changed = (tenantId: string, slug: string) => notifyToolsChanged?.(tenantId, slug, ALL_LISTS);
 
   function openSecrets(record: ServerRecord): Record<string, unknown> {
     if (record.sealedSecrets === null) return {};
@@ -170,11 +178,14 @@ export function createServerService({
 
     async create(tenant, context, input) {
       const slug = parseOrThrow(slugSchema, input.slug, 'slug');
+      // The aggregate endpoint publishes bots as `bot__{slug}`: a server of that name would be shadowed.
+      if (slug === RESERVED_SERVER_SLUG) throw new AppError('validation_failed', `slug: "${slug}" is reserved for bots in the aggregate endpoint`, { details: { field: 'slug' } });
       const kind = parseOrThrow(kindSchema, input.kind, 'kind');
       const valid = await validate(tenant, slug, kind, input.config, input.secrets);
       const id = randomUUID();
+      let info: ServerInfo;
       try {
-        return await withTenant(db, tenant.id, async (trx) => {
+        info = await withTenant(db, tenant.id, async (trx) => {
           const record = await insertServerRecord(trx, {
             id,
             tenantId: tenant.id,
@@ -191,6 +202,8 @@ export function createServerService({
         if (isUniqueViolation(error)) throw new AppError('conflict', `a server with slug "${slug}" already exists`);
         throw error;
       }
+      changed(tenant.id, slug);
+      return info;
     },
 
     async update(tenant, context, slug, input) {
@@ -207,7 +220,7 @@ export function createServerService({
         }
       }
       const valid = await validate(tenant, current.slug, kind, input.config ?? current.config, mergedSecrets);
-      return withTenant(db, tenant.id, async (trx) => {
+      const updated = await withTenant(db, tenant.id, async (trx) => {
         const locked = await findOr404(tenant.id, slug, true, trx);
         const record = await updateServerRecord(trx, tenant.id, locked.id, { config: valid.config, ...seal(tenant.id, locked.id, valid.secrets) });
         const info = toInfo(record);
@@ -220,14 +233,19 @@ export function createServerService({
         });
         return info;
       });
+      changed(tenant.id, updated.slug);
+      return updated;
     },
 
-    remove: (tenant, context, slug) =>
-      withTenant(db, tenant.id, async (trx) => {
+    async remove(tenant, context, slug) {
+      const removed = await withTenant(db, tenant.id, async (trx) => {
         const record = await findOr404(tenant.id, slug, true, trx);
         await deleteServerRecord(trx, tenant.id, record.id);
         await recordAudit(trx, tenant.id, context, { action: 'server.delete', resourceType: 'server', resourceId: record.id, before: toInfo(record) });
-      }),
+        return record;
+      });
+      changed(tenant.id, removed.slug);
+    },
 
     async listRuntime(tenant) {
       const records = await withTenant(db, tenant.id, (trx) => listServerRecords(trx, tenant.id));

@@ -6,6 +6,7 @@ import { createDatabaseSource } from './database/index.ts';
 import { createFilesystemSource } from './filesystem/index.ts';
 import { createGithubSource } from './github/index.ts';
 import type { KindConfig, KindSecrets } from './kinds.ts';
+import type { NotifyToolsChanged } from './list-changes.ts';
 import { createPinnedSource } from './pinning/index.ts';
 import { resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
 import { createRemoteSource } from './remote/index.ts';
@@ -34,12 +35,31 @@ const GATEWAY_CONTEXT: RequestContext = { actor: { type: 'operator', id: null },
  * operator's policy. Upstream kinds (`remote`, `stdio`) have their tool
  * definitions pinned; built-in kinds are the gateway's own code.
  */
-export function createSourceFactory({ db, policy, logger }: { db: Db; policy: ServerPolicy; logger: Logger }): SourceFactory {
+export function createSourceFactory({
+  db,
+  policy,
+  logger,
+  notifyToolsChanged,
+}: {
+  db: Db;
+  policy: ServerPolicy;
+  logger: Logger;
+  /** Told when a pinned upstream's changed tool is withheld. */
+  notifyToolsChanged?: NotifyToolsChanged;
+}): SourceFactory {
   // Which protocol era each upstream speaks, shared so reconnects skip the probe.
   const eraCache = new Map<string, unknown>();
 
   const pinned = <S extends ToolSource>(source: S, server: ServerRuntime, tenant: Tenant): S =>
-    createPinnedSource({ source, db, tenantId: tenant.id, serverId: server.id, serverSlug: server.slug, auditContext: GATEWAY_CONTEXT });
+    createPinnedSource({
+      source,
+      db,
+      tenantId: tenant.id,
+      serverId: server.id,
+      serverSlug: server.slug,
+      auditContext: GATEWAY_CONTEXT,
+      ...(notifyToolsChanged && { notifyToolsChanged }),
+    });
 
   return (server: ServerRuntime, tenant: Tenant) => {
     switch (server.kind) {

@@ -6,6 +6,8 @@ export interface ToolCallContext {
   signal: AbortSignal;
   /** Sends a progress notification when the caller asked for progress; a no-op otherwise. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** `_meta` of the caller's request, for sources that read protocol extensions (a bot's call chain). */
+  meta?: Record<string, unknown> | undefined;
 }
 
 /**

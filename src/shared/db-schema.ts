@@ -125,6 +125,31 @@ export interface BotsTable {
   updated_at: Timestamp;
 }
 
+export interface ConversationsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  bot_id: string;
+  principal_type: string;
+  principal_id: string | null;
+  title: string | null;
+  summary: string | null;
+  summarized_through_seq: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ConversationMessagesTable {
+  id: Generated<string>;
+  tenant_id: string;
+  conversation_id: string;
+  seq: number;
+  role: 'user' | 'assistant';
+  /** JSON array of Anthropic content blocks; written as JSON text. */
+  content: ColumnType<unknown, string, never>;
+  run_id: string | null;
+  created_at: Timestamp;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   tenants: TenantsTable;
@@ -136,4 +161,6 @@ export interface Database {
   tool_pins: ToolPinsTable;
   usage_records: UsageRecordsTable;
   bots: BotsTable;
+  conversations: ConversationsTable;
+  conversation_messages: ConversationMessagesTable;
 }

@@ -12,7 +12,9 @@ export type Permission =
   | 'bots:read'
   | 'bots:write'
   /** A member reads only the usage of its own key and user; see the usage route. */
-  | 'usage:read';
+  | 'usage:read'
+  /** A member reads only the conversations its own key or user started; see the conversations route. */
+  | 'conversations:read';
 
 const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   owner: [
@@ -26,9 +28,21 @@ const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'bots:read',
     'bots:write',
     'usage:read',
+    'conversations:read',
   ],
-  admin: ['keys:read', 'keys:write', 'members:read', 'audit:read', 'servers:read', 'servers:write', 'bots:read', 'bots:write', 'usage:read'],
-  member: ['servers:read', 'bots:read', 'usage:read'],
+  admin: [
+    'keys:read',
+    'keys:write',
+    'members:read',
+    'audit:read',
+    'servers:read',
+    'servers:write',
+    'bots:read',
+    'bots:write',
+    'usage:read',
+    'conversations:read',
+  ],
+  member: ['servers:read', 'bots:read', 'usage:read', 'conversations:read'],
   auditor: ['members:read', 'audit:read', 'bots:read', 'usage:read'],
 };
 

@@ -21,3 +21,23 @@ export function toolsBeyond(held: readonly string[] | null, wanted: readonly str
     return at < 0 ? !held.includes(entry) : !mayUseTool(held, entry.slice(0, at), entry.slice(at + SEPARATOR.length));
   });
 }
+
+/**
+ * The entries allowed by both `held` (a key's restrictions; null: all) and
+ * `wanted` (e.g. a bot's attachments): what a bot may use on behalf of a key.
+ */
+export function intersectTools(held: readonly string[] | null, wanted: readonly string[]): string[] {
+  if (held === null) return [...wanted];
+  const allowed = new Set<string>();
+  for (const entry of wanted) {
+    const at = entry.indexOf(SEPARATOR);
+    if (at >= 0) {
+      if (mayUseTool(held, entry.slice(0, at), entry.slice(at + SEPARATOR.length))) allowed.add(entry);
+    } else if (held.includes(entry)) {
+      allowed.add(entry);
+    } else {
+      for (const own of held) if (own.startsWith(`${entry}${SEPARATOR}`)) allowed.add(own);
+    }
+  }
+  return [...allowed];
+}

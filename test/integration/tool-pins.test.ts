@@ -3,7 +3,9 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import pino from 'pino';
 import { expect, it } from 'vitest';
 import { createPinnedSource } from '../../src/servers/pinning/index.ts';
-import { createServersModule, type ToolSource } from '../../src/servers/index.ts';
+import { createServersModule, readListsChange, type ListsChange, type ToolSource } from '../../src/servers/index.ts';
+import { publishListsChanges } from '../../src/servers/list-changes.ts';
+import { createInProcessChangeBus } from '../../src/shared/change-bus.ts';
 import { withTenant, type Db } from '../../src/shared/db.ts';
 import { createTenancyModule, type RequestContext, type Tenant } from '../../src/tenancy/index.ts';
 import { countRows, describeEachDatabase } from '../support/databases.ts';
@@ -33,20 +35,36 @@ function fakeUpstream() {
 
 async function setup(db: Db, { prefix = 'pins', slug = 'upstream' } = {}) {
   const tenancy = createTenancyModule({ db });
+  const changes = createInProcessChangeBus(pino({ level: 'silent' }));
+  // What listeners were told, in order.
+  const heard: ListsChange[] = [];
+  changes.subscribe((event) => {
+    const change = readListsChange(event);
+    if (change) heard.push(change);
+  });
   const servers = createServersModule({
     db,
     logger: pino({ level: 'silent' }),
     secretKey: Buffer.alloc(32, 7),
     policy: { dataDir: '/nonexistent', fsRoots: [], allowPrivateNetworks: ['127.0.0.0/8'], stdioCommands: {} },
+    changes,
   });
   const tenant: Tenant = await tenancy.tenants.create(operator, { slug: `${prefix}-${randomUUID().slice(0, 8)}` });
   const server = await servers.servers.create(tenant, operator, { slug, kind: 'remote', config: { url: 'http://127.0.0.1:9/mcp' } });
   const upstream = fakeUpstream();
   const pinned = () =>
-    createPinnedSource({ source: upstream.source, db, tenantId: tenant.id, serverId: server.id, serverSlug: slug, auditContext: operator });
+    createPinnedSource({
+      source: upstream.source,
+      db,
+      tenantId: tenant.id,
+      serverId: server.id,
+      serverSlug: slug,
+      auditContext: operator,
+      notifyToolsChanged: publishListsChanges(changes),
+    });
   const events = async (action: string) =>
     (await tenancy.audit.list(tenant.id, { action, limit: 100 })).events;
-  return { tenancy, servers, tenant, server, upstream, pinned, events };
+  return { tenancy, servers, tenant, server, upstream, pinned, events, heard };
 }
 
 const names = (tools: Tool[]) => tools.map((t) => t.name).sort();
@@ -121,6 +139,32 @@ describeEachDatabase('tool definition pinning', (use) => {
     expect(approved[0]).toMatchObject({ actor: admin.actor, requestId: 'req-approve', after: { tool: 'echo', changes: [{ path: 'description' }] } });
     expect((await servers.pins.list(tenant, 'upstream')).map((p) => p.status)).toEqual(['pinned', 'pinned']);
     expect(await events('tool.definition_changed')).toHaveLength(1);
+  });
+
+  it('tells listeners once when a changed tool is withheld and once when it is approved, after each commit', async () => {
+    const { db } = use();
+    const { servers, tenant, upstream, pinned, heard } = await setup(db);
+    // Creating the server changed every list it offers.
+    expect(heard).toEqual([{ tenantId: tenant.id, serverSlug: 'upstream', lists: ['tools', 'prompts', 'resources'] }]);
+    heard.length = 0;
+    const [first, second] = [pinned(), pinned()];
+    await first.listTools(signal);
+    expect(heard).toEqual([]);
+
+    upstream.tools.set('echo', { ...upstream.tools.get('echo')!, description: 'Echoes, and more.' });
+    await first.listTools(signal);
+    // Another request (or node) noticing the same change does not tell anyone again.
+    await second.listTools(signal);
+    await first.listTools(signal);
+    expect(heard).toEqual([{ tenantId: tenant.id, serverSlug: 'upstream', lists: ['tools'] }]);
+
+    expect((await servers.pins.list(tenant, 'upstream')).find((p) => p.name === 'echo')?.status).toBe('pending');
+    expect(await servers.pins.approve(tenant, admin, 'upstream')).toEqual(['echo']);
+    expect(heard).toHaveLength(2);
+    expect(heard[1]).toEqual({ tenantId: tenant.id, serverSlug: 'upstream', lists: ['tools'] });
+    // Nothing pending: nothing approved, nobody told.
+    expect(await servers.pins.approve(tenant, admin, 'upstream')).toEqual([]);
+    expect(heard).toHaveLength(2);
   });
 
   it('audits a second, different change again, and approves only the tools named', async () => {

@@ -74,6 +74,9 @@ describeEachDatabase('GET /api/v1/usage', (use) => {
         bodyLimit: '1mb',
         allowedHostnames: undefined,
         isReady: () => Promise.resolve(true),
+        changes: modules.changes,
+        // No bots run here, so nothing calls back into the gateway.
+        selfUrl: () => 'http://127.0.0.1:9',
         operator: { commands: modules.commands, token: generateOperatorToken() },
       }),
       { host: '127.0.0.1', port: 0 },

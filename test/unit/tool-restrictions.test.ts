@@ -2,9 +2,17 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { createToolRegistry } from '../../src/servers/index.ts';
 import { restrictSource } from '../../src/gateway/restricted-source.ts';
-import { mayUseServer, mayUseTool, toolsBeyond, toolRestrictionsSchema } from '../../src/tenancy/index.ts';
+import { intersectTools, mayUseServer, mayUseTool, toolsBeyond, toolRestrictionsSchema } from '../../src/tenancy/index.ts';
 
 describe('key tool restrictions', () => {
+  it('narrows what a bot may use to what the calling key holds', () => {
+    const attached = ['files', 'gh__list_issues', 'bot__helper'];
+    expect(intersectTools(null, attached)).toEqual(attached);
+    expect(intersectTools(['files__read_file', 'gh', 'bot'], attached)).toEqual(['files__read_file', 'gh__list_issues', 'bot__helper']);
+    expect(intersectTools(['files'], attached)).toEqual(['files']);
+    expect(intersectTools(['db', 'gh__create_issue'], attached)).toEqual([]);
+  });
+
   it('lets an unrestricted key use everything', () => {
     expect(mayUseTool(null, 'files', 'write_file')).toBe(true);
     expect(mayUseServer(null, 'files')).toBe(true);

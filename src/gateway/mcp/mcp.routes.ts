@@ -1,16 +1,22 @@
-import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
+import { createMcpHandler, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { ChangeBus } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { BotRunner, BotsModule } from '../../bots/index.ts';
 import type { ServersModule, ServerRuntime } from '../../servers/index.ts';
-import { mayUseServer, type AuditWriter, type Principal, type TenancyModule } from '../../tenancy/index.ts';
+import { mayUseServer, mayUseTool, type AuditWriter, type Principal, type TenancyModule } from '../../tenancy/index.ts';
+import { BOTS_NAMESPACE, type AskContext } from '../bots/bot-ask.ts';
+import { botEntry, botsEntry } from '../bots/bot-sources.ts';
+import { RUN_CREDENTIAL_PREFIX, type RunCredentials, type RunGrant } from '../bots/run-credentials.ts';
 import { restrictSource } from '../restricted-source.ts';
 import { bearerToken } from '../auth.ts';
 import { contextOf, param } from '../http.ts';
 import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
 import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
+import { createListenStreams, isListenRequest } from './listen-streams.ts';
 import { createToolServer } from './tool-server.ts';
 
 export interface McpRouteDependencies {
@@ -19,6 +25,15 @@ export interface McpRouteDependencies {
   servers: ServersModule;
   auditWriter: AuditWriter;
   version: string;
+  bots: BotsModule;
+  runner: BotRunner;
+  credentials: RunCredentials;
+  /** Base URL of this node, for bots' own MCP calls. */
+  selfUrl: () => string;
+  /** Where servers' list changes arrive from, for `subscriptions/listen` streams. */
+  changes: ChangeBus;
+  /** Aborted when the gateway starts draining: open listen streams then end. */
+  stopping?: AbortSignal | undefined;
 }
 
 interface EndpointState {
@@ -26,6 +41,8 @@ interface EndpointState {
   catalog: ToolCatalog;
   content: ContentCatalog;
   name: string;
+  /** The one server of a single-server endpoint: its listen streams hear only that server's changes. */
+  server?: string;
   request: Request;
   response: Response;
 }
@@ -43,33 +60,39 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export function createMcpRoutes(deps: McpRouteDependencies): Router {
   const router = Router();
 
-  const handler = createMcpHandler(
-    ({ authInfo }) => {
-      const state = authInfo?.extra?.['endpoint'] as EndpointState | undefined;
-      if (!state) throw new Error('MCP request reached the handler without authentication');
-      return createToolServer({
-        name: state.name,
-        version: deps.version,
-        catalog: state.catalog,
-        content: state.content,
-        logger: deps.logger,
-        onToolCall: (call) =>
-          deps.auditWriter.enqueue(state.principal.tenant.id, contextOf(state.request, state.response), {
-            action: 'tool.call',
-            resourceType: 'server',
-            resourceId: call.entry.serverId,
-            after: {
-              server: call.entry.slug,
-              tool: call.tool,
-              arguments: summarizeArguments(call.args),
-              outcome: call.outcome,
-              duration_ms: Math.round(call.durationMs),
-            },
-          }),
-      });
-    },
-    { legacy: 'stateless' },
-  );
+  const factory: McpServerFactory = ({ authInfo, era }) => {
+    const state = authInfo?.extra?.['endpoint'] as EndpointState | undefined;
+    if (!state) throw new Error('MCP request reached the handler without authentication');
+    return createToolServer({
+      name: state.name,
+      version: deps.version,
+      catalog: state.catalog,
+      content: state.content,
+      logger: deps.logger,
+      // Only 2026-07-28 clients can hold a listen stream; stateless 2025 serving has no channel for notifications.
+      listChanged: era === 'modern',
+      onToolCall: (call) =>
+        deps.auditWriter.enqueue(state.principal.tenant.id, contextOf(state.request, state.response), {
+          action: 'tool.call',
+          ...(call.entry.audit?.(call.tool) ?? { resourceType: 'server', resourceId: call.entry.serverId }),
+          after: {
+            server: call.entry.slug,
+            tool: call.tool,
+            arguments: summarizeArguments(call.args),
+            outcome: call.outcome,
+            duration_ms: Math.round(call.durationMs),
+          },
+        }),
+    });
+  };
+  const handler = createMcpHandler(factory, { legacy: 'stateless' });
+  const listen = createListenStreams({
+    changes: deps.changes,
+    factory,
+    logger: deps.logger,
+    maxBodyBytes: MAX_BODY_BYTES,
+    stopping: deps.stopping,
+  });
   const serveNode = toNodeHandler(handler, {
     maxRequestBodySize: MAX_BODY_BYTES,
     onerror: (error) => deps.logger.error({ err: error }, 'MCP transport error'),
@@ -79,7 +102,10 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
   const authenticate: RequestHandler = async (req, res, next) => {
     const token = bearerToken(req.get('authorization'));
     if (!token) throw new AppError('unauthorized', 'an API key is required: send "Authorization: Bearer bgk_..."');
-    const principal = await deps.tenancy.apiKeys.authenticate(token);
+    // A bot's own calls carry its run credential, bound to the run and narrowed to the bot's attachments.
+    const grant = token.startsWith(RUN_CREDENTIAL_PREFIX) ? deps.credentials.resolve(token) : undefined;
+    if (grant) res.locals['runGrant'] = grant;
+    const principal = grant ? grant.principal : await deps.tenancy.apiKeys.authenticate(token);
     if (!principal) throw new AppError('unauthorized', 'the API key is invalid, expired or revoked');
     // Another tenant's endpoint looks exactly like one that does not exist.
     if (principal.tenant.slug !== param(req, 'tenant')) throw new AppError('not_found', 'tenant not found');
@@ -117,6 +143,10 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       expiresAt: Math.floor(Date.now() / 1000) + 3600,
       extra: { endpoint: { ...state, request: req, response: res } satisfies EndpointState },
     };
+    if (isListenRequest(req)) {
+      const scope = { tenantId: principal.tenant.id, server: state.server, mayUseServer: (slug: string) => mayUseServer(principal.tools, slug) };
+      return listen.serve(Object.assign(req, { auth }), res, scope);
+    }
     return serveNode(Object.assign(req, { auth }), res);
   }
 
@@ -129,10 +159,33 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     return { catalog: createToolCatalog(entries, options), content: createContentCatalog(entries, options) };
   }
 
+  /** How bots asked through this request run: as the principal, below the calling run when a bot asks. */
+  function askContext(res: Response, principal: Principal): AskContext {
+    const grant = res.locals['runGrant'] as RunGrant | undefined;
+    return {
+      runner: deps.runner,
+      // A bot asked by a bot acts for whoever started the chain, not with the asking bot's narrower rights.
+      principal: grant?.origin ?? principal,
+      parentRunId: grant?.runId ?? null,
+      chain: grant?.chain ?? [],
+      selfUrl: deps.selfUrl,
+      credentials: deps.credentials,
+      logger: deps.logger,
+    };
+  }
+
+  /** The tenant's bots the principal may ask, as the aggregate's `bot__{slug}` tools; none when it may use none. */
+  async function botsEntries(res: Response, principal: Principal): Promise<CatalogEntry[]> {
+    if (!mayUseServer(principal.tools, BOTS_NAMESPACE)) return [];
+    const bots = (await deps.bots.bots.list(principal.tenant)).filter((bot) => mayUseTool(principal.tools, BOTS_NAMESPACE, bot.slug));
+    return bots.length > 0 ? [botsEntry(askContext(res, principal), bots)] : [];
+  }
+
   router.all('/t/:tenant/mcp', authenticate, async (req, res) => {
     const principal = res.locals['principal'] as Principal;
-    const runtimes = await deps.servers.servers.listRuntime(principal.tenant);
-    const catalogs = catalogsFor(await entriesFor(principal, runtimes), true);
+    const runtimes = (await deps.servers.servers.listRuntime(principal.tenant)).filter((server) => server.slug !== BOTS_NAMESPACE);
+    const [servers, bots] = await Promise.all([entriesFor(principal, runtimes), botsEntries(res, principal)]);
+    const catalogs = catalogsFor([...servers, ...bots], true);
     await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}` });
   });
 
@@ -143,7 +196,17 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     if (!runtime) throw new AppError('not_found', 'server not found');
     if (!mayUseServer(principal.tools, slug)) throw new AppError('forbidden', `this key may not use the server ${slug}`);
     const catalogs = catalogsFor(await entriesFor(principal, [runtime]), false);
-    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/${slug}` });
+    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/${slug}`, server: slug });
+  });
+
+  router.all('/t/:tenant/mcp/bots/:bot', authenticate, async (req, res) => {
+    const principal = res.locals['principal'] as Principal;
+    const slug = param(req, 'bot');
+    const bot = await deps.bots.bots.get(principal.tenant, slug);
+    if (!mayUseTool(principal.tools, BOTS_NAMESPACE, bot.slug)) throw new AppError('forbidden', `this key may not use the bot ${slug}`);
+    const entry = botEntry(askContext(res, principal), bot, deps.bots.conversations);
+    const catalogs = catalogsFor([entry], false);
+    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/bots/${bot.slug}` });
   });
 
   return router;

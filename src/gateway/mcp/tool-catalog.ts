@@ -17,6 +17,8 @@ export interface CatalogEntry {
   slug: string;
   serverId: string;
   source: ProxiedSource;
+  /** What the audit trail names for a call of `tool`; a server (`serverId`) when absent. */
+  audit?: (tool: string) => { resourceType: string; resourceId: string | null };
 }
 
 export interface CatalogOptions {

@@ -21,7 +21,8 @@ const PRIVATE_LIST = { ttlMs: LIST_TTL_MS, cacheScope: 'private' } as const;
 /**
  * A low-level MCP server over an endpoint's catalogs, built fresh for each
  * request. It declares resources, prompts and completions only when some
- * source offers them.
+ * source offers them, and `listChanged` on tools, prompts and resources when
+ * asked to: the gateway then delivers their changes over `subscriptions/listen`.
  */
 export function createToolServer(options: {
   name: string;
@@ -29,13 +30,28 @@ export function createToolServer(options: {
   catalog: ToolCatalog;
   content: ContentCatalog;
   logger: Logger;
+  /**
+   * Promise list-changed notifications. They reach 2026-07-28 clients over
+   * `subscriptions/listen` (see listen-streams.ts) when a server is created,
+   * reconfigured or deleted, or a tool is withheld or approved; 2025-era
+   * clients are served statelessly, without a stream to carry them, so they
+   * are promised none.
+   */
+  listChanged: boolean;
   onToolCall: (record: ToolCallRecord) => void;
 }): Server {
+  const changing = options.listChanged ? { listChanged: true } : {};
+  const { resources, prompts, completions } = options.content.capabilities;
   const server = new Server(
     { name: options.name, version: options.version },
     {
-      // No list-changed notifications yet (subscriptions/listen), so none are promised.
-      capabilities: { tools: {}, logging: {}, ...options.content.capabilities },
+      capabilities: {
+        tools: { ...changing },
+        logging: {},
+        ...(resources && { resources: { ...resources, ...changing } }),
+        ...(prompts && { prompts: { ...prompts, ...changing } }),
+        ...(completions && { completions }),
+      },
       cacheHints: {
         'tools/list': PRIVATE_LIST,
         'resources/list': PRIVATE_LIST,
@@ -67,6 +83,7 @@ export function createToolServer(options: {
     try {
       const result = await options.catalog.call(routed, args, {
         signal: ctx.mcpReq.signal,
+        meta: ctx.mcpReq._meta,
         progress: async (progress, total, message) => {
           if (progressToken === undefined) return;
           await ctx.mcpReq.notify({

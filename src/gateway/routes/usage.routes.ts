@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import * as z from 'zod';
-import type { Actor, Principal, TenancyModule, UsageTotals } from '../../tenancy/index.ts';
+import type { TenancyModule, UsageTotals } from '../../tenancy/index.ts';
 import { requirePermission } from '../auth.ts';
 import { parseInput, principalOf } from '../http.ts';
+import { visibleActors } from '../visibility.ts';
 
 const usageQuery = z
   .strictObject({
@@ -27,14 +28,6 @@ function totalsJson(totals: UsageTotals) {
   };
 }
 
-/** A member sees the calls made with its own key or as itself; other roles see the whole tenant. */
-function visiblePrincipals(principal: Principal): Actor[] | undefined {
-  if (principal.role !== 'member') return undefined;
-  const own: Actor[] = [{ type: 'api_key', id: principal.keyId }];
-  if (principal.userId) own.push({ type: 'user', id: principal.userId });
-  return own;
-}
-
 /** `GET /api/v1/usage`: model calls and their cost, summed by day, bot, model or principal. */
 export function createUsageRoutes({ tenancy }: { tenancy: TenancyModule }): Router {
   const router = Router();
@@ -45,7 +38,7 @@ export function createUsageRoutes({ tenancy }: { tenancy: TenancyModule }): Rout
       groupBy: query.group_by,
       since: query.since === undefined ? undefined : new Date(query.since),
       until: query.until === undefined ? undefined : new Date(query.until),
-      principals: visiblePrincipals(principal),
+      principals: visibleActors(principal),
     });
     res.json({
       groups: summary.groups.map((group) => ({ key: group.key, ...totalsJson(group) })),

@@ -2,6 +2,7 @@ import type { Tool } from '@modelcontextprotocol/server';
 import { withTenant, type Db } from '../../shared/db.ts';
 import { recordAudit, type RequestContext } from '../../tenancy/index.ts';
 import { UpstreamError } from '../remote/index.ts';
+import type { NotifyToolsChanged } from '../list-changes.ts';
 import { errorResult, ToolError, type ToolSource } from '../tool-source.ts';
 import { definitionOf, diffDefinitions, digestDefinition, type ToolDefinition } from './tool-definition.ts';
 import { insertToolPin, listToolPins, markToolPending } from './tool-pin.repository.ts';
@@ -15,6 +16,8 @@ export interface PinnedSourceOptions<S extends ToolSource> {
   serverSlug: string;
   /** Who the audit trail names for changes the gateway itself notices. */
   auditContext: RequestContext;
+  /** Told after a changed definition is recorded as pending: the tool is withheld from now on. */
+  notifyToolsChanged?: NotifyToolsChanged;
 }
 
 interface Seen {
@@ -41,18 +44,23 @@ function withheldToolMessage(tool: string, serverSlug: string): string {
  * Every other method of the source (resources, prompts) passes through.
  */
 export function createPinnedSource<S extends ToolSource>(options: PinnedSourceOptions<S>): S {
-  const { source, db, tenantId, serverId, serverSlug, auditContext } = options;
+  const { source, db, tenantId, serverId, serverSlug, auditContext, notifyToolsChanged } = options;
   // Tool name → digest of the definition last listed and found pinned; replaced on every list.
   let verified = new Map<string, string>();
   // Tools the last list withheld, so a call to one is refused with the reason.
   let withheld = new Set<string>();
 
-  /** Compares definitions not verified yet with their pins, in one short transaction; returns the names that match. */
-  function checkPins(unverified: Seen[]): Promise<Set<string>> {
+  /**
+   * Compares definitions not verified yet with their pins, in one short
+   * transaction; returns the names that match, and whether this call newly
+   * withheld a tool (so listeners are told once per change, on whichever node noticed it).
+   */
+  function checkPins(unverified: Seen[]): Promise<{ matching: Set<string>; newlyPending: boolean }> {
     return withTenant(db, tenantId, async (trx) => {
       const names = unverified.map((seen) => seen.tool.name);
       const pins = new Map((await listToolPins(trx, tenantId, serverId, { names })).map((pin) => [pin.toolName, pin]));
       const matching = new Set<string>();
+      let newlyPending = false;
       for (const { tool, definition, digest } of unverified) {
         const candidate = { tenantId, serverId, toolName: tool.name, digest, definition };
         let pin = pins.get(tool.name);
@@ -73,6 +81,7 @@ export function createPinnedSource<S extends ToolSource>(options: PinnedSourceOp
         // Already pending: nothing to write. Otherwise the conditional update makes the
         // record and its audit event happen once per distinct change, across requests and nodes.
         if (pin.pendingDigest !== digest && (await markToolPending(trx, candidate))) {
+          newlyPending = true;
           await recordAudit(trx, tenantId, auditContext, {
             action: 'tool.definition_changed',
             resourceType: 'server',
@@ -88,7 +97,7 @@ export function createPinnedSource<S extends ToolSource>(options: PinnedSourceOp
           });
         }
       }
-      return matching;
+      return { matching, newlyPending };
     });
   }
 
@@ -104,7 +113,8 @@ export function createPinnedSource<S extends ToolSource>(options: PinnedSourceOp
         return { tool, definition, digest: digestDefinition(definition) };
       });
     const unverified = seen.filter((s) => verified.get(s.tool.name) !== s.digest);
-    const matching = unverified.length > 0 ? await checkPins(unverified) : new Set<string>();
+    const { matching, newlyPending } = unverified.length > 0 ? await checkPins(unverified) : { matching: new Set<string>(), newlyPending: false };
+    if (newlyPending) notifyToolsChanged?.(tenantId, serverSlug);
     const passed = seen.filter((s) => verified.get(s.tool.name) === s.digest || matching.has(s.tool.name));
     verified = new Map(passed.map((s) => [s.tool.name, s.digest]));
     withheld = new Set(tools.map((tool) => tool.name).filter((name) => !verified.has(name)));

@@ -1,6 +1,7 @@
 import { withTenant, type Db, type Tx } from '../../shared/db.ts';
 import { AppError, notFound } from '../../shared/errors.ts';
 import { recordAudit, slugSchema, type RequestContext, type Tenant } from '../../tenancy/index.ts';
+import type { NotifyToolsChanged } from '../list-changes.ts';
 import { findServerRecord } from '../server.repository.ts';
 import { diffDefinitions, type DefinitionChange, type ToolDefinition } from './tool-definition.ts';
 import { approveToolPin, listToolPins, type ToolPin } from './tool-pin.repository.ts';
@@ -45,7 +46,14 @@ function toInfo(pin: ToolPin): ToolPinInfo {
 }
 
 /** Admins' view of pinned tool definitions, and approval of changed ones. */
-export function createToolPinService({ db }: { db: Db }): ToolPinService {
+export function createToolPinService({
+  db,
+  notifyToolsChanged,
+}: {
+  db: Db;
+  /** Told after approved definitions are committed: the tools are listed again. */
+  notifyToolsChanged?: NotifyToolsChanged;
+}): ToolPinService {
   async function serverIdOr404(trx: Tx, tenantId: string, slug: string, forUpdate: boolean): Promise<string> {
     const record = slugSchema.safeParse(slug).success ? await findServerRecord(trx, tenantId, slug, forUpdate) : undefined;
     if (!record) throw notFound('server');
@@ -59,8 +67,8 @@ export function createToolPinService({ db }: { db: Db }): ToolPinService {
         return (await listToolPins(trx, tenant.id, serverId)).map(toInfo);
       }),
 
-    approve: (tenant, context, slug, tools) =>
-      withTenant(db, tenant.id, async (trx) => {
+    async approve(tenant, context, slug, tools) {
+      const approved = await withTenant(db, tenant.id, async (trx) => {
         // Locking the server orders approvals of one server one after another.
         const serverId = await serverIdOr404(trx, tenant.id, slug, true);
         const pins = await listToolPins(trx, tenant.id, serverId, { ...(tools && { names: [...new Set(tools)] }), forUpdate: true });
@@ -88,6 +96,9 @@ export function createToolPinService({ db }: { db: Db }): ToolPinService {
           });
         }
         return pending.map((pin) => pin.toolName);
-      }),
+      });
+      if (approved.length > 0) notifyToolsChanged?.(tenant.id, slug);
+      return approved;
+    },
   };
 }

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import type { ContentBlockParam, MessageParam } from '@anthropic-ai/sdk/resources/messages';
+import { AppError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Actor, Tenant, UsageService } from '../tenancy/index.ts';
+import type { BotInfo, BotService } from './bot.service.ts';
+import type { ConversationService, ConversationVisibility, StoredMessage } from './conversation.service.ts';
+import { planCompaction } from './compaction.ts';
+import { addUsage, ModelError, ZERO_USAGE, type ModelClient, type ModelUsage } from './model-client.ts';
+import { computeCost, type PriceTable } from './pricing/index.ts';
+import { sumCosts } from './run-cost.ts';
+import { runToolLoop, type ModelCallReport, type RunEvent, type ToolClient } from './tool-loop.ts';
+
+/** Who a run acts for, and what of the tenant's conversations they may continue. */
+export interface RunCaller {
+  tenant: Tenant;
+  /** The credential or person the run is billed to. */
+  principal: Actor;
+  visibleTo: ConversationVisibility;
+}
+
+/** What the tools of one run are for; the gateway builds the tool client from it. */
+export interface ToolClientContext {
+  bot: BotInfo;
+  runId: string;
+  /** Bot slugs of the calling chain, this bot last. */
+  chain: readonly string[];
+}
+
+/** Builds a run's tool client; closed when the run ends. */
+export type ToolClientFactory = (context: ToolClientContext) => ToolClient & { close(): Promise<void> };
+
+/** Events of a run: the loop's, bracketed by the ids the caller needs first. */
+export type BotRunEvent = { type: 'run_start'; runId: string; conversationId: string; bot: string } | RunEvent;
+
+export interface AskInput {
+  bot: string;
+  message: string;
+  conversationId?: string | undefined;
+  caller: RunCaller;
+  /** The calling bot's run when another bot asks; its costs roll up there. */
+  parentRunId: string | null;
+  /** Bot slugs already in the call chain (the caller's chain); empty for a client's own ask. */
+  chain: readonly string[];
+  signal: AbortSignal;
+  onEvent: (event: BotRunEvent) => void;
+  /** The run's tools: the gateway connects them to its own MCP path with the caller's rights. */
+  toolClient: ToolClientFactory;
+}
+
+/** The answer of one ask, with the usage and cost of every model call it caused, nested bots included. */
+export interface AskResult {
+  runId: string;
+  conversationId: string;
+  text: string;
+  stopReason: string;
+  model: string;
+  usage: ModelUsage;
+  /** Exact USD of the priced calls. */
+  costUsd: string;
+  /** Calls of models without a price; their cost is not in `costUsd`. */
+  unpricedCalls: number;
+}
+
+export interface BotRunner {
+  ask(input: AskInput): Promise<AskResult>;
+}
+
+/** A run refused before it started: a cycle, a chain too deep, no API key. */
+export class BotRunRefused extends Error {
+  override readonly name = 'BotRunRefused';
+}
+
+export interface BotRunnerLimits {
+  maxRounds: number;
+  maxDepth: number;
+  /** History size (estimated tokens) past which older turns are summarised. */
+  compactionThresholdTokens: number;
+  /** Recent messages kept verbatim when summarising. */
+  compactionKeepRecent: number;
+  /** The cheaper model that writes summaries. */
+  summaryModel: string;
+}
+
+export const DEFAULT_RUNNER_LIMITS: BotRunnerLimits = {
+  maxRounds: 10,
+  maxDepth: 4,
+  compactionThresholdTokens: 50_000,
+  compactionKeepRecent: 6,
+  summaryModel: 'claude-haiku-4-5',
+};
+
+export interface BotRunnerDependencies {
+  bots: BotService;
+  conversations: ConversationService;
+  usage: UsageService;
+  prices: () => Promise<PriceTable>;
+  /** A model client for an API key; clients of one key share a circuit breaker. */
+  modelClientFor: (apiKey: string) => ModelClient;
+  /** The operator's key, used when a bot has none of its own. */
+  operatorApiKey: string | undefined;
+  limits?: Partial<BotRunnerLimits>;
+  logger: Logger;
+}
+
+const SUMMARY_SYSTEM =
+  'You summarise the earlier part of a conversation between a user and an assistant so the assistant can continue it. ' +
+  'Keep every fact, decision, open question, file name, identifier and number that later turns may need. Write plain prose.';
+
+type Turn = { role: 'user' | 'assistant'; content: ContentBlockParam[] };
+
+/** Messages as the API wants them: roles alternate, so neighbours of one role are merged. */
+function toModelMessages(stored: readonly StoredMessage[], extra: Turn): MessageParam[] {
+  const merged: Turn[] = [];
+  for (const message of [...stored.map((m): Turn => ({ role: m.role, content: m.content as unknown as ContentBlockParam[] })), extra]) {
+    const last = merged.at(-1);
+    if (last && last.role === message.role) last.content = [...last.content, ...message.content];
+    else merged.push({ role: message.role, content: [...message.content] });
+  }
+  return merged;
+}
+
+// NUL, a high surrogate not followed by a low one, or a low one not preceded by a high one.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Text PostgreSQL's JSON can store: NUL and lone surrogates (e.g. from binary tool output) become U+FFFD. */
+function storable(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(UNSTORABLE, '\uFFFD');
+  if (Array.isArray(value)) return value.map(storable);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storable(v)]));
+  return value;
+}
+
+/** A message of the loop as stored: content always as blocks. */
+function toStored(message: MessageParam, runId: string) {
+  const content = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
+  return { role: message.role === 'assistant' ? ('assistant' as const) : ('user' as const), content: storable(content) as Array<Record<string, unknown>>, runId };
+}
+
+/** The answer of a run stopped with tool calls unanswered: the loop leaves it out of `added`, the conversation keeps it. */
+function unsavedAnswer(result: { stopReason: string; text: string; added: MessageParam[] }): MessageParam[] {
+  const last = result.added.at(-1);
+  const saved = last?.role === 'assistant';
+  return !saved && result.text !== '' ? [{ role: 'assistant', content: [{ type: 'text', text: result.text }] }] : [];
+}
+
+/**
+ * Runs bots: loads the bot and its conversation, summarises a long history,
+ * drives the tool loop, meters every model call as it ends, and persists the
+ * turn only when the run succeeds, so a failed or cancelled run leaves the
+ * conversation as it was.
+ */
+export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
+  const limits = { ...DEFAULT_RUNNER_LIMITS, ...deps.limits };
+
+  async function meter(caller: RunCaller, bot: BotInfo, ids: { runId: string; conversationId: string; parentRunId: string | null }, report: ModelCallReport) {
+    const cost = computeCost((await deps.prices()).find(report.model), {
+      inputTokens: report.usage.inputTokens,
+      outputTokens: report.usage.outputTokens,
+      cacheWriteTokens: report.usage.cacheCreationInputTokens,
+      cacheReadTokens: report.usage.cacheReadInputTokens,
+    });
+    await deps.usage.record(caller.tenant.id, {
+      botId: bot.id,
+      conversationId: ids.conversationId,
+      runId: ids.runId,
+      parentRunId: ids.parentRunId,
+      principal: caller.principal,
+      model: report.model,
+      inputTokens: report.usage.inputTokens,
+      outputTokens: report.usage.outputTokens,
+      cacheWriteTokens: report.usage.cacheCreationInputTokens,
+      cacheReadTokens: report.usage.cacheReadInputTokens,
+      costUsd: cost.costUsd,
+      stopReason: report.stopReason,
+      error: report.error,
+    });
+    return cost.costUsd;
+  }
+
+  /** Summarises older turns with the cheaper model when the history has grown past the threshold. */
+  async function compact(model: ModelClient, conversationId: string, tenantId: string, signal: AbortSignal, record: (r: ModelCallReport) => Promise<unknown>) {
+    const history = await deps.conversations.history(tenantId, conversationId);
+    const plan = planCompaction(history.messages, { thresholdTokens: limits.compactionThresholdTokens, keepRecent: limits.compactionKeepRecent });
+    if (!plan) return history;
+    const transcript = [history.summary ? `Summary so far:\n${history.summary}` : '', ...plan.summarize.map((m) => `${m.role}: ${JSON.stringify(m.content)}`)]
+      .filter(Boolean)
+      .join('\n\n');
+    try {
+      const response = await model.stream(
+        { model: limits.summaryModel, system: SUMMARY_SYSTEM, maxTokens: 2048, tools: [], messages: [{ role: 'user', content: transcript }] },
+        { signal, onEvent: () => undefined },
+      );
+      await record({ model: limits.summaryModel, usage: addUsage(response.usage, response.discardedUsage ?? ZERO_USAGE), stopReason: response.stopReason, error: null });
+      const summary = response.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('');
+      await deps.conversations.storeSummary(tenantId, conversationId, { summary, throughSeq: plan.throughSeq });
+      return deps.conversations.history(tenantId, conversationId);
+    } catch (error) {
+      if (error instanceof ModelError) {
+        await record({ model: limits.summaryModel, usage: error.usage ?? ZERO_USAGE, stopReason: null, error: error.message });
+        if (error.kind === 'cancelled') throw error;
+      }
+      // A summary is an optimisation: the run goes on with the full history.
+      deps.logger.warn({ err: error, conversationId }, 'summarising a long conversation failed; sending it whole');
+      return history;
+    }
+  }
+
+  return {
+    async ask(input) {
+      const { caller } = input;
+      if (input.chain.includes(input.bot)) {
+        throw new BotRunRefused(`Refused: calling bot "${input.bot}" again would make a cycle (${[...input.chain, input.bot].join(' → ')}).`);
+      }
+      if (input.chain.length >= limits.maxDepth) {
+        throw new BotRunRefused(`Refused: bots may call bots at most ${limits.maxDepth} deep (${[...input.chain, input.bot].join(' → ')}).`);
+      }
+      const { info: bot, apiKey } = await deps.bots.forRun(caller.tenant, input.bot);
+      const key = apiKey ?? deps.operatorApiKey;
+      if (!key) throw new BotRunRefused(`Bot "${bot.slug}" has no Anthropic API key: set the bot's anthropic_api_key or the operator's ANTHROPIC_API_KEY.`);
+      if (input.message.trim() === '') throw new AppError('validation_failed', 'message: must not be empty');
+
+      const conversation = input.conversationId
+        ? await deps.conversations.get(caller.tenant.id, input.conversationId, { botId: bot.id, visibleTo: caller.visibleTo })
+        : await deps.conversations.create(caller.tenant.id, { botId: bot.id, principal: caller.principal });
+      const ids = { runId: randomUUID(), conversationId: conversation.id, parentRunId: input.parentRunId };
+      input.onEvent({ type: 'run_start', runId: ids.runId, conversationId: ids.conversationId, bot: bot.slug });
+
+      const model = deps.modelClientFor(key);
+      const costs: Array<string | null> = [];
+      let usage: ModelUsage = ZERO_USAGE;
+      const record = async (report: ModelCallReport) => {
+        usage = addUsage(usage, report.usage);
+        costs.push(await meter(caller, bot, ids, report));
+      };
+      const history = await compact(model, conversation.id, caller.tenant.id, input.signal, record);
+      const userMessage: Turn = { role: 'user', content: [{ type: 'text', text: input.message }] };
+      const system = history.summary ? `${bot.systemPrompt}\n\n<conversation_summary>\n${history.summary}\n</conversation_summary>` : bot.systemPrompt;
+
+      const tools = input.toolClient({ bot, runId: ids.runId, chain: [...input.chain, bot.slug] });
+      const result = await runToolLoop({
+        model,
+        tools,
+        request: { model: bot.model, system, maxTokens: bot.maxTokens, temperature: bot.temperature ?? undefined },
+        messages: toModelMessages(history.messages, userMessage),
+        maxRounds: limits.maxRounds,
+        signal: input.signal,
+        onEvent: input.onEvent,
+        onModelCall: record,
+      }).finally(() => tools.close());
+
+      await deps.conversations.appendTurn(
+        caller.tenant.id,
+        conversation.id,
+        [userMessage, ...result.added, ...unsavedAnswer(result)].map((m) => toStored(m, ids.runId)),
+      );
+      const total = sumCosts([...costs, ...result.nested.costs]);
+      return {
+        runId: ids.runId,
+        conversationId: conversation.id,
+        text: result.text,
+        stopReason: result.stopReason,
+        model: result.last?.model ?? bot.model,
+        usage: addUsage(usage, result.nested.usage),
+        costUsd: total.costUsd,
+        unpricedCalls: total.unpricedCalls,
+      };
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import { BotRunRefused, ModelError, type AskResult, type BotInfo, type BotRunEvent, type BotRunner, type ToolClientFactory } from '../../bots/index.ts';
+import { AppError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { errorResult, type ToolCallContext } from '../../servers/index.ts';
+import { intersectTools, type Principal } from '../../tenancy/index.ts';
+import { visibleActors } from '../visibility.ts';
+import { createProgressCoalescer } from './progress-coalescer.ts';
+import type { RunCredentials } from './run-credentials.ts';
+import { createSelfToolClient } from './self-tool-client.ts';
+
+/** The pseudo-server under which bots appear in the aggregate endpoint: `bot__{slug}`. */
+export const BOTS_NAMESPACE = 'bot';
+
+/** What an ask needs from the request that carries it. */
+export interface AskContext {
+  runner: BotRunner;
+  principal: Principal;
+  /** The run of the bot that called, when a bot asks another; null for a client's own ask. */
+  parentRunId: string | null;
+  chain: readonly string[];
+  /** Base URL of this node, for the run's own MCP calls. */
+  selfUrl: () => string;
+  credentials: RunCredentials;
+  logger: Logger;
+}
+
+const askArguments = z.strictObject({
+  message: z.string({ error: 'message: required, the question or task for the bot' }).trim().min(1, 'message: must not be empty').max(100_000, 'message: at most 100000 characters'),
+  conversation_id: z.uuid({ error: 'conversation_id: must be the id of a conversation this bot returned' }).optional(),
+});
+
+/** The MCP tool through which a bot is asked; `name` is `ask` on the bot's endpoint, its slug in the aggregate. */
+export function askTool(name: string, bot: Pick<BotInfo, 'name' | 'description'>): Tool {
+  return {
+    name,
+    title: bot.name,
+    description: bot.description,
+    inputSchema: {
+      type: 'object',
+      properties: {
+        message: { type: 'string', description: 'The question or task for the bot, in plain language.' },
+        conversation_id: {
+          type: 'string',
+          description: 'Continue an earlier conversation: the conversation_id a previous answer returned. Omit to start a new one.',
+        },
+      },
+      required: ['message'],
+      additionalProperties: false,
+    },
+    annotations: { readOnlyHint: false, openWorldHint: true },
+  };
+}
+
+/** What the bot may use on behalf of the caller: its attachments, narrowed by the caller's own restrictions. */
+function toolsForRun(principal: Principal, bot: BotInfo): string[] {
+  const attached = [
+    ...bot.servers.flatMap((s) => (s.tools ? s.tools.map((t) => `${s.slug}__${t}`) : [s.slug])),
+    ...bot.bots.map((slug) => `${BOTS_NAMESPACE}__${slug}`),
+  ];
+  return intersectTools(principal.tools, attached);
+}
+
+const noTools = { listTools: async () => [], callTool: async () => ({ text: 'This bot has no tools.', isError: true }), close: async () => undefined };
+
+/** Connects a run's tools to this node's aggregate endpoint with a credential bound to the run. */
+function toolClientFor(context: AskContext): ToolClientFactory {
+  const { principal } = context;
+  return ({ bot, runId, chain }) => {
+    const tools = toolsForRun(principal, bot);
+    if (tools.length === 0) return noTools;
+    const credential = context.credentials.issue({ principal: { ...principal, scopes: ['mcp'], tools }, origin: principal, runId, chain });
+    return createSelfToolClient({
+      url: `${context.selfUrl()}/t/${principal.tenant.slug}/mcp`,
+      credential,
+      chain,
+      onClose: () => context.credentials.revoke(credential),
+    });
+  };
+}
+
+/** `structuredContent` of an answer: snake_case, costs as exact decimal strings. */
+export function askResultJson(result: AskResult) {
+  return {
+    conversation_id: result.conversationId,
+    run_id: result.runId,
+    stop_reason: result.stopReason,
+    model: result.model,
+    usage: {
+      input_tokens: result.usage.inputTokens,
+      output_tokens: result.usage.outputTokens,
+      cache_write_tokens: result.usage.cacheCreationInputTokens,
+      cache_read_tokens: result.usage.cacheReadInputTokens,
+    },
+    cost_usd: result.costUsd,
+    unpriced_calls: result.unpricedCalls,
+  };
+}
+
+/** Why a run failed, in words the calling model or person can act on; undefined for failures to rethrow. */
+export function describeRunFailure(error: unknown): string | undefined {
+  if (error instanceof BotRunRefused) return error.message;
+  if (error instanceof ModelError) {
+    return error.kind === 'cancelled' ? undefined : `The bot could not answer: ${error.message}. Nothing of this turn was saved; try again later.`;
+  }
+  if (error instanceof AppError && error.code === 'not_found') {
+    return error.message.startsWith('conversation') ? `${error.message}: conversation_id must be one this bot returned to you` : error.message;
+  }
+  if (error instanceof AppError && error.code === 'validation_failed') return error.message;
+  return undefined;
+}
+
+/** Runs one ask for the context's principal, with the run's tools on this node's MCP path. */
+export function runAsk(
+  context: AskContext,
+  input: { bot: string; message: string; conversationId: string | undefined; signal: AbortSignal; onEvent: (event: BotRunEvent) => void },
+): Promise<AskResult> {
+  const { principal } = context;
+  return context.runner.ask({
+    ...input,
+    caller: { tenant: principal.tenant, principal: { type: 'api_key', id: principal.keyId }, visibleTo: visibleActors(principal) },
+    parentRunId: context.parentRunId,
+    chain: context.chain,
+    toolClient: toolClientFor(context),
+  });
+}
+
+/**
+ * Asks a bot as an MCP tool call: progress notifications carry the text as it
+ * streams and each tool call as it happens; the result is the answer, with
+ * the conversation id, usage and cost (nested bots included) as
+ * `structuredContent`.
+ */
+export async function askAsTool(context: AskContext, bot: string, args: Record<string, unknown>, call: ToolCallContext): Promise<CallToolResult> {
+  const parsed = askArguments.safeParse(args);
+  if (!parsed.success) return errorResult(parsed.error.issues[0]?.message ?? 'invalid arguments');
+  let step = 0;
+  const progress = createProgressCoalescer<string>(
+    (item) => call.progress(++step, undefined, item.kind === 'text' ? item.text : item.event),
+    (error) => context.logger.debug({ err: error }, 'progress notification not delivered'),
+  );
+  const onEvent = (event: BotRunEvent) => {
+    if (event.type === 'text_delta') progress.text(event.text);
+    else if (event.type === 'tool_use') progress.event(`[calling ${event.name}]`);
+    else if (event.type === 'tool_result') progress.event(`[${event.name} ${event.isError ? 'failed' : 'done'}]`);
+  };
+  try {
+    const result = await runAsk(context, { bot, message: parsed.data.message, conversationId: parsed.data.conversation_id, signal: call.signal, onEvent });
+    await progress.flush();
+    return { content: [{ type: 'text', text: result.text }], structuredContent: askResultJson(result) };
+  } catch (error) {
+    await progress.flush();
+    const message = describeRunFailure(error);
+    if (message === undefined) throw error;
+    return errorResult(message);
+  }
+}
+

@@ -1,0 +1,110 @@
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, type McpHttpHandler, type McpServerFactory, type ServerEvent, type ServerEventBus } from '@modelcontextprotocol/server';
+import type { Request, Response } from 'express';
+import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
+import { AppError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { readListsChange, type ListKind } from '../../servers/index.ts';
+
+/** Whose changes one `subscriptions/listen` stream may hear. */
+export interface ListenScope {
+  tenantId: string;
+  /** The server of a single-server endpoint; undefined on the tenant's aggregate endpoint. */
+  server: string | undefined;
+  /** Whether the stream's key may see a server at all. */
+  mayUseServer(slug: string): boolean;
+}
+
+/** Streams one tenant may hold open on one node; each holds a connection. */
+const MAX_STREAMS_PER_TENANT = 256;
+
+const EVENT_OF: Record<ListKind, ServerEvent> = {
+  tools: { kind: 'tools_list_changed' },
+  prompts: { kind: 'prompts_list_changed' },
+  resources: { kind: 'resources_list_changed' },
+};
+
+/** The SDK events a bus event means for a stream of `scope`: none for another tenant's, or another server's, change. */
+export function eventsForScope(event: ChangeEvent, scope: ListenScope): ServerEvent[] {
+  // Messages were lost: every list may have changed. Saying so tells nobody anything about anyone.
+  if (event.kind === 'resync') return Object.values(EVENT_OF);
+  const change = readListsChange(event);
+  if (!change || change.tenantId !== scope.tenantId) return [];
+  if (scope.server !== undefined && change.serverSlug !== scope.server) return [];
+  if (!scope.mayUseServer(change.serverSlug)) return [];
+  return change.lists.map((kind) => EVENT_OF[kind]);
+}
+
+/**
+ * The SDK's listen router hands each stream's listener to `subscribe` with no
+ * word of whose stream it is; this bus is made for one stream, so it knows.
+ * Publishing goes through the change bus, never through here.
+ */
+function scopedEventBus(changes: ChangeBus, scope: ListenScope): ServerEventBus {
+  return {
+    publish: () => {},
+    subscribe: (listener) =>
+      changes.subscribe((event) => {
+        for (const sdkEvent of eventsForScope(event, scope)) listener(sdkEvent);
+      }),
+  };
+}
+
+/** Whether a request is a 2026-07-28 `subscriptions/listen`; the SDK refuses one whose header and body disagree. */
+export function isListenRequest(req: Request): boolean {
+  return req.get('mcp-method')?.trim() === 'subscriptions/listen';
+}
+
+export interface ListenStreams {
+  /** Serves one `subscriptions/listen` request (authenticated already, `req.auth` set) for `scope`. */
+  serve(req: Request, res: Response, scope: ListenScope): Promise<void>;
+}
+
+/**
+ * Serves `subscriptions/listen` with the SDK's own listen router, through a
+ * handler made for that one stream whose bus delivers only the changes its
+ * scope may hear. The stream lives as long as the handler; when `stopping`
+ * aborts, every open stream is ended gracefully so draining need not wait.
+ */
+export function createListenStreams(options: {
+  changes: ChangeBus;
+  factory: McpServerFactory;
+  logger: Logger;
+  maxBodyBytes: number;
+  stopping: AbortSignal | undefined;
+}): ListenStreams {
+  const { changes, factory, logger, stopping } = options;
+  const open = new Set<McpHttpHandler>();
+  const perTenant = new Map<string, number>();
+  const onerror = (error: Error) => logger.warn({ err: error }, 'subscriptions/listen stream error');
+
+  stopping?.addEventListener('abort', () => {
+    for (const handler of open) handler.close().catch(onerror);
+  });
+
+  return {
+    async serve(req, res, scope) {
+      if (stopping?.aborted) throw new AppError('unavailable', 'the gateway is shutting down; listen again on another node');
+      const held = perTenant.get(scope.tenantId) ?? 0;
+      if (held >= MAX_STREAMS_PER_TENANT) {
+        throw new AppError('rate_limited', `this tenant already holds ${MAX_STREAMS_PER_TENANT} subscriptions/listen streams on this node`);
+      }
+      const handler = createMcpHandler(factory, {
+        legacy: 'stateless',
+        bus: scopedEventBus(changes, scope),
+        maxSubscriptions: 1,
+        maxRequestBodySize: options.maxBodyBytes,
+        onerror,
+      });
+      open.add(handler);
+      perTenant.set(scope.tenantId, held + 1);
+      res.once('close', () => {
+        open.delete(handler);
+        const left = (perTenant.get(scope.tenantId) ?? 1) - 1;
+        if (left > 0) perTenant.set(scope.tenantId, left);
+        else perTenant.delete(scope.tenantId);
+      });
+      await toNodeHandler(handler, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res);
+    },
+  };
+}

@@ -1,0 +1,320 @@
+import fs from 'node:fs/promises';
+import { Decimal } from 'decimal.js';
+import type { CallToolResult } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { messageEvents, sseReply, startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic, type FakeUsage } from '../fakes/anthropic.ts';
+import { connectFullV1, connectFullV2, type McpFullClient } from '../support/mcp-full-clients.ts';
+import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { apiClient, seedTenant, type AuditEventJson } from '../support/http.ts';
+
+const API_KEY = 'sk-ant-e2e-operator-key';
+
+interface AskStructured {
+  conversation_id: string;
+  run_id: string;
+  stop_reason: string;
+  usage: { input_tokens: number; output_tokens: number; cache_write_tokens: number; cache_read_tokens: number };
+  cost_usd: string;
+  unpriced_calls: number;
+}
+
+interface UsageJson {
+  groups: Array<{ key: string | null; calls: number; input_tokens: number; output_tokens: number; cost_usd: string }>;
+  total: { calls: number; cost_usd: string; input_tokens: number; output_tokens: number; cache_write_tokens: number; cache_read_tokens: number };
+}
+
+/** claude-sonnet-4-5 at $3 input, $15 output, $3.75 cache write, $0.30 cache read per million tokens (prices.json). */
+function sonnetCost(calls: FakeUsage[]): string {
+  return calls
+    .reduce(
+      (sum, u) =>
+        sum
+          .plus(new Decimal(u.input_tokens).times(3))
+          .plus(new Decimal(u.output_tokens).times(15))
+          .plus(new Decimal(u.cache_creation_input_tokens ?? 0).times('3.75'))
+          .plus(new Decimal(u.cache_read_input_tokens ?? 0).times('0.30')),
+      new Decimal(0),
+    )
+    .dividedBy(1_000_000)
+    .toFixed();
+}
+
+/** Setup steps must succeed; a failure stops the suite with the response. */
+function must(response: { status: number; body: unknown }, status: number): void {
+  if (response.status !== status) throw new Error(`setup: expected ${status}, got ${response.status}: ${JSON.stringify(response.body)}`);
+}
+
+const structuredOf = (result: CallToolResult): AskStructured => {
+  const structured: unknown = result.structuredContent;
+  return structured as AskStructured;
+};
+
+const textOf = (result: CallToolResult) => result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+
+/** The tool_result blocks the model was sent in one recorded request. */
+function toolResultsSent(fake: FakeAnthropic, index: number): Array<{ content: string; is_error?: boolean }> {
+  const body = fake.requests[index]?.body as { messages: Array<{ role: string; content: Array<{ type: string; content?: string; is_error?: boolean }> }> };
+  const last = body.messages.at(-1);
+  return (last?.content ?? []).filter((b) => b.type === 'tool_result').map((b) => ({ content: String(b.content), ...(b.is_error && { is_error: true }) }));
+}
+
+describe('bots answer over MCP and the chat API, with tools, nested bots and metering', () => {
+  let gateway: GatewayProcess;
+  let fake: FakeAnthropic;
+  let dataDir: string;
+  let key: string;
+  const tenant = 'botrun';
+  const admin = () => apiClient(gateway.url, key);
+  const botUrl = (slug: string) => `${gateway.url}/t/${tenant}/mcp/bots/${slug}`;
+
+  beforeAll(async () => {
+    fake = await startFakeAnthropic({ apiKey: API_KEY });
+    dataDir = await makeDataDir();
+    gateway = await startGateway({ dataDir, env: { ANTHROPIC_API_KEY: API_KEY, ANTHROPIC_BASE_URL: fake.url } });
+    key = (await seedTenant(dataDir, tenant)).key.secret;
+    must(await admin().post('/api/v1/servers', { json: { slug: 'files', kind: 'filesystem' } }), 201);
+    const files = await connectFullV2(`${gateway.url}/t/${tenant}/mcp/servers/files`, key);
+    const written = await files.callTool('write_file', { path: 'notes.txt', content: 'The launch is on Friday.' });
+    await files.close();
+    if (written.isError) throw new Error(`setup: write_file failed: ${textOf(written)}`);
+    const bot = (slug: string, extra: Record<string, unknown>) =>
+      admin().post('/api/v1/bots', { json: { slug, model: 'claude-sonnet-4-5', description: `Bot ${slug}: answers questions.`, system_prompt: `You are ${slug}.`, ...extra } });
+    must(await bot('helper', { servers: [{ slug: 'files', tools: ['list_directory', 'read_file'] }] }), 201);
+    must(await bot('boss', { bots: ['helper'] }), 201);
+    must(await bot('ping', {}), 201);
+    must(await bot('pong', { bots: ['ping'] }), 201);
+    must(await admin().patch('/api/v1/bots/ping', { json: { bots: ['pong'] } }), 200);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await fake?.close();
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => fake.reset());
+
+  const TWO_ROUNDS: FakeUsage[] = [
+    { input_tokens: 120, output_tokens: 30, cache_creation_input_tokens: 100 },
+    { input_tokens: 180, output_tokens: 25, cache_read_input_tokens: 100 },
+    { input_tokens: 240, output_tokens: 12 },
+  ];
+
+  function scriptTwoRounds() {
+    fake.script(
+      toolUseReply([{ name: 'files__list_directory', input: { path: '.' } }], TWO_ROUNDS[0]),
+      toolUseReply([{ name: 'files__read_file', input: { path: 'notes.txt' } }], TWO_ROUNDS[1]),
+      textReply('The notes say the launch is on Friday.', TWO_ROUNDS[2]),
+    );
+  }
+
+  for (const [era, connect] of [
+    ['v1', connectFullV1],
+    ['v2', connectFullV2],
+  ] as const) {
+    it(`answers a question that needs two tool rounds for the ${era} client, streaming progress, and meters it`, async () => {
+      scriptTwoRounds();
+      const client: McpFullClient = await connect(botUrl('helper'), key);
+      const progress: unknown[] = [];
+      const tools = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(['ask']);
+      expect(tools[0]?.description).toBe('Bot helper: answers questions.');
+
+      const result = await client.callTool('ask', { message: 'When is the launch?' }, (event) => progress.push(event));
+      await client.close();
+
+      expect(result.isError).toBeFalsy();
+      expect(textOf(result)).toBe('The notes say the launch is on Friday.');
+      const structured = structuredOf(result);
+      expect(structured.stop_reason).toBe('end_turn');
+      expect(structured.usage).toEqual({ input_tokens: 540, output_tokens: 67, cache_write_tokens: 100, cache_read_tokens: 100 });
+      expect(structured.cost_usd).toBe(sonnetCost(TWO_ROUNDS));
+      expect(structured.unpriced_calls).toBe(0);
+
+      // The model saw the real directory and file, fetched through the gateway's own MCP path.
+      expect(fake.requests).toHaveLength(3);
+      expect(toolResultsSent(fake, 1)[0]?.content).toContain('notes.txt');
+      expect(toolResultsSent(fake, 2)).toEqual([{ content: expect.stringContaining('The launch is on Friday.') as unknown as string }]);
+      const firstRequest = fake.requests[0]?.body as { system: unknown; tools: Array<{ name: string }> };
+      expect(firstRequest.tools.map((t) => t.name).sort()).toEqual(['files__list_directory', 'files__read_file']);
+
+      const messages = progress.map((p) => (p as { message?: string }).message ?? '').join('');
+      expect(messages).toContain('[calling files__list_directory]');
+      expect(messages).toContain('[calling files__read_file]');
+      expect(messages).toContain('The notes say the launch is on Friday.');
+
+      // The bot's tool calls were audited as the key's calls of the files server.
+      const audited = await pollUntil('tool calls audited', async () => {
+        const events = (await admin().get<{ events: AuditEventJson[] }>(`/api/v1/audit?action=tool.call&limit=200`)).body.events;
+        const called = events.map((e) => (e.after as { tool: string }).tool);
+        return called.includes('read_file') && called.includes('list_directory') ? events : undefined;
+      });
+      expect(audited.find((e) => (e.after as { tool: string }).tool === 'read_file')).toMatchObject({ resource_type: 'server', after: { server: 'files', outcome: 'ok' } });
+
+      // The conversation holds the whole turn, and can be continued.
+      const conversation = await admin().get<{ conversation: { messages: Array<{ role: string }> } }>(`/api/v1/conversations/${structured.conversation_id}`);
+      expect(conversation.status).toBe(200);
+      expect(conversation.body.conversation.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+
+      const usage = await pollUntil('usage records', async () => {
+        const body = (await admin().get<UsageJson>('/api/v1/usage?group_by=model')).body;
+        return body.total.calls >= 3 ? body : undefined;
+      });
+      expect(usage.total.calls).toBeGreaterThanOrEqual(3);
+    });
+  }
+
+  it('rolls a nested bot’s cost up into the asking bot’s answer', async () => {
+    const before = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total;
+    const bossCalls: FakeUsage[] = [
+      { input_tokens: 50, output_tokens: 10 },
+      { input_tokens: 90, output_tokens: 8 },
+    ];
+    const helperCalls: FakeUsage[] = [{ input_tokens: 70, output_tokens: 20 }];
+    fake.script(
+      toolUseReply([{ name: 'bot__helper', input: { message: 'What do the notes say?' } }], bossCalls[0]),
+      textReply('Friday, say the notes.', helperCalls[0]),
+      textReply('The helper says: Friday.', bossCalls[1]),
+    );
+    const client = await connectFullV2(botUrl('boss'), key);
+    const result = await client.callTool('ask', { message: 'Ask the helper about the notes.' });
+    await client.close();
+
+    expect(textOf(result)).toBe('The helper says: Friday.');
+    expect(toolResultsSent(fake, 2)).toEqual([{ content: 'Friday, say the notes.' }]);
+    const structured = structuredOf(result);
+    expect(structured.usage.input_tokens).toBe(210);
+    expect(structured.usage.output_tokens).toBe(38);
+    expect(structured.cost_usd).toBe(sonnetCost([...bossCalls, ...helperCalls]));
+
+    const after = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total;
+    expect(after.calls - before.calls).toBe(3);
+    expect(new Decimal(after.cost_usd).minus(before.cost_usd).toFixed()).toBe(structured.cost_usd);
+  });
+
+  it('refuses a cycle of bots calling each other, and the model is told why', async () => {
+    fake.script(
+      toolUseReply([{ name: 'bot__pong', input: { message: 'over to you' } }]),
+      toolUseReply([{ name: 'bot__ping', input: { message: 'and back' } }]),
+      textReply('pong gave up'),
+      textReply('ping done'),
+    );
+    const client = await connectFullV1(botUrl('ping'), key);
+    const result = await client.callTool('ask', { message: 'start the rally' });
+    await client.close();
+    expect(textOf(result)).toBe('ping done');
+    expect(fake.requests).toHaveLength(4);
+    const refused = toolResultsSent(fake, 2);
+    expect(refused).toEqual([{ content: expect.stringContaining('cycle') as unknown as string, is_error: true }]);
+    expect(refused[0]?.content).toContain('ping → pong → ping');
+  });
+
+  it('lists bots in the aggregate endpoint as bot__{slug} and answers through it', async () => {
+    fake.script(textReply('pong!'));
+    const client = await connectFullV2(`${gateway.url}/t/${tenant}/mcp`, key);
+    const names = (await client.listTools()).map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['bot__helper', 'bot__boss', 'bot__ping', 'bot__pong', 'files__read_file']));
+    const result = await client.callTool('bot__pong', { message: 'ping?' });
+    await client.close();
+    expect(textOf(result)).toBe('pong!');
+  });
+
+  /** Posts a chat turn and reads the whole event stream. */
+  async function chat(slug: string, body: Record<string, unknown>): Promise<{ status: number; type: string | null; events: Array<{ event: string; data: unknown }> }> {
+    const response = await fetch(`${gateway.url}/api/v1/bots/${slug}/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    const events = text
+      .split('\n\n')
+      .filter((frame) => frame.trim() !== '')
+      .map((frame) => {
+        const event = /^event: (.*)$/m.exec(frame)?.[1] ?? 'message';
+        const data = /^data: (.*)$/m.exec(frame)?.[1] ?? '';
+        return { event, data: data === '[DONE]' ? data : (JSON.parse(data) as unknown) };
+      });
+    return { status: response.status, type: response.headers.get('content-type'), events };
+  }
+
+  it('streams a chat turn as server-sent events and continues the conversation', async () => {
+    scriptTwoRounds();
+    const first = await chat('helper', { message: 'When is the launch?' });
+    expect(first.status).toBe(200);
+    expect(first.type).toMatch(/^text\/event-stream/);
+    const kinds = first.events.map((e) => e.event);
+    expect(kinds[0]).toBe('message_start');
+    expect(kinds.filter((k) => k === 'tool_use')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'tool_result')).toHaveLength(2);
+    expect(kinds.slice(-4)).toEqual(['content', 'content_end', 'usage', 'message']);
+    expect(first.events.at(-1)?.data).toBe('[DONE]');
+    const text = first.events.filter((e) => e.event === 'content').map((e) => (e.data as { text: string }).text).join('');
+    expect(text).toBe('The notes say the launch is on Friday.');
+    const toolUse = first.events.find((e) => e.event === 'tool_use')?.data;
+    expect(toolUse).toMatchObject({ name: 'files__list_directory', input: { path: '.' } });
+    const usage = first.events.find((e) => e.event === 'usage')?.data as AskStructured;
+    expect(usage.cost_usd).toBe(sonnetCost(TWO_ROUNDS));
+    const started = first.events[0]?.data as { conversation_id: string; run_id: string };
+    expect(usage.conversation_id).toBe(started.conversation_id);
+
+    fake.reset();
+    fake.script(textReply('Yes, Friday.'));
+    const second = await chat('helper', { message: 'Friday, really?', conversation_id: started.conversation_id });
+    expect(second.events.find((e) => e.event === 'usage')?.data).toMatchObject({ conversation_id: started.conversation_id });
+    // The model was sent the whole first turn before the new question.
+    const sent = (fake.requests[0]?.body as { messages: Array<{ role: string }> }).messages;
+    expect(sent.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user']);
+
+    // The conversation is a resource of the bot's MCP server.
+    const client = await connectFullV1(botUrl('helper'), key);
+    const listed = await client.listResources();
+    expect(listed.map((r) => r.uri)).toContain(`conversation://${started.conversation_id}`);
+    const read = await client.readResource(`conversation://${started.conversation_id}`);
+    await client.close();
+    const stored = JSON.parse((read.contents[0] as { text: string }).text) as { messages: Array<{ role: string }> };
+    expect(stored.messages).toHaveLength(8);
+  });
+
+  it('refuses bad chat input and another tenant’s conversation, changing nothing', async () => {
+    const other = (await seedTenant(dataDir, 'botrun-other')).key.secret;
+    const before = (await admin().get<{ conversations: unknown[] }>('/api/v1/conversations?limit=200')).body.conversations.length;
+    const missing = await admin().post('/api/v1/bots/helper/chat', { json: {} });
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(missing.body)).toContain('message');
+    expect((await admin().post('/api/v1/bots/nobody/chat', { json: { message: 'hi' } })).status).toBe(404);
+    expect((await apiClient(gateway.url, other).post('/api/v1/bots/helper/chat', { json: { message: 'hi' } })).status).toBe(404);
+    const foreign = await connectFullV2(`${gateway.url}/t/${tenant}/mcp/bots/helper`, other).catch((error: unknown) => error);
+    expect(String(foreign)).toMatch(/404|not found/i);
+    expect(fake.requests).toHaveLength(0);
+    expect((await admin().get<{ conversations: unknown[] }>('/api/v1/conversations?limit=200')).body.conversations.length).toBe(before);
+  });
+
+  it('keeps the conversation consistent and the usage recorded when the client leaves mid-answer', async () => {
+    const before = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total.calls;
+    const stalled = messageEvents(textReply('This answer never finishes because the client leaves.', { input_tokens: 33, output_tokens: 9 }));
+    const cut = stalled.findIndex((step) => 'event' in step && step.event === 'content_block_delta');
+    fake.script(sseReply([...stalled.slice(0, cut + 1), { stallMs: 30_000 }, ...stalled.slice(cut + 1)]));
+    const leaving = new AbortController();
+    const response = await fetch(`${gateway.url}/api/v1/bots/helper/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'Tell me a long story.' }),
+      signal: leaving.signal,
+    });
+    const reader = response.body!.getReader();
+    let seen = '';
+    while (!seen.includes('event: content\n')) seen += new TextDecoder().decode((await reader.read()).value);
+    const conversationId = /"conversation_id":"([^"]+)"/.exec(seen)?.[1];
+    leaving.abort();
+
+    const usage = await pollUntil('the cancelled call to be metered', async () => {
+      const body = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body;
+      return body.total.calls > before ? body : undefined;
+    });
+    expect(usage.total.calls).toBe(before + 1);
+    const conversation = await admin().get<{ conversation: { messages: unknown[] } }>(`/api/v1/conversations/${conversationId}`);
+    expect(conversation.body.conversation.messages).toEqual([]);
+    expect(fake.requests[0]?.clientClosed).toBe(true);
+  });
+});
