@@ -5,6 +5,7 @@ import * as keyToolRestrictions from './0003-key-tool-restrictions.ts';
 import * as usage from './0004-usage.ts';
 import * as bots from './0005-bots.ts';
 import * as conversations from './0006-conversations.ts';
+import * as usageByConversation from './0007-usage-by-conversation.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-usage': usage,
   '0005-bots': bots,
   '0006-conversations': conversations,
+  '0007-usage-by-conversation': usageByConversation,
 };

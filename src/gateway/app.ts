@@ -92,7 +92,7 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createAuditRoutes({ tenancy: deps.tenancy }));
   api.use(createServerRoutes({ servers: deps.servers }));
   api.use(createBotRoutes({ bots: deps.bots }));
-  api.use(createConversationRoutes({ bots: deps.bots }));
+  api.use(createConversationRoutes({ bots: deps.bots, tenancy: deps.tenancy }));
   api.use(createChatRoutes(runtime));
   api.use(createUsageRoutes({ tenancy: deps.tenancy }));
   app.use('/api/v1', api);

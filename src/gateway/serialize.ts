@@ -1,6 +1,6 @@
 import type { BotInfo } from '../bots/index.ts';
 import type { ServerInfo } from '../servers/index.ts';
-import type { ApiKeyInfo, AuditEvent, IssuedApiKey, Member, Tenant } from '../tenancy/index.ts';
+import type { ApiKeyInfo, AuditEvent, IssuedApiKey, Member, Tenant, UsageTotals } from '../tenancy/index.ts';
 
 /** JSON shapes of the REST API: snake_case, ISO timestamps, never a secret unless just issued. */
 export function tenantJson(tenant: Tenant) {
@@ -78,5 +78,18 @@ export function botJson(bot: BotInfo) {
     anthropic_api_key: bot.anthropicApiKey,
     created_at: bot.createdAt.toISOString(),
     updated_at: bot.updatedAt.toISOString(),
+  };
+}
+
+/** Usage sums as the API shows them: snake_case, costs as exact decimal strings. */
+export function usageTotalsJson(totals: UsageTotals) {
+  return {
+    calls: totals.calls,
+    input_tokens: totals.inputTokens,
+    output_tokens: totals.outputTokens,
+    cache_write_tokens: totals.cacheWriteTokens,
+    cache_read_tokens: totals.cacheReadTokens,
+    cost_usd: totals.costUsd,
+    unpriced_calls: totals.unpricedCalls,
   };
 }

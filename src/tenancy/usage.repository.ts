@@ -151,3 +151,29 @@ export async function summarizeUsage(
   const total = await filtered(trx, tenantId, filter).select([...TOTALS]).executeTakeFirstOrThrow();
   return { groups: rows.map((row) => ({ key: row.key, ...toTotals(row) })), total: toTotals(total) };
 }
+
+/**
+ * The usage of a conversation: its own model calls and, recursively, those of
+ * every bot its runs called (linked by parent run). Row-level security and
+ * the tenant filter keep the walk inside the tenant.
+ */
+export async function conversationUsage(trx: Tx | Db, tenantId: string, conversationId: string): Promise<UsageTotals> {
+  const result = await sql<TotalsRow>`
+    with recursive runs(run_id) as (
+      select distinct run_id from usage_records where tenant_id = ${tenantId} and conversation_id = ${conversationId}
+      union
+      select u.run_id from usage_records u join runs r on u.parent_run_id = r.run_id where u.tenant_id = ${tenantId}
+    )
+    select count(*)::text as calls,
+           coalesce(sum(input_tokens), 0)::text as input_tokens,
+           coalesce(sum(output_tokens), 0)::text as output_tokens,
+           coalesce(sum(cache_write_tokens), 0)::text as cache_write_tokens,
+           coalesce(sum(cache_read_tokens), 0)::text as cache_read_tokens,
+           trim_scale(coalesce(sum(cost_usd), 0))::text as cost_usd,
+           (count(*) filter (where not priced))::text as unpriced_calls
+      from usage_records
+     where tenant_id = ${tenantId} and run_id in (select run_id from runs)`.execute(trx);
+  const row = result.rows[0];
+  if (!row) throw new Error('usage totals query returned no row');
+  return toTotals(row);
+}

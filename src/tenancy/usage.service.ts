@@ -1,6 +1,7 @@
 import type { Db } from '../shared/db.ts';
 import { withTenant } from '../shared/db.ts';
 import {
+  conversationUsage,
   insertUsageRecord,
   summarizeUsage,
   type UsageFilter,
@@ -19,11 +20,14 @@ export interface UsageService {
   /** Appends the record of one model call; returns its id. */
   record(tenantId: string, usage: UsageRecordInput): Promise<string>;
   summarize(tenantId: string, filter: UsageFilter): Promise<UsageSummary>;
+  /** A conversation's calls and those of every bot its runs called, however deep. */
+  forConversation(tenantId: string, conversationId: string): Promise<UsageTotals>;
 }
 
 export function createUsageService({ db }: { db: Db }): UsageService {
   return {
     record: (tenantId, usage) => withTenant(db, tenantId, (trx) => insertUsageRecord(trx, tenantId, usage)),
     summarize: (tenantId, filter) => withTenant(db, tenantId, (trx) => summarizeUsage(trx, tenantId, filter)),
+    forConversation: (tenantId, conversationId) => withTenant(db, tenantId, (trx) => conversationUsage(trx, tenantId, conversationId)),
   };
 }

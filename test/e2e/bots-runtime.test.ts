@@ -187,6 +187,10 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     expect(structured.usage.output_tokens).toBe(38);
     expect(structured.cost_usd).toBe(sonnetCost([...bossCalls, ...helperCalls]));
 
+    // The conversation's cost includes the nested bot's call, found through the parent run.
+    const conversation = await admin().get<{ conversation: { usage: { calls: number; cost_usd: string } } }>(`/api/v1/conversations/${structured.conversation_id}`);
+    expect(conversation.body.conversation.usage).toMatchObject({ calls: 3, cost_usd: structured.cost_usd });
+
     const after = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total;
     expect(after.calls - before.calls).toBe(3);
     expect(new Decimal(after.cost_usd).minus(before.cost_usd).toFixed()).toBe(structured.cost_usd);

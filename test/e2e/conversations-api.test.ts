@@ -194,6 +194,8 @@ describeEachDatabase('REST API: conversations', (use) => {
       message_count: 4,
       created_at: seeded.owner.createdAt.toISOString(),
       updated_at: seeded.owner.updatedAt.toISOString(),
+      // Seeded without model calls: nothing metered yet.
+      usage: { calls: 0, input_tokens: 0, output_tokens: 0, cache_write_tokens: 0, cache_read_tokens: 0, cost_usd: '0', unpriced_calls: 0 },
       messages: messages.map((m) => ({ seq: m.seq, role: m.role, content: m.content, run_id: m.runId, created_at: m.createdAt.toISOString() })),
     });
     expect(response.body.conversation.messages.map((m) => [m.seq, m.role])).toEqual([

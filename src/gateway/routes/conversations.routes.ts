@@ -1,8 +1,10 @@
 import { Router } from 'express';
 import * as z from 'zod';
 import type { BotsModule, ConversationInfo, StoredMessage } from '../../bots/index.ts';
+import type { TenancyModule } from '../../tenancy/index.ts';
 import { requirePermission } from '../auth.ts';
 import { param, parseInput, principalOf } from '../http.ts';
+import { usageTotalsJson } from '../serialize.ts';
 import { visibleActors } from '../visibility.ts';
 
 const listQuery = z.strictObject({
@@ -36,7 +38,7 @@ function messageJson(message: StoredMessage) {
 }
 
 /** `GET /api/v1/conversations[/{id}]`: the tenant's conversations with its bots, newest first, and their messages. */
-export function createConversationRoutes({ bots }: { bots: BotsModule }): Router {
+export function createConversationRoutes({ bots, tenancy }: { bots: BotsModule; tenancy: TenancyModule }): Router {
   const router = Router();
 
   router.get('/conversations', requirePermission('conversations:read'), async (req, res) => {
@@ -56,8 +58,11 @@ export function createConversationRoutes({ bots }: { bots: BotsModule }): Router
     const principal = principalOf(res);
     const id = param(req, 'id');
     const conversation = await bots.conversations.get(principal.tenant.id, id, { visibleTo: visibleActors(principal) });
-    const messages = await bots.conversations.messages(principal.tenant.id, id);
-    res.json({ conversation: { ...conversationJson(conversation), messages: messages.map(messageJson) } });
+    const [messages, usage] = await Promise.all([
+      bots.conversations.messages(principal.tenant.id, id),
+      tenancy.usage.forConversation(principal.tenant.id, id),
+    ]);
+    res.json({ conversation: { ...conversationJson(conversation), usage: usageTotalsJson(usage), messages: messages.map(messageJson) } });
   });
 
   return router;

@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import * as z from 'zod';
-import type { TenancyModule, UsageTotals } from '../../tenancy/index.ts';
+import type { TenancyModule } from '../../tenancy/index.ts';
 import { requirePermission } from '../auth.ts';
 import { parseInput, principalOf } from '../http.ts';
+import { usageTotalsJson } from '../serialize.ts';
 import { visibleActors } from '../visibility.ts';
 
 const usageQuery = z
@@ -16,17 +17,6 @@ const usageQuery = z
     message: 'must be later than since',
   });
 
-function totalsJson(totals: UsageTotals) {
-  return {
-    calls: totals.calls,
-    input_tokens: totals.inputTokens,
-    output_tokens: totals.outputTokens,
-    cache_write_tokens: totals.cacheWriteTokens,
-    cache_read_tokens: totals.cacheReadTokens,
-    cost_usd: totals.costUsd,
-    unpriced_calls: totals.unpricedCalls,
-  };
-}
 
 /** `GET /api/v1/usage`: model calls and their cost, summed by day, bot, model or principal. */
 export function createUsageRoutes({ tenancy }: { tenancy: TenancyModule }): Router {
@@ -41,8 +31,8 @@ export function createUsageRoutes({ tenancy }: { tenancy: TenancyModule }): Rout
       principals: visibleActors(principal),
     });
     res.json({
-      groups: summary.groups.map((group) => ({ key: group.key, ...totalsJson(group) })),
-      total: totalsJson(summary.total),
+      groups: summary.groups.map((group) => ({ key: group.key, ...usageTotalsJson(group) })),
+      total: usageTotalsJson(summary.total),
     });
   });
   return router;
