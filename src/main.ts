@@ -27,7 +27,11 @@ export interface Gateway {
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const secretKey = await loadOrCreateSecretKey(config.dataDir, config.secretKey);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    onIdleError: (error) => logger.warn({ err: error }, 'an idle database connection failed; it will be replaced'),
+  });
   try {
     const applied = await migrateToLatest(database.db);
     logger.info({ database: database.kind, applied }, 'database ready');

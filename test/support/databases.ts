@@ -37,9 +37,10 @@ export async function createThrowawayPostgres(adminUrl: string): Promise<{ url: 
 
 async function openPostgres(adminUrl: string): Promise<TestDatabase> {
   const throwaway = await createThrowawayPostgres(adminUrl);
-  const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new Pool({ connectionString: throwaway.url, max: 5 }) }),
-  });
+  const pool = new Pool({ connectionString: throwaway.url, max: 5 });
+  // Dropping the database terminates idle connections; that must not surface as an unhandled error.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db);
   return {
     db,
