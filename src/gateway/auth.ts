@@ -17,7 +17,7 @@ export function requireApiKey(apiKeys: ApiKeyService): RequestHandler {
     const principal = await apiKeys.authenticate(token);
     if (!principal) throw new AppError('unauthorized', 'the API key is invalid, expired or revoked');
     res.locals['principal'] = principal;
-    req.log = req.log.child({ tenantId: principal.tenant.id, keyId: principal.keyId });
+    req.log = req.log.child({ tenantId: principal.tenant.id, actor: principal.actor });
     next();
   };
 }

@@ -14,9 +14,7 @@ export function principalOf(res: Response): Principal {
 export function contextOf(req: Request, res: Response): RequestContext {
   const principal = res.locals['principal'] as Principal | undefined;
   return {
-    actor: principal
-      ? { type: 'api_key', id: principal.keyId }
-      : { type: 'operator', id: null },
+    actor: principal ? principal.actor : { type: 'operator', id: null },
     ip: req.ip ?? null,
     userAgent: req.get('user-agent') ?? null,
     requestId: typeof req.id === 'string' ? req.id : null,

@@ -6,7 +6,7 @@ import type { Actor, Principal } from '../tenancy/index.ts';
  */
 export function visibleActors(principal: Principal): Actor[] | undefined {
   if (principal.role !== 'member') return undefined;
-  const own: Actor[] = [{ type: 'api_key', id: principal.keyId }];
-  if (principal.userId) own.push({ type: 'user', id: principal.userId });
+  const own: Actor[] = [principal.actor];
+  if (principal.userId && principal.actor.type !== 'user') own.push({ type: 'user', id: principal.userId });
   return own;
 }

@@ -106,6 +106,7 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
       await recordUse(found.tenant.id, found.key.id);
       return {
         tenant: found.tenant,
+        actor: { type: 'api_key', id: found.key.id },
         keyId: found.key.id,
         userId: found.key.userId,
         role: found.memberRole ?? 'owner',

@@ -58,7 +58,10 @@ export interface RequestContext {
 /** An authenticated caller inside one tenant. */
 export interface Principal {
   tenant: Tenant;
-  keyId: string;
+  /** Who acts: the API key, or the person signed in (browser session or OAuth token). */
+  actor: Actor;
+  /** The API key used; null when a person acts through a session or an OAuth token. */
+  keyId: string | null;
   /** The user the key acts for; null for tenant-level keys made by the operator. */
   userId: string | null;
   /** The user's role in the tenant; tenant-level keys act as owner within their scopes. */

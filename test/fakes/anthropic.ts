@@ -47,7 +47,7 @@ export interface RecordedRequest {
 export interface FakeAnthropic {
   url: string;
   requests: RecordedRequest[];
-  /** Queues replies, answered in order, one per request. */
+  /** Queues replies, answered in order, one per request, before any `respond` fallback. */
   script(...replies: FakeReply[]): void;
   /** Drops unanswered replies and the recorded requests. */
   reset(): void;
@@ -150,8 +150,26 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 
 const apiError = (type: string, message: string) => ({ type: 'error', error: { type, message }, request_id: newId('req') });
 
-async function writeSse(res: ServerResponse, steps: SseStep[], closing: AbortSignal): Promise<void> {
+/** Waits `ms`, or less if the fake closes or the client leaves first. */
+function pause(ms: number, res: ServerResponse, closing: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      closing.removeEventListener('abort', done);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    closing.addEventListener('abort', done);
+    res.once('close', done);
+  });
+}
+
+const isDelta = (step: SseStep) => 'event' in step && step.event === 'content_block_delta';
+
+async function writeSse(res: ServerResponse, steps: SseStep[], closing: AbortSignal, deltaDelayMs: number): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': newId('req') });
+  let deltas = 0;
   for (const step of steps) {
     if (closing.aborted || res.destroyed) return;
     if ('cut' in step) {
@@ -161,27 +179,32 @@ async function writeSse(res: ServerResponse, steps: SseStep[], closing: AbortSig
       return;
     }
     if ('stallMs' in step) {
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, step.stallMs);
-        closing.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-        res.once('close', () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-      });
+      await pause(step.stallMs, res, closing);
       continue;
+    }
+    // Paced between deltas, not before the first: the time to first token stays what it is unpaced.
+    if (deltaDelayMs > 0 && isDelta(step)) {
+      if (deltas > 0) await pause(deltaDelayMs, res, closing);
+      if (closing.aborted || res.destroyed) return;
+      deltas += 1;
     }
     res.write(`event: ${step.event}\ndata: ${JSON.stringify(step.data)}\n\n`);
   }
   res.end();
 }
 
+export interface FakeAnthropicOptions {
+  apiKey?: string;
+  /** Answers a request when no scripted reply is queued; without it such a request gets a 500. */
+  respond?: (body: unknown) => FakeReply;
+  /** Pause between consecutive `content_block_delta` frames of a stream, so that streams last and overlap. */
+  deltaDelayMs?: number;
+}
+
 /** Starts the fake on 127.0.0.1, port 0. */
-export async function startFakeAnthropic(options: { apiKey?: string } = {}): Promise<FakeAnthropic> {
+export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
   const apiKey = options.apiKey ?? 'sk-ant-test-key';
+  const deltaDelayMs = options.deltaDelayMs ?? 0;
   const queue: FakeReply[] = [];
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -217,7 +240,7 @@ export async function startFakeAnthropic(options: { apiKey?: string } = {}): Pro
       sendJson(res, 400, apiError('invalid_request_error', 'anthropic-version: header is required'));
       return;
     }
-    const reply = queue.shift();
+    const reply = queue.shift() ?? options.respond?.(body);
     if (!reply) {
       sendJson(res, 500, apiError('api_error', 'fake Anthropic: no scripted reply left'));
       return;
@@ -226,9 +249,9 @@ export async function startFakeAnthropic(options: { apiKey?: string } = {}): Pro
     if (reply.kind === 'http_error') {
       sendJson(res, reply.status, apiError(reply.errorType, reply.message), reply.headers);
     } else if (reply.kind === 'sse') {
-      await writeSse(res, reply.steps, closing.signal);
+      await writeSse(res, reply.steps, closing.signal, deltaDelayMs);
     } else if (streaming) {
-      await writeSse(res, messageEvents(reply), closing.signal);
+      await writeSse(res, messageEvents(reply), closing.signal, deltaDelayMs);
     } else {
       sendJson(res, 200, toMessage(reply));
     }

@@ -2,27 +2,28 @@ import { describe, expect, it } from 'vitest';
 import { denialReason, type Permission } from '../../src/tenancy/permissions.ts';
 import type { Principal, Role, Scope } from '../../src/tenancy/types.ts';
 
-const PERMISSIONS: Permission[] = ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write'];
+const PERMISSIONS: Permission[] = ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write', 'conversations:read'];
 
 /** What each role may do with an `admin` key: the whole table, written out rather than derived. */
 const ALLOWED_WITH_ADMIN_SCOPE: Record<Role, Permission[]> = {
-  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write'],
-  admin: ['keys:read', 'keys:write', 'members:read', 'audit:read', 'bots:read', 'bots:write'],
-  member: ['bots:read'],
+  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write', 'conversations:read'],
+  admin: ['keys:read', 'keys:write', 'members:read', 'audit:read', 'bots:read', 'bots:write', 'conversations:read'],
+  member: ['bots:read', 'conversations:read'],
   auditor: ['members:read', 'audit:read', 'bots:read'],
 };
 
 /** With a `read` key, only the read half of the above. */
 const ALLOWED_WITH_READ_SCOPE: Record<Role, Permission[]> = {
-  owner: ['keys:read', 'members:read', 'audit:read', 'bots:read'],
-  admin: ['keys:read', 'members:read', 'audit:read', 'bots:read'],
-  member: ['bots:read'],
+  owner: ['keys:read', 'members:read', 'audit:read', 'bots:read', 'conversations:read'],
+  admin: ['keys:read', 'members:read', 'audit:read', 'bots:read', 'conversations:read'],
+  member: ['bots:read', 'conversations:read'],
   auditor: ['members:read', 'audit:read', 'bots:read'],
 };
 
 function principal(role: Role, scopes: Scope[]): Principal {
   return {
     tenant: { id: '00000000-0000-4000-8000-000000000001', slug: 'acme', name: 'Acme', createdAt: new Date(0) },
+    actor: { type: 'api_key', id: '00000000-0000-4000-8000-000000000002' },
     keyId: '00000000-0000-4000-8000-000000000002',
     userId: null,
     role,
@@ -51,8 +52,8 @@ describe('denialReason', () => {
   });
 
   it('covers every role, scope and permission in the matrix', () => {
-    expect(cases).toHaveLength(4 * 3 * 7);
-    expect(cases.filter((c) => c.allowed)).toHaveLength(17 + 12);
+    expect(cases).toHaveLength(4 * 3 * 8);
+    expect(cases.filter((c) => c.allowed)).toHaveLength(20 + 15);
   });
 
   it('blames the missing scope first, naming what would be needed', () => {

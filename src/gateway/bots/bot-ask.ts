@@ -119,7 +119,7 @@ export function runAsk(
   const { principal } = context;
   return context.runner.ask({
     ...input,
-    caller: { tenant: principal.tenant, principal: { type: 'api_key', id: principal.keyId }, visibleTo: visibleActors(principal) },
+    caller: { tenant: principal.tenant, principal: principal.actor, visibleTo: visibleActors(principal) },
     parentRunId: context.parentRunId,
     chain: context.chain,
     toolClient: toolClientFor(context),

@@ -111,7 +111,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     if (principal.tenant.slug !== param(req, 'tenant')) throw new AppError('not_found', 'tenant not found');
     if (!principal.scopes.includes('mcp')) throw new AppError('forbidden', 'this key lacks the "mcp" scope');
     res.locals['principal'] = principal;
-    req.log = req.log.child({ tenantId: principal.tenant.id, keyId: principal.keyId });
+    req.log = req.log.child({ tenantId: principal.tenant.id, actor: principal.actor });
     next();
   };
 
@@ -138,7 +138,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     const principal = state.principal;
     const auth: AuthInfo = {
       token: 'api-key',
-      clientId: principal.keyId,
+      clientId: principal.keyId ?? `${principal.actor.type}:${principal.actor.id ?? ''}`,
       scopes: principal.scopes,
       expiresAt: Math.floor(Date.now() / 1000) + 3600,
       extra: { endpoint: { ...state, request: req, response: res } satisfies EndpointState },

@@ -9,7 +9,8 @@ export function createMeRoutes(): Router {
     const principal = principalOf(res);
     res.json({
       tenant: tenantJson(principal.tenant),
-      key: { id: principal.keyId, scopes: principal.scopes, tools: principal.tools },
+      actor: principal.actor,
+      key: principal.keyId === null ? null : { id: principal.keyId, scopes: principal.scopes, tools: principal.tools },
       user_id: principal.userId,
       role: principal.role,
     });
