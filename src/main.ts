@@ -74,7 +74,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     url: server.url,
     async stop() {
       draining = true;
-
+      stopping.abort();
       await removeOperatorCredential(config.dataDir, operatorToken);
       await server.close();
       await modules.close();

@@ -71,9 +71,16 @@ export class BotRunRefused extends Error {
   override readonly name = 'BotRunRefused';
 }
 
+/** A run stopped at its overall deadline (each model call also has its own idle timeout and deadline). */
+export class BotRunTimeout extends Error {
+  override readonly name = 'BotRunTimeout';
+}
+
 export interface BotRunnerLimits {
   maxRounds: number;
   maxDepth: number;
+  /** Longest a whole run may take, tool calls and nested bots included. */
+  runDeadlineMs: number;
   /** History size (estimated tokens) past which older turns are summarised. */
   compactionThresholdTokens: number;
   /** Recent messages kept verbatim when summarising. */
@@ -85,6 +92,7 @@ export interface BotRunnerLimits {
 export const DEFAULT_RUNNER_LIMITS: BotRunnerLimits = {
   maxRounds: 10,
   maxDepth: 4,
+  runDeadlineMs: 10 * 60_000,
   compactionThresholdTokens: 50_000,
   compactionKeepRecent: 6,
   summaryModel: 'claude-haiku-4-5',
@@ -121,6 +129,7 @@ function toModelMessages(stored: readonly StoredMessage[], extra: Turn): Message
 }
 
 // NUL, a high surrogate not followed by a low one, or a low one not preceded by a high one.
+// oxlint-disable-next-line no-control-regex -- NUL is exactly what must be matched
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Text PostgreSQL's JSON can store: NUL and lone surrogates (e.g. from binary tool output) become U+FFFD. */
@@ -238,16 +247,24 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
       const system = history.summary ? `${bot.systemPrompt}\n\n<conversation_summary>\n${history.summary}\n</conversation_summary>` : bot.systemPrompt;
 
       const tools = input.toolClient({ bot, runId: ids.runId, chain: [...input.chain, bot.slug] });
+      const deadline = AbortSignal.timeout(limits.runDeadlineMs);
       const result = await runToolLoop({
         model,
         tools,
         request: { model: bot.model, system, maxTokens: bot.maxTokens, temperature: bot.temperature ?? undefined },
         messages: toModelMessages(history.messages, userMessage),
         maxRounds: limits.maxRounds,
-        signal: input.signal,
+        signal: AbortSignal.any([input.signal, deadline]),
         onEvent: input.onEvent,
         onModelCall: record,
-      }).finally(() => tools.close());
+      })
+        .catch((error: unknown) => {
+          if (deadline.aborted && !input.signal.aborted) {
+            throw new BotRunTimeout(`The bot did not finish within ${limits.runDeadlineMs} ms; nothing of this turn was saved.`, { cause: error });
+          }
+          throw error;
+        })
+        .finally(() => tools.close());
 
       await deps.conversations.appendTurn(
         caller.tenant.id,

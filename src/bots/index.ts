@@ -67,6 +67,7 @@ export {
 } from './bot.service.ts';
 export {
   BotRunRefused,
+  BotRunTimeout,
   DEFAULT_RUNNER_LIMITS,
   type AskInput,
   type AskResult,

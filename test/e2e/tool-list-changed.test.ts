@@ -123,15 +123,26 @@ describe('subscriptions/listen: list changes on one gateway', () => {
   });
 
   it("tells a single-server listener, and a key restricted to one server, only of that server's changes", async () => {
-    const single = await listen(`${gateway.url}/t/acme/mcp/servers/up`, keys.acme);
-    const restricted = await listen(aggregate('acme'), keys.onlyUp);
-    expect((await admin('acme').post('/api/v1/servers', { json: { slug: 'side', kind: 'filesystem' } })).status).toBe(201);
-    // The marker: `up` reconfigured (same upstream), which changes every list it offers.
-    const patched = await admin('acme').patch('/api/v1/servers/up', { json: { config: { url: upstreams.acme.url } } });
-    expect(patched.status).toBe(200);
-    for (const listener of [single, restricted]) {
-      await listener.waitFor(RESOURCES);
-      expect(listener.received).toEqual([TOOLS, PROMPTS, RESOURCES]);
+    const second = await startMutableMcpServer();
+    try {
+      const added = await admin('acme').post('/api/v1/servers', { json: { slug: 'up2', kind: 'remote', config: { url: second.url } } });
+      expect(added.status).toBe(201);
+      expect(await listToolsFresh(aggregate('acme'), keys.acme)).toContain('up2__echo');
+      const single = await listen(`${gateway.url}/t/acme/mcp/servers/up`, keys.acme);
+      const restricted = await listen(aggregate('acme'), keys.onlyUp);
+
+      // Another server's change that only changes tools...
+      second.echoDescription = 'Echoes, differently.';
+      expect(await listToolsFresh(aggregate('acme'), keys.acme)).not.toContain('up2__echo');
+      // ...then the marker: `up` reconfigured (same upstream), which changes every list it offers.
+      const patched = await admin('acme').patch('/api/v1/servers/up', { json: { config: { url: upstreams.acme.url } } });
+      expect(patched.status).toBe(200);
+      for (const listener of [single, restricted]) {
+        await listener.waitFor(RESOURCES);
+        expect(listener.received).toEqual([TOOLS, PROMPTS, RESOURCES]);
+      }
+    } finally {
+      await second.close();
     }
   });
 

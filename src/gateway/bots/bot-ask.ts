@@ -1,6 +1,6 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { BotRunRefused, ModelError, type AskResult, type BotInfo, type BotRunEvent, type BotRunner, type ToolClientFactory } from '../../bots/index.ts';
+import { BotRunRefused, BotRunTimeout, ModelError, type AskResult, type BotInfo, type BotRunEvent, type BotRunner, type ToolClientFactory } from '../../bots/index.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { errorResult, type ToolCallContext } from '../../servers/index.ts';
@@ -100,7 +100,7 @@ export function askResultJson(result: AskResult) {
 
 /** Why a run failed, in words the calling model or person can act on; undefined for failures to rethrow. */
 export function describeRunFailure(error: unknown): string | undefined {
-  if (error instanceof BotRunRefused) return error.message;
+  if (error instanceof BotRunRefused || error instanceof BotRunTimeout) return error.message;
   if (error instanceof ModelError) {
     return error.kind === 'cancelled' ? undefined : `The bot could not answer: ${error.message}. Nothing of this turn was saved; try again later.`;
   }
