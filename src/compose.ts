@@ -4,7 +4,7 @@ import type { Db } from './shared/db.ts';
 import type { Logger } from './shared/logger.ts';
 import { createPostgresChangeBus } from './shared/postgres-change-bus.ts';
 import { createBotsModule, type BotsModule } from './bots/index.ts';
-import { createServersModule, type SecretKeySource, type ServersModule } from './servers/index.ts';
+import { createServersModule, publishListsChanges, RESERVED_SERVER_SLUG, type SecretKeySource, type ServersModule } from './servers/index.ts';
 import { createAuditWriter, createTenancyModule, type AuditWriter, type TenancyModule } from './tenancy/index.ts';
 import { createOperatorCommands, type OperatorCommands } from './gateway/index.ts';
 
@@ -64,6 +64,8 @@ export function composeModules({
     usage: tenancy.usage,
     logger,
     anthropic: { apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl },
+    // Bots are the tools of the aggregate's `bot` namespace: their changes are announced as that server's.
+    onBotsChanged: (tenantId) => publishListsChanges(changes)(tenantId, RESERVED_SERVER_SLUG),
   });
   const auditWriter = createAuditWriter({ db, logger });
   return {

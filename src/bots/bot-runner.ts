@@ -242,28 +242,31 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
         usage = addUsage(usage, report.usage);
         costs.push(await meter(caller, bot, ids, report));
       };
-      const history = await compact(model, conversation.id, caller.tenant.id, input.signal, record);
+      // One deadline for the whole run: summary, model calls, tools and nested bots.
+      const deadline = AbortSignal.timeout(limits.runDeadlineMs);
+      const signal = AbortSignal.any([input.signal, deadline]);
+      const timedOut = (error: unknown): never => {
+        if (deadline.aborted && !input.signal.aborted) {
+          throw new BotRunTimeout(`The bot did not finish within ${limits.runDeadlineMs} ms; nothing of this turn was saved.`, { cause: error });
+        }
+        throw error;
+      };
+      const history = await compact(model, conversation.id, caller.tenant.id, signal, record).catch(timedOut);
       const userMessage: Turn = { role: 'user', content: [{ type: 'text', text: input.message }] };
       const system = history.summary ? `${bot.systemPrompt}\n\n<conversation_summary>\n${history.summary}\n</conversation_summary>` : bot.systemPrompt;
 
       const tools = input.toolClient({ bot, runId: ids.runId, chain: [...input.chain, bot.slug] });
-      const deadline = AbortSignal.timeout(limits.runDeadlineMs);
       const result = await runToolLoop({
         model,
         tools,
         request: { model: bot.model, system, maxTokens: bot.maxTokens, temperature: bot.temperature ?? undefined },
         messages: toModelMessages(history.messages, userMessage),
         maxRounds: limits.maxRounds,
-        signal: AbortSignal.any([input.signal, deadline]),
+        signal,
         onEvent: input.onEvent,
         onModelCall: record,
       })
-        .catch((error: unknown) => {
-          if (deadline.aborted && !input.signal.aborted) {
-            throw new BotRunTimeout(`The bot did not finish within ${limits.runDeadlineMs} ms; nothing of this turn was saved.`, { cause: error });
-          }
-          throw error;
-        })
+        .catch(timedOut)
         .finally(() => tools.close());
 
       await deps.conversations.appendTurn(

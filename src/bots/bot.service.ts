@@ -117,11 +117,14 @@ export function createBotService({
   db,
   secretKey,
   prices,
+  onBotsChanged,
 }: {
   db: Db;
   secretKey: BotSecretKeySource;
   /** The price table that decides whether a bot's model is priced; loaded when first needed. */
   prices: () => Promise<PriceTable>;
+  /** Told after a bot is created, changed or deleted (the tenant's bot tools changed); must not throw. */
+  onBotsChanged?: (tenantId: string) => void;
 }): BotService {
   const key = typeof secretKey === 'function' ? secretKey : () => secretKey;
   const sealContext = (tenantId: string, botId: string) => `bot:${tenantId}:${botId}`;
@@ -225,6 +228,9 @@ export function createBotService({
           const info = toInfo(await insertBotRecord(trx, { id, tenantId: tenant.id, slug, ...fields, sealedApiKey }), known);
           await recordAudit(trx, tenant.id, context, { action: 'bot.create', resourceType: 'bot', resourceId: id, after: info });
           return info;
+        }).then((info) => {
+          onBotsChanged?.(tenant.id);
+          return info;
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw new AppError('conflict', `a bot with slug "${slug}" already exists`);
@@ -234,7 +240,7 @@ export function createBotService({
 
     async update(tenant, context, slug, input) {
       const known = await priceTable();
-      return withTenant(db, tenant.id, async (trx) => {
+      const updated = await withTenant(db, tenant.id, async (trx) => {
         const current = await findOr404(trx, tenant.id, slug, true);
         const { fields, apiKey } = parseFields(input, current);
         await checkAttachments(trx, tenant.id, current.slug, fields);
@@ -250,6 +256,8 @@ export function createBotService({
         });
         return info;
       });
+      onBotsChanged?.(tenant.id);
+      return updated;
     },
 
     async forRun(tenant, slug) {
@@ -266,6 +274,7 @@ export function createBotService({
         await deleteBotRecord(trx, tenant.id, record.id);
         await recordAudit(trx, tenant.id, context, { action: 'bot.delete', resourceType: 'bot', resourceId: record.id, before: toInfo(record, known) });
       });
+      onBotsChanged?.(tenant.id);
     },
   };
 }

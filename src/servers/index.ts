@@ -39,7 +39,8 @@ export { SERVER_KINDS, KIND_SCHEMAS, type ServerKind } from './kinds.ts';
 export { checkOutboundUrl, resolveFilesystemRoots, tenantArea, type ServerPolicy } from './policy.ts';
 export type { SecretKeySource, ServerService, ServerInfo, ServerRuntime, CreateServerInput, UpdateServerInput } from './server.service.ts';
 export type { SourceFactory, SourcePool } from './source-pool.ts';
-export { readListsChange, type ListKind, type ListsChange } from './list-changes.ts';
+export { RESERVED_SERVER_SLUG } from './server.service.ts';
+export { publishListsChanges, readListsChange, type ListKind, type ListsChange, type NotifyToolsChanged } from './list-changes.ts';
 export type { DefinitionChange, ToolDefinition, ToolPinInfo, ToolPinService } from './pinning/index.ts';
 export {
   errorResult,

@@ -183,9 +183,9 @@ export function createServerService({
       const kind = parseOrThrow(kindSchema, input.kind, 'kind');
       const valid = await validate(tenant, slug, kind, input.config, input.secrets);
       const id = randomUUID();
-      let info: ServerInfo;
+      let created: ServerInfo;
       try {
-        info = await withTenant(db, tenant.id, async (trx) => {
+        created = await withTenant(db, tenant.id, async (trx) => {
           const record = await insertServerRecord(trx, {
             id,
             tenantId: tenant.id,
@@ -203,7 +203,7 @@ export function createServerService({
         throw error;
       }
       changed(tenant.id, slug);
-      return info;
+      return created;
     },
 
     async update(tenant, context, slug, input) {

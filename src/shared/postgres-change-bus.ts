@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
+import { Client, type Notification } from 'pg';
 import * as z from 'zod';
 import { createLocalFanout, type ChangeBus, type ChangePayload } from './change-bus.ts';
 import type { Db } from './db.ts';
@@ -39,11 +39,11 @@ export function createPostgresChangeBus(options: { connectionString: string; db:
   const sending = new Set<Promise<void>>();
   let closed = false;
   let firstAttempt: Promise<void> | undefined;
-  let client: pg.Client | undefined;
+  let client: Client | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let failures = 0;
 
-  function receive(message: pg.Notification): void {
+  function receive(message: Notification): void {
     if (message.channel !== CHANGE_CHANNEL || message.payload === undefined) return;
     let parsed: z.infer<typeof wireSchema>;
     try {
@@ -70,7 +70,7 @@ export function createPostgresChangeBus(options: { connectionString: string; db:
   }
 
   /** Handles the loss of `failed`, once, whichever of its events reports it first. */
-  function lose(failed: pg.Client, error: unknown): void {
+  function lose(failed: Client, error: unknown): void {
     if (client !== failed) return;
     client = undefined;
     if (closed) return;
@@ -81,7 +81,7 @@ export function createPostgresChangeBus(options: { connectionString: string; db:
 
   async function connect(): Promise<void> {
     if (closed) return;
-    const next = new pg.Client({ connectionString, application_name: CHANGE_LISTENER_APPLICATION, keepAlive: true });
+    const next = new Client({ connectionString, application_name: CHANGE_LISTENER_APPLICATION, keepAlive: true });
     client = next;
     // Registered before connecting and kept: an 'error' without a listener would crash the process.
     next.on('error', (error) => lose(next, error));

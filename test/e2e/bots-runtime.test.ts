@@ -267,7 +267,7 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     const second = await chat('helper', { message: 'Friday, really?', conversation_id: started.conversation_id });
     expect(second.events.find((e) => e.event === 'usage')?.data).toMatchObject({ conversation_id: started.conversation_id });
     // The model was sent the whole first turn before the new question.
-    const sent = (fake.requests[0]?.body as { messages: Array<{ role: string }> }).messages;
+    const sent = (fake.requests[0]?.body as { messages: Array<{ role: string }> } | undefined)?.messages ?? [];
     expect(sent.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user']);
 
     // The conversation is a resource of the bot's MCP server.

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { BotRunRefused, BotRunTimeout, ModelError, type AskResult, type BotInfo, type BotRunEvent, type BotRunner, type ToolClientFactory } from '../../bots/index.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { errorResult, type ToolCallContext } from '../../servers/index.ts';
+import { errorResult, RESERVED_SERVER_SLUG, type ToolCallContext } from '../../servers/index.ts';
 import { intersectTools, type Principal } from '../../tenancy/index.ts';
 import { visibleActors } from '../visibility.ts';
 import { createProgressCoalescer } from './progress-coalescer.ts';
@@ -11,7 +11,7 @@ import type { RunCredentials } from './run-credentials.ts';
 import { createSelfToolClient } from './self-tool-client.ts';
 
 /** The pseudo-server under which bots appear in the aggregate endpoint: `bot__{slug}`. */
-export const BOTS_NAMESPACE = 'bot';
+export const BOTS_NAMESPACE = RESERVED_SERVER_SLUG;
 
 /** What an ask needs from the request that carries it. */
 export interface AskContext {

@@ -206,7 +206,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     if (!mayUseTool(principal.tools, BOTS_NAMESPACE, bot.slug)) throw new AppError('forbidden', `this key may not use the bot ${slug}`);
     const entry = botEntry(askContext(res, principal), bot, deps.bots.conversations);
     const catalogs = catalogsFor([entry], false);
-    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/bots/${bot.slug}` });
+    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/bots/${bot.slug}`, server: BOTS_NAMESPACE });
   });
 
   return router;

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { eventsForScope, type ListenScope } from '../../src/gateway/mcp/listen-streams.ts';
+import type { ChangeEvent } from '../../src/shared/change-bus.ts';
+import { mayUseServer } from '../../src/tenancy/index.ts';
+
+const scope = (overrides: Partial<ListenScope> & { tools?: string[] | null } = {}): ListenScope => {
+  const tools = overrides.tools ?? null;
+  return { tenantId: 'tenant-a', server: undefined, mayUseServer: (slug) => mayUseServer(tools, slug), ...overrides };
+};
+
+const change = (tenantId: string, server: unknown, lists: unknown = ['tools', 'prompts', 'resources']): ChangeEvent => ({
+  kind: 'message',
+  topic: 'servers.lists_changed',
+  payload: { tenantId, server: server as string, lists: lists as string[] },
+});
+
+const kinds = (events: Array<{ kind: string }>) => events.map((event) => event.kind);
+
+describe('which changes a listen stream hears', () => {
+  it("hears its own tenant's changes, list by list", () => {
+    expect(kinds(eventsForScope(change('tenant-a', 'files'), scope()))).toEqual(['tools_list_changed', 'prompts_list_changed', 'resources_list_changed']);
+    expect(kinds(eventsForScope(change('tenant-a', 'files', ['tools']), scope()))).toEqual(['tools_list_changed']);
+  });
+
+  it("never hears another tenant's changes", () => {
+    expect(eventsForScope(change('tenant-b', 'files'), scope())).toEqual([]);
+    expect(eventsForScope(change('tenant-b', 'files'), scope({ server: 'files' }))).toEqual([]);
+  });
+
+  it("hears only its server's changes on a single-server endpoint, and only usable servers' with a restricted key", () => {
+    expect(eventsForScope(change('tenant-a', 'other'), scope({ server: 'files' }))).toEqual([]);
+    expect(kinds(eventsForScope(change('tenant-a', 'files', ['tools']), scope({ server: 'files' })))).toEqual(['tools_list_changed']);
+    expect(eventsForScope(change('tenant-a', 'other'), scope({ tools: ['files', 'docs__read_file'] }))).toEqual([]);
+    expect(eventsForScope(change('tenant-a', 'docs', ['tools']), scope({ tools: ['files', 'docs__read_file'] }))).toHaveLength(1);
+  });
+
+  it('ignores other topics and malformed messages, and hears every list change after a resync', () => {
+    expect(eventsForScope({ kind: 'message', topic: 'bots.changed', payload: { tenantId: 'tenant-a', server: 'files' } }, scope())).toEqual([]);
+    expect(eventsForScope(change('tenant-a', 42), scope())).toEqual([]);
+    expect(eventsForScope(change('tenant-a', 'files', 'tools'), scope())).toEqual([]);
+    expect(kinds(eventsForScope(change('tenant-a', 'files', ['tools', 'secrets']), scope()))).toEqual(['tools_list_changed']);
+    expect(kinds(eventsForScope({ kind: 'resync' }, scope({ server: 'files' })))).toEqual([
+      'tools_list_changed',
+      'prompts_list_changed',
+      'resources_list_changed',
+    ]);
+  });
+});
