@@ -64,6 +64,7 @@ export function composeModules({
     usage: tenancy.usage,
     logger,
     anthropic: { apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl },
+    pricesFile: config.pricesFile,
     // Bots are the tools of the aggregate's `bot` namespace: their changes are announced as that server's.
     onBotsChanged: (tenantId) => publishListsChanges(changes)(tenantId, RESERVED_SERVER_SLUG),
   });

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { loadPriceTable } from './bots/index.ts';
 import { composeModules } from './compose.ts';
 import type { Config } from './shared/config.ts';
 import { openDatabase, pingDatabase } from './shared/db.ts';
@@ -8,6 +9,7 @@ import { loadOrCreateSecretKey } from './shared/secret-key.ts';
 import {
   allowedHostnames,
   createApp,
+  createLoginThrottle,
   generateOperatorToken,
   listen,
   removeOperatorCredential,
@@ -25,6 +27,8 @@ export interface Gateway {
 
 /** The composition root: config → database → modules → app → listen. */
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+  // A bad operator price file stops start-up before anything is touched, naming the file and the field.
+  await loadPriceTable({ overrideFile: config.pricesFile });
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const secretKey = await loadOrCreateSecretKey(config.dataDir, config.secretKey);
   const database = await openDatabase({
@@ -45,6 +49,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   let selfUrl: string | undefined;
   const modules = composeModules({ config, db: database.db, logger, secretKey });
   const operatorToken = generateOperatorToken();
+  // Failed sign-ins are counted in PostgreSQL when nodes share one, else in this process.
+  const loginThrottle = createLoginThrottle({ databaseUrl: config.databaseUrl, logger });
   const app = createApp({
     logger,
     tenancy: modules.tenancy,
@@ -62,13 +68,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       return selfUrl;
     },
     operator: { commands: modules.commands, token: operatorToken },
+    secureCookies: config.publicUrl?.startsWith('https:') ?? false,
+    publicUrl: config.publicUrl,
+    signIn: { throttle: loginThrottle, secretKey },
   });
   // Other nodes' changes are heard before the first client can listen for them.
   await modules.changes.connect();
   const server = await listen(app, { host: config.host, port: config.port });
   selfUrl = server.url;
   await writeOperatorCredential(config.dataDir, { url: server.url, token: operatorToken, pid: process.pid });
-  logger.info({ url: server.url, database: database.kind }, 'botgate listening');
+  logger.info({ url: server.url, database: database.kind, loginThrottle: loginThrottle.store }, 'botgate listening');
 
   return {
     url: server.url,
@@ -78,6 +87,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       await removeOperatorCredential(config.dataDir, operatorToken);
       await server.close();
       await modules.close();
+      await loginThrottle.close();
       await database.close();
       logger.info('botgate stopped');
     },

@@ -24,6 +24,8 @@ export interface BotsModuleDependencies {
   /** The operator's Claude API key and endpoint; a bot's own key takes precedence. */
   anthropic: { apiKey: string | undefined; baseURL: string | undefined };
   limits?: Partial<BotRunnerLimits>;
+  /** The operator's price file, merged over the built-in table. */
+  pricesFile?: string | undefined;
   /** Told after a tenant's bots changed, so MCP clients can be notified. */
   onBotsChanged?: (tenantId: string) => void;
 }
@@ -31,7 +33,7 @@ export interface BotsModuleDependencies {
 /** Tenants' bots; models are priced with the built-in price table, and API keys share a circuit breaker each. */
 export function createBotsModule(deps: BotsModuleDependencies): BotsModule {
   let table: ReturnType<typeof loadPriceTable> | undefined;
-  const prices = () => (table ??= loadPriceTable());
+  const prices = () => (table ??= loadPriceTable({ overrideFile: deps.pricesFile }));
   const bots = createBotService({ db: deps.db, secretKey: deps.secretKey, prices, ...(deps.onBotsChanged && { onBotsChanged: deps.onBotsChanged }) });
   const conversations = createConversationService({ db: deps.db });
   const circuitBreakers = createCircuitBreakerRegistry();

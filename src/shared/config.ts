@@ -8,6 +8,21 @@ const stdioCommandsSchema = z.record(
   z.strictObject({ command: z.string().min(1), args: z.array(z.string()).default([]) }),
 );
 
+/** A pre-registered OAuth client (RFC 7591 metadata names); MCP clients that ship a client id use these. */
+const oauthClientSchema = z.strictObject({
+  client_id: z.string().regex(/^[\x21-\x7e]{1,255}$/, 'client_id must be 1-255 visible ASCII characters'),
+  client_name: z.string().min(1).max(200).optional(),
+  redirect_uris: z.array(z.url()).min(1),
+  /** Absent for public clients (PKCE only), the usual kind of MCP client. */
+  client_secret: z.string().min(32).optional(),
+  token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post']).optional(),
+  grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])).min(1).optional(),
+  application_type: z.enum(['web', 'native']).optional(),
+});
+
+/** A pre-registered OAuth client, as the operator configured it. */
+export type OAuthClientConfig = z.infer<typeof oauthClientSchema>;
+
 /** Environment variables the gateway reads, parsed once in the composition root. */
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -45,6 +60,32 @@ const envSchema = z.object({
       }
     })
     .optional(),
+  BOTGATE_PRICES_FILE: z.string().min(1).optional(),
+  BOTGATE_OAUTH_CLIENTS: z
+    .string()
+    .transform((text, ctx) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array of client metadata objects' });
+        return z.NEVER;
+      }
+      const result = z.array(oauthClientSchema).safeParse(parsed);
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        ctx.addIssue({ code: 'custom', message: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'is invalid'}` });
+        return z.NEVER;
+      }
+      const ids = result.data.map((client) => client.client_id);
+      const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);
+      if (duplicate !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `client_id ${duplicate} appears twice` });
+        return z.NEVER;
+      }
+      return result.data;
+    })
+    .optional(),
   BOTGATE_BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 1mb')
@@ -58,6 +99,8 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
+  /** The operator's model prices (JSON like src/bots/pricing/prices.json), merged over the built-in table. */
+  readonly pricesFile: string | undefined;
   readonly anthropicApiKey: string | undefined;
   readonly anthropicBaseUrl: string | undefined;
   /** Hex secret; when absent from the environment it is generated into DATA_DIR. */
@@ -67,8 +110,10 @@ export interface Config {
   readonly bodyLimit: string;
   /** Absolute directories tenants' filesystem servers may use besides their own area. */
   readonly fsRoots: readonly string[];
-  /** CIDRs remote servers may resolve to although private. */
+  /** CIDRs remote servers (and OAuth client metadata documents) may resolve to although private. */
   readonly allowPrivateNetworks: readonly string[];
+  /** OAuth clients the operator registered ahead of time (BOTGATE_OAUTH_CLIENTS). */
+  readonly oauthClients: readonly OAuthClientConfig[];
   /** Allow-listed stdio commands by name. */
   readonly stdioCommands: Readonly<Record<string, { command: string; args: readonly string[] }>>;
 }
@@ -100,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    pricesFile: e.BOTGATE_PRICES_FILE === undefined ? undefined : path.resolve(e.BOTGATE_PRICES_FILE),
     anthropicApiKey: e.ANTHROPIC_API_KEY,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
     secretKey: e.BOTGATE_SECRET_KEY,
@@ -115,5 +161,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       .map((cidr) => cidr.trim())
       .filter((cidr) => cidr !== ''),
     stdioCommands: e.BOTGATE_STDIO_COMMANDS ?? {},
+    oauthClients: e.BOTGATE_OAUTH_CLIENTS ?? [],
   });
 }

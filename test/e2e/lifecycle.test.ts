@@ -11,7 +11,7 @@ import {
   startGateway,
   type GatewayProcess,
 } from '../support/gateway-process.ts';
-import { apiClient, type KeyJson, type MeJson, type MemberJson } from '../support/http.ts';
+import { apiClient, seedTenant, type KeyJson, type MeJson, type MemberJson } from '../support/http.ts';
 
 /** Sends a POST whose body arrives in two parts; the second part is sent by `finish`. */
 function startSlowPost(url: string, urlPath: string, key: string, body: string) {
@@ -123,6 +123,36 @@ describe('gateway lifecycle on the embedded database', () => {
       expect(bad.output()).toMatch(/^botgate: invalid configuration: PORT: [^\n]+\n$/);
       expect(await fs.readdir(dataDir)).toEqual([]);
     } finally {
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start on a bad operator price file, naming the file and the field', async () => {
+    const dataDir = await makeDataDir();
+    const pricesFile = path.join(dataDir, 'prices.json');
+    try {
+      await fs.writeFile(pricesFile, JSON.stringify({ models: [{ model: 'house-model', input: 'free', output: '1', cache_write: '1', cache_read: '1', source: 'contract', as_of: '2026-11-01' }] }));
+      const bad = spawnGateway({ dataDir, env: { BOTGATE_PRICES_FILE: pricesFile } });
+      const exit = await bad.exited;
+      expect(exit.code).not.toBe(0);
+      expect(bad.output()).toContain(`price file ${pricesFile}: models.0.input: must be a non-negative decimal`);
+      expect(await fs.readdir(dataDir)).toEqual(['prices.json']);
+    } finally {
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('prices a model from the operator price file', async () => {
+    const dataDir = await makeDataDir();
+    const pricesFile = path.join(dataDir, 'prices.json');
+    await fs.writeFile(pricesFile, JSON.stringify({ models: [{ model: 'house-model', input: '1', output: '2', cache_write: '1.25', cache_read: '0.1', source: 'our contract', as_of: '2026-11-01' }] }));
+    const gateway = await startGateway({ dataDir, env: { BOTGATE_PRICES_FILE: pricesFile } });
+    try {
+      const key = (await seedTenant(dataDir, 'priced')).key.secret;
+      const created = await apiClient(gateway.url, key).post<{ bot: { priced: boolean } }>('/api/v1/bots', { json: { slug: 'house', model: 'house-model', description: 'In-house model bot.' } });
+      expect(created.body.bot.priced).toBe(true);
+    } finally {
+      await gateway.stop();
       await fs.rm(dataDir, { recursive: true, force: true });
     }
   });
