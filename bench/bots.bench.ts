@@ -55,6 +55,7 @@ export interface LoopDelay {
 
 export interface BotsBenchResult {
   era: string;
+  model: string;
   firstToken: {
     direct: FirstToken;
     plain: FirstToken;
@@ -95,7 +96,8 @@ function observe(intervalMs: number) {
   const histogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   histogram.enable();
   const samples: NodeJS.MemoryUsage[] = [process.memoryUsage()];
-  const timer = setInterval(() => samples.push(process.memoryUsage()), intervalMs);
+  // Unreferenced, so that a run that fails before `stop()` still lets the process exit.
+  const timer = setInterval(() => samples.push(process.memoryUsage()), intervalMs).unref();
   const cpu = process.cpuUsage();
   const started = performance.now();
   return {
@@ -217,6 +219,7 @@ export async function runBotsBench(db: Db, options: BotsBenchOptions): Promise<B
     const [rss, heapUsed, external] = [figure('rss'), figure('heapUsed'), figure('external')];
     return {
       era: tokens.era,
+      model: MODEL,
       firstToken: {
         direct: firstToken(tokens.direct),
         plain: firstToken(tokens.plain),

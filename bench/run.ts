@@ -1,10 +1,13 @@
 // `npm run bench`: authentication cost, HTTP throughput and MCP proxying cost, each
-// beside a baseline measured in the same run and interleaved with it. Loopback only;
-// two in-memory PGlite instances (10 keys, 100,000 keys); about 90 s.
+// beside a baseline measured in the same run and interleaved with it, then bots against
+// the fake Anthropic API. Loopback only; in-memory PGlite (10 keys, 100,000 keys, and one
+// for bots); about 90 s, then about 25 s for bots.
+// `npm run bench -- --only bots` runs the bots section alone, `--only core` the others.
 import os from 'node:os';
 import { openMemoryDatabase } from '../src/shared/db.ts';
 import { migrateToLatest } from '../src/shared/migrate.ts';
 import { runAuthBench, type Timing } from './auth.bench.ts';
+import { runBotsBench, LOOP_DELAY_RESOLUTION_MS, type BotsBenchResult, type FirstToken } from './bots.bench.ts';
 import { runHttpBench } from './http.bench.ts';
 import { runMcpProxyBench } from './mcp-proxy.bench.ts';
 import type { LoadResult } from './load.ts';
@@ -20,6 +23,21 @@ const MCP = {
   roundDurationMs: 2_000,
   warmupCalls: 128,
 };
+
+const BOTS = {
+  latencyRounds: 150,
+  latencyMaxDurationMs: 15_000,
+  latencyWarmup: 20,
+  // The fake paces between deltas, so a one-delta answer is not paced at all.
+  latencyDeltas: 1,
+  concurrency: 200,
+  loadDeltas: 50,
+  // About 2 s per stream, so that the asks overlap although the gateway starts them one after another.
+  deltaDelayMs: 40,
+  sampleIntervalMs: 50,
+  idleMs: 1_000,
+};
+const TARGET_OVERHEAD_MS = 5;
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const fixed = (n: number, digits = 1) => n.toFixed(digits);
@@ -46,10 +64,9 @@ const loadRow = (label: string, r: LoadResult) => [
   fixed(r.latencyMs.p99, 2),
 ];
 
-async function main(): Promise<void> {
+/** Sections A to C: authentication, HTTP and MCP proxying. */
+async function runCoreSections(): Promise<void> {
   const started = performance.now();
-  console.log(`Botgate bench: node ${process.version}, ${os.platform()} ${os.arch()}, ${os.availableParallelism()} CPUs`);
-
   const small = await openMemoryDatabase();
   const large = await openMemoryDatabase();
   try {
@@ -132,13 +149,108 @@ async function main(): Promise<void> {
         `; tool.call audit events written: ${int(mcp.auditEvents)}`,
     );
 
-    console.log(`\ntotal ${fixed((performance.now() - started) / 1000, 1)} s`);
     const mcpErrors = direct.errors + gateway.errors + mcp.throughput.direct.errors + mcp.throughput.gateway.errors;
     if (http.app.errors > 0 || http.baseline.errors > 0 || mcpErrors > 0) process.exitCode = 1;
   } finally {
     await small.close();
     await large.close();
   }
+}
+
+const mib = (bytes: number) => fixed(bytes / 1024 / 1024, 1);
+const firstTokenRow = (label: string, t: FirstToken) => [label, fixed(t.p50Ms, 2), fixed(t.p95Ms, 2), int(t.samples), String(t.errors)];
+const versusTarget = (ms: number) => (ms < TARGET_OVERHEAD_MS ? `under the ${TARGET_OVERHEAD_MS} ms target` : `OVER the ${TARGET_OVERHEAD_MS} ms target`);
+
+function printBotsSection(bots: BotsBenchResult, load: string): void {
+  const { firstToken: t, load: l } = bots;
+  console.log(
+    'D) bots: `ask` through /t/{tenant}/mcp/bots/{bot} against the fake Anthropic API (real SSE, its own process); ' +
+      `v2 MCP clients (auto, negotiated ${bots.era}) and the SDK's direct calls in one child process, the gateway alone in this one; ` +
+      `model ${bots.model}; load average before: ${load}`,
+  );
+  console.log(
+    `  time to first token: ${int(t.direct.samples + t.direct.errors)} rounds after ${BOTS.latencyWarmup} warm-up, the three calls of a round ` +
+      `in rotating order; answers of ${BOTS.latencyDeltas} text delta (unpaced); direct = SDK messages.stream() to the first text delta, ` +
+      'gateway = tools/call ask (progress token) to the first progress notification',
+  );
+  printTable(
+    ['path', 'p50 ms', 'p95 ms', 'samples', 'errors'],
+    [
+      firstTokenRow('direct (SDK → fake)', t.direct),
+      firstTokenRow('gateway, bot without tools', t.plain),
+      firstTokenRow('gateway, bot with a filesystem server', t.withFiles),
+    ],
+  );
+  console.log(
+    `  gateway overhead (median of per-round gateway − direct): without tools ${fixed(t.overheadPlainMs, 2)} ms, ${versusTarget(t.overheadPlainMs)}; ` +
+      `with a filesystem server ${fixed(t.overheadWithFilesMs, 2)} ms (its tool list fetched through the gateway's own MCP path), ${versusTarget(t.overheadWithFilesMs)}`,
+  );
+  console.log(
+    `  ${int(BOTS.concurrency)} concurrent asks to the bot without tools, each on its own client, ${BOTS.loadDeltas} text deltas paced ` +
+      `${BOTS.deltaDelayMs} ms apart: ${int(l.completed)} completed, ${int(l.failed)} failed in ${fixed(l.wallMs / 1000, 2)} s; ` +
+      `${int(l.peakStreaming)} streaming at once at the peak; ${int(l.progressNotifications)} progress notifications for ` +
+      `${int(BOTS.concurrency * BOTS.loadDeltas)} text deltas (the gateway joins deltas that arrive while a notification is in flight)`,
+  );
+  if (l.firstError) console.log(`  first failure: ${l.firstError}`);
+  console.log(
+    `  per ask under load: first progress p50 ${fixed(l.firstProgress.p50Ms, 1)} ms, p95 ${fixed(l.firstProgress.p95Ms, 1)} ms; ` +
+      `answer p50 ${fixed(l.answer.p50Ms, 1)} ms, p95 ${fixed(l.answer.p95Ms, 1)} ms (unloaded stream: ${fixed(((BOTS.loadDeltas - 1) * BOTS.deltaDelayMs) / 1000, 2)} s)`,
+  );
+  const expectedSamples = l.wallMs / BOTS.sampleIntervalMs;
+  console.log(
+    `  gateway process memory, MiB: process.memoryUsage() every ${BOTS.sampleIntervalMs} ms on the gateway's own loop, ` +
+      `${int(l.memorySamples)} samples of ~${int(expectedSamples)} (fewer when the loop was blocked); baseline: mean over ` +
+      `${BOTS.idleMs / 1000} s idle after a forced GC, clients connected; peaks include garbage not yet collected`,
+  );
+  const perAsk = (peak: number, base: number) => fixed((peak - base) / 1024 / Math.max(1, BOTS.concurrency), 1);
+  printTable(
+    ['figure', 'baseline', 'peak', 'peak − baseline', 'KiB per ask'],
+    (['rss', 'heapUsed', 'external'] as const).map((f) => [f, mib(l.baseline[f]), mib(l.peak[f]), mib(l.peak[f] - l.baseline[f]), perAsk(l.peak[f], l.baseline[f])]),
+  );
+  console.log(`  gateway event-loop delay, ms (monitorEventLoopDelay, ${LOOP_DELAY_RESOLUTION_MS} ms resolution, the interval subtracted)`);
+  printTable(
+    ['phase', 'p50', 'p99', 'max'],
+    [
+      ['idle', fixed(l.idleDelay.p50Ms, 2), fixed(l.idleDelay.p99Ms, 2), fixed(l.idleDelay.maxMs, 2)],
+      ['under load', fixed(l.loadDelay.p50Ms, 2), fixed(l.loadDelay.p99Ms, 2), fixed(l.loadDelay.maxMs, 2)],
+    ],
+  );
+  console.log(`  gateway CPU during the load: ${fixed(l.cpuPercent, 0)}% of one core`);
+}
+
+/** Section D, on a database of its own. */
+async function runBotsSection(): Promise<void> {
+  const opened = await openMemoryDatabase();
+  try {
+    await migrateToLatest(opened.db);
+    const load = os.loadavg().map((n) => fixed(n, 2)).join(' ');
+    const bots = await runBotsBench(opened.db, BOTS);
+    printBotsSection(bots, load);
+    const { firstToken: t } = bots;
+    if (t.direct.errors + t.plain.errors + t.withFiles.errors + bots.load.failed > 0) process.exitCode = 1;
+  } finally {
+    await opened.close();
+  }
+}
+
+/** `--only bots` or `--only core` (sections A to C); both by default. */
+function selectedSections(args: readonly string[]): { core: boolean; bots: boolean } {
+  const index = args.findIndex((a) => a === '--only' || a.startsWith('--only='));
+  if (index < 0) return { core: true, bots: true };
+  const flag = args[index] ?? '';
+  const value = flag.includes('=') ? flag.slice(flag.indexOf('=') + 1) : (args[index + 1] ?? '');
+  if (value !== 'bots' && value !== 'core') throw new Error(`--only takes "core" or "bots", got "${value}"`);
+  return { core: value === 'core', bots: value === 'bots' };
+}
+
+async function main(): Promise<void> {
+  const sections = selectedSections(process.argv.slice(2));
+  const started = performance.now();
+  console.log(`Botgate bench: node ${process.version}, ${os.platform()} ${os.arch()}, ${os.availableParallelism()} CPUs`);
+  if (sections.core) await runCoreSections();
+  if (sections.core && sections.bots) console.log('');
+  if (sections.bots) await runBotsSection();
+  console.log(`\ntotal ${fixed((performance.now() - started) / 1000, 1)} s`);
 }
 
 await main();

@@ -146,6 +146,16 @@ function toStored(message: MessageParam, runId: string) {
   return { role: message.role === 'assistant' ? ('assistant' as const) : ('user' as const), content: storable(content) as Array<Record<string, unknown>>, runId };
 }
 
+const NO_HISTORY = { summary: null, messages: [] } as const;
+
+/** A tool client whose tool list is requested at once; the loop later gets that same answer. */
+function listingEarly(client: ToolClient & { close(): Promise<void> }, signal: AbortSignal): ToolClient & { close(): Promise<void> } {
+  const listing = client.listTools(signal);
+  // Seen by the loop when it runs; a run that fails before then must not leave it unhandled.
+  listing.catch(() => undefined);
+  return { listTools: () => listing, callTool: (name, input, callSignal) => client.callTool(name, input, callSignal), close: () => client.close() };
+}
+
 /** The answer of a run stopped with tool calls unanswered: the loop leaves it out of `added`, the conversation keeps it. */
 function unsavedAnswer(result: { stopReason: string; text: string; added: MessageParam[] }): MessageParam[] {
   const last = result.added.at(-1);
@@ -229,19 +239,11 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
       if (!key) throw new BotRunRefused(`Bot "${bot.slug}" has no Anthropic API key: set the bot's anthropic_api_key or the operator's ANTHROPIC_API_KEY.`);
       if (input.message.trim() === '') throw new AppError('validation_failed', 'message: must not be empty');
 
-      const conversation = input.conversationId
+      // Continuing: the conversation must be the caller's and this bot's before anything runs.
+      const continued = input.conversationId
         ? await deps.conversations.get(caller.tenant.id, input.conversationId, { botId: bot.id, visibleTo: caller.visibleTo })
-        : await deps.conversations.create(caller.tenant.id, { botId: bot.id, principal: caller.principal });
-      const ids = { runId: randomUUID(), conversationId: conversation.id, parentRunId: input.parentRunId };
-      input.onEvent({ type: 'run_start', runId: ids.runId, conversationId: ids.conversationId, bot: bot.slug });
-
-      const model = deps.modelClientFor(key);
-      const costs: Array<string | null> = [];
-      let usage: ModelUsage = ZERO_USAGE;
-      const record = async (report: ModelCallReport) => {
-        usage = addUsage(usage, report.usage);
-        costs.push(await meter(caller, bot, ids, report));
-      };
+        : undefined;
+      const runId = randomUUID();
       // One deadline for the whole run: summary, model calls, tools and nested bots.
       const deadline = AbortSignal.timeout(limits.runDeadlineMs);
       const signal = AbortSignal.any([input.signal, deadline]);
@@ -251,40 +253,55 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
         }
         throw error;
       };
-      const history = await compact(model, conversation.id, caller.tenant.id, signal, record).catch(timedOut);
-      const userMessage: Turn = { role: 'user', content: [{ type: 'text', text: input.message }] };
-      const system = history.summary ? `${bot.systemPrompt}\n\n<conversation_summary>\n${history.summary}\n</conversation_summary>` : bot.systemPrompt;
+      // Listed while the conversation is prepared: both stand between the caller and the first token.
+      const tools = listingEarly(input.toolClient({ bot, runId, chain: [...input.chain, bot.slug] }), signal);
+      try {
+        const conversationId = continued?.id ?? (await deps.conversations.create(caller.tenant.id, { botId: bot.id, principal: caller.principal })).id;
+        const ids = { runId, conversationId, parentRunId: input.parentRunId };
+        input.onEvent({ type: 'run_start', runId, conversationId, bot: bot.slug });
 
-      const tools = input.toolClient({ bot, runId: ids.runId, chain: [...input.chain, bot.slug] });
-      const result = await runToolLoop({
-        model,
-        tools,
-        request: { model: bot.model, system, maxTokens: bot.maxTokens, temperature: bot.temperature ?? undefined },
-        messages: toModelMessages(history.messages, userMessage),
-        maxRounds: limits.maxRounds,
-        signal,
-        onEvent: input.onEvent,
-        onModelCall: record,
-      })
-        .catch(timedOut)
-        .finally(() => tools.close());
+        const model = deps.modelClientFor(key);
+        const costs: Array<string | null> = [];
+        let usage: ModelUsage = ZERO_USAGE;
+        const record = async (report: ModelCallReport) => {
+          usage = addUsage(usage, report.usage);
+          costs.push(await meter(caller, bot, ids, report));
+        };
+        // A new conversation has no history to read or summarise.
+        const history = continued ? await compact(model, conversationId, caller.tenant.id, signal, record).catch(timedOut) : NO_HISTORY;
+        const userMessage: Turn = { role: 'user', content: [{ type: 'text', text: input.message }] };
+        const system = history.summary ? `${bot.systemPrompt}\n\n<conversation_summary>\n${history.summary}\n</conversation_summary>` : bot.systemPrompt;
 
-      await deps.conversations.appendTurn(
-        caller.tenant.id,
-        conversation.id,
-        [userMessage, ...result.added, ...unsavedAnswer(result)].map((m) => toStored(m, ids.runId)),
-      );
-      const total = sumCosts([...costs, ...result.nested.costs]);
-      return {
-        runId: ids.runId,
-        conversationId: conversation.id,
-        text: result.text,
-        stopReason: result.stopReason,
-        model: result.last?.model ?? bot.model,
-        usage: addUsage(usage, result.nested.usage),
-        costUsd: total.costUsd,
-        unpricedCalls: total.unpricedCalls,
-      };
+        const result = await runToolLoop({
+          model,
+          tools,
+          request: { model: bot.model, system, maxTokens: bot.maxTokens, temperature: bot.temperature ?? undefined },
+          messages: toModelMessages(history.messages, userMessage),
+          maxRounds: limits.maxRounds,
+          signal,
+          onEvent: input.onEvent,
+          onModelCall: record,
+        }).catch(timedOut);
+
+        await deps.conversations.appendTurn(
+          caller.tenant.id,
+          conversationId,
+          [userMessage, ...result.added, ...unsavedAnswer(result)].map((m) => toStored(m, runId)),
+        );
+        const total = sumCosts([...costs, ...result.nested.costs]);
+        return {
+          runId,
+          conversationId,
+          text: result.text,
+          stopReason: result.stopReason,
+          model: result.last?.model ?? bot.model,
+          usage: addUsage(usage, result.nested.usage),
+          costUsd: total.costUsd,
+          unpricedCalls: total.unpricedCalls,
+        };
+      } finally {
+        await tools.close();
+      }
     },
   };
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { BotsModule } from '../bots/index.ts';
 import type { ServersModule } from '../servers/index.ts';
 import type { AuditWriter, TenancyModule } from '../tenancy/index.ts';
-import { requireApiKey } from './auth.ts';
+import { requireCredential } from './auth.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
 import type { OperatorCommands } from './operator/commands.ts';
@@ -20,11 +20,13 @@ import { createConversationRoutes } from './routes/conversations.routes.ts';
 import { createAuditRoutes } from './routes/audit.routes.ts';
 import { createHealthRoutes } from './routes/health.routes.ts';
 import { createKeyRoutes } from './routes/keys.routes.ts';
+import { createInvitationRoutes } from './routes/invitations.routes.ts';
 import { createMemberRoutes } from './routes/members.routes.ts';
 import { createMeRoutes } from './routes/me.routes.ts';
 import { createOperatorRoutes } from './routes/operator.routes.ts';
 import { createServerRoutes } from './routes/servers.routes.ts';
 import { createUsageRoutes } from './routes/usage.routes.ts';
+import { createInviteRoutes, createLoginRoutes, deriveFormKey, type LoginThrottle } from './session/index.ts';
 
 export interface AppDependencies {
   logger: Logger;
@@ -44,6 +46,16 @@ export interface AppDependencies {
   /** Base URL of this node once it listens; bots reach their tools through it. */
   selfUrl: () => string;
   operator: { commands: OperatorCommands; token: string };
+  /** Session and form cookies carry `Secure`: true when PUBLIC_URL is https. Defaults to false (plain-http harnesses). */
+  secureCookies?: boolean;
+  /** PUBLIC_URL without a trailing slash: the base of links handed out (invitations); else the request's origin. */
+  publicUrl?: string | undefined;
+  /**
+   * Browser sign-in pages (`/login`, `/logout`, `/invite/{token}`): the failed-attempt
+   * counter and the secret key that signs pre-session form tokens. Absent in harnesses
+   * that use API keys only; session cookies on /api/v1 are honoured either way.
+   */
+  signIn?: { throttle: LoginThrottle; secretKey: Buffer };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -78,17 +90,29 @@ export function createApp(deps: AppDependencies): Express {
   );
   app.use(helmet());
   app.use(createHealthRoutes({ isReady: deps.isReady }));
+  const secureCookies = deps.secureCookies ?? false;
+  if (deps.signIn) {
+    const pages = {
+      sessions: deps.tenancy.sessions,
+      throttle: deps.signIn.throttle,
+      formKey: deriveFormKey(deps.signIn.secretKey),
+      secureCookies,
+    };
+    app.use(createLoginRoutes(pages));
+    app.use(createInviteRoutes({ ...pages, invitations: deps.tenancy.invitations }));
+  }
 
   const credentials = createRunCredentials();
-  const runtime = { bots: deps.bots, runner: deps.bots.runner, credentials, selfUrl: deps.selfUrl, logger: deps.logger };
+  const runtime = { bots: deps.bots, runner: deps.bots.runner, credentials, discoveries: new Map(), selfUrl: deps.selfUrl, logger: deps.logger };
 
   const api = express.Router();
   api.use(requireJsonBody, express.json({ limit: deps.bodyLimit, strict: true }));
   api.use(createOperatorRoutes(deps.operator));
-  api.use(requireApiKey(deps.tenancy.apiKeys));
+  api.use(requireCredential(deps.tenancy.apiKeys, deps.tenancy.sessions, { secureCookies }));
   api.use(createMeRoutes());
   api.use(createKeyRoutes({ tenancy: deps.tenancy }));
   api.use(createMemberRoutes({ tenancy: deps.tenancy }));
+  api.use(createInvitationRoutes({ tenancy: deps.tenancy, publicUrl: deps.publicUrl }));
   api.use(createAuditRoutes({ tenancy: deps.tenancy }));
   api.use(createServerRoutes({ servers: deps.servers }));
   api.use(createBotRoutes({ bots: deps.bots }));

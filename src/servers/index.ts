@@ -6,6 +6,7 @@ import { createToolPinService, type ToolPinService } from './pinning/index.ts';
 import { publishListsChanges } from './list-changes.ts';
 import type { ServerPolicy } from './policy.ts';
 import { createSourceFactory } from './source-factory.ts';
+import { cacheServerRuntimes } from './runtime-cache.ts';
 import { createSourcePool, type SourcePool } from './source-pool.ts';
 
 export interface ServersModule {
@@ -29,14 +30,14 @@ export function createServersModule(deps: {
 }): ServersModule {
   const withNotify = { ...deps, notifyToolsChanged: publishListsChanges(deps.changes) };
   return {
-    servers: createServerService(withNotify),
+    servers: cacheServerRuntimes(createServerService(withNotify), deps.changes),
     sources: createSourcePool({ factory: createSourceFactory(withNotify), logger: deps.logger }),
     pins: createToolPinService(withNotify),
   };
 }
 
 export { SERVER_KINDS, KIND_SCHEMAS, type ServerKind } from './kinds.ts';
-export { checkOutboundUrl, resolveFilesystemRoots, tenantArea, type ServerPolicy } from './policy.ts';
+export { checkOutboundUrl, isAddressAllowed, resolveFilesystemRoots, tenantArea, type ServerPolicy } from './policy.ts';
 export type { SecretKeySource, ServerService, ServerInfo, ServerRuntime, CreateServerInput, UpdateServerInput } from './server.service.ts';
 export type { SourceFactory, SourcePool } from './source-pool.ts';
 export { RESERVED_SERVER_SLUG } from './server.service.ts';

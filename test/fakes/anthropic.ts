@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -209,6 +210,8 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   const closing = new AbortController();
+  // Every stream pausing (paced or stalled) listens for the fake closing; hundreds may at once.
+  setMaxListeners(0, closing.signal);
 
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];

@@ -1,3 +1,4 @@
+import type { DiscoverResult } from '@modelcontextprotocol/client';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { BotRunRefused, BotRunTimeout, ModelError, type AskResult, type BotInfo, type BotRunEvent, type BotRunner, type ToolClientFactory } from '../../bots/index.ts';
@@ -23,6 +24,8 @@ export interface AskContext {
   /** Base URL of this node, for the run's own MCP calls. */
   selfUrl: () => string;
   credentials: RunCredentials;
+  /** `server/discover` answers of this node's endpoints, shared by runs (see the self tool client). */
+  discoveries: Map<string, DiscoverResult>;
   logger: Logger;
 }
 
@@ -75,6 +78,7 @@ function toolClientFor(context: AskContext): ToolClientFactory {
       url: `${context.selfUrl()}/t/${principal.tenant.slug}/mcp`,
       credential,
       chain,
+      discoveries: context.discoveries,
       onClose: () => context.credentials.revoke(credential),
     });
   };

@@ -1,9 +1,7 @@
-import { Client, StreamableHTTPClientTransport, type CallToolResult } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport, type CallToolResult, type DiscoverResult } from '@modelcontextprotocol/client';
 import type { ModelTool, ModelUsage, ToolClient, ToolOutcome } from '../../bots/index.ts';
 import { CHAIN_META_KEY } from './chain.ts';
 
-/** The MCP revision the gateway serves; its own client speaks it without probing. */
-const PROTOCOL_VERSION = '2026-07-28';
 const CLIENT_INFO = { name: 'botgate-bot', version: '1' };
 
 /** `structuredContent` of a nested bot's `ask`, as far as the caller's totals need it. */
@@ -56,6 +54,12 @@ export function createSelfToolClient(options: {
   url: string;
   credential: string;
   chain: readonly string[];
+  /**
+   * `server/discover` answers of this node's endpoints by URL: the first run on
+   * an endpoint asks, later runs skip the round trip. Only tools are used, and
+   * those are listed afresh by every run.
+   */
+  discoveries: Map<string, DiscoverResult>;
   /** Called once the client is closed, to revoke the credential. */
   onClose: () => void;
 }): ToolClient & { close(): Promise<void> } {
@@ -63,9 +67,12 @@ export function createSelfToolClient(options: {
 
   function client(): Promise<Client> {
     connected ??= (async () => {
-      const mcp = new Client(CLIENT_INFO, { versionNegotiation: { mode: { pin: PROTOCOL_VERSION } } });
+      const mcp = new Client(CLIENT_INFO, { versionNegotiation: { mode: 'auto' } });
       const headers = { authorization: `Bearer ${options.credential}` };
-      await mcp.connect(new StreamableHTTPClientTransport(new URL(options.url), { requestInit: { headers } }));
+      const discover = options.discoveries.get(options.url);
+      await mcp.connect(new StreamableHTTPClientTransport(new URL(options.url), { requestInit: { headers } }), discover && { prior: { kind: 'modern', discover } });
+      const learned = mcp.getDiscoverResult();
+      if (!discover && learned) options.discoveries.set(options.url, learned);
       return mcp;
     })();
     return connected;

@@ -1,17 +1,20 @@
 import { createMcpHandler, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ChangeBus } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { BotRunner, BotsModule } from '../../bots/index.ts';
 import type { ServersModule, ServerRuntime } from '../../servers/index.ts';
-import { mayUseServer, mayUseTool, type AuditWriter, type Principal, type TenancyModule } from '../../tenancy/index.ts';
+import { denialReason, mayUseServer, mayUseTool, type AuditWriter, type Principal, type TenancyModule } from '../../tenancy/index.ts';
 import { BOTS_NAMESPACE, type AskContext } from '../bots/bot-ask.ts';
 import { botEntry, botsEntry } from '../bots/bot-sources.ts';
 import { RUN_CREDENTIAL_PREFIX, type RunCredentials, type RunGrant } from '../bots/run-credentials.ts';
 import { restrictSource } from '../restricted-source.ts';
 import { bearerToken } from '../auth.ts';
+import { createReadOnlyView } from '../oauth/read-only.ts';
+import type { OAuthAccess, OAuthResourceServer } from '../oauth/index.ts';
+import type { ChallengeError } from '../oauth/resource.ts';
 import { contextOf, param } from '../http.ts';
 import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
@@ -28,12 +31,15 @@ export interface McpRouteDependencies {
   bots: BotsModule;
   runner: BotRunner;
   credentials: RunCredentials;
+  discoveries: AskContext['discoveries'];
   /** Base URL of this node, for bots' own MCP calls. */
   selfUrl: () => string;
   /** Where servers' list changes arrive from, for `subscriptions/listen` streams. */
   changes: ChangeBus;
   /** Aborted when the gateway starts draining: open listen streams then end. */
   stopping?: AbortSignal | undefined;
+  /** Accepts the gateway's own OAuth access tokens besides API keys; absent, API keys only. */
+  oauth?: OAuthResourceServer | undefined;
 }
 
 interface EndpointState {
@@ -98,18 +104,49 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     onerror: (error) => deps.logger.error({ err: error }, 'MCP transport error'),
   });
 
-  /** Authenticates the key, checks the tenant in the path and the `mcp` scope. */
+  /** Points a refused client at the endpoint's OAuth metadata and the scope it needs (RFC 9728, RFC 6750). */
+  function challenge(req: Request, res: Response, error?: ChallengeError): void {
+    const value = deps.oauth?.challenge(`${req.baseUrl}${req.path}`, error);
+    if (value) res.set('www-authenticate', value);
+  }
+
+  /**
+   * Authenticates the API key, run credential or OAuth access token; checks the
+   * tenant in the path and the `mcp` scope.
+   */
   const authenticate: RequestHandler = async (req, res, next) => {
     const token = bearerToken(req.get('authorization'));
-    if (!token) throw new AppError('unauthorized', 'an API key is required: send "Authorization: Bearer bgk_..."');
+    if (!token) {
+      challenge(req, res);
+      throw new AppError('unauthorized', 'an API key is required: send "Authorization: Bearer bgk_..."');
+    }
     // A bot's own calls carry its run credential, bound to the run and narrowed to the bot's attachments.
     const grant = token.startsWith(RUN_CREDENTIAL_PREFIX) ? deps.credentials.resolve(token) : undefined;
     if (grant) res.locals['runGrant'] = grant;
-    const principal = grant ? grant.principal : await deps.tenancy.apiKeys.authenticate(token);
-    if (!principal) throw new AppError('unauthorized', 'the API key is invalid, expired or revoked');
+    // A person's OAuth access token is good for exactly the endpoint (URL) it was issued for.
+    let access: OAuthAccess | undefined;
+    if (!grant && deps.oauth?.handles(token)) {
+      access = await deps.oauth.authenticate(token, `${req.baseUrl}${req.path}`);
+      if (!access) {
+        challenge(req, res, { error: 'invalid_token', description: 'the access token is invalid, expired, revoked or for another endpoint' });
+        throw new AppError('unauthorized', 'the access token is invalid, expired, revoked or not for this endpoint');
+      }
+      res.locals['oauth'] = access;
+    }
+    const principal = grant ? grant.principal : access ? access.principal : await deps.tenancy.apiKeys.authenticate(token);
+    if (!principal) {
+      challenge(req, res, { error: 'invalid_token', description: 'the credential is invalid, expired or revoked' });
+      throw new AppError('unauthorized', 'the API key is invalid, expired or revoked');
+    }
     // Another tenant's endpoint looks exactly like one that does not exist.
     if (principal.tenant.slug !== param(req, 'tenant')) throw new AppError('not_found', 'tenant not found');
-    if (!principal.scopes.includes('mcp')) throw new AppError('forbidden', 'this key lacks the "mcp" scope');
+    if (!principal.scopes.includes('mcp')) {
+      if (access) challenge(req, res, { error: 'insufficient_scope', description: 'this endpoint needs the mcp scope' });
+      throw new AppError('forbidden', 'this key lacks the "mcp" scope');
+    }
+    // An auditor reads; it does not use tools or bots.
+    const denied = denialReason(principal, 'tools:use');
+    if (denied) throw new AppError('forbidden', denied);
     res.locals['principal'] = principal;
     req.log = req.log.child({ tenantId: principal.tenant.id, actor: principal.actor });
     next();
@@ -134,7 +171,39 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     );
   }
 
+  /** Parses a JSON body up front, so that a read-only token's tool calls can be judged before they run. */
+  const parseJson = express.json({ limit: MAX_BODY_BYTES, strict: false });
+  function readJsonBody(req: Request, res: Response): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      parseJson(req, res, (error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(req.body)));
+    });
+  }
+
+  /**
+   * An `mcp:read` token sees only read-only tools; a call of another tool is
+   * refused with 403 and a challenge for `mcp`, so the client can step up.
+   */
+  async function serveReadOnly(req: Request, res: Response, state: Omit<EndpointState, 'request' | 'response'>): Promise<void> {
+    const view = createReadOnlyView(state.catalog);
+    if (isListenRequest(req)) return serveEndpoint(req, res, { ...state, catalog: view.catalog });
+    const body = await readJsonBody(req, res);
+    const controller = new AbortController();
+    res.once('close', () => controller.abort());
+    const denied = await view.deniedCall(body, controller.signal);
+    if (denied !== undefined) {
+      challenge(req, res, { error: 'insufficient_scope', description: 'this tool is not read-only; it needs the mcp scope' });
+      throw new AppError('forbidden', `the tool ${denied} is not read-only: this token has only the "mcp:read" scope; authorize with "mcp"`);
+    }
+    return serveEndpoint(req, res, { ...state, catalog: view.catalog }, body);
+  }
+
+  /** Serves an endpoint to the authenticated principal; read-only tokens through their narrower view. */
   function serve(req: Request, res: Response, state: Omit<EndpointState, 'request' | 'response'>): Promise<void> {
+    const access = res.locals['oauth'] as OAuthAccess | undefined;
+    return access?.readOnly ? serveReadOnly(req, res, state) : serveEndpoint(req, res, state);
+  }
+
+  function serveEndpoint(req: Request, res: Response, state: Omit<EndpointState, 'request' | 'response'>, parsedBody?: unknown): Promise<void> {
     const principal = state.principal;
     const auth: AuthInfo = {
       token: 'api-key',
@@ -147,7 +216,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       const scope = { tenantId: principal.tenant.id, server: state.server, mayUseServer: (slug: string) => mayUseServer(principal.tools, slug) };
       return listen.serve(Object.assign(req, { auth }), res, scope);
     }
-    return serveNode(Object.assign(req, { auth }), res);
+    return serveNode(Object.assign(req, { auth }), res, parsedBody);
   }
 
   const onListError = (entry: CatalogEntry, error: unknown, what: string) =>
@@ -170,6 +239,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       chain: grant?.chain ?? [],
       selfUrl: deps.selfUrl,
       credentials: deps.credentials,
+      discoveries: deps.discoveries,
       logger: deps.logger,
     };
   }

@@ -2,9 +2,10 @@ import { once } from 'node:events';
 import { Router, type Response } from 'express';
 import * as z from 'zod';
 import type { BotRunEvent, BotRunner, BotsModule } from '../../bots/index.ts';
+import { denialReason } from '../../tenancy/index.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { askResultJson, describeRunFailure, runAsk } from '../bots/bot-ask.ts';
+import { askResultJson, describeRunFailure, runAsk, type AskContext } from '../bots/bot-ask.ts';
 import { createProgressCoalescer } from '../bots/progress-coalescer.ts';
 import type { RunCredentials } from '../bots/run-credentials.ts';
 import { param, parseInput, principalOf } from '../http.ts';
@@ -36,6 +37,7 @@ export function createChatRoutes(deps: {
   bots: BotsModule;
   runner: BotRunner;
   credentials: RunCredentials;
+  discoveries: AskContext['discoveries'];
   selfUrl: () => string;
   logger: Logger;
 }): Router {
@@ -43,6 +45,8 @@ export function createChatRoutes(deps: {
   router.post('/bots/:bot/chat', async (req, res) => {
     const principal = principalOf(res);
     if (!principal.scopes.includes('mcp')) throw new AppError('forbidden', 'this key lacks the "mcp" scope needed to chat with bots');
+    const denied = denialReason(principal, 'tools:use');
+    if (denied) throw new AppError('forbidden', denied);
     const body = parseInput(chatBody, req.body, 'body');
     const bot = await deps.bots.bots.get(principal.tenant, param(req, 'bot'));
 
@@ -84,7 +88,7 @@ export function createChatRoutes(deps: {
 
     try {
       const result = await runAsk(
-        { runner: deps.runner, principal, parentRunId: null, chain: [], selfUrl: deps.selfUrl, credentials: deps.credentials, logger: deps.logger },
+        { ...deps, principal, parentRunId: null, chain: [] },
         { bot: bot.slug, message: body.message, conversationId: body.conversation_id, signal: cancel.signal, onEvent },
       );
       endText();
