@@ -1,7 +1,7 @@
 import type { ChangeBus } from '../shared/change-bus.ts';
-import type { Tenant } from '../tenancy/index.ts';
+import type { RequestContext, Tenant } from '../tenancy/index.ts';
 import { readListsChange } from './list-changes.ts';
-import type { ServerRuntime, ServerService } from './server.service.ts';
+import type { CreateServerInput, ServerRuntime, ServerService, UpdateServerInput } from './server.service.ts';
 
 export interface RuntimeCacheOptions {
   /** Longest a tenant's servers are reused without a change notification; bounds staleness if one is lost. */
@@ -77,9 +77,9 @@ export function cacheServerRuntimes(service: ServerService, changes: ChangeBus, 
 
   return {
     ...service,
-    create: changing(service.create),
-    update: changing(service.update),
-    remove: changing(service.remove),
+    create: changing((tenant, context: RequestContext, input: CreateServerInput) => service.create(tenant, context, input)),
+    update: changing((tenant, context: RequestContext, slug: string, input: UpdateServerInput) => service.update(tenant, context, slug, input)),
+    remove: changing((tenant, context: RequestContext, slug: string) => service.remove(tenant, context, slug)),
     listRuntime,
   };
 }
