@@ -10,6 +10,7 @@ import {
   allowedHostnames,
   createApp,
   createLoginThrottle,
+  createOAuthModule,
   generateOperatorToken,
   listen,
   removeOperatorCredential,
@@ -51,6 +52,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const operatorToken = generateOperatorToken();
   // Failed sign-ins are counted in PostgreSQL when nodes share one, else in this process.
   const loginThrottle = createLoginThrottle({ databaseUrl: config.databaseUrl, logger });
+  const oauth = createOAuthModule({
+    storage: modules.tenancy.oauth,
+    sessions: modules.tenancy.sessions,
+    secretKey,
+    clients: config.oauthClients,
+    allowPrivateNetworks: config.allowPrivateNetworks,
+    logger,
+  });
   const app = createApp({
     logger,
     tenancy: modules.tenancy,
@@ -71,11 +80,22 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     secureCookies: config.publicUrl?.startsWith('https:') ?? false,
     publicUrl: config.publicUrl,
     signIn: { throttle: loginThrottle, secretKey },
+    oauth,
   });
   // Other nodes' changes are heard before the first client can listen for them.
   await modules.changes.connect();
   const server = await listen(app, { host: config.host, port: config.port });
   selfUrl = server.url;
+  try {
+    // The issuer is the public URL, else the one the gateway listens on (known only now, with port 0).
+    await oauth.start(config.publicUrl ?? server.url);
+  } catch (error) {
+    await server.close();
+    await modules.close();
+    await loginThrottle.close();
+    await database.close();
+    throw error;
+  }
   await writeOperatorCredential(config.dataDir, { url: server.url, token: operatorToken, pid: process.pid });
   logger.info({ url: server.url, database: database.kind, loginThrottle: loginThrottle.store }, 'botgate listening');
 
@@ -86,6 +106,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       stopping.abort();
       await removeOperatorCredential(config.dataDir, operatorToken);
       await server.close();
+      oauth.close();
       await modules.close();
       await loginThrottle.close();
       await database.close();

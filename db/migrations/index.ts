@@ -6,6 +6,8 @@ import * as usage from './0004-usage.ts';
 import * as bots from './0005-bots.ts';
 import * as conversations from './0006-conversations.ts';
 import * as usageByConversation from './0007-usage-by-conversation.ts';
+import * as sessionsInvitations from './0008-sessions-invitations.ts';
+import * as oauth from './0009-oauth.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +18,6 @@ export const migrations: Record<string, Migration> = {
   '0005-bots': bots,
   '0006-conversations': conversations,
   '0007-usage-by-conversation': usageByConversation,
+  '0008-sessions-invitations': sessionsInvitations,
+  '0009-oauth': oauth,
 };

@@ -13,6 +13,7 @@ import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
 import type { OperatorCommands } from './operator/commands.ts';
 import { createMcpRoutes } from './mcp/mcp.routes.ts';
+import type { OAuthModule } from './oauth/index.ts';
 import { createRunCredentials } from './bots/run-credentials.ts';
 import { createBotRoutes } from './routes/bots.routes.ts';
 import { createChatRoutes } from './routes/chat.routes.ts';
@@ -56,6 +57,11 @@ export interface AppDependencies {
    * that use API keys only; session cookies on /api/v1 are honoured either way.
    */
   signIn?: { throttle: LoginThrottle; secretKey: Buffer };
+  /**
+   * The OAuth 2.1 authorization server for MCP clients (`/.well-known/oauth-*`, `/oauth/*`) and
+   * access tokens on MCP endpoints. Absent in harnesses that use API keys only.
+   */
+  oauth?: OAuthModule;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -120,8 +126,9 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createChatRoutes(runtime));
   api.use(createUsageRoutes({ tenancy: deps.tenancy }));
   app.use('/api/v1', api);
+  if (deps.oauth) app.use(deps.oauth.router);
   app.use('/t', createHostGuard(deps.allowedHostnames));
-  app.use(createMcpRoutes({ ...deps, ...runtime }));
+  app.use(createMcpRoutes({ ...deps, ...runtime, oauth: deps.oauth?.resourceServer }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -1,6 +1,8 @@
 export { createApp, type AppDependencies } from './app.ts';
 export { listen, type RunningServer } from './server.ts';
 export { allowedHostnames } from './host-guard.ts';
+export { createOAuthModule, type OAuthModule } from './oauth/index.ts';
+export { createLoginThrottle, type LoginThrottle } from './session/index.ts';
 export {
   createOperatorCommands,
   operatorCommandSchemas,

@@ -150,6 +150,74 @@ export interface ConversationMessagesTable {
   created_at: Timestamp;
 }
 
+export interface SessionsTable {
+  /** Hex SHA-256 of the session token. */
+  id: string;
+  user_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  last_extended_at: Timestamp;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface InvitationsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  email: string;
+  role: string;
+  /** Hex SHA-256 of the one-time token in the invitation link. */
+  digest: string;
+  expires_at: Timestamp;
+  accepted_at: NullableTimestamp;
+  accepted_by: string | null;
+  revoked_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+/** oidc-provider's stored models (clients, interactions, grants, codes, refresh tokens...). */
+export interface OAuthModelsTable {
+  kind: string;
+  id: string;
+  /** The model's payload as oidc-provider gave it; written as JSON text. */
+  payload: ColumnType<unknown, string, string>;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: NullableTimestamp;
+  consumed_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+/** A person's remembered approval of an OAuth client for one MCP resource of one tenant. */
+export interface OAuthConsentsTable {
+  id: Generated<string>;
+  user_id: string;
+  tenant_id: string;
+  client_id: string;
+  client_name: string | null;
+  resource: string;
+  scopes: string[];
+  grant_id: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Access-token signing keys; the private JWK sealed with the secret key. */
+export interface OAuthSigningKeysTable {
+  kid: string;
+  alg: string;
+  sealed_jwk: string;
+  created_at: Timestamp;
+}
+
+/** Fixed-window rate-limit counters of the authorization server. */
+export interface OAuthRateLimitsTable {
+  key: string;
+  window_start: Timestamp;
+  count: number;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   tenants: TenantsTable;
@@ -163,4 +231,10 @@ export interface Database {
   bots: BotsTable;
   conversations: ConversationsTable;
   conversation_messages: ConversationMessagesTable;
+  sessions: SessionsTable;
+  invitations: InvitationsTable;
+  oauth_models: OAuthModelsTable;
+  oauth_consents: OAuthConsentsTable;
+  oauth_signing_keys: OAuthSigningKeysTable;
+  oauth_rate_limits: OAuthRateLimitsTable;
 }

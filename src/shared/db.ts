@@ -21,6 +21,8 @@ export interface OpenedDatabase {
 export const APP_ROLE = 'botgate_app';
 /** The role that resolves credentials to tenants: read-only across tenants. */
 export const AUTH_ROLE = 'botgate_auth';
+/** The role that keeps browser sessions: reads and writes the sessions table, reads users' ids and emails, nothing else. */
+export const SESSION_ROLE = 'botgate_session';
 
 /**
  * Opens PostgreSQL when a URL is given, else the embedded PGlite in `dataDir/pglite`.
@@ -82,6 +84,14 @@ export function withTenant<T>(db: Db, tenantId: string, fn: (trx: Tx) => Promise
 export function withAuthenticator<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (trx) => {
     await sql`select set_config('role', ${AUTH_ROLE}, true)`.execute(trx);
+    return fn(trx);
+  });
+}
+
+/** Runs `fn` as the session role: the only role that may read or write browser sessions. */
+export function withSessionStore<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select set_config('role', ${SESSION_ROLE}, true)`.execute(trx);
     return fn(trx);
   });
 }

@@ -1,7 +1,10 @@
 import type { Db } from '../shared/db.ts';
 import { createApiKeyService, type ApiKeyService } from './api-key.service.ts';
 import { createAuditService, type AuditService } from './audit.service.ts';
+import { createInvitationService, type InvitationService } from './invitation.service.ts';
 import { createMemberService, type MemberService } from './member.service.ts';
+import { createOAuthStorage, type OAuthStorage } from './oauth.service.ts';
+import { createSessionService, type SessionService } from './session.service.ts';
 import { createTenantService, type TenantService } from './tenant.service.ts';
 import { createUsageService, type UsageService } from './usage.service.ts';
 
@@ -11,6 +14,11 @@ export interface TenancyModule {
   apiKeys: ApiKeyService;
   audit: AuditService;
   usage: UsageService;
+  /** Browser sign-in: per person, across the person's tenants. */
+  sessions: SessionService;
+  invitations: InvitationService;
+  /** The OAuth authorization server's state: clients, grants, consents, signing keys. */
+  oauth: OAuthStorage;
 }
 
 /** Tenants, people, credentials, the audit trail and metering. */
@@ -21,11 +29,14 @@ export function createTenancyModule({ db }: { db: Db }): TenancyModule {
     apiKeys: createApiKeyService({ db }),
     audit: createAuditService({ db }),
     usage: createUsageService({ db }),
+    sessions: createSessionService({ db }),
+    invitations: createInvitationService({ db }),
+    oauth: createOAuthStorage({ db }),
   };
 }
 
 export { API_KEY_PREFIX, looksLikeApiKey } from './api-key.ts';
-export { denialReason, type Permission } from './permissions.ts';
+export { denialReason, mayInvite, type Permission } from './permissions.ts';
 export { redactSecrets } from './audit.ts';
 export {
   durationSchema,
@@ -42,7 +53,9 @@ export type {
   Actor,
   ApiKeyInfo,
   AuditEvent,
+  InvitationInfo,
   IssuedApiKey,
+  IssuedInvitation,
   Member,
   Principal,
   RequestContext,
@@ -53,6 +66,13 @@ export type {
 export type { ApiKeyService, CreateKeyInput } from './api-key.service.ts';
 export type { AuditService, AuditQuery, AuditPage } from './audit.service.ts';
 export type { MemberService, AddMemberInput, AddedMember } from './member.service.ts';
+export { createSessionService, SESSION_LIFETIME_MS, SESSION_RENEW_WITHIN_MS } from './session.service.ts';
+export type { SessionService, SessionUser, ValidSession } from './session.service.ts';
+export { createInvitationService, INVITATION_LIFETIME_MS } from './invitation.service.ts';
+export type { Acceptance, AcceptedInvitation, InvitationService, OpenInvitation } from './invitation.service.ts';
+export type { OAuthStorage, StoredSigningKey } from './oauth.service.ts';
+export type { NewOAuthConsent, OAuthConsent } from './oauth-consent.repository.ts';
+export type { ModelIndexes, StoredPayload } from './oauth-model.repository.ts';
 export type { TenantService } from './tenant.service.ts';
 export type { UsageService, UsageSummary } from './usage.service.ts';
 export type {

@@ -1,5 +1,5 @@
 import type { Tx } from '../shared/db.ts';
-import type { Member, Role } from './types.ts';
+import type { Member, Role, Tenant } from './types.ts';
 
 /** Lists a tenant's members with their emails, oldest first. */
 export async function listMembers(trx: Tx, tenantId: string): Promise<Member[]> {
@@ -59,4 +59,19 @@ export async function countOwners(trx: Tx, tenantId: string): Promise<number> {
     .forUpdate()
     .execute();
   return rows.length;
+}
+
+/** Every tenant the user belongs to, with the role there, by slug; needs the authenticator role. */
+export async function listUserMemberships(trx: Tx, userId: string): Promise<Array<{ tenant: Tenant; role: Role }>> {
+  const rows = await trx
+    .selectFrom('memberships as m')
+    .innerJoin('tenants as t', 't.id', 'm.tenant_id')
+    .select(['t.id', 't.slug', 't.name', 't.created_at', 'm.role'])
+    .where('m.user_id', '=', userId)
+    .orderBy('t.slug')
+    .execute();
+  return rows.map((row) => ({
+    tenant: { id: row.id, slug: row.slug, name: row.name, createdAt: row.created_at },
+    role: row.role as Role,
+  }));
 }

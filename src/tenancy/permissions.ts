@@ -11,6 +11,11 @@ export type Permission =
   | 'servers:write'
   | 'bots:read'
   | 'bots:write'
+  /** Invite people: an admin may invite any role but owner (see `mayInvite`). */
+  | 'invitations:read'
+  | 'invitations:write'
+  /** Use tools and bots (MCP, chat); needs the `mcp` scope rather than `admin` or `read`. */
+  | 'tools:use'
   /** A member reads only the usage of its own key and user; see the usage route. */
   | 'usage:read'
   /** A member reads only the conversations its own key or user started; see the conversations route. */
@@ -27,6 +32,9 @@ const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'servers:write',
     'bots:read',
     'bots:write',
+    'invitations:read',
+    'invitations:write',
+    'tools:use',
     'usage:read',
     'conversations:read',
   ],
@@ -39,14 +47,19 @@ const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'servers:write',
     'bots:read',
     'bots:write',
+    'invitations:read',
+    'invitations:write',
+    'tools:use',
     'usage:read',
     'conversations:read',
   ],
-  member: ['servers:read', 'bots:read', 'usage:read', 'conversations:read'],
+  member: ['servers:read', 'bots:read', 'tools:use', 'usage:read', 'conversations:read'],
+  // Reads the trail and what it refers to (members, bots); uses and changes nothing.
   auditor: ['members:read', 'audit:read', 'bots:read', 'usage:read'],
 };
 
 function scopeAllows(scopes: readonly Scope[], permission: Permission): boolean {
+  if (permission === 'tools:use') return scopes.includes('mcp');
   if (scopes.includes('admin')) return true;
   return scopes.includes('read') && permission.endsWith(':read');
 }
@@ -59,11 +72,16 @@ export function roleAllows(role: Role, permission: Permission): boolean {
 /** Why a principal may not do something, or undefined when it may. */
 export function denialReason(principal: Principal, permission: Permission): string | undefined {
   if (!scopeAllows(principal.scopes, permission)) {
-    const needed = permission.endsWith(':read') ? '"read" or "admin"' : '"admin"';
+    const needed = permission === 'tools:use' ? '"mcp"' : permission.endsWith(':read') ? '"read" or "admin"' : '"admin"';
     return `this key lacks the ${needed} scope needed for ${permission}`;
   }
   if (!roleAllows(principal.role, permission)) {
     return `the role "${principal.role}" does not allow ${permission}`;
   }
   return undefined;
+}
+
+/** Whether someone of role `inviter` may invite a person as `role`: only an owner makes owners. */
+export function mayInvite(inviter: Role, role: Role): boolean {
+  return roleAllows(inviter, 'invitations:write') && (role !== 'owner' || inviter === 'owner');
 }

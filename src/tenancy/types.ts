@@ -86,3 +86,21 @@ export interface AuditEvent {
   requestId: string | null;
   createdAt: Date;
 }
+
+/** An invitation to join a tenant, as listed: never its token or digest. */
+export interface InvitationInfo {
+  id: string;
+  email: string;
+  role: Role;
+  status: 'pending' | 'accepted' | 'revoked' | 'expired';
+  expiresAt: Date;
+  acceptedAt: Date | null;
+  acceptedBy: string | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+}
+
+/** A new invitation: the token (the secret part of the link) appears here and nowhere else. */
+export interface IssuedInvitation extends InvitationInfo {
+  token: string;
+}

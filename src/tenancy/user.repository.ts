@@ -25,3 +25,16 @@ export async function insertUser(trx: Tx, user: { email: string; passwordHash: s
     .executeTakeFirstOrThrow();
   return { id: row.id, email: row.email, hasPassword: row.password_hash !== null };
 }
+
+/** A user's password hash, for sign-in only; needs a role that may read it (the authenticator). */
+export async function findUserCredentials(
+  trx: Tx | Db,
+  email: string,
+): Promise<{ id: string; email: string; passwordHash: string | null } | undefined> {
+  const row = await trx
+    .selectFrom('users')
+    .select(['id', 'email', 'password_hash'])
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+    .executeTakeFirst();
+  return row ? { id: row.id, email: row.email, passwordHash: row.password_hash } : undefined;
+}

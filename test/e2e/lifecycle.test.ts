@@ -146,13 +146,13 @@ describe('gateway lifecycle on the embedded database', () => {
     const dataDir = await makeDataDir();
     const pricesFile = path.join(dataDir, 'prices.json');
     await fs.writeFile(pricesFile, JSON.stringify({ models: [{ model: 'house-model', input: '1', output: '2', cache_write: '1.25', cache_read: '0.1', source: 'our contract', as_of: '2026-11-01' }] }));
-    const gateway = await startGateway({ dataDir, env: { BOTGATE_PRICES_FILE: pricesFile } });
+    const priced = await startGateway({ dataDir, env: { BOTGATE_PRICES_FILE: pricesFile } });
     try {
       const key = (await seedTenant(dataDir, 'priced')).key.secret;
-      const created = await apiClient(gateway.url, key).post<{ bot: { priced: boolean } }>('/api/v1/bots', { json: { slug: 'house', model: 'house-model', description: 'In-house model bot.' } });
+      const created = await apiClient(priced.url, key).post<{ bot: { priced: boolean } }>('/api/v1/bots', { json: { slug: 'house', model: 'house-model', description: 'In-house model bot.' } });
       expect(created.body.bot.priced).toBe(true);
     } finally {
-      await gateway.stop();
+      await priced.stop();
       await fs.rm(dataDir, { recursive: true, force: true });
     }
   });

@@ -52,7 +52,7 @@ describeEachDatabase('api keys', (use) => {
 
     const principal = await tenancy.apiKeys.authenticate(issued.secret);
 
-    expect(principal).toEqual({ tenant, keyId: issued.id, userId: null, role: 'owner', scopes: ['read'], tools: null });
+    expect(principal).toEqual({ tenant, actor: { type: 'api_key', id: issued.id }, keyId: issued.id, userId: null, role: 'owner', scopes: ['read'], tools: null });
   });
 
   it("authenticates a user's key with that member's role, and not once the membership ends", async () => {
@@ -64,6 +64,7 @@ describeEachDatabase('api keys', (use) => {
 
     expect(await tenancy.apiKeys.authenticate(issued.secret)).toEqual({
       tenant,
+      actor: { type: 'api_key', id: issued.id },
       keyId: issued.id,
       userId: member.userId,
       role: 'auditor',

@@ -1,0 +1,16 @@
+export {
+  checkCsrf,
+  clearSessionCookie,
+  CSRF_HEADER,
+  loginUrl,
+  readSession,
+  refreshSessionCookie,
+  safeReturnTo,
+  SESSION_COOKIE,
+  sessionToken,
+  setSessionCookie,
+} from './cookies.ts';
+export { deriveFormKey } from './form-csrf.ts';
+export { createInviteRoutes } from './invite.routes.ts';
+export { createLoginRoutes, LOGIN_FAILED, type SessionPagesDeps } from './login.routes.ts';
+export { createLoginThrottle, type LoginThrottle } from './login-throttle.ts';

@@ -1,0 +1,115 @@
+import { sql } from 'kysely';
+import type { Tx } from '../shared/db.ts';
+
+/** A stored model as oidc-provider's adapter hands it back: its payload, `consumed` set once consumed. */
+export type StoredPayload = Record<string, unknown>;
+
+/** What an upsert stores besides the payload; taken from the payload by the caller. */
+export interface ModelIndexes {
+  grantId: string | null;
+  userCode: string | null;
+  uid: string | null;
+  /** Seconds from now; undefined for models that do not expire (registered clients). */
+  expiresIn: number | undefined;
+}
+
+const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
+
+function withConsumed(row: { payload: unknown; consumed_at: Date | null }): StoredPayload {
+  const payload = row.payload as StoredPayload;
+  return row.consumed_at === null ? payload : { ...payload, consumed: epochSeconds(row.consumed_at) };
+}
+
+/** Inserts or replaces one model; a replaced model keeps whether it was consumed. */
+export async function upsertModel(trx: Tx, kind: string, id: string, payload: StoredPayload, indexes: ModelIndexes): Promise<void> {
+  const expiresAt = indexes.expiresIn === undefined ? null : sql<Date>`now() + make_interval(secs => ${indexes.expiresIn})`;
+  const values = {
+    payload: JSON.stringify(payload),
+    grant_id: indexes.grantId,
+    user_code: indexes.userCode,
+    uid: indexes.uid,
+    expires_at: expiresAt,
+  };
+  await trx
+    .insertInto('oauth_models')
+    .values({ kind, id, ...values })
+    .onConflict((oc) => oc.columns(['kind', 'id']).doUpdateSet(values))
+    .execute();
+}
+
+/** A model that has not expired, or undefined. */
+export async function findModel(trx: Tx, kind: string, id: string): Promise<StoredPayload | undefined> {
+  const row = await trx
+    .selectFrom('oauth_models')
+    .select(['payload', 'consumed_at'])
+    .where('kind', '=', kind)
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+    .executeTakeFirst();
+  return row ? withConsumed(row) : undefined;
+}
+
+/** A model found by a secondary index (a session's uid, a device flow's user code). */
+export async function findModelBy(trx: Tx, kind: string, column: 'uid' | 'user_code', value: string): Promise<StoredPayload | undefined> {
+  const row = await trx
+    .selectFrom('oauth_models')
+    .select(['payload', 'consumed_at'])
+    .where('kind', '=', kind)
+    .where(column, '=', value)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+    .executeTakeFirst();
+  return row ? withConsumed(row) : undefined;
+}
+
+/**
+ * Marks a model consumed. Returns false when it already was (or is gone): two
+ * redemptions of one code racing each other, of which only one may win.
+ */
+export async function consumeModel(trx: Tx, kind: string, id: string): Promise<{ consumed: boolean; grantId: string | null }> {
+  const updated = await trx
+    .updateTable('oauth_models')
+    .set({ consumed_at: sql<Date>`now()` })
+    .where('kind', '=', kind)
+    .where('id', '=', id)
+    .where('consumed_at', 'is', null)
+    .returning('grant_id')
+    .executeTakeFirst();
+  if (updated) return { consumed: true, grantId: updated.grant_id };
+  const existing = await trx.selectFrom('oauth_models').select('grant_id').where('kind', '=', kind).where('id', '=', id).executeTakeFirst();
+  return { consumed: false, grantId: existing?.grant_id ?? null };
+}
+
+export async function destroyModel(trx: Tx, kind: string, id: string): Promise<void> {
+  await trx.deleteFrom('oauth_models').where('kind', '=', kind).where('id', '=', id).execute();
+}
+
+/** Deletes the models of one kind issued under a grant (codes, refresh tokens). */
+export async function revokeModelsByGrant(trx: Tx, kind: string, grantId: string): Promise<void> {
+  await trx.deleteFrom('oauth_models').where('kind', '=', kind).where('grant_id', '=', grantId).execute();
+}
+
+/** Deletes a grant and everything issued under it. */
+export async function destroyGrant(trx: Tx, grantId: string): Promise<void> {
+  await trx
+    .deleteFrom('oauth_models')
+    .where((eb) => eb.or([eb.and([eb('kind', '=', 'Grant'), eb('id', '=', grantId)]), eb('grant_id', '=', grantId)]))
+    .execute();
+}
+
+/** Whether a grant exists and has not expired: access tokens of a revoked grant are refused. */
+export async function isGrantActive(trx: Tx, grantId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('oauth_models')
+    .select('id')
+    .where('kind', '=', 'Grant')
+    .where('id', '=', grantId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Deletes models that expired before now; returns how many. */
+export async function deleteExpiredModels(trx: Tx): Promise<number> {
+  const result = await trx.deleteFrom('oauth_models').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,194 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../shared/db.ts';
+import { withAuthenticator, withTenant } from '../shared/db.ts';
+import { recordAudit } from './audit.ts';
+import {
+  deleteConsent,
+  findConsent,
+  findConsentByGrant,
+  listConsents,
+  upsertConsent,
+  type NewOAuthConsent,
+  type OAuthConsent,
+} from './oauth-consent.repository.ts';
+import {
+  consumeModel,
+  deleteExpiredModels,
+  destroyGrant,
+  destroyModel,
+  findModel,
+  findModelBy,
+  isGrantActive,
+  revokeModelsByGrant,
+  upsertModel,
+  type ModelIndexes,
+  type StoredPayload,
+} from './oauth-model.repository.ts';
+import type { RequestContext, Role, Tenant } from './types.ts';
+import { isUuid } from './validation.ts';
+
+/**
+ * The role the authorization server's state is kept as: it may touch the oauth_* tables and
+ * nothing else. The state is not tenant data (clients, codes and grants span tenants and are
+ * found by random ids), so row-level security has nothing to key on; a separate role keeps
+ * tenant work from reading it and this code from reading tenants' data.
+ */
+export const OAUTH_ROLE = 'botgate_oauth';
+
+function withOAuthStore<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select set_config('role', ${OAUTH_ROLE}, true)`.execute(trx);
+    return fn(trx);
+  });
+}
+
+/** A stored access-token signing key: the private JWK is sealed by the caller. */
+export interface StoredSigningKey {
+  kid: string;
+  alg: string;
+  sealedJwk: string;
+  createdAt: Date;
+}
+
+/** The authorization server's storage: oidc-provider's models, consents, signing keys, counters. */
+export interface OAuthStorage {
+  models: {
+    upsert(kind: string, id: string, payload: StoredPayload, indexes: ModelIndexes): Promise<void>;
+    find(kind: string, id: string): Promise<StoredPayload | undefined>;
+    findBy(kind: string, column: 'uid' | 'user_code', value: string): Promise<StoredPayload | undefined>;
+    /** False when already consumed: the caller refuses the second redemption. */
+    consume(kind: string, id: string): Promise<{ consumed: boolean; grantId: string | null }>;
+    destroy(kind: string, id: string): Promise<void>;
+    revokeByGrant(kind: string, grantId: string): Promise<void>;
+  };
+  /** Whether a grant exists and has not expired. */
+  isGrantActive(grantId: string): Promise<boolean>;
+  /** Deletes a grant and everything issued under it: its access tokens stop working at once. */
+  destroyGrant(grantId: string): Promise<void>;
+  consents: {
+    find(userId: string, clientId: string, resource: string): Promise<OAuthConsent | undefined>;
+    findByGrant(grantId: string): Promise<OAuthConsent | undefined>;
+    list(userId: string): Promise<OAuthConsent[]>;
+    /** Remembers an approval (audited in the tenant); a grant it replaces is revoked with its tokens. */
+    record(context: RequestContext, consent: NewOAuthConsent): Promise<OAuthConsent>;
+    /** Forgets an approval and revokes its grant and every token of it (audited); undefined when not the user's. */
+    revoke(context: RequestContext, userId: string, id: string): Promise<OAuthConsent | undefined>;
+  };
+  signingKeys: {
+    /** The stored keys, newest first; `create` makes the first one when there is none (once, across nodes). */
+    loadOrCreate(create: () => Promise<Omit<StoredSigningKey, 'createdAt'>>): Promise<StoredSigningKey[]>;
+  };
+  /** Counts a hit in the fixed window of `key`; returns the count so far in this window. */
+  hit(key: string, windowSeconds: number): Promise<number>;
+  /** The user's membership of a tenant, by the tenant's id or slug; undefined when not a member. */
+  membership(userId: string, tenant: { id: string } | { slug: string }): Promise<{ tenant: Tenant; role: Role } | undefined>;
+  /** Deletes expired models and stale counters. */
+  deleteExpired(): Promise<number>;
+}
+
+export function createOAuthStorage({ db }: { db: Db }): OAuthStorage {
+  const store = <T>(fn: (trx: Tx) => Promise<T>) => withOAuthStore(db, fn);
+
+  async function auditConsent(tenantId: string, context: RequestContext, action: string, consent: OAuthConsent): Promise<void> {
+    const summary = { client_id: consent.clientId, client_name: consent.clientName, resource: consent.resource, scopes: consent.scopes };
+    await withTenant(db, tenantId, (trx) =>
+      recordAudit(trx, tenantId, context, {
+        action,
+        resourceType: 'oauth_client',
+        resourceId: consent.clientId,
+        ...(action.endsWith('revoke') ? { before: summary } : { after: summary }),
+      }),
+    );
+  }
+
+  return {
+    models: {
+      upsert: (kind, id, payload, indexes) => store((trx) => upsertModel(trx, kind, id, payload, indexes)),
+      find: (kind, id) => store((trx) => findModel(trx, kind, id)),
+      findBy: (kind, column, value) => store((trx) => findModelBy(trx, kind, column, value)),
+      consume: (kind, id) => store((trx) => consumeModel(trx, kind, id)),
+      destroy: (kind, id) => store((trx) => destroyModel(trx, kind, id)),
+      revokeByGrant: (kind, grantId) => store((trx) => revokeModelsByGrant(trx, kind, grantId)),
+    },
+
+    isGrantActive: (grantId) => store((trx) => isGrantActive(trx, grantId)),
+    destroyGrant: (grantId) => store((trx) => destroyGrant(trx, grantId)),
+
+    consents: {
+      find: (userId, clientId, resource) => (isUuid(userId) ? store((trx) => findConsent(trx, userId, clientId, resource)) : Promise.resolve(undefined)),
+      findByGrant: (grantId) => store((trx) => findConsentByGrant(trx, grantId)),
+      list: (userId) => (isUuid(userId) ? store((trx) => listConsents(trx, userId)) : Promise.resolve([])),
+      async record(context, input) {
+        const consent = await store(async (trx) => {
+          const { consent: saved, replacedGrantId } = await upsertConsent(trx, input);
+          if (replacedGrantId !== null) await destroyGrant(trx, replacedGrantId);
+          return saved;
+        });
+        await auditConsent(consent.tenantId, context, 'oauth.consent.grant', consent);
+        return consent;
+      },
+      async revoke(context, userId, id) {
+        if (!isUuid(userId) || !isUuid(id)) return undefined;
+        const consent = await store(async (trx) => {
+          const deleted = await deleteConsent(trx, userId, id);
+          if (deleted) await destroyGrant(trx, deleted.grantId);
+          return deleted;
+        });
+        if (consent) await auditConsent(consent.tenantId, context, 'oauth.consent.revoke', consent);
+        return consent;
+      },
+    },
+
+    signingKeys: {
+      loadOrCreate: (create) =>
+        store(async (trx) => {
+          // Nodes starting together would each make a key: the first to take the lock does, the others read it.
+          await sql`select pg_advisory_xact_lock(hashtext('botgate.oauth_signing_keys'))`.execute(trx);
+          const read = async () =>
+            (await trx.selectFrom('oauth_signing_keys').selectAll().orderBy('created_at', 'desc').execute()).map((row) => ({
+              kid: row.kid,
+              alg: row.alg,
+              sealedJwk: row.sealed_jwk,
+              createdAt: row.created_at,
+            }));
+          const existing = await read();
+          if (existing.length > 0) return existing;
+          const key = await create();
+          await trx.insertInto('oauth_signing_keys').values({ kid: key.kid, alg: key.alg, sealed_jwk: key.sealedJwk }).execute();
+          return read();
+        }),
+    },
+
+    hit: (key, windowSeconds) =>
+      store(async (trx) => {
+        const row = await sql<{ count: number }>`
+          insert into oauth_rate_limits as r (key, window_start, count) values (${key}, now(), 1)
+          on conflict (key) do update set
+            count = case when r.window_start <= now() - make_interval(secs => ${windowSeconds}) then 1 else r.count + 1 end,
+            window_start = case when r.window_start <= now() - make_interval(secs => ${windowSeconds}) then now() else r.window_start end
+          returning count`.execute(trx);
+        return row.rows[0]?.count ?? 1;
+      }),
+
+    async membership(userId, tenant) {
+      if (!isUuid(userId) || ('id' in tenant && !isUuid(tenant.id))) return undefined;
+      const row = await withAuthenticator(db, (trx) => {
+        let query = trx
+          .selectFrom('memberships as m')
+          .innerJoin('tenants as t', 't.id', 'm.tenant_id')
+          .select(['t.id', 't.slug', 't.name', 't.created_at', 'm.role'])
+          .where('m.user_id', '=', userId);
+        query = 'id' in tenant ? query.where('t.id', '=', tenant.id) : query.where('t.slug', '=', tenant.slug);
+        return query.executeTakeFirst();
+      });
+      return row ? { tenant: { id: row.id, slug: row.slug, name: row.name, createdAt: row.created_at }, role: row.role as Role } : undefined;
+    },
+
+    deleteExpired: () =>
+      store(async (trx) => {
+        const deleted = await deleteExpiredModels(trx);
+        await trx.deleteFrom('oauth_rate_limits').where('window_start', '<', sql<Date>`now() - interval '1 day'`).execute();
+        return deleted;
+      }),
+  };
+}

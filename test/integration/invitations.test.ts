@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { withTenant, type Db } from '../../src/shared/db.ts';
+import { createInvitationService, createTenancyModule, INVITATION_LIFETIME_MS } from '../../src/tenancy/index.ts';
+import { countRows, describeEachDatabase } from '../support/databases.ts';
+
+const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
+const visitor = { ip: '203.0.113.9', userAgent: 'vitest', requestId: null };
+const PASSWORD = 'a long enough password';
+
+function fakeClock(): { now: () => Date; advance(ms: number): void } {
+  let at = Date.now();
+  return {
+    now: () => new Date(at),
+    advance(ms) {
+      at += ms;
+    },
+  };
+}
+
+async function snapshot(db: Db): Promise<number[]> {
+  return Promise.all(['users', 'memberships', 'invitations', 'audit_events'].map((table) => countRows(db, table)));
+}
+
+describeEachDatabase('invitations', (use) => {
+  async function setup() {
+    const { db } = use();
+    const clock = fakeClock();
+    const tenancy = createTenancyModule({ db });
+    const invitations = createInvitationService({ db, now: clock.now });
+    const tenant = await tenancy.tenants.create(operator, { slug: `inv-${randomUUID().slice(0, 8)}` });
+    const email = `invitee-${randomUUID().slice(0, 8)}@example.com`;
+    return { db, clock, tenancy, invitations, tenant, email };
+  }
+
+  it('stores a digest, accepts once, and a second acceptance racing the first changes nothing', async () => {
+    const { db, tenancy, invitations, tenant, email } = await setup();
+    const issued = await invitations.create(tenant.id, operator, 'owner', { email, role: 'member' });
+    expect(issued.token).toMatch(/^bgi_[A-Za-z0-9_-]{43}$/);
+    const stored = await db.selectFrom('invitations').selectAll().where('id', '=', issued.id).execute();
+    expect(JSON.stringify(stored)).not.toContain(issued.token);
+
+    const results = await Promise.allSettled([
+      invitations.accept(issued.token, { password: PASSWORD }, visitor),
+      invitations.accept(issued.token, { password: PASSWORD }, visitor),
+    ]);
+
+    const accepted = results.filter((r) => r.status === 'fulfilled' && r.value !== undefined);
+    expect(accepted).toHaveLength(1);
+    expect((await tenancy.members.list(tenant.id)).map((m) => [m.email, m.role])).toEqual([[email, 'member']]);
+    const after = await snapshot(db);
+    expect(await invitations.accept(issued.token, { password: PASSWORD }, visitor)).toBeUndefined();
+    expect(await invitations.open(issued.token)).toBeUndefined();
+    expect(await snapshot(db)).toEqual(after);
+    expect((await invitations.list(tenant.id))[0]).toMatchObject({ status: 'accepted', acceptedBy: expect.any(String) });
+  });
+
+  it('refuses expired and revoked links, and an admin inviting an owner, changing nothing', async () => {
+    const { db, clock, invitations, tenant, email } = await setup();
+    const expiring = await invitations.create(tenant.id, operator, 'admin', { email, role: 'admin' });
+    const revoked = await invitations.create(tenant.id, operator, 'owner', { email, role: 'owner' });
+    await invitations.revoke(tenant.id, operator, revoked.id);
+    clock.advance(INVITATION_LIFETIME_MS + 1);
+    const before = await snapshot(db);
+
+    expect(await invitations.accept(expiring.token, { password: PASSWORD }, visitor)).toBeUndefined();
+    expect(await invitations.accept(revoked.token, { password: PASSWORD }, visitor)).toBeUndefined();
+    await expect(invitations.create(tenant.id, operator, 'admin', { email, role: 'owner' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await expect(invitations.create(tenant.id, operator, 'member', { email, role: 'member' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+
+    expect(await snapshot(db)).toEqual(before);
+    expect((await invitations.list(tenant.id)).map((i) => i.status).sort()).toEqual(['expired', 'revoked']);
+  });
+
+  it("asks an existing person to sign in rather than set a password, and keeps invitations inside their tenant", async () => {
+    const { db, tenancy, invitations, tenant, email } = await setup();
+    const other = await tenancy.tenants.create(operator, { slug: `inv-other-${randomUUID().slice(0, 8)}` });
+    const { member } = await tenancy.members.add(other.id, operator, { email, role: 'owner', password: PASSWORD });
+    const issued = await invitations.create(tenant.id, operator, 'owner', { email, role: 'auditor' });
+    expect((await invitations.open(issued.token))?.existingUser).toBe(true);
+    const before = await snapshot(db);
+
+    await expect(invitations.accept(issued.token, { password: 'someone else entirely' }, visitor)).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await expect(invitations.accept(issued.token, { userId: randomUUID() }, visitor)).rejects.toMatchObject({ code: 'forbidden' });
+    expect(await snapshot(db)).toEqual(before);
+    // Row-level security: the other tenant sees none of this tenant's invitations, and cannot revoke them.
+    expect(await withTenant(db, other.id, (trx) => trx.selectFrom('invitations').select('id').execute())).toEqual([]);
+    await expect(invitations.revoke(other.id, operator, issued.id)).rejects.toMatchObject({ code: 'not_found' });
+
+    const accepted = await invitations.accept(issued.token, { userId: member.userId }, visitor);
+    expect(accepted).toMatchObject({ user: { id: member.userId }, role: 'auditor', createdUser: false });
+  });
+});
