@@ -44,8 +44,9 @@ export function composeModules({
   logger: Logger;
   secretKey: SecretKeySource;
 }): Modules {
-  const tenancy = createTenancyModule({ db });
   const changes = createChangeBus(config, db, logger);
+  // One process owns the embedded database, so every revocation passes through this one.
+  const tenancy = createTenancyModule({ db, cacheCredentials: config.databaseUrl === undefined });
   const servers = createServersModule({
     db,
     logger,

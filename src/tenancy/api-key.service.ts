@@ -6,11 +6,13 @@ import {
   findApiKey,
   findCredentialByDigest,
   insertApiKey,
+  type KeyCredential,
   listApiKeys,
   touchApiKey,
   updateApiKey,
 } from './api-key.repository.ts';
 import { recordAudit } from './audit.ts';
+import type { CredentialCache } from './credential-cache.ts';
 import { findMember } from './membership.repository.ts';
 import { parseOrThrow } from './parse.ts';
 import type { ApiKeyInfo, IssuedApiKey, Principal, RequestContext, Scope } from './types.ts';
@@ -50,7 +52,16 @@ function isActive(key: ApiKeyInfo, now: Date): boolean {
   return key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now);
 }
 
-export function createApiKeyService({ db, now = () => new Date() }: { db: Db; now?: () => Date }): ApiKeyService {
+export function createApiKeyService({
+  db,
+  now = () => new Date(),
+  cache,
+}: {
+  db: Db;
+  now?: () => Date;
+  /** Resolved keys by digest; revocation and rotation tell it. */
+  cache?: CredentialCache<KeyCredential>;
+}): ApiKeyService {
   // When each key's use was last written; the SQL guard keeps replicas to one write a minute too.
   const lastTouched = new Map<string, number>();
 
@@ -63,6 +74,13 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
     }
     lastTouched.set(keyId, at);
     await withTenant(db, tenantId, (trx) => touchApiKey(trx, tenantId, keyId));
+  }
+
+  /** Runs a change to keys in the tenant's transaction; once committed, cached keys of the tenant are dropped everywhere. */
+  async function changingCredentials<T>(tenantId: string, change: (trx: Tx) => Promise<T>): Promise<T> {
+    const result = await withTenant(db, tenantId, change);
+    cache?.changed(tenantId);
+    return result;
   }
 
   /** Validates and inserts a key inside the caller's transaction; the secret is returned once. */
@@ -99,7 +117,11 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
     async authenticate(secret) {
       if (!looksLikeApiKey(secret)) return undefined;
       const digest = digestApiKey(secret);
-      const found = await withAuthenticator(db, (trx) => findCredentialByDigest(trx, digest));
+      let found = cache?.get(digest);
+      if (!found) {
+        found = await withAuthenticator(db, (trx) => findCredentialByDigest(trx, digest));
+        if (found) cache?.set(digest, found.tenant.id, found);
+      }
       if (!found || !digestsEqual(found.digest, digest) || !isActive(found.key, now())) return undefined;
       // A key made for a member stops working when the membership ends.
       if (found.key.userId !== null && found.memberRole === null) return undefined;
@@ -127,7 +149,7 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
     },
 
     revoke(tenantId, context, id) {
-      return withTenant(db, tenantId, async (trx) => {
+      return changingCredentials(tenantId, async (trx) => {
         const before = isUuid(id) ? await findApiKey(trx, tenantId, id, true) : undefined;
         if (!before) throw notFound('API key');
         if (before.revokedAt !== null) return before;
@@ -144,7 +166,7 @@ export function createApiKeyService({ db, now = () => new Date() }: { db: Db; no
     },
 
     rotate(tenantId, context, id, graceMs) {
-      return withTenant(db, tenantId, async (trx) => {
+      return changingCredentials(tenantId, async (trx) => {
         const old = isUuid(id) ? await findApiKey(trx, tenantId, id, true) : undefined;
         if (!old) throw notFound('API key');
         if (!isActive(old, now())) throw new AppError('conflict', 'a revoked or expired key cannot be rotated');

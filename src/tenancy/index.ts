@@ -1,4 +1,6 @@
 import type { Db } from '../shared/db.ts';
+import type { KeyCredential } from './api-key.repository.ts';
+import { createCredentialCache } from './credential-cache.ts';
 import { createApiKeyService, type ApiKeyService } from './api-key.service.ts';
 import { createAuditService, type AuditService } from './audit.service.ts';
 import { createInvitationService, type InvitationService } from './invitation.service.ts';
@@ -22,11 +24,13 @@ export interface TenancyModule {
 }
 
 /** Tenants, people, credentials, the audit trail and metering. */
-export function createTenancyModule({ db }: { db: Db }): TenancyModule {
+export function createTenancyModule({ db, cacheCredentials = false }: { db: Db; cacheCredentials?: boolean }): TenancyModule {
+  // See createCredentialCache: exact only when this process makes every change (the embedded database).
+  const keys = createCredentialCache<KeyCredential>({ enabled: cacheCredentials });
   return {
     tenants: createTenantService({ db }),
-    members: createMemberService({ db }),
-    apiKeys: createApiKeyService({ db }),
+    members: createMemberService({ db, onMembershipChanged: (tenantId) => keys.changed(tenantId) }),
+    apiKeys: createApiKeyService({ db, cache: keys }),
     audit: createAuditService({ db }),
     usage: createUsageService({ db }),
     sessions: createSessionService({ db }),

@@ -1,4 +1,4 @@
-import type { Db } from '../shared/db.ts';
+import type { Db, Tx } from '../shared/db.ts';
 import { isUniqueViolation, withTenant } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
 import { recordAudit } from './audit.ts';
@@ -39,7 +39,20 @@ export interface MemberService {
   remove(tenantId: string, context: RequestContext, userId: string): Promise<void>;
 }
 
-export function createMemberService({ db }: { db: Db }): MemberService {
+export function createMemberService({
+  db,
+  onMembershipChanged,
+}: {
+  db: Db;
+  /** Told after a role changed or a member left: credentials acting for members must be looked at again. */
+  onMembershipChanged?: (tenantId: string) => void;
+}): MemberService {
+  const changingMembership = async <T>(tenantId: string, change: (trx: Tx) => Promise<T>): Promise<T> => {
+    const result = await withTenant(db, tenantId, change);
+    onMembershipChanged?.(tenantId);
+    return result;
+  };
+
   return {
     list: (tenantId) => withTenant(db, tenantId, (trx) => listMembers(trx, tenantId)),
 
@@ -81,7 +94,7 @@ export function createMemberService({ db }: { db: Db }): MemberService {
 
     changeRole(tenantId, context, userId, role) {
       const next = parseOrThrow(roleSchema, role, 'role');
-      return withTenant(db, tenantId, async (trx) => {
+      return changingMembership(tenantId, async (trx) => {
         const before = isUuid(userId) ? await findMember(trx, tenantId, userId) : undefined;
         if (!before) throw notFound('member');
         if (before.role === 'owner' && next !== 'owner' && (await countOwners(trx, tenantId)) <= 1) {
@@ -101,7 +114,7 @@ export function createMemberService({ db }: { db: Db }): MemberService {
     },
 
     remove(tenantId, context, userId) {
-      return withTenant(db, tenantId, async (trx) => {
+      return changingMembership(tenantId, async (trx) => {
         const before = isUuid(userId) ? await findMember(trx, tenantId, userId) : undefined;
         if (!before) throw notFound('member');
         if (before.role === 'owner' && (await countOwners(trx, tenantId)) <= 1) {
