@@ -8,6 +8,7 @@ import * as conversations from './0006-conversations.ts';
 import * as usageByConversation from './0007-usage-by-conversation.ts';
 import * as sessionsInvitations from './0008-sessions-invitations.ts';
 import * as oauth from './0009-oauth.ts';
+import * as botThinking from './0010-bot-thinking.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007-usage-by-conversation': usageByConversation,
   '0008-sessions-invitations': sessionsInvitations,
   '0009-oauth': oauth,
+  '0010-bot-thinking': botThinking,
 };

@@ -275,7 +275,13 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
         const result = await runToolLoop({
           model,
           tools,
-          request: { model: bot.model, system, maxTokens: bot.maxTokens, temperature: bot.temperature ?? undefined },
+          request: {
+            model: bot.model,
+            system,
+            maxTokens: bot.maxTokens,
+            temperature: bot.temperature ?? undefined,
+            thinking: bot.thinkingBudget === null ? undefined : { budgetTokens: bot.thinkingBudget },
+          },
           messages: toModelMessages(history.messages, userMessage),
           maxRounds: limits.maxRounds,
           signal,

@@ -14,6 +14,8 @@ export interface BotFields {
   systemPrompt: string;
   temperature: number | null;
   maxTokens: number;
+  /** Extended thinking budget in tokens; null when the bot does not think before answering. */
+  thinkingBudget: number | null;
   servers: BotServerAttachment[];
   bots: string[];
   sealedApiKey: string | null;
@@ -38,6 +40,7 @@ const COLUMNS = [
   'system_prompt',
   'temperature',
   'max_tokens',
+  'thinking_budget',
   'servers',
   'bots',
   'anthropic_api_key',
@@ -55,6 +58,7 @@ function toRecord(row: {
   system_prompt: string;
   temperature: string | null;
   max_tokens: number;
+  thinking_budget: number | null;
   servers: unknown;
   bots: unknown;
   anthropic_api_key: string | null;
@@ -71,6 +75,7 @@ function toRecord(row: {
     systemPrompt: row.system_prompt,
     temperature: row.temperature === null ? null : Number(row.temperature),
     maxTokens: row.max_tokens,
+    thinkingBudget: row.thinking_budget,
     servers: row.servers as BotServerAttachment[],
     bots: row.bots as string[],
     sealedApiKey: row.anthropic_api_key,
@@ -87,6 +92,7 @@ function toRow(fields: BotFields) {
     system_prompt: fields.systemPrompt,
     temperature: fields.temperature,
     max_tokens: fields.maxTokens,
+    thinking_budget: fields.thinkingBudget,
     servers: JSON.stringify(fields.servers),
     bots: JSON.stringify(fields.bots),
     anthropic_api_key: fields.sealedApiKey,

@@ -32,6 +32,8 @@ export interface BotInfo {
   systemPrompt: string;
   temperature: number | null;
   maxTokens: number;
+  /** Extended thinking budget in tokens; null when off. */
+  thinkingBudget: number | null;
   servers: BotServerAttachment[];
   bots: string[];
   /** "set" when the tenant gave its own key; null when the operator's is used. */
@@ -49,6 +51,8 @@ export interface UpdateBotInput {
   /** null leaves the model's default. */
   temperature?: unknown;
   maxTokens?: unknown;
+  /** null turns extended thinking off. */
+  thinkingBudget?: unknown;
   servers?: unknown;
   bots?: unknown;
   /** A string replaces the tenant's key; null removes it. */
@@ -88,6 +92,7 @@ const FIELDS = {
   system_prompt: z.string().max(100_000, 'must be at most 100000 characters'),
   temperature: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').nullable(),
   max_tokens: z.int('must be a whole number').min(1, 'must be between 1 and 64000').max(64_000, 'must be between 1 and 64000'),
+  thinking_budget: z.int('must be a whole number').min(1024, 'must be at least 1024 tokens, or null to turn thinking off').nullable(),
   servers: z
     .array(z.strictObject({ slug: slugSchema, tools: z.array(toolNameSchema).min(1).max(1000).optional() }))
     .max(100)
@@ -148,6 +153,7 @@ export function createBotService({
       systemPrompt: record.systemPrompt,
       temperature: record.temperature,
       maxTokens: record.maxTokens,
+      thinkingBudget: record.thinkingBudget,
       servers: record.servers,
       bots: record.bots,
       anthropicApiKey: record.sealedApiKey === null ? null : 'set',
@@ -167,11 +173,19 @@ export function createBotService({
         systemPrompt: given(input.systemPrompt, (v) => parseField('system_prompt', v), base.systemPrompt),
         temperature: given(input.temperature, (v) => parseField('temperature', v), base.temperature),
         maxTokens: given(input.maxTokens, (v) => parseField('max_tokens', v), base.maxTokens),
+        thinkingBudget: given(input.thinkingBudget, (v) => parseField('thinking_budget', v), base.thinkingBudget),
         servers: given(input.servers, (v) => parseField('servers', v), base.servers),
         bots: given(input.bots, (v) => parseField('bots', v), base.bots),
       },
       apiKey: input.anthropicApiKey === undefined ? undefined : parseField('anthropic_api_key', input.anthropicApiKey),
     };
+  }
+
+  /** Extended thinking must fit in max_tokens, and the API takes no temperature with it. */
+  function checkThinking(fields: Pick<BotFields, 'thinkingBudget' | 'maxTokens' | 'temperature'>) {
+    if (fields.thinkingBudget === null) return;
+    if (fields.thinkingBudget >= fields.maxTokens) throw refuse('thinking_budget', `must be less than max_tokens (${fields.maxTokens})`);
+    if (fields.temperature !== null) throw refuse('temperature', 'must be null while thinking_budget is set: the model thinks at its own temperature');
   }
 
   /** Checks attachments against the tenant's servers and bots, in the transaction that writes them. */
@@ -216,6 +230,7 @@ export function createBotService({
         systemPrompt: '',
         temperature: null,
         maxTokens: DEFAULT_MAX_TOKENS,
+        thinkingBudget: null,
         servers: [],
         bots: [],
       });
@@ -223,6 +238,7 @@ export function createBotService({
       const id = randomUUID();
       try {
         return await withTenant(db, tenant.id, async (trx) => {
+          checkThinking(fields);
           await checkAttachments(trx, tenant.id, slug, fields);
           const sealedApiKey = apiKey === undefined || apiKey === null ? null : sealSecret(key(), apiKey, sealContext(tenant.id, id));
           const info = toInfo(await insertBotRecord(trx, { id, tenantId: tenant.id, slug, ...fields, sealedApiKey }), known);
@@ -243,6 +259,7 @@ export function createBotService({
       const updated = await withTenant(db, tenant.id, async (trx) => {
         const current = await findOr404(trx, tenant.id, slug, true);
         const { fields, apiKey } = parseFields(input, current);
+        checkThinking(fields);
         await checkAttachments(trx, tenant.id, current.slug, fields);
         let sealedApiKey = current.sealedApiKey;
         if (apiKey !== undefined) sealedApiKey = apiKey === null ? null : sealSecret(key(), apiKey, sealContext(tenant.id, current.id));

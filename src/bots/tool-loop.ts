@@ -51,7 +51,7 @@ export interface ModelCallReport {
 export interface ToolLoopInput {
   model: ModelClient;
   tools: ToolClient;
-  request: { model: string; system: string; maxTokens: number; temperature?: number | undefined };
+  request: { model: string; system: string; maxTokens: number; temperature?: number | undefined; thinking?: { budgetTokens: number } | undefined };
   /** The conversation so far, ending with the new user message. */
   messages: MessageParam[];
   /** Most model calls in one run; the run stops with stopReason `max_rounds` past it. */
@@ -164,6 +164,7 @@ async function callModel(input: ToolLoopInput, messages: MessageParam[], tools: 
     messages,
     tools,
     ...(request.temperature !== undefined && { temperature: request.temperature }),
+    ...(request.thinking && { thinking: request.thinking }),
   };
   const onEvent = (event: ModelEvent) => {
     // tool_use is announced once its input is complete; thinking stays private.

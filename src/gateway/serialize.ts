@@ -73,6 +73,7 @@ export function botJson(bot: BotInfo) {
     system_prompt: bot.systemPrompt,
     temperature: bot.temperature,
     max_tokens: bot.maxTokens,
+    thinking_budget: bot.thinkingBudget,
     servers: bot.servers,
     bots: bot.bots,
     anthropic_api_key: bot.anthropicApiKey,

@@ -115,6 +115,7 @@ export interface BotsTable {
   /** numeric: read as a decimal string; null leaves the model's default. */
   temperature: ColumnType<string | null, string | number | null | undefined, string | number | null>;
   max_tokens: number;
+  thinking_budget: ColumnType<number | null, number | null | undefined, number | null>;
   /** JSON `[{ slug, tools? }]`; written as JSON text. */
   servers: ColumnType<unknown, string | undefined, string>;
   /** JSON `[slug]`; written as JSON text. */

@@ -14,6 +14,7 @@ interface BotJson {
   system_prompt: string;
   temperature: number | null;
   max_tokens: number;
+  thinking_budget: number | null;
   servers: Array<{ slug: string; tools?: string[] }>;
   bots: string[];
   anthropic_api_key: 'set' | null;
@@ -83,6 +84,7 @@ describe('REST API and CLI: bots', () => {
       system_prompt: 'Be brief.',
       temperature: 0.2,
       max_tokens: 1000,
+      thinking_budget: null,
       servers: [{ slug: 'files', tools: ['read_file'] }],
       bots: [],
       anthropic_api_key: 'set',
@@ -98,6 +100,14 @@ describe('REST API and CLI: bots', () => {
     expect(patched.status).toBe(200);
     expect(patched.body.bot).toMatchObject({ id: created.body.bot.id, model: 'claude-future-9', priced: false, temperature: null, anthropic_api_key: 'set' });
 
+    // Extended thinking must fit in max_tokens and takes no temperature; refused changes leave the bot as it was.
+    const thinking = (body: Record<string, unknown>) => a().patch('/api/v1/bots/docs', { json: body });
+    expect(expectError(await thinking({ thinking_budget: 1024 }), 400, 'validation_failed').error.message).toBe('thinking_budget: must be less than max_tokens (1000)');
+    expect(expectError(await thinking({ thinking_budget: 100 }), 400, 'validation_failed').error.message).toMatch(/^thinking_budget: must be at least 1024/);
+    expect(expectError(await thinking({ thinking_budget: 2048, max_tokens: 4096, temperature: 0.5 }), 400, 'validation_failed').error.message).toMatch(/^temperature: must be null/);
+    expect((await a().get<{ bot: BotJson }>('/api/v1/bots/docs')).body.bot).toMatchObject({ thinking_budget: null, max_tokens: 1000, temperature: null });
+    expect((await thinking({ thinking_budget: 2048, max_tokens: 4096 })).body).toMatchObject({ bot: { thinking_budget: 2048, max_tokens: 4096 } });
+
     const refused = expectError(await a().patch('/api/v1/bots/docs', { json: { bots: ['docs'] } }), 400, 'validation_failed');
     expect(refused.error.message).toBe('bots.0: a bot cannot attach itself');
     expectError(await a().post('/api/v1/bots', { json: { slug: 'x', model: 'claude-haiku-4-5', description: 'd', max_tokens: 0 } }), 400, 'validation_failed');
@@ -108,7 +118,8 @@ describe('REST API and CLI: bots', () => {
     expectError(await a().get('/api/v1/bots/docs'), 404, 'not_found');
 
     const audit = await a().get<{ events: AuditEventJson[] }>('/api/v1/audit?resource_type=bot&limit=50');
-    expect(audit.body.events.map((e) => e.action)).toEqual(['bot.delete', 'bot.update', 'bot.create']);
+    // The model change and the thinking change; refused changes left no event.
+    expect(audit.body.events.map((e) => e.action)).toEqual(['bot.delete', 'bot.update', 'bot.update', 'bot.create']);
     for (const response of [created, listed, patched, audit]) expect(JSON.stringify(response.body)).not.toContain(API_KEY);
   });
 

@@ -84,6 +84,7 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     must(await bot('ping', {}), 201);
     must(await bot('pong', { bots: ['ping'] }), 201);
     must(await admin().patch('/api/v1/bots/ping', { json: { bots: ['pong'] } }), 200);
+    must(await bot('thinker', { servers: [{ slug: 'files', tools: ['read_file'] }], max_tokens: 4096, thinking_budget: 2048 }), 201);
   });
 
   afterAll(async () => {
@@ -320,5 +321,32 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     const conversation = await admin().get<{ conversation: { messages: unknown[] } }>(`/api/v1/conversations/${conversationId}`);
     expect(conversation.body.conversation.messages).toEqual([]);
     expect(fake.requests[0]?.clientClosed).toBe(true);
+  });
+
+  it('lets a bot think before it answers, sending its signed thinking back with the tool results and keeping it private', async () => {
+    fake.script(
+      {
+        kind: 'message',
+        content: [
+          { type: 'thinking', thinking: 'The notes file should say when the launch is.', signature: 'sig-thinker-1' },
+          { type: 'tool_use', id: 'toolu_think_1', name: 'files__read_file', input: { path: 'notes.txt' } },
+        ],
+        usage: { input_tokens: 60, output_tokens: 40 },
+        stopReason: 'tool_use',
+      },
+      textReply('Friday.'),
+    );
+    const client = await connectFullV2(botUrl('thinker'), key);
+    const progress: unknown[] = [];
+    const result = await client.callTool('ask', { message: 'When is the launch?' }, (event) => progress.push(event));
+    await client.close();
+    expect(textOf(result)).toBe('Friday.');
+    const first = fake.requests[0]?.body as { thinking?: unknown; temperature?: unknown; max_tokens: number };
+    expect(first).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 }, max_tokens: 4096 });
+    expect(first.temperature).toBeUndefined();
+    const second = fake.requests[1]?.body as { messages: Array<{ role: string; content: Array<{ type: string; signature?: string }> }> };
+    expect(second.messages[1]?.content.map((b) => b.type)).toEqual(['thinking', 'tool_use']);
+    expect(second.messages[1]?.content[0]?.signature).toBe('sig-thinker-1');
+    expect(JSON.stringify(progress)).not.toContain('should say when');
   });
 });
