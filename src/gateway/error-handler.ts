@@ -27,7 +27,8 @@ function toAppError(error: unknown): AppError {
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const appError = toAppError(error);
   if (appError.code === 'internal') req.log.error({ err: error }, 'request failed');
-  if (appError.code === 'unauthorized') res.set('www-authenticate', 'Bearer realm="botgate"');
+  // MCP endpoints set their own challenge (with the resource metadata and scope); others get the plain one.
+  if (appError.code === 'unauthorized' && !res.get('www-authenticate')) res.set('www-authenticate', 'Bearer realm="botgate"');
   res.status(HTTP_STATUS[appError.code]).json({
     error: { code: appError.code, message: appError.message },
     requestId: req.id,

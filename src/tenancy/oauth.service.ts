@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../shared/db.ts';
-import { withAuthenticator, withTenant } from '../shared/db.ts';
+import { APP_ROLE, withAuthenticator } from '../shared/db.ts';
 import { recordAudit } from './audit.ts';
 import {
   deleteConsent,
@@ -89,16 +89,29 @@ export interface OAuthStorage {
 export function createOAuthStorage({ db }: { db: Db }): OAuthStorage {
   const store = <T>(fn: (trx: Tx) => Promise<T>) => withOAuthStore(db, fn);
 
-  async function auditConsent(tenantId: string, context: RequestContext, action: string, consent: OAuthConsent): Promise<void> {
-    const summary = { client_id: consent.clientId, client_name: consent.clientName, resource: consent.resource, scopes: consent.scopes };
-    await withTenant(db, tenantId, (trx) =>
-      recordAudit(trx, tenantId, context, {
+  /**
+   * Changes a consent as the OAuth role, then records it in the tenant's audit
+   * trail as the application role, in the same transaction.
+   */
+  function changeConsent(
+    context: RequestContext,
+    action: 'oauth.consent.grant' | 'oauth.consent.revoke',
+    change: (trx: Tx) => Promise<OAuthConsent | undefined>,
+  ): Promise<OAuthConsent | undefined> {
+    return db.transaction().execute(async (trx) => {
+      await sql`select set_config('role', ${OAUTH_ROLE}, true)`.execute(trx);
+      const consent = await change(trx);
+      if (!consent) return undefined;
+      await sql`select set_config('role', ${APP_ROLE}, true), set_config('app.tenant_id', ${consent.tenantId}, true)`.execute(trx);
+      const summary = { client_id: consent.clientId, client_name: consent.clientName, resource: consent.resource, scopes: consent.scopes };
+      await recordAudit(trx, consent.tenantId, context, {
         action,
         resourceType: 'oauth_client',
         resourceId: consent.clientId,
-        ...(action.endsWith('revoke') ? { before: summary } : { after: summary }),
-      }),
-    );
+        ...(action === 'oauth.consent.revoke' ? { before: summary } : { after: summary }),
+      });
+      return consent;
+    });
   }
 
   return {
@@ -119,23 +132,21 @@ export function createOAuthStorage({ db }: { db: Db }): OAuthStorage {
       findByGrant: (grantId) => store((trx) => findConsentByGrant(trx, grantId)),
       list: (userId) => (isUuid(userId) ? store((trx) => listConsents(trx, userId)) : Promise.resolve([])),
       async record(context, input) {
-        const consent = await store(async (trx) => {
+        const consent = await changeConsent(context, 'oauth.consent.grant', async (trx) => {
           const { consent: saved, replacedGrantId } = await upsertConsent(trx, input);
           if (replacedGrantId !== null) await destroyGrant(trx, replacedGrantId);
           return saved;
         });
-        await auditConsent(consent.tenantId, context, 'oauth.consent.grant', consent);
+        if (!consent) throw new Error('the consent was not recorded');
         return consent;
       },
-      async revoke(context, userId, id) {
-        if (!isUuid(userId) || !isUuid(id)) return undefined;
-        const consent = await store(async (trx) => {
+      revoke(context, userId, id) {
+        if (!isUuid(userId) || !isUuid(id)) return Promise.resolve(undefined);
+        return changeConsent(context, 'oauth.consent.revoke', async (trx) => {
           const deleted = await deleteConsent(trx, userId, id);
           if (deleted) await destroyGrant(trx, deleted.grantId);
           return deleted;
         });
-        if (consent) await auditConsent(consent.tenantId, context, 'oauth.consent.revoke', consent);
-        return consent;
       },
     },
 

@@ -175,7 +175,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
   const parseJson = express.json({ limit: MAX_BODY_BYTES, strict: false });
   function readJsonBody(req: Request, res: Response): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      parseJson(req, res, (error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(req.body)));
+      parseJson(req, res, (error?: unknown) => (error === undefined ? resolve(req.body) : reject(error)));
     });
   }
 

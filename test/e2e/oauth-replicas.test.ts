@@ -1,0 +1,116 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { decodeJwt } from 'jose';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
+import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { apiClient, seedTenant } from '../support/http.ts';
+import { answerConsent, browse, callbackParams, OAuthBrowser } from '../support/oauth.ts';
+
+const PUBLIC_URL = 'http://botgate.test';
+const PASSWORD = 'correct horse battery staple';
+
+// Two gateway replicas on one PostgreSQL database behind an imaginary load balancer at
+// PUBLIC_URL: every step of a flow may land on either, and the state is all in the database.
+describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
+  let database: { url: string; drop(): Promise<void> } | undefined;
+  const gateways: GatewayProcess[] = [];
+  const dataDirs: string[] = [];
+  const nodes = () => gateways.map((g) => g.url);
+  const tenant = 'replica-co';
+  const filesPath = `/t/${tenant}/mcp/servers/files`;
+
+  beforeAll(async () => {
+    database = await createThrowawayPostgres(TEST_DATABASE_URL ?? '');
+    dataDirs.push(await makeDataDir(), await makeDataDir());
+    const env = { BOTGATE_SECRET_KEY: randomBytes(32).toString('hex'), PUBLIC_URL };
+    // Started together on an empty database: both race to make the signing key.
+    const started = await Promise.allSettled(dataDirs.map((dataDir) => startGateway({ dataDir, databaseUrl: database?.url, env })));
+    for (const result of started) if (result.status === 'fulfilled') gateways.push(result.value);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
+    const seeded = await seedTenant(dataDirs[0] ?? '', tenant);
+    const created = await apiClient(gateways[0]?.url ?? '', seeded.key.secret).post('/api/v1/servers', { json: { slug: 'files', kind: 'filesystem' } });
+    if (created.status !== 201) throw new Error(`setup: ${JSON.stringify(created.body)}`);
+  });
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((gateway) => gateway.stop()));
+    await database?.drop();
+    await Promise.all(dataDirs.map((dir) => fs.rm(dir, { recursive: true, force: true })));
+  });
+
+  it('makes one signing key for all replicas, kept sealed in the database', async () => {
+    const jwks = await Promise.all(nodes().map(async (node) => (await (await fetch(`${node}/oauth/jwks`)).json()) as { keys: Array<{ kid: string; d?: string }> }));
+    expect(jwks[0]?.keys).toHaveLength(1);
+    expect(jwks[1]?.keys.map((k) => k.kid)).toEqual(jwks[0]?.keys.map((k) => k.kid));
+    expect(jwks[0]?.keys[0]?.d).toBeUndefined();
+    const client = new Client({ connectionString: database?.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ sealed_jwk: string }>('select sealed_jwk from oauth_signing_keys');
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.sealed_jwk).toMatch(/^v1:/);
+      expect(rows[0]?.sealed_jwk).not.toContain('"d"');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('serves each step of a flow from whichever replica the request lands on', async () => {
+    const [first, second] = nodes() as [string, string];
+    const post = (node: string, path: string, form: Record<string, string>) =>
+      fetch(`${node}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+
+    const registered = await fetch(`${first}/oauth/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Replica client', redirect_uris: ['http://127.0.0.1:42000/cb'], token_endpoint_auth_method: 'none', application_type: 'native' }),
+    });
+    const { client_id: clientId } = (await registered.json()) as { client_id: string };
+
+    const verifier = randomBytes(32).toString('base64url');
+    const authorize = new URL(`${PUBLIC_URL}/oauth/auth`);
+    for (const [name, value] of Object.entries({
+      client_id: clientId,
+      redirect_uri: 'http://127.0.0.1:42000/cb',
+      response_type: 'code',
+      scope: 'mcp offline_access',
+      resource: `${PUBLIC_URL}${filesPath}`,
+      state: 'replicas',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    })) {
+      authorize.searchParams.set(name, value);
+    }
+    // Every request of the browser goes to the other replica than the one before.
+    const browser = new OAuthBrowser(PUBLIC_URL, nodes());
+    const consent = await browse(browser, authorize.toString(), { email: `owner@${tenant}.example`, password: PASSWORD });
+    if (consent.kind !== 'page') throw new Error('expected the consent page');
+    const { stop } = await answerConsent(browser, consent.page, 'approve');
+    if (stop?.kind !== 'callback') throw new Error('expected the callback');
+    const { code, iss } = callbackParams(stop.url);
+    expect(iss).toBe(PUBLIC_URL);
+
+    const exchanged = await post(second, '/oauth/token', { grant_type: 'authorization_code', client_id: clientId, redirect_uri: 'http://127.0.0.1:42000/cb', code: code ?? '', code_verifier: verifier });
+    const tokens = (await exchanged.json()) as { access_token: string; refresh_token: string };
+    expect(exchanged.status).toBe(200);
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ iss: PUBLIC_URL, aud: `${PUBLIC_URL}${filesPath}` });
+
+    const list = (node: string, token: string) =>
+      fetch(`${node}${filesPath}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+      });
+    for (const node of nodes()) expect((await list(node, tokens.access_token)).status).toBe(200);
+
+    // Rotated on one replica; the old refresh token replayed on the other revokes the grant everywhere.
+    const refreshed = (await (await post(first, '/oauth/token', { grant_type: 'refresh_token', client_id: clientId, refresh_token: tokens.refresh_token })).json()) as {
+      access_token: string;
+    };
+    expect((await list(second, refreshed.access_token)).status).toBe(200);
+    expect((await post(second, '/oauth/token', { grant_type: 'refresh_token', client_id: clientId, refresh_token: tokens.refresh_token })).status).toBe(400);
+    for (const node of nodes()) expect((await list(node, refreshed.access_token)).status).toBe(401);
+  });
+});

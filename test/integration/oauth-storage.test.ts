@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { expect, it } from 'vitest';
+import { withAuthenticator, withTenant, type Db } from '../../src/shared/db.ts';
+import { createTenancyModule, type OAuthStorage } from '../../src/tenancy/index.ts';
+import { OAUTH_ROLE } from '../../src/tenancy/oauth.service.ts';
+import { describeEachDatabase } from '../support/databases.ts';
+
+const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
+const HOUR = 3600;
+const noIndexes = { grantId: null, userCode: null, uid: null, expiresIn: HOUR };
+
+async function seedMember(db: Db) {
+  const tenancy = createTenancyModule({ db });
+  const tenant = await tenancy.tenants.create(operator, { slug: `oa-${randomUUID().slice(0, 8)}` });
+  const { member } = await tenancy.members.add(tenant.id, operator, { email: `p-${randomUUID().slice(0, 8)}@example.com`, role: 'member', password: 'correct horse battery staple' });
+  return { storage: tenancy.oauth, tenant, userId: member.userId };
+}
+
+/** Runs `statement` as the given role and returns the error message, or 'ok'. */
+async function asRole(db: Db, role: string, statement: ReturnType<typeof sql>): Promise<string> {
+  try {
+    await db.transaction().execute(async (trx) => {
+      await sql`select set_config('role', ${role}, true)`.execute(trx);
+      await statement.execute(trx);
+    });
+    return 'ok';
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+describeEachDatabase('OAuth storage', (use) => {
+  const storage = (): OAuthStorage => createTenancyModule({ db: use().db }).oauth;
+
+  it('keeps models by kind and id, lets one of two racing redemptions win, and revokes by grant', async () => {
+    const oauth = storage();
+    const grantId = `grant-${randomUUID()}`;
+    await oauth.models.upsert('Grant', grantId, { accountId: 'a', clientId: 'c' }, noIndexes);
+    await oauth.models.upsert('AuthorizationCode', 'code-1', { grantId, clientId: 'c' }, { ...noIndexes, grantId });
+    await oauth.models.upsert('RefreshToken', 'rt-1', { grantId }, { ...noIndexes, grantId });
+    // Same id, another kind: a different model.
+    await oauth.models.upsert('RefreshToken', 'code-1', { other: true }, noIndexes);
+    expect(await oauth.models.find('AuthorizationCode', 'code-1')).toEqual({ grantId, clientId: 'c' });
+
+    const results = await Promise.all([oauth.models.consume('AuthorizationCode', 'code-1'), oauth.models.consume('AuthorizationCode', 'code-1')]);
+    expect(results.map((r) => r.consumed).sort((a, b) => Number(a) - Number(b))).toEqual([false, true]);
+    expect(results.every((r) => r.grantId === grantId)).toBe(true);
+    expect((await oauth.models.find('AuthorizationCode', 'code-1'))?.['consumed']).toEqual(expect.any(Number));
+    // A replaced payload keeps its consumption.
+    await oauth.models.upsert('AuthorizationCode', 'code-1', { grantId, clientId: 'c', again: true }, { ...noIndexes, grantId });
+    expect((await oauth.models.find('AuthorizationCode', 'code-1'))?.['consumed']).toEqual(expect.any(Number));
+
+    await oauth.models.revokeByGrant('RefreshToken', grantId);
+    expect(await oauth.models.find('RefreshToken', 'rt-1')).toBeUndefined();
+    expect(await oauth.models.find('RefreshToken', 'code-1')).toEqual({ other: true });
+    expect(await oauth.isGrantActive(grantId)).toBe(true);
+
+    await oauth.destroyGrant(grantId);
+    expect(await oauth.isGrantActive(grantId)).toBe(false);
+    expect(await oauth.models.find('AuthorizationCode', 'code-1')).toBeUndefined();
+  });
+
+  it('finds sessions by uid, hides what expired and deletes it', async () => {
+    const oauth = storage();
+    const uid = randomUUID();
+    await oauth.models.upsert('Session', 's-1', { uid, accountId: 'a' }, { ...noIndexes, uid });
+    expect(await oauth.models.findBy('Session', 'uid', uid)).toEqual({ uid, accountId: 'a' });
+    await oauth.models.upsert('Interaction', 'gone', { x: 1 }, { ...noIndexes, expiresIn: 0 });
+    await oauth.models.upsert('Client', 'forever', { client_id: 'forever' }, { ...noIndexes, expiresIn: undefined });
+    expect(await oauth.models.find('Interaction', 'gone')).toBeUndefined();
+    expect(await oauth.models.find('Client', 'forever')).toEqual({ client_id: 'forever' });
+    expect(await oauth.deleteExpired()).toBeGreaterThanOrEqual(1);
+    expect(await oauth.models.find('Client', 'forever')).toBeDefined();
+  });
+
+  it('makes one signing key however many nodes ask for it at once', async () => {
+    const oauth = storage();
+    let made = 0;
+    const create = async () => {
+      made += 1;
+      return { kid: `kid-${made}`, alg: 'ES256', sealedJwk: 'v1:sealed' };
+    };
+    const loaded = await Promise.all([oauth.signingKeys.loadOrCreate(create), oauth.signingKeys.loadOrCreate(create), oauth.signingKeys.loadOrCreate(create)]);
+    expect(made).toBe(1);
+    expect(new Set(loaded.map((keys) => keys.map((k) => k.kid).join()))).toEqual(new Set(['kid-1']));
+  });
+
+  it('counts hits in fixed windows', async () => {
+    const oauth = storage();
+    const key = `k-${randomUUID()}`;
+    expect([await oauth.hit(key, HOUR), await oauth.hit(key, HOUR), await oauth.hit(key, HOUR)]).toEqual([1, 2, 3]);
+    expect(await oauth.hit(`${key}-other`, HOUR)).toBe(1);
+  });
+
+  it("remembers a person's consent, revokes a replaced grant, and lets only that person withdraw it, audited", async () => {
+    const { storage: oauth, tenant, userId } = await seedMember(use().db);
+    const stranger = await seedMember(use().db);
+    const context = { ...operator, actor: { type: 'user' as const, id: userId } };
+    const first = `grant-${randomUUID()}`;
+    await oauth.models.upsert('Grant', first, {}, noIndexes);
+    const consent = { userId, tenantId: tenant.id, clientId: 'client-1', clientName: 'Client', resource: 'https://gw/t/x/mcp', scopes: ['mcp'], grantId: first };
+    const recorded = await oauth.consents.record(context, consent);
+    expect(await oauth.consents.find(userId, 'client-1', 'https://gw/t/x/mcp')).toMatchObject({ id: recorded.id, grantId: first, tenantId: tenant.id });
+
+    const second = `grant-${randomUUID()}`;
+    await oauth.models.upsert('Grant', second, {}, noIndexes);
+    await oauth.consents.record(context, { ...consent, grantId: second, scopes: ['mcp', 'mcp:read'] });
+    expect(await oauth.isGrantActive(first)).toBe(false);
+    expect(await oauth.consents.findByGrant(second)).toMatchObject({ id: recorded.id, scopes: ['mcp', 'mcp:read'] });
+
+    expect(await oauth.consents.revoke(context, stranger.userId, recorded.id)).toBeUndefined();
+    expect(await oauth.isGrantActive(second)).toBe(true);
+    expect(await oauth.consents.revoke(context, userId, recorded.id)).toMatchObject({ id: recorded.id });
+    expect(await oauth.isGrantActive(second)).toBe(false);
+    expect(await oauth.consents.list(userId)).toEqual([]);
+
+    const actions = await withTenant(use().db, tenant.id, (trx) =>
+      trx.selectFrom('audit_events').select(['action', 'actor_id']).where('resource_type', '=', 'oauth_client').orderBy('seq').execute(),
+    );
+    expect(actions).toEqual([
+      { action: 'oauth.consent.grant', actor_id: userId },
+      { action: 'oauth.consent.grant', actor_id: userId },
+      { action: 'oauth.consent.revoke', actor_id: userId },
+    ]);
+  });
+
+  it("resolves a person's membership by tenant id or slug, and nothing for a non-member", async () => {
+    const { storage: oauth, tenant, userId } = await seedMember(use().db);
+    const other = await seedMember(use().db);
+    expect(await oauth.membership(userId, { id: tenant.id })).toMatchObject({ tenant: { slug: tenant.slug }, role: 'member' });
+    expect(await oauth.membership(userId, { slug: tenant.slug })).toMatchObject({ tenant: { id: tenant.id } });
+    expect(await oauth.membership(userId, { id: other.tenant.id })).toBeUndefined();
+    expect(await oauth.membership(userId, { slug: other.tenant.slug })).toBeUndefined();
+    expect(await oauth.membership('not-a-uuid', { id: tenant.id })).toBeUndefined();
+  });
+
+  it('keeps the OAuth role to its own tables, and the other roles out of them', async () => {
+    const { db } = use();
+    expect(await asRole(db, OAUTH_ROLE, sql`select 1 from oauth_models limit 1`)).toBe('ok');
+    for (const table of ['api_keys', 'tenants', 'memberships', 'servers', 'sessions']) {
+      const result = await asRole(db, OAUTH_ROLE, sql`select 1 from ${sql.table(table)} limit 1`);
+      expect({ table, result }).toEqual({ table, result: expect.stringMatching(/permission denied/) });
+    }
+    expect(await asRole(db, OAUTH_ROLE, sql`update oauth_signing_keys set alg = 'none'`)).toMatch(/permission denied/);
+    for (const role of ['botgate_app', 'botgate_auth', 'botgate_session']) {
+      for (const table of ['oauth_models', 'oauth_consents', 'oauth_signing_keys']) {
+        const result = await asRole(db, role, sql`select 1 from ${sql.table(table)} limit 1`);
+        expect({ role, table, result }).toEqual({ role, table, result: expect.stringMatching(/permission denied/) });
+      }
+    }
+    // The membership check goes through the authenticator, which may read memberships.
+    expect(await withAuthenticator(db, async (trx) => (await sql`select 1 from memberships limit 1`.execute(trx)).rows.length)).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/shared/config.ts';
+
+describe('BOTGATE_OAUTH_CLIENTS', () => {
+  it('is empty by default and parses pre-registered clients', () => {
+    expect(loadConfig({}).oauthClients).toEqual([]);
+    const clients = [
+      { client_id: 'desktop', client_name: 'Desktop', redirect_uris: ['http://127.0.0.1/callback'], application_type: 'native' },
+      { client_id: 'web', redirect_uris: ['https://app.example/cb'], client_secret: 's'.repeat(40), token_endpoint_auth_method: 'client_secret_basic' },
+    ];
+    expect(loadConfig({ BOTGATE_OAUTH_CLIENTS: JSON.stringify(clients) }).oauthClients).toEqual(clients);
+  });
+
+  it('names the variable and the problem when it is wrong', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['not json', /BOTGATE_OAUTH_CLIENTS: must be a JSON array/],
+      [JSON.stringify([{ client_id: 'x' }]), /BOTGATE_OAUTH_CLIENTS: 0\.redirect_uris/],
+      [JSON.stringify([{ client_id: 'x', redirect_uris: ['not a url'] }]), /BOTGATE_OAUTH_CLIENTS: 0\.redirect_uris\.0/],
+      [JSON.stringify([{ client_id: 'x', redirect_uris: ['https://a.example/cb'], typo: 1 }]), /BOTGATE_OAUTH_CLIENTS/],
+      [JSON.stringify([{ client_id: 'x', redirect_uris: ['https://a.example/cb'], client_secret: 'short' }]), /client_secret/],
+      [JSON.stringify([{ client_id: 'x', redirect_uris: ['https://a.example/cb'] }, { client_id: 'x', redirect_uris: ['https://b.example/cb'] }]), /client_id x appears twice/],
+    ];
+    for (const [value, message] of cases) {
+      let thrown: unknown;
+      try {
+        loadConfig({ BOTGATE_OAUTH_CLIENTS: value });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect({ value, message: (thrown as Error).message }).toEqual({ value, message: expect.stringMatching(message) });
+    }
+  });
+});
