@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import { Kysely, PostgresDialect } from 'kysely';
-import { Client, Pool } from 'pg';
+import { Client } from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInProcessChangeBus, type ChangeBus, type ChangeEvent } from '../../src/shared/change-bus.ts';
 import type { Database } from '../../src/shared/db-schema.ts';
 import { CHANGE_LISTENER_APPLICATION, createPostgresChangeBus } from '../../src/shared/postgres-change-bus.ts';
-import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
+import { createThrowawayPostgres, TEST_DATABASE_URL, testPool } from '../support/databases.ts';
 import { pollUntil } from '../support/gateway-process.ts';
 
 /** A logger whose lines a test can read. */
@@ -64,7 +64,7 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL change bus', () => {
 
   /** A node's bus: its own pool for publishing, its own listening connection. */
   function openBus(connectionString = database?.url ?? '') {
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: database?.url, max: 2 }) }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: testPool(database?.url, 2) }) });
     dbs.push(db);
     const { logger, lines } = capturingLogger();
     const bus = createPostgresChangeBus({ connectionString, db, logger });

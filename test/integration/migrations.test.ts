@@ -1,11 +1,10 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { Pool } from 'pg';
 import { expect, it } from 'vitest';
 import type { Db } from '../../src/shared/db.ts';
 import type { Database } from '../../src/shared/db-schema.ts';
 import { migrateToLatest } from '../../src/shared/migrate.ts';
 import { migrations } from '../../db/migrations/index.ts';
-import { countRows, createThrowawayPostgres, describeEachDatabase, TEST_DATABASE_URL } from '../support/databases.ts';
+import { countRows, createThrowawayPostgres, describeEachDatabase, TEST_DATABASE_URL, testPool } from '../support/databases.ts';
 
 /** The migrations the database has recorded as applied, by name. */
 async function appliedMigrations(db: Db): Promise<string[]> {
@@ -14,7 +13,7 @@ async function appliedMigrations(db: Db): Promise<string[]> {
 }
 
 function openPostgres(url: string): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: url, max: 2 }) }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: testPool(url, 2) }) });
 }
 
 describeEachDatabase('migrations', (use) => {

@@ -35,11 +35,19 @@ export async function createThrowawayPostgres(adminUrl: string): Promise<{ url: 
   };
 }
 
+/**
+ * A pool for a throwaway database. Dropping the database terminates its idle
+ * connections; without a listener that would surface as an unhandled error.
+ */
+export function testPool(connectionString: string | undefined, max: number): Pool {
+  const pool = new Pool({ connectionString, max });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 async function openPostgres(adminUrl: string): Promise<TestDatabase> {
   const throwaway = await createThrowawayPostgres(adminUrl);
-  const pool = new Pool({ connectionString: throwaway.url, max: 5 });
-  // Dropping the database terminates idle connections; that must not surface as an unhandled error.
-  pool.on('error', () => undefined);
+  const pool = testPool(throwaway.url, 5);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db);
   return {
