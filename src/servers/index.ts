@@ -4,6 +4,7 @@ import type { Logger } from '../shared/logger.ts';
 import { createServerService, type SecretKeySource, type ServerService } from './server.service.ts';
 import { createToolPinService, type ToolPinService } from './pinning/index.ts';
 import { publishListsChanges } from './list-changes.ts';
+import { createOutboundGuard } from './outbound.ts';
 import type { ServerPolicy } from './policy.ts';
 import { createSourceFactory } from './source-factory.ts';
 import { cacheServerRuntimes } from './runtime-cache.ts';
@@ -29,9 +30,11 @@ export function createServersModule(deps: {
   changes: ChangeBus;
 }): ServersModule {
   const withNotify = { ...deps, notifyToolsChanged: publishListsChanges(deps.changes) };
+  // One connection pool for every source, checking each connection against the policy.
+  const outbound = createOutboundGuard({ allowPrivateNetworks: deps.policy.allowPrivateNetworks });
   return {
     servers: cacheServerRuntimes(createServerService(withNotify), deps.changes),
-    sources: createSourcePool({ factory: createSourceFactory(withNotify), logger: deps.logger }),
+    sources: createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound }), logger: deps.logger }),
     pins: createToolPinService(withNotify),
   };
 }

@@ -7,6 +7,7 @@ import { createFilesystemSource } from './filesystem/index.ts';
 import { createGithubSource } from './github/index.ts';
 import type { KindConfig, KindSecrets } from './kinds.ts';
 import type { NotifyToolsChanged } from './list-changes.ts';
+import type { OutboundGuard } from './outbound.ts';
 import { createPinnedSource } from './pinning/index.ts';
 import { resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
 import { createRemoteSource } from './remote/index.ts';
@@ -39,11 +40,14 @@ export function createSourceFactory({
   db,
   policy,
   logger,
+  outbound,
   notifyToolsChanged,
 }: {
   db: Db;
   policy: ServerPolicy;
   logger: Logger;
+  /** The connections of database, github and remote servers, under `policy.allowPrivateNetworks`. */
+  outbound: OutboundGuard;
   /** Told when a pinned upstream's changed tool is withheld. */
   notifyToolsChanged?: NotifyToolsChanged;
 }): SourceFactory {
@@ -75,6 +79,7 @@ export function createSourceFactory({
         const secrets = server.secrets as KindSecrets<'database'>;
         return createDatabaseSource({
           url: secrets.url,
+          createSocket: outbound.createSocket,
           ...(config.rowLimit !== undefined && { rowLimit: config.rowLimit }),
           ...(config.statementTimeoutMs !== undefined && { statementTimeoutMs: config.statementTimeoutMs }),
         });
@@ -84,6 +89,7 @@ export function createSourceFactory({
         const secrets = server.secrets as KindSecrets<'github'>;
         return createGithubSource({
           token: secrets.token,
+          fetch: outbound.fetch,
           ...(config.owner !== undefined && { owner: config.owner }),
           ...(config.repo !== undefined && { repo: config.repo }),
           ...(config.baseUrl !== undefined && { baseUrl: config.baseUrl }),
@@ -98,7 +104,7 @@ export function createSourceFactory({
           ...(config.headers !== undefined && { headers: config.headers }),
           ...(secrets.token !== undefined && { token: secrets.token }),
           ...(secrets.headers !== undefined && { secretHeaders: secrets.headers }),
-          allowPrivateNetworks: policy.allowPrivateNetworks,
+          fetch: outbound.fetch,
           eraCache,
         });
         return pinned(remote, server, tenant);

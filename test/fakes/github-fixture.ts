@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createGithubSource, type GithubSourceOptions } from '../../src/servers/github/index.ts';
+import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import type { ToolSource } from '../../src/servers/tool-source.ts';
 import { addIssue, addRepo, addToken, commitToBranch, type FakeGithub, type FakeRepo } from './github.ts';
 
@@ -45,9 +46,12 @@ export function newToken(fake: FakeGithub, login = 'octocat'): string {
   return token;
 }
 
+/** The fake listens on 127.0.0.1, which the operator allows here as BOTGATE_ALLOW_PRIVATE_NETWORKS=127.0.0.0/8 would. */
+const loopback = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
+
 export function sourceFor(fake: FakeGithub, options: Partial<GithubSourceOptions> = {}): { source: ToolSource; token: string } {
   const token = options.token ?? newToken(fake);
-  return { source: createGithubSource({ baseUrl: fake.url, retryAfterCapMs: 0, ...options, token }), token };
+  return { source: createGithubSource({ baseUrl: fake.url, retryAfterCapMs: 0, fetch: loopback.fetch, ...options, token }), token };
 }
 
 export interface SeenResult {

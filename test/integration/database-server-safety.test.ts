@@ -2,6 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/server';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseSource } from '../../src/servers/database/index.ts';
+import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import type { ToolCallContext, ToolSource } from '../../src/servers/tool-source.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
 
@@ -20,6 +21,7 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: safety', () => {
   let url: string;
   let admin: Client;
   let source: ToolSource;
+  const { createSocket } = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
   const query = (sql: string, signal = new AbortController().signal, on = source) =>
     on.callTool('query', { sql }, contextWith(signal));
 
@@ -42,7 +44,7 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: safety', () => {
     admin = new Client({ connectionString: url });
     await admin.connect();
     await admin.query(FIXTURE);
-    source = createDatabaseSource({ url });
+    source = createDatabaseSource({ url, createSocket });
   });
 
   afterAll(async () => {
@@ -123,7 +125,7 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: safety', () => {
   });
 
   it('stops a query at the statement timeout with an error result', async () => {
-    const impatient = createDatabaseSource({ url, statementTimeoutMs: 200 });
+    const impatient = createDatabaseSource({ url, statementTimeoutMs: 200, createSocket });
     try {
       const result = await query('select pg_sleep(5)', undefined, impatient);
       expect(result.isError).toBe(true);
@@ -163,7 +165,7 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: safety', () => {
   });
 
   it('returns every connection after a run of failures', async () => {
-    const small = createDatabaseSource({ url, poolSize: 1 });
+    const small = createDatabaseSource({ url, poolSize: 1, createSocket });
     try {
       for (const sql of ['select * form x', 'select 1/0', 'select * from accounts for update', 'select pg_sleep(0.01), 1/0']) {
         expect((await query(sql, undefined, small)).isError).toBe(true);

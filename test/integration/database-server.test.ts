@@ -2,6 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/server';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseSource } from '../../src/servers/database/index.ts';
+import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { UnknownToolError, type ToolCallContext, type ToolSource } from '../../src/servers/tool-source.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
 
@@ -33,8 +34,9 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: tools', () => {
   let throwaway: { url: string; drop(): Promise<void> } | undefined;
   let url: string;
   const sources: ToolSource[] = [];
-  const open = (options: Omit<Parameters<typeof createDatabaseSource>[0], 'url'> = {}) => {
-    const source = createDatabaseSource({ url, ...options });
+  const { createSocket } = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
+  const open = (options: Omit<Parameters<typeof createDatabaseSource>[0], 'url' | 'createSocket'> = {}) => {
+    const source = createDatabaseSource({ url, createSocket, ...options });
     sources.push(source);
     return source;
   };
@@ -200,12 +202,12 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: tools', () => {
     expect(empty.isError).toBe(true);
     expect(text(empty)).toContain('sql');
     await expect(call('drop_table', {})).rejects.toBeInstanceOf(UnknownToolError);
-    expect(() => createDatabaseSource({ url: 'mysql://x', rowLimit: 0 })).toThrow(/url/);
-    expect(() => createDatabaseSource({ url, rowLimit: 0 })).toThrow(/rowLimit/);
+    expect(() => createDatabaseSource({ url: 'mysql://x', rowLimit: 0, createSocket })).toThrow(/url/);
+    expect(() => createDatabaseSource({ url, rowLimit: 0, createSocket })).toThrow(/rowLimit/);
   });
 
   it('reports an unreachable database as a tool error', async () => {
-    const unreachable = createDatabaseSource({ url: 'postgres://postgres@127.0.0.1:1/none' });
+    const unreachable = createDatabaseSource({ url: 'postgres://postgres@127.0.0.1:1/none', createSocket });
     const result = await call('query', { sql: 'select 1' }, unreachable);
     await unreachable.close();
     expect(result.isError).toBe(true);

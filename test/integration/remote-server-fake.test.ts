@@ -1,9 +1,10 @@
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { createRemoteSource, UpstreamError } from '../../src/servers/remote/index.ts';
 import { startRecordingMcpServer, WAV_BASE64, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
 
-const LOOPBACK = ['127.0.0.0/8'];
+const LOOPBACK = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
 
 async function pollUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -39,7 +40,7 @@ describe('remote source against a recording upstream (2026-07-28 era)', () => {
   const sources: Array<{ close(): Promise<void> }> = [];
 
   function source(options: Partial<Parameters<typeof createRemoteSource>[0]> = {}) {
-    const created = createRemoteSource({ url: upstream.url, allowPrivateNetworks: LOOPBACK, ...options });
+    const created = createRemoteSource({ url: upstream.url, fetch: LOOPBACK.fetch, ...options });
     sources.push(created);
     return created;
   }
@@ -95,7 +96,7 @@ describe('remote source against a recording upstream (2026-07-28 era)', () => {
   });
 
   it('refuses a loopback upstream without the allow-list, before sending anything', async () => {
-    const remote = source({ allowPrivateNetworks: [], token: 'upstream-token-1' });
+    const remote = source({ fetch: createOutboundGuard({ allowPrivateNetworks: [] }).fetch, token: 'upstream-token-1' });
 
     const listing = remote.listTools(new AbortController().signal);
     await expect(listing).rejects.toBeInstanceOf(UpstreamError);

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { createRemoteSource, type RemoteSource } from '../../src/servers/remote/index.ts';
 import { freePort, startEverything, stopEverything } from '../support/everything-server.ts';
 
@@ -33,7 +34,7 @@ describe('remote source proxying server-everything over Streamable HTTP', () => 
     upstream = await startEverything(port);
     direct = new Client({ name: 'direct', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
     await direct.connect(new StreamableHTTPClientTransport(new URL(url)));
-    remote = createRemoteSource({ url, allowPrivateNetworks: ['127.0.0.0/8'], eraCache, timeoutMs: 2_000 });
+    remote = createRemoteSource({ url, fetch: createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] }).fetch, eraCache, timeoutMs: 2_000 });
   });
 
   afterAll(async () => {

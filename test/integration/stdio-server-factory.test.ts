@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import type { ServerPolicy } from '../../src/servers/policy.ts';
 import type { ServerRuntime } from '../../src/servers/server.service.ts';
 import { createSourceFactory } from '../../src/servers/source-factory.ts';
@@ -21,7 +22,12 @@ describeEachDatabase('stdio servers built by the source factory', (use) => {
   const opened: ToolSource[] = [];
 
   async function build(server: ServerRuntime, tenant: Tenant, stdioCommands = policy.stdioCommands): Promise<ToolSource> {
-    const factory = createSourceFactory({ db: use().db, policy: { ...policy, stdioCommands }, logger: createLogger({ level: 'silent' }) });
+    const factory = createSourceFactory({
+      db: use().db,
+      policy: { ...policy, stdioCommands },
+      logger: createLogger({ level: 'silent' }),
+      outbound: createOutboundGuard({ allowPrivateNetworks: policy.allowPrivateNetworks }),
+    });
     const source = await factory(server, tenant);
     opened.push(source);
     return source;

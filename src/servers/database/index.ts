@@ -1,4 +1,5 @@
-import { Pool } from 'pg';
+import type { Socket } from 'node:net';
+import { Pool, type ClientConfig } from 'pg';
 import * as z from 'zod';
 import { createToolRegistry } from '../tool-registry.ts';
 import type { ToolSource } from '../tool-source.ts';
@@ -18,7 +19,14 @@ const optionsSchema = z.object({
   poolSize: positiveInteger.default(2),
 });
 
-export type DatabaseSourceOptions = z.input<typeof optionsSchema>;
+export type DatabaseSourceOptions = z.input<typeof optionsSchema> & {
+  /**
+   * An unconnected socket for each connection, whose `connect` checks the
+   * addresses it reaches (the operator's `OutboundGuard`): pg connects through
+   * it, TLS included, so the address checked is the address used.
+   */
+  createSocket: () => Socket;
+};
 
 /**
  * The built-in `database` server: a tenant's PostgreSQL database, read-only,
@@ -31,15 +39,17 @@ export type DatabaseSourceOptions = z.input<typeof optionsSchema>;
  * outside effects that the connecting role may call (dblink, for one): give
  * the source a role that may only read.
  */
-export function createDatabaseSource(options: DatabaseSourceOptions): ToolSource {
+export function createDatabaseSource({ createSocket, ...options }: DatabaseSourceOptions): ToolSource {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`invalid database source option ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
   const { url, poolSize, ...limits } = parsed.data;
+  // Pooled connections and the ones that cancel a statement alike.
+  const connection: ClientConfig = { connectionString: url, stream: createSocket };
   const pool = new Pool({
-    connectionString: url,
+    ...connection,
     max: poolSize,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
@@ -49,7 +59,7 @@ export function createDatabaseSource(options: DatabaseSourceOptions): ToolSource
   // on next use; without a listener the 'error' event would crash the process.
   pool.on('error', () => {});
 
-  const ctx = createDatabaseToolContext(pool, url, limits);
+  const ctx = createDatabaseToolContext(pool, connection, limits);
   const registry = createToolRegistry({ onClose: () => pool.end() });
   registerListSchemasTool(registry, ctx);
   registerListTablesTool(registry, ctx);

@@ -1,4 +1,5 @@
-import { Client, DatabaseError, type ClientBase, type Pool, type PoolClient } from 'pg';
+import { Client, DatabaseError, type ClientBase, type ClientConfig, type Pool, type PoolClient } from 'pg';
+import { findOutboundRefusal } from '../outbound.ts';
 import { ToolError } from '../tool-source.ts';
 
 /** The bounds every call of a database source runs under. */
@@ -36,6 +37,8 @@ function describeDatabaseError(error: DatabaseError, limits: DatabaseLimits): st
 function toToolError(error: unknown, limits: DatabaseLimits): ToolError | undefined {
   if (error instanceof ToolError) return error;
   if (error instanceof DatabaseError) return new ToolError(describeDatabaseError(error, limits));
+  const refusal = findOutboundRefusal(error);
+  if (refusal) return new ToolError(`database host ${refusal.host} is not allowed: ${refusal.reason}`);
   // Node socket errors carry a code (ECONNREFUSED, ETIMEDOUT); pg's own say "connect" or "Connection terminated".
   if (error instanceof Error && ('code' in error || /connect|Connection terminated/i.test(error.message))) {
     return new ToolError(`Could not reach the database: ${error.message}`);
@@ -75,8 +78,8 @@ async function acquire(pool: Pool, signal: AbortSignal): Promise<PoolClient> {
  * the pooled one is busy waiting for that statement. Best effort: when this
  * fails the statement still ends at its statement timeout.
  */
-async function cancelBackend(url: string, pid: number): Promise<void> {
-  const canceller = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+async function cancelBackend(connection: ClientConfig, pid: number): Promise<void> {
+  const canceller = new Client({ ...connection, connectionTimeoutMillis: 5_000 });
   canceller.on('error', () => {});
   try {
     await canceller.connect();
@@ -99,7 +102,8 @@ async function resetSession(client: PoolClient): Promise<boolean> {
   }
 }
 
-export function createDatabaseToolContext(pool: Pool, url: string, limits: DatabaseLimits): DatabaseToolContext {
+/** `connection` opens the extra connection that cancels a running statement: the pool's own settings. */
+export function createDatabaseToolContext(pool: Pool, connection: ClientConfig, limits: DatabaseLimits): DatabaseToolContext {
   async function readOnly<T>(signal: AbortSignal, work: (client: ClientBase) => Promise<T>): Promise<T> {
     if (signal.aborted) throw new ToolError(CANCELLED);
     let client: PoolClient;
@@ -118,7 +122,7 @@ export function createDatabaseToolContext(pool: Pool, url: string, limits: Datab
     let pid: number | undefined;
     let cancelling: Promise<void> | undefined;
     const onAbort = () => {
-      if (pid !== undefined) cancelling = cancelBackend(url, pid);
+      if (pid !== undefined) cancelling = cancelBackend(connection, pid);
     };
     signal.addEventListener('abort', onAbort, { once: true });
 

@@ -3,6 +3,7 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Logger } from '../../shared/logger.ts';
+import type { OutboundFetch } from '../outbound.ts';
 
 const GithubOctokit = Octokit.plugin(throttling, retry);
 
@@ -14,6 +15,8 @@ export interface GithubClientOptions {
   token: string;
   baseUrl: string;
   userAgent: string;
+  /** Every request goes through it: the operator's policy-checked fetch. */
+  fetch: OutboundFetch;
   /** Longest wait for a rate-limit reset worth retrying once; a later reset is reported to the model instead. */
   retryAfterCapMs: number;
   logger?: Logger;
@@ -39,6 +42,7 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
     auth: options.token,
     baseUrl: options.baseUrl,
     userAgent: options.userAgent,
+    request: { fetch: options.fetch },
     log: {
       debug: noop,
       info: noop,

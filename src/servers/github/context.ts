@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { findOutboundRefusal } from '../outbound.ts';
 import { ToolError, type ToolCallContext } from '../tool-source.ts';
 import type { GithubClient } from './client.ts';
 import { describeHttpError, isHttpError } from './errors.ts';
@@ -77,6 +78,8 @@ export function createGithubToolContext(options: {
         if (controller.signal.aborted) {
           throw new ToolError(`GitHub did not answer within ${requestTimeoutMs / 1000} seconds. Try again later.`);
         }
+        const refusal = findOutboundRefusal(error);
+        if (refusal) throw new ToolError(`GitHub API host ${refusal.host} is not allowed: ${refusal.reason}`);
         if (isHttpError(error)) throw new ToolError(redact(describeHttpError(error, subject)));
         throw error;
       } finally {

@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/logger.ts';
+import type { OutboundFetch } from '../outbound.ts';
 import { createToolRegistry } from '../tool-registry.ts';
 import type { ToolSource } from '../tool-source.ts';
 import { createGithubClient } from './client.ts';
@@ -25,6 +26,8 @@ export interface GithubSourceOptions {
   repo?: string;
   /** REST API root: `https://api.github.com` (default) or `https://<host>/api/v3` for GitHub Enterprise Server. */
   baseUrl?: string;
+  /** Makes every request: the operator's policy-checked fetch, so `baseUrl` reaches only allowed addresses. */
+  fetch: OutboundFetch;
   /** Prefix of the User-Agent header GitHub requires; defaults to `botgate`. */
   userAgent?: string;
   /** Longest wait for a rate-limit reset that is retried (once); later resets are reported to the model. Default 10 s. */
@@ -47,6 +50,7 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
     token: options.token,
     baseUrl: (options.baseUrl ?? 'https://api.github.com').replace(/\/+$/, ''),
     userAgent: options.userAgent ?? 'botgate',
+    fetch: options.fetch,
     retryAfterCapMs: options.retryAfterCapMs ?? 10_000,
     ...(options.logger && { logger: options.logger.child({ component: 'github' }) }),
   });

@@ -1,3 +1,4 @@
+import type { OutboundFetch } from '../outbound.ts';
 import { createProxySource, type RemoteSource } from './proxy-source.ts';
 import { buildUpstreamHeaders, createUpstreamConnector } from './upstream-connection.ts';
 
@@ -10,8 +11,8 @@ export interface RemoteSourceOptions {
   token?: string;
   /** Secret headers sent on every upstream request. */
   secretHeaders?: Record<string, string>;
-  /** CIDRs the upstream may resolve to although private (the operator's policy). */
-  allowPrivateNetworks: readonly string[];
+  /** The operator's policy-checked fetch: every connection goes only to allowed addresses. */
+  fetch: OutboundFetch;
   /** Bound on each operation, connecting included; progress from the upstream restarts it. Default 30 s. */
   timeoutMs?: number;
   /** Bound on establishing a connection and negotiating the protocol era. Default 5 s. */
@@ -22,15 +23,16 @@ export interface RemoteSourceOptions {
 
 /**
  * Proxies a tenant's Streamable HTTP MCP server. It connects on first use
- * (after the SSRF check), sends only the configured credentials, and drops
- * the connection after a transport failure so the next call reconnects.
+ * (each connection checked against the address policy), sends only the
+ * configured credentials, and drops the connection after a transport failure
+ * so the next call reconnects.
  * Tool calls never throw for upstream failures: they return `isError` results.
  */
 export function createRemoteSource(options: RemoteSourceOptions): Required<RemoteSource> {
   const connector = createUpstreamConnector({
     url: options.url,
     headers: buildUpstreamHeaders(options),
-    allowPrivateNetworks: options.allowPrivateNetworks,
+    fetch: options.fetch,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     eraCache: options.eraCache,
   });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Client, StreamableHTTPClientTransport, type PriorDiscovery } from '@modelcontextprotocol/client';
-import { checkOutboundUrl } from '../policy.ts';
+import type { OutboundFetch } from '../outbound.ts';
 import { isTimeout, UpstreamError } from './upstream-error.ts';
 
 const CLIENT_INFO = { name: 'botgate', version: '0.1.0' };
@@ -34,7 +34,8 @@ function isEraVerdict(value: unknown): value is EraVerdict {
 export interface UpstreamConnectionOptions {
   url: string;
   headers: Headers;
-  allowPrivateNetworks: readonly string[];
+  /** Connects only to addresses the operator's policy allows (see `OutboundGuard`). */
+  fetch: OutboundFetch;
   connectTimeoutMs: number;
   eraCache: Map<string, unknown> | undefined;
 }
@@ -110,8 +111,8 @@ async function closeConnection({ client, transport }: Connection, endSession: bo
 }
 
 /**
- * Connects on first use with the v2 client in `auto` negotiation, checking
- * the URL against the network policy before every connection attempt. The
+ * Connects on first use with the v2 client in `auto` negotiation, over a fetch
+ * that checks every address it connects to against the network policy. The
  * negotiated era is cached per URL and credentials, so reconnecting skips the
  * probe; it is forgotten when a connection fails.
  */
@@ -133,13 +134,13 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
   }
 
   async function connect(): Promise<Connection> {
-    const refusal = await checkOutboundUrl(options.url, options.allowPrivateNetworks);
-    if (refusal) throw new UpstreamError(`upstream ${host} is not allowed: ${refusal}`, 'refused');
-
     const client = new Client(CLIENT_INFO, {
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
     });
-    const transport = new StreamableHTTPClientTransport(new URL(options.url), { requestInit: { headers: options.headers } });
+    const transport = new StreamableHTTPClientTransport(new URL(options.url), {
+      requestInit: { headers: options.headers },
+      fetch: options.fetch,
+    });
     const prior = cachedPrior();
     try {
       await client.connect(transport, { timeout: options.connectTimeoutMs, ...(prior && { prior }) });

@@ -1,8 +1,9 @@
 import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
+import { findOutboundRefusal } from '../outbound.ts';
 
 /**
  * Why a call to a tenant's upstream failed:
- * `refused` — the operator's network policy forbids the URL (nothing was sent);
+ * `refused` — the operator's network policy forbids an address the upstream's host resolved to (nothing was sent);
  * `unavailable` — the upstream could not be reached or did not answer in time;
  * `error` — the upstream answered, with an error or something unusable.
  */
@@ -79,6 +80,8 @@ export function isTimeout(error: unknown): boolean {
 /** Turns any failure of an upstream operation into an `UpstreamError` naming the host and a short reason. */
 export function toUpstreamError(error: unknown, host: string, timeoutMs: number): UpstreamError {
   if (error instanceof UpstreamError) return error;
+  const refusal = findOutboundRefusal(error);
+  if (refusal) return new UpstreamError(`upstream ${host} is not allowed: ${refusal.reason}`, 'refused', undefined, { cause: error });
   if (error instanceof ProtocolError) {
     return new UpstreamError(`upstream ${host} answered with an error: ${error.message}`, 'error', error.code, { cause: error });
   }

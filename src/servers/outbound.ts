@@ -1,0 +1,125 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import type { LookupAddress, LookupOptions } from 'node:dns';
+import { isIP, Socket, type LookupFunction } from 'node:net';
+import { callbackify } from 'node:util';
+import { Agent, buildConnector } from 'undici';
+import { isAddressAllowed } from './policy.ts';
+
+/** Resolves a host name to every address it has, as `dns.lookup` with `all: true` does. */
+export type ResolveHost = (hostname: string, options: LookupOptions) => Promise<LookupAddress[]>;
+
+/** The global fetch's signature, as the MCP client and Octokit take it. */
+export type OutboundFetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+/** A connection refused because it would reach an address the operator has not allowed; nothing was sent. */
+export class OutboundRefusedError extends Error {
+  override readonly name = 'OutboundRefusedError';
+  constructor(
+    /** The host name or address the connection was for. */
+    readonly host: string,
+    /** Why, naming the refused address. */
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** The refusal behind an error, looking through the causes fetch, Octokit and pg wrap it in. */
+export function findOutboundRefusal(error: unknown): OutboundRefusedError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+    if (current instanceof OutboundRefusedError) return current;
+  }
+  return undefined;
+}
+
+/**
+ * Tenants' servers' outbound connections under the operator's address policy.
+ * Each connection resolves its host through a lookup that checks every
+ * address, so the address checked is the address connected to: a host that
+ * resolves elsewhere between a check and the connection (DNS rebinding) is
+ * refused there. Literal addresses, which skip the lookup, are checked before
+ * connecting.
+ */
+export interface OutboundGuard {
+  /** The global fetch over an agent whose every connection (redirects included) is checked. */
+  fetch: OutboundFetch;
+  /** An unconnected TCP socket whose `connect(port, host)` is checked, for pg's `stream` option. */
+  createSocket: () => Socket;
+}
+
+const systemResolve: ResolveHost = (hostname, options) => dnsLookup(hostname, { ...options, all: true });
+
+/**
+ * One guard, and one connection pool, per policy: built once by the servers
+ * module and shared by its sources. `resolve` replaces the system resolver.
+ */
+export function createOutboundGuard({
+  allowPrivateNetworks,
+  resolve = systemResolve,
+}: {
+  allowPrivateNetworks: readonly string[];
+  resolve?: ResolveHost;
+}): OutboundGuard {
+  function refusalOf(host: string, address: string): OutboundRefusedError | undefined {
+    if (isAddressAllowed(address, allowPrivateNetworks)) return undefined;
+    const what = host === address ? `${host} is` : `${host} resolves to ${address},`;
+    return new OutboundRefusedError(host, `${what} a private or reserved address the operator has not allowed`);
+  }
+
+  /** The refusal of a literal address host (`[::1]` included); undefined for names and allowed addresses. */
+  function refusalOfLiteral(host: string): OutboundRefusedError | undefined {
+    const bare = host.replace(/^\[|\]$/g, '');
+    return isIP(bare) ? refusalOf(bare, bare) : undefined;
+  }
+
+  // Refuses the whole name when any of its addresses is refused, as the configuration check does.
+  const resolveAllowed = callbackify(async (hostname: string, options: LookupOptions): Promise<LookupAddress[]> => {
+    const addresses = await resolve(hostname, options);
+    const refused = addresses.map((a) => refusalOf(hostname, a.address)).find((r) => r !== undefined);
+    if (refused) throw refused;
+    if (addresses.length === 0) throw Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' });
+    return addresses;
+  });
+
+  const lookup: LookupFunction = (hostname, options, callback) => {
+    resolveAllowed(hostname, options, (error, addresses) => {
+      const [first] = addresses ?? [];
+      if (error || !first) callback(error ?? new Error(`${hostname} has no address`), '', 0);
+      else if ((options as { all?: boolean }).all) (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
+      else callback(null, first.address, first.family);
+    });
+  };
+
+  const connect = buildConnector({ lookup });
+  const agent = new Agent({
+    connect(options, callback) {
+      const refusal = refusalOfLiteral(options.hostname);
+      if (refusal) callback(refusal, null);
+      else connect(options, callback);
+    },
+  });
+
+  function createSocket(): Socket {
+    const socket = new Socket();
+    const connectSocket = socket.connect.bind(socket);
+    const refuse = (error: Error) => {
+      // Failed as a connection would, so the caller's 'error' listener, attached after connect(), sees it.
+      process.nextTick(() => socket.destroy(error));
+      return socket;
+    };
+    socket.connect = (port: unknown, host: unknown) => {
+      // pg passes a Unix socket path alone: not a network address the policy can judge.
+      if (typeof port !== 'number' || typeof host !== 'string') {
+        return refuse(new OutboundRefusedError(String(port), 'only TCP connections to a host name or address are allowed'));
+      }
+      const refusal = refusalOfLiteral(host);
+      return refusal ? refuse(refusal) : connectSocket({ port, host, lookup });
+    };
+    return socket;
+  }
+
+  return {
+    fetch: (input, init) => fetch(input, { ...init, dispatcher: agent }),
+    createSocket,
+  };
+}
