@@ -1,10 +1,13 @@
 // `npm run conformance`: the official MCP conformance suite against server-everything,
 // once directly and once through the gateway's /t/{tenant}/mcp/servers/{remote} that
-// proxies it. Exits non-zero when the gateway fails a check that passes directly.
+// proxies it; then its authorization-server scenarios against the gateway's issuer.
+// Exits non-zero when the gateway fails a check that passes directly, or an
+// authorization-server check.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { printAuthorizationRun, runAuthorizationSuite } from './authorization.ts';
 import { compareRuns, printComparison, readResults, type ScenarioComparison } from './compare.ts';
 import { operatorCommand, startEverything, startGateway, startHeaderProxy, type Running } from './processes.ts';
 import { CONFORMANCE_PACKAGES, NODE_PACKAGE, ensureTooling, type SuitePackage, type Tooling } from './tooling.ts';
@@ -103,14 +106,29 @@ async function main(): Promise<number> {
       notApplicable += rows.reduce((sum, row) => sum + row.notApplicable.length, 0);
     }
 
+    // The gateway's own authorization server: there is no "direct" run to compare with, every check counts.
+    const authorization = await runAuthorizationSuite({
+      tooling,
+      suite: CONFORMANCE_PACKAGES.next,
+      gateway,
+      tenant: TENANT,
+      outputDir: path.join(work, 'authorization'),
+    });
+    printAuthorizationRun(`conformance ${CONFORMANCE_PACKAGES.next.version}, authorization --spec-version 2026-07-28 (the gateway's issuer ${gateway.url})`, authorization);
+    const authorizationPassed = authorization.checks.filter((check) => check.status === 'SUCCESS').length;
+    const authorizationSummary = `authorization server: ${authorizationPassed}/${authorization.checks.length} checks passed`;
+
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const unapplied = notApplicable > 0 ? ` (${notApplicable} reported not applicable through the gateway, marked ·)` : '';
-    if (regressions > 0) {
-      console.log(`\nFAILED in ${seconds} s: ${regressions} check(s) pass directly against server-everything and fail through the gateway${unapplied}`);
+    if (regressions > 0 || authorization.failures.length > 0) {
+      const reasons = [];
+      if (regressions > 0) reasons.push(`${regressions} check(s) pass directly against server-everything and fail through the gateway${unapplied}`);
+      if (authorization.failures.length > 0) reasons.push(`${authorization.failures.length} authorization-server check(s) failed`);
+      console.log(`\nFAILED in ${seconds} s: ${reasons.join('; ')}; ${authorizationSummary}`);
       console.log(`checks.json files and the gateway log are kept in ${work}`);
       return 1;
     }
-    console.log(`\nOK in ${seconds} s: every check that passes directly also passes through the gateway${unapplied}`);
+    console.log(`\nOK in ${seconds} s: every check that passes directly also passes through the gateway${unapplied}; ${authorizationSummary}`);
     keep = false;
     return 0;
   } catch (error) {

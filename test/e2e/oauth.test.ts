@@ -136,7 +136,7 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
   }
 
   /** A code for a manually registered client, the person signing in and approving. */
-  async function manualCode(options: { clientId: string; redirectUri: string; resource: string; scope?: string; credentials?: typeof OWNER_A }) {
+  async function manualCode(options: { clientId: string; redirectUri: string; resource: string; scope?: string | null; credentials?: typeof OWNER_A }) {
     const pkce = pkcePair();
     const state = randomBytes(8).toString('hex');
     const browser = new OAuthBrowser(gateway.url);
@@ -146,7 +146,8 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
         client_id: options.clientId,
         redirect_uri: options.redirectUri,
         response_type: 'code',
-        scope: options.scope ?? 'mcp offline_access',
+        // null sends no scope at all.
+        scope: options.scope === null ? undefined : (options.scope ?? 'mcp offline_access'),
         resource: options.resource,
         state,
         code_challenge: pkce.challenge,
@@ -326,6 +327,16 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
     expect(response.location).toBeNull();
     expect(response.text).toContain('client_id metadata document client_id does not match');
     expect((await connectedClients(OWNER_A)).text).not.toContain('Liar');
+  });
+
+  it('gives a request without scope the default scope mcp, which the person approves', async () => {
+    const redirectUri = 'http://127.0.0.1:41002/cb';
+    const clientId = await register(redirectUri);
+    const { code, verifier } = await manualCode({ clientId, redirectUri, resource: url(botPath), scope: null });
+    const issued = await redeem(clientId, redirectUri, code, verifier);
+    expect(issued.status).toBe(200);
+    expect(issued.body.scope).toBe('mcp');
+    expect(await toolNames(botPath, issued.body.access_token)).toEqual(['ask']);
   });
 
   it('binds a token to the one endpoint it was issued for', async () => {

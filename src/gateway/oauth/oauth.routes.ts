@@ -4,7 +4,7 @@ import { AppError } from '../../shared/errors.ts';
 import type { OAuthStorage } from '../../tenancy/index.ts';
 import type { RunningProvider } from './interaction.routes.ts';
 import { OAUTH_MOUNT } from './provider.ts';
-import { parseMcpResource, protectedResourceMetadata } from './resource.ts';
+import { DEFAULT_SCOPE, parseMcpResource, protectedResourceMetadata } from './resource.ts';
 
 const HOUR_S = 3600;
 /** Dynamic registrations one address may make per hour, and all addresses together. */
@@ -52,6 +52,20 @@ function limitRegistrations(storage: OAuthStorage): RequestHandler {
 }
 
 /**
+ * RFC 6749 §3.3: an authorization request without `scope` gets the default,
+ * `mcp`, which the consent page shows and the person approves; without this
+ * the approval would grant nothing and end in `access_denied`.
+ */
+const defaultScope: RequestHandler = (req, _res, next) => {
+  const url = new URL(req.url, 'http://request.invalid');
+  if (!url.searchParams.has('scope')) {
+    url.searchParams.set('scope', DEFAULT_SCOPE);
+    req.url = `${url.pathname}${url.search}`;
+  }
+  next();
+};
+
+/**
  * The authorization server's public paths: RFC 8414 metadata at
  * `/.well-known/oauth-authorization-server`, RFC 9728 metadata of each MCP
  * endpoint at `/.well-known/oauth-protected-resource/t/...`, and oidc-provider's
@@ -84,6 +98,7 @@ export function createOAuthRoutes(deps: { running: () => RunningProvider | undef
   });
 
   router.post(`${OAUTH_MOUNT}/reg`, limitRegistrations(deps.storage));
+  router.get(`${OAUTH_MOUNT}/auth`, defaultScope);
 
   router.use(OAUTH_MOUNT, (req, res) => forward(runningOrThrow(), req, res));
   return router;
