@@ -6,7 +6,7 @@ import { createDatabaseSource } from './database/index.ts';
 import { createFilesystemSource } from './filesystem/index.ts';
 import { createGithubSource } from './github/index.ts';
 import type { KindConfig, KindSecrets } from './kinds.ts';
-import type { NotifyToolsChanged } from './list-changes.ts';
+import type { ListKind, NotifyToolsChanged } from './list-changes.ts';
 import type { OutboundGuard } from './outbound.ts';
 import { createPinnedSource } from './pinning/index.ts';
 import { resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
@@ -106,6 +106,8 @@ export function createSourceFactory({
           ...(secrets.headers !== undefined && { secretHeaders: secrets.headers }),
           fetch: outbound.fetch,
           eraCache,
+          // The upstream's own announcements reach this tenant's listeners, as the server's.
+          ...(notifyToolsChanged && { onListsChanged: (lists: ListKind[]) => notifyToolsChanged(tenant.id, server.slug, lists) }),
         });
         return pinned(remote, server, tenant);
       }

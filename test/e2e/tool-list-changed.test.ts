@@ -121,6 +121,20 @@ describe('subscriptions/listen: list changes on one gateway', () => {
     expect(listener.received).toEqual([TOOLS, TOOLS]);
   });
 
+  it('relays an upstream’s own announcement that its tools changed, without anyone listing first', async () => {
+    const listener = await listen(aggregate('acme'), keys.acme);
+    // Someone uses the server, so this node holds a connection to the upstream and listens to it.
+    await listToolsFresh(aggregate('acme'), keys.acme);
+    upstreams.acme.echoDescription = 'Echoes the message, announced by the upstream itself.';
+    upstreams.acme.announceToolsChanged();
+    await listener.waitFor(TOOLS);
+    // Listing again is when the changed definition is noticed and withheld until approved.
+    expect(await listener.listToolNames()).toEqual(['up__ping']);
+    expect((await admin('acme').post('/api/v1/servers/up/approve-tools', { json: {} })).status).toBe(200);
+    await listener.waitFor(TOOLS, 3);
+    expect(await listener.listToolNames()).toEqual(['up__echo', 'up__ping']);
+  });
+
   it("never tells one tenant about another tenant's changes", async () => {
     const [inAcme, inOther] = [await listen(aggregate('acme'), keys.acme), await listen(aggregate('other'), keys.other)];
     // A change in acme that only changes tools...

@@ -13,6 +13,8 @@ export interface MutableMcpServer {
   url: string;
   /** The description `echo` is listed with from the next request on. */
   echoDescription: string;
+  /** Announces a tool list change to the clients listening (`subscriptions/listen`), as a well-behaved upstream does after changing a tool. */
+  announceToolsChanged(): void;
   /** Names of the tools called, in order. */
   readonly calls: string[];
   close(): Promise<void>;
@@ -59,6 +61,7 @@ export async function startMutableMcpServer(): Promise<MutableMcpServer> {
       state.echoDescription = description;
     },
     calls,
+    announceToolsChanged: () => handler.notify.toolsChanged(),
     async close() {
       await handler.close();
       httpServer.closeAllConnections();

@@ -1,3 +1,4 @@
+import type { ListKind } from '../list-changes.ts';
 import type { OutboundFetch } from '../outbound.ts';
 import { createProxySource, type RemoteSource } from './proxy-source.ts';
 import { buildUpstreamHeaders, createUpstreamConnector } from './upstream-connection.ts';
@@ -19,6 +20,8 @@ export interface RemoteSourceOptions {
   connectTimeoutMs?: number;
   /** Negotiated eras by upstream, shared across sources so reconnects skip the probe. */
   eraCache?: Map<string, unknown>;
+  /** Told when the connected upstream announces that its tools, prompts or resources changed. */
+  onListsChanged?: (lists: ListKind[]) => void;
 }
 
 /**
@@ -35,6 +38,7 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Remot
     fetch: options.fetch,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     eraCache: options.eraCache,
+    onListsChanged: options.onListsChanged,
   });
   return createProxySource({ connector, upstream: new URL(options.url).host, timeoutMs: options.timeoutMs ?? 30_000 });
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Client, StreamableHTTPClientTransport, type PriorDiscovery } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport, type ListChangedHandlers, type PriorDiscovery } from '@modelcontextprotocol/client';
+import type { ListKind } from '../list-changes.ts';
 import type { OutboundFetch } from '../outbound.ts';
 import { isTimeout, UpstreamError } from './upstream-error.ts';
 
@@ -38,6 +39,19 @@ export interface UpstreamConnectionOptions {
   fetch: OutboundFetch;
   connectTimeoutMs: number;
   eraCache: Map<string, unknown> | undefined;
+  /** Told when the upstream says one of its lists changed (over `subscriptions/listen`, or a 2025 session's stream). */
+  onListsChanged?: ((lists: ListKind[]) => void) | undefined;
+}
+
+/** Changes arriving in a burst are told once. */
+const LIST_CHANGED_DEBOUNCE_MS = 100;
+
+/** Asks the client to relay the upstream's list changes; none when nobody listens. */
+function listChangedHandlers(onListsChanged: UpstreamConnectionOptions['onListsChanged']): ListChangedHandlers | undefined {
+  if (!onListsChanged) return undefined;
+  // No refresh here: whoever is told lists again, through pinning.
+  const relay = (kind: ListKind) => ({ autoRefresh: false, debounceMs: LIST_CHANGED_DEBOUNCE_MS, onChanged: () => onListsChanged([kind]) });
+  return { tools: relay('tools'), prompts: relay('prompts'), resources: relay('resources') };
 }
 
 /** A live client and its transport. */
@@ -134,8 +148,10 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
   }
 
   async function connect(): Promise<Connection> {
+    const listChanged = listChangedHandlers(options.onListsChanged);
     const client = new Client(CLIENT_INFO, {
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
+      ...(listChanged && { listChanged }),
     });
     const transport = new StreamableHTTPClientTransport(new URL(options.url), {
       requestInit: { headers: options.headers },
