@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { ContentBlockParam, MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { AppError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Actor, Tenant, UsageService } from '../tenancy/index.ts';
 import type { BotInfo, BotService } from './bot.service.ts';
-import type { ConversationService, ConversationVisibility, StoredMessage } from './conversation.service.ts';
+import type { ConversationService, ConversationVisibility } from './conversation.service.ts';
 import { planCompaction } from './compaction.ts';
 import { addUsage, ModelError, ZERO_USAGE, type ModelClient, type ModelUsage } from './model-client.ts';
 import { computeCost, type PriceTable } from './pricing/index.ts';
 import { sumCosts } from './run-cost.ts';
+import { listingEarly, toModelMessages, toStored, unsavedAnswer, type Turn } from './run-messages.ts';
 import { runToolLoop, type ModelCallReport, type RunEvent, type ToolClient } from './tool-loop.ts';
 
 /** Who a run acts for, and what of the tenant's conversations they may continue. */
@@ -115,53 +115,7 @@ const SUMMARY_SYSTEM =
   'You summarise the earlier part of a conversation between a user and an assistant so the assistant can continue it. ' +
   'Keep every fact, decision, open question, file name, identifier and number that later turns may need. Write plain prose.';
 
-type Turn = { role: 'user' | 'assistant'; content: ContentBlockParam[] };
-
-/** Messages as the API wants them: roles alternate, so neighbours of one role are merged. */
-function toModelMessages(stored: readonly StoredMessage[], extra: Turn): MessageParam[] {
-  const merged: Turn[] = [];
-  for (const message of [...stored.map((m): Turn => ({ role: m.role, content: m.content as unknown as ContentBlockParam[] })), extra]) {
-    const last = merged.at(-1);
-    if (last && last.role === message.role) last.content = [...last.content, ...message.content];
-    else merged.push({ role: message.role, content: [...message.content] });
-  }
-  return merged;
-}
-
-// NUL, a high surrogate not followed by a low one, or a low one not preceded by a high one.
-// oxlint-disable-next-line no-control-regex -- NUL is exactly what must be matched
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** Text PostgreSQL's JSON can store: NUL and lone surrogates (e.g. from binary tool output) become U+FFFD. */
-function storable(value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(UNSTORABLE, '\uFFFD');
-  if (Array.isArray(value)) return value.map(storable);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storable(v)]));
-  return value;
-}
-
-/** A message of the loop as stored: content always as blocks. */
-function toStored(message: MessageParam, runId: string) {
-  const content = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
-  return { role: message.role === 'assistant' ? ('assistant' as const) : ('user' as const), content: storable(content) as Array<Record<string, unknown>>, runId };
-}
-
 const NO_HISTORY = { summary: null, messages: [] } as const;
-
-/** A tool client whose tool list is requested at once; the loop later gets that same answer. */
-function listingEarly(client: ToolClient & { close(): Promise<void> }, signal: AbortSignal): ToolClient & { close(): Promise<void> } {
-  const listing = client.listTools(signal);
-  // Seen by the loop when it runs; a run that fails before then must not leave it unhandled.
-  listing.catch(() => undefined);
-  return { listTools: () => listing, callTool: (name, input, callSignal) => client.callTool(name, input, callSignal), close: () => client.close() };
-}
-
-/** The answer of a run stopped with tool calls unanswered: the loop leaves it out of `added`, the conversation keeps it. */
-function unsavedAnswer(result: { stopReason: string; text: string; added: MessageParam[] }): MessageParam[] {
-  const last = result.added.at(-1);
-  const saved = last?.role === 'assistant';
-  return !saved && result.text !== '' ? [{ role: 'assistant', content: [{ type: 'text', text: result.text }] }] : [];
-}
 
 /**
  * Runs bots: loads the bot and its conversation, summarises a long history,
