@@ -5,22 +5,12 @@ import type { Db } from '../../src/shared/db.ts';
 import { createApiKeyService } from '../../src/tenancy/api-key.service.ts';
 import { createTenancyModule } from '../../src/tenancy/index.ts';
 import { countRows, describeEachDatabase } from '../support/databases.ts';
+import { fakeClock } from '../support/clock.ts';
 
 const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
 
 function uniqueSlug(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
-
-/** A clock the test moves by hand; it starts at the real time because the database stamps rows with now(). */
-function fakeClock(): { now: () => Date; advance(ms: number): void } {
-  let at = Date.now();
-  return {
-    now: () => new Date(at),
-    advance(ms) {
-      at += ms;
-    },
-  };
 }
 
 /** The stored last_used_at at full (microsecond) precision, read as owner. */

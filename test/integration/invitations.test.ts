@@ -3,20 +3,11 @@ import { expect, it } from 'vitest';
 import { withTenant, type Db } from '../../src/shared/db.ts';
 import { createInvitationService, createTenancyModule, INVITATION_LIFETIME_MS } from '../../src/tenancy/index.ts';
 import { countRows, describeEachDatabase } from '../support/databases.ts';
+import { fakeClock } from '../support/clock.ts';
 
 const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
 const visitor = { ip: '203.0.113.9', userAgent: 'vitest', requestId: null };
 const PASSWORD = 'a long enough password';
-
-function fakeClock(): { now: () => Date; advance(ms: number): void } {
-  let at = Date.now();
-  return {
-    now: () => new Date(at),
-    advance(ms) {
-      at += ms;
-    },
-  };
-}
 
 async function snapshot(db: Db): Promise<number[]> {
   return Promise.all(['users', 'memberships', 'invitations', 'audit_events'].map((table) => countRows(db, table)));

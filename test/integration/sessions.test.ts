@@ -8,22 +8,12 @@ import {
   type SessionService,
 } from '../../src/tenancy/index.ts';
 import { countRows, describeEachDatabase } from '../support/databases.ts';
+import { fakeClock } from '../support/clock.ts';
 
 const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
 const PASSWORD = 'correct horse battery staple';
 const DAY = 86_400_000;
 const meta = { ip: '203.0.113.7', userAgent: 'vitest' };
-
-/** A clock the test moves by hand, starting at the real time. */
-function fakeClock(): { now: () => Date; advance(ms: number): void } {
-  let at = Date.now();
-  return {
-    now: () => new Date(at),
-    advance(ms) {
-      at += ms;
-    },
-  };
-}
 
 /** A tenant with one person who has a password; returns the person's email and id. */
 async function seedPerson(db: Db, role: 'owner' | 'member' = 'member') {
