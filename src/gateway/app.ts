@@ -27,7 +27,7 @@ import { createMeRoutes } from './routes/me.routes.ts';
 import { createOperatorRoutes } from './routes/operator.routes.ts';
 import { createServerRoutes } from './routes/servers.routes.ts';
 import { createUsageRoutes } from './routes/usage.routes.ts';
-import { createInviteRoutes, createLoginRoutes, deriveFormKey, type LoginThrottle } from './session/index.ts';
+import { createAccountRoutes, createInviteRoutes, createLoginRoutes, deriveFormKey, type LoginThrottle } from './session/index.ts';
 
 export interface AppDependencies {
   logger: Logger;
@@ -106,6 +106,7 @@ export function createApp(deps: AppDependencies): Express {
     };
     app.use(createLoginRoutes(pages));
     app.use(createInviteRoutes({ ...pages, invitations: deps.tenancy.invitations }));
+    app.use(createAccountRoutes({ sessions: deps.tenancy.sessions, secureCookies, publicUrl: deps.publicUrl }));
   }
 
   const credentials = createRunCredentials();

@@ -116,6 +116,26 @@ describe('people: sign-in, sessions, roles and invitations over HTTP', () => {
     expect((await apiClient(gateway.url, ownerKeyA).get<MeBody>('/api/v1/me')).body).not.toHaveProperty('csrf_token');
   });
 
+  it('lands a signed-in person on an account page with their tenants and MCP addresses, and sends others to sign in', async () => {
+    const anonymous = await new Browser(gateway.url).get('/');
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.location).toBe('/login?return_to=%2F');
+
+    const { browser } = await signedIn('owner@ppl-a.example');
+    const page = await browser.get('/');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Signed in as <strong>owner@ppl-a.example</strong>');
+    expect(page.text).toContain(`<code>${gateway.url}/t/ppl-a/mcp</code>`);
+    expect(page.text).not.toContain('ppl-b');
+    expect(page.text).toContain('href="/oauth/consents"');
+
+    // Its sign-out form works as it is: it carries the session's CSRF token.
+    const form = /<form method="post" action="\/logout"><input type="hidden" name="csrf_token" value="([^"]+)">/.exec(page.text);
+    expect(form).not.toBeNull();
+    expect((await browser.post('/logout', { csrf_token: form?.[1] ?? '' })).location).toBe('/login');
+    expect((await browser.get('/')).status).toBe(303);
+  });
+
   it('refuses a cookie-authenticated change without the CSRF token, changing nothing, and accepts it with the token', async () => {
     const { browser, csrf } = await signedIn('owner@ppl-a.example');
     const before = await stateOfA();

@@ -10,6 +10,7 @@ export {
   sessionToken,
   setSessionCookie,
 } from './cookies.ts';
+export { createAccountRoutes } from './account.routes.ts';
 export { deriveFormKey } from './form-csrf.ts';
 export { createInviteRoutes } from './invite.routes.ts';
 export { createLoginRoutes, LOGIN_FAILED, type SessionPagesDeps } from './login.routes.ts';
