@@ -21,6 +21,7 @@ const USAGE = `Usage: botgate <command> [options]
   server list --tenant <slug>
   bot create --tenant <slug> --slug <bot> --model <model> --system <text>
              --description <text for the calling model> [--name <name>] [--servers a,b] [--bots x,y]
+             [--max-tokens N] [--thinking-budget N]   (extended thinking; below --max-tokens)
   bot list --tenant <slug>
 
 Every command takes --json for machine-readable output.`;
@@ -46,6 +47,8 @@ const OPTIONS = {
   description: { type: 'string' },
   servers: { type: 'string' },
   bots: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  'thinking-budget': { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -84,6 +87,13 @@ function parseSecrets(pairs: string[]): Record<string, string> {
 /** `a,b` as a list; an empty option gives an empty list. */
 function splitList(text: string | undefined): string[] | undefined {
   return text?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** A whole number given on the command line; the service checks its range and names the field. */
+function wholeNumber(option: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${option} takes a whole number of tokens, got "${text}"`);
+  return Number(text);
 }
 
 /** Maps `noun verb` plus options to an operator command and its arguments. */
@@ -142,6 +152,8 @@ async function toCommand(
           system: values.system,
           servers: splitList(values.servers),
           bots: splitList(values.bots),
+          max_tokens: wholeNumber('max-tokens', values['max-tokens']),
+          thinking_budget: wholeNumber('thinking-budget', values['thinking-budget']),
         }),
       };
     case 'bot list':

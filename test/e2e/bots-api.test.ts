@@ -160,6 +160,7 @@ describe('REST API and CLI: bots', () => {
       [
         'bot', 'create', '--tenant', 'bot-a', '--slug', 'cli-bot', '--model', 'claude-sonnet-4-5', '--system', 'You help.',
         '--description', 'Delegates file questions to the kept bot.', '--servers', 'files', '--bots', 'kept',
+        '--max-tokens', '8000', '--thinking-budget', '2048',
       ],
       cli,
     );
@@ -173,9 +174,16 @@ describe('REST API and CLI: bots', () => {
         system_prompt: 'You help.',
         servers: [{ slug: 'files' }],
         bots: ['kept'],
+        max_tokens: 8000,
+        thinking_budget: 2048,
         anthropic_api_key: null,
       }),
     });
+    // A budget that is not a number, or one the service refuses, exits non-zero naming it, and creates nothing.
+    const notNumber = await runCli(['bot', 'create', '--tenant', 'bot-a', '--slug', 'x1', '--model', 'claude-haiku-4-5', '--system', 's', '--description', 'd', '--thinking-budget', 'lots'], cli);
+    expect(notNumber).toMatchObject({ code: 2, stderr: expect.stringContaining('--thinking-budget takes a whole number') as unknown });
+    const tooBig = await runCli(['bot', 'create', '--tenant', 'bot-a', '--slug', 'x2', '--model', 'claude-haiku-4-5', '--system', 's', '--description', 'd', '--thinking-budget', '5000'], cli);
+    expect(tooBig).toMatchObject({ code: 1, stderr: expect.stringContaining('thinking_budget: must be less than max_tokens (4096)') as unknown });
     const listed = await runCliJson<{ bots: BotJson[]; tenant: string }>(['bot', 'list', '--tenant', 'bot-a'], cli);
     expect(listed.bots.map((b) => b.slug)).toEqual(['cli-bot', 'kept', 'private']);
     expect(listed.bots[0]).toEqual(created.bot);

@@ -55,6 +55,8 @@ export const operatorCommandSchemas = {
     system: z.string(),
     servers: z.array(z.string()).optional(),
     bots: z.array(z.string()).optional(),
+    max_tokens: z.number().optional(),
+    thinking_budget: z.number().optional(),
   }),
   'bot.list': z.strictObject({ tenant }),
 } as const;
@@ -157,6 +159,8 @@ export function createOperatorCommands({
         systemPrompt: args.system,
         servers: args.servers?.map((slug) => ({ slug })),
         bots: args.bots,
+        maxTokens: args.max_tokens,
+        thinkingBudget: args.thinking_budget,
       });
       return { bot: botJson(bot), tenant: target.slug };
     },
