@@ -9,6 +9,7 @@ import * as usageByConversation from './0007-usage-by-conversation.ts';
 import * as sessionsInvitations from './0008-sessions-invitations.ts';
 import * as oauth from './0009-oauth.ts';
 import * as botThinking from './0010-bot-thinking.ts';
+import * as tenantDeletions from './0011-tenant-deletions.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008-sessions-invitations': sessionsInvitations,
   '0009-oauth': oauth,
   '0010-bot-thinking': botThinking,
+  '0011-tenant-deletions': tenantDeletions,
 };

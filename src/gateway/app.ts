@@ -26,6 +26,7 @@ import { createMemberRoutes } from './routes/members.routes.ts';
 import { createMeRoutes } from './routes/me.routes.ts';
 import { createOperatorRoutes } from './routes/operator.routes.ts';
 import { createServerRoutes } from './routes/servers.routes.ts';
+import { createTenantRoutes } from './routes/tenant.routes.ts';
 import { createUsageRoutes } from './routes/usage.routes.ts';
 import { createAccountRoutes, createInviteRoutes, createLoginRoutes, deriveFormKey, type LoginThrottle } from './session/index.ts';
 
@@ -126,6 +127,7 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createConversationRoutes({ bots: deps.bots, tenancy: deps.tenancy }));
   api.use(createChatRoutes(runtime));
   api.use(createUsageRoutes({ tenancy: deps.tenancy }));
+  api.use(createTenantRoutes({ tenancy: deps.tenancy, sources: deps.servers.sources }));
   app.use('/api/v1', api);
   if (deps.oauth) app.use(deps.oauth.router);
   app.use('/t', createHostGuard(deps.allowedHostnames));

@@ -9,10 +9,13 @@ export type SourceFactory = (server: ServerRuntime, tenant: Tenant) => ToolSourc
 /** Running tool sources, kept while used and rebuilt when their configuration changes. */
 export interface SourcePool {
   sourceFor(tenant: Tenant, server: ServerRuntime): Promise<ToolSource>;
+  /** Closes the tenant's running sources (it was deleted); a later `sourceFor` would build anew. */
+  closeTenant(tenantId: string): Promise<void>;
   close(): Promise<void>;
 }
 
 interface Entry {
+  tenantId: string;
   version: string;
   source: Promise<ToolSource>;
   lastUsed: number;
@@ -34,16 +37,16 @@ export function createSourcePool({
 }): SourcePool {
   const entries = new Map<string, Entry>();
 
-  function retire(id: string, entry: Entry): void {
+  function retire(id: string, entry: Entry): Promise<void> {
     entries.delete(id);
-    entry.source
+    return entry.source
       .then((source) => source.close())
       .catch((error: unknown) => logger.warn({ err: error, serverId: id }, 'closing a tool source failed'));
   }
 
   const sweeper = setInterval(() => {
     const now = Date.now();
-    for (const [id, entry] of entries) if (now - entry.lastUsed > idleMs) retire(id, entry);
+    for (const [id, entry] of entries) if (now - entry.lastUsed > idleMs) void retire(id, entry);
   }, Math.min(idleMs, 60_000));
   sweeper.unref();
 
@@ -54,15 +57,20 @@ export function createSourcePool({
         current.lastUsed = Date.now();
         return current.source;
       }
-      if (current) retire(server.id, current);
+      if (current) void retire(server.id, current);
       const source = Promise.resolve().then(() => factory(server, tenant));
-      const entry: Entry = { version: server.version, source, lastUsed: Date.now() };
+      const entry: Entry = { tenantId: tenant.id, version: server.version, source, lastUsed: Date.now() };
       entries.set(server.id, entry);
       // A source that failed to build is not kept: the next call tries again.
       source.catch(() => {
         if (entries.get(server.id) === entry) entries.delete(server.id);
       });
       return source;
+    },
+
+    async closeTenant(tenantId) {
+      const owned = [...entries].filter(([, entry]) => entry.tenantId === tenantId);
+      await Promise.all(owned.map(([id, entry]) => retire(id, entry)));
     },
 
     async close() {

@@ -219,6 +219,21 @@ export interface OAuthRateLimitsTable {
   count: number;
 }
 
+/** Deleted tenants, kept after their rows (and audit trail) are gone; the application may only insert. */
+export interface TenantDeletionsTable {
+  id: Generated<string>;
+  /** No foreign key: the tenant no longer exists. */
+  tenant_id: string;
+  slug: string;
+  name: string;
+  deleted_by_type: string;
+  deleted_by_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  deleted_at: Timestamp;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   tenants: TenantsTable;
@@ -238,4 +253,5 @@ export interface Database {
   oauth_consents: OAuthConsentsTable;
   oauth_signing_keys: OAuthSigningKeysTable;
   oauth_rate_limits: OAuthRateLimitsTable;
+  tenant_deletions: TenantDeletionsTable;
 }

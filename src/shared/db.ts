@@ -110,3 +110,8 @@ export async function pingDatabase(db: Db): Promise<boolean> {
 export function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
+
+/** PostgreSQL's foreign_key_violation, as raised by pg or PGlite. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23503';
+}

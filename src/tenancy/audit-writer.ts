@@ -1,5 +1,5 @@
 import type { Db } from '../shared/db.ts';
-import { withTenant } from '../shared/db.ts';
+import { isForeignKeyViolation, withTenant } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
 import { recordAudit, type AuditChange } from './audit.ts';
 import type { RequestContext } from './types.ts';
@@ -44,6 +44,11 @@ export function createAuditWriter({
           for (const event of events) await recordAudit(trx, tenantId, event.context, event.change);
         });
       } catch (error) {
+        if (isForeignKeyViolation(error)) {
+          // The tenant was deleted after these were queued: its trail is gone, and retrying cannot succeed.
+          logger.warn({ tenantId, count: events.length }, 'audit events of a deleted tenant dropped');
+          continue;
+        }
         // Keep the events for the next flush rather than drop them.
         logger.error({ err: error, tenantId, count: events.length }, 'audit batch failed; will retry');
         queue.unshift(...events);

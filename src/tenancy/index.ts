@@ -28,7 +28,7 @@ export function createTenancyModule({ db, cacheCredentials = false }: { db: Db; 
   // See createCredentialCache: exact only when this process makes every change (the embedded database).
   const keys = createCredentialCache<KeyCredential>({ enabled: cacheCredentials });
   return {
-    tenants: createTenantService({ db }),
+    tenants: createTenantService({ db, onTenantDeleted: (tenantId) => keys.changed(tenantId) }),
     members: createMemberService({ db, onMembershipChanged: (tenantId) => keys.changed(tenantId) }),
     apiKeys: createApiKeyService({ db, cache: keys }),
     audit: createAuditService({ db }),

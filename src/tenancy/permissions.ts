@@ -19,7 +19,9 @@ export type Permission =
   /** A member reads only the usage of its own key and user; see the usage route. */
   | 'usage:read'
   /** A member reads only the conversations its own key or user started; see the conversations route. */
-  | 'conversations:read';
+  | 'conversations:read'
+  /** Delete the whole tenant and everything in it: owners only. */
+  | 'tenant:delete';
 
 const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   owner: [
@@ -37,6 +39,7 @@ const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'tools:use',
     'usage:read',
     'conversations:read',
+    'tenant:delete',
   ],
   admin: [
     'keys:read',

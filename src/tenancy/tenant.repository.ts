@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../shared/db.ts';
-import type { Tenant } from './types.ts';
+import type { RequestContext, Tenant } from './types.ts';
 
 type TenantRow = { id: string; slug: string; name: string; created_at: Date };
 
@@ -17,4 +17,30 @@ export async function insertTenant(trx: Tx, tenant: { id: string; slug: string; 
 export async function findTenantBySlug(trx: Tx | Db, slug: string): Promise<Tenant | undefined> {
   const row = await trx.selectFrom('tenants').selectAll().where('slug', '=', slug).executeTakeFirst();
   return row ? toTenant(row) : undefined;
+}
+
+/**
+ * Deletes a tenant; its rows in every tenant table go with it (ON DELETE CASCADE). Run inside
+ * `withTenant(db, id, ...)`: row-level security lets the application role delete that tenant only.
+ */
+export async function deleteTenant(trx: Tx, id: string): Promise<Tenant | undefined> {
+  const row = await trx.deleteFrom('tenants').where('id', '=', id).returningAll().executeTakeFirst();
+  return row ? toTenant(row) : undefined;
+}
+
+/** Records a deletion where it outlives the tenant; the application role may insert here, nothing else. */
+export async function insertTenantDeletion(trx: Tx, tenant: Tenant, context: RequestContext): Promise<void> {
+  await trx
+    .insertInto('tenant_deletions')
+    .values({
+      tenant_id: tenant.id,
+      slug: tenant.slug,
+      name: tenant.name,
+      deleted_by_type: context.actor.type,
+      deleted_by_id: context.actor.id,
+      ip: context.ip,
+      user_agent: context.userAgent?.slice(0, 512) ?? null,
+      request_id: context.requestId,
+    })
+    .execute();
 }

@@ -3,7 +3,7 @@ import type { Db } from '../shared/db.ts';
 import { isUniqueViolation, withAuthenticator, withTenant } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
 import { recordAudit } from './audit.ts';
-import { findTenantBySlug, insertTenant } from './tenant.repository.ts';
+import { deleteTenant, findTenantBySlug, insertTenant, insertTenantDeletion } from './tenant.repository.ts';
 import type { RequestContext, Tenant } from './types.ts';
 import { nameSchema, slugSchema } from './validation.ts';
 import { parseOrThrow } from './parse.ts';
@@ -12,9 +12,22 @@ export interface TenantService {
   create(context: RequestContext, input: { slug: string; name?: string | undefined }): Promise<Tenant>;
   /** The tenant with this slug; 404 when there is none. */
   getBySlug(slug: string): Promise<Tenant>;
+  /**
+   * Deletes the tenant and, by cascade, all of its data; `confirm` must be its slug. The
+   * deletion is recorded in `tenant_deletions` in the same transaction, since the tenant's own
+   * audit trail goes with it. Returns the deleted tenant; 404 when it was already gone.
+   */
+  remove(tenant: Tenant, context: RequestContext, confirm: unknown): Promise<Tenant>;
 }
 
-export function createTenantService({ db }: { db: Db }): TenantService {
+export function createTenantService({
+  db,
+  onTenantDeleted,
+}: {
+  db: Db;
+  /** Called once the deletion is committed: cached credentials of the tenant must go at once. */
+  onTenantDeleted?: (tenantId: string) => void;
+}): TenantService {
   return {
     async create(context, input) {
       const slug = parseOrThrow(slugSchema, input.slug, 'slug');
@@ -43,6 +56,22 @@ export function createTenantService({ db }: { db: Db }): TenantService {
         : undefined;
       if (!tenant) throw notFound('tenant');
       return tenant;
+    },
+
+    async remove(tenant, context, confirm) {
+      if (confirm !== tenant.slug) {
+        throw new AppError('validation_failed', `confirm: must be the tenant's slug, "${tenant.slug}"`, { details: { field: 'confirm' } });
+      }
+      // The application role, confined by row-level security to this tenant, deletes its row; the
+      // cascades run as the tables' owner, so they reach tables the role may not delete from itself.
+      const deleted = await withTenant(db, tenant.id, async (trx) => {
+        const removed = await deleteTenant(trx, tenant.id);
+        if (removed) await insertTenantDeletion(trx, removed, context);
+        return removed;
+      });
+      if (!deleted) throw notFound('tenant');
+      onTenantDeleted?.(tenant.id);
+      return deleted;
     },
   };
 }

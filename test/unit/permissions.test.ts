@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { denialReason, type Permission } from '../../src/tenancy/permissions.ts';
 import type { Principal, Role, Scope } from '../../src/tenancy/types.ts';
 
-const PERMISSIONS: Permission[] = ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write', 'conversations:read'];
+const PERMISSIONS: Permission[] = ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write', 'conversations:read', 'tenant:delete'];
 
 /** What each role may do with an `admin` key: the whole table, written out rather than derived. */
 const ALLOWED_WITH_ADMIN_SCOPE: Record<Role, Permission[]> = {
-  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write', 'conversations:read'],
+  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write', 'conversations:read', 'tenant:delete'],
   admin: ['keys:read', 'keys:write', 'members:read', 'audit:read', 'bots:read', 'bots:write', 'conversations:read'],
   member: ['bots:read', 'conversations:read'],
   auditor: ['members:read', 'audit:read', 'bots:read'],
@@ -52,8 +52,8 @@ describe('denialReason', () => {
   });
 
   it('covers every role, scope and permission in the matrix', () => {
-    expect(cases).toHaveLength(4 * 3 * 8);
-    expect(cases.filter((c) => c.allowed)).toHaveLength(20 + 15);
+    expect(cases).toHaveLength(4 * 3 * 9);
+    expect(cases.filter((c) => c.allowed)).toHaveLength(21 + 15);
   });
 
   it('blames the missing scope first, naming what would be needed', () => {
@@ -72,6 +72,7 @@ describe('denialReason', () => {
     );
     expect(denialReason(principal('member', ['admin']), 'keys:read')).toBe('the role "member" does not allow keys:read');
     expect(denialReason(principal('auditor', ['admin']), 'bots:write')).toBe('the role "auditor" does not allow bots:write');
+    expect(denialReason(principal('admin', ['admin']), 'tenant:delete')).toBe('the role "admin" does not allow tenant:delete');
   });
 
   it('grants the union of several scopes', () => {
