@@ -66,6 +66,7 @@ export function composeModules({
     logger,
     anthropic: { apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl },
     pricesFile: config.pricesFile,
+    changes,
     // Bots are the tools of the aggregate's `bot` namespace: their changes are announced as that server's.
     onBotsChanged: (tenantId) => publishListsChanges(changes)(tenantId, RESERVED_SERVER_SLUG),
   });

@@ -46,6 +46,8 @@ export interface AskInput {
   onEvent: (event: BotRunEvent) => void;
   /** The run's tools: the gateway connects them to its own MCP path with the caller's rights. */
   toolClient: ToolClientFactory;
+  /** The bot as the caller already read it (`BotService.forRun`), saving a second read; used only when its slug is `bot`. */
+  loaded?: { info: BotInfo; apiKey: string | null } | undefined;
 }
 
 /** The answer of one ask, with the usage and cost of every model call it caused, nested bots included. */
@@ -188,7 +190,7 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
       if (input.chain.length >= limits.maxDepth) {
         throw new BotRunRefused(`Refused: bots may call bots at most ${limits.maxDepth} deep (${[...input.chain, input.bot].join(' → ')}).`);
       }
-      const { info: bot, apiKey } = await deps.bots.forRun(caller.tenant, input.bot);
+      const { info: bot, apiKey } = input.loaded?.info.slug === input.bot ? input.loaded : await deps.bots.forRun(caller.tenant, input.bot);
       const key = apiKey ?? deps.operatorApiKey;
       if (!key) throw new BotRunRefused(`Bot "${bot.slug}" has no Anthropic API key: set the bot's anthropic_api_key or the operator's ANTHROPIC_API_KEY.`);
       if (input.message.trim() === '') throw new AppError('validation_failed', 'message: must not be empty');
@@ -209,8 +211,11 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
       };
       // Listed while the conversation is prepared: both stand between the caller and the first token.
       const tools = listingEarly(input.toolClient({ bot, runId, chain: [...input.chain, bot.slug] }), signal);
+      // A new conversation is stored while the model starts: the turn waits for it, the first token does not.
+      const conversationId = continued?.id ?? randomUUID();
+      const stored = continued ? Promise.resolve() : deps.conversations.create(caller.tenant.id, { id: conversationId, botId: bot.id, principal: caller.principal }).then(() => undefined);
+      stored.catch(() => undefined);
       try {
-        const conversationId = continued?.id ?? (await deps.conversations.create(caller.tenant.id, { botId: bot.id, principal: caller.principal })).id;
         const ids = { runId, conversationId, parentRunId: input.parentRunId };
         input.onEvent({ type: 'run_start', runId, conversationId, bot: bot.slug });
 
@@ -243,6 +248,7 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
           onModelCall: record,
         }).catch(timedOut);
 
+        await stored;
         await deps.conversations.appendTurn(
           caller.tenant.id,
           conversationId,
@@ -260,7 +266,7 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
           unpricedCalls: total.unpricedCalls,
         };
       } finally {
-        await tools.close();
+        await Promise.all([tools.close(), stored.catch(() => undefined)]);
       }
     },
   };

@@ -124,11 +124,12 @@ export async function botExists(trx: Tx, tenantId: string, botId: string): Promi
 export async function insertConversation(
   trx: Tx,
   tenantId: string,
-  input: { botId: string; principal: Actor; title: string | null },
+  input: { id?: string | undefined; botId: string; principal: Actor; title: string | null },
 ): Promise<ConversationRecord> {
   const row = await trx
     .insertInto('conversations')
     .values({
+      ...(input.id !== undefined && { id: input.id }),
       tenant_id: tenantId,
       bot_id: input.botId,
       principal_type: input.principal.type,

@@ -49,7 +49,8 @@ export type ConversationVisibility = readonly Actor[] | undefined;
 /** Persisted conversations with bots: their messages, titles and summaries. */
 export interface ConversationService {
   /** 404 'bot not found' when the tenant has no bot with that id. */
-  create(tenantId: string, input: { botId: string; principal: Actor; title?: string | null }): Promise<ConversationInfo>;
+  /** `id` lets a caller name the conversation before it is stored (a run announces it while the insert is under way). */
+  create(tenantId: string, input: { id?: string; botId: string; principal: Actor; title?: string | null }): Promise<ConversationInfo>;
   /** 404 AppError('not_found', 'conversation not found') when it does not exist in the tenant, belongs to another bot (when botId given), or is not visible. */
   get(tenantId: string, id: string, options?: { botId?: string; visibleTo?: ConversationVisibility }): Promise<ConversationInfo>;
   /** Newest first (updated_at desc, id desc), cursor pagination like the audit API. */
@@ -203,7 +204,7 @@ export function createConversationService({ db }: { db: Db }): ConversationServi
       try {
         return await withTenant(db, tenantId, async (trx) => {
           if (!(await botExists(trx, tenantId, input.botId))) throw notFound('bot');
-          return toInfo(await insertConversation(trx, tenantId, { botId: input.botId, principal: input.principal, title }));
+          return toInfo(await insertConversation(trx, tenantId, { id: input.id, botId: input.botId, principal: input.principal, title }));
         });
       } catch (error) {
         // The bot was deleted between the check and the insert.

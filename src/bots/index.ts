@@ -1,9 +1,11 @@
+import type { ChangeBus } from '../shared/change-bus.ts';
 import type { Db } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { UsageService } from '../tenancy/index.ts';
 import { createAnthropicModelClient } from './anthropic-model-client.ts';
 import { createBotRunner, type BotRunner, type BotRunnerLimits } from './bot-runner.ts';
 import { createBotService, type BotSecretKeySource, type BotService } from './bot.service.ts';
+import { cacheBots } from './bot-cache.ts';
 import { createCircuitBreakerRegistry } from './circuit-breaker.ts';
 import type { ModelClient } from './model-client.ts';
 import { createConversationService, type ConversationService } from './conversation.service.ts';
@@ -28,13 +30,16 @@ export interface BotsModuleDependencies {
   pricesFile?: string | undefined;
   /** Told after a tenant's bots changed, so MCP clients can be notified. */
   onBotsChanged?: (tenantId: string) => void;
+  /** When given, bots are kept in memory and dropped on change on every node (see `cacheBots`). */
+  changes?: ChangeBus | undefined;
 }
 
 /** Tenants' bots; models are priced with the built-in price table, and API keys share a circuit breaker each. */
 export function createBotsModule(deps: BotsModuleDependencies): BotsModule {
   let table: ReturnType<typeof loadPriceTable> | undefined;
   const prices = () => (table ??= loadPriceTable({ overrideFile: deps.pricesFile }));
-  const bots = createBotService({ db: deps.db, secretKey: deps.secretKey, prices, ...(deps.onBotsChanged && { onBotsChanged: deps.onBotsChanged }) });
+  const stored = createBotService({ db: deps.db, secretKey: deps.secretKey, prices, ...(deps.onBotsChanged && { onBotsChanged: deps.onBotsChanged }) });
+  const bots = deps.changes ? cacheBots(stored, deps.changes) : stored;
   const conversations = createConversationService({ db: deps.db });
   const circuitBreakers = createCircuitBreakerRegistry();
   // One client per API key in use (the operator's and tenants' own), reused across runs.

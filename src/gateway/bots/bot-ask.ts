@@ -24,6 +24,8 @@ export interface AskContext {
   /** Base URL of this node, for the run's own MCP calls. */
   selfUrl: () => string;
   credentials: RunCredentials;
+  /** The bot of a single-bot endpoint, read once by the route with its key (see `BotService.forRun`). */
+  loadedBot?: { info: BotInfo; apiKey: string | null } | undefined;
   /** `server/discover` answers of this node's endpoints, shared by runs (see the self tool client). */
   discoveries: Map<string, DiscoverResult>;
   logger: Logger;
@@ -127,6 +129,7 @@ export function runAsk(
     parentRunId: context.parentRunId,
     chain: context.chain,
     toolClient: toolClientFor(context),
+    loaded: context.loadedBot,
   });
 }
 

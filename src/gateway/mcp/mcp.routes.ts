@@ -272,9 +272,11 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
   router.all('/t/:tenant/mcp/bots/:bot', authenticate, async (req, res) => {
     const principal = res.locals['principal'] as Principal;
     const slug = param(req, 'bot');
-    const bot = await deps.bots.bots.get(principal.tenant, slug);
+    // Read once with its key: an ask on this endpoint needs no second read.
+    const loaded = await deps.bots.bots.forRun(principal.tenant, slug);
+    const bot = loaded.info;
     if (!mayUseTool(principal.tools, BOTS_NAMESPACE, bot.slug)) throw new AppError('forbidden', `this key may not use the bot ${slug}`);
-    const entry = botEntry(askContext(res, principal), bot, deps.bots.conversations);
+    const entry = botEntry({ ...askContext(res, principal), loadedBot: loaded }, bot, deps.bots.conversations);
     const catalogs = catalogsFor([entry], false);
     await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/bots/${bot.slug}`, server: BOTS_NAMESPACE });
   });
