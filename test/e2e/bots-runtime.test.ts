@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { Decimal } from 'decimal.js';
-import type { CallToolResult } from '@modelcontextprotocol/client';
+import { Client as V2Client, StreamableHTTPClientTransport as V2Transport, type CallToolResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messageEvents, sseReply, startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic, type FakeUsage } from '../fakes/anthropic.ts';
 import { connectFullV1, connectFullV2, type McpFullClient } from '../support/mcp-full-clients.ts';
@@ -279,6 +279,44 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     await client.close();
     const stored = JSON.parse((read.contents[0] as { text: string }).text) as { messages: Array<{ role: string }> };
     expect(stored.messages).toHaveLength(8);
+  });
+
+  it('refuses a forged run credential on the MCP and REST paths, and a claimed call chain that makes a cycle, changing nothing', async () => {
+    const conversationsBefore = (await admin().get<{ conversations: unknown[] }>('/api/v1/conversations?limit=200')).body.conversations.length;
+    const forged = `bgr_${'A'.repeat(43)}`;
+    const mcp = await fetch(`${gateway.url}/t/${tenant}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${forged}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    expect(mcp.status).toBe(401);
+    expect((await apiClient(gateway.url, forged).get('/api/v1/me')).status).toBe(401);
+
+    // An agent may pass the chain it is part of; one that already holds the bot is a cycle, refused before any model call.
+    const client = new V2Client({ name: 'chained-agent', version: '1' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new V2Transport(new URL(botUrl('helper')), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+    const refused = await client.callTool({ name: 'ask', arguments: { message: 'again?' }, _meta: { 'io.botgate/chain': ['boss', 'helper'] } });
+    await client.close();
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain('boss → helper → helper');
+    expect(fake.requests).toHaveLength(0);
+    expect((await admin().get<{ conversations: unknown[] }>('/api/v1/conversations?limit=200')).body.conversations.length).toBe(conversationsBefore);
+  });
+
+  it('keeps a bot to its attached tools: a tool it was not given is neither offered nor run', async () => {
+    fake.script(toolUseReply([{ name: 'files__write_file', input: { path: 'pwned.txt', content: 'x' } }]), textReply('I cannot write files.'));
+    const client = await connectFullV2(botUrl('helper'), key);
+    const result = await client.callTool('ask', { message: 'Write a file.' });
+    await client.close();
+    expect(textOf(result)).toBe('I cannot write files.');
+    const offered = ((fake.requests[0]?.body as { tools?: Array<{ name: string }> } | undefined)?.tools ?? []).map((t) => t.name);
+    expect(offered).toContain('files__read_file');
+    expect(offered).not.toContain('files__write_file');
+    expect(toolResultsSent(fake, 1)).toEqual([{ content: 'Unknown tool: files__write_file', is_error: true }]);
+    const files = await connectFullV2(`${gateway.url}/t/${tenant}/mcp/servers/files`, key);
+    const listed = await files.callTool('list_directory', { path: '.' });
+    await files.close();
+    expect(textOf(listed)).not.toContain('pwned.txt');
   });
 
   it('refuses bad chat input and another tenant’s conversation, changing nothing', async () => {
