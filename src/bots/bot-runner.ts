@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { AppError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Actor, Tenant, UsageService } from '../tenancy/index.ts';
@@ -211,10 +212,15 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
       };
       // Listed while the conversation is prepared: both stand between the caller and the first token.
       const tools = listingEarly(input.toolClient({ bot, runId, chain: [...input.chain, bot.slug] }), signal);
-      // A new conversation is stored while the model starts: the turn waits for it, the first token does not.
+      // A new conversation is stored once the first model call is over (its usage names it) or before the
+      // turn: never between the caller and the first token. On the embedded database statements run on this
+      // thread, so the next turn of the event loop lets the text already streamed reach the client first.
       const conversationId = continued?.id ?? randomUUID();
-      const stored = continued ? Promise.resolve() : deps.conversations.create(caller.tenant.id, { id: conversationId, botId: bot.id, principal: caller.principal }).then(() => undefined);
-      stored.catch(() => undefined);
+      let stored: Promise<void> | undefined = continued ? Promise.resolve() : undefined;
+      const store = () =>
+        (stored ??= nextTurn().then(async () => {
+          await deps.conversations.create(caller.tenant.id, { id: conversationId, botId: bot.id, principal: caller.principal });
+        }));
       try {
         const ids = { runId, conversationId, parentRunId: input.parentRunId };
         input.onEvent({ type: 'run_start', runId, conversationId, bot: bot.slug });
@@ -224,6 +230,8 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
         let usage: ModelUsage = ZERO_USAGE;
         const record = async (report: ModelCallReport) => {
           usage = addUsage(usage, report.usage);
+          // The usage is recorded even if storing the conversation failed (the turn then fails with that error).
+          await store().catch(() => undefined);
           costs.push(await meter(caller, bot, ids, report));
         };
         // A new conversation has no history to read or summarise.
@@ -248,7 +256,7 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
           onModelCall: record,
         }).catch(timedOut);
 
-        await stored;
+        await store();
         await deps.conversations.appendTurn(
           caller.tenant.id,
           conversationId,
@@ -266,7 +274,7 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
           unpricedCalls: total.unpricedCalls,
         };
       } finally {
-        await Promise.all([tools.close(), stored.catch(() => undefined)]);
+        await Promise.all([tools.close(), stored?.catch(() => undefined)]);
       }
     },
   };

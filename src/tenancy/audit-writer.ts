@@ -1,7 +1,7 @@
 import type { Db } from '../shared/db.ts';
 import { isForeignKeyViolation, withTenant } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
-import { recordAudit, type AuditChange } from './audit.ts';
+import { recordAudits, type AuditChange } from './audit.ts';
 import type { RequestContext } from './types.ts';
 
 interface Pending {
@@ -37,12 +37,14 @@ export function createAuditWriter({
 
   async function writeBatch(batch: Pending[]): Promise<void> {
     const byTenant = new Map<string, Pending[]>();
-    for (const pending of batch) byTenant.set(pending.tenantId, [...(byTenant.get(pending.tenantId) ?? []), pending]);
+    for (const pending of batch) {
+      const events = byTenant.get(pending.tenantId);
+      if (events) events.push(pending);
+      else byTenant.set(pending.tenantId, [pending]);
+    }
     for (const [tenantId, events] of byTenant) {
       try {
-        await withTenant(db, tenantId, async (trx) => {
-          for (const event of events) await recordAudit(trx, tenantId, event.context, event.change);
-        });
+        await withTenant(db, tenantId, (trx) => recordAudits(trx, tenantId, events));
       } catch (error) {
         if (isForeignKeyViolation(error)) {
           // The tenant was deleted after these were queued: its trail is gone, and retrying cannot succeed.

@@ -24,28 +24,39 @@ export interface AuditChange {
   after?: unknown;
 }
 
+/** One event of a batch: who did it, and what changed. */
+export interface AuditRecord {
+  context: RequestContext;
+  change: AuditChange;
+}
+
+function toRow(tenantId: string, { context, change }: AuditRecord) {
+  return {
+    tenant_id: tenantId,
+    actor_type: context.actor.type,
+    actor_id: context.actor.id,
+    action: change.action,
+    resource_type: change.resourceType,
+    resource_id: change.resourceId,
+    before: change.before === undefined ? null : JSON.stringify(redactSecrets(change.before)),
+    after: change.after === undefined ? null : JSON.stringify(redactSecrets(change.after)),
+    ip: context.ip,
+    user_agent: context.userAgent?.slice(0, 512) ?? null,
+    request_id: context.requestId,
+  };
+}
+
 /** Appends one audit event; call it with the transaction that makes the change. */
-export async function recordAudit(
-  trx: Tx,
-  tenantId: string,
-  context: RequestContext,
-  change: AuditChange,
-): Promise<void> {
+export async function recordAudit(trx: Tx, tenantId: string, context: RequestContext, change: AuditChange): Promise<void> {
+  await recordAudits(trx, tenantId, [{ context, change }]);
+}
+
+/** Appends a tenant's events in order, in one statement. */
+export async function recordAudits(trx: Tx, tenantId: string, records: readonly AuditRecord[]): Promise<void> {
+  if (records.length === 0) return;
   await trx
     .insertInto('audit_events')
-    .values({
-      tenant_id: tenantId,
-      actor_type: context.actor.type,
-      actor_id: context.actor.id,
-      action: change.action,
-      resource_type: change.resourceType,
-      resource_id: change.resourceId,
-      before: change.before === undefined ? null : JSON.stringify(redactSecrets(change.before)),
-      after: change.after === undefined ? null : JSON.stringify(redactSecrets(change.after)),
-      ip: context.ip,
-      user_agent: context.userAgent?.slice(0, 512) ?? null,
-      request_id: context.requestId,
-    })
+    .values(records.map((record) => toRow(tenantId, record)))
     .execute();
 }
 
