@@ -218,9 +218,10 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
       const conversationId = continued?.id ?? randomUUID();
       let stored: Promise<void> | undefined = continued ? Promise.resolve() : undefined;
       const store = () =>
-        (stored ??= nextTurn().then(async () => {
+        (stored ??= (async () => {
+          await nextTurn();
           await deps.conversations.create(caller.tenant.id, { id: conversationId, botId: bot.id, principal: caller.principal });
-        }));
+        })());
       try {
         const ids = { runId, conversationId, parentRunId: input.parentRunId };
         input.onEvent({ type: 'run_start', runId, conversationId, bot: bot.slug });
