@@ -58,6 +58,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     secretKey,
     clients: config.oauthClients,
     allowPrivateNetworks: config.allowPrivateNetworks,
+    accessTokenTtl: config.oauthAccessTokenTtl,
     logger,
   });
   const app = createApp({

@@ -23,6 +23,9 @@ const oauthClientSchema = z.strictObject({
 /** A pre-registered OAuth client, as the operator configured it. */
 export type OAuthClientConfig = z.infer<typeof oauthClientSchema>;
 
+/** Seconds an OAuth access token may be set to live: a day at most, since a leaked one works until it expires or is revoked. */
+const ACCESS_TOKEN_TTL_BOUNDS = { min: 1, max: 86_400 } as const;
+
 /** Environment variables the gateway reads, parsed once in the composition root. */
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -86,6 +89,14 @@ const envSchema = z.object({
       return result.data;
     })
     .optional(),
+  BOTGATE_OAUTH_ACCESS_TOKEN_TTL: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of seconds')
+    .transform(Number)
+    .refine((seconds) => seconds >= ACCESS_TOKEN_TTL_BOUNDS.min && seconds <= ACCESS_TOKEN_TTL_BOUNDS.max, {
+      message: `must be from ${ACCESS_TOKEN_TTL_BOUNDS.min} to ${ACCESS_TOKEN_TTL_BOUNDS.max} seconds`,
+    })
+    .default(600),
   BOTGATE_BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 1mb')
@@ -114,6 +125,8 @@ export interface Config {
   readonly allowPrivateNetworks: readonly string[];
   /** OAuth clients the operator registered ahead of time (BOTGATE_OAUTH_CLIENTS). */
   readonly oauthClients: readonly OAuthClientConfig[];
+  /** Seconds an OAuth access token lives (BOTGATE_OAUTH_ACCESS_TOKEN_TTL). */
+  readonly oauthAccessTokenTtl: number;
   /** Allow-listed stdio commands by name. */
   readonly stdioCommands: Readonly<Record<string, { command: string; args: readonly string[] }>>;
 }
@@ -162,5 +175,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       .filter((cidr) => cidr !== ''),
     stdioCommands: e.BOTGATE_STDIO_COMMANDS ?? {},
     oauthClients: e.BOTGATE_OAUTH_CLIENTS ?? [],
+    oauthAccessTokenTtl: e.BOTGATE_OAUTH_ACCESS_TOKEN_TTL,
   });
 }

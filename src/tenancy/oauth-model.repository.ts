@@ -96,16 +96,30 @@ export async function destroyGrant(trx: Tx, grantId: string): Promise<void> {
     .execute();
 }
 
-/** Whether a grant exists and has not expired: access tokens of a revoked grant are refused. */
-export async function isGrantActive(trx: Tx, grantId: string): Promise<boolean> {
+/**
+ * A model that has not expired and whose grant exists and has not expired
+ * either, in one query: an access token ends with its grant, whatever revoked
+ * or expired it.
+ */
+export async function findModelWithActiveGrant(trx: Tx, kind: string, id: string): Promise<StoredPayload | undefined> {
   const row = await trx
-    .selectFrom('oauth_models')
-    .select('id')
-    .where('kind', '=', 'Grant')
-    .where('id', '=', grantId)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+    .selectFrom('oauth_models as m')
+    .select(['m.payload', 'm.consumed_at'])
+    .where('m.kind', '=', kind)
+    .where('m.id', '=', id)
+    .where((eb) => eb.or([eb('m.expires_at', 'is', null), eb('m.expires_at', '>', sql<Date>`now()`)]))
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('oauth_models as g')
+          .select('g.id')
+          .where('g.kind', '=', 'Grant')
+          .whereRef('g.id', '=', 'm.grant_id')
+          .where((inner) => inner.or([inner('g.expires_at', 'is', null), inner('g.expires_at', '>', sql<Date>`now()`)])),
+      ),
+    )
     .executeTakeFirst();
-  return row !== undefined;
+  return row ? withConsumed(row) : undefined;
 }
 
 /** Deletes models that expired before now; returns how many. */

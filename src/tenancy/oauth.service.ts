@@ -18,7 +18,7 @@ import {
   destroyModel,
   findModel,
   findModelBy,
-  isGrantActive,
+  findModelWithActiveGrant,
   revokeModelsByGrant,
   upsertModel,
   type ModelIndexes,
@@ -56,13 +56,13 @@ export interface OAuthStorage {
     upsert(kind: string, id: string, payload: StoredPayload, indexes: ModelIndexes): Promise<void>;
     find(kind: string, id: string): Promise<StoredPayload | undefined>;
     findBy(kind: string, column: 'uid' | 'user_code', value: string): Promise<StoredPayload | undefined>;
+    /** Like `find`, and only while the model's grant exists and has not expired (one query). */
+    findWithActiveGrant(kind: string, id: string): Promise<StoredPayload | undefined>;
     /** False when already consumed: the caller refuses the second redemption. */
     consume(kind: string, id: string): Promise<{ consumed: boolean; grantId: string | null }>;
     destroy(kind: string, id: string): Promise<void>;
     revokeByGrant(kind: string, grantId: string): Promise<void>;
   };
-  /** Whether a grant exists and has not expired. */
-  isGrantActive(grantId: string): Promise<boolean>;
   /** Deletes a grant and everything issued under it: its access tokens stop working at once. */
   destroyGrant(grantId: string): Promise<void>;
   consents: {
@@ -119,12 +119,12 @@ export function createOAuthStorage({ db }: { db: Db }): OAuthStorage {
       upsert: (kind, id, payload, indexes) => store((trx) => upsertModel(trx, kind, id, payload, indexes)),
       find: (kind, id) => store((trx) => findModel(trx, kind, id)),
       findBy: (kind, column, value) => store((trx) => findModelBy(trx, kind, column, value)),
+      findWithActiveGrant: (kind, id) => store((trx) => findModelWithActiveGrant(trx, kind, id)),
       consume: (kind, id) => store((trx) => consumeModel(trx, kind, id)),
       destroy: (kind, id) => store((trx) => destroyModel(trx, kind, id)),
       revokeByGrant: (kind, grantId) => store((trx) => revokeModelsByGrant(trx, kind, grantId)),
     },
 
-    isGrantActive: (grantId) => store((trx) => isGrantActive(trx, grantId)),
     destroyGrant: (grantId) => store((trx) => destroyGrant(trx, grantId)),
 
     consents: {

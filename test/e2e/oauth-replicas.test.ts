@@ -1,12 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { decodeJwt } from 'jose';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, seedTenant } from '../support/http.ts';
-import { answerConsent, browse, callbackParams, OAuthBrowser } from '../support/oauth.ts';
+import { answerConsent, browse, callbackParams, OAuthBrowser, postMcp } from '../support/oauth.ts';
 
 const PUBLIC_URL = 'http://botgate.test';
 const PASSWORD = 'correct horse battery staple';
@@ -57,15 +56,17 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
     }
   });
 
-  it('serves each step of a flow from whichever replica the request lands on', async () => {
-    const [first, second] = nodes() as [string, string];
-    const post = (node: string, path: string, form: Record<string, string>) =>
-      fetch(`${node}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+  const post = (node: string, path: string, form: Record<string, string>) =>
+    fetch(`${node}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+  const list = (node: string, token: string) => postMcp(`${node}${filesPath}`, token);
 
+  /** A client registered on the first replica gets tokens, every browser request going to the other replica than the one before. */
+  async function authorizeAcrossReplicas(redirectUri: string): Promise<{ clientId: string; tokens: { access_token: string; refresh_token: string } }> {
+    const [first, second] = nodes() as [string, string];
     const registered = await fetch(`${first}/oauth/reg`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_name: 'Replica client', redirect_uris: ['http://127.0.0.1:42000/cb'], token_endpoint_auth_method: 'none', application_type: 'native' }),
+      body: JSON.stringify({ client_name: 'Replica client', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', application_type: 'native' }),
     });
     const { client_id: clientId } = (await registered.json()) as { client_id: string };
 
@@ -73,7 +74,7 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
     const authorize = new URL(`${PUBLIC_URL}/oauth/auth`);
     for (const [name, value] of Object.entries({
       client_id: clientId,
-      redirect_uri: 'http://127.0.0.1:42000/cb',
+      redirect_uri: redirectUri,
       response_type: 'code',
       scope: 'mcp offline_access',
       resource: `${PUBLIC_URL}${filesPath}`,
@@ -83,7 +84,6 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
     })) {
       authorize.searchParams.set(name, value);
     }
-    // Every request of the browser goes to the other replica than the one before.
     const browser = new OAuthBrowser(PUBLIC_URL, nodes());
     const consent = await browse(browser, authorize.toString(), { email: `owner@${tenant}.example`, password: PASSWORD });
     if (consent.kind !== 'page') throw new Error('expected the consent page');
@@ -92,17 +92,14 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
     const { code, iss } = callbackParams(stop.url);
     expect(iss).toBe(PUBLIC_URL);
 
-    const exchanged = await post(second, '/oauth/token', { grant_type: 'authorization_code', client_id: clientId, redirect_uri: 'http://127.0.0.1:42000/cb', code: code ?? '', code_verifier: verifier });
-    const tokens = (await exchanged.json()) as { access_token: string; refresh_token: string };
+    const exchanged = await post(second, '/oauth/token', { grant_type: 'authorization_code', client_id: clientId, redirect_uri: redirectUri, code: code ?? '', code_verifier: verifier });
     expect(exchanged.status).toBe(200);
-    expect(decodeJwt(tokens.access_token)).toMatchObject({ iss: PUBLIC_URL, aud: `${PUBLIC_URL}${filesPath}` });
+    return { clientId, tokens: (await exchanged.json()) as { access_token: string; refresh_token: string } };
+  }
 
-    const list = (node: string, token: string) =>
-      fetch(`${node}${filesPath}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-      });
+  it('serves each step of a flow from whichever replica the request lands on', async () => {
+    const [first, second] = nodes() as [string, string];
+    const { clientId, tokens } = await authorizeAcrossReplicas('http://127.0.0.1:42000/cb');
     for (const node of nodes()) expect((await list(node, tokens.access_token)).status).toBe(200);
 
     // Rotated on one replica; the old refresh token replayed on the other revokes the grant everywhere.
@@ -112,5 +109,15 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
     expect((await list(second, refreshed.access_token)).status).toBe(200);
     expect((await post(second, '/oauth/token', { grant_type: 'refresh_token', client_id: clientId, refresh_token: tokens.refresh_token })).status).toBe(400);
     for (const node of nodes()) expect((await list(node, refreshed.access_token)).status).toBe(401);
+  });
+
+  it('ends an access token revoked on one replica on every replica at once', async () => {
+    const [first] = nodes() as [string, string];
+    const { clientId, tokens } = await authorizeAcrossReplicas('http://127.0.0.1:42001/cb');
+    for (const node of nodes()) expect((await list(node, tokens.access_token)).status).toBe(200);
+
+    const revoked = await post(first, '/oauth/token/revocation', { token: tokens.access_token, token_type_hint: 'access_token', client_id: clientId });
+    expect(revoked.status).toBe(200);
+    for (const node of nodes()) expect((await list(node, tokens.access_token)).status).toBe(401);
   });
 });

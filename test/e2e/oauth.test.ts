@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { auth, Client, StreamableHTTPClientTransport, UnauthorizedError, type CallToolResult } from '@modelcontextprotocol/client';
-import { decodeJwt } from 'jose';
+import { UnauthorizedError as V1UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, textReply, type FakeAnthropic } from '../fakes/anthropic.ts';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
@@ -9,12 +11,14 @@ import { apiClient, operatorCommand, seedTenant, type AuditEventJson } from '../
 import { connectFullV2 } from '../support/mcp-full-clients.ts';
 import {
   answerConsent,
+  approveInBrowser,
   browse,
   callbackParams,
   connectWithOAuth,
   makeLoopbackCertificate,
   MemoryOAuthProvider,
   OAuthBrowser,
+  postMcp,
   startDocumentServer,
   type PageResponse,
 } from '../support/oauth.ts';
@@ -169,15 +173,18 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
 
   const refresh = (clientId: string, refreshToken: string) => token({ grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken });
 
-  /** A raw MCP request with a bearer token: status, challenge and body. */
-  async function mcpPost(path: string, accessToken: string, body: unknown = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }) {
-    const response = await fetch(url(path), {
+  /** RFC 7009 revocation, as the public client `clientId`: status and error, if any. */
+  async function revoke(clientId: string, value: string, hint: 'access_token' | 'refresh_token') {
+    const response = await fetch(url('/oauth/token/revocation'), {
       method: 'POST',
-      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: value, token_type_hint: hint, client_id: clientId }).toString(),
     });
-    return { status: response.status, challenge: response.headers.get('www-authenticate'), text: await response.text() };
+    const text = await response.text();
+    return { status: response.status, error: text ? (JSON.parse(text) as { error?: string }).error : undefined };
   }
+
+  const mcpPost = (path: string, accessToken: string, body?: unknown) => postMcp(url(path), accessToken, body);
 
   async function toolNames(path: string, accessToken: string): Promise<string[]> {
     const client = await connectFullV2(url(path), accessToken);
@@ -250,10 +257,10 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
     expect(params).toMatchObject({ iss: gateway.url, state: authorization.searchParams.get('state') });
     expect(await auth(provider, { serverUrl: url(botPath), authorizationCode: params.code!, iss: params.iss! })).toBe('AUTHORIZED');
 
-    const claims = decodeJwt(provider.saved!.access_token);
-    expect(claims).toMatchObject({ iss: gateway.url, aud: url(botPath), sub: memberId, tenant_id: tenantA.id });
+    // Opaque: the token tells the client nothing of the person or the tenant; the gateway keeps that.
+    expect(provider.saved!.access_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // Without a challenge to go by, the SDK asks for every scope the endpoint's metadata lists.
-    expect(String(claims['scope']).split(' ')).toContain('mcp');
+    expect(provider.saved!.scope?.split(' ')).toContain('mcp');
     expect(provider.saved!.refresh_token).toBeTruthy();
 
     const client = new Client({ name: 'e2e-oauth', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
@@ -397,10 +404,8 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
 
     const issued = await redeem(clientId, redirectUri, code, verifier);
     expect(issued.status).toBe(200);
-    expect(issued.body).toMatchObject({ token_type: 'Bearer', scope: 'mcp' });
-    expect(issued.body.expires_in).toBeLessThanOrEqual(600);
-    const claims = decodeJwt(issued.body.access_token);
-    expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(600);
+    // Ten minutes: BOTGATE_OAUTH_ACCESS_TOKEN_TTL's default.
+    expect(issued.body).toMatchObject({ token_type: 'Bearer', scope: 'mcp', expires_in: 600 });
     expect(await toolNames(filesPath, issued.body.access_token)).toContain('read_file');
 
     const replay = await redeem(clientId, redirectUri, code, verifier);
@@ -418,8 +423,8 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
     const second = await refresh(clientId, first.refresh_token!);
     expect(second.status).toBe(200);
     expect(second.body.refresh_token).not.toBe(first.refresh_token);
-    expect(decodeJwt(second.body.access_token)).toMatchObject({ aud: url(filesPath), tenant_id: tenantA.id });
     expect((await mcpPost(filesPath, second.body.access_token)).status).toBe(200);
+    expect((await mcpPost(botPath, second.body.access_token)).status).toBe(401);
 
     expect(await refresh(clientId, first.refresh_token!)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     expect((await mcpPost(filesPath, second.body.access_token)).status).toBe(401);
@@ -433,14 +438,49 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
     const issued = (await redeem(clientId, redirectUri, code, verifier)).body;
     expect((await mcpPost(filesPath, issued.access_token)).status).toBe(200);
 
-    const revoked = await fetch(url('/oauth/token/revocation'), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: issued.refresh_token!, token_type_hint: 'refresh_token', client_id: clientId }).toString(),
-    });
-    expect(revoked.status).toBe(200);
+    expect(await revoke(clientId, issued.refresh_token!, 'refresh_token')).toEqual({ status: 200, error: undefined });
     expect((await mcpPost(filesPath, issued.access_token)).status).toBe(401);
     expect(await refresh(clientId, issued.refresh_token!)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+
+  it('revokes an access token at once, with the refresh tokens of its grant (RFC 7009 §2.1); the approval stays', async () => {
+    const redirectUri = 'http://127.0.0.1:41011/cb';
+    const clientId = await register(redirectUri, 'Client revoking a token');
+    const { code, verifier } = await manualCode({ clientId, redirectUri, resource: url(filesPath), credentials: MEMBER_A });
+    const issued = (await redeem(clientId, redirectUri, code, verifier)).body;
+    const other = await register('http://127.0.0.1:41012/cb', 'Bystander client');
+    const bystander = await manualCode({ clientId: other, redirectUri: 'http://127.0.0.1:41012/cb', resource: url(filesPath), credentials: MEMBER_A });
+    const untouched = (await redeem(other, 'http://127.0.0.1:41012/cb', bystander.code, bystander.verifier)).body;
+    expect((await mcpPost(filesPath, issued.access_token)).status).toBe(200);
+
+    expect(await revoke(clientId, issued.access_token, 'access_token')).toEqual({ status: 200, error: undefined });
+    const refused = await mcpPost(filesPath, issued.access_token);
+    expect(refused.status).toBe(401);
+    expect(refused.challenge).toContain('error="invalid_token"');
+    // oidc-provider ends the grant's refresh tokens too, as RFC 7009 allows: the client signs in again.
+    expect(await refresh(clientId, issued.refresh_token!)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    // The person's approval (the grant) is not withdrawn, and another client's tokens are not touched.
+    expect((await connectedClients(MEMBER_A)).text).toContain('Client revoking a token');
+    expect((await mcpPost(filesPath, untouched.access_token)).status).toBe(200);
+    expect((await refresh(other, untouched.refresh_token!)).status).toBe(200);
+  });
+
+  it("ignores a revocation of another client's tokens: they keep working", async () => {
+    const redirectUri = 'http://127.0.0.1:41013/cb';
+    const victim = await register(redirectUri, 'Victim client');
+    const attacker = await register('http://127.0.0.1:41014/cb', 'Attacker client');
+    const { code, verifier } = await manualCode({ clientId: victim, redirectUri, resource: url(filesPath) });
+    const issued = (await redeem(victim, redirectUri, code, verifier)).body;
+
+    for (const [value, hint] of [[issued.access_token, 'access_token'], [issued.refresh_token!, 'refresh_token']] as const) {
+      // RFC 7009: the answer is the same as for a revoked token, and says nothing about the token.
+      expect(await revoke(attacker, value, hint)).toEqual({ status: 200, error: undefined });
+      expect(await revoke('no-such-client', value, hint)).toMatchObject({ status: 401, error: 'invalid_client' });
+    }
+    expect((await mcpPost(filesPath, issued.access_token)).status).toBe(200);
+    const refreshed = await refresh(victim, issued.refresh_token!);
+    expect(refreshed.status).toBe(200);
+    expect((await mcpPost(filesPath, refreshed.body.access_token)).status).toBe(200);
   });
 
   it('lets a person withdraw an approval on the connected clients page, with its CSRF token', async () => {
@@ -522,6 +562,41 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
     await files.close();
   });
 
+  it('connects the v1 SDK client: 401, discovery, dynamic registration, PKCE in the browser, then tools/list', async () => {
+    const provider = new MemoryOAuthProvider('http://127.0.0.1:41015/callback', { clientName: 'v1 SDK client' });
+    const seen: string[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const target = new URL(input instanceof Request ? input.url : input.toString());
+      seen.push(`${init?.method ?? 'GET'} ${target.pathname} ${response.status}`);
+      return response;
+    };
+    const tenantPath = `/t/${A}/mcp`;
+    const first = new V1Transport(new URL(url(tenantPath)), { authProvider: provider, fetch: recording });
+    await expect(new V1Client({ name: 'e2e-v1-oauth', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(V1UnauthorizedError);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        `POST ${tenantPath} 401`,
+        `GET /.well-known/oauth-protected-resource${tenantPath} 200`,
+        'GET /.well-known/oauth-authorization-server 200',
+        'POST /oauth/reg 201',
+      ]),
+    );
+    const authorization = provider.authorizationUrl!;
+    expect(authorization.searchParams.get('resource')).toBe(url(tenantPath));
+    expect(authorization.searchParams.get('code_challenge_method')).toBe('S256');
+
+    const { code } = await approveInBrowser(new OAuthBrowser(gateway.url), authorization, MEMBER_A);
+    await first.finishAuth(code);
+    expect(seen).toContain('POST /oauth/token 200');
+    const client = new V1Client({ name: 'e2e-v1-oauth', version: '1.0.0' });
+    await client.connect(new V1Transport(new URL(url(tenantPath)), { authProvider: provider }));
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(expect.arrayContaining(['files__read_file', 'bot__helper']));
+    const read = await client.callTool({ name: 'files__read_file', arguments: { path: 'notes.txt' } });
+    expect(textOf(read as CallToolResult)).toContain('Friday');
+    await client.close();
+  });
+
   it("refuses to connect a person to another tenant's endpoint, whatever the form says", async () => {
     const redirectUri = 'http://127.0.0.1:41008/cb';
     const clientId = await register(redirectUri, 'Cross-tenant client');
@@ -585,8 +660,8 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
     if (again.kind !== 'callback') throw new Error(`expected the callback without consent, got ${again.page.status}: ${again.page.text.slice(0, 300)}`);
     const { code } = callbackParams(again.url);
     const issued = await redeem('web-connector', redirectUri, code!, pkce.verifier);
-    expect(decodeJwt(issued.body.access_token)).toMatchObject({ aud: url(`/t/${A}/mcp`), tenant_id: tenantA.id });
     expect((await mcpPost(`/t/${A}/mcp`, issued.body.access_token)).status).toBe(200);
+    expect((await mcpPost(filesPath, issued.body.access_token)).status).toBe(401);
 
     // Another person in the same browser is asked: consent is per person.
     const other = new OAuthBrowser(gateway.url);

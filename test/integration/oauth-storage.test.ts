@@ -9,6 +9,7 @@ import { describeEachDatabase } from '../support/databases.ts';
 const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
 const HOUR = 3600;
 const noIndexes = { grantId: null, userCode: null, uid: null, expiresIn: HOUR };
+const grantActive = async (oauth: OAuthStorage, grantId: string) => (await oauth.models.find('Grant', grantId)) !== undefined;
 
 async function seedMember(db: Db) {
   const tenancy = createTenancyModule({ db });
@@ -54,11 +55,38 @@ describeEachDatabase('OAuth storage', (use) => {
     await oauth.models.revokeByGrant('RefreshToken', grantId);
     expect(await oauth.models.find('RefreshToken', 'rt-1')).toBeUndefined();
     expect(await oauth.models.find('RefreshToken', 'code-1')).toEqual({ other: true });
-    expect(await oauth.isGrantActive(grantId)).toBe(true);
+    expect(await grantActive(oauth, grantId)).toBe(true);
 
     await oauth.destroyGrant(grantId);
-    expect(await oauth.isGrantActive(grantId)).toBe(false);
+    expect(await grantActive(oauth, grantId)).toBe(false);
     expect(await oauth.models.find('AuthorizationCode', 'code-1')).toBeUndefined();
+  });
+
+  it('finds an access token only while it and its grant are unexpired and unrevoked, in one query', async () => {
+    const oauth = storage();
+    const [live, expiring] = [`grant-${randomUUID()}`, `grant-${randomUUID()}`];
+    await oauth.models.upsert('Grant', live, {}, noIndexes);
+    await oauth.models.upsert('Grant', expiring, {}, noIndexes);
+    const token = async (id: string, grantId: string | null, expiresIn = HOUR) => {
+      await oauth.models.upsert('AccessToken', id, { grantId, aud: 'https://gw/t/x/mcp' }, { ...noIndexes, grantId, expiresIn });
+      return oauth.models.findWithActiveGrant('AccessToken', id);
+    };
+    expect(await token('at-live', live)).toEqual({ grantId: live, aud: 'https://gw/t/x/mcp' });
+    expect(await token('at-expired', live, 0)).toBeUndefined();
+    expect(await token('at-orphan', null)).toBeUndefined();
+    expect(await token('at-no-grant', `grant-${randomUUID()}`)).toBeUndefined();
+    expect(await token('at-expiring', expiring)).toBeDefined();
+
+    // The grant lapses before the token does: the token lapses with it.
+    await oauth.models.upsert('Grant', expiring, {}, { ...noIndexes, expiresIn: 0 });
+    expect(await oauth.models.findWithActiveGrant('AccessToken', 'at-expiring')).toBeUndefined();
+    expect(await oauth.models.find('AccessToken', 'at-expiring')).toBeDefined();
+    // Revoked one by one (the revocation endpoint), or with the grant.
+    await oauth.models.destroy('AccessToken', 'at-live');
+    expect(await oauth.models.findWithActiveGrant('AccessToken', 'at-live')).toBeUndefined();
+    expect(await token('at-live-2', live)).toBeDefined();
+    await oauth.destroyGrant(live);
+    expect(await oauth.models.findWithActiveGrant('AccessToken', 'at-live-2')).toBeUndefined();
   });
 
   it('finds sessions by uid, hides what expired and deletes it', async () => {
@@ -106,13 +134,13 @@ describeEachDatabase('OAuth storage', (use) => {
     const second = `grant-${randomUUID()}`;
     await oauth.models.upsert('Grant', second, {}, noIndexes);
     await oauth.consents.record(context, { ...consent, grantId: second, scopes: ['mcp', 'mcp:read'] });
-    expect(await oauth.isGrantActive(first)).toBe(false);
+    expect(await grantActive(oauth, first)).toBe(false);
     expect(await oauth.consents.findByGrant(second)).toMatchObject({ id: recorded.id, scopes: ['mcp', 'mcp:read'] });
 
     expect(await oauth.consents.revoke(context, stranger.userId, recorded.id)).toBeUndefined();
-    expect(await oauth.isGrantActive(second)).toBe(true);
+    expect(await grantActive(oauth, second)).toBe(true);
     expect(await oauth.consents.revoke(context, userId, recorded.id)).toMatchObject({ id: recorded.id });
-    expect(await oauth.isGrantActive(second)).toBe(false);
+    expect(await grantActive(oauth, second)).toBe(false);
     expect(await oauth.consents.list(userId)).toEqual([]);
 
     const actions = await withTenant(use().db, tenant.id, (trx) =>

@@ -209,6 +209,28 @@ export function callbackParams(url: URL): { code: string | null; state: string |
 }
 
 /**
+ * The person's side of an authorization, as a client's `redirectToAuthorization`
+ * would hand it to the browser: sign in, approve, and land on the client's
+ * redirect URI. Returns that callback with its code.
+ */
+export async function approveInBrowser(
+  browser: OAuthBrowser,
+  authorizationUrl: URL,
+  credentials: { email: string; password: string },
+): Promise<{ callback: URL; code: string; iss: string | null }> {
+  let stop = await browse(browser, authorizationUrl.toString(), credentials);
+  if (stop.kind === 'page') {
+    const answered = await answerConsent(browser, stop.page, 'approve');
+    if (!answered.stop) throw new Error(`consent was not accepted: ${answered.response.status} ${answered.response.text.slice(0, 300)}`);
+    stop = answered.stop;
+  }
+  if (stop.kind !== 'callback') throw new Error(`the flow stopped on a page: ${stop.page.status} ${stop.page.text.slice(0, 500)}`);
+  const { code, iss } = callbackParams(stop.url);
+  if (!code) throw new Error(`no code in the callback: ${stop.url.toString()}`);
+  return { callback: stop.url, code, iss };
+}
+
+/**
  * The whole flow the way a desktop client runs it: the SDK's `auth()`
  * discovers, registers (or uses its metadata document) and builds the
  * authorization URL; the person signs in and approves in the "browser"; the
@@ -224,18 +246,24 @@ export async function connectWithOAuth(options: {
   const { provider, serverUrl, browser } = options;
   const started = await auth(provider, { serverUrl, ...(options.scope && { scope: options.scope }) });
   if (started !== 'REDIRECT' || !provider.authorizationUrl) throw new Error(`expected a redirect to the authorization server, got ${started}`);
-  let stop = await browse(browser, provider.authorizationUrl.toString(), options.credentials);
-  if (stop.kind === 'page') {
-    const answered = await answerConsent(browser, stop.page, 'approve');
-    if (!answered.stop) throw new Error(`consent was not accepted: ${answered.response.status} ${answered.response.text.slice(0, 300)}`);
-    stop = answered.stop;
-  }
-  if (stop.kind !== 'callback') throw new Error(`the flow stopped on a page: ${stop.page.status} ${stop.page.text.slice(0, 500)}`);
-  const { code, iss } = callbackParams(stop.url);
-  if (!code) throw new Error(`no code in the callback: ${stop.url.toString()}`);
+  const { callback, code, iss } = await approveInBrowser(browser, provider.authorizationUrl, options.credentials);
   const finished = await auth(provider, { serverUrl, authorizationCode: code, ...(iss && { iss }) });
   if (finished !== 'AUTHORIZED') throw new Error(`the code exchange did not authorize: ${finished}`);
-  return stop.url;
+  return callback;
+}
+
+/** A raw MCP request (tools/list unless told) with a bearer token: status, `WWW-Authenticate` and body. */
+export async function postMcp(
+  url: string,
+  accessToken: string,
+  body: unknown = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
+): Promise<{ status: number; challenge: string | null; text: string }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, challenge: response.headers.get('www-authenticate'), text: await response.text() };
 }
 
 /** A self-signed certificate for 127.0.0.1, made with openssl; the gateway trusts it through NODE_EXTRA_CA_CERTS. */

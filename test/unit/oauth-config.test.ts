@@ -32,3 +32,25 @@ describe('BOTGATE_OAUTH_CLIENTS', () => {
     }
   });
 });
+
+describe('BOTGATE_OAUTH_ACCESS_TOKEN_TTL', () => {
+  it('is ten minutes by default and takes whole seconds up to a day', () => {
+    expect(loadConfig({}).oauthAccessTokenTtl).toBe(600);
+    expect(loadConfig({ BOTGATE_OAUTH_ACCESS_TOKEN_TTL: '' }).oauthAccessTokenTtl).toBe(600);
+    expect(loadConfig({ BOTGATE_OAUTH_ACCESS_TOKEN_TTL: '1' }).oauthAccessTokenTtl).toBe(1);
+    expect(loadConfig({ BOTGATE_OAUTH_ACCESS_TOKEN_TTL: '86400' }).oauthAccessTokenTtl).toBe(86_400);
+  });
+
+  it('names the variable and the problem when it is wrong', () => {
+    const cases: Array<[string, string]> = [
+      ['0', 'must be from 1 to 86400 seconds'],
+      ['86401', 'must be from 1 to 86400 seconds'],
+      ['10m', 'must be a whole number of seconds'],
+      ['1.5', 'must be a whole number of seconds'],
+      ['-60', 'must be a whole number of seconds'],
+    ];
+    for (const [value, message] of cases) {
+      expect(() => loadConfig({ BOTGATE_OAUTH_ACCESS_TOKEN_TTL: value })).toThrow(new ConfigError(`invalid configuration: BOTGATE_OAUTH_ACCESS_TOKEN_TTL: ${message}`));
+    }
+  });
+});

@@ -1,11 +1,7 @@
-import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
-
-/** The claim that binds an access token to the tenant the person picked at consent. */
+/** The extra claim that binds an access token to the tenant the person picked at consent. */
 export const TENANT_CLAIM = 'tenant_id';
-/** The grant a token was issued under: a revoked grant takes its tokens with it. */
-export const GRANT_CLAIM = 'grant_id';
 
-/** What the gateway relies on in a verified access token. */
+/** What the gateway relies on in an access token it issued. */
 export interface AccessTokenClaims {
   userId: string;
   clientId: string;
@@ -16,59 +12,59 @@ export interface AccessTokenClaims {
   expiresAt: number;
 }
 
-/** Signatures the gateway's own tokens use. */
-export const ACCESS_TOKEN_ALG = 'ES256';
+/** An access token as oidc-provider finds it in storage (its `AccessToken` model). */
+export interface StoredAccessToken {
+  accountId?: unknown;
+  clientId?: unknown;
+  grantId?: unknown;
+  aud?: unknown;
+  scope?: unknown;
+  exp?: unknown;
+  extra?: unknown;
+}
 
-/** Verifies access tokens against a fixed set of public keys. */
+/** Finds an access token the gateway issued and checks it for one endpoint (`audience`). */
 export type AccessTokenVerifier = (token: string, audience: string) => Promise<AccessTokenClaims | undefined>;
 
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+// oidc-provider's opaque tokens: 256 random bits, base64url. API keys (bgk_ + 43) and run credentials (bgr_ + 43) are longer.
+const OPAQUE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
-/** Whether a bearer token could be one of the gateway's JWT access tokens (and not an API key). */
-export function looksLikeJwt(token: string): boolean {
-  return token.length < 8192 && JWT_SHAPE.test(token);
+/** Whether a bearer token could be one of the gateway's access tokens (and not an API key or run credential). */
+export function looksLikeAccessToken(token: string): boolean {
+  return OPAQUE_SHAPE.test(token);
 }
 
 /**
- * Checks the signature (the gateway's keys, ES256 only), `typ` at+jwt (RFC
- * 9068), the issuer, the audience (exactly the one MCP endpoint the request
- * addresses), expiry, and the claims the gateway needs. Undefined when any fails.
+ * The claims of a stored access token when it is for exactly `audience` (the
+ * one MCP endpoint the request addresses), has not expired by this process's
+ * clock, and carries what the gateway needs; undefined otherwise.
  */
-export function createAccessTokenVerifier(options: {
-  issuer: string;
-  publicKeys: JWK[];
-  now?: () => Date;
-}): AccessTokenVerifier {
-  const keys = createLocalJWKSet({ keys: options.publicKeys });
+export function claimsFor(token: StoredAccessToken, audience: string, nowSeconds = Math.floor(Date.now() / 1000)): AccessTokenClaims | undefined {
+  const { accountId, clientId, grantId, aud, scope, exp } = token;
+  const tenantId = typeof token.extra === 'object' && token.extra !== null ? (token.extra as Record<string, unknown>)[TENANT_CLAIM] : undefined;
+  // One audience only: a token minted for several resources is not this endpoint's.
+  if (aud !== audience) return undefined;
+  if (typeof exp !== 'number' || exp <= nowSeconds) return undefined;
+  if (typeof accountId !== 'string' || typeof clientId !== 'string' || typeof grantId !== 'string' || typeof tenantId !== 'string') return undefined;
+  return {
+    userId: accountId,
+    clientId,
+    tenantId,
+    grantId,
+    scopes: typeof scope === 'string' ? scope.split(' ').filter((s) => s !== '') : [],
+    expiresAt: exp,
+  };
+}
+
+/**
+ * Checks a bearer token against the tokens the authorization server keeps:
+ * `find` is oidc-provider's `AccessToken.find`, whose storage finds a token
+ * only while it is unexpired, unrevoked and its grant active (one query).
+ */
+export function createAccessTokenVerifier(find: (token: string) => Promise<StoredAccessToken | undefined>): AccessTokenVerifier {
   return async (token, audience) => {
-    if (!looksLikeJwt(token)) return undefined;
-    let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(token, keys, {
-        issuer: options.issuer,
-        audience,
-        algorithms: [ACCESS_TOKEN_ALG],
-        typ: 'at+jwt',
-        requiredClaims: ['exp', 'sub', 'client_id', TENANT_CLAIM, GRANT_CLAIM],
-        ...(options.now && { currentDate: options.now() }),
-      }));
-    } catch {
-      return undefined;
-    }
-    // One audience only: a token minted for several resources is not this endpoint's.
-    if (Array.isArray(payload['aud']) && payload['aud'].length !== 1) return undefined;
-    const { sub, client_id: clientId, exp, scope } = payload;
-    const tenantId = payload[TENANT_CLAIM];
-    const grantId = payload[GRANT_CLAIM];
-    if (typeof sub !== 'string' || typeof clientId !== 'string' || typeof exp !== 'number') return undefined;
-    if (typeof tenantId !== 'string' || typeof grantId !== 'string') return undefined;
-    return {
-      userId: sub,
-      clientId,
-      tenantId,
-      grantId,
-      scopes: typeof scope === 'string' ? scope.split(' ').filter((s) => s !== '') : [],
-      expiresAt: exp,
-    };
+    if (!looksLikeAccessToken(token)) return undefined;
+    const found = await find(token);
+    return found ? claimsFor(found, audience) : undefined;
   };
 }

@@ -40,6 +40,8 @@ export function createDatabaseAdapter(storage: OAuthStorage, errors: OidcErrors)
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      // The resource server's check on every MCP request: an access token counts only while its grant does.
+      if (this.#model === 'AccessToken') return storage.models.findWithActiveGrant(this.#model, id);
       return storage.models.find(this.#model, id);
     }
 

@@ -35,6 +35,8 @@ export interface OAuthModuleDeps {
   clients: readonly OAuthClientConfig[];
   /** Private networks client metadata documents may be fetched from (BOTGATE_ALLOW_PRIVATE_NETWORKS). */
   allowPrivateNetworks: readonly string[];
+  /** Seconds an access token lives (BOTGATE_OAUTH_ACCESS_TOKEN_TTL). */
+  accessTokenTtl: number;
   logger: Logger;
 }
 
@@ -69,6 +71,7 @@ export function createOAuthModule(deps: OAuthModuleDeps): OAuthModule {
         cookieKeys: deriveCookieKeys(deps.secretKey),
         clients: deps.clients,
         allowPrivateNetworks: deps.allowPrivateNetworks,
+        accessTokenTtl: deps.accessTokenTtl,
         logger: deps.logger,
       });
       // Fail at start, not at a client's first request, when an operator's client is invalid.
@@ -85,7 +88,7 @@ export function createOAuthModule(deps: OAuthModuleDeps): OAuthModule {
         issuer,
         errors,
         preRegistered: new Set(deps.clients.map((c) => c.client_id)),
-        verify: createAccessTokenVerifier({ issuer, publicKeys: keys.publicJwks }),
+        verify: createAccessTokenVerifier((token) => provider.AccessToken.find(token)),
       };
       const sweep = () =>
         deps.storage.deleteExpired().catch((error: unknown) => deps.logger.warn({ err: error }, 'deleting expired OAuth state failed'));

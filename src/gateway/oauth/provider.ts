@@ -2,20 +2,20 @@ import type { ClientMetadata, Configuration, KoaContextWithOIDC, Provider } from
 import type { OAuthClientConfig } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { OAuthStorage } from '../../tenancy/index.ts';
-import { ACCESS_TOKEN_ALG, GRANT_CLAIM, TENANT_CLAIM } from './access-token.ts';
+import { TENANT_CLAIM } from './access-token.ts';
 import { createDatabaseAdapter, type OidcErrors } from './adapter.ts';
 import { createPolicyFetch } from './outbound-fetch.ts';
 import { escapeHtml, renderMessagePage } from './pages.ts';
 import { MCP_SCOPES, parseMcpResource } from './resource.ts';
-import type { SigningKeys } from './signing-keys.ts';
+import { SIGNING_ALG, type SigningKeys } from './signing-keys.ts';
 
 /** Where the provider is mounted under the gateway. */
 export const OAUTH_MOUNT = '/oauth';
 
 const MINUTE = 60;
 const DAY = 24 * 60 * MINUTE;
-/** Access tokens are short-lived: a revoked membership or grant is also checked on every request. */
-export const ACCESS_TOKEN_TTL_S = 10 * MINUTE;
+/** ID tokens (OpenID Connect) are no part of the MCP flow; their lifetime is not the operator's setting. */
+const ID_TOKEN_TTL_S = 10 * MINUTE;
 /** A remembered approval lasts this long after it was last given; then the person is asked again. */
 const GRANT_TTL_S = 90 * DAY;
 /** Refresh tokens rotate on every use; an unused one lapses after this. */
@@ -44,19 +44,24 @@ export interface ProviderOptions {
   cookieKeys: string[];
   clients: readonly OAuthClientConfig[];
   allowPrivateNetworks: readonly string[];
+  /**
+   * Seconds an access token lives (BOTGATE_OAUTH_ACCESS_TOKEN_TTL). Membership and the grant are
+   * checked on every request anyway; this bounds how long a token leaked from a client works.
+   */
+  accessTokenTtl: number;
   logger: Logger;
 }
 
 /**
  * oidc-provider configured as the gateway's OAuth 2.1 authorization server for
  * MCP clients: authorization code + PKCE (S256) only, RFC 8707 resource
- * indicators required (the token's audience is one MCP endpoint), JWT access
+ * indicators required (the token's audience is one MCP endpoint), opaque access
  * tokens, rotating refresh tokens, revocation, dynamic registration and Client
  * ID Metadata Documents. The person signs in with Botgate's own session and
  * approves on the gateway's consent page (interaction.routes.ts).
  */
 export async function createProvider(options: ProviderOptions): Promise<{ provider: Provider; errors: OidcErrors }> {
-  const { issuer, storage, logger } = options;
+  const { issuer, storage, logger, accessTokenTtl } = options;
   const { errors, interactionPolicy, Provider } = await importOidcProvider(logger);
 
   const policy = interactionPolicy.base();
@@ -87,9 +92,9 @@ export async function createProvider(options: ProviderOptions): Promise<{ provid
       response_types: ['code'],
       // MCP clients are public clients: PKCE, no secret.
       token_endpoint_auth_method: 'none',
-      id_token_signed_response_alg: ACCESS_TOKEN_ALG,
+      id_token_signed_response_alg: SIGNING_ALG,
     },
-    enabledJWA: { idTokenSigningAlgValues: [ACCESS_TOKEN_ALG] },
+    enabledJWA: { idTokenSigningAlgValues: [SIGNING_ALG] },
     // A client names the redirect URI it wants; a single registered one is not assumed.
     allowOmittingSingleRegisteredRedirectUri: false,
     pkce: { required: () => true },
@@ -122,22 +127,25 @@ export async function createProvider(options: ProviderOptions): Promise<{ provid
         getResourceServerInfo: (_ctx, indicator) => {
           const resource = parseMcpResource(issuer, indicator);
           if (!resource) throw new errors.InvalidTarget(`the resource must be an MCP endpoint of this gateway, e.g. ${issuer}/t/{tenant}/mcp`);
+          // Opaque, not JWT: oidc-provider then keeps each access token through the adapter, so
+          // that the revocation endpoint (RFC 7009) ends one at once on every replica; it refuses
+          // to revoke JWTs. The gateway is its own only resource server and looks tokens up in
+          // the database on each request anyway (the grant check), so nothing is lost.
           return {
             scope: MCP_SCOPES.join(' '),
             audience: resource.url,
-            accessTokenTTL: ACCESS_TOKEN_TTL_S,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: ACCESS_TOKEN_ALG } },
+            accessTokenTTL: accessTokenTtl,
+            accessTokenFormat: 'opaque',
           };
         },
       },
     },
-    // The tenant picked at consent rides in the token, with the grant that must still exist.
+    // The tenant picked at consent is kept with the token (its grant is kept anyway).
     extraTokenClaims: async (_ctx, token) => {
       if (token.kind !== 'AccessToken' || typeof token.grantId !== 'string') return undefined;
       const consent = await storage.consents.findByGrant(token.grantId);
       if (!consent) throw new errors.InvalidGrant('the approval behind this grant was withdrawn');
-      return { [TENANT_CLAIM]: consent.tenantId, [GRANT_CLAIM]: token.grantId };
+      return { [TENANT_CLAIM]: consent.tenantId };
     },
     loadExistingGrant: async (ctx) => {
       const { oidc } = ctx;
@@ -159,13 +167,13 @@ export async function createProvider(options: ProviderOptions): Promise<{ provid
     rotateRefreshToken: () => true,
     interactions: { policy, url: (_ctx, interaction) => `${OAUTH_MOUNT}/interaction/${interaction.uid}` },
     ttl: {
-      AccessToken: ACCESS_TOKEN_TTL_S,
+      AccessToken: accessTokenTtl,
       AuthorizationCode: MINUTE,
-      ClientCredentials: ACCESS_TOKEN_TTL_S,
+      ClientCredentials: accessTokenTtl,
       DeviceCode: 10 * MINUTE,
       BackchannelAuthenticationRequest: 10 * MINUTE,
       Grant: GRANT_TTL_S,
-      IdToken: ACCESS_TOKEN_TTL_S,
+      IdToken: ID_TOKEN_TTL_S,
       Interaction: 30 * MINUTE,
       RefreshToken: REFRESH_TOKEN_TTL_S,
       Session: DAY,

@@ -1,5 +1,5 @@
 import type { OAuthStorage, Principal, Scope } from '../../tenancy/index.ts';
-import { looksLikeJwt, type AccessTokenVerifier } from './access-token.ts';
+import { looksLikeAccessToken, type AccessTokenVerifier } from './access-token.ts';
 import { bearerChallenge, DEFAULT_SCOPE, protectedResourceMetadataUrl, resourceUrl, type ChallengeError } from './resource.ts';
 
 /** A person acting through an OAuth access token on one MCP endpoint. */
@@ -26,25 +26,23 @@ export interface TokenIssuer {
 }
 
 /**
- * Accepts an access token only when all hold: signed by the gateway, for this
- * exact endpoint URL (audience), not expired, its grant not revoked, and the
- * person still a member of the tenant the token was bound to at consent.
- * The route then checks that this tenant is the path's tenant.
+ * Accepts an access token only when all hold: issued by the gateway and kept
+ * by it (not expired, not revoked, its grant not revoked: one query), for this
+ * exact endpoint URL (audience), and the person still a member of the tenant
+ * the token was bound to at consent. The route then checks that this tenant is
+ * the path's tenant.
  */
 export function createOAuthResourceServer(deps: { storage: OAuthStorage; issuer: () => TokenIssuer | undefined }): OAuthResourceServer {
   return {
-    handles: looksLikeJwt,
+    handles: looksLikeAccessToken,
 
     async authenticate(token, path) {
       const running = deps.issuer();
       if (!running) return undefined;
       const claims = await running.verify(token, resourceUrl(running.issuer, path));
       if (!claims) return undefined;
-      const [membership, grantActive] = await Promise.all([
-        deps.storage.membership(claims.userId, { id: claims.tenantId }),
-        deps.storage.isGrantActive(claims.grantId),
-      ]);
-      if (!membership || !grantActive) return undefined;
+      const membership = await deps.storage.membership(claims.userId, { id: claims.tenantId });
+      if (!membership) return undefined;
       const full = claims.scopes.includes('mcp');
       const readOnly = !full && claims.scopes.includes('mcp:read');
       const scopes: Scope[] = full || readOnly ? ['mcp'] : [];
