@@ -24,7 +24,7 @@ export function createAccountRoutes(deps: { sessions: SessionService; secureCook
       status: 200,
       title: 'Your account',
       secure: deps.secureCookies,
-      body: html`<h1>Botgate</h1>
+      body: html`<h1>Your account</h1>
 <p>Signed in as <strong>${session.user.email}</strong>.</p>
 ${memberships.length > 0 ? html`<h2>Your tenants</h2><ul>${tenants}</ul>` : html`<p>You are not a member of any tenant.</p>`}
 <p><a href="/oauth/consents">Connected clients</a>: the MCP clients you approved, and withdrawing them.</p>

@@ -43,6 +43,8 @@ export function createInviteRoutes(deps: SessionPagesDeps & { invitations: Invit
 
   function renderNewUser(req: Request, res: Response, token: string, open: OpenInvitation, status: number, error?: string): void {
     const formToken = issueFormToken(req, res, deps.formKey, secure);
+    // Both errors (too short, not the same) concern both fields.
+    const invalid = error ? html` aria-describedby="invite-error" aria-invalid="true"` : '';
     sendPage(res, {
       status,
       title: 'Accept invitation',
@@ -55,9 +57,9 @@ ${error && html`<p role="alert" id="invite-error">${error}</p>`}
 <input type="hidden" name="${CSRF_FIELD}" value="${formToken}">
 <input type="hidden" name="username" value="${open.invitation.email}" autocomplete="username">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="new-password" required minlength="12" maxlength="1024">
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="12" maxlength="1024"${invalid}>
 <label for="confirm">Password again</label>
-<input id="confirm" name="confirm" type="password" autocomplete="new-password" required minlength="12" maxlength="1024">
+<input id="confirm" name="confirm" type="password" autocomplete="new-password" required minlength="12" maxlength="1024"${invalid}>
 <button type="submit">Create account and join</button>
 </form>`,
     });

@@ -62,6 +62,8 @@ export function createLoginRoutes(deps: SessionPagesDeps): Router {
     options: { status: number; returnTo: string; email?: string; error?: string; signedIn?: ValidSession | undefined },
   ): void {
     const token = issueFormToken(req, res, deps.formKey, secure);
+    // The message never says which half was wrong, so both fields point at it.
+    const invalid = options.error ? html` aria-describedby="login-error" aria-invalid="true"` : '';
     sendPage(res, {
       status: options.status,
       title: 'Sign in',
@@ -74,9 +76,9 @@ ${options.error && html`<p role="alert" id="login-error">${options.error}</p>`}
 <input type="hidden" name="${CSRF_FIELD}" value="${token}">
 <input type="hidden" name="return_to" value="${options.returnTo}">
 <label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${options.email ?? ''}"${options.error ? html` aria-describedby="login-error" aria-invalid="true"` : ''}>
+<input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${options.email ?? ''}"${invalid}>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${invalid}>
 <button type="submit">Sign in</button>
 </form>`,
     });
