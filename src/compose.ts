@@ -1,11 +1,18 @@
-import { createInProcessChangeBus, type ChangeBus } from './shared/change-bus.ts';
+import { createInProcessChangeBus, type ChangeBus, type ChangeEvent } from './shared/change-bus.ts';
 import type { Config } from './shared/config.ts';
 import type { Db } from './shared/db.ts';
 import type { Logger } from './shared/logger.ts';
 import { createPostgresChangeBus } from './shared/postgres-change-bus.ts';
 import { createBotsModule, type BotsModule } from './bots/index.ts';
 import { createServersModule, publishListsChanges, RESERVED_SERVER_SLUG, type SecretKeySource, type ServersModule } from './servers/index.ts';
-import { createAuditWriter, createTenancyModule, type AuditWriter, type TenancyModule } from './tenancy/index.ts';
+import {
+  createAuditWriter,
+  createTenancyModule,
+  publishTenantDeleted,
+  readTenantDeleted,
+  type AuditWriter,
+  type TenancyModule,
+} from './tenancy/index.ts';
 import { createOperatorCommands, type OperatorCommands } from './gateway/index.ts';
 
 export interface Modules {
@@ -16,6 +23,11 @@ export interface Modules {
   commands: OperatorCommands;
   /** Change notifications between modules and, on PostgreSQL, between nodes. */
   changes: ChangeBus;
+  /**
+   * Starts hearing every node's changes and acting on them (once, however often called); the
+   * gateway calls it, the CLI (which only publishes) never. Resolves as `ChangeBus.connect` does.
+   */
+  connect(): Promise<void>;
   /** Writes queued audit events, closes running tool sources and the change bus. */
   close(): Promise<void>;
 }
@@ -32,6 +44,22 @@ function createChangeBus(config: Config, db: Db, logger: Logger): ChangeBus {
     : createInProcessChangeBus(logger);
 }
 
+/**
+ * What every node does when a tenant is deleted, whichever node deleted it (this one hears its
+ * own deletions through the bus too): the tenant's runs stop first, so they call nothing more;
+ * then its cached credentials, bots and server settings go, and its tool sources close. The
+ * gateway's own listen streams end on the same message (see listen-streams.ts).
+ */
+function forgetDeletedTenants({ tenancy, servers, bots, logger }: { tenancy: TenancyModule; servers: ServersModule; bots: BotsModule; logger: Logger }) {
+  return (event: ChangeEvent) => {
+    const tenantId = readTenantDeleted(event);
+    if (tenantId === undefined) return;
+    bots.forgetTenant(tenantId);
+    tenancy.forgetTenant(tenantId);
+    servers.forgetTenant(tenantId).catch((error: unknown) => logger.warn({ err: error, tenantId }, "closing a deleted tenant's tool sources failed"));
+  };
+}
+
 /** Wires the modules once, for the gateway and for the CLI alike. */
 export function composeModules({
   config,
@@ -46,7 +74,7 @@ export function composeModules({
 }): Modules {
   const changes = createChangeBus(config, db, logger);
   // One process owns the embedded database, so every revocation passes through this one.
-  const tenancy = createTenancyModule({ db, cacheCredentials: config.databaseUrl === undefined });
+  const tenancy = createTenancyModule({ db, cacheCredentials: config.databaseUrl === undefined, onTenantDeleted: publishTenantDeleted(changes) });
   const servers = createServersModule({
     db,
     logger,
@@ -71,6 +99,7 @@ export function composeModules({
     onBotsChanged: (tenantId) => publishListsChanges(changes)(tenantId, RESERVED_SERVER_SLUG),
   });
   const auditWriter = createAuditWriter({ db, logger });
+  let connected: Promise<void> | undefined;
   return {
     tenancy,
     servers,
@@ -78,6 +107,11 @@ export function composeModules({
     auditWriter,
     commands: createOperatorCommands({ tenancy, servers, bots }),
     changes,
+    connect: () =>
+      (connected ??= (async () => {
+        changes.subscribe(forgetDeletedTenants({ tenancy, servers, bots, logger }));
+        await changes.connect();
+      })()),
     async close() {
       await servers.sources.close();
       await auditWriter.close();

@@ -83,8 +83,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     signIn: { throttle: loginThrottle, secretKey },
     oauth,
   });
-  // Other nodes' changes are heard before the first client can listen for them.
-  await modules.changes.connect();
+  // Other nodes' changes (and tenant deletions) are heard before the first client can listen for them.
+  await modules.connect();
   const server = await listen(app, { host: config.host, port: config.port });
   selfUrl = server.url;
   try {

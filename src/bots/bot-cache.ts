@@ -7,13 +7,19 @@ export const BOTS_CHANGED_TOPIC = 'bots.changed';
 
 type Loaded = { info: BotInfo; apiKey: string | null };
 
+/** A `BotService` whose bots are kept in memory. */
+export interface CachedBotService extends BotService {
+  /** Drops the tenant's bots: it was deleted. */
+  forgetTenant(tenantId: string): void;
+}
+
 /**
  * Keeps bots as runs read them (`forRun`, `get`) in memory, so asking a bot
  * costs no database read for its configuration. A change through this
  * service drops the tenant's entries at once here and, over the change bus,
  * on every node; an entry is never kept past `ttlMs` (a lost notification).
  */
-export function cacheBots(service: BotService, changes: ChangeBus, options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}): BotService {
+export function cacheBots(service: BotService, changes: ChangeBus, options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}): CachedBotService {
   const ttlMs = options.ttlMs ?? 60_000;
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
@@ -67,5 +73,6 @@ export function cacheBots(service: BotService, changes: ChangeBus, options: { tt
     create: (tenant, context: RequestContext, input: CreateBotInput) => changing(tenant, () => service.create(tenant, context, input)),
     update: (tenant, context: RequestContext, slug: string, input: UpdateBotInput) => changing(tenant, () => service.update(tenant, context, slug, input)),
     remove: (tenant, context: RequestContext, slug: string) => changing(tenant, () => service.remove(tenant, context, slug)),
+    forgetTenant: dropTenant,
   };
 }

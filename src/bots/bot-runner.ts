@@ -26,6 +26,8 @@ export interface ToolClientContext {
   runId: string;
   /** Bot slugs of the calling chain, this bot last. */
   chain: readonly string[];
+  /** Aborted when the run ends early: cancelled, timed out or stopped. What the tools hold for the run may go then. */
+  signal: AbortSignal;
 }
 
 /** Builds a run's tool client; closed when the run ends. */
@@ -67,11 +69,21 @@ export interface AskResult {
 
 export interface BotRunner {
   ask(input: AskInput): Promise<AskResult>;
+  /**
+   * Stops the tenant's runs in progress in this process (the tenant was deleted): each ends
+   * with `BotRunStopped(reason)` and stores nothing of its turn.
+   */
+  stopTenant(tenantId: string, reason: string): void;
 }
 
 /** A run refused before it started: a cycle, a chain too deep, no API key. */
 export class BotRunRefused extends Error {
   override readonly name = 'BotRunRefused';
+}
+
+/** A run stopped before its end by the gateway (its tenant was deleted); the message says why. */
+export class BotRunStopped extends Error {
+  override readonly name = 'BotRunStopped';
 }
 
 /** A run stopped at its overall deadline (each model call also has its own idle timeout and deadline). */
@@ -182,101 +194,125 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
     }
   }
 
+  // Runs in progress by tenant, each with the controller that stops it.
+  const running = new Map<string, Set<AbortController>>();
+
+  async function run(input: AskInput, stopped: AbortSignal): Promise<AskResult> {
+    const { caller } = input;
+    if (input.chain.includes(input.bot)) {
+      throw new BotRunRefused(`Refused: calling bot "${input.bot}" again would make a cycle (${[...input.chain, input.bot].join(' → ')}).`);
+    }
+    if (input.chain.length >= limits.maxDepth) {
+      throw new BotRunRefused(`Refused: bots may call bots at most ${limits.maxDepth} deep (${[...input.chain, input.bot].join(' → ')}).`);
+    }
+    const { info: bot, apiKey } = input.loaded?.info.slug === input.bot ? input.loaded : await deps.bots.forRun(caller.tenant, input.bot);
+    const key = apiKey ?? deps.operatorApiKey;
+    if (!key) throw new BotRunRefused(`Bot "${bot.slug}" has no Anthropic API key: set the bot's anthropic_api_key or the operator's ANTHROPIC_API_KEY.`);
+    if (input.message.trim() === '') throw new AppError('validation_failed', 'message: must not be empty');
+
+    // Continuing: the conversation must be the caller's and this bot's before anything runs.
+    const continued = input.conversationId
+      ? await deps.conversations.get(caller.tenant.id, input.conversationId, { botId: bot.id, visibleTo: caller.visibleTo })
+      : undefined;
+    const runId = randomUUID();
+    // One deadline for the whole run: summary, model calls, tools and nested bots.
+    const deadline = AbortSignal.timeout(limits.runDeadlineMs);
+    const signal = AbortSignal.any([input.signal, deadline, stopped]);
+    const timedOut = (error: unknown): never => {
+      if (deadline.aborted && !input.signal.aborted) {
+        throw new BotRunTimeout(`The bot did not finish within ${limits.runDeadlineMs} ms; nothing of this turn was saved.`, { cause: error });
+      }
+      throw error;
+    };
+    // Listed while the conversation is prepared: both stand between the caller and the first token.
+    const tools = listingEarly(input.toolClient({ bot, runId, chain: [...input.chain, bot.slug], signal }), signal);
+    // A new conversation is stored once the first model call is over (its usage names it) or before the
+    // turn: never between the caller and the first token. On the embedded database statements run on this
+    // thread, so the next turn of the event loop lets the text already streamed reach the client first.
+    const conversationId = continued?.id ?? randomUUID();
+    let stored: Promise<void> | undefined = continued ? Promise.resolve() : undefined;
+    const store = () =>
+      (stored ??= (async () => {
+        await nextTurn();
+        await deps.conversations.create(caller.tenant.id, { id: conversationId, botId: bot.id, principal: caller.principal });
+      })());
+    try {
+      const ids = { runId, conversationId, parentRunId: input.parentRunId };
+      input.onEvent({ type: 'run_start', runId, conversationId, bot: bot.slug });
+
+      const model = deps.modelClientFor(key);
+      const costs: Array<string | null> = [];
+      let usage: ModelUsage = ZERO_USAGE;
+      const record = async (report: ModelCallReport) => {
+        usage = addUsage(usage, report.usage);
+        // The usage is recorded even if storing the conversation failed (the turn then fails with that error).
+        await store().catch(() => undefined);
+        costs.push(await meter(caller, bot, ids, report));
+      };
+      // A new conversation has no history to read or summarise.
+      const history = continued ? await compact(model, conversationId, caller.tenant.id, signal, record).catch(timedOut) : NO_HISTORY;
+      const userMessage: Turn = { role: 'user', content: [{ type: 'text', text: input.message }] };
+      const system = history.summary ? `${bot.systemPrompt}\n\n<conversation_summary>\n${history.summary}\n</conversation_summary>` : bot.systemPrompt;
+
+      const result = await runToolLoop({
+        model,
+        tools,
+        request: {
+          model: bot.model,
+          system,
+          maxTokens: bot.maxTokens,
+          temperature: bot.temperature ?? undefined,
+          thinking: bot.thinkingBudget === null ? undefined : { budgetTokens: bot.thinkingBudget },
+        },
+        messages: toModelMessages(history.messages, userMessage),
+        maxRounds: limits.maxRounds,
+        signal,
+        onEvent: input.onEvent,
+        onModelCall: record,
+      }).catch(timedOut);
+
+      await store();
+      await deps.conversations.appendTurn(
+        caller.tenant.id,
+        conversationId,
+        [userMessage, ...result.added, ...unsavedAnswer(result)].map((m) => toStored(m, runId)),
+      );
+      const total = sumCosts([...costs, ...result.nested.costs]);
+      return {
+        runId,
+        conversationId,
+        text: result.text,
+        stopReason: result.stopReason,
+        model: result.last?.model ?? bot.model,
+        usage: addUsage(usage, result.nested.usage),
+        costUsd: total.costUsd,
+        unpricedCalls: total.unpricedCalls,
+      };
+    } finally {
+      await Promise.all([tools.close(), stored?.catch(() => undefined)]);
+    }
+  }
+
   return {
     async ask(input) {
-      const { caller } = input;
-      if (input.chain.includes(input.bot)) {
-        throw new BotRunRefused(`Refused: calling bot "${input.bot}" again would make a cycle (${[...input.chain, input.bot].join(' → ')}).`);
-      }
-      if (input.chain.length >= limits.maxDepth) {
-        throw new BotRunRefused(`Refused: bots may call bots at most ${limits.maxDepth} deep (${[...input.chain, input.bot].join(' → ')}).`);
-      }
-      const { info: bot, apiKey } = input.loaded?.info.slug === input.bot ? input.loaded : await deps.bots.forRun(caller.tenant, input.bot);
-      const key = apiKey ?? deps.operatorApiKey;
-      if (!key) throw new BotRunRefused(`Bot "${bot.slug}" has no Anthropic API key: set the bot's anthropic_api_key or the operator's ANTHROPIC_API_KEY.`);
-      if (input.message.trim() === '') throw new AppError('validation_failed', 'message: must not be empty');
-
-      // Continuing: the conversation must be the caller's and this bot's before anything runs.
-      const continued = input.conversationId
-        ? await deps.conversations.get(caller.tenant.id, input.conversationId, { botId: bot.id, visibleTo: caller.visibleTo })
-        : undefined;
-      const runId = randomUUID();
-      // One deadline for the whole run: summary, model calls, tools and nested bots.
-      const deadline = AbortSignal.timeout(limits.runDeadlineMs);
-      const signal = AbortSignal.any([input.signal, deadline]);
-      const timedOut = (error: unknown): never => {
-        if (deadline.aborted && !input.signal.aborted) {
-          throw new BotRunTimeout(`The bot did not finish within ${limits.runDeadlineMs} ms; nothing of this turn was saved.`, { cause: error });
-        }
-        throw error;
-      };
-      // Listed while the conversation is prepared: both stand between the caller and the first token.
-      const tools = listingEarly(input.toolClient({ bot, runId, chain: [...input.chain, bot.slug] }), signal);
-      // A new conversation is stored once the first model call is over (its usage names it) or before the
-      // turn: never between the caller and the first token. On the embedded database statements run on this
-      // thread, so the next turn of the event loop lets the text already streamed reach the client first.
-      const conversationId = continued?.id ?? randomUUID();
-      let stored: Promise<void> | undefined = continued ? Promise.resolve() : undefined;
-      const store = () =>
-        (stored ??= (async () => {
-          await nextTurn();
-          await deps.conversations.create(caller.tenant.id, { id: conversationId, botId: bot.id, principal: caller.principal });
-        })());
+      const tenantId = input.caller.tenant.id;
+      const stop = new AbortController();
+      const runs = running.get(tenantId) ?? new Set<AbortController>();
+      running.set(tenantId, runs.add(stop));
       try {
-        const ids = { runId, conversationId, parentRunId: input.parentRunId };
-        input.onEvent({ type: 'run_start', runId, conversationId, bot: bot.slug });
-
-        const model = deps.modelClientFor(key);
-        const costs: Array<string | null> = [];
-        let usage: ModelUsage = ZERO_USAGE;
-        const record = async (report: ModelCallReport) => {
-          usage = addUsage(usage, report.usage);
-          // The usage is recorded even if storing the conversation failed (the turn then fails with that error).
-          await store().catch(() => undefined);
-          costs.push(await meter(caller, bot, ids, report));
-        };
-        // A new conversation has no history to read or summarise.
-        const history = continued ? await compact(model, conversationId, caller.tenant.id, signal, record).catch(timedOut) : NO_HISTORY;
-        const userMessage: Turn = { role: 'user', content: [{ type: 'text', text: input.message }] };
-        const system = history.summary ? `${bot.systemPrompt}\n\n<conversation_summary>\n${history.summary}\n</conversation_summary>` : bot.systemPrompt;
-
-        const result = await runToolLoop({
-          model,
-          tools,
-          request: {
-            model: bot.model,
-            system,
-            maxTokens: bot.maxTokens,
-            temperature: bot.temperature ?? undefined,
-            thinking: bot.thinkingBudget === null ? undefined : { budgetTokens: bot.thinkingBudget },
-          },
-          messages: toModelMessages(history.messages, userMessage),
-          maxRounds: limits.maxRounds,
-          signal,
-          onEvent: input.onEvent,
-          onModelCall: record,
-        }).catch(timedOut);
-
-        await store();
-        await deps.conversations.appendTurn(
-          caller.tenant.id,
-          conversationId,
-          [userMessage, ...result.added, ...unsavedAnswer(result)].map((m) => toStored(m, runId)),
-        );
-        const total = sumCosts([...costs, ...result.nested.costs]);
-        return {
-          runId,
-          conversationId,
-          text: result.text,
-          stopReason: result.stopReason,
-          model: result.last?.model ?? bot.model,
-          usage: addUsage(usage, result.nested.usage),
-          costUsd: total.costUsd,
-          unpricedCalls: total.unpricedCalls,
-        };
+        return await run(input, stop.signal);
+      } catch (error) {
+        // Whatever failed once the run was stopped (the model call cut off, the tenant's rows gone) failed because of the stop.
+        if (stop.signal.aborted && !input.signal.aborted) throw stop.signal.reason;
+        throw error;
       } finally {
-        await Promise.all([tools.close(), stored?.catch(() => undefined)]);
+        runs.delete(stop);
+        if (runs.size === 0 && running.get(tenantId) === runs) running.delete(tenantId);
       }
+    },
+
+    stopTenant(tenantId, reason) {
+      for (const stop of running.get(tenantId) ?? []) stop.abort(new BotRunStopped(reason));
     },
   };
 }

@@ -16,7 +16,12 @@ export interface BotsModule {
   bots: BotService;
   conversations: ConversationService;
   runner: BotRunner;
+  /** Lets go of a deleted tenant in this process: stops its runs in progress and drops its cached bots. */
+  forgetTenant(tenantId: string): void;
 }
+
+/** What a run stopped by its tenant's deletion ends with. */
+const TENANT_DELETED = 'The run was stopped: its tenant was deleted. Nothing of this turn was saved.';
 
 export interface BotsModuleDependencies {
   db: Db;
@@ -39,7 +44,8 @@ export function createBotsModule(deps: BotsModuleDependencies): BotsModule {
   let table: ReturnType<typeof loadPriceTable> | undefined;
   const prices = () => (table ??= loadPriceTable({ overrideFile: deps.pricesFile }));
   const stored = createBotService({ db: deps.db, secretKey: deps.secretKey, prices, ...(deps.onBotsChanged && { onBotsChanged: deps.onBotsChanged }) });
-  const bots = deps.changes ? cacheBots(stored, deps.changes) : stored;
+  const cached = deps.changes ? cacheBots(stored, deps.changes) : undefined;
+  const bots = cached ?? stored;
   const conversations = createConversationService({ db: deps.db });
   const circuitBreakers = createCircuitBreakerRegistry();
   // One client per API key in use (the operator's and tenants' own), reused across runs.
@@ -62,7 +68,15 @@ export function createBotsModule(deps: BotsModuleDependencies): BotsModule {
     limits: deps.limits,
     logger: deps.logger,
   });
-  return { bots, conversations, runner };
+  return {
+    bots,
+    conversations,
+    runner,
+    forgetTenant(tenantId) {
+      runner.stopTenant(tenantId, TENANT_DELETED);
+      cached?.forgetTenant(tenantId);
+    },
+  };
 }
 
 export {
@@ -76,6 +90,7 @@ export {
 } from './bot.service.ts';
 export {
   BotRunRefused,
+  BotRunStopped,
   BotRunTimeout,
   DEFAULT_RUNNER_LIMITS,
   type AskInput,

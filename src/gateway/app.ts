@@ -127,7 +127,7 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createConversationRoutes({ bots: deps.bots, tenancy: deps.tenancy }));
   api.use(createChatRoutes(runtime));
   api.use(createUsageRoutes({ tenancy: deps.tenancy }));
-  api.use(createTenantRoutes({ tenancy: deps.tenancy, sources: deps.servers.sources }));
+  api.use(createTenantRoutes({ tenancy: deps.tenancy }));
   app.use('/api/v1', api);
   if (deps.oauth) app.use(deps.oauth.router);
   app.use('/t', createHostGuard(deps.allowedHostnames));

@@ -15,6 +15,8 @@ export interface ServersModule {
   sources: SourcePool;
   /** Pinned upstream tool definitions and their approval. */
   pins: ToolPinService;
+  /** Lets go of a deleted tenant: drops its cached server settings, then closes its running sources. */
+  forgetTenant(tenantId: string): Promise<void>;
 }
 
 /**
@@ -32,10 +34,17 @@ export function createServersModule(deps: {
   const withNotify = { ...deps, notifyToolsChanged: publishListsChanges(deps.changes) };
   // One connection pool for every source, checking each connection against the policy.
   const outbound = createOutboundGuard({ allowPrivateNetworks: deps.policy.allowPrivateNetworks });
+  const servers = cacheServerRuntimes(createServerService(withNotify), deps.changes);
+  const sources = createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound }), logger: deps.logger });
   return {
-    servers: cacheServerRuntimes(createServerService(withNotify), deps.changes),
-    sources: createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound }), logger: deps.logger }),
+    servers,
+    sources,
     pins: createToolPinService(withNotify),
+    async forgetTenant(tenantId) {
+      // The settings first: a request arriving meanwhile must not find them and reopen a source.
+      servers.forgetTenant(tenantId);
+      await sources.closeTenant(tenantId);
+    },
   };
 }
 

@@ -11,6 +11,12 @@ export interface RuntimeCacheOptions {
   now?: () => number;
 }
 
+/** A `ServerService` whose tenants' configuration is kept in memory. */
+export interface CachedServerService extends ServerService {
+  /** Drops the tenant's entry: it was deleted. */
+  forgetTenant(tenantId: string): void;
+}
+
 interface Entry {
   runtimes: Promise<ServerRuntime[]>;
   loadedAt: number;
@@ -23,7 +29,7 @@ interface Entry {
  * node, and through the change bus for every node (a load still in flight
  * is dropped too, so a list read before a change is not kept after it).
  */
-export function cacheServerRuntimes(service: ServerService, changes: ChangeBus, options: RuntimeCacheOptions = {}): ServerService {
+export function cacheServerRuntimes(service: ServerService, changes: ChangeBus, options: RuntimeCacheOptions = {}): CachedServerService {
   const ttlMs = options.ttlMs ?? 60_000;
   const maxTenants = options.maxTenants ?? 10_000;
   const now = options.now ?? Date.now;
@@ -81,5 +87,6 @@ export function cacheServerRuntimes(service: ServerService, changes: ChangeBus, 
     update: changing((tenant, context: RequestContext, slug: string, input: UpdateServerInput) => service.update(tenant, context, slug, input)),
     remove: changing((tenant, context: RequestContext, slug: string) => service.remove(tenant, context, slug)),
     listRuntime,
+    forgetTenant: invalidate,
   };
 }

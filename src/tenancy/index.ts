@@ -21,14 +21,35 @@ export interface TenancyModule {
   invitations: InvitationService;
   /** The OAuth authorization server's state: clients, grants, consents, signing keys. */
   oauth: OAuthStorage;
+  /** Drops what this process keeps of a deleted tenant (its cached credentials), whichever node deleted it. */
+  forgetTenant(tenantId: string): void;
 }
 
-/** Tenants, people, credentials, the audit trail and metering. */
-export function createTenancyModule({ db, cacheCredentials = false }: { db: Db; cacheCredentials?: boolean }): TenancyModule {
+/**
+ * Tenants, people, credentials, the audit trail and metering. `onTenantDeleted` is told of each
+ * deletion once committed (the gateway tells every node).
+ */
+export function createTenancyModule({
+  db,
+  cacheCredentials = false,
+  onTenantDeleted,
+}: {
+  db: Db;
+  cacheCredentials?: boolean;
+  onTenantDeleted?: (tenantId: string) => void;
+}): TenancyModule {
   // See createCredentialCache: exact only when this process makes every change (the embedded database).
   const keys = createCredentialCache<KeyCredential>({ enabled: cacheCredentials });
+  const forgetTenant = (tenantId: string) => keys.changed(tenantId);
   return {
-    tenants: createTenantService({ db, onTenantDeleted: (tenantId) => keys.changed(tenantId) }),
+    tenants: createTenantService({
+      db,
+      onTenantDeleted: (tenantId) => {
+        // At once here, whoever else is told: a deleted tenant's keys must not outlive it in this cache.
+        forgetTenant(tenantId);
+        onTenantDeleted?.(tenantId);
+      },
+    }),
     members: createMemberService({ db, onMembershipChanged: (tenantId) => keys.changed(tenantId) }),
     apiKeys: createApiKeyService({ db, cache: keys }),
     audit: createAuditService({ db }),
@@ -36,6 +57,7 @@ export function createTenancyModule({ db, cacheCredentials = false }: { db: Db; 
     sessions: createSessionService({ db }),
     invitations: createInvitationService({ db }),
     oauth: createOAuthStorage({ db }),
+    forgetTenant,
   };
 }
 
@@ -78,6 +100,7 @@ export type { OAuthStorage, StoredSigningKey } from './oauth.service.ts';
 export type { NewOAuthConsent, OAuthConsent } from './oauth-consent.repository.ts';
 export type { ModelIndexes, StoredPayload } from './oauth-model.repository.ts';
 export type { TenantService } from './tenant.service.ts';
+export { publishTenantDeleted, readTenantDeleted } from './tenant-events.ts';
 export type { UsageService, UsageSummary } from './usage.service.ts';
 export type {
   UsageFilter,

@@ -83,6 +83,12 @@ export async function findConsentByGrant(trx: Tx, grantId: string): Promise<OAut
   return row ? toConsent(row) : undefined;
 }
 
+/** The grants of every approval given for a tenant, by anyone. */
+export async function listTenantGrantIds(trx: Tx, tenantId: string): Promise<string[]> {
+  const rows = await trx.selectFrom('oauth_consents').select('grant_id').where('tenant_id', '=', tenantId).execute();
+  return rows.map((row) => row.grant_id);
+}
+
 /** A person's approvals, most recent first. */
 export async function listConsents(trx: Tx, userId: string): Promise<OAuthConsent[]> {
   const rows = await trx.selectFrom('oauth_consents').select(COLUMNS).where('user_id', '=', userId).orderBy('updated_at', 'desc').execute();

@@ -7,6 +7,7 @@ import {
   findConsent,
   findConsentByGrant,
   listConsents,
+  listTenantGrantIds,
   upsertConsent,
   type NewOAuthConsent,
   type OAuthConsent,
@@ -40,6 +41,16 @@ function withOAuthStore<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
     await sql`select set_config('role', ${OAUTH_ROLE}, true)`.execute(trx);
     return fn(trx);
   });
+}
+
+/**
+ * Destroys the grants given for a tenant, and with them every code and token issued under them,
+ * as the OAuth role in `trx`: part of deleting the tenant, run before its consents (which name the
+ * grants) cascade away with it. Leaves `trx` in the OAuth role.
+ */
+export async function destroyTenantGrants(trx: Tx, tenantId: string): Promise<void> {
+  await sql`select set_config('role', ${OAUTH_ROLE}, true)`.execute(trx);
+  for (const grantId of await listTenantGrantIds(trx, tenantId)) await destroyGrant(trx, grantId);
 }
 
 /** A stored access-token signing key: the private JWK is sealed by the caller. */

@@ -20,6 +20,14 @@ export async function findTenantBySlug(trx: Tx | Db, slug: string): Promise<Tena
 }
 
 /**
+ * Locks the tenant's row until the transaction ends, so that nothing is added to it meanwhile (a
+ * row referring to it waits, then fails if the tenant is deleted). False when there is no such tenant.
+ */
+export async function lockTenant(trx: Tx, id: string): Promise<boolean> {
+  return (await trx.selectFrom('tenants').select('id').where('id', '=', id).forUpdate().executeTakeFirst()) !== undefined;
+}
+
+/**
  * Deletes a tenant; its rows in every tenant table go with it (ON DELETE CASCADE). Run inside
  * `withTenant(db, id, ...)`: row-level security lets the application role delete that tenant only.
  */

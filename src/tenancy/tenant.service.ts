@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Db } from '../shared/db.ts';
-import { isUniqueViolation, withAuthenticator, withTenant } from '../shared/db.ts';
+import { APP_ROLE, isUniqueViolation, withAuthenticator, withTenant } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
 import { recordAudit } from './audit.ts';
-import { deleteTenant, findTenantBySlug, insertTenant, insertTenantDeletion } from './tenant.repository.ts';
+import { destroyTenantGrants } from './oauth.service.ts';
+import { deleteTenant, findTenantBySlug, insertTenant, insertTenantDeletion, lockTenant } from './tenant.repository.ts';
 import type { RequestContext, Tenant } from './types.ts';
 import { nameSchema, slugSchema } from './validation.ts';
 import { parseOrThrow } from './parse.ts';
@@ -13,9 +15,10 @@ export interface TenantService {
   /** The tenant with this slug; 404 when there is none. */
   getBySlug(slug: string): Promise<Tenant>;
   /**
-   * Deletes the tenant and, by cascade, all of its data; `confirm` must be its slug. The
-   * deletion is recorded in `tenant_deletions` in the same transaction, since the tenant's own
-   * audit trail goes with it. Returns the deleted tenant; 404 when it was already gone.
+   * Deletes the tenant and, by cascade, all of its data; `confirm` must be its slug. The OAuth
+   * grants given for it go in the same transaction, with every token issued under them. The
+   * deletion is recorded in `tenant_deletions` there too, since the tenant's own audit trail goes
+   * with it. Returns the deleted tenant; 404 when it was already gone.
    */
   remove(tenant: Tenant, context: RequestContext, confirm: unknown): Promise<Tenant>;
 }
@@ -25,7 +28,7 @@ export function createTenantService({
   onTenantDeleted,
 }: {
   db: Db;
-  /** Called once the deletion is committed: cached credentials of the tenant must go at once. */
+  /** Called once the deletion is committed: whatever is kept of the tenant in memory must go at once. */
   onTenantDeleted?: (tenantId: string) => void;
 }): TenantService {
   return {
@@ -62,9 +65,14 @@ export function createTenantService({
       if (confirm !== tenant.slug) {
         throw new AppError('validation_failed', `confirm: must be the tenant's slug, "${tenant.slug}"`, { details: { field: 'confirm' } });
       }
-      // The application role, confined by row-level security to this tenant, deletes its row; the
-      // cascades run as the tables' owner, so they reach tables the role may not delete from itself.
       const deleted = await withTenant(db, tenant.id, async (trx) => {
+        // Locked first: an OAuth approval given for the tenant meanwhile waits and then fails, so the
+        // grants found next are all there are. They go while the consents naming them still exist.
+        if (!(await lockTenant(trx, tenant.id))) return undefined;
+        await destroyTenantGrants(trx, tenant.id);
+        await sql`select set_config('role', ${APP_ROLE}, true)`.execute(trx);
+        // The application role, confined by row-level security to this tenant, deletes its row; the
+        // cascades run as the tables' owner, so they reach tables the role may not delete from itself.
         const removed = await deleteTenant(trx, tenant.id);
         if (removed) await insertTenantDeletion(trx, removed, context);
         return removed;

@@ -1,8 +1,11 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRecordingMcpServer, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
 import { Browser } from '../support/browser.ts';
-import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, seedTenant, type AuditEventJson, type KeyJson, type MemberJson } from '../support/http.ts';
+import { connectV2 } from '../support/mcp-clients.ts';
+import { openListener } from '../support/mcp-listener.ts';
 
 type Issued = KeyJson & { secret: string };
 
@@ -28,6 +31,7 @@ async function mcpStatus(baseUrl: string, slug: string, key: string): Promise<nu
 describe('DELETE /api/v1/tenant', () => {
   let gateway: GatewayProcess;
   let dataDir: string;
+  let upstream: RecordingMcpServer;
   const keys = {} as Record<'owner' | 'ownerRead' | 'admin' | 'b', Issued>;
 
   async function createKey(tenant: string, name: string, scopes: string[], extra: Record<string, string> = {}): Promise<Issued> {
@@ -44,8 +48,9 @@ describe('DELETE /api/v1/tenant', () => {
   }
 
   beforeAll(async () => {
+    upstream = await startRecordingMcpServer();
     dataDir = await makeDataDir();
-    gateway = await startGateway({ dataDir });
+    gateway = await startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' } });
     keys.owner = (await seedTenant(dataDir, 'del-a')).key;
     keys.b = (await seedTenant(dataDir, 'del-b')).key;
     keys.ownerRead = await createKey('del-a', 'owner-reader', ['read', 'mcp'], { user: 'owner@del-a.example' });
@@ -55,6 +60,7 @@ describe('DELETE /api/v1/tenant', () => {
 
   afterAll(async () => {
     await gateway?.stop();
+    await upstream?.close();
     if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
   });
 
@@ -104,6 +110,15 @@ describe('DELETE /api/v1/tenant', () => {
     const owner = apiClient(gateway.url, keys.owner.secret);
     expect((await owner.get('/api/v1/me')).status).toBe(200); // cached now, on the embedded database
     expect(await mcpStatus(gateway.url, 'del-a', keys.owner.secret)).toBe(200);
+    // The tenant's remote server in use (the gateway listens to the upstream), and a client listening to the tenant.
+    expect((await owner.post('/api/v1/servers', { json: { slug: 'up', kind: 'remote', config: { url: upstream.url } } })).status).toBe(201);
+    const client = await connectV2(`${gateway.url}/t/del-a/mcp`, keys.owner.secret);
+    expect(await client.listToolNames()).toContain('up__echo');
+    await client.close();
+    await pollUntil('the gateway to listen to the upstream', async () => (upstream.openListenStreams === 1 ? true : undefined));
+    const listener = await openListener(`${gateway.url}/t/del-a/mcp`, keys.owner.secret);
+    let ended: string | undefined;
+    void listener.closed.then((how) => (ended = how));
     const otherBefore = await stateOf('del-b', keys.b.secret);
 
     const deleted = await owner.delete('/api/v1/tenant', { json: { confirm: 'del-a' } });
@@ -118,6 +133,9 @@ describe('DELETE /api/v1/tenant', () => {
     await expect(operatorCommand(dataDir, 'key.list', { tenant: 'del-a' })).rejects.toThrow(/not_found|not found/);
     expect(await stateOf('del-b', keys.b.secret)).toEqual(otherBefore);
     expect(gateway.output()).toMatch(/"level":40[^\n]*"slug":"del-a"[^\n]*"msg":"tenant deleted"/);
+    expect(await pollUntil('the tenant’s listen stream to end', async () => ended, { timeoutMs: 20_000 })).toBe('graceful');
+    await pollUntil('the tenant’s upstream connection to close', async () => (upstream.openListenStreams === 0 ? true : undefined), { timeoutMs: 20_000 });
+    await listener.close().catch(() => undefined);
   });
 
   it('deletes the tenant for a signed-in owner who sends the CSRF token', async () => {

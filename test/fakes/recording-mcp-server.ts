@@ -18,6 +18,8 @@ export interface RecordingMcpServer {
   requests: RecordedRequest[];
   /** How many tool calls saw their request aborted (the client went away or cancelled). */
   readonly cancellations: number;
+  /** `subscriptions/listen` streams held open now; a client that closes its connection ends its stream. */
+  readonly openListenStreams: number;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ function rpcMethodOf(body: unknown): string | undefined {
 export async function startRecordingMcpServer(): Promise<RecordingMcpServer> {
   const requests: RecordedRequest[] = [];
   let cancellations = 0;
+  let openListenStreams = 0;
   const handler = createMcpHandler(() => createServer(() => cancellations++));
   const node = toNodeHandler(handler);
   const httpServer = http.createServer((req, res) => {
@@ -102,6 +105,10 @@ export async function startRecordingMcpServer(): Promise<RecordingMcpServer> {
       }
       const rpcMethod = rpcMethodOf(body);
       requests.push({ method: req.method ?? '', headers: req.headers, ...(rpcMethod && { rpcMethod }) });
+      if (rpcMethod === 'subscriptions/listen') {
+        openListenStreams += 1;
+        res.once('close', () => (openListenStreams -= 1));
+      }
       await node(req, res, body);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500);
@@ -115,6 +122,9 @@ export async function startRecordingMcpServer(): Promise<RecordingMcpServer> {
     requests,
     get cancellations() {
       return cancellations;
+    },
+    get openListenStreams() {
+      return openListenStreams;
     },
     async close() {
       await handler.close();

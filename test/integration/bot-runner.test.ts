@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { beforeAll, expect, it } from 'vitest';
-import { BotRunRefused, createBotRunner, type AskInput, type BotRunEvent, type BotRunnerLimits } from '../../src/bots/bot-runner.ts';
+import { BotRunRefused, createBotRunner, type AskInput, type BotRunEvent, type BotRunnerLimits, type ToolClientFactory } from '../../src/bots/bot-runner.ts';
 import { createBotService, type BotService } from '../../src/bots/bot.service.ts';
 import { createConversationService, type ConversationService, type NewMessage } from '../../src/bots/conversation.service.ts';
 import { ModelError, type ModelClient } from '../../src/bots/model-client.ts';
@@ -286,6 +286,52 @@ describeEachDatabase('bot runner', (use) => {
     const rows = await usageRows(tenant.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ conversation_id: conversation.id, input_tokens: 400, output_tokens: 30, stop_reason: 'tool_use', error: null, priced: true });
+  });
+
+  it("stops a tenant's runs when told, ending their tools' signal and saving no turn, while another tenant's run goes on", async () => {
+    const [stopped, going] = [await newTenant('run-stopped'), await newTenant('run-going')];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const model = scriptedModel([
+      reply(toolUse('tu_1', { path: 'big.log' }), { inputTokens: 400, outputTokens: 30 }),
+      async (request, options) => {
+        await gate;
+        return answer('Still here.')(request, options);
+      },
+    ]);
+    let toolStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => {
+      toolStarted = resolve;
+    });
+    const tools = fakeTools(
+      (_input, signal) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+          toolStarted();
+        }),
+    );
+    let toolSignal: AbortSignal | undefined;
+    const factory: ToolClientFactory = (context) => {
+      toolSignal = context.signal;
+      return tools.factory(context);
+    };
+    const { runner } = runnerWith(model.client);
+
+    const run = runner.ask(askOf(stopped, { toolClient: factory }));
+    await started;
+    const other = runner.ask(askOf(going, { bot: 'other' }));
+    runner.stopTenant(stopped.id, 'The tenant was deleted.');
+    release();
+
+    expect(await outcomeOf(run)).toEqual({ error: 'BotRunStopped', message: 'The tenant was deleted.' });
+    expect(toolSignal?.aborted).toBe(true);
+    expect(tools.state.closed).toBe(1);
+    const [conversation] = (await conversations.list(stopped.id, { limit: 10 })).conversations;
+    expect(conversation?.messageCount).toBe(0);
+    expect((await other).text).toBe('Still here.');
+    expect((await conversations.list(going.id, { limit: 10 })).conversations.map((c) => c.messageCount)).toEqual([2]);
   });
 
   it('records the calls of a model without a price as unpriced, never guessing a cost', async () => {

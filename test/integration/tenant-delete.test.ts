@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { Client } from 'pg';
 import { expect, it } from 'vitest';
 import type { Db, Tx } from '../../src/shared/db.ts';
 import { withTenant } from '../../src/shared/db.ts';
 import { createTenancyModule, type Tenant } from '../../src/tenancy/index.ts';
 import { countRows, describeEachDatabase } from '../support/databases.ts';
+import { pollUntil } from '../support/gateway-process.ts';
 
 const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
 const owner = (userId: string) =>
@@ -37,7 +39,7 @@ async function rowsOf(db: Db, tenantId: string): Promise<Record<string, number>>
 }
 
 /** A tenant with at least one row in every tenant table; seeded as the owning role for brevity. */
-async function seedFullTenant(db: Db, slug: string): Promise<{ tenant: Tenant; ownerId: string }> {
+async function seedFullTenant(db: Db, slug: string): Promise<{ tenant: Tenant; ownerId: string; grantId: string }> {
   const tenancy = createTenancyModule({ db });
   const tenant = await tenancy.tenants.create(operator, { slug });
   const added = await tenancy.members.add(tenant.id, operator, { email: `owner@${slug}.example`, role: 'owner' });
@@ -91,11 +93,29 @@ async function seedFullTenant(db: Db, slug: string): Promise<{ tenant: Tenant; o
     .insertInto('invitations')
     .values({ tenant_id: tenant.id, email: `guest@${slug}.example`, role: 'member', digest: randomUUID(), expires_at: new Date(Date.now() + 3_600_000) })
     .execute();
-  await db
-    .insertInto('oauth_consents')
-    .values({ user_id: ownerId, tenant_id: tenant.id, client_id: 'client', client_name: null, resource: `https://gw.example/t/${slug}/mcp`, scopes: ['mcp'], grant_id: randomUUID() })
-    .execute();
-  return { tenant, ownerId };
+  // A client the owner approved for the tenant, as oidc-provider stores it: the grant and what was issued under it.
+  const grantId = randomUUID();
+  await tenancy.oauth.consents.record(operator, {
+    userId: ownerId,
+    tenantId: tenant.id,
+    clientId: 'client',
+    clientName: null,
+    resource: `https://gw.example/t/${slug}/mcp`,
+    scopes: ['mcp'],
+    grantId,
+  });
+  const expiresIn = 3600;
+  await tenancy.oauth.models.upsert('Grant', grantId, { accountId: ownerId, clientId: 'client' }, { grantId: null, userCode: null, uid: null, expiresIn });
+  for (const kind of ['AuthorizationCode', 'RefreshToken', 'AccessToken']) {
+    await tenancy.oauth.models.upsert(kind, `${kind}-${grantId}`, { grantId, clientId: 'client' }, { grantId, userCode: null, uid: null, expiresIn });
+  }
+  return { tenant, ownerId, grantId };
+}
+
+/** The stored OAuth models (grant, code, tokens) of a grant, read as the owning role. */
+async function modelsOf(db: Db, grantId: string): Promise<string[]> {
+  const rows = await sql<{ kind: string }>`select kind from oauth_models where id = ${grantId} or grant_id = ${grantId} order by kind`.execute(db);
+  return rows.rows.map((row) => row.kind);
 }
 
 describeEachDatabase('tenant deletion', (use) => {
@@ -131,6 +151,12 @@ describeEachDatabase('tenant deletion', (use) => {
     expect(await rowsOf(db, b.tenant.id)).toEqual(beforeB);
     // People are not tenant data: the owner's account outlives the tenant.
     expect(await countRows(db, 'users')).toBe(usersBefore);
+    // Nothing of the tenant's OAuth authorization survives: its grants went, with every code and token issued under them.
+    expect(await modelsOf(db, a.grantId)).toEqual([]);
+    const refused = createTenancyModule({ db }).oauth;
+    expect(await refused.models.findWithActiveGrant('AccessToken', `AccessToken-${a.grantId}`)).toBeUndefined();
+    expect(await refused.models.find('RefreshToken', `RefreshToken-${a.grantId}`)).toBeUndefined();
+    expect(await modelsOf(db, b.grantId)).toEqual(['AccessToken', 'AuthorizationCode', 'Grant', 'RefreshToken']);
     const records = await db.selectFrom('tenant_deletions').selectAll().where('tenant_id', '=', a.tenant.id).execute();
     expect(records).toEqual([
       expect.objectContaining({
@@ -162,7 +188,44 @@ describeEachDatabase('tenant deletion', (use) => {
     }
 
     expect(await rowsOf(db, a.tenant.id)).toEqual(before);
+    expect(await modelsOf(db, a.grantId)).toEqual(['AccessToken', 'AuthorizationCode', 'Grant', 'RefreshToken']);
     expect(await countRows(db, 'tenant_deletions')).toBe(deletionsBefore);
+  });
+
+  it('destroys the grant of an approval given for the tenant while it is being deleted', async (context) => {
+    const { db, url } = use();
+    context.skip(url === undefined, 'PGlite admits one connection; concurrency needs PostgreSQL');
+    const tenancy = createTenancyModule({ db });
+    const a = await seedFullTenant(db, `race-${randomUUID().slice(0, 8)}`);
+    const late = randomUUID();
+    // An approval being recorded, as the OAuth role does, not yet committed when the deletion starts.
+    const approving = new Client({ connectionString: url });
+    await approving.connect();
+    try {
+      await approving.query('begin');
+      await approving.query(`select set_config('role', 'botgate_oauth', true)`);
+      await approving.query(`insert into oauth_models (kind, id, payload, expires_at) values ('Grant', $1, '{}', now() + interval '1 hour')`, [late]);
+      await approving.query(`insert into oauth_models (kind, id, payload, grant_id, expires_at) values ('RefreshToken', $2, '{}', $1, now() + interval '1 hour')`, [late, `rt-${late}`]);
+      await approving.query(`insert into oauth_consents (user_id, tenant_id, client_id, resource, scopes, grant_id) values ($1, $2, 'late-client', $3, '{mcp}', $4)`, [
+        a.ownerId,
+        a.tenant.id,
+        `https://gw.example/t/${a.tenant.slug}/mcp/servers/files`,
+        late,
+      ]);
+
+      const deleting = tenancy.tenants.remove(a.tenant, owner(a.ownerId), a.tenant.slug);
+      await pollUntil('the deletion to wait for the approval', async () => {
+        const waiting = await sql<{ n: string }>`select count(*)::text as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`.execute(db);
+        return waiting.rows[0]?.n === '1' ? true : undefined;
+      });
+      await approving.query('commit');
+      await deleting;
+    } finally {
+      await approving.end();
+    }
+
+    expect(await modelsOf(db, late)).toEqual([]);
+    expect(await modelsOf(db, a.grantId)).toEqual([]);
   });
 
   it('answers 404 for a tenant already deleted, recording nothing more', async () => {

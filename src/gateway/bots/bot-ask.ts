@@ -1,7 +1,7 @@
 import type { DiscoverResult } from '@modelcontextprotocol/client';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { BotRunRefused, BotRunTimeout, ModelError, type AskResult, type BotInfo, type BotRunEvent, type BotRunner, type ToolClientFactory } from '../../bots/index.ts';
+import { BotRunRefused, BotRunStopped, BotRunTimeout, ModelError, type AskResult, type BotInfo, type BotRunEvent, type BotRunner, type ToolClientFactory } from '../../bots/index.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { errorResult, RESERVED_SERVER_SLUG, type ToolCallContext } from '../../servers/index.ts';
@@ -72,10 +72,12 @@ const noTools = { listTools: async () => [], callTool: async () => ({ text: 'Thi
 /** Connects a run's tools to this node's aggregate endpoint with a credential bound to the run. */
 function toolClientFor(context: AskContext): ToolClientFactory {
   const { principal } = context;
-  return ({ bot, runId, chain }) => {
+  return ({ bot, runId, chain, signal }) => {
     const tools = toolsForRun(principal, bot);
     if (tools.length === 0) return noTools;
     const credential = context.credentials.issue({ principal: { ...principal, scopes: ['mcp'], tools }, origin: principal, runId, chain });
+    // A run ended early (cancelled, timed out, stopped) loses its credential at that moment, not once it has unwound.
+    signal.addEventListener('abort', () => context.credentials.revoke(credential), { once: true });
     return createSelfToolClient({
       url: `${context.selfUrl()}/t/${principal.tenant.slug}/mcp`,
       credential,
@@ -106,7 +108,7 @@ export function askResultJson(result: AskResult) {
 
 /** Why a run failed, in words the calling model or person can act on; undefined for failures to rethrow. */
 export function describeRunFailure(error: unknown): string | undefined {
-  if (error instanceof BotRunRefused || error instanceof BotRunTimeout) return error.message;
+  if (error instanceof BotRunRefused || error instanceof BotRunTimeout || error instanceof BotRunStopped) return error.message;
   if (error instanceof ModelError) {
     return error.kind === 'cancelled' ? undefined : `The bot could not answer: ${error.message}. Nothing of this turn was saved; try again later.`;
   }

@@ -5,6 +5,7 @@ import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { readListsChange, type ListKind } from '../../servers/index.ts';
+import { readTenantDeleted } from '../../tenancy/index.ts';
 
 /** Whose changes one `subscriptions/listen` stream may hear. */
 export interface ListenScope {
@@ -64,7 +65,8 @@ export interface ListenStreams {
  * Serves `subscriptions/listen` with the SDK's own listen router, through a
  * handler made for that one stream whose bus delivers only the changes its
  * scope may hear. The stream lives as long as the handler; when `stopping`
- * aborts, every open stream is ended gracefully so draining need not wait.
+ * aborts, every open stream is ended gracefully so draining need not wait,
+ * and when a tenant is deleted (on any node), its streams on this node end.
  */
 export function createListenStreams(options: {
   changes: ChangeBus;
@@ -74,19 +76,26 @@ export function createListenStreams(options: {
   stopping: AbortSignal | undefined;
 }): ListenStreams {
   const { changes, factory, logger, stopping } = options;
-  const open = new Set<McpHttpHandler>();
-  const perTenant = new Map<string, number>();
+  // Each open stream's handler, by tenant.
+  const perTenant = new Map<string, Set<McpHttpHandler>>();
   const onerror = (error: Error) => logger.warn({ err: error }, 'subscriptions/listen stream error');
+  const end = (handlers: Iterable<McpHttpHandler>) => {
+    for (const handler of handlers) handler.close().catch(onerror);
+  };
 
   stopping?.addEventListener('abort', () => {
-    for (const handler of open) handler.close().catch(onerror);
+    for (const handlers of perTenant.values()) end(handlers);
+  });
+  changes.subscribe((event) => {
+    const tenantId = readTenantDeleted(event);
+    if (tenantId !== undefined) end(perTenant.get(tenantId) ?? []);
   });
 
   return {
     async serve(req, res, scope) {
       if (stopping?.aborted) throw new AppError('unavailable', 'the gateway is shutting down; listen again on another node');
-      const held = perTenant.get(scope.tenantId) ?? 0;
-      if (held >= MAX_STREAMS_PER_TENANT) {
+      const held = perTenant.get(scope.tenantId) ?? new Set<McpHttpHandler>();
+      if (held.size >= MAX_STREAMS_PER_TENANT) {
         throw new AppError('rate_limited', `this tenant already holds ${MAX_STREAMS_PER_TENANT} subscriptions/listen streams on this node`);
       }
       const handler = createMcpHandler(factory, {
@@ -96,13 +105,10 @@ export function createListenStreams(options: {
         maxRequestBodySize: options.maxBodyBytes,
         onerror,
       });
-      open.add(handler);
-      perTenant.set(scope.tenantId, held + 1);
+      perTenant.set(scope.tenantId, held.add(handler));
       res.once('close', () => {
-        open.delete(handler);
-        const left = (perTenant.get(scope.tenantId) ?? 1) - 1;
-        if (left > 0) perTenant.set(scope.tenantId, left);
-        else perTenant.delete(scope.tenantId);
+        held.delete(handler);
+        if (held.size === 0 && perTenant.get(scope.tenantId) === held) perTenant.delete(scope.tenantId);
       });
       await toNodeHandler(handler, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res);
     },
