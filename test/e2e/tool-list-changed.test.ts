@@ -172,6 +172,17 @@ describe('subscriptions/listen: list changes on one gateway', () => {
     }
   });
 
+  it('relays the announcement on every connection to the same upstream, not only the first one this node opened', async () => {
+    // A second tenant's server at the same URL: its connection starts from the era this node already learned.
+    expect((await admin('other').post('/api/v1/servers', { json: { slug: 'shared', kind: 'remote', config: { url: upstreams.acme.url } } })).status).toBe(201);
+    const [inAcme, inOther] = [await listen(aggregate('acme'), keys.acme), await listen(aggregate('other'), keys.other)];
+    await listToolsFresh(aggregate('acme'), keys.acme);
+    await listToolsFresh(aggregate('other'), keys.other);
+    upstreams.acme.announceToolsChanged();
+    await Promise.all([inAcme.waitFor(TOOLS), inOther.waitFor(TOOLS)]);
+    expect((await admin('other').delete('/api/v1/servers/shared')).status).toBe(204);
+  });
+
   it('ends open streams gracefully when the gateway stops', async () => {
     const listener = await listen(aggregate('other'), keys.other);
     const exit = await gateway.stop();

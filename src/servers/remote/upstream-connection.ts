@@ -54,6 +54,22 @@ function listChangedHandlers(onListsChanged: UpstreamConnectionOptions['onListsC
   return { tools: relay('tools'), prompts: relay('prompts'), resources: relay('resources') };
 }
 
+/**
+ * Opens `subscriptions/listen` for the lists the upstream says may change, as
+ * the client does itself after probing. A refusal leaves the connection usable
+ * without change notifications, as the client's own opening does.
+ */
+async function listenForChanges(client: Client, timeoutMs: number): Promise<void> {
+  const advertised = client.getServerCapabilities();
+  const filter = {
+    ...(advertised?.tools?.listChanged && { toolsListChanged: true }),
+    ...(advertised?.prompts?.listChanged && { promptsListChanged: true }),
+    ...(advertised?.resources?.listChanged && { resourcesListChanged: true }),
+  };
+  if (Object.keys(filter).length === 0) return;
+  await client.listen(filter, { timeout: timeoutMs }).catch((error: unknown) => client.onerror?.(error instanceof Error ? error : new Error(String(error))));
+}
+
 /** A live client and its transport. */
 interface Connection {
   client: Client;
@@ -167,6 +183,8 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
       const reason = `no answer within ${options.connectTimeoutMs} ms while connecting`;
       throw new UpstreamError(`upstream ${host} unavailable: ${reason}`, 'unavailable', undefined, { cause: error });
     }
+    // From a cached modern verdict the client registers its handlers but opens no listen stream of its own.
+    if (prior?.kind === 'modern' && listChanged) await listenForChanges(client, options.connectTimeoutMs);
     const connection = { client, transport };
     if (closed) {
       await closeConnection(connection, true);
