@@ -119,7 +119,16 @@ export function createOutboundGuard({
   }
 
   return {
-    fetch: (input, init) => fetch(input, { ...init, dispatcher: agent }),
+    fetch: (input, init) =>
+      fetch(input, {
+        ...init,
+        // The MCP client passes one signal for its whole connection; fetch adds an abort listener
+        // to it per request, dropped only on garbage collection (nodejs/undici#5285), so a busy
+        // upstream would pile up listeners and warnings. A signal of the request's own follows it
+        // without a listener on it (AbortSignal.any holds its dependants weakly).
+        ...(init?.signal && { signal: AbortSignal.any([init.signal]) }),
+        dispatcher: agent,
+      }),
     createSocket,
   };
 }

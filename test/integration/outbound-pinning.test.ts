@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { CallToolResult } from '@modelcontextprotocol/client';
@@ -41,6 +42,8 @@ describe('outbound guard: every connection is checked where it is made', () => {
     server = createServer((req, res) => {
       hosts.push(req.headers.host ?? '');
       res.setHeader('connection', 'close');
+      // Answers nothing: a request left in flight.
+      if (req.url === '/silent') return;
       if (req.url === '/to-metadata') res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
       else res.end('ok');
     });
@@ -48,7 +51,10 @@ describe('outbound guard: every connection is checked where it is made', () => {
     port = (server.address() as AddressInfo).port;
   });
 
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
 
   it('refuses a name that rebinds to a private address between two connections, sending nothing', async () => {
     const dns = fakeDns({ 'rebind.test': '127.0.0.1' });
@@ -68,6 +74,18 @@ describe('outbound guard: every connection is checked where it is made', () => {
 
     expect(dns.asked).toEqual(['rebind.test', 'rebind.test']);
     expect(hosts).toEqual([`rebind.test:${port}`]);
+  });
+
+  it('leaves no abort listener on a signal shared by many requests, and still aborts a request when it fires', async () => {
+    const guard = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.1/32'] });
+    // As an MCP client's connection passes one signal with every request it makes.
+    const connection = new AbortController();
+    for (let i = 0; i < 300; i += 1) expect(await (await guard.fetch(`http://127.0.0.1:${port}/`, { signal: connection.signal })).text()).toBe('ok');
+    expect(getEventListeners(connection.signal, 'abort')).toHaveLength(0);
+
+    const inFlight = guard.fetch(`http://127.0.0.1:${port}/silent`, { signal: connection.signal });
+    connection.abort(new Error('connection closed'));
+    await expect(inFlight).rejects.toThrow('connection closed');
   });
 
   it('refuses literal private addresses, and a redirect to one, without a lookup', async () => {
