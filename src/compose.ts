@@ -94,6 +94,7 @@ export function composeModules({
     logger,
     anthropic: { apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl },
     pricesFile: config.pricesFile,
+    ...(config.summaryModel !== undefined && { limits: { summaryModel: config.summaryModel } }),
     changes,
     // Bots are the tools of the aggregate's `bot` namespace: their changes are announced as that server's.
     onBotsChanged: (tenantId) => publishListsChanges(changes)(tenantId, RESERVED_SERVER_SLUG),

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { openSecret, sealSecret } from '../shared/crypto.ts';
 import { isUniqueViolation, withTenant, type Db, type Tx } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
+import { MODEL_ID_PATTERN } from '../shared/model-id.ts';
 import { parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
 import type { PriceTable } from './pricing/index.ts';
 import {
@@ -88,7 +89,7 @@ const FIELDS = {
     .max(2000, 'must be at most 2000 characters'),
   model: z
     .string({ error: 'required: a model id such as "claude-sonnet-4-5"' })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/, 'must be a model id such as "claude-sonnet-4-5"'),
+    .regex(MODEL_ID_PATTERN, 'must be a model id such as "claude-sonnet-4-5"'),
   system_prompt: z.string().max(100_000, 'must be at most 100000 characters'),
   temperature: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').nullable(),
   max_tokens: z.int('must be a whole number').min(1, 'must be between 1 and 64000').max(64_000, 'must be between 1 and 64000'),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import * as z from 'zod';
+import { MODEL_ID_PATTERN } from './model-id.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -64,6 +65,7 @@ const envSchema = z.object({
     })
     .optional(),
   BOTGATE_PRICES_FILE: z.string().min(1).optional(),
+  BOTGATE_SUMMARY_MODEL: z.string().regex(MODEL_ID_PATTERN, 'must be a model id such as "claude-haiku-4-5"').optional(),
   BOTGATE_OAUTH_CLIENTS: z
     .string()
     .transform((text, ctx) => {
@@ -112,6 +114,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** The operator's model prices (JSON like src/bots/pricing/prices.json), merged over the built-in table. */
   readonly pricesFile: string | undefined;
+  /** The model that summarises long conversations; the bots module's default when absent. */
+  readonly summaryModel: string | undefined;
   readonly anthropicApiKey: string | undefined;
   readonly anthropicBaseUrl: string | undefined;
   /** Hex secret; when absent from the environment it is generated into DATA_DIR. */
@@ -159,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     pricesFile: e.BOTGATE_PRICES_FILE === undefined ? undefined : path.resolve(e.BOTGATE_PRICES_FILE),
+    summaryModel: e.BOTGATE_SUMMARY_MODEL,
     anthropicApiKey: e.ANTHROPIC_API_KEY,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
     secretKey: e.BOTGATE_SECRET_KEY,

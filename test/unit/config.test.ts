@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       publicUrl: undefined,
       logLevel: 'info',
       bodyLimit: '1mb',
+      summaryModel: undefined,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
       PUBLIC_URL: 'https://gate.example.com/',
       LOG_LEVEL: 'debug',
       BOTGATE_BODY_LIMIT: '512kb',
+      BOTGATE_SUMMARY_MODEL: 'claude-sonnet-4-5',
       PATH: '/usr/bin',
     });
 
@@ -64,6 +66,7 @@ describe('loadConfig', () => {
       publicUrl: 'https://gate.example.com',
       logLevel: 'debug',
       bodyLimit: '512kb',
+      summaryModel: 'claude-sonnet-4-5',
     });
   });
 
@@ -88,6 +91,8 @@ describe('loadConfig', () => {
     ['BOTGATE_SECRET_KEY', 'zz'.repeat(32)],
     ['LOG_LEVEL', 'verbose'],
     ['LOG_LEVEL', 'INFO'],
+    ['BOTGATE_SUMMARY_MODEL', 'claude haiku'],
+    ['BOTGATE_SUMMARY_MODEL', '-claude-haiku-4-5'],
   ])('refuses %s=%s with a ConfigError naming the variable', (variable, value) => {
     const error = configErrorFor({ [variable]: value });
 
