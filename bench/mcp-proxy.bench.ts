@@ -13,6 +13,7 @@ import { loadConfig } from '../src/shared/config.ts';
 import { pingDatabase, type Db } from '../src/shared/db.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import type { RequestContext } from '../src/tenancy/index.ts';
+import { startBareProxy, type BareProxy } from './bare-mcp-proxy.ts';
 import { combineLoads, quantile, type LoadResult } from './load.ts';
 
 const EVERYTHING = path.resolve(import.meta.dirname, '../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
@@ -41,11 +42,15 @@ export interface Latency {
   errors: number;
 }
 
+/** The three ways to the upstream: directly, through the bare SDK proxy, through the gateway. */
+export const PATHS = ['direct', 'bare', 'gateway'] as const;
+export type PathName = (typeof PATHS)[number];
+
 export interface McpProxyBenchResult {
-  latency: { direct: Latency; gateway: Latency };
-  throughput: { direct: LoadResult; gateway: LoadResult };
-  /** The protocol era each client negotiated with each target. */
-  eras: { direct: string; gateway: string };
+  latency: Record<PathName, Latency>;
+  throughput: Record<PathName, LoadResult>;
+  /** The protocol era each client negotiated on each path. */
+  eras: Record<PathName, string>;
   /** tool.call audit events the gateway wrote during the run. */
   auditEvents: number;
 }
@@ -57,8 +62,7 @@ interface Target {
 
 interface WorkerInput {
   role: typeof WORKER_ROLE;
-  direct: Target;
-  gateway: Target;
+  targets: Record<PathName, Target>;
   options: McpProxyBenchOptions;
 }
 
@@ -128,31 +132,31 @@ function summarize(samples: number[], errors: number): Latency {
   return { samples: sorted.length, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), meanMs: mean, errors };
 }
 
-/** One client per target, calls alternating between them so both see the same moments of machine noise. */
-async function measureLatency(direct: Target, gateway: Target, options: McpProxyBenchOptions) {
-  const clients = [await connectClient(direct), await connectClient(gateway)] as const;
+/** One client per path, calls rotating between them so all see the same moments of machine noise. */
+async function measureLatency(targets: Record<PathName, Target>, options: McpProxyBenchOptions) {
+  const clients = await Promise.all(PATHS.map((name) => connectClient(targets[name])));
   try {
-    const samples: [number[], number[]] = [[], []];
-    const errors = [0, 0];
+    const samples = PATHS.map((): number[] => []);
+    const errors = PATHS.map(() => 0);
     let deadline = Number.POSITIVE_INFINITY;
     for (let i = 0; i < options.latencyWarmup + options.latencyCalls && performance.now() < deadline; i += 1) {
       if (i === options.latencyWarmup) deadline = performance.now() + options.latencyMaxDurationMs;
-      // Swap which goes first each time, so neither always follows the other.
-      const order = i % 2 === 0 ? [0, 1] : [1, 0];
-      for (const index of order) {
-        const client = clients[index as 0 | 1];
+      // Rotate which goes first each time, so none always follows another.
+      for (let k = 0; k < PATHS.length; k += 1) {
+        const index = (i + k) % PATHS.length;
+        const client = clients[index];
+        if (!client) continue;
         const sent = performance.now();
         const ok = await callEcho(client, `latency ${i}`);
         if (i < options.latencyWarmup) continue;
-        samples[index as 0 | 1].push(performance.now() - sent);
+        samples[index]?.push(performance.now() - sent);
         if (!ok) errors[index] = (errors[index] ?? 0) + 1;
       }
     }
-    const eraOf = (client: Client) => client.getNegotiatedProtocolVersion() ?? 'unknown';
+    const byPath = <T>(value: (index: number) => T) => Object.fromEntries(PATHS.map((name, index) => [name, value(index)])) as Record<PathName, T>;
     return {
-      direct: summarize(samples[0], errors[0] ?? 0),
-      gateway: summarize(samples[1], errors[1] ?? 0),
-      eras: { direct: eraOf(clients[0]), gateway: eraOf(clients[1]) },
+      latency: byPath((index) => summarize(samples[index] ?? [], errors[index] ?? 0)),
+      eras: byPath((index) => clients[index]?.getNegotiatedProtocolVersion() ?? 'unknown'),
     };
   } finally {
     await Promise.allSettled(clients.map((client) => client.close()));
@@ -195,19 +199,19 @@ async function runRound(clients: Client[], durationMs: number, warmupCalls: numb
   };
 }
 
-async function measureThroughput(direct: Target, gateway: Target, options: McpProxyBenchOptions) {
+async function measureThroughput(targets: Record<PathName, Target>, options: McpProxyBenchOptions): Promise<Record<PathName, LoadResult>> {
   const pools: Client[][] = [];
   try {
-    for (const target of [direct, gateway]) {
-      pools.push(await Promise.all(Array.from({ length: options.concurrency }, () => connectClient(target))));
+    for (const name of PATHS) {
+      pools.push(await Promise.all(Array.from({ length: options.concurrency }, () => connectClient(targets[name]))));
     }
-    const rounds: LoadResult[][] = [[], []];
+    const rounds = PATHS.map((): LoadResult[] => []);
     for (let round = 0; round < options.rounds; round += 1) {
       for (const [index, clients] of pools.entries()) {
         rounds[index]?.push(await runRound(clients, options.roundDurationMs, round === 0 ? options.warmupCalls : 0));
       }
     }
-    return { direct: combineLoads(rounds[0] ?? []), gateway: combineLoads(rounds[1] ?? []) };
+    return Object.fromEntries(PATHS.map((name, index) => [name, combineLoads(rounds[index] ?? [])])) as Record<PathName, LoadResult>;
   } finally {
     await Promise.allSettled(pools.flat().map((client) => client.close()));
   }
@@ -215,9 +219,9 @@ async function measureThroughput(direct: Target, gateway: Target, options: McpPr
 
 /** The worker's whole job: drive both targets, then report. */
 async function runClients(input: WorkerInput): Promise<WorkerOutput> {
-  const latency = await measureLatency(input.direct, input.gateway, input.options);
-  const throughput = await measureThroughput(input.direct, input.gateway, input.options);
-  return { latency: { direct: latency.direct, gateway: latency.gateway }, throughput, eras: latency.eras };
+  const { latency, eras } = await measureLatency(input.targets, input.options);
+  const throughput = await measureThroughput(input.targets, input.options);
+  return { latency, throughput, eras };
 }
 
 /**
@@ -238,8 +242,9 @@ function runClientsInWorker(input: Omit<WorkerInput, 'role'>): Promise<WorkerOut
 
 /**
  * `tools/call echo` on server-everything (Streamable HTTP, its own process),
- * made directly and through the in-process gateway's `/t/{tenant}/mcp/servers/{remote}`
- * with an API key and audit on. Expects a migrated database.
+ * made directly, through the bare SDK proxy (bare-mcp-proxy.ts) and through the
+ * gateway's `/t/{tenant}/mcp/servers/{remote}` with an API key and audit on; both
+ * proxies in this process. Expects a migrated database.
  */
 export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): Promise<McpProxyBenchResult> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'botgate-bench-'));
@@ -252,6 +257,7 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
   });
   let upstream: ChildProcess | undefined;
   let server: RunningServer | undefined;
+  let bare: BareProxy | undefined;
   try {
     const everything = await startEverything();
     upstream = everything.child;
@@ -279,9 +285,13 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
       operator: { commands: modules.commands, token: generateOperatorToken() },
     });
     server = await listen(app, { host: '127.0.0.1', port: 0 });
+    bare = await startBareProxy(everything.url);
     const output = await runClientsInWorker({
-      direct: { url: everything.url, headers: {} },
-      gateway: { url: `${server.url}/t/${slug}/mcp/servers/everything`, headers: { authorization: `Bearer ${key.secret}` } },
+      targets: {
+        direct: { url: everything.url, headers: {} },
+        bare: { url: bare.url, headers: {} },
+        gateway: { url: `${server.url}/t/${slug}/mcp/servers/everything`, headers: { authorization: `Bearer ${key.secret}` } },
+      },
       options,
     });
     await modules.auditWriter.flush();
@@ -293,6 +303,7 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
     return { ...output, auditEvents: Number(audit.count) };
   } finally {
     await server?.close(1_000);
+    await bare?.close();
     await modules.close();
     if (upstream && upstream.exitCode === null) {
       const exited = new Promise((resolve) => upstream?.once('exit', resolve));

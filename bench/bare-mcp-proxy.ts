@@ -1,0 +1,46 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, Server, type CallToolResult } from '@modelcontextprotocol/server';
+
+export interface BareProxy {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The least an MCP proxy built on the SDK does, as the gateway is: `createMcpHandler`
+ * (dual-era, a server per request) in front of one v2 client connected to the upstream,
+ * forwarding tools/list and tools/call, with no authentication, routing, pinning or audit.
+ * Its figures are the floor the SDK sets under the gateway's on this machine.
+ */
+export async function startBareProxy(upstreamUrl: string): Promise<BareProxy> {
+  const upstream = new Client({ name: 'bare-proxy', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+  await upstream.connect(new StreamableHTTPClientTransport(new URL(upstreamUrl)));
+  const handler = createMcpHandler(
+    () => {
+      const server = new Server({ name: 'bare-proxy', version: '1.0.0' }, { capabilities: { tools: {} } });
+      server.setRequestHandler('tools/list', async (request, ctx) => upstream.listTools(request.params, { signal: ctx.mcpReq.signal }));
+      server.setRequestHandler(
+        'tools/call',
+        async (request, ctx) =>
+          (await upstream.callTool({ name: request.params.name, arguments: request.params.arguments ?? {} }, { signal: ctx.mcpReq.signal })) as CallToolResult,
+      );
+      return server;
+    },
+    { legacy: 'stateless' },
+  );
+  const serve = toNodeHandler(handler);
+  const server = http.createServer((req, res) => void serve(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await upstream.close();
+    },
+  };
+}
