@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, Server, type CallToolResult } from '@modelcontextprotocol/server';
+import { createMcpHandler, Server } from '@modelcontextprotocol/server';
 
 export interface BareProxy {
   url: string;
@@ -22,10 +22,8 @@ export async function startBareProxy(upstreamUrl: string): Promise<BareProxy> {
     () => {
       const server = new Server({ name: 'bare-proxy', version: '1.0.0' }, { capabilities: { tools: {} } });
       server.setRequestHandler('tools/list', async (request, ctx) => upstream.listTools(request.params, { signal: ctx.mcpReq.signal }));
-      server.setRequestHandler(
-        'tools/call',
-        async (request, ctx) =>
-          (await upstream.callTool({ name: request.params.name, arguments: request.params.arguments ?? {} }, { signal: ctx.mcpReq.signal })) as CallToolResult,
+      server.setRequestHandler('tools/call', async (request, ctx) =>
+        upstream.callTool({ name: request.params.name, arguments: request.params.arguments ?? {} }, { signal: ctx.mcpReq.signal }),
       );
       return server;
     },

@@ -61,7 +61,7 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
   const list = (node: string, token: string) => postMcp(`${node}${filesPath}`, token);
 
   /** A client registered on the first replica gets tokens, every browser request going to the other replica than the one before. */
-  async function authorizeAcrossReplicas(redirectUri: string): Promise<{ clientId: string; tokens: { access_token: string; refresh_token: string } }> {
+  async function authorizeAcrossReplicas(redirectUri: string): Promise<{ clientId: string; code: string; tokens: { access_token: string; refresh_token: string } }> {
     const [first, second] = nodes() as [string, string];
     const registered = await fetch(`${first}/oauth/reg`, {
       method: 'POST',
@@ -94,7 +94,7 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
 
     const exchanged = await post(second, '/oauth/token', { grant_type: 'authorization_code', client_id: clientId, redirect_uri: redirectUri, code: code ?? '', code_verifier: verifier });
     expect(exchanged.status).toBe(200);
-    return { clientId, tokens: (await exchanged.json()) as { access_token: string; refresh_token: string } };
+    return { clientId, code: code ?? '', tokens: (await exchanged.json()) as { access_token: string; refresh_token: string } };
   }
 
   it('serves each step of a flow from whichever replica the request lands on', async () => {
@@ -119,5 +119,25 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
     const revoked = await post(first, '/oauth/token/revocation', { token: tokens.access_token, token_type_hint: 'access_token', client_id: clientId });
     expect(revoked.status).toBe(200);
     for (const node of nodes()) expect((await list(node, tokens.access_token)).status).toBe(401);
+  });
+
+  it('keeps no code or token it issued in the database, only their digests', async () => {
+    const [first] = nodes() as [string, string];
+    const { clientId, code, tokens } = await authorizeAcrossReplicas('http://127.0.0.1:42002/cb');
+    const refreshed = (await (await post(first, '/oauth/token', { grant_type: 'refresh_token', client_id: clientId, refresh_token: tokens.refresh_token })).json()) as {
+      access_token: string;
+      refresh_token: string;
+    };
+    expect((await list(first, refreshed.access_token)).status).toBe(200);
+    const client = new Client({ connectionString: database?.url });
+    await client.connect();
+    try {
+      // Everything the flow left behind (interactions, sessions, the grant, codes and tokens), as a dump would show it.
+      const { rows } = await client.query('select * from oauth_models');
+      const dump = JSON.stringify(rows);
+      for (const value of [code, tokens.access_token, tokens.refresh_token, refreshed.access_token, refreshed.refresh_token]) expect(dump).not.toContain(value);
+    } finally {
+      await client.end();
+    }
   });
 });

@@ -1,7 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
+import { createAccessTokenVerifier } from '../../src/gateway/oauth/access-token.ts';
+import { createProvider } from '../../src/gateway/oauth/provider.ts';
+import { deriveCookieKeys, SIGNING_ALG } from '../../src/gateway/oauth/signing-keys.ts';
 import { withAuthenticator, withTenant, type Db } from '../../src/shared/db.ts';
+import { createLogger } from '../../src/shared/logger.ts';
 import { createTenancyModule, type OAuthStorage } from '../../src/tenancy/index.ts';
 import { OAUTH_ROLE } from '../../src/tenancy/oauth.service.ts';
 import { describeEachDatabase } from '../support/databases.ts';
@@ -100,6 +104,83 @@ describeEachDatabase('OAuth storage', (use) => {
     expect(await oauth.models.find('Client', 'forever')).toEqual({ client_id: 'forever' });
     expect(await oauth.deleteExpired()).toBeGreaterThanOrEqual(1);
     expect(await oauth.models.find('Client', 'forever')).toBeDefined();
+  });
+
+  it('keeps codes, access and refresh tokens under a digest, their value nowhere in the table, and finds, consumes and revokes them by it', async () => {
+    const { db } = use();
+    const { storage: oauth, tenant, userId } = await seedMember(db);
+    // The gateway's own provider and adapter, as `serve` configures them, on this database.
+    const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+    const resource = 'https://gw.example/t/x/mcp';
+    const redirectUri = 'https://connector.example/callback';
+    const { provider } = await createProvider({
+      issuer: 'https://gw.example',
+      storage: oauth,
+      keys: { privateJwks: [{ ...signingKey, kid: 'k1', alg: SIGNING_ALG, use: 'sig' }] },
+      cookieKeys: deriveCookieKeys(randomBytes(32)),
+      clients: [{ client_id: 'connector', redirect_uris: [redirectUri] }],
+      allowPrivateNetworks: [],
+      accessTokenTtl: HOUR,
+      logger: createLogger({ level: 'silent' }),
+    });
+    const client = await provider.Client.find('connector');
+    if (!client) throw new Error('the configured client is missing');
+    const grant = new provider.Grant({ accountId: userId, clientId: 'connector' });
+    grant.addResourceScope(resource, 'mcp');
+    const grantId = await grant.save();
+    await oauth.consents.record(
+      { ...operator, actor: { type: 'user', id: userId } },
+      { userId, tenantId: tenant.id, clientId: 'connector', clientName: null, resource, scopes: ['mcp'], grantId },
+    );
+    const issued = { client, grantId, accountId: userId, scope: 'mcp', gty: 'authorization_code' };
+    const code = await new provider.AuthorizationCode({ ...issued, resource, redirectUri, codeChallenge: 'x'.repeat(43), codeChallengeMethod: 'S256' }).save();
+    const refreshToken = await new provider.RefreshToken({ ...issued, resource }).save();
+    const accessToken = await new provider.AccessToken({ ...issued, aud: resource }).save();
+    const values = [code, refreshToken, accessToken];
+
+    // As the table's owner would dump it: every column of every row.
+    const rows = (await sql<{ kind: string; id: string; payload: unknown; grant_id: string | null }>`select * from oauth_models`.execute(db)).rows;
+    const issuedRows = rows.filter((row) => row.grant_id === grantId);
+    expect(issuedRows.map((row) => row.kind).sort()).toEqual(['AccessToken', 'AuthorizationCode', 'RefreshToken']);
+    for (const row of issuedRows) {
+      expect(row.id).toMatch(/^sha256:[A-Za-z0-9_-]{43}$/);
+      expect(Object.keys(row.payload as object)).not.toContain('jti');
+    }
+    const dump = JSON.stringify(rows);
+    for (const value of values) expect(dump).not.toContain(value);
+
+    // Found by the value the client presents, with it as jti, as the provider and the resource server need.
+    expect(await createAccessTokenVerifier((token) => provider.AccessToken.find(token))(accessToken, resource)).toMatchObject({ userId, tenantId: tenant.id, grantId });
+    const [foundCode, foundRefresh, foundAccess] = await Promise.all([
+      provider.AuthorizationCode.find(code),
+      provider.RefreshToken.find(refreshToken),
+      provider.AccessToken.find(accessToken),
+    ]);
+    expect([foundCode?.jti, foundRefresh?.jti, foundAccess?.jti]).toEqual(values);
+    expect(foundCode).toMatchObject({ grantId, redirectUri, codeChallengeMethod: 'S256' });
+
+    // Revoked by value (the revocation endpoint destroys the model it found).
+    await foundAccess?.destroy();
+    expect(await provider.AccessToken.find(accessToken)).toBeUndefined();
+    // Revoked by grant (what revoking a refresh token does to the grant's access tokens).
+    const another = await new provider.AccessToken({ ...issued, aud: resource }).save();
+    await provider.AccessToken.revokeByGrantId(grantId);
+    expect(await provider.AccessToken.find(another)).toBeUndefined();
+    // Rotated: the consumed refresh token is still found, marked consumed.
+    await foundRefresh?.consume();
+    expect((await provider.RefreshToken.find(refreshToken))?.consumed).toEqual(expect.any(Number));
+    // Redeemed once; the replay is refused and revokes the grant with all it issued.
+    await foundCode?.consume();
+    expect((await provider.AuthorizationCode.find(code))?.isValid).toBe(false);
+    await expect(foundCode?.consume()).rejects.toMatchObject({ error: 'invalid_grant', error_detail: 'authorization code already used' });
+    expect(await grantActive(oauth, grantId)).toBe(false);
+    expect(await provider.RefreshToken.find(refreshToken)).toBeUndefined();
+    expect(await provider.AuthorizationCode.find(code)).toBeUndefined();
+
+    // A token stored under its value before digests were kept is no longer found by it.
+    const legacy = randomBytes(32).toString('base64url');
+    await oauth.models.upsert('RefreshToken', legacy, { jti: legacy, kind: 'RefreshToken' }, noIndexes);
+    expect(await provider.RefreshToken.find(legacy)).toBeUndefined();
   });
 
   it('makes one signing key however many nodes ask for it at once', async () => {
