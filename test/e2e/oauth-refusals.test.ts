@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerConsent, browse, callbackParams, OAuthBrowser } from '../support/oauth.ts';
+import { A, B, botPath, filesPath, OWNER_A, OWNER_B, pkcePair, startOAuthFixture, type OAuthFixture } from '../support/oauth-fixture.ts';
+
+// The rate-limit test runs last: it spends this gateway's registrations for the address.
+describe('the gateway as OAuth 2.1 authorization server: what it refuses', () => {
+  let f: OAuthFixture;
+  beforeAll(async () => {
+    f = await startOAuthFixture();
+  });
+  afterAll(() => f?.stop());
+
+  it('refuses a metadata document whose client_id is not its own URL, issuing nothing', async () => {
+    const listed = `${f.docs.url}/clients/liar.json`;
+    f.docs.documents.set('/clients/liar.json', {
+      client_id: `${f.docs.url}/clients/someone-else.json`,
+      client_name: 'Liar',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      token_endpoint_auth_method: 'none',
+      application_type: 'native',
+    });
+    const pkce = pkcePair();
+    const browser = new OAuthBrowser(f.gateway.url);
+    const response = await browser.get(
+      f.authorizeUrl({
+        client_id: listed,
+        redirect_uri: 'http://127.0.0.1:5000/callback',
+        response_type: 'code',
+        scope: 'mcp',
+        resource: f.url(filesPath),
+        state: 's',
+        code_challenge: pkce.challenge,
+        code_challenge_method: 'S256',
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect(response.location).toBeNull();
+    expect(response.text).toContain('client_id metadata document client_id does not match');
+    expect((await f.connectedClients(OWNER_A)).text).not.toContain('Liar');
+  });
+
+  it('binds a token to the one endpoint it was issued for', async () => {
+    const redirectUri = 'http://127.0.0.1:41001/cb';
+    const clientId = await f.register(redirectUri);
+    const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(botPath) });
+    const issued = await f.redeem(clientId, redirectUri, code, verifier);
+    expect(issued.status).toBe(200);
+    const accessToken = issued.body.access_token;
+    expect(await f.toolNames(botPath, accessToken)).toEqual(['ask']);
+    for (const other of [filesPath, `/t/${A}/mcp`, `/t/${B}/mcp/bots/helper`, `/t/${B}/mcp`]) {
+      const refused = await f.mcpPost(other, accessToken);
+      expect({ other, status: refused.status }).toEqual({ other, status: 401 });
+      expect(refused.challenge).toContain('error="invalid_token"');
+      expect(refused.challenge).toContain(`resource_metadata="${f.url(`/.well-known/oauth-protected-resource${other}`)}"`);
+    }
+    // A resource that is not one of this gateway's MCP endpoints gets no code at all.
+    const pkce = pkcePair();
+    const browser = new OAuthBrowser(f.gateway.url);
+    for (const resource of [undefined, 'https://elsewhere.example/t/oauth-a/mcp', f.url('/api/v1/me')]) {
+      const stop = await browse(
+        browser,
+        f.authorizeUrl({ client_id: clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'mcp', resource, state: 'r', code_challenge: pkce.challenge, code_challenge_method: 'S256' }),
+        OWNER_A,
+      );
+      if (stop.kind !== 'callback') throw new Error(`expected an error callback for ${resource}`);
+      expect(callbackParams(stop.url)).toMatchObject({ code: null, error: 'invalid_target' });
+    }
+  });
+
+  it('refuses a request without PKCE, with plain PKCE, or to an unregistered redirect URI, issuing nothing', async () => {
+    const redirectUri = 'http://127.0.0.1:41002/cb';
+    const clientId = await f.register(redirectUri, 'PKCE tester');
+    const browser = new OAuthBrowser(f.gateway.url);
+    const base = { client_id: clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'mcp', resource: f.url(filesPath), state: 'p' };
+    for (const pkce of [{}, { code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' }]) {
+      const stop = await browse(browser, f.authorizeUrl({ ...base, ...pkce }), OWNER_A);
+      if (stop.kind !== 'callback') throw new Error('expected an error callback');
+      expect(callbackParams(stop.url)).toMatchObject({ code: null, error: 'invalid_request' });
+    }
+    const pkce = pkcePair();
+    const unregistered = await browser.get(f.authorizeUrl({ ...base, redirect_uri: 'http://evil.example/cb', code_challenge: pkce.challenge, code_challenge_method: 'S256' }));
+    expect(unregistered.status).toBe(400);
+    expect(unregistered.location).toBeNull();
+    expect(unregistered.text).toContain('redirect_uri');
+    expect((await f.connectedClients(OWNER_A)).text).not.toContain('PKCE tester');
+  });
+
+  it('redeems a code once and only with its verifier; a replay revokes what the first redemption issued', async () => {
+    const redirectUri = 'http://127.0.0.1:41003/cb';
+    const clientId = await f.register(redirectUri);
+    const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath) });
+
+    const wrong = await f.redeem(clientId, redirectUri, code, pkcePair().verifier);
+    expect(wrong).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    const missing = await f.token({ grant_type: 'authorization_code', client_id: clientId, redirect_uri: redirectUri, code });
+    expect(missing.status).toBe(400);
+
+    const issued = await f.redeem(clientId, redirectUri, code, verifier);
+    expect(issued.status).toBe(200);
+    // Ten minutes: BOTGATE_OAUTH_ACCESS_TOKEN_TTL's default.
+    expect(issued.body).toMatchObject({ token_type: 'Bearer', scope: 'mcp', expires_in: 600 });
+    expect(await f.toolNames(filesPath, issued.body.access_token)).toContain('read_file');
+
+    const replay = await f.redeem(clientId, redirectUri, code, verifier);
+    expect(replay).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect((await f.mcpPost(filesPath, issued.body.access_token)).status).toBe(401);
+    expect(await f.refresh(clientId, issued.body.refresh_token!)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+
+  it("refuses to connect a person to another tenant's endpoint, whatever the form says", async () => {
+    const redirectUri = 'http://127.0.0.1:41008/cb';
+    const clientId = await f.register(redirectUri, 'Cross-tenant client');
+    const pkce = pkcePair();
+    const browser = new OAuthBrowser(f.gateway.url);
+    const stop = await browse(
+      browser,
+      f.authorizeUrl({ client_id: clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'mcp', resource: f.url(`/t/${B}/mcp`), state: 'x', code_challenge: pkce.challenge, code_challenge_method: 'S256' }),
+      OWNER_A,
+    );
+    if (stop.kind !== 'page') throw new Error('expected the refusal page');
+    expect(stop.page.status).toBe(403);
+    expect(stop.page.text).toContain('not a member of the tenant <code>oauth-b</code>');
+    expect(stop.page.text).not.toContain('value="approve"');
+
+    for (const tenant of [f.tenantA.id, f.tenantB.id]) {
+      const forged = await answerConsent(browser, stop.page, 'approve', { tenant });
+      expect(forged.response.status).toBe(403);
+      expect(forged.stop).toBeUndefined();
+    }
+    const denied = await answerConsent(browser, stop.page, 'deny');
+    if (denied.stop?.kind !== 'callback') throw new Error('expected the callback');
+    expect(callbackParams(denied.stop.url)).toMatchObject({ code: null, error: 'access_denied' });
+    expect((await f.connectedClients(OWNER_A)).text).not.toContain('Cross-tenant client');
+    expect((await f.connectedClients(OWNER_B)).text).not.toContain('Cross-tenant client');
+  });
+
+  it('changes nothing when the consent form comes without its CSRF token', async () => {
+    const redirectUri = 'http://127.0.0.1:41009/cb';
+    const clientId = await f.register(redirectUri, 'CSRF target');
+    const pkce = pkcePair();
+    const browser = new OAuthBrowser(f.gateway.url);
+    const stop = await browse(
+      browser,
+      f.authorizeUrl({ client_id: clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'mcp', resource: f.url(filesPath), state: 'c', code_challenge: pkce.challenge, code_challenge_method: 'S256' }),
+      OWNER_A,
+    );
+    if (stop.kind !== 'page') throw new Error('expected the consent page');
+    for (const csrf of ['', 'forged-token']) {
+      const forged = await answerConsent(browser, stop.page, 'approve', { csrf_token: csrf });
+      expect(forged.response.status).toBe(403);
+      expect(forged.response.location).toBeNull();
+    }
+    expect((await f.connectedClients(OWNER_A)).text).not.toContain('CSRF target');
+    const approved = await answerConsent(browser, stop.page, 'approve');
+    if (approved.stop?.kind !== 'callback') throw new Error('expected the callback');
+    expect(callbackParams(approved.stop.url).code).toBeTruthy();
+  });
+
+  it('rate-limits dynamic registration per address', async () => {
+    const statuses: number[] = [];
+    const retryAfter = new Set<string | null>();
+    for (let i = 0; i < 25; i += 1) {
+      const response = await fetch(f.url('/oauth/reg'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_name: `flood ${i}`, redirect_uris: ['http://127.0.0.1:1/cb'], token_endpoint_auth_method: 'none', application_type: 'native' }),
+      });
+      statuses.push(response.status);
+      if (response.status === 429) retryAfter.add(response.headers.get('retry-after'));
+    }
+    expect([...retryAfter]).toEqual(['3600']);
+    expect(statuses).toContain(429);
+    expect(statuses.filter((s) => s === 201).length).toBeLessThan(25);
+  });
+});
