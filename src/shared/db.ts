@@ -1,10 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import { Pool } from 'pg';
 import type { Database } from './db-schema.ts';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
+import { createEmbeddedDialect } from './pglite-dialect.ts';
 
 /** The database handle every module receives. */
 export type Db = Kysely<Database>;
@@ -47,7 +48,7 @@ export async function openDatabase(options: {
   const lock: DirectoryLock = await acquireDirectoryLock(options.dataDir, 'pglite');
   try {
     const pglite = await PGlite.create(dir);
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+    const db = new Kysely<Database>({ dialect: createEmbeddedDialect(pglite) });
     return {
       db,
       kind: 'pglite',
@@ -65,7 +66,7 @@ export async function openDatabase(options: {
 /** Opens an in-memory PGlite; for tests and benchmarks. */
 export async function openMemoryDatabase(): Promise<OpenedDatabase> {
   const pglite = await PGlite.create();
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<Database>({ dialect: createEmbeddedDialect(pglite) });
   return { db, kind: 'pglite', close: () => db.destroy() };
 }
 
