@@ -189,7 +189,7 @@ function printBotsSection(bots: BotsBenchResult, load: string): void {
   );
   console.log(
     `  gateway overhead (median of per-round gateway − direct): without tools ${fixed(t.overheadPlainMs, 2)} ms, ${versusTarget(t.overheadPlainMs)}; ` +
-      `with a filesystem server ${fixed(t.overheadWithFilesMs, 2)} ms (its tool list fetched through the gateway's own MCP path), ${versusTarget(t.overheadWithFilesMs)}`,
+      `with a filesystem server ${fixed(t.overheadWithFilesMs, 2)} ms (its tool list fetched through the gateway's own MCP path, then kept as that list's cache hint allows, until a change), ${versusTarget(t.overheadWithFilesMs)}`,
   );
   console.log(
     `  ${int(BOTS.concurrency)} concurrent asks to the bot without tools, each on its own client, ${BOTS.loadDeltas} text deltas paced ` +

@@ -28,6 +28,8 @@ import { createOperatorRoutes } from './routes/operator.routes.ts';
 import { createServerRoutes } from './routes/servers.routes.ts';
 import { createTenantRoutes } from './routes/tenant.routes.ts';
 import { createUsageRoutes } from './routes/usage.routes.ts';
+import { createToolListCache } from './bots/tool-list-cache.ts';
+import { LIST_TTL_MS } from './mcp/tool-server.ts';
 import { createAccountRoutes, createInviteRoutes, createLoginRoutes, deriveFormKey, type LoginThrottle } from './session/index.ts';
 
 export interface AppDependencies {
@@ -111,7 +113,15 @@ export function createApp(deps: AppDependencies): Express {
   }
 
   const credentials = createRunCredentials();
-  const runtime = { bots: deps.bots, runner: deps.bots.runner, credentials, discoveries: new Map(), selfUrl: deps.selfUrl, logger: deps.logger };
+  const runtime = {
+    bots: deps.bots,
+    runner: deps.bots.runner,
+    credentials,
+    discoveries: new Map(),
+    toolLists: createToolListCache({ changes: deps.changes, ttlMs: LIST_TTL_MS }),
+    selfUrl: deps.selfUrl,
+    logger: deps.logger,
+  };
 
   const api = express.Router();
   api.use(requireJsonBody, express.json({ limit: deps.bodyLimit, strict: true }));

@@ -10,6 +10,7 @@ import { visibleActors } from '../visibility.ts';
 import { createProgressCoalescer } from './progress-coalescer.ts';
 import type { RunCredentials } from './run-credentials.ts';
 import { createSelfToolClient } from './self-tool-client.ts';
+import type { ToolListCache } from './tool-list-cache.ts';
 
 /** The pseudo-server under which bots appear in the aggregate endpoint: `bot__{slug}`. */
 export const BOTS_NAMESPACE = RESERVED_SERVER_SLUG;
@@ -28,6 +29,8 @@ export interface AskContext {
   loadedBot?: { info: BotInfo; apiKey: string | null } | undefined;
   /** `server/discover` answers of this node's endpoints, shared by runs (see the self tool client). */
   discoveries: Map<string, DiscoverResult>;
+  /** Tool lists runs fetched, kept as the endpoint's cache hint allows. */
+  toolLists: ToolListCache;
   logger: Logger;
 }
 
@@ -78,13 +81,15 @@ function toolClientFor(context: AskContext): ToolClientFactory {
     const credential = context.credentials.issue({ principal: { ...principal, scopes: ['mcp'], tools }, origin: principal, runId, chain });
     // A run ended early (cancelled, timed out, stopped) loses its credential at that moment, not once it has unwound.
     signal.addEventListener('abort', () => context.credentials.revoke(credential), { once: true });
-    return createSelfToolClient({
+    const client = createSelfToolClient({
       url: `${context.selfUrl()}/t/${principal.tenant.slug}/mcp`,
       credential,
       chain,
       discoveries: context.discoveries,
       onClose: () => context.credentials.revoke(credential),
     });
+    // A run that finds its list kept does not connect until it calls a tool.
+    return { ...client, listTools: (listing) => context.toolLists.list(principal.tenant.id, tools, () => client.listTools(listing)) };
   };
 }
 

@@ -32,6 +32,7 @@ export interface McpRouteDependencies {
   runner: BotRunner;
   credentials: RunCredentials;
   discoveries: AskContext['discoveries'];
+  toolLists: AskContext['toolLists'];
   /** Base URL of this node, for bots' own MCP calls. */
   selfUrl: () => string;
   /** Where servers' list changes arrive from, for `subscriptions/listen` streams. */
@@ -240,6 +241,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       selfUrl: deps.selfUrl,
       credentials: deps.credentials,
       discoveries: deps.discoveries,
+      toolLists: deps.toolLists,
       logger: deps.logger,
     };
   }

@@ -14,7 +14,8 @@ export interface ToolCallRecord {
   durationMs: number;
 }
 
-const LIST_TTL_MS = 60_000;
+/** How long a client may keep a list (the `tools/list` cache hint). */
+export const LIST_TTL_MS = 60_000;
 // Lists are per principal, so only that client may cache them.
 const PRIVATE_LIST = { ttlMs: LIST_TTL_MS, cacheScope: 'private' } as const;
 

@@ -38,6 +38,7 @@ export function createChatRoutes(deps: {
   runner: BotRunner;
   credentials: RunCredentials;
   discoveries: AskContext['discoveries'];
+  toolLists: AskContext['toolLists'];
   selfUrl: () => string;
   logger: Logger;
 }): Router {
