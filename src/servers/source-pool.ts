@@ -1,3 +1,4 @@
+import { AppError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Tenant } from '../tenancy/index.ts';
 import type { ServerRuntime } from './server.service.ts';
@@ -9,7 +10,10 @@ export type SourceFactory = (server: ServerRuntime, tenant: Tenant) => ToolSourc
 /** Running tool sources, kept while used and rebuilt when their configuration changes. */
 export interface SourcePool {
   sourceFor(tenant: Tenant, server: ServerRuntime): Promise<ToolSource>;
-  /** Closes the tenant's running sources (it was deleted); a later `sourceFor` would build anew. */
+  /**
+   * Closes the tenant's running sources (it was deleted) and builds none for it again: a request
+   * that was already past authentication when the deletion landed gets 404, not a new connection.
+   */
   closeTenant(tenantId: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -36,6 +40,9 @@ export function createSourcePool({
   idleMs?: number;
 }): SourcePool {
   const entries = new Map<string, Entry>();
+  // Deleted tenants, most recent last; ids are never reused, so a bounded memory of them suffices.
+  const deleted = new Set<string>();
+  const MAX_DELETED = 10_000;
 
   function retire(id: string, entry: Entry): Promise<void> {
     entries.delete(id);
@@ -52,6 +59,7 @@ export function createSourcePool({
 
   return {
     sourceFor(tenant, server) {
+      if (deleted.has(tenant.id)) return Promise.reject(new AppError('not_found', 'tenant not found'));
       const current = entries.get(server.id);
       if (current && current.version === server.version) {
         current.lastUsed = Date.now();
@@ -69,6 +77,8 @@ export function createSourcePool({
     },
 
     async closeTenant(tenantId) {
+      deleted.add(tenantId);
+      if (deleted.size > MAX_DELETED) deleted.delete(deleted.values().next().value as string);
       const owned = [...entries].filter(([, entry]) => entry.tenantId === tenantId);
       await Promise.all(owned.map(([id, entry]) => retire(id, entry)));
     },

@@ -8,7 +8,7 @@ const tenant = (id: string): Tenant => ({ id, slug: id, name: id, createdAt: new
 const server = (id: string) => ({ id, version: '1' }) as ServerRuntime;
 
 describe('source pool', () => {
-  it('closes the running sources of a deleted tenant only, and builds anew after', async () => {
+  it('closes the running sources of a deleted tenant only, and builds none for it again', async () => {
     const closed: string[] = [];
     let built = 0;
     const pool = createSourcePool({
@@ -26,6 +26,9 @@ describe('source pool', () => {
 
     expect(closed.sort()).toEqual(['a1', 'a2']);
     await pool.sourceFor(tenant('b'), server('b1'));
+    expect(built).toBe(3);
+    // A request that authenticated before the deletion landed finds the tenant gone, and nothing is opened.
+    await expect(pool.sourceFor(tenant('a'), server('a1'))).rejects.toMatchObject({ code: 'not_found' });
     expect(built).toBe(3);
     await pool.close();
     expect(closed.sort()).toEqual(['a1', 'a2', 'b1']);
