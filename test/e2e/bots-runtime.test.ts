@@ -319,6 +319,39 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     expect(textOf(listed)).not.toContain('pwned.txt');
   });
 
+  it('keeps a narrower key to its tools although a broader caller’s run of the same bot kept its tool list', async () => {
+    const created = await admin().post<{ key: { secret: string } }>('/api/v1/keys', {
+      json: { name: 'read only', scopes: ['mcp'], tools: ['files__read_file', 'bot__helper'] },
+    });
+    must(created, 201);
+    const narrow = created.body.key.secret;
+    const offeredIn = (index: number) => ((fake.requests[index]?.body as { tools?: Array<{ name: string }> } | undefined)?.tools ?? []).map((t) => t.name);
+    const ask = async (secret: string, message: string) => {
+      const client = await connectFullV2(botUrl('helper'), secret);
+      try {
+        return textOf(await client.callTool('ask', { message }));
+      } finally {
+        await client.close();
+      }
+    };
+
+    // The owner's run lists both attached tools, and the gateway keeps that list.
+    fake.script(textReply('Listed.'));
+    expect(await ask(key, 'What can you do?')).toBe('Listed.');
+    expect(offeredIn(0).sort()).toEqual(['files__list_directory', 'files__read_file']);
+
+    // The narrower key's run is offered only what it may use, and a call beyond it is not run.
+    fake.script(toolUseReply([{ name: 'files__list_directory', input: { path: '.' } }]), textReply('I can only read files.'));
+    expect(await ask(narrow, 'List the files.')).toBe('I can only read files.');
+    expect(offeredIn(1)).toEqual(['files__read_file']);
+    expect(toolResultsSent(fake, 2)).toEqual([{ content: 'Unknown tool: files__list_directory', is_error: true }]);
+
+    // And the owner's next run still sees its own list, not the narrower one.
+    fake.script(textReply('Listed again.'));
+    expect(await ask(key, 'What can you do now?')).toBe('Listed again.');
+    expect(offeredIn(3).sort()).toEqual(['files__list_directory', 'files__read_file']);
+  });
+
   it('refuses bad chat input and another tenant’s conversation, changing nothing', async () => {
     const other = (await seedTenant(dataDir, 'botrun-other')).key.secret;
     const before = (await admin().get<{ conversations: unknown[] }>('/api/v1/conversations?limit=200')).body.conversations.length;
