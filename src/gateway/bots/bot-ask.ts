@@ -34,6 +34,9 @@ export interface AskContext {
   logger: Logger;
 }
 
+/** What routes that start bot runs take from the gateway: the same for every request. */
+export type BotRuntime = Pick<AskContext, 'runner' | 'credentials' | 'discoveries' | 'toolLists' | 'selfUrl' | 'logger'>;
+
 const askArguments = z.strictObject({
   message: z.string({ error: 'message: required, the question or task for the bot' }).trim().min(1, 'message: must not be empty').max(100_000, 'message: at most 100000 characters'),
   conversation_id: z.uuid({ error: 'conversation_id: must be the id of a conversation this bot returned' }).optional(),

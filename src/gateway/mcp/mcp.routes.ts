@@ -3,13 +3,12 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ChangeBus } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
-import type { Logger } from '../../shared/logger.ts';
-import type { BotRunner, BotsModule } from '../../bots/index.ts';
+import type { BotsModule } from '../../bots/index.ts';
 import type { ServersModule, ServerRuntime } from '../../servers/index.ts';
 import { denialReason, mayUseServer, mayUseTool, type AuditWriter, type Principal, type TenancyModule } from '../../tenancy/index.ts';
-import { BOTS_NAMESPACE, type AskContext } from '../bots/bot-ask.ts';
+import { BOTS_NAMESPACE, type AskContext, type BotRuntime } from '../bots/bot-ask.ts';
 import { botEntry, botsEntry } from '../bots/bot-sources.ts';
-import { RUN_CREDENTIAL_PREFIX, type RunCredentials, type RunGrant } from '../bots/run-credentials.ts';
+import { RUN_CREDENTIAL_PREFIX, type RunGrant } from '../bots/run-credentials.ts';
 import { restrictSource } from '../restricted-source.ts';
 import { bearerToken } from '../auth.ts';
 import { createReadOnlyView } from '../oauth/read-only.ts';
@@ -22,19 +21,12 @@ import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCat
 import { createListenStreams, isListenRequest } from './listen-streams.ts';
 import { createToolServer } from './tool-server.ts';
 
-export interface McpRouteDependencies {
-  logger: Logger;
+export interface McpRouteDependencies extends BotRuntime {
   tenancy: TenancyModule;
   servers: ServersModule;
   auditWriter: AuditWriter;
   version: string;
   bots: BotsModule;
-  runner: BotRunner;
-  credentials: RunCredentials;
-  discoveries: AskContext['discoveries'];
-  toolLists: AskContext['toolLists'];
-  /** Base URL of this node, for bots' own MCP calls. */
-  selfUrl: () => string;
   /** Where servers' list changes arrive from, for `subscriptions/listen` streams. */
   changes: ChangeBus;
   /** Aborted when the gateway starts draining: open listen streams then end. */

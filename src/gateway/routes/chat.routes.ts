@@ -1,13 +1,11 @@
 import { once } from 'node:events';
 import { Router, type Response } from 'express';
 import * as z from 'zod';
-import type { BotRunEvent, BotRunner, BotsModule } from '../../bots/index.ts';
+import type { BotRunEvent, BotsModule } from '../../bots/index.ts';
 import { denialReason } from '../../tenancy/index.ts';
 import { AppError } from '../../shared/errors.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { askResultJson, describeRunFailure, runAsk, type AskContext } from '../bots/bot-ask.ts';
+import { askResultJson, describeRunFailure, runAsk, type BotRuntime } from '../bots/bot-ask.ts';
 import { createProgressCoalescer } from '../bots/progress-coalescer.ts';
-import type { RunCredentials } from '../bots/run-credentials.ts';
 import { param, parseInput, principalOf } from '../http.ts';
 
 const chatBody = z.strictObject({
@@ -33,15 +31,7 @@ async function writeEvent(res: Response, { event, data }: ChatEvent): Promise<vo
  * A client that goes away cancels the run; the conversation keeps only
  * completed turns, and every model call made is metered.
  */
-export function createChatRoutes(deps: {
-  bots: BotsModule;
-  runner: BotRunner;
-  credentials: RunCredentials;
-  discoveries: AskContext['discoveries'];
-  toolLists: AskContext['toolLists'];
-  selfUrl: () => string;
-  logger: Logger;
-}): Router {
+export function createChatRoutes(deps: BotRuntime & { bots: BotsModule }): Router {
   const router = Router();
   router.post('/bots/:bot/chat', async (req, res) => {
     const principal = principalOf(res);
