@@ -7,10 +7,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { composeModules, type Modules } from '../src/compose.ts';
-import { allowedHostnames, createApp, generateOperatorToken, listen, type RunningServer } from '../src/gateway/index.ts';
+import { listen, type RunningServer } from '../src/gateway/index.ts';
 import { loadConfig } from '../src/shared/config.ts';
-import { pingDatabase, type Db } from '../src/shared/db.ts';
+import type { Db } from '../src/shared/db.ts';
 import { createLogger } from '../src/shared/logger.ts';
+import { createBenchApp } from './bench-app.ts';
 import type { RequestContext } from '../src/tenancy/index.ts';
 import { forkPeer, type AskAllOutput, type FirstTokenOutput, type Peer, type Quantiles, type Target } from './bots-peers.ts';
 import { quantile } from './load.ts';
@@ -165,20 +166,7 @@ export async function runBotsBench(db: Db, options: BotsBenchOptions): Promise<B
     const slug = 'bots-bench';
     const secret = await seedTenant(modules, slug);
     let selfUrl = '';
-    const app = createApp({
-      logger,
-      tenancy: modules.tenancy,
-      servers: modules.servers,
-      bots: modules.bots,
-      auditWriter: modules.auditWriter,
-      version: 'bench',
-      bodyLimit: '1mb',
-      isReady: () => pingDatabase(db),
-      changes: modules.changes,
-      selfUrl: () => selfUrl,
-      allowedHostnames: allowedHostnames('127.0.0.1', undefined),
-      operator: { commands: modules.commands, token: generateOperatorToken() },
-    });
+    const app = createBenchApp(modules, db, { logger, selfUrl: () => selfUrl, hostGuard: true });
     server = await listen(app, { host: '127.0.0.1', port: 0 });
     selfUrl = server.url;
     const bot = (name: string): Target => ({ url: `${selfUrl}/t/${slug}/mcp/bots/${name}`, headers: { authorization: `Bearer ${secret}` } });

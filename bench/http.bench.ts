@@ -2,9 +2,10 @@ import express from 'express';
 import { randomBytes } from 'node:crypto';
 import { composeModules } from '../src/compose.ts';
 import { loadConfig } from '../src/shared/config.ts';
-import { createApp, generateOperatorToken, listen, type RunningServer } from '../src/gateway/index.ts';
-import { pingDatabase, type Db } from '../src/shared/db.ts';
+import { listen, type RunningServer } from '../src/gateway/index.ts';
+import type { Db } from '../src/shared/db.ts';
 import { createLogger } from '../src/shared/logger.ts';
+import { createBenchApp } from './bench-app.ts';
 import type { RequestContext } from '../src/tenancy/index.ts';
 import { combineLoads, runLoad, type LoadResult } from './load.ts';
 
@@ -64,21 +65,8 @@ export async function runHttpBench(db: Db, options: HttpBenchOptions): Promise<H
   const key = await tenancy.apiKeys.create(tenant.id, OPERATOR, { name: 'http bench', scopes: ['read'] });
   const headers = { authorization: `Bearer ${key.secret}` };
 
-  const app = createApp({
-    logger,
-    tenancy,
-    servers: modules.servers,
-    bots: modules.bots,
-    auditWriter: modules.auditWriter,
-    version: 'bench',
-    bodyLimit: '1mb',
-    allowedHostnames: undefined,
-    isReady: () => pingDatabase(db),
-    changes: modules.changes,
-    // No bots run here, so nothing calls back into the gateway.
-    selfUrl: () => 'http://127.0.0.1:9',
-    operator: { commands: modules.commands, token: generateOperatorToken() },
-  });
+  // No bots run here, so nothing calls back into the gateway.
+  const app = createBenchApp(modules, db, { logger, selfUrl: () => 'http://127.0.0.1:9', hostGuard: false });
   const servers: RunningServer[] = [];
   try {
     servers.push(await listen(createBaselineApp(), { host: '127.0.0.1', port: 0 }));

@@ -8,10 +8,11 @@ import { performance } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { composeModules } from '../src/compose.ts';
-import { allowedHostnames, createApp, generateOperatorToken, listen, type RunningServer } from '../src/gateway/index.ts';
+import { listen, type RunningServer } from '../src/gateway/index.ts';
 import { loadConfig } from '../src/shared/config.ts';
-import { pingDatabase, type Db } from '../src/shared/db.ts';
+import type { Db } from '../src/shared/db.ts';
 import { createLogger } from '../src/shared/logger.ts';
+import { createBenchApp } from './bench-app.ts';
 import type { RequestContext } from '../src/tenancy/index.ts';
 import { startBareProxy, type BareProxy } from './bare-mcp-proxy.ts';
 import { combineLoads, quantile, type LoadResult } from './load.ts';
@@ -268,22 +269,8 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
     };
     await modules.commands.run('server.create', { tenant: slug, slug: 'everything', kind: 'remote', config: { url: everything.url } }, OPERATOR);
 
-    const app = createApp({
-      logger,
-      tenancy: modules.tenancy,
-      servers: modules.servers,
-      bots: modules.bots,
-      auditWriter: modules.auditWriter,
-      version: 'bench',
-      bodyLimit: '1mb',
-      isReady: () => pingDatabase(db),
-      changes: modules.changes,
-      // No bots run here, so nothing calls back into the gateway.
-      selfUrl: () => 'http://127.0.0.1:9',
-      // As `botgate serve` on loopback: the DNS-rebinding guard is on.
-      allowedHostnames: allowedHostnames('127.0.0.1', undefined),
-      operator: { commands: modules.commands, token: generateOperatorToken() },
-    });
+    // No bots run here, so nothing calls back into the gateway; the host guard is on, as on loopback.
+    const app = createBenchApp(modules, db, { logger, selfUrl: () => 'http://127.0.0.1:9', hostGuard: true });
     server = await listen(app, { host: '127.0.0.1', port: 0 });
     bare = await startBareProxy(everything.url);
     const output = await runClientsInWorker({
