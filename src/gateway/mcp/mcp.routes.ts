@@ -1,4 +1,5 @@
-import { createMcpHandler, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
+import { Readable } from 'node:stream';
+import { createMcpHandler, ProtocolError, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ChangeBus } from '../../shared/change-bus.ts';
@@ -17,7 +18,9 @@ import type { ChallengeError } from '../oauth/resource.ts';
 import { contextOf, param } from '../http.ts';
 import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
-import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
+import { createToolCatalog, type CatalogEntry, type CatalogOptions, type RoutedTool, type ToolCatalog } from './tool-catalog.ts';
+import { runToolCall, type ToolCallRunner } from './tool-call.ts';
+import { mayBeDirectToolCall, readBodyText, readDirectToolCall, sendToolError, sendToolResult, type DirectToolCall } from './direct-tool-call.ts';
 import { createListenStreams, isListenRequest } from './listen-streams.ts';
 import { createToolServer } from './tool-server.ts';
 
@@ -59,17 +62,11 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export function createMcpRoutes(deps: McpRouteDependencies): Router {
   const router = Router();
 
-  const factory: McpServerFactory = ({ authInfo, era }) => {
-    const state = authInfo?.extra?.['endpoint'] as EndpointState | undefined;
-    if (!state) throw new Error('MCP request reached the handler without authentication');
-    return createToolServer({
-      name: state.name,
-      version: deps.version,
+  /** How an endpoint's tool calls run and are audited, on either path to them. */
+  function toolCallRunner(state: EndpointState): ToolCallRunner {
+    return {
       catalog: state.catalog,
-      content: state.content,
       logger: deps.logger,
-      // Only 2026-07-28 clients can hold a listen stream; stateless 2025 serving has no channel for notifications.
-      listChanged: era === 'modern',
       onToolCall: (call) =>
         deps.auditWriter.enqueue(state.principal.tenant.id, contextOf(state.request, state.response), {
           action: 'tool.call',
@@ -82,6 +79,19 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
             duration_ms: Math.round(call.durationMs),
           },
         }),
+    };
+  }
+
+  const factory: McpServerFactory = ({ authInfo, era }) => {
+    const state = authInfo?.extra?.['endpoint'] as EndpointState | undefined;
+    if (!state) throw new Error('MCP request reached the handler without authentication');
+    return createToolServer({
+      ...toolCallRunner(state),
+      name: state.name,
+      version: deps.version,
+      content: state.content,
+      // Only 2026-07-28 clients can hold a listen stream; stateless 2025 serving has no channel for notifications.
+      listChanged: era === 'modern',
     });
   };
   const handler = createMcpHandler(factory, { legacy: 'stateless' });
@@ -196,20 +206,61 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     return access?.readOnly ? serveReadOnly(req, res, state) : serveEndpoint(req, res, state);
   }
 
-  function serveEndpoint(req: Request, res: Response, state: Omit<EndpointState, 'request' | 'response'>, parsedBody?: unknown): Promise<void> {
-    const principal = state.principal;
+  async function serveEndpoint(
+    req: Request,
+    res: Response,
+    partial: Omit<EndpointState, 'request' | 'response'>,
+    parsedBody?: unknown,
+  ): Promise<void> {
+    const principal = partial.principal;
+    const state: EndpointState = { ...partial, request: req, response: res };
     const auth: AuthInfo = {
       token: 'api-key',
       clientId: principal.keyId ?? `${principal.actor.type}:${principal.actor.id ?? ''}`,
       scopes: principal.scopes,
       expiresAt: Math.floor(Date.now() / 1000) + 3600,
-      extra: { endpoint: { ...state, request: req, response: res } satisfies EndpointState },
+      extra: { endpoint: state },
     };
     if (isListenRequest(req)) {
       const scope = { tenantId: principal.tenant.id, server: state.server, mayUseServer: (slug: string) => mayUseServer(principal.tools, slug) };
       return listen.serve(Object.assign(req, { auth }), res, scope);
     }
-    return serveNode(Object.assign(req, { auth }), res, parsedBody);
+    let body = parsedBody;
+    if (body === undefined && mayBeDirectToolCall(req, MAX_BODY_BYTES)) {
+      const text = await readBodyText(req);
+      try {
+        body = JSON.parse(text) as unknown;
+      } catch {
+        // The SDK answers a body that is not JSON; it reads the text again from a replay.
+        return serveNode(Object.assign(Readable.from([text]), { method: req.method, url: req.url, headers: req.headers, auth }), res);
+      }
+    }
+    const call = body === undefined ? undefined : readDirectToolCall(req, body);
+    const routed = call && state.catalog.route(call.name);
+    if (call && routed) return serveDirectToolCall(state, call, routed);
+    return serveNode(Object.assign(req, { auth }), res, body);
+  }
+
+  /**
+   * Answers a 2026-07-28 tools/call without the SDK's per-request server (see
+   * direct-tool-call.ts): the same call, restrictions, pinning and audit as the
+   * SDK path's handler (both run `runToolCall`), answered in the same JSON.
+   */
+  async function serveDirectToolCall(state: EndpointState, call: DirectToolCall, routed: RoutedTool): Promise<void> {
+    const { response: res } = state;
+    // The client closing its request cancels the call, as on the SDK path.
+    const controller = new AbortController();
+    const cancel = () => controller.abort();
+    res.once('close', cancel);
+    try {
+      const result = await runToolCall(toolCallRunner(state), routed, { name: call.name, args: call.args, signal: controller.signal, meta: call.meta });
+      sendToolResult(res, call.id, result, { name: state.name, version: deps.version });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      sendToolError(res, call.id, error);
+    } finally {
+      res.off('close', cancel);
+    }
   }
 
   const onListError = (entry: CatalogEntry, error: unknown, what: string) =>

@@ -1,18 +1,9 @@
-import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult } from '@modelcontextprotocol/server';
+import { Server, type CallToolResult } from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.ts';
-import { UnknownToolError } from '../../servers/index.ts';
 import type { ContentCatalog } from './content-catalog.ts';
 import { registerContentHandlers } from './content-handlers.ts';
-import type { CatalogEntry, ToolCatalog } from './tool-catalog.ts';
-
-/** What the gateway records about each tool call. */
-export interface ToolCallRecord {
-  entry: CatalogEntry;
-  tool: string;
-  args: Record<string, unknown>;
-  outcome: 'ok' | 'tool_error' | 'failed';
-  durationMs: number;
-}
+import type { ToolCatalog } from './tool-catalog.ts';
+import { runToolCall, unknownTool, type ToolCallRecord } from './tool-call.ts';
 
 /** How long a client may keep a list (the `tools/list` cache hint). */
 export const LIST_TTL_MS = 60_000;
@@ -74,33 +65,22 @@ export function createToolServer(options: {
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const { name } = request.params;
-    const args = request.params.arguments ?? {};
     const routed = options.catalog.route(name);
-    if (!routed) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (!routed) throw unknownTool(name);
     const progressToken = ctx.mcpReq._meta?.progressToken;
-    const started = performance.now();
-    const record = (outcome: ToolCallRecord['outcome']) =>
-      options.onToolCall({ entry: routed.entry, tool: routed.tool, args, outcome, durationMs: performance.now() - started });
-    try {
-      const result = await options.catalog.call(routed, args, {
-        signal: ctx.mcpReq.signal,
-        meta: ctx.mcpReq._meta,
-        progress: async (progress, total, message) => {
-          if (progressToken === undefined) return;
-          await ctx.mcpReq.notify({
+    return runToolCall(options, routed, {
+      name,
+      args: request.params.arguments ?? {},
+      signal: ctx.mcpReq.signal,
+      meta: ctx.mcpReq._meta,
+      ...(progressToken !== undefined && {
+        progress: (progress, total, message) =>
+          ctx.mcpReq.notify({
             method: 'notifications/progress',
             params: { progressToken, progress, ...(total !== undefined && { total }), ...(message !== undefined && { message }) },
-          });
-        },
-      });
-      record(result.isError ? 'tool_error' : 'ok');
-      return result;
-    } catch (error) {
-      record('failed');
-      if (error instanceof UnknownToolError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
-      options.logger.error({ err: error, server: routed.entry.slug, tool: routed.tool }, 'tool call failed');
-      return { content: [{ type: 'text', text: `The tool ${name} failed unexpectedly; try again later.` }], isError: true };
-    }
+          }),
+      }),
+    });
   });
 
   return server;

@@ -1,0 +1,62 @@
+import { ProtocolError, ProtocolErrorCode, type CallToolResult } from '@modelcontextprotocol/server';
+import type { Logger } from '../../shared/logger.ts';
+import { UnknownToolError } from '../../servers/index.ts';
+import type { CatalogEntry, RoutedTool, ToolCatalog } from './tool-catalog.ts';
+
+/** What the gateway records about each tool call. */
+export interface ToolCallRecord {
+  entry: CatalogEntry;
+  tool: string;
+  args: Record<string, unknown>;
+  outcome: 'ok' | 'tool_error' | 'failed';
+  durationMs: number;
+}
+
+/** What every tool call on an endpoint goes through, however the request reached it. */
+export interface ToolCallRunner {
+  catalog: ToolCatalog;
+  logger: Logger;
+  onToolCall: (record: ToolCallRecord) => void;
+}
+
+/** One call of a routed tool, as the client asked for it. */
+export interface ToolCallRequest {
+  /** The name the client called, for messages. */
+  name: string;
+  args: Record<string, unknown>;
+  signal: AbortSignal;
+  /** `_meta` of the client's request. */
+  meta: Record<string, unknown> | undefined;
+  /** Sends a progress notification to the client; absent when it asked for none. */
+  progress?: (progress: number, total?: number, message?: string) => Promise<void>;
+}
+
+/**
+ * Runs a routed call and records it. A failing source becomes an error result
+ * the model can act on; a tool the source does not have (or withholds) is the
+ * JSON-RPC error an unknown name gets.
+ */
+export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, request: ToolCallRequest): Promise<CallToolResult> {
+  const started = performance.now();
+  const record = (outcome: ToolCallRecord['outcome']) =>
+    runner.onToolCall({ entry: routed.entry, tool: routed.tool, args: request.args, outcome, durationMs: performance.now() - started });
+  try {
+    const result = await runner.catalog.call(routed, request.args, {
+      signal: request.signal,
+      meta: request.meta,
+      progress: request.progress ?? (async () => {}),
+    });
+    record(result.isError ? 'tool_error' : 'ok');
+    return result;
+  } catch (error) {
+    record('failed');
+    if (error instanceof UnknownToolError) throw unknownTool(request.name);
+    runner.logger.error({ err: error, server: routed.entry.slug, tool: routed.tool }, 'tool call failed');
+    return { content: [{ type: 'text', text: `The tool ${request.name} failed unexpectedly; try again later.` }], isError: true };
+  }
+}
+
+/** The JSON-RPC error for a tool name the endpoint does not offer. */
+export function unknownTool(name: string): ProtocolError {
+  return new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+}

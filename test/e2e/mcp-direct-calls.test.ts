@@ -1,0 +1,135 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRecordingMcpServer, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
+import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { operatorCommand, seedTenant } from '../support/http.ts';
+
+const REVISION = '2026-07-28';
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': REVISION,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'raw-e2e', version: '1.0.0' },
+};
+
+interface RawCall {
+  url: string;
+  key: string;
+  name: string;
+  args?: Record<string, unknown>;
+  /** Asks for progress: the gateway then answers through the SDK's per-request server. */
+  progress?: boolean;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/** A 2026-07-28 tools/call as the v2 client sends it, over plain HTTP. */
+async function postToolCall(call: RawCall): Promise<{ status: number; contentType: string | null; json: unknown }> {
+  const meta = { ...ENVELOPE, ...(call.progress && { progressToken: 'progress-1' }) };
+  const body = call.body ?? JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: call.name, arguments: call.args ?? {}, _meta: meta } });
+  const response = await fetch(call.url, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${call.key}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': REVISION,
+      'mcp-method': 'tools/call',
+      'mcp-name': call.name,
+      ...call.headers,
+    },
+    body,
+    ...(call.signal && { signal: call.signal }),
+  });
+  const contentType = response.headers.get('content-type');
+  const text = await response.text();
+  // Asked for progress, the answer may be a stream: its last message is the response.
+  const messages = contentType === 'text/event-stream' ? text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)) : [text];
+  return { status: response.status, contentType, json: JSON.parse(messages.at(-1) ?? '') as unknown };
+}
+
+describe('2026-07-28 tool calls answered directly (without the SDK per-request server)', () => {
+  let gateway: GatewayProcess;
+  let upstream: RecordingMcpServer;
+  let dataDir: string;
+  let key: string;
+  let readerKey: string;
+
+  beforeAll(async () => {
+    dataDir = await makeDataDir();
+    [gateway, upstream] = await Promise.all([
+      startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' } }),
+      startRecordingMcpServer(),
+    ]);
+    key = (await seedTenant(dataDir, 'acme')).key.secret;
+    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'files', kind: 'filesystem' });
+    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'rec', kind: 'remote', config: { url: upstream.url } });
+    readerKey = (
+      await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {
+        tenant: 'acme',
+        name: 'reader',
+        scopes: ['mcp'],
+        tools: ['files__read_file', 'rec'],
+      })
+    ).key.secret;
+    await fs.mkdir(path.join(dataDir, 'files', 'acme', 'files'), { recursive: true });
+    await fs.writeFile(path.join(dataDir, 'files', 'acme', 'files', 'note.txt'), 'a note\n');
+  });
+
+  afterAll(async () => {
+    await Promise.all([gateway?.stop(), upstream?.close()]);
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  const cases: Array<{ what: string; endpoint: string; name: string; args?: Record<string, unknown>; reader?: boolean }> = [
+    { what: 'a result', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 'note.txt' } },
+    { what: 'a tool error', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 'missing.txt' } },
+    { what: 'an aggregate name', endpoint: '/t/acme/mcp', name: 'files__read_file', args: { path: 'note.txt' } },
+    { what: 'an upstream result with structured content', endpoint: '/t/acme/mcp/servers/rec', name: 'count', args: { to: 2 } },
+    { what: 'an upstream tool error', endpoint: '/t/acme/mcp/servers/rec', name: 'report-failure' },
+    { what: 'an unknown tool', endpoint: '/t/acme/mcp/servers/files', name: 'nope' },
+    { what: 'a tool the key may not use', endpoint: '/t/acme/mcp', name: 'files__write_file', args: { path: 'x.txt', content: 'x' }, reader: true },
+    { what: 'invalid arguments', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 42 } },
+  ];
+  for (const c of cases) {
+    it(`answers ${c.what} exactly as the SDK path does`, async () => {
+      const call = { url: `${gateway.url}${c.endpoint}`, key: c.reader ? readerKey : key, name: c.name, ...(c.args && { args: c.args }) };
+      const direct = await postToolCall(call);
+      const viaSdk = await postToolCall({ ...call, progress: true });
+      expect(direct.json).toEqual(viaSdk.json);
+      expect(direct.status).toBe(viaSdk.status);
+      expect(direct.status).toBe(200);
+      expect(direct.contentType).toBe('application/json');
+    });
+  }
+
+  it('leaves a request whose Mcp-Name header disagrees with its body to the SDK, which refuses it; nothing runs', async () => {
+    const answer = await postToolCall({
+      url: `${gateway.url}/t/acme/mcp/servers/files`,
+      key,
+      name: 'write_file',
+      args: { path: 'smuggled.txt', content: 'x' },
+      headers: { 'mcp-name': 'read_file' },
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32020, message: expect.stringMatching(/Mcp-Name/) } });
+    await expect(fs.stat(path.join(dataDir, 'files', 'acme', 'files', 'smuggled.txt'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('leaves a body that is not JSON to the SDK, which answers a parse error', async () => {
+    const answer = await postToolCall({ url: `${gateway.url}/t/acme/mcp/servers/files`, key, name: 'read_file', body: '{"jsonrpc": "2.0", "id": 7,' });
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 } });
+  });
+
+  it('cancels the upstream call when the client closes its request', async () => {
+    const controller = new AbortController();
+    const before = upstream.requests.filter((r) => r.rpcMethod === 'tools/call').length;
+    const call = postToolCall({ url: `${gateway.url}/t/acme/mcp/servers/rec`, key, name: 'hang', signal: controller.signal });
+    await pollUntil('the upstream to receive the call', async () => (upstream.requests.filter((r) => r.rpcMethod === 'tools/call').length > before ? true : undefined));
+    controller.abort();
+    await expect(call).rejects.toThrow(/abort/i);
+    await pollUntil('the upstream to see the cancellation', async () => (upstream.cancellations === 1 ? true : undefined));
+  });
+});
