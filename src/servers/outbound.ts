@@ -2,7 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP, Socket, type LookupFunction } from 'node:net';
 import { callbackify } from 'node:util';
-import { Agent, buildConnector } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { isAddressAllowed } from './policy.ts';
 
 /** Resolves a host name to every address it has, as `dns.lookup` with `all: true` does. */
@@ -10,6 +10,24 @@ export type ResolveHost = (hostname: string, options: LookupOptions) => Promise<
 
 /** The global fetch's signature, as the MCP client and Octokit take it. */
 export type OutboundFetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+/** One HTTP request sent with `OutboundGuard.request`. */
+export interface OutboundRequestOptions {
+  method: 'GET' | 'POST' | 'DELETE';
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/** A response whose body is a node stream: read it, or `dump()` it so the connection is reused. */
+export type OutboundResponse = Pick<Dispatcher.ResponseData, 'statusCode' | 'headers' | 'body'>;
+
+/**
+ * An HTTP request over the guard's own agent, with node streams instead of
+ * fetch's web streams (several times cheaper per request). Redirects are not
+ * followed: a 3xx comes back as the response.
+ */
+export type OutboundRequest = (url: URL, options: OutboundRequestOptions) => Promise<OutboundResponse>;
 
 /** A connection refused because it would reach an address the operator has not allowed; nothing was sent. */
 export class OutboundRefusedError extends Error {
@@ -43,6 +61,8 @@ export function findOutboundRefusal(error: unknown): OutboundRefusedError | unde
 export interface OutboundGuard {
   /** The global fetch over an agent whose every connection (redirects included) is checked. */
   fetch: OutboundFetch;
+  /** A request over the same checked agent as `fetch`, for hot paths. */
+  request: OutboundRequest;
   /** An unconnected TCP socket whose `connect(port, host)` is checked, for pg's `stream` option. */
   createSocket: () => Socket;
 }
@@ -128,6 +148,15 @@ export function createOutboundGuard({
         // without a listener on it (AbortSignal.any holds its dependants weakly).
         ...(init?.signal && { signal: AbortSignal.any([init.signal]) }),
         dispatcher: agent,
+      }),
+    request: (url, { method, headers, body, signal }) =>
+      agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method,
+        headers,
+        body: body ?? null,
+        ...(signal && { signal }),
       }),
     createSocket,
   };

@@ -104,7 +104,7 @@ export function createSourceFactory({
           ...(config.headers !== undefined && { headers: config.headers }),
           ...(secrets.token !== undefined && { token: secrets.token }),
           ...(secrets.headers !== undefined && { secretHeaders: secrets.headers }),
-          fetch: outbound.fetch,
+          outbound,
           eraCache,
           // The upstream's own announcements reach this tenant's listeners, as the server's.
           ...(notifyToolsChanged && { onListsChanged: (lists: ListKind[]) => notifyToolsChanged(tenant.id, server.slug, lists) }),

@@ -112,6 +112,28 @@ describe('outbound guard: every connection is checked where it is made', () => {
     expect(hosts).toEqual([`app.test:${port}`]);
   });
 
+  it('checks requests over node streams the same way, and follows no redirect', async () => {
+    const dns = fakeDns({ 'rebind.test': '127.0.0.1' });
+    const guard = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.1/32'], resolve: dns.resolve });
+    const get = (url: string) => guard.request(new URL(url), { method: 'GET', headers: {} });
+    hosts.length = 0;
+
+    const allowed = await get(`http://rebind.test:${port}/`);
+    expect([allowed.statusCode, await allowed.body.text()]).toEqual([200, 'ok']);
+    const redirect = await get(`http://rebind.test:${port}/to-metadata`);
+    expect([redirect.statusCode, redirect.headers.location]).toEqual([302, 'http://169.254.169.254/latest/meta-data/']);
+    await redirect.body.dump();
+
+    dns.answers['rebind.test'] = '10.0.0.7';
+    await expect(get(`http://rebind.test:${port}/`)).rejects.toMatchObject({
+      host: 'rebind.test',
+      reason: 'rebind.test resolves to 10.0.0.7, a private or reserved address the operator has not allowed',
+    });
+    await expect(get(`http://127.0.0.2:${port}/`)).rejects.toBeInstanceOf(OutboundRefusedError);
+
+    expect(hosts).toEqual([`rebind.test:${port}`, `rebind.test:${port}`]);
+  });
+
   it('refuses a database socket to a refused or literal private address, and to a Unix socket path', async () => {
     const dns = fakeDns({ 'db.test': '127.0.0.1' });
     const { createSocket } = createOutboundGuard({ allowPrivateNetworks: [], resolve: dns.resolve });
@@ -136,7 +158,7 @@ describe('remote servers connect only where the check allowed', () => {
   const dns = fakeDns({ 'mcp.test': '127.0.0.1' });
   const sources: Array<{ close(): Promise<void> }> = [];
   const remote = (allowPrivateNetworks: string[]) => {
-    const source = createRemoteSource({ url, fetch: createOutboundGuard({ allowPrivateNetworks, resolve: dns.resolve }).fetch });
+    const source = createRemoteSource({ url, outbound: createOutboundGuard({ allowPrivateNetworks, resolve: dns.resolve }) });
     sources.push(source);
     return source;
   };

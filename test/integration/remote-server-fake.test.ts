@@ -40,7 +40,7 @@ describe('remote source against a recording upstream (2026-07-28 era)', () => {
   const sources: Array<{ close(): Promise<void> }> = [];
 
   function source(options: Partial<Parameters<typeof createRemoteSource>[0]> = {}) {
-    const created = createRemoteSource({ url: upstream.url, fetch: LOOPBACK.fetch, ...options });
+    const created = createRemoteSource({ url: upstream.url, outbound: LOOPBACK, ...options });
     sources.push(created);
     return created;
   }
@@ -96,7 +96,7 @@ describe('remote source against a recording upstream (2026-07-28 era)', () => {
   });
 
   it('refuses a loopback upstream without the allow-list, before sending anything', async () => {
-    const remote = source({ fetch: createOutboundGuard({ allowPrivateNetworks: [] }).fetch, token: 'upstream-token-1' });
+    const remote = source({ outbound: createOutboundGuard({ allowPrivateNetworks: [] }), token: 'upstream-token-1' });
 
     const listing = remote.listTools(new AbortController().signal);
     await expect(listing).rejects.toBeInstanceOf(UpstreamError);

@@ -34,7 +34,7 @@ describe('remote source proxying server-everything over Streamable HTTP', () => 
     upstream = await startEverything(port);
     direct = new Client({ name: 'direct', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
     await direct.connect(new StreamableHTTPClientTransport(new URL(url)));
-    remote = createRemoteSource({ url, fetch: createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] }).fetch, eraCache, timeoutMs: 2_000 });
+    remote = createRemoteSource({ url, outbound: createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] }), eraCache, timeoutMs: 2_000 });
   });
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import type { ListKind } from '../list-changes.ts';
-import type { OutboundFetch } from '../outbound.ts';
+import type { OutboundGuard } from '../outbound.ts';
 import { createProxySource, type RemoteSource } from './proxy-source.ts';
 import { buildUpstreamHeaders, createUpstreamConnector } from './upstream-connection.ts';
 
@@ -12,8 +12,8 @@ export interface RemoteSourceOptions {
   token?: string;
   /** Secret headers sent on every upstream request. */
   secretHeaders?: Record<string, string>;
-  /** The operator's policy-checked fetch: every connection goes only to allowed addresses. */
-  fetch: OutboundFetch;
+  /** The operator's policy-checked fetch and requests: every connection goes only to allowed addresses. */
+  outbound: Pick<OutboundGuard, 'fetch' | 'request'>;
   /** Bound on each operation, connecting included; progress from the upstream restarts it. Default 30 s. */
   timeoutMs?: number;
   /** Bound on establishing a connection and negotiating the protocol era. Default 5 s. */
@@ -35,7 +35,8 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Remot
   const connector = createUpstreamConnector({
     url: options.url,
     headers: buildUpstreamHeaders(options),
-    fetch: options.fetch,
+    fetch: options.outbound.fetch,
+    request: options.outbound.request,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     eraCache: options.eraCache,
     onListsChanged: options.onListsChanged,

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { Client, StreamableHTTPClientTransport, type ListChangedHandlers, type PriorDiscovery } from '@modelcontextprotocol/client';
 import type { ListKind } from '../list-changes.ts';
-import type { OutboundFetch } from '../outbound.ts';
+import type { OutboundFetch, OutboundRequest } from '../outbound.ts';
+import { createDirectCall, type DirectCall } from './direct-call.ts';
 import { isTimeout, UpstreamError } from './upstream-error.ts';
 
 const CLIENT_INFO = { name: 'botgate', version: '0.1.0' };
@@ -37,6 +39,8 @@ export interface UpstreamConnectionOptions {
   headers: Headers;
   /** Connects only to addresses the operator's policy allows (see `OutboundGuard`). */
   fetch: OutboundFetch;
+  /** The same policy over node streams, for 2025-era tool calls (see `DirectCall`). */
+  request: OutboundRequest;
   connectTimeoutMs: number;
   eraCache: Map<string, unknown> | undefined;
   /** Told when the upstream says one of its lists changed (over `subscriptions/listen`, or a 2025 session's stream). */
@@ -74,15 +78,28 @@ async function listenForChanges(client: Client, timeoutMs: number): Promise<void
 interface Connection {
   client: Client;
   transport: StreamableHTTPClientTransport;
+  /** Tool calls that bypass the client, on a 2025-era session only. */
+  directCall: DirectCall | undefined;
+  /** Aborted when the connection closes, ending its direct calls. */
+  lifetime: AbortController;
 }
 
 /** A connection being established, and once it is, the connection. */
 type Pending = PendingConnection<Connection>;
 
+/** The connection a call runs on. */
+export interface UpstreamLease {
+  client: Client;
+  /** True when this call started the connection. */
+  fresh: boolean;
+  /** Set on a 2025-era HTTP session: `tools/call` without the client's overhead, behaving as `client.callTool`. */
+  directCall?: DirectCall | undefined;
+}
+
 /** One lazily (re)established connection to an upstream, shared by all calls of a source. */
 export interface UpstreamConnector {
-  /** The connected client, connecting first when needed; `fresh` is true when this call started the connection. */
-  acquire(signal: AbortSignal): Promise<{ client: Client; fresh: boolean }>;
+  /** The connected client, connecting first when needed. */
+  acquire(signal: AbortSignal): Promise<UpstreamLease>;
   /** Forgets a client that failed, so the next call reconnects (and probes the era again). */
   discard(client: Client): void;
   close(): Promise<void>;
@@ -132,7 +149,8 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
-async function closeConnection({ client, transport }: Connection, endSession: boolean): Promise<void> {
+async function closeConnection({ client, transport, lifetime }: Connection, endSession: boolean): Promise<void> {
+  lifetime.abort();
   if (endSession && transport.sessionId) {
     // Ends a 2025-era session so the upstream can free it; a dead upstream must not hold up closing.
     await abortable(transport.terminateSession(), AbortSignal.timeout(TERMINATE_SESSION_MS)).catch(() => undefined);
@@ -185,7 +203,23 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
     }
     // From a cached modern verdict the client registers its handlers but opens no listen stream of its own.
     if (prior?.kind === 'modern' && listChanged) await listenForChanges(client, options.connectTimeoutMs);
-    const connection = { client, transport };
+    const lifetime = new AbortController();
+    // Each direct call in flight listens for the end of its connection: as many as the upstream's callers.
+    setMaxListeners(0, lifetime.signal);
+    const protocolVersion = transport.protocolVersion;
+    const directCall =
+      client.getProtocolEra() === 'legacy' && protocolVersion
+        ? createDirectCall({
+            url: new URL(options.url),
+            headers: options.headers,
+            sessionId: transport.sessionId,
+            protocolVersion,
+            request: options.request,
+            closed: lifetime.signal,
+            onListsChanged: options.onListsChanged,
+          })
+        : undefined;
+    const connection: Connection = { client, transport, directCall, lifetime };
     if (closed) {
       await closeConnection(connection, true);
       throw new UpstreamError(`upstream ${host} unavailable: the source was closed`, 'unavailable');
@@ -197,6 +231,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
       options.eraCache?.set(eraKey, { prior: verdict, storedAt: Date.now() } satisfies EraVerdict);
     }
     client.onclose = () => {
+      lifetime.abort();
       if (current?.connection?.client === client) current = undefined;
     };
     return connection;
@@ -212,8 +247,8 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
         });
         fresh = true;
       }
-      const { client } = await abortable(current.promise, signal);
-      return { client, fresh };
+      const { client, directCall } = await abortable(current.promise, signal);
+      return { client, fresh, directCall };
     },
 
     discard(client) {

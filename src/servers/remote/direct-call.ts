@@ -1,0 +1,273 @@
+import { STATUS_CODES } from 'node:http';
+import {
+  extractWWWAuthenticateParams,
+  InsufficientScopeError,
+  ProtocolError,
+  ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+  UnauthorizedError,
+  type CallToolResult,
+} from '@modelcontextprotocol/client';
+import { CallToolResultSchema } from '@modelcontextprotocol/core';
+import { createParser } from 'eventsource-parser';
+import type { ListKind } from '../list-changes.ts';
+import type { OutboundRequest, OutboundResponse } from '../outbound.ts';
+
+/**
+ * One 2025-era `tools/call` sent as a plain JSON-RPC POST on a session the SDK
+ * client opened, instead of through the client (whose fetch, web streams and
+ * protocol machinery cost ten times more CPU per call). It behaves as the
+ * client does on such a session: progress, pings and cancellation included,
+ * and its failures are the errors the client raises, so callers classify
+ * them alike.
+ */
+export type DirectCall = (params: { name: string; arguments: Record<string, unknown> }, options: DirectCallOptions) => Promise<CallToolResult>;
+
+export interface DirectCallOptions {
+  /** The caller's cancellation: aborts the request and tells the upstream. */
+  signal: AbortSignal;
+  /** Bound on waiting for the answer, restarted by each progress notification. */
+  timeout: number;
+  onprogress: (progress: { progress: number; total?: number; message?: string }) => void;
+}
+
+/** The session a direct call joins, as the SDK client negotiated it. */
+export interface DirectCallTarget {
+  url: URL;
+  /** The configured headers (credentials); protocol headers are added here. */
+  headers: Headers;
+  sessionId: string | undefined;
+  protocolVersion: string;
+  /** The operator's policy-checked requests. */
+  request: OutboundRequest;
+  /** Aborted when the connection closes: calls in flight then fail, as the client's do. */
+  closed: AbortSignal;
+  /** Told of list changes the upstream sends on a call's stream, as the client relays them. */
+  onListsChanged?: ((lists: ListKind[]) => void) | undefined;
+}
+
+type Message = Record<string, unknown>;
+
+const LIST_CHANGES: Readonly<Record<string, ListKind>> = {
+  'notifications/tools/list_changed': 'tools',
+  'notifications/prompts/list_changed': 'prompts',
+  'notifications/resources/list_changed': 'resources',
+};
+
+// As the SDK's 2025 wire schema: a body of another result family does not default into an empty tool result.
+const FOREIGN_RESULT_KEYS = ['task', 'inputRequests', 'requestState'];
+
+function isObject(value: unknown): value is Message {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function mediaType(value: string | string[] | undefined): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first?.split(';')[0]?.trim().toLowerCase();
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** The error the SDK client raises for a refused POST, so it is classified (and retried) the same way. */
+async function httpFailure(response: OutboundResponse): Promise<Error> {
+  const status = response.statusCode;
+  const text = await response.body.text().catch(() => null);
+  if (status === 401) return new UnauthorizedError();
+  const challenge = headerValue(response.headers['www-authenticate']);
+  if (status === 403 && challenge) {
+    const { scope, error, errorDescription } = extractWWWAuthenticateParams(
+      new Response(null, { status, headers: { 'www-authenticate': challenge } }),
+    );
+    if (error === 'insufficient_scope') {
+      return new InsufficientScopeError({ ...(scope && { requiredScope: scope }), ...(errorDescription && { errorDescription }) });
+    }
+  }
+  const location = headerValue(response.headers.location);
+  const reason = status >= 300 && status < 400 && location ? `Redirect to ${location} not followed` : text;
+  return new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${reason}`, {
+    status,
+    statusText: STATUS_CODES[status] ?? '',
+    text,
+  });
+}
+
+/** A `tools/call` result checked as the SDK client checks a 2025-era one. */
+export function toCallToolResult(raw: unknown): CallToolResult {
+  const invalid = (why: string) => new SdkError(SdkErrorCode.InvalidResult, `Invalid result for tools/call: ${why}`);
+  if (!isObject(raw)) throw invalid('not an object');
+  const { resultType: _resultType, ...result } = raw;
+  if (result['content'] === undefined && FOREIGN_RESULT_KEYS.some((key) => key in result)) {
+    throw invalid('content is required in a result of another family');
+  }
+  const parsed = CallToolResultSchema.safeParse(result);
+  if (!parsed.success) throw invalid(String(parsed.error));
+  if (parsed.data.structuredContent !== undefined && !isObject(parsed.data.structuredContent)) {
+    throw invalid('structuredContent is not an object');
+  }
+  return parsed.data;
+}
+
+/** The error an answer of ours carries, or its result. */
+function settle(response: Message): CallToolResult {
+  const { error } = response;
+  if (error === undefined) return toCallToolResult(response['result']);
+  if (isObject(error) && typeof error['code'] === 'number' && typeof error['message'] === 'string') {
+    throw ProtocolError.fromError(error['code'], error['message'], error['data']);
+  }
+  throw new SdkError(SdkErrorCode.InvalidResult, 'Invalid error response for tools/call');
+}
+
+function noAnswer(): SdkError {
+  return new SdkError(SdkErrorCode.ConnectionClosed, 'the upstream ended the response without answering the call');
+}
+
+/** How the SDK client rejects a request its caller aborted. */
+function abortError(reason: unknown): SdkError {
+  return reason instanceof SdkError ? reason : new SdkError(SdkErrorCode.RequestTimeout, String(reason));
+}
+
+/** Direct `tools/call`s on one 2025-era session; ids never collide with the client's numeric ones. */
+export function createDirectCall(target: DirectCallTarget): DirectCall {
+  const headers: Record<string, string> = {
+    ...Object.fromEntries(target.headers),
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': target.protocolVersion,
+    ...(target.sessionId && { 'mcp-session-id': target.sessionId }),
+  };
+  let lastId = 0;
+
+  const post = (message: Message, signal?: AbortSignal) =>
+    target.request(target.url, { method: 'POST', headers, body: JSON.stringify(message), ...(signal && { signal }) });
+
+  /** Sends a message that needs no answer (a notification, or our answer to the upstream's request); failures are ignored, as the client ignores them. */
+  function send(message: Message): void {
+    post(message)
+      .then((response) => response.body.dump())
+      .catch(() => undefined);
+  }
+
+  /** Handles one message from the upstream during a call; true when it is the call's answer. */
+  function receive(message: Message, id: string, onprogress: DirectCallOptions['onprogress']): boolean {
+    const { method } = message;
+    if (typeof method !== 'string') return message['id'] === id && ('result' in message || 'error' in message);
+    if (message['id'] !== undefined) {
+      // A request of the upstream's: a client without capabilities only answers pings.
+      send(
+        method === 'ping'
+          ? { jsonrpc: '2.0', id: message['id'], result: {} }
+          : { jsonrpc: '2.0', id: message['id'], error: { code: ProtocolErrorCode.MethodNotFound, message: 'Method not found' } },
+      );
+      return false;
+    }
+    const params = isObject(message['params']) ? message['params'] : {};
+    if (method === 'notifications/progress' && params['progressToken'] === id && typeof params['progress'] === 'number') {
+      onprogress({
+        progress: params['progress'],
+        ...(typeof params['total'] === 'number' && { total: params['total'] }),
+        ...(typeof params['message'] === 'string' && { message: params['message'] }),
+      });
+    }
+    const changed = LIST_CHANGES[method];
+    if (changed) target.onListsChanged?.([changed]);
+    return false;
+  }
+
+  /** Reads what follows the answer (up to undici's dump limit) so the socket is reused; closing the connection ends it. */
+  function drain(body: OutboundResponse['body']): void {
+    const destroy = () => body.destroy();
+    target.closed.addEventListener('abort', destroy, { once: true });
+    body
+      .dump()
+      .finally(() => target.closed.removeEventListener('abort', destroy))
+      .catch(() => undefined);
+  }
+
+  /** Reads an event stream until our answer arrives; the rest is drained so the connection is reused. */
+  async function readStream(body: OutboundResponse['body'], id: string, onprogress: DirectCallOptions['onprogress']): Promise<Message> {
+    const pending: Message[] = [];
+    const parser = createParser({
+      onEvent: ({ event, data }) => {
+        // Priming events carry no data.
+        if (!data || (event !== undefined && event !== 'message')) return;
+        try {
+          const message: unknown = JSON.parse(data);
+          if (isObject(message)) pending.push(message);
+        } catch {
+          // An unreadable event is skipped, as the client skips it.
+        }
+      },
+    });
+    body.setEncoding('utf8');
+    const chunks = body.iterator({ destroyOnReturn: false });
+    for await (const chunk of chunks) {
+      parser.feed(chunk as string);
+      for (const message of pending.splice(0)) {
+        if (receive(message, id, onprogress)) {
+          await chunks.return?.();
+          drain(body);
+          return message;
+        }
+      }
+    }
+    throw noAnswer();
+  }
+
+  async function exchange(request: Message, signal: AbortSignal, onprogress: DirectCallOptions['onprogress']): Promise<CallToolResult> {
+    const id = request['id'] as string;
+    const response = await post(request, signal);
+    if (response.statusCode < 200 || response.statusCode > 299) throw await httpFailure(response);
+    const type = mediaType(response.headers['content-type']);
+    if (type === 'text/event-stream') return settle(await readStream(response.body, id, onprogress));
+    if (type === 'application/json') {
+      const body: unknown = await response.body.json();
+      for (const message of Array.isArray(body) ? body : [body]) {
+        if (isObject(message) && receive(message, id, onprogress)) return settle(message);
+      }
+      throw noAnswer();
+    }
+    await response.body.dump();
+    const contentType = headerValue(response.headers['content-type']);
+    throw new SdkError(SdkErrorCode.ClientHttpUnexpectedContent, `Unexpected content type: ${contentType}`, { contentType });
+  }
+
+  return async ({ name, arguments: args }, { signal, timeout, onprogress }) => {
+    if (signal.aborted) throw abortError(signal.reason);
+    lastId += 1;
+    const id = `botgate-${lastId}`;
+    const request = { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: { progressToken: id } } };
+
+    const http = new AbortController();
+    let stopped: Error | undefined;
+    /** Ends the call with `error`; `reason`, when given, is told to the upstream. */
+    const stop = (error: Error, reason?: string) => {
+      if (stopped) return;
+      stopped = error;
+      http.abort(error);
+      // On a 2025 session closing the stream does not cancel the call: the notification does.
+      if (reason !== undefined) send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } });
+    };
+    const onAbort = () => stop(abortError(signal.reason), signal.reason instanceof Error ? signal.reason.message : String(signal.reason));
+    const onClosed = () => stop(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
+    const timer = setTimeout(() => stop(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout }), 'Request timed out'), timeout);
+    signal.addEventListener('abort', onAbort, { once: true });
+    target.closed.addEventListener('abort', onClosed, { once: true });
+    if (target.closed.aborted) onClosed();
+    try {
+      return await exchange(request, http.signal, (progress) => {
+        timer.refresh();
+        onprogress(progress);
+      });
+    } catch (error) {
+      throw stopped ?? error;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      target.closed.removeEventListener('abort', onClosed);
+    }
+  };
+}

@@ -1,0 +1,303 @@
+import type { CallToolResult } from '@modelcontextprotocol/client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ListKind } from '../../src/servers/list-changes.ts';
+import { createOutboundGuard } from '../../src/servers/outbound.ts';
+import { createProxySource, createRemoteSource } from '../../src/servers/remote/index.ts';
+import { buildUpstreamHeaders, createUpstreamConnector } from '../../src/servers/remote/upstream-connection.ts';
+import type { ToolCallContext } from '../../src/servers/tool-source.ts';
+import { startLegacyMcpServer, TINY_PNG, type LegacyMcpServer, type LegacyRequest } from '../fakes/legacy-mcp-server.ts';
+
+const LOOPBACK = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
+
+async function pollUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function quietContext(signal = new AbortController().signal): ToolCallContext {
+  return { signal, progress: async () => undefined };
+}
+
+const text = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+
+const rpcMethod = (request: LegacyRequest) => request.body?.['method'];
+const toolCalls = (requests: LegacyRequest[]) => requests.filter((request) => rpcMethod(request) === 'tools/call');
+
+// Headers any HTTP client sends, and the ones the MCP transport manages.
+const TRANSPORT_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-type',
+  'content-length',
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'sec-fetch-mode',
+  'user-agent',
+  'mcp-protocol-version',
+  // The client's era probe sends these; 2025-era requests do not.
+  'mcp-method',
+  'mcp-name',
+  'mcp-session-id',
+]);
+
+type SourceOptions = Partial<Parameters<typeof createRemoteSource>[0]>;
+
+describe('tool calls to a 2025-era upstream, sent directly on the client’s session', () => {
+  let upstream: LegacyMcpServer;
+  const sources: Array<{ close(): Promise<void> }> = [];
+
+  function source(options: SourceOptions = {}) {
+    const created = createRemoteSource({ url: upstream.url, outbound: LOOPBACK, ...options });
+    sources.push(created);
+    return created;
+  }
+
+  /** The same source with the direct leg taken away: tool calls go through the SDK client, as before it existed. */
+  function clientPathSource(options: SourceOptions = {}) {
+    const connector = createUpstreamConnector({
+      url: upstream.url,
+      headers: buildUpstreamHeaders(options),
+      fetch: LOOPBACK.fetch,
+      request: LOOPBACK.request,
+      connectTimeoutMs: 5_000,
+      eraCache: undefined,
+    });
+    const created = createProxySource({
+      connector: {
+        acquire: async (signal) => ({ ...(await connector.acquire(signal)), directCall: undefined }),
+        discard: (client) => connector.discard(client),
+        close: () => connector.close(),
+      },
+      upstream: new URL(upstream.url).host,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+    sources.push(created);
+    return created;
+  }
+
+  beforeAll(async () => {
+    upstream = await startLegacyMcpServer();
+  });
+
+  afterEach(async () => {
+    await Promise.all(sources.splice(0).map((s) => s.close()));
+    upstream.requests.length = 0;
+    upstream.cancellations.length = 0;
+  });
+
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  it('posts tools/call itself, with an id of its own, in the session the client opened', async () => {
+    const remote = source();
+    expect(await remote.callTool('echo', { message: 'hi' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: hi' }] });
+    expect(await remote.callTool('echo', { message: 'again' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: again' }] });
+
+    const initialized = upstream.requests.find((request) => rpcMethod(request) === 'notifications/initialized');
+    const calls = toolCalls(upstream.requests);
+    expect(calls.map((call) => call.body)).toEqual([
+      { jsonrpc: '2.0', id: 'botgate-1', method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' }, _meta: { progressToken: 'botgate-1' } } },
+      { jsonrpc: '2.0', id: 'botgate-2', method: 'tools/call', params: { name: 'echo', arguments: { message: 'again' }, _meta: { progressToken: 'botgate-2' } } },
+    ]);
+    for (const call of calls) {
+      expect(call.status).toBe(200);
+      expect(call.headers['mcp-session-id']).toEqual(expect.any(String));
+      expect(call.headers['mcp-session-id']).toBe(initialized?.headers['mcp-session-id']);
+      expect(call.headers['mcp-protocol-version']).toBe(initialized?.headers['mcp-protocol-version']);
+      expect(call.headers['accept']).toBe('application/json, text/event-stream');
+    }
+  });
+
+  it('returns text, annotated images, structured content, _meta and tool errors exactly as the client path does', async () => {
+    const remote = source();
+    const before = clientPathSource();
+    const expected: Record<string, CallToolResult> = {
+      'show-image': {
+        content: [
+          { type: 'text', text: 'a pixel', annotations: { audience: ['user'], priority: 0.5 } },
+          { type: 'image', data: TINY_PNG, mimeType: 'image/png' },
+        ],
+        _meta: { 'example.com/trace': 'abc' },
+      },
+      forecast: { content: [{ type: 'text', text: '{"celsius":21,"sky":"clear"}' }], structuredContent: { celsius: 21, sky: 'clear' } },
+      fail: { content: [{ type: 'text', text: 'the disk is full' }], isError: true },
+    };
+    for (const [name, result] of Object.entries(expected)) {
+      const direct = await remote.callTool(name, {}, quietContext());
+      expect({ name, direct }).toEqual({ name, direct: result });
+      expect({ name, direct }).toEqual({ name, direct: await before.callTool(name, {}, quietContext()) });
+    }
+    expect(toolCalls(upstream.requests).map((call) => call.body?.['id'])).toEqual([
+      'botgate-1',
+      expect.any(Number),
+      'botgate-2',
+      expect.any(Number),
+      'botgate-3',
+      expect.any(Number),
+    ]);
+  });
+
+  it('relays progress with its message, and progress keeps a long call within its timeout', async () => {
+    const progress: Array<[number, number | undefined, string | undefined]> = [];
+    // Fifteen steps of 40 ms: 600 ms in all, each step well within the 400 ms bound.
+    const result = await source({ timeoutMs: 400 }).callTool('count', { to: 15, stepMs: 40 }, {
+      signal: new AbortController().signal,
+      progress: async (value, total, message) => void progress.push([value, total, message]),
+    });
+    expect(result).toEqual({ content: [{ type: 'text', text: 'counted to 15' }] });
+    expect(progress).toEqual(Array.from({ length: 15 }, (_, i) => [i + 1, 15, `step ${i + 1}`]));
+  });
+
+  it('answers the upstream’s ping mid-call, refuses what a client without capabilities cannot do, and completes the call', async () => {
+    const remote = source({ token: 'upstream-token-1' });
+    const result = await remote.callTool('ask-client', {}, quietContext());
+    expect(result).toEqual({ content: [{ type: 'text', text: 'ping: answered; roots/list: MCP error -32601: Method not found' }] });
+    expect(result).toEqual(await clientPathSource({ token: 'upstream-token-1' }).callTool('ask-client', {}, quietContext()));
+
+    const call = toolCalls(upstream.requests)[0];
+    const answers = upstream.requests.filter((request) => request.body && 'id' in request.body && !('method' in request.body));
+    expect(answers.slice(0, 2).map((answer) => answer.body)).toEqual([
+      { jsonrpc: '2.0', id: expect.anything(), result: {} },
+      { jsonrpc: '2.0', id: expect.anything(), error: { code: -32601, message: 'Method not found' } },
+    ]);
+    for (const answer of answers.slice(0, 2)) {
+      expect(answer.headers['mcp-session-id']).toBe(call?.headers['mcp-session-id']);
+      expect(answer.headers['authorization']).toBe('Bearer upstream-token-1');
+      expect(answer.status).toBe(202);
+    }
+  });
+
+  it('gives a JSON-RPC error answer and an invalid result the same error results as the client path, and keeps the connection', async () => {
+    const remote = source();
+    const before = clientPathSource();
+
+    const refused = await remote.callTool('rpc-error', {}, quietContext());
+    expect(refused).toEqual({
+      content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ answered with an error: .*quota exhausted/) }],
+      isError: true,
+    });
+    expect(refused).toEqual(await before.callTool('rpc-error', {}, quietContext()));
+
+    const broken = await remote.callTool('broken-result', {}, quietContext());
+    expect(broken).toEqual({
+      content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ gave an unusable answer: Invalid result for tools\/call: /) }],
+      isError: true,
+    });
+    expect(await before.callTool('broken-result', {}, quietContext())).toEqual({
+      content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ gave an unusable answer: Invalid result for tools\/call: /) }],
+      isError: true,
+    });
+
+    expect(await remote.callTool('echo', { message: 'still' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: still' }] });
+    // One session per source: neither answer cost a connection.
+    expect(upstream.requests.filter((request) => rpcMethod(request) === 'initialize')).toHaveLength(2);
+  });
+
+  it('sends the call again on a new connection when the upstream forgot the session', async () => {
+    const remote = source();
+    expect(text(await remote.callTool('echo', { message: 'one' }, quietContext()))).toBe('echo: one');
+    await upstream.forgetSessions();
+
+    expect(await remote.callTool('echo', { message: 'two' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: two' }] });
+    const calls = toolCalls(upstream.requests);
+    expect(calls.map((call) => call.status)).toEqual([200, 404, 200]);
+    expect(calls[1]?.headers['mcp-session-id']).toBe(calls[0]?.headers['mcp-session-id']);
+    expect(calls[2]?.headers['mcp-session-id']).not.toBe(calls[0]?.headers['mcp-session-id']);
+    expect(upstream.requests.filter((request) => rpcMethod(request) === 'initialize')).toHaveLength(2);
+  });
+
+  it('tells the upstream when the caller cancels, so the upstream’s handler stops, and keeps working', async () => {
+    const remote = source();
+    const controller = new AbortController();
+    const call = remote.callTool('hang', {}, quietContext(controller.signal));
+    await pollUntil(() => toolCalls(upstream.requests).length === 1);
+    controller.abort(new Error('the user closed the chat'));
+
+    expect(await call).toEqual({ content: [{ type: 'text', text: expect.stringMatching(/was cancelled/) }], isError: true });
+    await pollUntil(() => upstream.cancellations.length === 1);
+    expect(upstream.cancellations).toEqual(['the user closed the chat']);
+    const cancelled = upstream.requests.find((request) => rpcMethod(request) === 'notifications/cancelled');
+    expect(cancelled?.body?.['params']).toEqual({ requestId: 'botgate-1', reason: 'the user closed the chat' });
+    expect(cancelled?.headers['mcp-session-id']).toBe(toolCalls(upstream.requests)[0]?.headers['mcp-session-id']);
+
+    expect(await remote.callTool('echo', { message: 'next' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: next' }] });
+  });
+
+  it('gives the timeout error result on a silent upstream, cancels the call there, then reconnects', async () => {
+    const remote = source({ timeoutMs: 300 });
+    expect(await remote.callTool('hang', {}, quietContext())).toEqual({
+      content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ unavailable: no answer within 300 ms$/) }],
+      isError: true,
+    });
+    await pollUntil(() => upstream.cancellations.length === 1);
+    expect(upstream.cancellations).toEqual(['Request timed out']);
+
+    expect(await remote.callTool('echo', { message: 'again' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: again' }] });
+    expect(upstream.requests.filter((request) => rpcMethod(request) === 'initialize')).toHaveLength(2);
+  });
+
+  it('relays a list change the upstream announces on the call’s stream', async () => {
+    const changes: ListKind[][] = [];
+    const remote = source({ onListsChanged: (lists) => changes.push(lists) });
+    expect(text(await remote.callTool('announce', {}, quietContext()))).toBe('announced');
+    await pollUntil(() => changes.length > 0);
+    expect(changes).toEqual([['tools']]);
+  });
+
+  it('sends exactly the configured credentials on every request, the direct ones included', async () => {
+    const remote = source({ token: 'upstream-token-1', headers: { 'X-Tenant': 'acme' }, secretHeaders: { 'X-Api-Key': 'secret-key' } });
+    await remote.listTools(new AbortController().signal);
+    await remote.callTool('echo', { message: 'hi' }, quietContext());
+    await remote.callTool('ask-client', {}, quietContext());
+    const controller = new AbortController();
+    const hanging = remote.callTool('hang', {}, quietContext(controller.signal));
+    await pollUntil(() => toolCalls(upstream.requests).length === 3);
+    controller.abort();
+    await hanging;
+    await pollUntil(() => upstream.requests.some((request) => rpcMethod(request) === 'notifications/cancelled'));
+
+    // Tool calls, answers to the upstream's requests, and the cancellation are all sent directly.
+    expect(upstream.requests.filter((request) => request.body && !('method' in request.body))).toHaveLength(2);
+    for (const { headers } of upstream.requests) {
+      expect(headers['authorization']).toBe('Bearer upstream-token-1');
+      expect(headers['x-tenant']).toBe('acme');
+      expect(headers['x-api-key']).toBe('secret-key');
+      const extra = Object.keys(headers).filter((name) => !TRANSPORT_HEADERS.has(name));
+      expect(extra.sort()).toEqual(['authorization', 'x-api-key', 'x-tenant']);
+    }
+  });
+});
+
+describe('tool calls to a 2025-era upstream answering with JSON bodies', () => {
+  let upstream: LegacyMcpServer;
+  const sources: Array<{ close(): Promise<void> }> = [];
+
+  beforeAll(async () => {
+    upstream = await startLegacyMcpServer({ jsonResponse: true });
+  });
+
+  afterAll(async () => {
+    await Promise.all(sources.map((s) => s.close()));
+    await upstream.close();
+  });
+
+  it('reads the answer from a JSON body, results and errors alike', async () => {
+    const remote = createRemoteSource({ url: upstream.url, outbound: LOOPBACK });
+    sources.push(remote);
+    expect(await remote.callTool('echo', { message: 'json' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: json' }] });
+    expect(await remote.callTool('rpc-error', {}, quietContext())).toEqual({
+      content: [{ type: 'text', text: expect.stringMatching(/answered with an error: .*quota exhausted/) }],
+      isError: true,
+    });
+    const calls = toolCalls(upstream.requests);
+    expect(calls.map((call) => [call.body?.['id'], call.status])).toEqual([
+      ['botgate-1', 200],
+      ['botgate-2', 200],
+    ]);
+  });
+});
