@@ -2,7 +2,7 @@
 // beside a baseline measured in the same run and interleaved with it, then bots against
 // the fake Anthropic API. Loopback only; in-memory PGlite (10 keys, 100,000 keys, and one
 // for bots); about 65 s, then about 30 s for bots. Section C also measures a bare SDK proxy
-// (bare-mcp-proxy.ts), the floor the MCP SDK sets under any proxy built on it.
+// (bare-mcp-proxy.ts): what a proxy costs that runs every call through the MCP SDK on both legs.
 // `npm run bench -- --only bots` runs the bots section alone, `--only core` the others.
 import os from 'node:os';
 import { openMemoryDatabase } from '../src/shared/db.ts';
@@ -43,6 +43,7 @@ const TARGET_OVERHEAD_MS = 5;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const fixed = (n: number, digits = 1) => n.toFixed(digits);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+const signed = (n: number) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(2)}`;
 
 /** Prints rows as a left-aligned first column and right-aligned others. */
 function printTable(header: string[], rows: string[][]): void {
@@ -120,7 +121,7 @@ async function runCoreSections(): Promise<void> {
     const calls = mcp.throughput;
     console.log(
       'C) tools/call echo on server-everything (Streamable HTTP, its own process): directly, through a bare SDK proxy ' +
-        '(createMcpHandler in front of one v2 client: no auth, routing, pinning or audit; the floor the SDK sets), and through ' +
+        '(createMcpHandler in front of one v2 client, every call through the SDK on both legs: no auth, routing, pinning or audit), and through ' +
         '/t/{tenant}/mcp/servers/{remote} (API key, audit on); both proxies in this process; v2 clients (versionNegotiation auto) ' +
         `in a worker thread; negotiated: direct ${mcp.eras.direct}, bare ${mcp.eras.bare}, gateway ${mcp.eras.gateway}; load average before: ${load}`,
     );
@@ -139,7 +140,7 @@ async function runCoreSections(): Promise<void> {
     );
     console.log(
       `  added by the bare SDK proxy: p50 +${fixed(bare.p50Ms - direct.p50Ms, 2)} ms; ` +
-        `the gateway's own share (gateway − bare): p50 +${fixed(gateway.p50Ms - bare.p50Ms, 2)} ms`,
+        `gateway − bare: p50 ${signed(gateway.p50Ms - bare.p50Ms)} ms (the gateway answers 2026-07-28 tools/call and calls 2025-era upstreams without the SDK's per-call machinery)`,
     );
     console.log(
       `  throughput: ${MCP.concurrency} concurrent clients per path, each its own connection, ` +

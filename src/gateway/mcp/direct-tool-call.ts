@@ -8,6 +8,8 @@ import {
   type Implementation,
   type RequestId,
 } from '@modelcontextprotocol/server';
+import type { RoutedTool } from './tool-catalog.ts';
+import { runToolCall, type ToolCallRunner } from './tool-call.ts';
 
 /** A 2026-07-28 `tools/call` the gateway answers itself; see `readDirectToolCall`. */
 export interface DirectToolCall {
@@ -83,10 +85,14 @@ export function readDirectToolCall(req: IncomingMessage, body: unknown): DirectT
 }
 
 /** The body of a request `mayBeDirectToolCall` accepted, as text. */
-export async function readBodyText(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+export function readBodyText(req: IncomingMessage): Promise<string> {
+  // Plain events: an async iterator over the stream costs more than the rest of reading.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
 }
 
 /** Writes a JSON-RPC answer as the SDK's modern path does for a request answered without notifications. */
@@ -95,14 +101,41 @@ function sendJson(res: ServerResponse, message: Record<string, unknown>): void {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
+/**
+ * Runs and answers a call `readDirectToolCall` read, without the SDK's
+ * per-request server: the same `runToolCall` as the SDK path's handler
+ * (restrictions, pinning, audit), answered in the same JSON.
+ */
+export async function answerToolCall(
+  res: ServerResponse,
+  runner: ToolCallRunner,
+  call: DirectToolCall,
+  routed: RoutedTool,
+  serverInfo: Implementation,
+): Promise<void> {
+  // The client closing its request cancels the call, as on the SDK path.
+  const controller = new AbortController();
+  const cancel = () => controller.abort();
+  res.once('close', cancel);
+  try {
+    const result = await runToolCall(runner, routed, { name: call.name, args: call.args, signal: controller.signal, meta: call.meta });
+    sendToolResult(res, call.id, result, serverInfo);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    sendToolError(res, call.id, error);
+  } finally {
+    res.off('close', cancel);
+  }
+}
+
 /** Answers with the call's result, stamped as the SDK stamps 2026-07-28 results: `resultType` and the server's identity. */
-export function sendToolResult(res: ServerResponse, id: RequestId, result: CallToolResult, serverInfo: Implementation): void {
+function sendToolResult(res: ServerResponse, id: RequestId, result: CallToolResult, serverInfo: Implementation): void {
   // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
   const meta = { ...result._meta, [SERVER_INFO_META_KEY]: serverInfo };
   sendJson(res, { jsonrpc: '2.0', id, result: { ...result, _meta: meta, resultType: 'complete' } });
 }
 
 /** Answers with a JSON-RPC error. */
-export function sendToolError(res: ServerResponse, id: RequestId, error: ProtocolError): void {
+function sendToolError(res: ServerResponse, id: RequestId, error: ProtocolError): void {
   sendJson(res, { jsonrpc: '2.0', id, error: { code: error.code, message: error.message, ...(error.data !== undefined && { data: error.data }) } });
 }

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { createMcpHandler, ProtocolError, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
+import { createMcpHandler, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ChangeBus } from '../../shared/change-bus.ts';
@@ -18,9 +18,9 @@ import type { ChallengeError } from '../oauth/resource.ts';
 import { contextOf, param } from '../http.ts';
 import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
-import { createToolCatalog, type CatalogEntry, type CatalogOptions, type RoutedTool, type ToolCatalog } from './tool-catalog.ts';
-import { runToolCall, type ToolCallRunner } from './tool-call.ts';
-import { mayBeDirectToolCall, readBodyText, readDirectToolCall, sendToolError, sendToolResult, type DirectToolCall } from './direct-tool-call.ts';
+import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
+import type { ToolCallRunner } from './tool-call.ts';
+import { answerToolCall, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
 import { createListenStreams, isListenRequest } from './listen-streams.ts';
 import { createToolServer } from './tool-server.ts';
 
@@ -237,30 +237,8 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     }
     const call = body === undefined ? undefined : readDirectToolCall(req, body);
     const routed = call && state.catalog.route(call.name);
-    if (call && routed) return serveDirectToolCall(state, call, routed);
+    if (call && routed) return answerToolCall(res, toolCallRunner(state), call, routed, { name: state.name, version: deps.version });
     return serveNode(Object.assign(req, { auth }), res, body);
-  }
-
-  /**
-   * Answers a 2026-07-28 tools/call without the SDK's per-request server (see
-   * direct-tool-call.ts): the same call, restrictions, pinning and audit as the
-   * SDK path's handler (both run `runToolCall`), answered in the same JSON.
-   */
-  async function serveDirectToolCall(state: EndpointState, call: DirectToolCall, routed: RoutedTool): Promise<void> {
-    const { response: res } = state;
-    // The client closing its request cancels the call, as on the SDK path.
-    const controller = new AbortController();
-    const cancel = () => controller.abort();
-    res.once('close', cancel);
-    try {
-      const result = await runToolCall(toolCallRunner(state), routed, { name: call.name, args: call.args, signal: controller.signal, meta: call.meta });
-      sendToolResult(res, call.id, result, { name: state.name, version: deps.version });
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      sendToolError(res, call.id, error);
-    } finally {
-      res.off('close', cancel);
-    }
   }
 
   const onListError = (entry: CatalogEntry, error: unknown, what: string) =>
