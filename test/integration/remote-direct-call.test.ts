@@ -68,7 +68,7 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
     });
     const created = createProxySource({
       connector: {
-        acquire: async (signal) => ({ ...(await connector.acquire(signal)), directCall: undefined }),
+        acquire: async (wait) => ({ ...(await connector.acquire(wait)), directCall: undefined }),
         discard: (client) => connector.discard(client),
         close: () => connector.close(),
       },

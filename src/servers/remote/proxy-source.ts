@@ -67,9 +67,10 @@ export function createProxySource({ connector, upstream, timeoutMs }: ProxySourc
    */
   async function run<T>(signal: AbortSignal, mayRetry: (error: unknown) => boolean, operation: Operation<T>): Promise<T> {
     const started = Date.now();
-    const waitSignal = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    // Made only when a connection is still being opened: the common call pays for no timer.
+    const wait = () => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
     for (let attempt = 0; ; attempt++) {
-      const { client, fresh, directCall } = await connector.acquire(waitSignal);
+      const { client, fresh, directCall } = await connector.acquire(wait);
       try {
         const timeout = Math.max(1, timeoutMs - (Date.now() - started));
         return await operation(client, { signal, timeout }, directCall);

@@ -98,8 +98,12 @@ export interface UpstreamLease {
 
 /** One lazily (re)established connection to an upstream, shared by all calls of a source. */
 export interface UpstreamConnector {
-  /** The connected client, connecting first when needed. */
-  acquire(signal: AbortSignal): Promise<UpstreamLease>;
+  /**
+   * The connected client, connecting first when needed. `wait` gives the
+   * signal that bounds waiting for a connection; it is asked for only when
+   * there is one to wait for (an open connection is handed out at once).
+   */
+  acquire(wait: () => AbortSignal): Promise<UpstreamLease>;
   /** Forgets a client that failed, so the next call reconnects (and probes the era again). */
   discard(client: Client): void;
   close(): Promise<void>;
@@ -238,8 +242,10 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
   }
 
   return {
-    async acquire(signal) {
+    async acquire(wait) {
       if (closed) throw new UpstreamError(`upstream ${host} unavailable: the source was closed`, 'unavailable');
+      const open = current?.connection;
+      if (open) return { client: open.client, fresh: false, directCall: open.directCall };
       let fresh = false;
       if (!current) {
         current = trackPending(connect(), (entry) => {
@@ -247,7 +253,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
         });
         fresh = true;
       }
-      const { client, directCall } = await abortable(current.promise, signal);
+      const { client, directCall } = await abortable(current.promise, wait());
       return { client, fresh, directCall };
     },
 

@@ -147,8 +147,10 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
       return current?.connection?.pid;
     },
 
-    async acquire(signal) {
+    async acquire(wait) {
       if (closed) throw unavailable('the source was closed');
+      const open = current?.connection;
+      if (open) return { client: open.client, fresh: false };
       let fresh = false;
       if (!current) {
         const waitMs = retryAt - Date.now();
@@ -160,7 +162,7 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
         });
         fresh = true;
       }
-      const { client } = await abortable(current.promise, signal);
+      const { client } = await abortable(current.promise, wait());
       return { client, fresh };
     },
 
