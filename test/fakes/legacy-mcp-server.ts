@@ -11,6 +11,7 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
+import { readBody } from './read-body.ts';
 
 /** One HTTP request the upstream received, and the status it answered. */
 export interface LegacyRequest {
@@ -126,15 +127,6 @@ function createServer(cancellations: string[]): Server {
   return server;
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.once('end', () => resolve(body));
-    req.once('error', reject);
-  });
-}
 
 function parse(text: string): Record<string, unknown> | undefined {
   try {

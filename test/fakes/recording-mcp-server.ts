@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
+import { readBody } from './read-body.ts';
 
 /** One HTTP request the fake upstream received. */
 export interface RecordedRequest {
@@ -72,15 +73,6 @@ function createServer(onCancelled: () => void): McpServer {
   return server;
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.once('end', () => resolve(body));
-    req.once('error', reject);
-  });
-}
 
 function rpcMethodOf(body: unknown): string | undefined {
   const method = (body as { method?: unknown } | undefined)?.method;

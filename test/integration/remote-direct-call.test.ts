@@ -4,8 +4,8 @@ import type { ListKind } from '../../src/servers/list-changes.ts';
 import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { createProxySource, createRemoteSource } from '../../src/servers/remote/index.ts';
 import { buildUpstreamHeaders, createUpstreamConnector } from '../../src/servers/remote/upstream-connection.ts';
-import type { ToolCallContext } from '../../src/servers/tool-source.ts';
 import { startLegacyMcpServer, TINY_PNG, type LegacyMcpServer, type LegacyRequest } from '../fakes/legacy-mcp-server.ts';
+import { quietContext, TRANSPORT_HEADERS } from '../support/remote-source.ts';
 
 const LOOPBACK = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
 
@@ -17,32 +17,12 @@ async function pollUntil(condition: () => boolean, timeoutMs = 3_000): Promise<v
   }
 }
 
-function quietContext(signal = new AbortController().signal): ToolCallContext {
-  return { signal, progress: async () => undefined };
-}
 
 const text = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
 
 const rpcMethod = (request: LegacyRequest) => request.body?.['method'];
 const toolCalls = (requests: LegacyRequest[]) => requests.filter((request) => rpcMethod(request) === 'tools/call');
 
-// Headers any HTTP client sends, and the ones the MCP transport manages.
-const TRANSPORT_HEADERS = new Set([
-  'host',
-  'connection',
-  'content-type',
-  'content-length',
-  'accept',
-  'accept-encoding',
-  'accept-language',
-  'sec-fetch-mode',
-  'user-agent',
-  'mcp-protocol-version',
-  // The client's era probe sends these; 2025-era requests do not.
-  'mcp-method',
-  'mcp-name',
-  'mcp-session-id',
-]);
 
 type SourceOptions = Partial<Parameters<typeof createRemoteSource>[0]>;
 

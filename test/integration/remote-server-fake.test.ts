@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { createRemoteSource, UpstreamError } from '../../src/servers/remote/index.ts';
 import { startRecordingMcpServer, WAV_BASE64, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
+import { quietContext, TRANSPORT_HEADERS } from '../support/remote-source.ts';
 
 const LOOPBACK = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
 
@@ -14,26 +15,6 @@ async function pollUntil(condition: () => boolean, timeoutMs = 3_000): Promise<v
   }
 }
 
-function quietContext(signal = new AbortController().signal) {
-  return { signal, progress: async () => undefined };
-}
-
-// Headers any HTTP client sends, and the ones the MCP transport manages.
-const TRANSPORT_HEADERS = new Set([
-  'host',
-  'connection',
-  'content-type',
-  'content-length',
-  'accept',
-  'accept-encoding',
-  'accept-language',
-  'sec-fetch-mode',
-  'user-agent',
-  'mcp-protocol-version',
-  'mcp-method',
-  'mcp-name',
-  'mcp-session-id',
-]);
 
 describe('remote source against a recording upstream (2026-07-28 era)', () => {
   let upstream: RecordingMcpServer;

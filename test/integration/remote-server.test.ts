@@ -4,10 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { createRemoteSource, type RemoteSource } from '../../src/servers/remote/index.ts';
 import { freePort, startEverything, stopEverything } from '../support/everything-server.ts';
-
-function quietContext(signal = new AbortController().signal) {
-  return { signal, progress: async () => undefined };
-}
+import { quietContext } from '../support/remote-source.ts';
 
 // Dynamic resources carry the time they were made; compare everything else.
 const stripTimes = (text: string) => text.replace(/created at [^"\\]+/g, 'created at <time>');
