@@ -72,7 +72,7 @@ const passes = (check: Check | undefined) => check?.status === 'SUCCESS';
  */
 const UNOFFERED: Record<string, string> = {
   'resources-subscribe':
-    'resources/subscribe is not declared: 2025-era clients are served without sessions, so resource updates could not be delivered to them',
+    'resources/subscribe is not declared to 2025-era clients: they are served without sessions, so updates could not be delivered to them (2026-07-28 clients get them over subscriptions/listen)',
   'resources-unsubscribe': 'resources/unsubscribe is not declared, as resources/subscribe is not',
 };
 

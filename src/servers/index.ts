@@ -3,7 +3,7 @@ import type { Db } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createServerService, type SecretKeySource, type ServerService } from './server.service.ts';
 import { createToolPinService, type ToolPinService } from './pinning/index.ts';
-import { publishListsChanges } from './list-changes.ts';
+import { publishListsChanges, readListsChange } from './list-changes.ts';
 import { createOutboundGuard } from './outbound.ts';
 import type { ServerPolicy } from './policy.ts';
 import { createSourceFactory } from './source-factory.ts';
@@ -34,8 +34,17 @@ export function createServersModule(deps: {
   const withNotify = { ...deps, notifyToolsChanged: publishListsChanges(deps.changes) };
   // One connection pool for every source, checking each connection against the policy.
   const outbound = createOutboundGuard({ allowPrivateNetworks: deps.policy.allowPrivateNetworks });
-  const servers = cacheServerRuntimes(createServerService(withNotify), deps.changes);
+  const service = createServerService(withNotify);
+  const servers = cacheServerRuntimes(service, deps.changes);
   const sources = createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound }), logger: deps.logger });
+  // A source watched for resource updates serves no request that would notice its server changed: a change (on any node) retires it.
+  deps.changes.subscribe((event) => {
+    const tenantId = event.kind === 'resync' ? undefined : readListsChange(event)?.tenantId;
+    if (event.kind !== 'resync' && tenantId === undefined) return;
+    sources
+      .retireChanged(tenantId, (tenant) => service.listRuntime(tenant))
+      .catch((error: unknown) => deps.logger.warn({ err: error, tenantId }, 'retiring sources of changed servers failed'));
+  });
   return {
     servers,
     sources,
@@ -64,4 +73,4 @@ export {
   type ToolSource,
 } from './tool-source.ts';
 export { createToolRegistry, type BuiltinTool, type ToolHandler, type ToolRegistry } from './tool-registry.ts';
-export type { RemoteSource } from './remote/index.ts';
+export type { RemoteSource, ResourceUpdate, ResourceWatchListener } from './remote/index.ts';

@@ -15,20 +15,30 @@ export interface SourcePool {
    * that was already past authentication when the deletion landed gets 404, not a new connection.
    */
   closeTenant(tenantId: string): Promise<void>;
+  /**
+   * Closes sources in use (see `ToolSource.inUse`) whose server was since
+   * reconfigured or deleted, of one tenant or (undefined) every tenant;
+   * `current` reads a tenant's servers now. A source not in use needs no
+   * such care: the next request for its server replaces it, or it idles out.
+   */
+  retireChanged(tenantId: string | undefined, current: (tenant: Tenant) => Promise<ServerRuntime[]>): Promise<void>;
   close(): Promise<void>;
 }
 
 interface Entry {
-  tenantId: string;
+  tenant: Tenant;
   version: string;
   source: Promise<ToolSource>;
+  /** The source once built. */
+  built?: ToolSource;
   lastUsed: number;
 }
 
 /**
  * Sources hold connections (database pools, upstream clients), so they are
  * shared across requests, keyed by server id, and closed after `idleMs`
- * without use or when the server's configuration version changes.
+ * without use (a source watched for resource updates is in use) or when the
+ * server's configuration version changes.
  */
 export function createSourcePool({
   factory,
@@ -53,7 +63,10 @@ export function createSourcePool({
 
   const sweeper = setInterval(() => {
     const now = Date.now();
-    for (const [id, entry] of entries) if (now - entry.lastUsed > idleMs) void retire(id, entry);
+    for (const [id, entry] of entries) {
+      if (entry.built?.inUse?.()) entry.lastUsed = now;
+      else if (now - entry.lastUsed > idleMs) void retire(id, entry);
+    }
   }, Math.min(idleMs, 60_000));
   sweeper.unref();
 
@@ -67,20 +80,35 @@ export function createSourcePool({
       }
       if (current) void retire(server.id, current);
       const source = Promise.resolve().then(() => factory(server, tenant));
-      const entry: Entry = { tenantId: tenant.id, version: server.version, source, lastUsed: Date.now() };
+      const entry: Entry = { tenant, version: server.version, source, lastUsed: Date.now() };
       entries.set(server.id, entry);
       // A source that failed to build is not kept: the next call tries again.
-      source.catch(() => {
-        if (entries.get(server.id) === entry) entries.delete(server.id);
-      });
+      source.then(
+        (built) => (entry.built = built),
+        () => {
+          if (entries.get(server.id) === entry) entries.delete(server.id);
+        },
+      );
       return source;
     },
 
     async closeTenant(tenantId) {
       deleted.add(tenantId);
       if (deleted.size > MAX_DELETED) deleted.delete(deleted.values().next().value as string);
-      const owned = [...entries].filter(([, entry]) => entry.tenantId === tenantId);
+      const owned = [...entries].filter(([, entry]) => entry.tenant.id === tenantId);
       await Promise.all(owned.map(([id, entry]) => retire(id, entry)));
+    },
+
+    async retireChanged(tenantId, current) {
+      const held = [...entries].filter(([, entry]) => (tenantId === undefined || entry.tenant.id === tenantId) && entry.built?.inUse?.());
+      const tenants = new Map(held.map(([, entry]) => [entry.tenant.id, entry.tenant]));
+      await Promise.all(
+        [...tenants.values()].map(async (tenant) => {
+          const versions = new Map((await current(tenant)).map((server) => [server.id, server.version]));
+          const stale = held.filter(([id, entry]) => entry.tenant.id === tenant.id && versions.get(id) !== entry.version && entries.get(id) === entry);
+          await Promise.all(stale.map(([id, entry]) => retire(id, entry)));
+        }),
+      );
     },
 
     async close() {

@@ -24,6 +24,8 @@ export interface ToolSource {
   callTool(name: string, args: Record<string, unknown>, context: ToolCallContext): Promise<CallToolResult>;
   /** Releases connections or processes held by the source. */
   close(): Promise<void>;
+  /** True while the source serves something between requests (resource watches): its pool must not close it as idle. */
+  inUse?(): boolean;
 }
 
 /** Thrown by `callTool` for a name the source does not have. */

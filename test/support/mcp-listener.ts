@@ -18,6 +18,8 @@ const EVERY_LIST: SubscriptionFilter = { toolsListChanged: true, promptsListChan
 export interface McpListener {
   /** Change notifications received so far, by method, in order of arrival. */
   readonly received: readonly string[];
+  /** URIs of the `notifications/resources/updated` received so far, in order of arrival. */
+  readonly updates: readonly string[];
   /** What the gateway agreed to deliver. */
   readonly honored: SubscriptionFilter;
   capabilities(): ServerCapabilities | undefined;
@@ -25,6 +27,8 @@ export interface McpListener {
   listToolNames(): Promise<string[]>;
   /** Waits (generously) until `method` has arrived `times` times in all. */
   waitFor(method: string, times?: number): Promise<void>;
+  /** Waits (generously) until `uri` has been updated `times` times in all. */
+  waitForUpdate(uri: string, times?: number): Promise<void>;
   /** How the subscription ended, once it has. */
   readonly closed: Promise<'local' | 'graceful' | 'remote'>;
   close(): Promise<void>;
@@ -40,16 +44,22 @@ export async function openListener(url: string, key: string, filter: Subscriptio
       received.push(method);
     });
   }
+  const updates: string[] = [];
+  client.setNotificationHandler('notifications/resources/updated', ({ params }) => {
+    updates.push(params.uri);
+  });
+  const count = (list: readonly string[], item: string) => list.filter((x) => x === item).length;
   const subscription: McpSubscription = await client.listen(filter);
   return {
     received,
+    updates,
     honored: subscription.honoredFilter,
     capabilities: () => client.getServerCapabilities(),
     listToolNames: async () => (await client.listTools()).tools.map((tool) => tool.name).sort(),
     waitFor: (method, times = 1) =>
-      pollUntil(`${times} × ${method} on ${url}`, async () => (received.filter((m) => m === method).length >= times ? true : undefined)).then(
-        () => undefined,
-      ),
+      pollUntil(`${times} × ${method} on ${url}`, async () => (count(received, method) >= times ? true : undefined)).then(() => undefined),
+    waitForUpdate: (uri, times = 1) =>
+      pollUntil(`${times} × update of ${uri} on ${url}`, async () => (count(updates, uri) >= times ? true : undefined)).then(() => undefined),
     closed: subscription.closed,
     async close() {
       await subscription.close();

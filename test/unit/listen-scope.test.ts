@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { eventsForScope, type ListenScope } from '../../src/gateway/mcp/listen-streams.ts';
+import { eventsForScope, requestedResources, type ListenScope } from '../../src/gateway/mcp/listen-streams.ts';
 import type { ChangeEvent } from '../../src/shared/change-bus.ts';
 import { mayUseServer } from '../../src/tenancy/index.ts';
 
 const scope = (overrides: Partial<ListenScope> & { tools?: string[] | null } = {}): ListenScope => {
   const tools = overrides.tools ?? null;
-  return { tenantId: 'tenant-a', server: undefined, mayUseServer: (slug) => mayUseServer(tools, slug), ...overrides };
+  return { tenantId: 'tenant-a', server: undefined, mayUseServer: (slug) => mayUseServer(tools, slug), watchResource: () => undefined, ...overrides };
 };
 
 const change = (tenantId: string, server: unknown, lists: unknown = ['tools', 'prompts', 'resources']): ChangeEvent => ({
@@ -44,5 +44,22 @@ describe('which changes a listen stream hears', () => {
       'prompts_list_changed',
       'resources_list_changed',
     ]);
+  });
+});
+
+describe('which resources a listen request asks to watch', () => {
+  const listen = (notifications: unknown) => ({ jsonrpc: '2.0', id: 'listen:1', method: 'subscriptions/listen', params: { notifications } });
+
+  it('reads the URIs of resourceSubscriptions, each once', () => {
+    expect(requestedResources(listen({ toolsListChanged: true, resourceSubscriptions: ['a://1', 'b://2', 'a://1'] }))).toEqual(['a://1', 'b://2']);
+  });
+
+  it('finds none in a filter without them, a malformed filter or no body', () => {
+    expect(requestedResources(listen({ toolsListChanged: true }))).toEqual([]);
+    expect(requestedResources(listen({ resourceSubscriptions: 'a://1' }))).toEqual([]);
+    expect(requestedResources(listen({ resourceSubscriptions: [1, null, 'a://1'] }))).toEqual(['a://1']);
+    expect(requestedResources(undefined)).toEqual([]);
+    expect(requestedResources(null)).toEqual([]);
+    expect(requestedResources([listen({ resourceSubscriptions: ['a://1'] })])).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import {
   type ResourceTemplateType,
   type ServerCapabilities,
 } from '@modelcontextprotocol/server';
+import type { ResourceWatchListener } from '../../servers/index.ts';
 import { namespaceContentUris } from './namespacing.ts';
 import { collectLists, createCatalogRouting, type CatalogEntry, type CatalogOptions } from './tool-catalog.ts';
 
@@ -31,6 +32,14 @@ export interface ContentCatalog {
   /** Throws an Invalid Params error for a prompt no source publishes. */
   getPrompt(name: string, args: Record<string, string> | undefined, signal: AbortSignal): Promise<GetPromptResult>;
   complete(params: CompleteRequestParams, signal: AbortSignal): Promise<CompleteResult>;
+  /** Whether some source's resources can be watched for updates. */
+  readonly watchable: boolean;
+  /**
+   * Hears of updates to a resource by the URI this endpoint publishes, until
+   * the returned function is called; updates name the resource by that URI.
+   * Undefined when no source publishes the URI or its source cannot be watched.
+   */
+  watchResource(uri: string, listener: ResourceWatchListener): (() => void) | undefined;
 }
 
 const NO_COMPLETIONS: CompleteResult = { completion: { values: [] } };
@@ -108,6 +117,17 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
       if (!namespaced) return result;
       const slug = routed.entry.slug;
       return { ...result, messages: result.messages.map((m) => ({ ...m, content: namespaceContentUris(namespace, slug, m.content) })) };
+    },
+
+    watchable: offers('watchResource'),
+
+    watchResource(uri, listener) {
+      const routed = routeUri(uri);
+      if (!routed?.entry.source.watchResource) return undefined;
+      return routed.entry.source.watchResource(routed.uri, {
+        updated: (update) => listener.updated({ ...update, uri }),
+        ended: () => listener.ended(),
+      });
     },
 
     async complete(params, signal) {

@@ -36,19 +36,17 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /**
- * Whether a request may be a 2026-07-28 `tools/call` worth reading for the
- * direct path: a JSON POST that says so in its `Mcp-Method` header and states
- * its length (so reading it cannot exceed the limit the SDK would apply).
+ * Whether a request is a JSON POST that states its length within the limit,
+ * so that reading it cannot exceed the limit the SDK would apply.
  */
-export function mayBeDirectToolCall(req: IncomingMessage, maxBodyBytes: number): boolean {
+export function isBoundedJsonPost(req: IncomingMessage, maxBodyBytes: number): boolean {
   const length = Number(req.headers['content-length']);
-  return (
-    req.method === 'POST' &&
-    header(req, 'mcp-method') === 'tools/call' &&
-    Number.isInteger(length) &&
-    length <= maxBodyBytes &&
-    isJsonContentType(req.headers['content-type'] ?? null)
-  );
+  return req.method === 'POST' && Number.isInteger(length) && length <= maxBodyBytes && isJsonContentType(req.headers['content-type'] ?? null);
+}
+
+/** Whether a request may be a 2026-07-28 `tools/call` worth reading for the direct path: it says so in its `Mcp-Method` header. */
+export function mayBeDirectToolCall(req: IncomingMessage, maxBodyBytes: number): boolean {
+  return header(req, 'mcp-method') === 'tools/call' && isBoundedJsonPost(req, maxBodyBytes);
 }
 
 /**
@@ -84,7 +82,7 @@ export function readDirectToolCall(req: IncomingMessage, body: unknown): DirectT
   return { id, name, args: args ?? {}, meta: extensions };
 }
 
-/** The body of a request `mayBeDirectToolCall` accepted, as text. */
+/** The body of a request `isBoundedJsonPost` accepted, as text. */
 export function readBodyText(req: IncomingMessage): Promise<string> {
   // Plain events: an async iterator over the stream costs more than the rest of reading.
   return new Promise((resolve, reject) => {

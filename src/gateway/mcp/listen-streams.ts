@@ -1,10 +1,11 @@
-import { toNodeHandler } from '@modelcontextprotocol/node';
+import type { ServerResponse } from 'node:http';
+import { toNodeHandler, type NodeIncomingMessageLike } from '@modelcontextprotocol/node';
 import { createMcpHandler, type McpHttpHandler, type McpServerFactory, type ServerEvent, type ServerEventBus } from '@modelcontextprotocol/server';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { readListsChange, type ListKind } from '../../servers/index.ts';
+import { readListsChange, type ListKind, type ResourceWatchListener } from '../../servers/index.ts';
 import { readTenantDeleted } from '../../tenancy/index.ts';
 
 /** Whose changes one `subscriptions/listen` stream may hear. */
@@ -14,10 +15,15 @@ export interface ListenScope {
   server: string | undefined;
   /** Whether the stream's key may see a server at all. */
   mayUseServer(slug: string): boolean;
+  /** Hears of updates to a resource the endpoint publishes (see `ContentCatalog.watchResource`). */
+  watchResource(uri: string, listener: ResourceWatchListener): (() => void) | undefined;
 }
 
 /** Streams one tenant may hold open on one node; each holds a connection. */
 const MAX_STREAMS_PER_TENANT = 256;
+
+/** Resources one stream may watch; each may hold a subscription upstream. */
+export const MAX_RESOURCE_SUBSCRIPTIONS = 100;
 
 const EVENT_OF: Record<ListKind, ServerEvent> = {
   tools: { kind: 'tools_list_changed' },
@@ -36,18 +42,39 @@ export function eventsForScope(event: ChangeEvent, scope: ListenScope): ServerEv
   return change.lists.map((kind) => EVENT_OF[kind]);
 }
 
+/** The resource URIs a `subscriptions/listen` body asks to hear of; the SDK refuses a malformed filter itself. */
+export function requestedResources(body: unknown): string[] {
+  const params = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } } | null)?.params;
+  const uris = params?.notifications?.resourceSubscriptions;
+  return Array.isArray(uris) ? [...new Set(uris.filter((uri): uri is string => typeof uri === 'string'))] : [];
+}
+
 /**
  * The SDK's listen router hands each stream's listener to `subscribe` with no
  * word of whose stream it is; this bus is made for one stream, so it knows.
- * Publishing goes through the change bus, never through here.
+ * Publishing goes through the change bus, never through here. Resource updates
+ * come from watches on the stream's own resources, made when it opens and
+ * ended with it; `onEnded` is told when a watched source closes.
  */
-function scopedEventBus(changes: ChangeBus, scope: ListenScope): ServerEventBus {
+function scopedEventBus(changes: ChangeBus, scope: ListenScope, resources: readonly string[], onEnded: () => void): ServerEventBus {
   return {
     publish: () => {},
-    subscribe: (listener) =>
-      changes.subscribe((event) => {
+    subscribe: (listener) => {
+      const stopChanges = changes.subscribe((event) => {
         for (const sdkEvent of eventsForScope(event, scope)) listener(sdkEvent);
-      }),
+      });
+      const stopWatches = resources.flatMap((uri) => {
+        const stop = scope.watchResource(uri, {
+          updated: ({ uri: published, ...params }) => listener({ kind: 'resource_updated', uri: published, params }),
+          ended: () => setImmediate(onEnded),
+        });
+        return stop ? [stop] : [];
+      });
+      return () => {
+        stopChanges();
+        for (const stop of stopWatches) stop();
+      };
+    },
   };
 }
 
@@ -57,16 +84,21 @@ export function isListenRequest(req: Request): boolean {
 }
 
 export interface ListenStreams {
-  /** Serves one `subscriptions/listen` request (authenticated already, `req.auth` set) for `scope`. */
-  serve(req: Request, res: Response, scope: ListenScope): Promise<void>;
+  /**
+   * Serves one `subscriptions/listen` request (authenticated already, `req.auth`
+   * set) for `scope`; `body` is its body when already read and parsed.
+   */
+  serve(req: NodeIncomingMessageLike, res: ServerResponse, scope: ListenScope, body?: unknown): Promise<void>;
 }
 
 /**
  * Serves `subscriptions/listen` with the SDK's own listen router, through a
  * handler made for that one stream whose bus delivers only the changes its
- * scope may hear. The stream lives as long as the handler; when `stopping`
- * aborts, every open stream is ended gracefully so draining need not wait,
- * and when a tenant is deleted (on any node), its streams on this node end.
+ * scope may hear, and updates of the resources it asked for. The stream lives
+ * as long as the handler; when `stopping` aborts, every open stream is ended
+ * gracefully so draining need not wait, and when a tenant is deleted (on any
+ * node), its streams on this node end. A stream whose watched server closes
+ * (reconfigured, deleted) ends too, so its client listens again.
  */
 export function createListenStreams(options: {
   changes: ChangeBus;
@@ -92,15 +124,19 @@ export function createListenStreams(options: {
   });
 
   return {
-    async serve(req, res, scope) {
+    async serve(req, res, scope, body) {
       if (stopping?.aborted) throw new AppError('unavailable', 'the gateway is shutting down; listen again on another node');
+      const resources = requestedResources(body);
+      if (resources.length > MAX_RESOURCE_SUBSCRIPTIONS) {
+        throw new AppError('bad_request', `a subscriptions/listen stream may watch at most ${MAX_RESOURCE_SUBSCRIPTIONS} resources; it asked for ${resources.length}`);
+      }
       const held = perTenant.get(scope.tenantId) ?? new Set<McpHttpHandler>();
       if (held.size >= MAX_STREAMS_PER_TENANT) {
         throw new AppError('rate_limited', `this tenant already holds ${MAX_STREAMS_PER_TENANT} subscriptions/listen streams on this node`);
       }
       const handler = createMcpHandler(factory, {
         legacy: 'stateless',
-        bus: scopedEventBus(changes, scope),
+        bus: scopedEventBus(changes, scope, resources, () => end([handler])),
         maxSubscriptions: 1,
         maxRequestBodySize: options.maxBodyBytes,
         onerror,
@@ -110,7 +146,7 @@ export function createListenStreams(options: {
         held.delete(handler);
         if (held.size === 0 && perTenant.get(scope.tenantId) === held) perTenant.delete(scope.tenantId);
       });
-      await toNodeHandler(handler, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res);
+      await toNodeHandler(handler, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res, body);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { createMcpHandler, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
-import { toNodeHandler } from '@modelcontextprotocol/node';
+import { toNodeHandler, type NodeIncomingMessageLike } from '@modelcontextprotocol/node';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ChangeBus } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
@@ -20,8 +20,8 @@ import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
 import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
 import type { ToolCallRunner } from './tool-call.ts';
-import { answerToolCall, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
-import { createListenStreams, isListenRequest } from './listen-streams.ts';
+import { answerToolCall, isBoundedJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
+import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
 import { createToolServer } from './tool-server.ts';
 
 export interface McpRouteDependencies extends BotRuntime {
@@ -221,20 +221,29 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       expiresAt: Math.floor(Date.now() / 1000) + 3600,
       extra: { endpoint: state },
     };
-    if (isListenRequest(req)) {
-      const scope = { tenantId: principal.tenant.id, server: state.server, mayUseServer: (slug: string) => mayUseServer(principal.tools, slug) };
-      return listen.serve(Object.assign(req, { auth }), res, scope);
-    }
+    const listening = isListenRequest(req);
+    const serveSdk = (message: NodeIncomingMessageLike, body?: unknown) => {
+      if (!listening) return serveNode(message, res, body);
+      const scope: ListenScope = {
+        tenantId: principal.tenant.id,
+        server: state.server,
+        mayUseServer: (slug) => mayUseServer(principal.tools, slug),
+        watchResource: (uri, listener) => state.content.watchResource(uri, listener),
+      };
+      return listen.serve(message, res, scope, body);
+    };
     let body = parsedBody;
-    if (body === undefined && mayBeDirectToolCall(req, MAX_BODY_BYTES)) {
+    // Read here: a listen stream's body names the resources to watch; a tool call may be answered directly.
+    if (body === undefined && (listening ? isBoundedJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES))) {
       const text = await readBodyText(req);
       try {
         body = JSON.parse(text) as unknown;
       } catch {
         // The SDK answers a body that is not JSON; it reads the text again from a replay.
-        return serveNode(Object.assign(Readable.from([text]), { method: req.method, url: req.url, headers: req.headers, auth }), res);
+        return serveSdk(Object.assign(Readable.from([text]), { method: req.method, url: req.url, headers: req.headers, auth }));
       }
     }
+    if (listening) return serveSdk(Object.assign(req, { auth }), body);
     const call = body === undefined ? undefined : readDirectToolCall(req, body);
     const routed = call && state.catalog.route(call.name);
     if (call && routed) return answerToolCall(res, toolCallRunner(state), call, routed, { name: state.name, version: deps.version });

@@ -14,7 +14,8 @@ const PRIVATE_LIST = { ttlMs: LIST_TTL_MS, cacheScope: 'private' } as const;
  * A low-level MCP server over an endpoint's catalogs, built fresh for each
  * request. It declares resources, prompts and completions only when some
  * source offers them, and `listChanged` on tools, prompts and resources when
- * asked to: the gateway then delivers their changes over `subscriptions/listen`.
+ * asked to: the gateway then delivers their changes over `subscriptions/listen`,
+ * and resource updates too (`resources.subscribe`) when some source can be watched.
  */
 export function createToolServer(options: {
   name: string;
@@ -33,6 +34,8 @@ export function createToolServer(options: {
   onToolCall: (record: ToolCallRecord) => void;
 }): Server {
   const changing = options.listChanged ? { listChanged: true } : {};
+  // Resource updates, like list changes, reach only listen streams.
+  const subscribing = options.listChanged && options.content.watchable ? { subscribe: true } : {};
   const { resources, prompts, completions } = options.content.capabilities;
   const server = new Server(
     { name: options.name, version: options.version },
@@ -40,7 +43,7 @@ export function createToolServer(options: {
       capabilities: {
         tools: { ...changing },
         logging: {},
-        ...(resources && { resources: { ...resources, ...changing } }),
+        ...(resources && { resources: { ...resources, ...changing, ...subscribing } }),
         ...(prompts && { prompts: { ...prompts, ...changing } }),
         ...(completions && { completions }),
       },

@@ -14,6 +14,7 @@ import { CallToolResultSchema } from '@modelcontextprotocol/core';
 import { createParser } from 'eventsource-parser';
 import type { ListKind } from '../list-changes.ts';
 import type { OutboundRequest, OutboundResponse } from '../outbound.ts';
+import type { ResourceUpdate } from './resource-watch.ts';
 
 /**
  * One 2025-era `tools/call` sent as a plain JSON-RPC POST on a session the SDK
@@ -46,6 +47,8 @@ export interface DirectCallTarget {
   closed: AbortSignal;
   /** Told of list changes the upstream sends on a call's stream, as the client relays them. */
   onListsChanged?: ((lists: ListKind[]) => void) | undefined;
+  /** Told of resource updates the upstream sends on a call's stream, as the client relays them. */
+  onResourceUpdated?: ((update: ResourceUpdate) => void) | undefined;
 }
 
 type Message = Record<string, unknown>;
@@ -174,6 +177,7 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     }
     const changed = LIST_CHANGES[method];
     if (changed) target.onListsChanged?.([changed]);
+    if (method === 'notifications/resources/updated' && typeof params['uri'] === 'string') target.onResourceUpdated?.({ ...params, uri: params['uri'] });
     return false;
   }
 

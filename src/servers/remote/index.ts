@@ -1,4 +1,5 @@
-export { createProxySource, type ProxySourceOptions, type RemoteSource } from './proxy-source.ts';
+export { createProxySource, type ProxySource, type ProxySourceOptions, type RemoteSource } from './proxy-source.ts';
+export type { ResourceUpdate, ResourceWatchListener } from './resource-watch.ts';
 export { createRemoteSource, type RemoteSourceOptions } from './remote-source.ts';
 export { abortable, trackPending, type PendingConnection, type UpstreamConnector } from './upstream-connection.ts';
 export { isTimeout, UpstreamError, type UpstreamFailure } from './upstream-error.ts';

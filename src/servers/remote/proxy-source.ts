@@ -10,6 +10,7 @@ import type {
 } from '@modelcontextprotocol/server';
 import { errorResult, type ToolSource } from '../tool-source.ts';
 import type { DirectCall } from './direct-call.ts';
+import type { ResourceWatchListener } from './resource-watch.ts';
 import type { UpstreamConnector } from './upstream-connection.ts';
 import { isConnectionFailure, isRefusedUnrun, toUpstreamError } from './upstream-error.ts';
 
@@ -25,7 +26,12 @@ export interface RemoteSource extends ToolSource {
   listPrompts?(signal: AbortSignal): Promise<Prompt[]>;
   getPrompt?(name: string, args: Record<string, string> | undefined, signal: AbortSignal): Promise<GetPromptResult>;
   complete?(params: CompleteRequestParams, signal: AbortSignal): Promise<CompleteResult>;
+  /** Hears of changes to one of the upstream's resources until the returned function is called (see `ResourceWatches`). */
+  watchResource?(uri: string, listener: ResourceWatchListener): () => void;
 }
+
+/** A proxy over a connector: every method of a remote source but watching, which needs the connector's help. */
+export type ProxySource = Required<Omit<RemoteSource, 'watchResource' | 'inUse'>>;
 
 /** What a proxy needs: where its client comes from, how to name the upstream, and its time bound. */
 export interface ProxySourceOptions {
@@ -59,7 +65,7 @@ type Operation<T> = (client: Client, options: BoundOptions, directCall: DirectCa
  * connection that fails is discarded so the next call reconnects. Tool calls
  * never throw for upstream failures: they return `isError` results.
  */
-export function createProxySource({ connector, upstream, timeoutMs }: ProxySourceOptions): Required<RemoteSource> {
+export function createProxySource({ connector, upstream, timeoutMs }: ProxySourceOptions): ProxySource {
   /**
    * Runs `operation` on the shared connection within `timeoutMs`. A failure of
    * a connection that earlier calls had used is retried once on a new one

@@ -1,6 +1,7 @@
 import type { ListKind } from '../list-changes.ts';
 import type { OutboundGuard } from '../outbound.ts';
 import { createProxySource, type RemoteSource } from './proxy-source.ts';
+import { createResourceWatches } from './resource-watch.ts';
 import { buildUpstreamHeaders, createUpstreamConnector } from './upstream-connection.ts';
 
 /** How to reach a tenant's own Streamable HTTP MCP server. */
@@ -22,6 +23,8 @@ export interface RemoteSourceOptions {
   eraCache?: Map<string, unknown>;
   /** Told when the connected upstream announces that its tools, prompts or resources changed. */
   onListsChanged?: (lists: ListKind[]) => void;
+  /** Told when subscribing a watched resource, or reconnecting for watches, failed; watching goes on. */
+  onWatchError?: (error: unknown, uri: string | undefined) => void;
 }
 
 /**
@@ -32,14 +35,34 @@ export interface RemoteSourceOptions {
  * Tool calls never throw for upstream failures: they return `isError` results.
  */
 export function createRemoteSource(options: RemoteSourceOptions): Required<RemoteSource> {
+  const upstream = new URL(options.url).host;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+  const watches = createResourceWatches({
+    // Opening a connection is what subscribes the watched resources on it.
+    reconnect: async () => {
+      await connector.acquire(() => AbortSignal.timeout(connectTimeoutMs));
+    },
+    onError: (error, uri) => options.onWatchError?.(error, uri),
+  });
   const connector = createUpstreamConnector({
     url: options.url,
     headers: buildUpstreamHeaders(options),
     fetch: options.outbound.fetch,
     request: options.outbound.request,
-    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    connectTimeoutMs,
     eraCache: options.eraCache,
     onListsChanged: options.onListsChanged,
+    watches,
   });
-  return createProxySource({ connector, upstream: new URL(options.url).host, timeoutMs: options.timeoutMs ?? 30_000 });
+  const proxy = createProxySource({ connector, upstream, timeoutMs: options.timeoutMs ?? 30_000 });
+  return {
+    ...proxy,
+    watchResource: (uri, listener) => watches.watch(uri, listener),
+    // A watched source serves listeners between requests: it is not idle.
+    inUse: () => watches.active,
+    async close() {
+      watches.close();
+      await proxy.close();
+    },
+  };
 }

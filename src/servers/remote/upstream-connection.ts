@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { Client, StreamableHTTPClientTransport, type ListChangedHandlers, type PriorDiscovery } from '@modelcontextprotocol/client';
+import { Client, SdkHttpError, StreamableHTTPClientTransport, type ListChangedHandlers, type PriorDiscovery } from '@modelcontextprotocol/client';
 import type { ListKind } from '../list-changes.ts';
 import type { OutboundFetch, OutboundRequest } from '../outbound.ts';
 import { createDirectCall, type DirectCall } from './direct-call.ts';
+import type { ResourceWatches, SubscribeOnConnection } from './resource-watch.ts';
 import { isTimeout, UpstreamError } from './upstream-error.ts';
 
 const CLIENT_INFO = { name: 'botgate', version: '0.1.0' };
@@ -45,6 +46,8 @@ export interface UpstreamConnectionOptions {
   eraCache: Map<string, unknown> | undefined;
   /** Told when the upstream says one of its lists changed (over `subscriptions/listen`, or a 2025 session's stream). */
   onListsChanged?: ((lists: ListKind[]) => void) | undefined;
+  /** Told of each connection that opens and closes, and of the resource updates arriving on it (see `ResourceWatches`). */
+  watches?: Pick<ResourceWatches, 'connected' | 'disconnected' | 'deliver'> | undefined;
 }
 
 /** Changes arriving in a burst are told once. */
@@ -72,6 +75,31 @@ async function listenForChanges(client: Client, timeoutMs: number): Promise<void
   };
   if (Object.keys(filter).length === 0) return;
   await client.listen(filter, { timeout: timeoutMs }).catch((error: unknown) => client.onerror?.(error instanceof Error ? error : new Error(String(error))));
+}
+
+/**
+ * How resource watches subscribe on one connection: `resources/subscribe` on
+ * a 2025-era session (updates arrive on its stream), a `subscriptions/listen`
+ * stream per URI on a 2026-era one. Nothing when the upstream does not offer
+ * subscriptions.
+ */
+function subscribeOn(client: Client, timeoutMs: number): SubscribeOnConnection {
+  return async (uri, lost) => {
+    if (!client.getServerCapabilities()?.resources?.subscribe) return undefined;
+    if (client.getProtocolEra() === 'legacy') {
+      await client.subscribeResource({ uri }, { timeout: timeoutMs });
+      return async () => {
+        await client.unsubscribeResource({ uri }, { timeout: timeoutMs });
+      };
+    }
+    const subscription = await client.listen({ resourceSubscriptions: [uri] }, { timeout: timeoutMs });
+    if (!subscription.honoredFilter.resourceSubscriptions?.includes(uri)) {
+      await subscription.close();
+      return undefined;
+    }
+    void subscription.closed.then((how) => how !== 'local' && lost());
+    return () => subscription.close();
+  };
 }
 
 /** A live client and its transport. */
@@ -178,6 +206,14 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
   let current: Pending | undefined;
   let closed = false;
 
+  /** Drops the current connection after a failure: the next call reconnects, probing the era again. */
+  function forget(connection: Connection): void {
+    if (current?.connection !== connection) return;
+    current = undefined;
+    options.eraCache?.delete(eraKey);
+    void closeConnection(connection, false);
+  }
+
   function cachedPrior(): PriorDiscovery | undefined {
     const verdict = options.eraCache?.get(eraKey);
     if (!isEraVerdict(verdict)) return undefined;
@@ -191,6 +227,8 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
       ...(listChanged && { listChanged }),
     });
+    const { watches } = options;
+    if (watches) client.setNotificationHandler('notifications/resources/updated', ({ params }) => watches.deliver(params));
     const transport = new StreamableHTTPClientTransport(new URL(options.url), {
       requestInit: { headers: options.headers },
       fetch: options.fetch,
@@ -221,6 +259,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
             request: options.request,
             closed: lifetime.signal,
             onListsChanged: options.onListsChanged,
+            onResourceUpdated: watches && ((update) => watches.deliver(update)),
           })
         : undefined;
     const connection: Connection = { client, transport, directCall, lifetime };
@@ -234,10 +273,17 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
         client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
       options.eraCache?.set(eraKey, { prior: verdict, storedAt: Date.now() } satisfies EraVerdict);
     }
+    const subscribe = subscribeOn(client, options.connectTimeoutMs);
+    // A 2025-era upstream that forgot the session (it restarted) answers its stream with 404: nothing more comes on it.
+    client.onerror = (error) => {
+      if (transport.sessionId && error instanceof SdkHttpError && error.status === 404) forget(connection);
+    };
     client.onclose = () => {
       lifetime.abort();
       if (current?.connection?.client === client) current = undefined;
+      watches?.disconnected(subscribe);
     };
+    watches?.connected(subscribe);
     return connection;
   }
 
@@ -259,10 +305,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
 
     discard(client) {
       const connection = current?.connection;
-      if (connection?.client !== client) return;
-      current = undefined;
-      options.eraCache?.delete(eraKey);
-      void closeConnection(connection, false);
+      if (connection?.client === client) forget(connection);
     },
 
     async close() {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createLogger, type Logger } from '../../shared/logger.ts';
-import { createProxySource, type RemoteSource } from '../remote/index.ts';
+import { createProxySource, type ProxySource } from '../remote/index.ts';
 import { createStdioConnector } from './stdio-connection.ts';
 
 /** An operator-approved command speaking MCP over stdio, and how to run it. */
@@ -32,7 +32,7 @@ export interface StdioSourceOptions {
 }
 
 /** The remote source surface, over a child process. */
-export interface StdioSource extends Required<RemoteSource> {
+export interface StdioSource extends ProxySource {
   /**
    * The running child's pid, if one runs (for diagnostics). A method, not a
    * getter, so wrappers that spread the source keep it live.

@@ -1,0 +1,167 @@
+/** What an upstream's `notifications/resources/updated` carries: the resource's URI, perhaps more. */
+export interface ResourceUpdate {
+  uri: string;
+  [key: string]: unknown;
+}
+
+/** Someone who wants to hear when one upstream resource changes. */
+export interface ResourceWatchListener {
+  /** The upstream said the resource changed. */
+  updated(update: ResourceUpdate): void;
+  /** No more updates will come: the source closed (reconfigured, deleted, idle). Watch again on a new source. */
+  ended(): void;
+}
+
+/** Ends an upstream subscription. */
+export type Unsubscribe = () => Promise<void>;
+
+/**
+ * Subscribes to one URI on one open connection. `lost` is called if the
+ * subscription ends while the connection stays open; it resolves to
+ * undefined when the upstream does not offer resource subscriptions.
+ */
+export type SubscribeOnConnection = (uri: string, lost: () => void) => Promise<Unsubscribe | undefined>;
+
+/** A source's resource watches, kept across the upstream connections it goes through. */
+export interface ResourceWatches {
+  /** Starts watching `uri`; the first watcher of a URI subscribes upstream. Returns the way to stop. */
+  watch(uri: string, listener: ResourceWatchListener): () => void;
+  /** Whether anyone watches: the source is then in use although no request runs. */
+  readonly active: boolean;
+  /** A connection opened: every watched URI is subscribed on it. */
+  connected(subscribe: SubscribeOnConnection): void;
+  /** The connection `connected` was told of closed: while anyone watches, a new one is opened after a pause. */
+  disconnected(subscribe: SubscribeOnConnection): void;
+  /** An update arrived from the upstream; it goes to the URI's watchers. */
+  deliver(update: ResourceUpdate): void;
+  /** The source closed: every watcher is told, and nothing reconnects. */
+  close(): void;
+}
+
+export interface ResourceWatchOptions {
+  /** Opens a connection (whose opening calls `connected`); rejects when the upstream cannot be reached. */
+  reconnect(): Promise<void>;
+  /** Told about subscriptions or reconnections that failed; watching goes on. */
+  onError(error: unknown, uri: string | undefined): void;
+  /** First pause before reconnecting or resubscribing; doubles per failure up to `maxRetryMs`. */
+  retryMs?: number;
+  maxRetryMs?: number;
+}
+
+/**
+ * Watches on an upstream's resources, shared by every client of one source:
+ * one upstream subscription per URI however many listen, made again on each
+ * new connection. A connection that closes while anyone watches is reopened
+ * with backoff, so updates resume when the upstream comes back.
+ */
+export function createResourceWatches(options: ResourceWatchOptions): ResourceWatches {
+  const retryMs = options.retryMs ?? 1_000;
+  const maxRetryMs = options.maxRetryMs ?? 30_000;
+  const listeners = new Map<string, Set<ResourceWatchListener>>();
+  // The subscriptions made on the current connection, by URI.
+  let subscriptions = new Map<string, Promise<Unsubscribe | undefined>>();
+  let subscribe: SubscribeOnConnection | undefined;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  let closed = false;
+
+  const pause = () => Math.min(maxRetryMs, retryMs * 2 ** Math.min(failures, 16));
+
+  function subscribeUri(uri: string): void {
+    const on = subscribe;
+    if (!on || subscriptions.has(uri)) return;
+    const current = subscriptions;
+    const lost = () => {
+      // Only this connection's subscription, and only while still wanted.
+      if (current !== subscriptions || current.get(uri) !== made) return;
+      current.delete(uri);
+      setTimeout(() => {
+        if (!closed && subscribe === on && listeners.has(uri)) subscribeUri(uri);
+      }, retryMs).unref();
+    };
+    const made = on(uri, lost).catch((error: unknown) => {
+      options.onError(error, uri);
+      return undefined;
+    });
+    current.set(uri, made);
+  }
+
+  function unsubscribeUri(uri: string): void {
+    const made = subscriptions.get(uri);
+    subscriptions.delete(uri);
+    void made?.then((unsubscribe) => unsubscribe?.()).catch((error: unknown) => options.onError(error, uri));
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || reconnectTimer || listeners.size === 0) return;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      if (closed || listeners.size === 0 || subscribe) return;
+      options.reconnect().catch((error: unknown) => {
+        failures += 1;
+        options.onError(error, undefined);
+        if (!subscribe) scheduleReconnect();
+      });
+    }, pause());
+    reconnectTimer.unref();
+  }
+
+  return {
+    watch(uri, listener) {
+      if (closed) {
+        listener.ended();
+        return () => {};
+      }
+      const set = listeners.get(uri) ?? new Set<ResourceWatchListener>();
+      listeners.set(uri, set.add(listener));
+      if (subscribe) subscribeUri(uri);
+      else if (set.size === 1 && listeners.size === 1) {
+        // Nothing is connected: open a connection now rather than wait for a call to.
+        failures = 0;
+        options.reconnect().catch((error: unknown) => {
+          failures += 1;
+          options.onError(error, uri);
+          if (!subscribe) scheduleReconnect();
+        });
+      }
+      return () => {
+        if (!set.delete(listener) || set.size > 0) return;
+        listeners.delete(uri);
+        unsubscribeUri(uri);
+      };
+    },
+
+    get active() {
+      return listeners.size > 0;
+    },
+
+    connected(on) {
+      if (closed) return;
+      subscribe = on;
+      subscriptions = new Map();
+      failures = 0;
+      for (const uri of listeners.keys()) subscribeUri(uri);
+    },
+
+    disconnected(from) {
+      // A connection replaced already (discarded, then reopened) says nothing about the current one.
+      if (from !== subscribe) return;
+      subscribe = undefined;
+      subscriptions = new Map();
+      scheduleReconnect();
+    },
+
+    deliver(update) {
+      for (const listener of listeners.get(update.uri) ?? []) listener.updated(update);
+    },
+
+    close() {
+      if (closed) return;
+      closed = true;
+      clearTimeout(reconnectTimer);
+      const everyone = [...listeners.values()].flatMap((set) => [...set]);
+      listeners.clear();
+      for (const listener of everyone) listener.ended();
+    },
+  };
+}

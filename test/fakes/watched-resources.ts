@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  isInitializeRequest,
+  ListResourcesRequestSchema,
+  ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { readBody } from './read-body.ts';
+
+/** The resources both upstreams publish. */
+export const WATCHED_URIS = ['res://a', 'res://b'] as const;
+
+/** An upstream whose resources can be subscribed to, and which says when the test changes one. */
+export interface WatchedResourceServer {
+  url: string;
+  /** URIs subscribed to, in order (a 2025 `resources/subscribe`, or a 2026 listen stream's `resourceSubscriptions`). */
+  readonly subscribed: readonly string[];
+  /** URIs whose subscription ended (`resources/unsubscribe`, or the listen stream closed). */
+  readonly unsubscribed: readonly string[];
+  /** Tells the subscribers of `uri` that it changed. */
+  update(uri: string): void;
+  close(): Promise<void>;
+}
+
+async function listenOn(handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>): Promise<http.Server> {
+  const httpServer = http.createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  return httpServer;
+}
+
+function urlOf(httpServer: http.Server): string {
+  return `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/mcp`;
+}
+
+async function stop(httpServer: http.Server): Promise<void> {
+  httpServer.closeAllConnections();
+  await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+}
+
+function parse(text: string): Record<string, unknown> | undefined {
+  try {
+    const body: unknown = text ? JSON.parse(text) : undefined;
+    return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const readResult = (uri: string) => ({ contents: [{ uri, mimeType: 'text/plain', text: `contents of ${uri}` }] });
+
+/** A 2026-07-28 upstream (v2 SDK): subscriptions are `subscriptions/listen` streams naming resources. */
+export async function startModernResourceServer(): Promise<WatchedResourceServer> {
+  const subscribed: string[] = [];
+  const unsubscribed: string[] = [];
+  const handler = createMcpHandler(() => {
+    const server = new McpServer({ name: 'modern-resources', version: '1.0.0' }, { capabilities: { resources: { subscribe: true } } });
+    for (const uri of WATCHED_URIS) server.registerResource(uri, uri, { mimeType: 'text/plain' }, () => readResult(uri));
+    return server;
+  });
+  const node = toNodeHandler(handler);
+  const httpServer = await listenOn(async (req, res) => {
+    const body = req.method === 'POST' ? parse(await readBody(req)) : undefined;
+    const params = body?.['params'] as { notifications?: { resourceSubscriptions?: string[] } } | undefined;
+    const uris = body?.['method'] === 'subscriptions/listen' ? (params?.notifications?.resourceSubscriptions ?? []) : [];
+    subscribed.push(...uris);
+    if (uris.length > 0) res.once('close', () => unsubscribed.push(...uris));
+    await node(req, res, body);
+  });
+  return {
+    url: urlOf(httpServer),
+    subscribed,
+    unsubscribed,
+    update: (uri) => handler.notify.resourceUpdated(uri),
+    async close() {
+      await handler.close();
+      await stop(httpServer);
+    },
+  };
+}
+
+/** A 2025-era upstream (v1 SDK, with sessions): `resources/subscribe`, updates on the session's stream. */
+export async function startLegacyResourceServer(): Promise<WatchedResourceServer & { forgetSessions(): Promise<void> }> {
+  const subscribed: string[] = [];
+  const unsubscribed: string[] = [];
+  const sessions = new Map<string, { server: Server; transport: StreamableHTTPServerTransport; watching: Set<string> }>();
+
+  function createSession(): { server: Server; watching: Set<string> } {
+    const watching = new Set<string>();
+    const server = new Server({ name: 'legacy-resources', version: '1.0.0' }, { capabilities: { resources: { subscribe: true } } });
+    server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: WATCHED_URIS.map((uri) => ({ uri, name: uri })) }));
+    server.setRequestHandler(ReadResourceRequestSchema, ({ params }) => readResult(params.uri));
+    server.setRequestHandler(SubscribeRequestSchema, ({ params }) => {
+      subscribed.push(params.uri);
+      watching.add(params.uri);
+      return {};
+    });
+    server.setRequestHandler(UnsubscribeRequestSchema, ({ params }) => {
+      unsubscribed.push(params.uri);
+      watching.delete(params.uri);
+      return {};
+    });
+    return { server, watching };
+  }
+
+  const httpServer = await listenOn(async (req, res) => {
+    const body = req.method === 'POST' ? parse(await readBody(req)) : undefined;
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const session = sessions.get(sessionId);
+      if (!session) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }));
+        return;
+      }
+      return session.transport.handleRequest(req, res, body);
+    }
+    if (req.method !== 'POST' || !isInitializeRequest(body)) {
+      res.writeHead(400).end();
+      return;
+    }
+    const { server, watching } = createSession();
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => void sessions.set(id, { server, transport, watching }),
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  });
+
+  async function forgetSessions(): Promise<void> {
+    const open = [...sessions.values()];
+    sessions.clear();
+    await Promise.all(open.map(({ server }) => server.close()));
+  }
+
+  return {
+    url: urlOf(httpServer),
+    subscribed,
+    unsubscribed,
+    update(uri) {
+      for (const { server, watching } of sessions.values()) if (watching.has(uri)) void server.sendResourceUpdated({ uri });
+    },
+    forgetSessions,
+    async close() {
+      await forgetSessions();
+      await stop(httpServer);
+    },
+  };
+}
