@@ -13,14 +13,17 @@ interface FakeConnection {
   subscribed: string[];
   /** One entry per Unsubscribe called, in order. */
   unsubscribed: string[];
-  /** The upstream ends the latest subscription of `uri` while the connection stays open. */
-  lose(uri: string): void;
+  /**
+   * The upstream ends a subscription of `uri` while the connection stays open:
+   * the latest by default, or the `nth` made (from 0), which may be over already.
+   */
+  lose(uri: string, nth?: number): void;
 }
 
 function fakeConnection(behaviour: { rejecting?: string[]; offersNoSubscriptions?: boolean } = {}): FakeConnection {
   const subscribed: string[] = [];
   const unsubscribed: string[] = [];
-  const lostCallbacks = new Map<string, () => void>();
+  const lostCallbacks = new Map<string, (() => void)[]>();
   return {
     subscribed,
     unsubscribed,
@@ -28,14 +31,15 @@ function fakeConnection(behaviour: { rejecting?: string[]; offersNoSubscriptions
       subscribed.push(uri);
       if (behaviour.rejecting?.includes(uri)) throw new Error(`cannot subscribe ${uri}`);
       if (behaviour.offersNoSubscriptions) return undefined;
-      lostCallbacks.set(uri, lost);
+      lostCallbacks.set(uri, [...(lostCallbacks.get(uri) ?? []), lost]);
       return async () => {
         unsubscribed.push(uri);
       };
     },
-    lose(uri) {
-      const lost = lostCallbacks.get(uri);
-      if (!lost) throw new Error(`${uri} was never subscribed`);
+    lose(uri, nth) {
+      const made = lostCallbacks.get(uri) ?? [];
+      const lost = made.at(nth ?? -1);
+      if (!lost) throw new Error(`${uri} has no such subscription`);
       lost();
     },
   };
@@ -207,6 +211,27 @@ describe('resource watches', () => {
       expect(again.updates).toHaveLength(1);
     });
 
+    it('leaves a URI watched anew alone when an old stop function is called again', async () => {
+      const h = harness();
+      const connection = fakeConnection();
+      h.watches.connected(connection.subscribe);
+      const stopOld = h.watches.watch('res://a', recorder());
+      await settle();
+      stopOld();
+      await settle();
+      const fresh = recorder();
+      h.watches.watch('res://a', fresh);
+      await settle();
+
+      stopOld();
+      await settle();
+
+      expect(connection.unsubscribed).toEqual(['res://a']);
+      expect(h.watches.active).toBe(true);
+      h.watches.deliver({ uri: 'res://a' });
+      expect(fresh.updates).toHaveLength(1);
+    });
+
     it('is active while anyone watches and inactive after the last one stops', () => {
       const h = harness();
       h.watches.connected(fakeConnection().subscribe);
@@ -249,13 +274,21 @@ describe('resource watches', () => {
       h.watches.watch('res://a', listener);
       await settle();
       expect(h.reconnects).toBe(1);
-      expect(h.errors.map(({ error }) => error)).toEqual([down]);
+      // A failed connection names no resource: it fails them all.
+      expect(h.errors).toEqual([{ error: down, uri: undefined }]);
+      // The first retry waits retryMs, the next twice that.
+      await wait(100);
+      expect(h.reconnects).toBe(2);
+      await wait(199);
+      expect(h.reconnects).toBe(2);
+      await wait(1);
+      expect(h.reconnects).toBe(3);
 
       const connection = fakeConnection();
       h.reconnectTo(connection);
-      await wait(1_000);
+      await wait(400);
 
-      expect(h.reconnects).toBe(2);
+      expect(h.reconnects).toBe(4);
       expect(connection.subscribed).toEqual(['res://a']);
       h.watches.deliver({ uri: 'res://a' });
       expect(listener.updates).toHaveLength(1);
@@ -344,6 +377,26 @@ describe('resource watches', () => {
       expect(h.reconnects).toBe(5);
     });
 
+    it('sends no unsubscribe on a closed connection when a listener stops before the reconnect', async () => {
+      const h = harness({ retryMs: 100 });
+      const first = fakeConnection();
+      h.watches.connected(first.subscribe);
+      const stopA = h.watches.watch('res://a', recorder());
+      h.watches.watch('res://b', recorder());
+      await settle();
+
+      h.watches.disconnected(first.subscribe);
+      stopA();
+      await settle();
+      expect(first.unsubscribed).toEqual([]);
+
+      const second = fakeConnection();
+      h.reconnectTo(second);
+      await wait(100);
+      expect(second.subscribed).toEqual(['res://b']);
+      expect(h.errors).toEqual([]);
+    });
+
     it('ignores the close of a connection that was already replaced, keeping the current subscriptions', async () => {
       const h = harness();
       const old = fakeConnection();
@@ -383,6 +436,7 @@ describe('resource watches', () => {
       stop();
 
       h.watches.disconnected(connection.subscribe);
+      expect(vi.getTimerCount()).toBe(0);
       await wait(60_000);
 
       expect(h.reconnects).toBe(0);
@@ -445,6 +499,34 @@ describe('resource watches', () => {
       expect(connection.unsubscribed).toEqual(['res://a']);
     });
 
+    it('waits twice as long after each further loss on the same connection, and from retryMs again on a new one', async () => {
+      const h = harness({ retryMs: 100, maxRetryMs: 1_000 });
+      const connection = fakeConnection();
+      h.watches.connected(connection.subscribe);
+      h.watches.watch('res://a', recorder());
+      await settle();
+
+      const resubscribedAfter = async (ms: number) => {
+        const before = connection.subscribed.length;
+        connection.lose('res://a');
+        await wait(ms - 1);
+        expect(connection.subscribed.length).toBe(before);
+        await wait(1);
+        expect(connection.subscribed.length).toBe(before + 1);
+      };
+      await resubscribedAfter(100);
+      await resubscribedAfter(200);
+      await resubscribedAfter(400);
+
+      const next = fakeConnection();
+      h.watches.connected(next.subscribe);
+      await settle();
+      const before = next.subscribed.length;
+      next.lose('res://a');
+      await wait(100);
+      expect(next.subscribed.length).toBe(before + 1);
+    });
+
     it('is not made again when its listener stopped during the pause', async () => {
       const h = harness({ retryMs: 100 });
       const connection = fakeConnection();
@@ -461,6 +543,25 @@ describe('resource watches', () => {
       // The upstream ended it already: nothing is left to unsubscribe.
       expect(connection.unsubscribed).toEqual([]);
       expect(h.errors).toEqual([]);
+    });
+
+    it('ignores a late loss of a subscription already made again', async () => {
+      const h = harness({ retryMs: 100 });
+      const connection = fakeConnection();
+      h.watches.connected(connection.subscribe);
+      const stop = h.watches.watch('res://a', recorder());
+      await settle();
+      connection.lose('res://a');
+      await wait(100);
+      expect(connection.subscribed).toEqual(['res://a', 'res://a']);
+
+      // The first subscription reports its end again: the second one stands.
+      connection.lose('res://a', 0);
+      await wait(60_000);
+      expect(connection.subscribed).toEqual(['res://a', 'res://a']);
+      stop();
+      await settle();
+      expect(connection.unsubscribed).toEqual(['res://a']);
     });
 
     it('is not made again when it was lost on a connection replaced since', async () => {
@@ -539,9 +640,11 @@ describe('resource watches', () => {
       await settle();
       h.watches.disconnected(connection.subscribe);
       expect(h.watches.active).toBe(true);
+      expect(vi.getTimerCount()).toBe(1); // the reconnect, due in 100 ms
 
       h.watches.close();
       h.watches.close();
+      expect(vi.getTimerCount()).toBe(0);
 
       expect(listeners.map((listener) => listener.endings)).toEqual([1, 1, 1]);
       expect(h.watches.active).toBe(false);
@@ -565,6 +668,19 @@ describe('resource watches', () => {
       expect(h.reconnects).toBe(0);
       expect(() => stop()).not.toThrow();
       expect(late.endings).toBe(1);
+    });
+
+    it('sends no unsubscribe for a watch stopped after closing: the connection closes with the source', async () => {
+      const h = harness();
+      const connection = fakeConnection();
+      h.watches.connected(connection.subscribe);
+      const stop = h.watches.watch('res://a', recorder());
+      await settle();
+      h.watches.close();
+      stop();
+      await settle();
+      expect(connection.unsubscribed).toEqual([]);
+      expect(h.errors).toEqual([]);
     });
 
     it('subscribes nothing on a connection that opens after closing', async () => {

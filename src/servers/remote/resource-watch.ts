@@ -43,7 +43,7 @@ export interface ResourceWatchOptions {
   reconnect(): Promise<void>;
   /** Told about subscriptions or reconnections that failed; watching goes on. */
   onError(error: unknown, uri: string | undefined): void;
-  /** First pause before reconnecting or resubscribing; doubles per failure up to `maxRetryMs`. */
+  /** First pause before reconnecting, or subscribing again a subscription lost; doubles per failure in a row, up to `maxRetryMs`. */
   retryMs?: number;
   maxRetryMs?: number;
 }
@@ -60,26 +60,32 @@ export function createResourceWatches(options: ResourceWatchOptions): ResourceWa
   const listeners = new Map<string, Set<ResourceWatchListener>>();
   // The subscriptions made on the current connection, by URI.
   let subscriptions = new Map<string, Promise<Unsubscribe | undefined>>();
+  // Subscriptions lost on the current connection, by URI: each loss doubles the pause before the next try.
+  let losses = new Map<string, number>();
   let subscribe: SubscribeOnConnection | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
+  // Failed connections in a row: the first retry waits `retryMs`, each further one twice as long.
   let failures = 0;
   let closed = false;
 
-  const pause = () => Math.min(maxRetryMs, retryMs * 2 ** Math.min(failures, 16));
+  const pause = (failed: number) => Math.min(maxRetryMs, retryMs * 2 ** Math.min(Math.max(failed - 1, 0), 16));
 
   function subscribeUri(uri: string): void {
     const on = subscribe;
     if (!on || subscriptions.has(uri)) return;
     const current = subscriptions;
+    let made: Promise<Unsubscribe | undefined> | undefined;
     const lost = () => {
       // Only this connection's subscription, and only while still wanted.
       if (current !== subscriptions || current.get(uri) !== made) return;
       current.delete(uri);
+      const lostTimes = (losses.get(uri) ?? 0) + 1;
+      losses.set(uri, lostTimes);
       setTimeout(() => {
         if (!closed && subscribe === on && listeners.has(uri)) subscribeUri(uri);
-      }, retryMs).unref();
+      }, pause(lostTimes)).unref();
     };
-    const made = on(uri, lost).catch((error: unknown) => {
+    made = on(uri, lost).catch((error: unknown) => {
       options.onError(error, uri);
       return undefined;
     });
@@ -92,17 +98,22 @@ export function createResourceWatches(options: ResourceWatchOptions): ResourceWa
     void made?.then((unsubscribe) => unsubscribe?.()).catch((error: unknown) => options.onError(error, uri));
   }
 
+  /** Opens a connection (whose opening subscribes the watched URIs); on failure, tries again later. */
+  function connectNow(): void {
+    options.reconnect().catch((error: unknown) => {
+      options.onError(error, undefined);
+      if (subscribe) return;
+      failures += 1;
+      scheduleReconnect();
+    });
+  }
+
   function scheduleReconnect(): void {
     if (closed || reconnectTimer || listeners.size === 0) return;
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined;
-      if (closed || listeners.size === 0 || subscribe) return;
-      options.reconnect().catch((error: unknown) => {
-        failures += 1;
-        options.onError(error, undefined);
-        if (!subscribe) scheduleReconnect();
-      });
-    }, pause());
+      if (!closed && listeners.size > 0 && !subscribe) connectNow();
+    }, pause(failures));
     reconnectTimer.unref();
   }
 
@@ -115,17 +126,10 @@ export function createResourceWatches(options: ResourceWatchOptions): ResourceWa
       const set = listeners.get(uri) ?? new Set<ResourceWatchListener>();
       listeners.set(uri, set.add(listener));
       if (subscribe) subscribeUri(uri);
-      else if (set.size === 1 && listeners.size === 1) {
-        // Nothing is connected: open a connection now rather than wait for a call to.
-        failures = 0;
-        options.reconnect().catch((error: unknown) => {
-          failures += 1;
-          options.onError(error, uri);
-          if (!subscribe) scheduleReconnect();
-        });
-      }
+      // Nothing is connected and nothing is under way: open a connection now rather than wait for a call to.
+      else if (listeners.size === 1 && set.size === 1 && !reconnectTimer) connectNow();
       return () => {
-        if (!set.delete(listener) || set.size > 0) return;
+        if (closed || !set.delete(listener) || set.size > 0 || listeners.get(uri) !== set) return;
         listeners.delete(uri);
         unsubscribeUri(uri);
       };
@@ -139,6 +143,7 @@ export function createResourceWatches(options: ResourceWatchOptions): ResourceWa
       if (closed) return;
       subscribe = on;
       subscriptions = new Map();
+      losses = new Map();
       failures = 0;
       for (const uri of listeners.keys()) subscribeUri(uri);
     },
@@ -148,6 +153,7 @@ export function createResourceWatches(options: ResourceWatchOptions): ResourceWa
       if (from !== subscribe) return;
       subscribe = undefined;
       subscriptions = new Map();
+      failures = 1;
       scheduleReconnect();
     },
 
@@ -159,6 +165,9 @@ export function createResourceWatches(options: ResourceWatchOptions): ResourceWa
       if (closed) return;
       closed = true;
       clearTimeout(reconnectTimer);
+      // The connection closes with the source: its subscriptions end with it, nothing is sent.
+      subscribe = undefined;
+      subscriptions = new Map();
       const everyone = [...listeners.values()].flatMap((set) => [...set]);
       listeners.clear();
       for (const listener of everyone) listener.ended();
