@@ -108,6 +108,8 @@ export function createSourceFactory({
           eraCache,
           // The upstream's own announcements reach this tenant's listeners, as the server's.
           ...(notifyToolsChanged && { onListsChanged: (lists: ListKind[]) => notifyToolsChanged(tenant.id, server.slug, lists) }),
+          onWatchError: (error, uri) =>
+            logger.warn({ err: error, serverId: server.id, uri }, uri ? 'subscribing to an upstream resource failed' : 'reconnecting for resource watches failed'),
         });
         return pinned(remote, server, tenant);
       }

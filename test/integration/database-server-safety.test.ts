@@ -115,7 +115,10 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: safety', () => {
   it('leaves no session state behind on the pooled connection', async () => {
     const locked = await query('select pg_advisory_lock(42)');
     expect(locked.isError).toBeUndefined();
-    const held = await admin.query("select count(*)::int as n from pg_locks where locktype = 'advisory'");
+    // pg_locks spans the cluster: only this database's locks (other tests migrate databases of their own meanwhile).
+    const held = await admin.query(
+      "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())",
+    );
     expect(held.rows[0]).toEqual({ n: 0 });
     await query("select set_config('default_transaction_read_only', 'off', false)");
     const shown = await query('show default_transaction_read_only');

@@ -196,6 +196,62 @@ describe('stdio source running server-everything', () => {
     expect(source.pid()).toBe(pid);
   });
 
+  describe('watching a resource', () => {
+    const DOCUMENT = 'demo://resource/static/document/architecture.md';
+
+    /** A listener recording the URIs it is told of, and whether it was told the watch ended. */
+    function recorder() {
+      const updates: string[] = [];
+      let endings = 0;
+      return {
+        updates,
+        get endings() {
+          return endings;
+        },
+        updated: ({ uri }: { uri: string }) => void updates.push(uri),
+        ended: () => void (endings += 1),
+      };
+    }
+
+    it('starts the child to subscribe, relays its updates, and keeps it past the idle time while watched', async () => {
+      const source = open({ idleMs: 100 });
+      const listener = recorder();
+      const stop = source.watchResource(DOCUMENT, listener);
+      const pid = await runningPid(source);
+      expect(source.inUse()).toBe(true);
+
+      // server-everything then sends an update of every subscribed resource at once, and every 5 s.
+      expect(text(await source.callTool('toggle-subscriber-updates', {}, context()))).toContain('Started');
+      await pollUntil('an update', async () => (listener.updates.length > 0 ? true : undefined));
+      expect(listener.updates[0]).toBe(DOCUMENT);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(source.pid()).toBe(pid);
+
+      // The last watch gone, the child is idle and ends (updates off first, so that it exits as soon as it is asked to).
+      expect(text(await source.callTool('toggle-subscriber-updates', {}, context()))).toContain('Stopped');
+      stop();
+      expect(source.inUse()).toBe(false);
+      await pollUntil('the idle child to exit', async () => (isAlive(pid) ? undefined : true));
+    }, 60_000);
+
+    it('restarts a crashed child for its watches, and tells them it ended when the source closes', async () => {
+      const source = open({ backoffInitialMs: 50 });
+      const listener = recorder();
+      source.watchResource(DOCUMENT, listener);
+      const pid = await runningPid(source);
+      process.kill(pid, 'SIGKILL');
+      // No call comes: the watch alone brings a new child up.
+      const restarted = await pollUntil('a restarted child', async () => {
+        const now = source.pid();
+        return now !== undefined && now !== pid ? now : undefined;
+      });
+      expect(isAlive(restarted)).toBe(true);
+
+      await source.close();
+      expect(listener.endings).toBe(1);
+    });
+  });
+
   it('ends the child on close, and refuses calls afterwards', async () => {
     const source = open();
     await source.listTools(signal);

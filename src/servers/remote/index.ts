@@ -1,5 +1,6 @@
 export { createProxySource, type ProxySource, type ProxySourceOptions, type RemoteSource } from './proxy-source.ts';
-export type { ResourceUpdate, ResourceWatchListener } from './resource-watch.ts';
+export { createResourceWatches, type ResourceUpdate, type ResourceWatches, type ResourceWatchListener } from './resource-watch.ts';
+export { relayResourceUpdates, subscribeOnClient, withResourceWatches } from './watched-source.ts';
 export { createRemoteSource, type RemoteSourceOptions } from './remote-source.ts';
 export { abortable, trackPending, type PendingConnection, type UpstreamConnector } from './upstream-connection.ts';
 export { isTimeout, UpstreamError, type UpstreamFailure } from './upstream-error.ts';

@@ -3,6 +3,7 @@ import type { OutboundGuard } from '../outbound.ts';
 import { createProxySource, type RemoteSource } from './proxy-source.ts';
 import { createResourceWatches } from './resource-watch.ts';
 import { buildUpstreamHeaders, createUpstreamConnector } from './upstream-connection.ts';
+import { withResourceWatches } from './watched-source.ts';
 
 /** How to reach a tenant's own Streamable HTTP MCP server. */
 export interface RemoteSourceOptions {
@@ -54,15 +55,5 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Remot
     onListsChanged: options.onListsChanged,
     watches,
   });
-  const proxy = createProxySource({ connector, upstream, timeoutMs: options.timeoutMs ?? 30_000 });
-  return {
-    ...proxy,
-    watchResource: (uri, listener) => watches.watch(uri, listener),
-    // A watched source serves listeners between requests: it is not idle.
-    inUse: () => watches.active,
-    async close() {
-      watches.close();
-      await proxy.close();
-    },
-  };
+  return withResourceWatches(createProxySource({ connector, upstream, timeoutMs: options.timeoutMs ?? 30_000 }), watches);
 }

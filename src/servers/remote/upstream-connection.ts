@@ -4,7 +4,8 @@ import { Client, SdkHttpError, StreamableHTTPClientTransport, type ListChangedHa
 import type { ListKind } from '../list-changes.ts';
 import type { OutboundFetch, OutboundRequest } from '../outbound.ts';
 import { createDirectCall, type DirectCall } from './direct-call.ts';
-import type { ResourceWatches, SubscribeOnConnection } from './resource-watch.ts';
+import type { ResourceWatches } from './resource-watch.ts';
+import { relayResourceUpdates, subscribeOnClient } from './watched-source.ts';
 import { isTimeout, UpstreamError } from './upstream-error.ts';
 
 const CLIENT_INFO = { name: 'botgate', version: '0.1.0' };
@@ -75,31 +76,6 @@ async function listenForChanges(client: Client, timeoutMs: number): Promise<void
   };
   if (Object.keys(filter).length === 0) return;
   await client.listen(filter, { timeout: timeoutMs }).catch((error: unknown) => client.onerror?.(error instanceof Error ? error : new Error(String(error))));
-}
-
-/**
- * How resource watches subscribe on one connection: `resources/subscribe` on
- * a 2025-era session (updates arrive on its stream), a `subscriptions/listen`
- * stream per URI on a 2026-era one. Nothing when the upstream does not offer
- * subscriptions.
- */
-function subscribeOn(client: Client, timeoutMs: number): SubscribeOnConnection {
-  return async (uri, lost) => {
-    if (!client.getServerCapabilities()?.resources?.subscribe) return undefined;
-    if (client.getProtocolEra() === 'legacy') {
-      await client.subscribeResource({ uri }, { timeout: timeoutMs });
-      return async () => {
-        await client.unsubscribeResource({ uri }, { timeout: timeoutMs });
-      };
-    }
-    const subscription = await client.listen({ resourceSubscriptions: [uri] }, { timeout: timeoutMs });
-    if (!subscription.honoredFilter.resourceSubscriptions?.includes(uri)) {
-      await subscription.close();
-      return undefined;
-    }
-    void subscription.closed.then((how) => how !== 'local' && lost());
-    return () => subscription.close();
-  };
 }
 
 /** A live client and its transport. */
@@ -228,7 +204,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
       ...(listChanged && { listChanged }),
     });
     const { watches } = options;
-    if (watches) client.setNotificationHandler('notifications/resources/updated', ({ params }) => watches.deliver(params));
+    if (watches) relayResourceUpdates(client, watches);
     const transport = new StreamableHTTPClientTransport(new URL(options.url), {
       requestInit: { headers: options.headers },
       fetch: options.fetch,
@@ -273,7 +249,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
         client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
       options.eraCache?.set(eraKey, { prior: verdict, storedAt: Date.now() } satisfies EraVerdict);
     }
-    const subscribe = subscribeOn(client, options.connectTimeoutMs);
+    const subscribe = subscribeOnClient(client, options.connectTimeoutMs);
     // A 2025-era upstream that forgot the session (it restarted) answers its stream with 404: nothing more comes on it.
     client.onerror = (error) => {
       if (transport.sessionId && error instanceof SdkHttpError && error.status === 404) forget(connection);

@@ -3,7 +3,17 @@ import type { Readable } from 'node:stream';
 import { Client, type PriorDiscovery } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Logger } from '../../shared/logger.ts';
-import { abortable, isTimeout, trackPending, UpstreamError, type PendingConnection, type UpstreamConnector } from '../remote/index.ts';
+import {
+  abortable,
+  isTimeout,
+  relayResourceUpdates,
+  subscribeOnClient,
+  trackPending,
+  UpstreamError,
+  type PendingConnection,
+  type ResourceWatches,
+  type UpstreamConnector,
+} from '../remote/index.ts';
 import { createStderrLog } from './stderr-log.ts';
 
 const CLIENT_INFO = { name: 'botgate', version: '0.1.0' };
@@ -25,6 +35,8 @@ export interface StdioConnectionOptions {
   /** Delay before the first restart after a crash, doubling per further crash up to `maxMs`. */
   backoff: { initialMs: number; maxMs: number };
   logger: Logger;
+  /** Told of each child's connection as it opens and closes, and of the resource updates it sends. */
+  watches?: Pick<ResourceWatches, 'connected' | 'disconnected' | 'deliver'> | undefined;
 }
 
 /** A connector that owns one child process at a time. */
@@ -102,6 +114,8 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
     const client = new Client(CLIENT_INFO, {
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
     });
+    const { watches } = options;
+    if (watches) relayResourceUpdates(client, watches);
     const startedAt = Date.now();
     try {
       await client.connect(transport, { timeout: options.connectTimeoutMs, ...(prior && { prior }) });
@@ -118,7 +132,11 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
     }
     pid = transport.pid ?? undefined;
     const connection: Connection = { client, pid, startedAt, stopping: false };
-    client.onclose = () => onExit(connection);
+    const subscribe = subscribeOnClient(client, options.connectTimeoutMs);
+    client.onclose = () => {
+      onExit(connection);
+      watches?.disconnected(subscribe);
+    };
     if (closed) {
       await stopConnection(connection);
       throw unavailable('the source was closed');
@@ -128,6 +146,7 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
       prior = client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
     }
     logger.info({ pid }, 'stdio server started');
+    watches?.connected(subscribe);
     return connection;
   }
 

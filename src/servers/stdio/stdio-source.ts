@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createLogger, type Logger } from '../../shared/logger.ts';
-import { createProxySource, type ProxySource } from '../remote/index.ts';
+import { createProxySource, createResourceWatches, withResourceWatches, type ProxySource, type RemoteSource } from '../remote/index.ts';
 import { createStdioConnector } from './stdio-connection.ts';
 
 /** An operator-approved command speaking MCP over stdio, and how to run it. */
@@ -32,7 +32,7 @@ export interface StdioSourceOptions {
 }
 
 /** The remote source surface, over a child process. */
-export interface StdioSource extends ProxySource {
+export interface StdioSource extends ProxySource, Required<Pick<RemoteSource, 'watchResource' | 'inUse'>> {
   /**
    * The running child's pid, if one runs (for diagnostics). A method, not a
    * getter, so wrappers that spread the source keep it live.
@@ -51,15 +51,24 @@ export function createStdioSource(options: StdioSourceOptions): StdioSource {
   const idleMs = options.idleMs ?? 5 * 60_000;
   const logger = options.logger ?? createLogger({ level: 'silent' });
   const upstream = options.name ?? path.basename(options.command);
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const watches = createResourceWatches({
+    // Starting the child is what subscribes the watched resources on it; during a crash backoff this fails and is retried.
+    reconnect: async () => {
+      await connector.acquire(() => AbortSignal.timeout(connectTimeoutMs));
+    },
+    onError: (error, uri) => logger.warn({ err: error, uri }, uri ? 'subscribing to a resource of the stdio server failed' : 'restarting the stdio server for resource watches failed'),
+  });
   const connector = createStdioConnector({
     command: options.command,
     args: options.args ?? [],
     env: options.env ?? {},
     cwd: options.cwd,
     upstream,
-    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    connectTimeoutMs,
     backoff: { initialMs: options.backoffInitialMs ?? 500, maxMs: options.backoffMaxMs ?? 30_000 },
     logger,
+    watches,
   });
   const proxy = createProxySource({ connector, upstream, timeoutMs: options.timeoutMs ?? 30_000 });
 
@@ -71,6 +80,8 @@ export function createStdioSource(options: StdioSourceOptions): StdioSource {
   function endIdleChild(): void {
     idleTimer = undefined;
     if (busy > 0 || closed) return;
+    // A watched child is not idle; the idle clock starts when the last watch stops.
+    if (watches.active) return;
     connector.stop().catch((error: unknown) => logger.warn({ err: error }, 'ending an idle stdio server failed'));
   }
 
@@ -83,15 +94,20 @@ export function createStdioSource(options: StdioSourceOptions): StdioSource {
         return await operation(...args);
       } finally {
         busy--;
-        if (busy === 0 && !closed) {
-          idleTimer = setTimeout(endIdleChild, idleMs);
-          idleTimer.unref();
-        }
+        armIdleTimer();
       }
     };
   }
 
-  return {
+  /** Starts the idle clock when nothing runs. */
+  function armIdleTimer(): void {
+    if (busy > 0 || closed) return;
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(endIdleChild, idleMs);
+    idleTimer.unref();
+  }
+
+  const running: Omit<StdioSource, 'watchResource' | 'inUse'> = {
     pid: () => connector.pid,
     listTools: tracked(proxy.listTools),
     callTool: tracked(proxy.callTool),
@@ -105,6 +121,17 @@ export function createStdioSource(options: StdioSourceOptions): StdioSource {
       closed = true;
       clearTimeout(idleTimer);
       await proxy.close();
+    },
+  };
+  const source = withResourceWatches(running, watches);
+  return {
+    ...source,
+    watchResource(uri, listener) {
+      const stop = source.watchResource(uri, listener);
+      return () => {
+        stop();
+        if (!watches.active) armIdleTimer();
+      };
     },
   };
 }
