@@ -7,6 +7,7 @@ import { freePort, startEverything, stopEverything } from '../support/everything
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { operatorCommand, request, seedTenant } from '../support/http.ts';
 import { connectFullV2, FULL_CLIENTS, type McpFullClient, type ProgressEvent } from '../support/mcp-full-clients.ts';
+import { openListener } from '../support/mcp-listener.ts';
 
 const textOf = (result: { content: unknown[] }) => result.content.map((c) => (c as { text?: string }).text ?? '').join('\n');
 
@@ -160,6 +161,22 @@ describe('MCP endpoints over a remote server (server-everything over Streamable 
       }
     });
   }
+
+  it('relays server-everything’s resource updates to a 2026-07-28 listener, under the aggregate’s URI', async () => {
+    const document = `${URI_PREFIX}demo://resource/static/document/architecture.md`;
+    const listener = await openListener(`${gateway!.url}/t/acme/mcp`, key, { resourceSubscriptions: [document] });
+    const client = await connectFullV2(`${gateway!.url}/t/acme/mcp`, key);
+    try {
+      expect(listener.honored).toEqual({ resourceSubscriptions: [document] });
+      // Turned on through the gateway, on the gateway's own session upstream: updates at once, then every 5 s.
+      expect(textOf(await client.callTool(`${PREFIX}toggle-subscriber-updates`, {}))).toContain('Started');
+      await listener.waitForUpdate(document);
+      expect(new Set(listener.updates)).toEqual(new Set([document]));
+      expect(textOf(await client.callTool(`${PREFIX}toggle-subscriber-updates`, {}))).toContain('Stopped');
+    } finally {
+      await Promise.all([listener.close(), client.close()]);
+    }
+  });
 
   it('refuses a loopback upstream at configuration time when the operator has not allowed private networks', async () => {
     const dataDir = strictGateway!.dataDir;
