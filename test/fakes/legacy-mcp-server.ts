@@ -16,6 +16,8 @@ import { readBody } from './read-body.ts';
 /** One HTTP request the upstream received, and the status it answered. */
 export interface LegacyRequest {
   method: string;
+  /** The request's path: `/mcp`, or `/moved`, which redirects (307) there. */
+  path: string;
   headers: http.IncomingHttpHeaders;
   /** The parsed JSON body of a POST. */
   body: Record<string, unknown> | undefined;
@@ -152,9 +154,11 @@ export async function startLegacyMcpServer({ jsonResponse = false } = {}): Promi
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = parse(req.method === 'POST' ? await readBody(req) : '');
-    const recorded: LegacyRequest = { method: req.method ?? '', headers: req.headers, body };
+    const recorded: LegacyRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
     requests.push(recorded);
     res.once('finish', () => (recorded.status = res.statusCode));
+    // An endpoint that moved within the server, as a trailing-slash or renamed route does.
+    if (req.url === '/moved') return void res.writeHead(307, { location: '/mcp' }).end();
 
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {

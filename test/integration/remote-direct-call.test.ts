@@ -229,6 +229,16 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
     expect(changes).toEqual([['tools']]);
   });
 
+  it('follows the endpoint’s same-origin redirect on direct calls, as the client does on its own requests', async () => {
+    const moved = source({ url: upstream.url.replace(/\/mcp$/, '/moved') });
+    expect(await moved.callTool('echo', { message: 'moved' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: moved' }] });
+    const direct = upstream.requests.filter((request) => String(request.body?.['id'] ?? '').startsWith('botgate-'));
+    expect(direct.map((request) => [request.path, request.status])).toEqual([
+      ['/moved', 307],
+      ['/mcp', 200],
+    ]);
+  });
+
   it('sends exactly the configured credentials on every request, the direct ones included', async () => {
     const remote = source({ token: 'upstream-token-1', headers: { 'X-Tenant': 'acme' }, secretHeaders: { 'X-Api-Key': 'secret-key' } });
     await remote.listTools(new AbortController().signal);

@@ -75,6 +75,26 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** Redirects followed for one message, as the SDK client's limit. */
+const MAX_REDIRECTS = 5;
+
+/**
+ * Where a 307 or 308 answer points when the SDK client would follow it: the
+ * same origin (or its https form on default ports), without other credentials
+ * in the URL. Undefined for any other answer.
+ */
+export function sameOriginRedirect(from: URL, response: Pick<OutboundResponse, 'statusCode' | 'headers'>): URL | undefined {
+  if (response.statusCode !== 307 && response.statusCode !== 308) return undefined;
+  const location = headerValue(response.headers.location);
+  if (!location || !URL.canParse(location, from.href)) return undefined;
+  const to = new URL(location, from);
+  const sameOrigin =
+    (from.protocol === to.protocol && from.host === to.host) ||
+    (from.protocol === 'http:' && to.protocol === 'https:' && from.hostname === to.hostname && !from.port && !to.port);
+  const sameUserinfo = (!to.username && !to.password) || (to.username === from.username && to.password === from.password);
+  return sameOrigin && sameUserinfo ? to : undefined;
+}
+
 /** The error the SDK client raises for a refused POST, so it is classified (and retried) the same way. */
 async function httpFailure(response: OutboundResponse): Promise<Error> {
   const status = response.statusCode;
@@ -144,8 +164,18 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
   };
   let lastId = 0;
 
-  const post = (message: Message, signal?: AbortSignal) =>
-    target.request(target.url, { method: 'POST', headers, body: JSON.stringify(message), ...(signal && { signal }) });
+  /** POSTs a message, following same-origin 307/308 redirects as the SDK client does (each hop policy-checked). */
+  async function post(message: Message, signal?: AbortSignal): Promise<OutboundResponse> {
+    const body = JSON.stringify(message);
+    let url = target.url;
+    for (let followed = 0; ; followed++) {
+      const response = await target.request(url, { method: 'POST', headers, body, ...(signal && { signal }) });
+      const next = followed < MAX_REDIRECTS ? sameOriginRedirect(url, response) : undefined;
+      if (!next) return response;
+      await response.body.dump();
+      url = next;
+    }
+  }
 
   /** Sends a message that needs no answer (a notification, or our answer to the upstream's request); failures are ignored, as the client ignores them. */
   function send(message: Message): void {
