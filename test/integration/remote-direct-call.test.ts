@@ -232,7 +232,7 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
   it('follows the endpoint’s same-origin redirect on direct calls, as the client does on its own requests', async () => {
     const moved = source({ url: upstream.url.replace(/\/mcp$/, '/moved') });
     expect(await moved.callTool('echo', { message: 'moved' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: moved' }] });
-    const direct = upstream.requests.filter((request) => String(request.body?.['id'] ?? '').startsWith('botgate-'));
+    const direct = upstream.requests.filter((request) => rpcMethod(request) === 'tools/call');
     expect(direct.map((request) => [request.path, request.status])).toEqual([
       ['/moved', 307],
       ['/mcp', 200],
