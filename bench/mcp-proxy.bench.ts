@@ -15,6 +15,7 @@ import { createLogger } from '../src/shared/logger.ts';
 import { createBenchApp } from './bench-app.ts';
 import type { RequestContext } from '../src/tenancy/index.ts';
 import { startBareProxy, type BareProxy } from './bare-mcp-proxy.ts';
+import { startPipeProxy, type PipeProxy } from './pipe-proxy.ts';
 import { combineLoads, quantile, type LoadResult } from './load.ts';
 
 const EVERYTHING = path.resolve(import.meta.dirname, '../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
@@ -43,8 +44,8 @@ export interface Latency {
   errors: number;
 }
 
-/** The three ways to the upstream: directly, through the bare SDK proxy, through the gateway. */
-export const PATHS = ['direct', 'bare', 'gateway'] as const;
+/** The ways to the upstream: directly, through a byte-piping proxy, through the bare SDK proxy, through the gateway. */
+export const PATHS = ['direct', 'pipe', 'bare', 'gateway'] as const;
 export type PathName = (typeof PATHS)[number];
 
 export interface McpProxyBenchResult {
@@ -243,8 +244,9 @@ function runClientsInWorker(input: Omit<WorkerInput, 'role'>): Promise<WorkerOut
 
 /**
  * `tools/call echo` on server-everything (Streamable HTTP, its own process),
- * made directly, through the bare SDK proxy (bare-mcp-proxy.ts) and through the
- * gateway's `/t/{tenant}/mcp/servers/{remote}` with an API key and audit on; both
+ * made directly, through a proxy that only pipes bytes (pipe-proxy.ts), through
+ * the bare SDK proxy (bare-mcp-proxy.ts) and through the gateway's
+ * `/t/{tenant}/mcp/servers/{remote}` with an API key and audit on; the three
  * proxies in this process. Expects a migrated database.
  */
 export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): Promise<McpProxyBenchResult> {
@@ -259,6 +261,7 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
   let upstream: ChildProcess | undefined;
   let server: RunningServer | undefined;
   let bare: BareProxy | undefined;
+  let pipe: PipeProxy | undefined;
   try {
     const everything = await startEverything();
     upstream = everything.child;
@@ -273,9 +276,11 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
     const app = createBenchApp(modules, db, { logger, selfUrl: () => 'http://127.0.0.1:9', hostGuard: true });
     server = await listen(app, { host: '127.0.0.1', port: 0 });
     bare = await startBareProxy(everything.url);
+    pipe = await startPipeProxy(everything.url);
     const output = await runClientsInWorker({
       targets: {
         direct: { url: everything.url, headers: {} },
+        pipe: { url: pipe.url, headers: {} },
         bare: { url: bare.url, headers: {} },
         gateway: { url: `${server.url}/t/${slug}/mcp/servers/everything`, headers: { authorization: `Bearer ${key.secret}` } },
       },
@@ -291,6 +296,7 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
   } finally {
     await server?.close(1_000);
     await bare?.close();
+    await pipe?.close();
     await modules.close();
     if (upstream && upstream.exitCode === null) {
       const exited = new Promise((resolve) => upstream?.once('exit', resolve));

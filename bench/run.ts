@@ -1,8 +1,9 @@
 // `npm run bench`: authentication cost, HTTP throughput and MCP proxying cost, each
 // beside a baseline measured in the same run and interleaved with it, then bots against
 // the fake Anthropic API. Loopback only; in-memory PGlite (10 keys, 100,000 keys, and one
-// for bots); about 65 s, then about 30 s for bots. Section C also measures a bare SDK proxy
-// (bare-mcp-proxy.ts): what a proxy costs that runs every call through the MCP SDK on both legs.
+// for bots); about 75 s, then about 30 s for bots. Section C also measures a pipe proxy
+// (pipe-proxy.ts: the extra hop alone) and a bare SDK proxy (bare-mcp-proxy.ts): what a proxy
+// costs that runs every call through the MCP SDK on both legs.
 // `npm run bench -- --only bots` runs the bots section alone, `--only core` the others.
 import os from 'node:os';
 import { openMemoryDatabase } from '../src/shared/db.ts';
@@ -117,13 +118,14 @@ async function runCoreSections(): Promise<void> {
 
     const load = os.loadavg().map((n) => fixed(n, 2)).join(' ');
     const mcp = await runMcpProxyBench(large.db, MCP);
-    const { direct, bare, gateway } = mcp.latency;
+    const { direct, pipe, bare, gateway } = mcp.latency;
     const calls = mcp.throughput;
     console.log(
-      'C) tools/call echo on server-everything (Streamable HTTP, its own process): directly, through a bare SDK proxy ' +
-        '(createMcpHandler in front of one v2 client, every call through the SDK on both legs: no auth, routing, pinning or audit), and through ' +
-        '/t/{tenant}/mcp/servers/{remote} (API key, audit on); both proxies in this process; v2 clients (versionNegotiation auto) ' +
-        `in a worker thread; negotiated: direct ${mcp.eras.direct}, bare ${mcp.eras.bare}, gateway ${mcp.eras.gateway}; load average before: ${load}`,
+      'C) tools/call echo on server-everything (Streamable HTTP, its own process): directly; through a pipe proxy (bytes piped ' +
+        'both ways over keep-alive: the extra loopback hop alone); through a bare SDK proxy ' +
+        '(createMcpHandler in front of one v2 client, every call through the SDK on both legs: no auth, routing, pinning or audit); and through ' +
+        '/t/{tenant}/mcp/servers/{remote} (API key, audit on); the proxies in this process; v2 clients (versionNegotiation auto) ' +
+        `in a worker thread; negotiated: direct ${mcp.eras.direct}, pipe ${mcp.eras.pipe}, bare ${mcp.eras.bare}, gateway ${mcp.eras.gateway}; load average before: ${load}`,
     );
     console.log(
       `  latency: one client per path, ${int(direct.samples)} sequential calls each after ${int(MCP.latencyWarmup)} warm-up, ` +
@@ -132,11 +134,15 @@ async function runCoreSections(): Promise<void> {
     const latencyRow = (label: string, l: typeof direct) => [label, fixed(l.p50Ms, 2), fixed(l.p99Ms, 2), fixed(l.meanMs, 2), String(l.errors)];
     printTable(
       ['path', 'p50 ms', 'p99 ms', 'mean ms', 'errors'],
-      [latencyRow('direct', direct), latencyRow('bare SDK proxy', bare), latencyRow('gateway', gateway)],
+      [latencyRow('direct', direct), latencyRow('pipe proxy', pipe), latencyRow('bare SDK proxy', bare), latencyRow('gateway', gateway)],
     );
     console.log(
       `  added by the gateway: p50 +${fixed(gateway.p50Ms - direct.p50Ms, 2)} ms (${ratio(gateway.p50Ms, direct.p50Ms)} direct), ` +
         `p99 +${fixed(gateway.p99Ms - direct.p99Ms, 2)} ms (${ratio(gateway.p99Ms, direct.p99Ms)} direct); target: under 1 ms at the median`,
+    );
+    console.log(
+      `  added by the pipe proxy (the hop alone): p50 +${fixed(pipe.p50Ms - direct.p50Ms, 2)} ms; ` +
+        `gateway − pipe: p50 ${signed(gateway.p50Ms - pipe.p50Ms)} ms (what the gateway's own work adds to the hop)`,
     );
     console.log(
       `  added by the bare SDK proxy: p50 +${fixed(bare.p50Ms - direct.p50Ms, 2)} ms; ` +
@@ -148,15 +154,16 @@ async function runCoreSections(): Promise<void> {
     );
     printTable(
       ['path', 'calls/s', 'calls', 'errors', 'seconds', 'p50 ms', 'p99 ms'],
-      [loadRow('direct', calls.direct), loadRow('bare SDK proxy', calls.bare), loadRow('gateway', calls.gateway)],
+      [loadRow('direct', calls.direct), loadRow('pipe proxy', calls.pipe), loadRow('bare SDK proxy', calls.bare), loadRow('gateway', calls.gateway)],
     );
     console.log(
       `  calls per second / direct: gateway ${ratio(calls.gateway.requestsPerSecond, calls.direct.requestsPerSecond)} (target: at least 0.70x), ` +
+        `pipe proxy ${ratio(calls.pipe.requestsPerSecond, calls.direct.requestsPerSecond)}, ` +
         `bare SDK proxy ${ratio(calls.bare.requestsPerSecond, calls.direct.requestsPerSecond)}; ` +
         `gateway / bare ${ratio(calls.gateway.requestsPerSecond, calls.bare.requestsPerSecond)}; tool.call audit events written: ${int(mcp.auditEvents)}`,
     );
 
-    const mcpErrors = [direct, bare, gateway, calls.direct, calls.bare, calls.gateway].reduce((sum, figure) => sum + figure.errors, 0);
+    const mcpErrors = [direct, pipe, bare, gateway, calls.direct, calls.pipe, calls.bare, calls.gateway].reduce((sum, figure) => sum + figure.errors, 0);
     if (http.app.errors > 0 || http.baseline.errors > 0 || mcpErrors > 0) process.exitCode = 1;
   } finally {
     await small.close();

@@ -62,6 +62,22 @@ function listChangedHandlers(onListsChanged: UpstreamConnectionOptions['onListsC
   return { tools: relay('tools'), prompts: relay('prompts'), resources: relay('resources') };
 }
 
+/** Tells `onListsChanged` of each kind once per burst, as the client's handlers do; for changes announced on direct calls' streams. */
+function debouncedListChanges(onListsChanged: UpstreamConnectionOptions['onListsChanged']): ((lists: ListKind[]) => void) | undefined {
+  if (!onListsChanged) return undefined;
+  const pending = new Map<ListKind, NodeJS.Timeout>();
+  return (lists) => {
+    for (const kind of lists) {
+      clearTimeout(pending.get(kind));
+      const timer = setTimeout(() => {
+        pending.delete(kind);
+        onListsChanged([kind]);
+      }, LIST_CHANGED_DEBOUNCE_MS);
+      pending.set(kind, timer.unref());
+    }
+  };
+}
+
 /**
  * Opens `subscriptions/listen` for the lists the upstream says may change, as
  * the client does itself after probing. A refusal leaves the connection usable
@@ -180,6 +196,8 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
   // Verdicts are reused only within one authorization context, as the SDK requires.
   const eraKey = `${options.url} ${credentialDigest}`;
   let current: Pending | undefined;
+  // Shared by every connection of this upstream, so a burst across calls is told once.
+  const directListChanges = debouncedListChanges(options.onListsChanged);
   let closed = false;
 
   /** Drops the current connection after a failure: the next call reconnects, probing the era again. */
@@ -234,7 +252,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
             protocolVersion,
             request: options.request,
             closed: lifetime.signal,
-            onListsChanged: options.onListsChanged,
+            onListsChanged: directListChanges,
             onResourceUpdated: watches && ((update) => watches.deliver(update)),
           })
         : undefined;
