@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, Server } from '@modelcontextprotocol/server';
+import { clientFetch } from './client-fetch.ts';
 
 export interface BareProxy {
   url: string;
@@ -18,7 +19,7 @@ export interface BareProxy {
  */
 export async function startBareProxy(upstreamUrl: string): Promise<BareProxy> {
   const upstream = new Client({ name: 'bare-proxy', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-  await upstream.connect(new StreamableHTTPClientTransport(new URL(upstreamUrl)));
+  await upstream.connect(new StreamableHTTPClientTransport(new URL(upstreamUrl), { fetch: clientFetch }));
   const handler = createMcpHandler(
     () => {
       const server = new Server({ name: 'bare-proxy', version: '1.0.0' }, { capabilities: { tools: {} } });

@@ -10,6 +10,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { startFakeAnthropic, textReply, type FakeAnthropic } from '../test/fakes/anthropic.ts';
 import { quantile } from './load.ts';
+import { clientFetch } from './client-fetch.ts';
 
 export type PeerRole = 'bots-bench-fake' | 'bots-bench-clients';
 
@@ -83,7 +84,7 @@ const textOf = (content: Array<{ type: string; text?: string }>) => content.map(
 /** A v2 client in `auto` mode, as in the MCP proxy bench. */
 async function connectClient(target: Target): Promise<Client> {
   const client = new Client({ name: 'botgate-bots-bench', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-  await client.connect(new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: target.headers } }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: target.headers }, fetch: clientFetch }));
   return client;
 }
 

@@ -17,6 +17,7 @@ import type { RequestContext } from '../src/tenancy/index.ts';
 import { startBareProxy, type BareProxy } from './bare-mcp-proxy.ts';
 import { startPipeProxy, type PipeProxy } from './pipe-proxy.ts';
 import { combineLoads, quantile, type LoadResult } from './load.ts';
+import { clientFetch } from './client-fetch.ts';
 
 const EVERYTHING = path.resolve(import.meta.dirname, '../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const WORKER_ROLE = 'mcp-proxy-bench-clients';
@@ -113,7 +114,7 @@ async function startEverything(): Promise<{ url: string; child: ChildProcess }> 
 /** A v2 client in `auto` mode, as the gateway's own upstream connections use. */
 async function connectClient(target: Target): Promise<Client> {
   const client = new Client({ name: 'botgate-bench', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-  await client.connect(new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: target.headers } }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: target.headers }, fetch: clientFetch }));
   return client;
 }
 
