@@ -11,7 +11,7 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { readBody } from './read-body.ts';
+import { parseJsonObject, readBody } from './read-body.ts';
 
 /** One HTTP request the upstream received, and the status it answered. */
 export interface LegacyRequest {
@@ -129,16 +129,6 @@ function createServer(cancellations: string[]): Server {
   return server;
 }
 
-
-function parse(text: string): Record<string, unknown> | undefined {
-  try {
-    const body: unknown = text ? JSON.parse(text) : undefined;
-    return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function answerJson(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
@@ -153,7 +143,7 @@ export async function startLegacyMcpServer({ jsonResponse = false } = {}): Promi
   const sessions = new Map<string, { server: Server; transport: StreamableHTTPServerTransport }>();
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const body = parse(req.method === 'POST' ? await readBody(req) : '');
+    const body = parseJsonObject(req.method === 'POST' ? await readBody(req) : '');
     const recorded: LegacyRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
     requests.push(recorded);
     res.once('finish', () => (recorded.status = res.statusCode));

@@ -10,3 +10,13 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
     req.once('error', reject);
   });
 }
+
+/** A body parsed as a JSON object; undefined when it is empty, not JSON, or not an object. */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const body: unknown = text ? JSON.parse(text) : undefined;
+    return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -12,7 +12,7 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { readBody } from './read-body.ts';
+import { parseJsonObject, readBody } from './read-body.ts';
 
 /** The resources both upstreams publish. */
 export const WATCHED_URIS = ['res://a', 'res://b'] as const;
@@ -49,15 +49,6 @@ async function stop(httpServer: http.Server): Promise<void> {
   await new Promise<void>((resolve) => httpServer.close(() => resolve()));
 }
 
-function parse(text: string): Record<string, unknown> | undefined {
-  try {
-    const body: unknown = text ? JSON.parse(text) : undefined;
-    return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const readResult = (uri: string) => ({ contents: [{ uri, mimeType: 'text/plain', text: `contents of ${uri}` }] });
 
 /** A 2026-07-28 upstream (v2 SDK): subscriptions are `subscriptions/listen` streams naming resources. */
@@ -71,7 +62,7 @@ export async function startModernResourceServer(): Promise<WatchedResourceServer
   });
   const node = toNodeHandler(handler);
   const httpServer = await listenOn(async (req, res) => {
-    const body = req.method === 'POST' ? parse(await readBody(req)) : undefined;
+    const body = req.method === 'POST' ? parseJsonObject(await readBody(req)) : undefined;
     const params = body?.['params'] as { notifications?: { resourceSubscriptions?: string[] } } | undefined;
     const uris = body?.['method'] === 'subscriptions/listen' ? (params?.notifications?.resourceSubscriptions ?? []) : [];
     subscribed.push(...uris);
@@ -115,7 +106,7 @@ export async function startLegacyResourceServer(): Promise<WatchedResourceServer
   }
 
   const httpServer = await listenOn(async (req, res) => {
-    const body = req.method === 'POST' ? parse(await readBody(req)) : undefined;
+    const body = req.method === 'POST' ? parseJsonObject(await readBody(req)) : undefined;
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId);
