@@ -88,5 +88,6 @@ describe.skipIf(!TEST_DATABASE_URL)('gateways and CLI on PostgreSQL', () => {
     }
     // On PostgreSQL the CLI never needs the gateway nor writes to its DATA_DIR.
     expect(await fs.readdir(cli.dataDir)).toEqual([]);
-  });
+    // Six CLI processes, each starting Node: on a loaded machine that alone can take most of the default 30 s.
+  }, 120_000);
 });

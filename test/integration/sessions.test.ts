@@ -30,14 +30,20 @@ function storedSessions(db: Db, userId: string) {
 }
 
 /** Milliseconds a failed login takes, the median of a few. */
-async function medianFailureMs(sessions: SessionService, email: string): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const started = performance.now();
-    expect(await sessions.login(email, 'not the password at all', meta)).toBeUndefined();
-    times.push(performance.now() - started);
+/**
+ * Median times of failed sign-ins for each email, the attempts taken in turns
+ * so that both see the same moments of machine load.
+ */
+async function medianFailureMs(sessions: SessionService, emails: readonly string[]): Promise<number[]> {
+  const times = emails.map((): number[] => []);
+  for (let i = 0; i < 7; i++) {
+    for (const [index, email] of emails.entries()) {
+      const started = performance.now();
+      expect(await sessions.login(email, 'not the password at all', meta)).toBeUndefined();
+      times[index]?.push(performance.now() - started);
+    }
   }
-  return times.sort((a, b) => a - b)[2] ?? 0;
+  return times.map((list) => list.sort((a, b) => a - b)[3] ?? 0);
 }
 
 describeEachDatabase('sessions', (use) => {
@@ -78,8 +84,7 @@ describeEachDatabase('sessions', (use) => {
     expect(attempts).toEqual([undefined, undefined, undefined, undefined, undefined]);
     expect(await countRows(db, 'sessions')).toBe(before);
     // The unknown email is checked against a dummy hash, so it is not answered much faster.
-    const known = await medianFailureMs(sessions, email);
-    const unknown = await medianFailureMs(sessions, `nobody-${randomUUID()}@example.com`);
+    const [known = 0, unknown = 0] = await medianFailureMs(sessions, [email, `nobody-${randomUUID()}@example.com`]);
     expect(unknown).toBeGreaterThan(known * 0.4);
   });
 
