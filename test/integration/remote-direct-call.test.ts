@@ -5,24 +5,14 @@ import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { createProxySource, createRemoteSource } from '../../src/servers/remote/index.ts';
 import { buildUpstreamHeaders, createUpstreamConnector } from '../../src/servers/remote/upstream-connection.ts';
 import { startLegacyMcpServer, TINY_PNG, type LegacyMcpServer, type LegacyRequest } from '../fakes/legacy-mcp-server.ts';
-import { quietContext, TRANSPORT_HEADERS } from '../support/remote-source.ts';
+import { pollUntil, quietContext, TRANSPORT_HEADERS } from '../support/remote-source.ts';
 
 const LOOPBACK = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
-
-async function pollUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 
 const text = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
 
 const rpcMethod = (request: LegacyRequest) => request.body?.['method'];
 const toolCalls = (requests: LegacyRequest[]) => requests.filter((request) => rpcMethod(request) === 'tools/call');
-
 
 type SourceOptions = Partial<Parameters<typeof createRemoteSource>[0]>;
 

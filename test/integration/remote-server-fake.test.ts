@@ -3,18 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { createRemoteSource, UpstreamError } from '../../src/servers/remote/index.ts';
 import { startRecordingMcpServer, WAV_BASE64, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
-import { quietContext, TRANSPORT_HEADERS } from '../support/remote-source.ts';
+import { pollUntil, quietContext, TRANSPORT_HEADERS } from '../support/remote-source.ts';
 
 const LOOPBACK = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
-
-async function pollUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 
 describe('remote source against a recording upstream (2026-07-28 era)', () => {
   let upstream: RecordingMcpServer;

@@ -5,6 +5,15 @@ export function quietContext(signal = new AbortController().signal): ToolCallCon
   return { signal, progress: async () => undefined };
 }
 
+/** Waits, checking every 10 ms, until `condition` holds; throws after `timeoutMs`. */
+export async function pollUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Headers any HTTP client sends, and the ones the MCP transport manages: what is left came from the source's configuration. */
 export const TRANSPORT_HEADERS: ReadonlySet<string> = new Set([
   'host',
