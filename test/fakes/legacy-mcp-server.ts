@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CallToolRequestSchema,
   EmptyResultSchema,
   isInitializeRequest,
+  type JSONRPCMessage,
   ListRootsResultSchema,
   ListToolsRequestSchema,
   McpError,
@@ -35,6 +36,8 @@ export interface LegacyMcpServer {
   cancellations: string[];
   /** Forgets every session, as a restarted server does: their requests then get 404. */
   forgetSessions(): Promise<void>;
+  /** While true, a GET resuming a stream (`Last-Event-ID`) gets 503. */
+  refuseResumption: boolean;
   close(): Promise<void>;
 }
 
@@ -61,6 +64,11 @@ const TOOLS = [
   { name: 'rpc-error', description: 'Answers with a JSON-RPC error.', inputSchema: { type: 'object' } },
   { name: 'broken-result', description: 'Answers with an invalid result.', inputSchema: { type: 'object' } },
   { name: 'hang', description: 'Never answers until cancelled.', inputSchema: { type: 'object' } },
+  {
+    name: 'pause',
+    description: 'Reports progress, closes the call’s event stream (resumable upstreams only), then reports again and answers.',
+    inputSchema: { type: 'object' },
+  },
 ];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -110,6 +118,19 @@ function createServer(cancellations: string[]): Server {
         return { content: [{ type: 'text', text: 'announced' }] };
       case 'rpc-error':
         throw new McpError(-32042, 'quota exhausted', { retryAfter: 5 });
+      case 'pause': {
+        // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
+        const progressToken = extra._meta?.progressToken;
+        const progress = (step: number) =>
+          progressToken === undefined
+            ? Promise.resolve()
+            : extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: step, total: 2 } });
+        await progress(1);
+        extra.closeSSEStream?.();
+        await sleep(Number(args['pauseMs'] ?? 50));
+        await progress(2);
+        return { content: [{ type: 'text', text: 'resumed' }] };
+      }
       case 'hang':
         await new Promise<void>((resolve) => {
           extra.signal.addEventListener(
@@ -129,6 +150,30 @@ function createServer(cancellations: string[]): Server {
   return server;
 }
 
+/** Events kept per stream so a client can resume after the last one it saw, as the SDK's event store contract asks. */
+function createEventStore(): EventStore {
+  const events: Array<{ id: string; streamId: string; message: JSONRPCMessage }> = [];
+  return {
+    storeEvent(streamId, message) {
+      const id = `${streamId}:${events.length}`;
+      events.push({ id, streamId, message });
+      return Promise.resolve(id);
+    },
+    getStreamIdForEventId(eventId) {
+      return Promise.resolve(events.find((event) => event.id === eventId)?.streamId);
+    },
+    async replayEventsAfter(lastEventId, { send }) {
+      const index = events.findIndex((event) => event.id === lastEventId);
+      const streamId = events[index]?.streamId ?? '';
+      // Priming events (empty messages) are not messages to replay.
+      for (const event of events.slice(index + 1)) {
+        if (event.streamId === streamId && Object.keys(event.message).length > 0) await send(event.id, event.message);
+      }
+      return streamId;
+    },
+  };
+}
+
 function answerJson(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
@@ -136,8 +181,11 @@ function answerJson(res: http.ServerResponse, status: number, body: unknown): vo
 /**
  * Starts the upstream on an ephemeral port; its endpoint is `/mcp`.
  * `jsonResponse` makes it answer requests with JSON bodies instead of event streams.
+ * `resumeAfterMs` makes its streams resumable: events are kept, each stream
+ * opens with a priming event asking clients to reconnect after that delay,
+ * and `pause` closes its call's stream midway.
  */
-export async function startLegacyMcpServer({ jsonResponse = false } = {}): Promise<LegacyMcpServer> {
+export async function startLegacyMcpServer({ jsonResponse = false, resumeAfterMs }: { jsonResponse?: boolean; resumeAfterMs?: number } = {}): Promise<LegacyMcpServer> {
   const requests: LegacyRequest[] = [];
   const cancellations: string[] = [];
   const sessions = new Map<string, { server: Server; transport: StreamableHTTPServerTransport }>();
@@ -149,6 +197,9 @@ export async function startLegacyMcpServer({ jsonResponse = false } = {}): Promi
     res.once('finish', () => (recorded.status = res.statusCode));
     // An endpoint that moved within the server, as a trailing-slash or renamed route does.
     if (req.url === '/moved') return void res.writeHead(307, { location: '/mcp' }).end();
+    if (req.method === 'GET' && req.headers['last-event-id'] !== undefined && fake.refuseResumption) {
+      return answerJson(res, 503, { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Resumption unavailable' } });
+    }
 
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
@@ -165,6 +216,7 @@ export async function startLegacyMcpServer({ jsonResponse = false } = {}): Promi
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         enableJsonResponse: jsonResponse,
+        ...(resumeAfterMs !== undefined && { eventStore: createEventStore(), retryInterval: resumeAfterMs }),
         onsessioninitialized: (id) => void sessions.set(id, { server, transport }),
       });
       await server.connect(transport);
@@ -188,15 +240,17 @@ export async function startLegacyMcpServer({ jsonResponse = false } = {}): Promi
     await Promise.all(open.map(({ server }) => server.close()));
   }
 
-  return {
+  const fake: LegacyMcpServer = {
     url: `http://127.0.0.1:${port}/mcp`,
     requests,
     cancellations,
     forgetSessions,
+    refuseResumption: false,
     async close() {
       await forgetSessions();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     },
   };
+  return fake;
 }

@@ -285,3 +285,117 @@ describe('tool calls to a 2025-era upstream answering with JSON bodies', () => {
     ]);
   });
 });
+
+describe('tool calls to a 2025-era upstream that closes a call’s event stream midway (SSE polling)', () => {
+  let upstream: LegacyMcpServer;
+  const sources: Array<{ close(): Promise<void> }> = [];
+
+  function source(options: SourceOptions = {}) {
+    const created = createRemoteSource({ url: upstream.url, outbound: LOOPBACK, ...options });
+    sources.push(created);
+    return created;
+  }
+
+  /** GETs that asked to resume a stream after an event. */
+  const resumptions = () => upstream.requests.filter((request) => request.method === 'GET' && request.headers['last-event-id'] !== undefined);
+
+  beforeAll(async () => {
+    upstream = await startLegacyMcpServer({ resumeAfterMs: 20 });
+  });
+
+  afterEach(async () => {
+    await Promise.all(sources.splice(0).map((s) => s.close()));
+    upstream.requests.length = 0;
+    upstream.refuseResumption = false;
+  });
+
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  it('resumes the stream after its last event, as the client does, and relays what the upstream said before and after', async () => {
+    const progress: Array<[number, number | undefined]> = [];
+    const result = await source({ token: 'upstream-token-1' }).callTool('pause', {}, {
+      signal: new AbortController().signal,
+      progress: async (value, total) => void progress.push([value, total]),
+    });
+    expect(result).toEqual({ content: [{ type: 'text', text: 'resumed' }] });
+    expect(progress).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+
+    const call = toolCalls(upstream.requests)[0];
+    expect(call?.body?.['id']).toBe('botgate-1');
+    expect(resumptions().map(({ status, headers }) => [status, headers['mcp-session-id'], headers['authorization'], headers['accept']])).toEqual([
+      [200, call?.headers['mcp-session-id'], 'Bearer upstream-token-1', 'text/event-stream'],
+    ]);
+    // The event the upstream numbered last on the closed stream: the progress it sent before closing it.
+    expect(resumptions()[0]?.headers['last-event-id']).toMatch(/^.+:\d+$/);
+  });
+
+  it('gives the client path’s result for the same call', async () => {
+    const direct = await source().callTool('pause', {}, quietContext());
+    const connector = createUpstreamConnector({
+      url: upstream.url,
+      headers: buildUpstreamHeaders({}),
+      fetch: LOOPBACK.fetch,
+      request: LOOPBACK.request,
+      connectTimeoutMs: 5_000,
+      eraCache: undefined,
+    });
+    const viaClient = createProxySource({
+      connector: {
+        acquire: async (wait) => ({ ...(await connector.acquire(wait)), directCall: undefined }),
+        discard: (client) => connector.discard(client),
+        close: () => connector.close(),
+      },
+      upstream: new URL(upstream.url).host,
+      timeoutMs: 30_000,
+    });
+    sources.push(viaClient);
+    expect(await viaClient.callTool('pause', {}, quietContext())).toEqual(direct);
+    // Both resumed their stream once: the client after its own call, the direct leg after ours.
+    expect(resumptions()).toHaveLength(2);
+  });
+
+  it('gives an error result naming the failed resumption when the upstream refuses it twice, then works on a new connection', async () => {
+    upstream.refuseResumption = true;
+    const remote = source();
+    expect(await remote.callTool('pause', {}, quietContext())).toEqual({
+      content: [
+        {
+          type: 'text',
+          text: expect.stringMatching(
+            /^upstream 127\.0\.0\.1:\d+ unavailable: the upstream ended the call's event stream before answering, and resuming it failed \(HTTP 503\)$/,
+          ),
+        },
+      ],
+      isError: true,
+    });
+    expect(resumptions().map((request) => request.status)).toEqual([503, 503]);
+
+    upstream.refuseResumption = false;
+    expect(await remote.callTool('echo', { message: 'after' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: after' }] });
+    expect(upstream.requests.filter((request) => rpcMethod(request) === 'initialize')).toHaveLength(2);
+  });
+
+  it('stops resuming when the caller cancels while it waits, and tells the upstream', async () => {
+    // The upstream asks for a long wait before resuming; the caller gives up first.
+    const slow = await startLegacyMcpServer({ resumeAfterMs: 5_000 });
+    try {
+      const remote = createRemoteSource({ url: slow.url, outbound: LOOPBACK });
+      sources.push(remote);
+      const controller = new AbortController();
+      const call = remote.callTool('pause', {}, quietContext(controller.signal));
+      await pollUntil(() => toolCalls(slow.requests).length === 1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      controller.abort(new Error('the user closed the chat'));
+      expect(await call).toEqual({ content: [{ type: 'text', text: expect.stringMatching(/^The call to pause on .* was cancelled\.$/) }], isError: true });
+      await pollUntil(() => slow.requests.some((request) => rpcMethod(request) === 'notifications/cancelled'));
+      expect(slow.requests.filter((request) => request.method === 'GET' && request.headers['last-event-id'] !== undefined)).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   extractWWWAuthenticateParams,
   InsufficientScopeError,
@@ -13,14 +14,15 @@ import {
 import { CallToolResultSchema } from '@modelcontextprotocol/core';
 import { createParser } from 'eventsource-parser';
 import type { ListKind } from '../list-changes.ts';
-import type { OutboundRequest, OutboundResponse } from '../outbound.ts';
+import type { OutboundRequest, OutboundRequestOptions, OutboundResponse } from '../outbound.ts';
 import type { ResourceUpdate } from './resource-watch.ts';
 
 /**
  * One 2025-era `tools/call` sent as a plain JSON-RPC POST on a session the SDK
  * client opened, instead of through the client (whose fetch, web streams and
  * protocol machinery cost ten times more CPU per call). It behaves as the
- * client does on such a session: progress, pings and cancellation included,
+ * client does on such a session: progress, pings, cancellation and resumed
+ * event streams included,
  * and its failures are the errors the client raises, so callers classify
  * them alike.
  */
@@ -77,6 +79,19 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 
 /** Redirects followed for one message, as the SDK client's limit. */
 const MAX_REDIRECTS = 5;
+
+/**
+ * Resuming a call's event stream, as the SDK client's defaults: failed
+ * attempts in a row before giving up, and the wait before each unless the
+ * upstream named one (`retry:`).
+ */
+const RESUME = { maxFailures: 2, initialDelayMs: 1_000, growFactor: 1.5, maxDelayMs: 30_000 };
+
+/** Where a call's event stream got to: the last event id it named and the reconnection delay it asked for. */
+interface StreamPosition {
+  lastEventId?: string;
+  retryMs?: number;
+}
 
 /**
  * Where a 307 or 308 answer points when the SDK client would follow it: the
@@ -148,6 +163,11 @@ function noAnswer(): SdkError {
   return new SdkError(SdkErrorCode.ConnectionClosed, 'the upstream ended the response without answering the call');
 }
 
+/** An event stream's content type: the one answer a resumption may get. */
+function isEventStream(response: OutboundResponse): boolean {
+  return response.statusCode >= 200 && response.statusCode <= 299 && mediaType(response.headers['content-type']) === 'text/event-stream';
+}
+
 /** How the SDK client rejects a request its caller aborted. */
 function abortError(reason: unknown): SdkError {
   return reason instanceof SdkError ? reason : new SdkError(SdkErrorCode.RequestTimeout, String(reason));
@@ -162,19 +182,24 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     'mcp-protocol-version': target.protocolVersion,
     ...(target.sessionId && { 'mcp-session-id': target.sessionId }),
   };
+  // A stream is resumed with the session's headers, asking for events only.
+  const resumeHeaders = { ...Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'content-type')), accept: 'text/event-stream' };
   let lastId = 0;
 
-  /** POSTs a message, following same-origin 307/308 redirects as the SDK client does (each hop policy-checked). */
-  async function post(message: Message, signal?: AbortSignal): Promise<OutboundResponse> {
-    const body = JSON.stringify(message);
+  /** Sends a request, following same-origin 307/308 redirects as the SDK client does (each hop policy-checked). */
+  async function follow(options: OutboundRequestOptions): Promise<OutboundResponse> {
     let url = target.url;
     for (let followed = 0; ; followed++) {
-      const response = await target.request(url, { method: 'POST', headers, body, ...(signal && { signal }) });
+      const response = await target.request(url, options);
       const next = followed < MAX_REDIRECTS ? sameOriginRedirect(url, response) : undefined;
       if (!next) return response;
       await response.body.dump();
       url = next;
     }
+  }
+
+  function post(message: Message, signal?: AbortSignal): Promise<OutboundResponse> {
+    return follow({ method: 'POST', headers, body: JSON.stringify(message), ...(signal && { signal }) });
   }
 
   /** Sends a message that needs no answer (a notification, or our answer to the upstream's request); failures are ignored, as the client ignores them. */
@@ -221,11 +246,22 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
       .catch(() => undefined);
   }
 
-  /** Reads an event stream until our answer arrives; the rest is drained so the connection is reused. */
-  async function readStream(body: OutboundResponse['body'], id: string, onprogress: DirectCallOptions['onprogress']): Promise<Message> {
+  /**
+   * Reads an event stream until our answer arrives, noting in `position` where
+   * it got to; the rest is drained so the connection is reused. Undefined when
+   * the stream ends first.
+   */
+  async function readStream(
+    body: OutboundResponse['body'],
+    id: string,
+    onprogress: DirectCallOptions['onprogress'],
+    position: StreamPosition,
+  ): Promise<Message | undefined> {
     const pending: Message[] = [];
     const parser = createParser({
-      onEvent: ({ event, data }) => {
+      onRetry: (retryMs) => (position.retryMs = retryMs),
+      onEvent: ({ id: eventId, event, data }) => {
+        if (eventId) position.lastEventId = eventId;
         // Priming events carry no data.
         if (!data || (event !== undefined && event !== 'message')) return;
         try {
@@ -248,7 +284,56 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
         }
       }
     }
-    throw noAnswer();
+    return undefined;
+  }
+
+  /**
+   * Opens the call's stream again after `position.lastEventId` (GET with
+   * `Last-Event-ID`), waiting first as the upstream asked or with the client's
+   * backoff; gives up after the client's number of failed attempts, or at once
+   * when the upstream has no stream to offer (405).
+   */
+  async function resume(position: StreamPosition & { lastEventId: string }, signal: AbortSignal): Promise<OutboundResponse['body']> {
+    let failure = '';
+    for (let attempt = 0; attempt < RESUME.maxFailures; attempt++) {
+      const backoff = Math.min(RESUME.initialDelayMs * RESUME.growFactor ** attempt, RESUME.maxDelayMs);
+      await delay(position.retryMs ?? backoff, undefined, { signal });
+      try {
+        const response = await follow({ method: 'GET', headers: { ...resumeHeaders, 'last-event-id': position.lastEventId }, signal });
+        if (isEventStream(response)) return response.body;
+        await response.body.dump();
+        failure = `HTTP ${response.statusCode}`;
+        if (response.statusCode === 405) break;
+      } catch (error) {
+        if (signal.aborted) throw error;
+        failure = error instanceof Error ? error.message : String(error);
+      }
+    }
+    throw new SdkError(SdkErrorCode.ConnectionClosed, `the upstream ended the call's event stream before answering, and resuming it failed (${failure})`);
+  }
+
+  /**
+   * The answer on a call's event stream. A stream that breaks or ends before
+   * it, after naming an event, is resumed from there, as the client resumes
+   * it: upstreams may close a long call's stream on purpose (SSE polling).
+   */
+  async function awaitAnswer(
+    body: OutboundResponse['body'],
+    id: string,
+    signal: AbortSignal,
+    onprogress: DirectCallOptions['onprogress'],
+  ): Promise<Message> {
+    const position: StreamPosition = {};
+    for (let stream = body; ; ) {
+      const answer = await readStream(stream, id, onprogress, position).catch((error: unknown) => {
+        if (signal.aborted || position.lastEventId === undefined) throw error;
+        return undefined;
+      });
+      if (answer) return answer;
+      const { lastEventId } = position;
+      if (lastEventId === undefined) throw noAnswer();
+      stream = await resume({ ...position, lastEventId }, signal);
+    }
   }
 
   async function exchange(request: Message, signal: AbortSignal, onprogress: DirectCallOptions['onprogress']): Promise<CallToolResult> {
@@ -256,7 +341,7 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     const response = await post(request, signal);
     if (response.statusCode < 200 || response.statusCode > 299) throw await httpFailure(response);
     const type = mediaType(response.headers['content-type']);
-    if (type === 'text/event-stream') return settle(await readStream(response.body, id, onprogress));
+    if (type === 'text/event-stream') return settle(await awaitAnswer(response.body, id, signal, onprogress));
     if (type === 'application/json') {
       const body: unknown = await response.body.json();
       for (const message of Array.isArray(body) ? body : [body]) {
