@@ -22,9 +22,8 @@ import type { ResourceUpdate } from './resource-watch.ts';
  * client opened, instead of through the client (whose fetch, web streams and
  * protocol machinery cost ten times more CPU per call). It behaves as the
  * client does on such a session: progress, pings, cancellation and resumed
- * event streams included,
- * and its failures are the errors the client raises, so callers classify
- * them alike.
+ * event streams included, and its failures are the errors the client raises,
+ * so callers classify them alike.
  */
 export type DirectCall = (params: { name: string; arguments: Record<string, unknown> }, options: DirectCallOptions) => Promise<CallToolResult>;
 
