@@ -17,15 +17,20 @@ interface RawCall {
   key: string;
   name: string;
   args?: Record<string, unknown>;
-  /** Asks for progress: the gateway then answers through the SDK's per-request server. */
+  /** Asks for progress. */
   progress?: boolean;
+  /**
+   * Sends the body without a length (chunked): the gateway then leaves the
+   * request to the SDK's per-request server, the path the direct one must match.
+   */
+  chunked?: boolean;
   headers?: Record<string, string>;
   body?: string;
   signal?: AbortSignal;
 }
 
-/** A 2026-07-28 tools/call as the v2 client sends it, over plain HTTP. */
-async function postToolCall(call: RawCall): Promise<{ status: number; contentType: string | null; json: unknown }> {
+/** A 2026-07-28 tools/call as the v2 client sends it, over plain HTTP; `messages` are all the answer's messages, `json` the last. */
+async function postToolCall(call: RawCall): Promise<{ status: number; contentType: string | null; json: unknown; messages: unknown[] }> {
   const meta = { ...ENVELOPE, ...(call.progress && { progressToken: 'progress-1' }) };
   const body = call.body ?? JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: call.name, arguments: call.args ?? {}, _meta: meta } });
   const response = await fetch(call.url, {
@@ -39,14 +44,15 @@ async function postToolCall(call: RawCall): Promise<{ status: number; contentTyp
       'mcp-name': call.name,
       ...call.headers,
     },
-    body,
+    ...(call.chunked ? { body: new Blob([body]).stream(), duplex: 'half' } : { body }),
     ...(call.signal && { signal: call.signal }),
   });
   const contentType = response.headers.get('content-type');
   const text = await response.text();
   // Asked for progress, the answer may be a stream: its last message is the response.
-  const messages = contentType === 'text/event-stream' ? text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)) : [text];
-  return { status: response.status, contentType, json: JSON.parse(messages.at(-1) ?? '') as unknown };
+  const data = contentType === 'text/event-stream' ? text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)) : [text];
+  const messages = data.map((message) => JSON.parse(message) as unknown);
+  return { status: response.status, contentType, json: messages.at(-1), messages };
 }
 
 describe('2026-07-28 tool calls answered directly (without the SDK per-request server)', () => {
@@ -93,16 +99,32 @@ describe('2026-07-28 tool calls answered directly (without the SDK per-request s
     { what: 'invalid arguments', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 42 } },
   ];
   for (const c of cases) {
-    it(`answers ${c.what} exactly as the SDK path does`, async () => {
+    it(`answers ${c.what} exactly as the SDK path does, with and without progress`, async () => {
       const call = { url: `${gateway.url}${c.endpoint}`, key: c.reader ? readerKey : key, name: c.name, ...(c.args && { args: c.args }) };
       const direct = await postToolCall(call);
-      const viaSdk = await postToolCall({ ...call, progress: true });
+      const viaSdk = await postToolCall({ ...call, chunked: true });
       expect(direct.json).toEqual(viaSdk.json);
       expect(direct.status).toBe(viaSdk.status);
       expect(direct.status).toBe(200);
       expect(direct.contentType).toBe('application/json');
+
+      const withProgress = await postToolCall({ ...call, progress: true });
+      const withProgressViaSdk = await postToolCall({ ...call, progress: true, chunked: true });
+      expect(withProgress.messages).toEqual(withProgressViaSdk.messages);
+      expect([withProgress.status, withProgress.contentType]).toEqual([withProgressViaSdk.status, withProgressViaSdk.contentType]);
     });
   }
+
+  it('streams progress before the result as the SDK path does, each notification as it comes', async () => {
+    const call = { url: `${gateway.url}/t/acme/mcp/servers/rec`, key, name: 'count', args: { to: 3 }, progress: true };
+    const direct = await postToolCall(call);
+    expect(direct.contentType).toBe('text/event-stream');
+    expect(direct.messages.slice(0, -1)).toEqual(
+      [1, 2, 3].map((progress) => ({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'progress-1', progress, total: 3 } })),
+    );
+    expect(direct.json).toMatchObject({ jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'counted to 3' }], structuredContent: { counted: 3 } } });
+    expect(direct.messages).toEqual((await postToolCall({ ...call, chunked: true })).messages);
+  });
 
   it('leaves a request whose Mcp-Name header disagrees with its body to the SDK, which refuses it; nothing runs', async () => {
     const answer = await postToolCall({

@@ -1,6 +1,7 @@
-import type { IncomingMessage } from 'node:http';
-import { describe, expect, it } from 'vitest';
-import { mayBeDirectToolCall, readDirectToolCall } from '../../src/gateway/mcp/direct-tool-call.ts';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createAnswer, mayBeDirectToolCall, readDirectToolCall } from '../../src/gateway/mcp/direct-tool-call.ts';
 
 const ENVELOPE = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
@@ -39,8 +40,20 @@ describe('readDirectToolCall', () => {
     expect(readDirectToolCall(requestWith({}), call({ arguments: undefined }))?.args).toEqual({});
   });
 
+  it('reads a call that asks for progress, with its token, as string or number', () => {
+    for (const progressToken of [1, 'p-1']) {
+      expect(readDirectToolCall(requestWith({}), call({ _meta: { ...ENVELOPE, progressToken } }))).toEqual({
+        id: 'c-1',
+        name: 'read_file',
+        args: { path: 'a.txt' },
+        meta: { progressToken },
+        progressToken,
+      });
+    }
+  });
+
   it.each([
-    ['a call that asks for progress', {}, call({ _meta: { ...ENVELOPE, progressToken: 1 } })],
+    ['a progress token that is neither string nor number', {}, call({ _meta: { ...ENVELOPE, progressToken: { n: 1 } } })],
     ['a 2025-era call (no envelope)', { 'mcp-protocol-version': '2025-11-25' }, call({ _meta: {} })],
     ['a missing MCP-Protocol-Version header', { 'mcp-protocol-version': undefined }, call()],
     ['a header naming another revision than the body', { 'mcp-protocol-version': '2026-01-01' }, call()],
@@ -68,5 +81,98 @@ describe('mayBeDirectToolCall', () => {
     expect(mayBeDirectToolCall(requestWith({ 'content-type': 'text/plain' }), 1_000)).toBe(false);
     expect(mayBeDirectToolCall(requestWith({ 'mcp-method': 'tools/list' }), 1_000)).toBe(false);
     expect(mayBeDirectToolCall(requestWith({ 'mcp-method': undefined }), 1_000)).toBe(false);
+  });
+});
+
+/** What createAnswer uses of a response: records what is written; `full` makes writes report a full buffer. */
+class RecordingResponse extends EventEmitter {
+  head: [number, Record<string, string | number>] | undefined;
+  chunks: string[] = [];
+  writableEnded = false;
+  destroyed = false;
+  full = false;
+  writeHead(status: number, headers: Record<string, string | number>) {
+    this.head = [status, headers];
+    return this;
+  }
+  write(chunk: string) {
+    this.chunks.push(chunk);
+    return !this.full;
+  }
+  end(chunk?: string) {
+    if (chunk !== undefined) this.chunks.push(chunk);
+    this.writableEnded = true;
+    return this;
+  }
+}
+
+function answerOn() {
+  const res = new RecordingResponse();
+  return { res, answer: createAnswer(res as unknown as ServerResponse) };
+}
+
+const PROGRESS = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } };
+const RESULT = { jsonrpc: '2.0', id: 7, result: { content: [] } };
+
+describe('createAnswer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('answers with one JSON body when nothing precedes the response', () => {
+    const { res, answer } = answerOn();
+    answer.respond(RESULT);
+    const body = JSON.stringify(RESULT);
+    expect(res.head).toEqual([200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }]);
+    expect(res.chunks).toEqual([body]);
+    expect(res.writableEnded).toBe(true);
+  });
+
+  it('opens an event stream with the first notification, and ends it with the response', async () => {
+    const { res, answer } = answerOn();
+    await answer.notify(PROGRESS);
+    answer.respond(RESULT);
+    expect(res.head).toEqual([
+      200,
+      { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' },
+    ]);
+    expect(res.chunks).toEqual([`event: message\ndata: ${JSON.stringify(PROGRESS)}\n\n`, `event: message\ndata: ${JSON.stringify(RESULT)}\n\n`]);
+    expect(res.writableEnded).toBe(true);
+  });
+
+  it('keeps an open stream alive every 15 s until the response', async () => {
+    vi.useFakeTimers();
+    const { res, answer } = answerOn();
+    await answer.notify(PROGRESS);
+    vi.advanceTimersByTime(14_999);
+    expect(res.chunks).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(res.chunks.at(-1)).toBe(': keepalive\n\n');
+    answer.respond(RESULT);
+    vi.advanceTimersByTime(60_000);
+    expect(res.chunks.filter((chunk) => chunk.startsWith(':'))).toHaveLength(1);
+  });
+
+  it('holds a notification until the client takes more (drain) or goes away', async () => {
+    const { res, answer } = answerOn();
+    res.full = true;
+    let sent = false;
+    const first = answer.notify(PROGRESS).then(() => (sent = true));
+    await Promise.resolve();
+    expect(sent).toBe(false);
+    res.emit('drain');
+    await first;
+
+    const second = answer.notify(PROGRESS);
+    res.emit('close');
+    await second;
+    expect(res.listenerCount('drain')).toBe(0);
+  });
+
+  it('writes nothing more once the response has ended', async () => {
+    const { res, answer } = answerOn();
+    answer.respond(RESULT);
+    await answer.notify(PROGRESS);
+    expect(res.chunks).toHaveLength(1);
   });
 });

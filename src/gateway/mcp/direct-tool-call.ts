@@ -6,10 +6,11 @@ import {
   SERVER_INFO_META_KEY,
   type CallToolResult,
   type Implementation,
+  type ProgressToken,
   type RequestId,
 } from '@modelcontextprotocol/server';
 import type { RoutedTool } from './tool-catalog.ts';
-import { runToolCall, type ToolCallRunner } from './tool-call.ts';
+import { progressNotification, runToolCall, type ToolCallRunner } from './tool-call.ts';
 
 /** A 2026-07-28 `tools/call` the gateway answers itself; see `readDirectToolCall`. */
 export interface DirectToolCall {
@@ -18,6 +19,8 @@ export interface DirectToolCall {
   args: Record<string, unknown>;
   /** `_meta` of the request without the protocol envelope, as the SDK gives it to handlers. */
   meta: Record<string, unknown>;
+  /** The client's progress token: it asked for progress notifications. */
+  progressToken?: ProgressToken;
 }
 
 /** The stateless revision the SDK serves (its `MODERN_REVISION` names the latest 2025-era one). */
@@ -53,10 +56,9 @@ export function mayBeDirectToolCall(req: IncomingMessage, maxBodyBytes: number):
  * The `tools/call` a request carries when the gateway can answer it without
  * building the SDK's per-request server: a single 2026-07-28 request that the
  * SDK's own classifier (`classifyInboundRequest`) routes to the modern era,
- * whose protocol headers are all present and name exactly what the body does,
- * and which asks for no progress (progress needs an SSE answer). Anything
- * else, including every malformed request, is left to the SDK handler, which
- * answers it as the protocol requires.
+ * and whose protocol headers are all present and name exactly what the body
+ * does. Anything else, including every malformed request, is left to the SDK
+ * handler, which answers it as the protocol requires.
  */
 export function readDirectToolCall(req: IncomingMessage, body: unknown): DirectToolCall | undefined {
   const versionHeader = header(req, 'mcp-protocol-version');
@@ -76,10 +78,12 @@ export function readDirectToolCall(req: IncomingMessage, body: unknown): DirectT
   // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
   const { name, arguments: args, _meta: meta } = params;
   // A name sent encoded in its header (non-ASCII) is checked by the SDK's path.
-  if (typeof name !== 'string' || name !== nameHeader || !isPlainObject(meta) || meta['progressToken'] !== undefined) return undefined;
+  if (typeof name !== 'string' || name !== nameHeader || !isPlainObject(meta)) return undefined;
   if (args !== undefined && !isPlainObject(args)) return undefined;
+  const { progressToken } = meta;
+  if (progressToken !== undefined && typeof progressToken !== 'string' && typeof progressToken !== 'number') return undefined;
   const extensions = Object.fromEntries(Object.entries(meta).filter(([key]) => !key.startsWith(ENVELOPE_PREFIX)));
-  return { id, name, args: args ?? {}, meta: extensions };
+  return { id, name, args: args ?? {}, meta: extensions, ...(progressToken !== undefined && { progressToken }) };
 }
 
 /** The body of a request `isBoundedJsonPost` accepted, as text. */
@@ -93,10 +97,68 @@ export function readBodyText(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** Writes a JSON-RPC answer as the SDK's modern path does for a request answered without notifications. */
-function sendJson(res: ServerResponse, message: Record<string, unknown>): void {
-  const body = JSON.stringify(message);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+type Message = Record<string, unknown>;
+
+/** Comment frames on an open answer stream, as the SDK's modern path sends them, so idle proxies keep it. */
+const KEEP_ALIVE_MS = 15_000;
+
+/** The headers the SDK's modern path answers an event stream with. */
+const EVENT_STREAM_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
+const eventOf = (message: Message) => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+
+/** Resolves once what was written has left the buffer (`drain`), or the response closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
+/**
+ * The answer to one request, written as the SDK's modern path writes it: one
+ * JSON body when nothing precedes the response, else an event stream opened
+ * by the first notification, which the response ends.
+ */
+export interface Answer {
+  /** Resolves when the client's connection can take more (backpressure). */
+  notify(message: Message): Promise<void>;
+  respond(message: Message): void;
+}
+
+export function createAnswer(res: ServerResponse): Answer {
+  let keepAlive: NodeJS.Timeout | undefined;
+  const stopKeepAlive = () => clearInterval(keepAlive);
+  return {
+    notify(message) {
+      if (res.writableEnded || res.destroyed) return Promise.resolve();
+      if (!keepAlive) {
+        res.writeHead(200, EVENT_STREAM_HEADERS);
+        keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS).unref();
+        res.once('close', stopKeepAlive);
+      }
+      return res.write(eventOf(message)) ? Promise.resolve() : drained(res);
+    },
+    respond(message) {
+      if (keepAlive) {
+        stopKeepAlive();
+        res.end(eventOf(message));
+        return;
+      }
+      const body = JSON.stringify(message);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    },
+  };
 }
 
 /**
@@ -115,25 +177,35 @@ export async function answerToolCall(
   const controller = new AbortController();
   const cancel = () => controller.abort();
   res.once('close', cancel);
+  const answer = createAnswer(res);
+  const { progressToken } = call;
   try {
-    const result = await runToolCall(runner, routed, { name: call.name, args: call.args, signal: controller.signal, meta: call.meta });
-    sendToolResult(res, call.id, result, serverInfo);
+    const result = await runToolCall(runner, routed, {
+      name: call.name,
+      args: call.args,
+      signal: controller.signal,
+      meta: call.meta,
+      ...(progressToken !== undefined && {
+        progress: (progress, total, message) => answer.notify({ jsonrpc: '2.0', ...progressNotification(progressToken, progress, total, message) }),
+      }),
+    });
+    sendToolResult(answer, call.id, result, serverInfo);
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error;
-    sendToolError(res, call.id, error);
+    sendToolError(answer, call.id, error);
   } finally {
     res.off('close', cancel);
   }
 }
 
 /** Answers with the call's result, stamped as the SDK stamps 2026-07-28 results: `resultType` and the server's identity. */
-function sendToolResult(res: ServerResponse, id: RequestId, result: CallToolResult, serverInfo: Implementation): void {
+function sendToolResult(answer: Answer, id: RequestId, result: CallToolResult, serverInfo: Implementation): void {
   // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
   const meta = { ...result._meta, [SERVER_INFO_META_KEY]: serverInfo };
-  sendJson(res, { jsonrpc: '2.0', id, result: { ...result, _meta: meta, resultType: 'complete' } });
+  answer.respond({ jsonrpc: '2.0', id, result: { ...result, _meta: meta, resultType: 'complete' } });
 }
 
 /** Answers with a JSON-RPC error. */
-function sendToolError(res: ServerResponse, id: RequestId, error: ProtocolError): void {
-  sendJson(res, { jsonrpc: '2.0', id, error: { code: error.code, message: error.message, ...(error.data !== undefined && { data: error.data }) } });
+function sendToolError(answer: Answer, id: RequestId, error: ProtocolError): void {
+  answer.respond({ jsonrpc: '2.0', id, error: { code: error.code, message: error.message, ...(error.data !== undefined && { data: error.data }) } });
 }

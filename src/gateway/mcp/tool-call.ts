@@ -1,4 +1,4 @@
-import { ProtocolError, ProtocolErrorCode, type CallToolResult } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, type CallToolResult, type ProgressToken } from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.ts';
 import { UnknownToolError } from '../../servers/index.ts';
 import type { CatalogEntry, RoutedTool, ToolCatalog } from './tool-catalog.ts';
@@ -54,6 +54,14 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
     runner.logger.error({ err: error, server: routed.entry.slug, tool: routed.tool }, 'tool call failed');
     return { content: [{ type: 'text', text: `The tool ${request.name} failed unexpectedly; try again later.` }], isError: true };
   }
+}
+
+/** The notification that reports a call's progress to the client that gave `progressToken`. */
+export function progressNotification(progressToken: ProgressToken, progress: number, total?: number, message?: string) {
+  return {
+    method: 'notifications/progress' as const,
+    params: { progressToken, progress, ...(total !== undefined && { total }), ...(message !== undefined && { message }) },
+  };
 }
 
 /** The JSON-RPC error for a tool name the endpoint does not offer. */

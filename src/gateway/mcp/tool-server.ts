@@ -3,7 +3,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { ContentCatalog } from './content-catalog.ts';
 import { registerContentHandlers } from './content-handlers.ts';
 import type { ToolCatalog } from './tool-catalog.ts';
-import { runToolCall, unknownTool, type ToolCallRecord } from './tool-call.ts';
+import { progressNotification, runToolCall, unknownTool, type ToolCallRecord } from './tool-call.ts';
 
 /** How long a client may keep a list (the `tools/list` cache hint). */
 export const LIST_TTL_MS = 60_000;
@@ -77,11 +77,7 @@ export function createToolServer(options: {
       signal: ctx.mcpReq.signal,
       meta: ctx.mcpReq._meta,
       ...(progressToken !== undefined && {
-        progress: (progress, total, message) =>
-          ctx.mcpReq.notify({
-            method: 'notifications/progress',
-            params: { progressToken, progress, ...(total !== undefined && { total }), ...(message !== undefined && { message }) },
-          }),
+        progress: (progress, total, message) => ctx.mcpReq.notify(progressNotification(progressToken, progress, total, message)),
       }),
     });
   });
