@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLegacyMcpServer, type LegacyMcpServer } from '../fakes/legacy-mcp-server.ts';
-import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { operatorCommand, seedTenant } from '../support/http.ts';
 import { FULL_CLIENTS, type ProgressEvent } from '../support/mcp-full-clients.ts';
 
@@ -43,6 +43,8 @@ describe('an upstream that closes a long call’s event stream midway (SSE polli
         ]);
         const without = await client.callTool('polling__pause', {});
         expect([without.isError, without.content]).toEqual([undefined, [{ type: 'text', text: 'resumed' }]]);
+        // The upstream records a status once it has finished a response, which may be just after the answer arrived.
+        await pollUntil('the resumed streams to finish', async () => (resumptions().every((request) => request.status !== undefined) ? true : undefined));
         const resumed = resumptions().slice(before);
         expect(resumed.map((request) => [request.status, request.headers['authorization']])).toEqual([
           [200, 'Bearer upstream-secret'],

@@ -33,6 +33,7 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
       headers: buildUpstreamHeaders(options),
       fetch: LOOPBACK.fetch,
       request: LOOPBACK.request,
+      maxMessageBytes: LOOPBACK.maxMessageBytes,
       connectTimeoutMs: 5_000,
       eraCache: undefined,
     });
@@ -327,6 +328,8 @@ describe('tool calls to a 2025-era upstream that closes a call’s event stream 
 
     const call = toolCalls(upstream.requests)[0];
     expect(call?.body?.['id']).toBe('botgate-1');
+    // The upstream records a status once it has finished the response, which may be just after the answer arrived.
+    await pollUntil(() => resumptions().every((request) => request.status !== undefined));
     expect(resumptions().map(({ status, headers }) => [status, headers['mcp-session-id'], headers['authorization'], headers['accept']])).toEqual([
       [200, call?.headers['mcp-session-id'], 'Bearer upstream-token-1', 'text/event-stream'],
     ]);
@@ -341,6 +344,7 @@ describe('tool calls to a 2025-era upstream that closes a call’s event stream 
       headers: buildUpstreamHeaders({}),
       fetch: LOOPBACK.fetch,
       request: LOOPBACK.request,
+      maxMessageBytes: LOOPBACK.maxMessageBytes,
       connectTimeoutMs: 5_000,
       eraCache: undefined,
     });
@@ -373,6 +377,7 @@ describe('tool calls to a 2025-era upstream that closes a call’s event stream 
       ],
       isError: true,
     });
+    await pollUntil(() => resumptions().every((request) => request.status !== undefined));
     expect(resumptions().map((request) => request.status)).toEqual([503, 503]);
 
     upstream.refuseResumption = false;
@@ -397,5 +402,75 @@ describe('tool calls to a 2025-era upstream that closes a call’s event stream 
     } finally {
       await slow.close();
     }
+  });
+});
+
+describe('an upstream message over the operator’s limit', () => {
+  const LIMIT = 64 * 1024;
+  const limited = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'], maxMessageBytes: LIMIT });
+  const upstreams: LegacyMcpServer[] = [];
+  const sources: Array<{ close(): Promise<void> }> = [];
+
+  afterAll(async () => {
+    await Promise.all(sources.map((s) => s.close()));
+    await Promise.all(upstreams.map((u) => u.close()));
+  });
+
+  for (const jsonResponse of [false, true]) {
+    it(`${jsonResponse ? 'in a JSON body' : 'in an event'}: gives an error result naming the limit, keeps the session, and serves the next call`, async () => {
+      const upstream = await startLegacyMcpServer({ jsonResponse });
+      upstreams.push(upstream);
+      const remote = createRemoteSource({ url: upstream.url, outbound: limited });
+      sources.push(remote);
+
+      expect(text(await remote.callTool('big', { bytes: LIMIT / 2 }, quietContext()))).toHaveLength(LIMIT / 2);
+      expect(await remote.callTool('big', { bytes: LIMIT * 4 }, quietContext())).toEqual({
+        content: [
+          {
+            type: 'text',
+            text: expect.stringMatching(
+              /^upstream 127\.0\.0\.1:\d+ gave an unusable answer: it sent a message of more than 65536 bytes, the limit for one message \(BOTGATE_UPSTREAM_MESSAGE_LIMIT\)$/,
+            ),
+          },
+        ],
+        isError: true,
+      });
+      expect(await remote.callTool('echo', { message: 'still here' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: still here' }] });
+      expect(upstream.requests.filter((request) => rpcMethod(request) === 'initialize')).toHaveLength(1);
+    });
+  }
+
+  it('through the SDK client (lists, resources, prompts, 2026-era calls): a JSON body fails with the limit, an event within the timeout', async () => {
+    const throughClient = async (jsonResponse: boolean) => {
+      const upstream = await startLegacyMcpServer({ jsonResponse });
+      upstreams.push(upstream);
+      const connector = createUpstreamConnector({
+        url: upstream.url,
+        headers: buildUpstreamHeaders({}),
+        fetch: limited.fetch,
+        request: limited.request,
+        maxMessageBytes: LIMIT,
+        connectTimeoutMs: 5_000,
+        eraCache: undefined,
+      });
+      const source = createProxySource({
+        connector: {
+          acquire: async (wait) => ({ ...(await connector.acquire(wait)), directCall: undefined }),
+          discard: (client) => connector.discard(client),
+          close: () => connector.close(),
+        },
+        upstream: new URL(upstream.url).host,
+        timeoutMs: 1_000,
+      });
+      sources.push(source);
+      return source;
+    };
+    const json = await throughClient(true);
+    expect(text(await json.callTool('big', { bytes: LIMIT * 4 }, quietContext()))).toMatch(/gave an unusable answer: it sent a message of more than 65536 bytes/);
+    expect(text(await json.callTool('echo', { message: 'next' }, quietContext()))).toBe('echo: next');
+    // The client drops a broken event stream without failing the request: the call's timeout ends it.
+    const events = await throughClient(false);
+    expect(text(await events.callTool('big', { bytes: LIMIT * 4 }, quietContext()))).toMatch(/unavailable: no answer within 1000 ms/);
+    expect(text(await events.callTool('echo', { message: 'next' }, quietContext()))).toBe('echo: next');
   });
 });
