@@ -86,6 +86,7 @@ export function composeModules({
       allowPrivateNetworks: config.allowPrivateNetworks,
       stdioCommands: config.stdioCommands,
     },
+    upstreamMessageLimit: config.upstreamMessageLimit,
   });
   const bots = createBotsModule({
     db,

@@ -30,10 +30,15 @@ export function createServersModule(deps: {
   secretKey: SecretKeySource;
   policy: ServerPolicy;
   changes: ChangeBus;
+  /** Bytes one upstream message may hold; `DEFAULT_MAX_MESSAGE_BYTES` when absent. */
+  upstreamMessageLimit?: number;
 }): ServersModule {
   const withNotify = { ...deps, notifyToolsChanged: publishListsChanges(deps.changes) };
   // One connection pool for every source, checking each connection against the policy.
-  const outbound = createOutboundGuard({ allowPrivateNetworks: deps.policy.allowPrivateNetworks });
+  const outbound = createOutboundGuard({
+    allowPrivateNetworks: deps.policy.allowPrivateNetworks,
+    ...(deps.upstreamMessageLimit !== undefined && { maxMessageBytes: deps.upstreamMessageLimit }),
+  });
   const service = createServerService(withNotify);
   const servers = cacheServerRuntimes(service, deps.changes);
   const sources = createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound }), logger: deps.logger });

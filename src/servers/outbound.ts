@@ -3,6 +3,7 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP, Socket, type LookupFunction } from 'node:net';
 import { callbackify } from 'node:util';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { limitResponse } from './message-limit.ts';
 import { isAddressAllowed } from './policy.ts';
 
 /** Resolves a host name to every address it has, as `dns.lookup` with `all: true` does. */
@@ -59,15 +60,20 @@ export function findOutboundRefusal(error: unknown): OutboundRefusedError | unde
  * connecting.
  */
 export interface OutboundGuard {
-  /** The global fetch over an agent whose every connection (redirects included) is checked. */
+  /** The global fetch over an agent whose every connection (redirects included) is checked; bodies read through `maxMessageBytes`. */
   fetch: OutboundFetch;
-  /** A request over the same checked agent as `fetch`, for hot paths. */
+  /** A request over the same checked agent as `fetch`, for hot paths; its reader applies `maxMessageBytes` (see message-limit.ts). */
   request: OutboundRequest;
+  /** The most one message of a response may hold: a JSON body, or one event of an event stream. */
+  maxMessageBytes: number;
   /** An unconnected TCP socket whose `connect(port, host)` is checked, for pg's `stream` option. */
   createSocket: () => Socket;
 }
 
 const systemResolve: ResolveHost = (hostname, options) => dnsLookup(hostname, { ...options, all: true });
+
+/** The default `maxMessageBytes`: 16 MiB, room for a result with several large images. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
  * One guard, and one connection pool, per policy: built once by the servers
@@ -75,9 +81,11 @@ const systemResolve: ResolveHost = (hostname, options) => dnsLookup(hostname, { 
  */
 export function createOutboundGuard({
   allowPrivateNetworks,
+  maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
   resolve = systemResolve,
 }: {
   allowPrivateNetworks: readonly string[];
+  maxMessageBytes?: number;
   resolve?: ResolveHost;
 }): OutboundGuard {
   function refusalOf(host: string, address: string): OutboundRefusedError | undefined {
@@ -139,16 +147,19 @@ export function createOutboundGuard({
   }
 
   return {
-    fetch: (input, init) =>
-      fetch(input, {
-        ...init,
-        // The MCP client passes one signal for its whole connection; fetch adds an abort listener
-        // to it per request, dropped only on garbage collection (nodejs/undici#5285), so a busy
-        // upstream would pile up listeners and warnings. A signal of the request's own follows it
-        // without a listener on it (AbortSignal.any holds its dependants weakly).
-        ...(init?.signal && { signal: AbortSignal.any([init.signal]) }),
-        dispatcher: agent,
-      }),
+    fetch: async (input, init) =>
+      limitResponse(
+        await fetch(input, {
+          ...init,
+          // The MCP client passes one signal for its whole connection; fetch adds an abort listener
+          // to it per request, dropped only on garbage collection (nodejs/undici#5285), so a busy
+          // upstream would pile up listeners and warnings. A signal of the request's own follows it
+          // without a listener on it (AbortSignal.any holds its dependants weakly).
+          ...(init?.signal && { signal: AbortSignal.any([init.signal]) }),
+          dispatcher: agent,
+        }),
+        maxMessageBytes,
+      ),
     request: (url, { method, headers, body, signal }) =>
       agent.request({
         origin: url.origin,
@@ -159,5 +170,6 @@ export function createOutboundGuard({
         ...(signal && { signal }),
       }),
     createSocket,
+    maxMessageBytes,
   };
 }

@@ -27,6 +27,17 @@ export type OAuthClientConfig = z.infer<typeof oauthClientSchema>;
 /** Seconds an OAuth access token may be set to live: a day at most, since a leaked one works until it expires or is revoked. */
 const ACCESS_TOKEN_TTL_BOUNDS = { min: 1, max: 86_400 } as const;
 
+/** Bytes one message from a tenant's upstream may hold: room for a small JSON answer, and no more than a process should buffer. */
+const UPSTREAM_MESSAGE_LIMIT_BOUNDS = { min: 1024, max: 1024 * 1024 * 1024 } as const;
+
+const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+
+/** `512kb` as 524288: a size as BOTGATE_BODY_LIMIT writes it. */
+function toBytes(size: string): number {
+  const [, amount = '', unit = ''] = /^(\d+)(b|kb|mb)$/i.exec(size) ?? [];
+  return Number(amount) * (UNITS[unit.toLowerCase()] ?? Number.NaN);
+}
+
 /** Environment variables the gateway reads, parsed once in the composition root. */
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -103,6 +114,14 @@ const envSchema = z.object({
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 1mb')
     .default('1mb'),
+  BOTGATE_UPSTREAM_MESSAGE_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 16mb')
+    .transform(toBytes)
+    .refine((bytes) => bytes >= UPSTREAM_MESSAGE_LIMIT_BOUNDS.min && bytes <= UPSTREAM_MESSAGE_LIMIT_BOUNDS.max, {
+      message: 'must be from 1kb to 1024mb',
+    })
+    .default(16 * 1024 * 1024),
 });
 
 /** The gateway's configuration, frozen after parsing. */
@@ -127,6 +146,8 @@ export interface Config {
   readonly fsRoots: readonly string[];
   /** CIDRs remote servers (and OAuth client metadata documents) may resolve to although private. */
   readonly allowPrivateNetworks: readonly string[];
+  /** Bytes one message of a tenant's remote or GitHub server may hold (BOTGATE_UPSTREAM_MESSAGE_LIMIT). */
+  readonly upstreamMessageLimit: number;
   /** OAuth clients the operator registered ahead of time (BOTGATE_OAUTH_CLIENTS). */
   readonly oauthClients: readonly OAuthClientConfig[];
   /** Seconds an OAuth access token lives (BOTGATE_OAUTH_ACCESS_TOKEN_TTL). */
@@ -178,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       .split(',')
       .map((cidr) => cidr.trim())
       .filter((cidr) => cidr !== ''),
+    upstreamMessageLimit: e.BOTGATE_UPSTREAM_MESSAGE_LIMIT,
     stdioCommands: e.BOTGATE_STDIO_COMMANDS ?? {},
     oauthClients: e.BOTGATE_OAUTH_CLIENTS ?? [],
     oauthAccessTokenTtl: e.BOTGATE_OAUTH_ACCESS_TOKEN_TTL,

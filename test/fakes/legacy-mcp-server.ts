@@ -64,6 +64,7 @@ const TOOLS = [
   { name: 'rpc-error', description: 'Answers with a JSON-RPC error.', inputSchema: { type: 'object' } },
   { name: 'broken-result', description: 'Answers with an invalid result.', inputSchema: { type: 'object' } },
   { name: 'hang', description: 'Never answers until cancelled.', inputSchema: { type: 'object' } },
+  { name: 'big', description: 'Answers with `bytes` characters of text.', inputSchema: { type: 'object' } },
   {
     name: 'pause',
     description: 'Reports progress, closes the call’s event stream (resumable upstreams only), then reports again and answers.',
@@ -118,6 +119,8 @@ function createServer(cancellations: string[]): Server {
         return { content: [{ type: 'text', text: 'announced' }] };
       case 'rpc-error':
         throw new McpError(-32042, 'quota exhausted', { retryAfter: 5 });
+      case 'big':
+        return { content: [{ type: 'text', text: 'x'.repeat(Number(args['bytes'])) }] };
       case 'pause': {
         // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
         const progressToken = extra._meta?.progressToken;

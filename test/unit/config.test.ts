@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       publicUrl: undefined,
       logLevel: 'info',
       bodyLimit: '1mb',
+      upstreamMessageLimit: 16 * 1024 * 1024,
       summaryModel: undefined,
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
       PUBLIC_URL: 'https://gate.example.com/',
       LOG_LEVEL: 'debug',
       BOTGATE_BODY_LIMIT: '512kb',
+      BOTGATE_UPSTREAM_MESSAGE_LIMIT: '64MB',
       BOTGATE_SUMMARY_MODEL: 'claude-sonnet-4-5',
       PATH: '/usr/bin',
     });
@@ -66,8 +68,26 @@ describe('loadConfig', () => {
       publicUrl: 'https://gate.example.com',
       logLevel: 'debug',
       bodyLimit: '512kb',
+      upstreamMessageLimit: 64 * 1024 * 1024,
       summaryModel: 'claude-sonnet-4-5',
     });
+  });
+
+  it.each([
+    ['2kb', 2048],
+    ['1024b', 1024],
+    ['1024mb', 1024 * 1024 * 1024],
+  ])('reads BOTGATE_UPSTREAM_MESSAGE_LIMIT=%s as %i bytes', (value, bytes) => {
+    expect(loadConfig({ BOTGATE_UPSTREAM_MESSAGE_LIMIT: value }).upstreamMessageLimit).toBe(bytes);
+  });
+
+  it.each([
+    ['16 MB', 'must look like 512kb or 16mb'],
+    ['16gb', 'must look like 512kb or 16mb'],
+    ['1023b', 'must be from 1kb to 1024mb'],
+    ['1025mb', 'must be from 1kb to 1024mb'],
+  ])('refuses BOTGATE_UPSTREAM_MESSAGE_LIMIT=%s, saying why', (value, reason) => {
+    expect(configErrorFor({ BOTGATE_UPSTREAM_MESSAGE_LIMIT: value }).message).toContain(`BOTGATE_UPSTREAM_MESSAGE_LIMIT: ${reason}`);
   });
 
   it('treats empty strings as unset, so PORT= does not become port 0', () => {

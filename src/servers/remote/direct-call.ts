@@ -14,6 +14,7 @@ import {
 import { CallToolResultSchema } from '@modelcontextprotocol/core';
 import { createParser } from 'eventsource-parser';
 import type { ListKind } from '../list-changes.ts';
+import { bodySizeGuard, eventSizeGuard, MessageTooLargeError } from '../message-limit.ts';
 import type { OutboundRequest, OutboundRequestOptions, OutboundResponse } from '../outbound.ts';
 import type { ResourceUpdate } from './resource-watch.ts';
 
@@ -44,6 +45,8 @@ export interface DirectCallTarget {
   protocolVersion: string;
   /** The operator's policy-checked requests. */
   request: OutboundRequest;
+  /** The most one message of the upstream's may hold: a JSON body, or one event of a stream. */
+  maxMessageBytes: number;
   /** Aborted when the connection closes: calls in flight then fail, as the client's do. */
   closed: AbortSignal;
   /** Told of list changes the upstream sends on a call's stream, as the client relays them. */
@@ -109,10 +112,21 @@ export function sameOriginRedirect(from: URL, response: Pick<OutboundResponse, '
   return sameOrigin && sameUserinfo ? to : undefined;
 }
 
+/** A whole body as text, read through the guard: a body over the limit rejects and is not read further. */
+async function readText(body: OutboundResponse['body'], limit: number): Promise<string> {
+  const guard = bodySizeGuard(limit);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) {
+    guard(chunk as Buffer);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** The error the SDK client raises for a refused POST, so it is classified (and retried) the same way. */
-async function httpFailure(response: OutboundResponse): Promise<Error> {
+async function httpFailure(response: OutboundResponse, limit: number): Promise<Error> {
   const status = response.statusCode;
-  const text = await response.body.text().catch(() => null);
+  const text = await readText(response.body, limit).catch(() => null);
   if (status === 401) return new UnauthorizedError();
   const challenge = headerValue(response.headers['www-authenticate']);
   if (status === 403 && challenge) {
@@ -257,6 +271,8 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     position: StreamPosition,
   ): Promise<Message | undefined> {
     const pending: Message[] = [];
+    const guard = eventSizeGuard(target.maxMessageBytes);
+    const decoder = new TextDecoder();
     const parser = createParser({
       onRetry: (retryMs) => (position.retryMs = retryMs),
       onEvent: ({ id: eventId, event, data }) => {
@@ -271,10 +287,16 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
         }
       },
     });
-    body.setEncoding('utf8');
     const chunks = body.iterator({ destroyOnReturn: false });
     for await (const chunk of chunks) {
-      parser.feed(chunk as string);
+      try {
+        guard(chunk as Buffer);
+      } catch (error) {
+        // Not a byte more of it: the connection is closed rather than drained (destroying emits an abort error, expected here).
+        body.once('error', () => undefined).destroy();
+        throw error;
+      }
+      parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
       for (const message of pending.splice(0)) {
         if (receive(message, id, onprogress)) {
           await chunks.return?.();
@@ -325,7 +347,8 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     const position: StreamPosition = {};
     for (let stream = body; ; ) {
       const answer = await readStream(stream, id, onprogress, position).catch((error: unknown) => {
-        if (signal.aborted || position.lastEventId === undefined) throw error;
+        // Resuming would only replay what was too large.
+        if (signal.aborted || position.lastEventId === undefined || error instanceof MessageTooLargeError) throw error;
         return undefined;
       });
       if (answer) return answer;
@@ -338,11 +361,11 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
   async function exchange(request: Message, signal: AbortSignal, onprogress: DirectCallOptions['onprogress']): Promise<CallToolResult> {
     const id = request['id'] as string;
     const response = await post(request, signal);
-    if (response.statusCode < 200 || response.statusCode > 299) throw await httpFailure(response);
+    if (response.statusCode < 200 || response.statusCode > 299) throw await httpFailure(response, target.maxMessageBytes);
     const type = mediaType(response.headers['content-type']);
     if (type === 'text/event-stream') return settle(await awaitAnswer(response.body, id, signal, onprogress));
     if (type === 'application/json') {
-      const body: unknown = await response.body.json();
+      const body: unknown = JSON.parse(await readText(response.body, target.maxMessageBytes));
       for (const message of Array.isArray(body) ? body : [body]) {
         if (isObject(message) && receive(message, id, onprogress)) return settle(message);
       }

@@ -15,7 +15,7 @@ export interface RemoteSourceOptions {
   /** Secret headers sent on every upstream request. */
   secretHeaders?: Record<string, string>;
   /** The operator's policy-checked fetch and requests: every connection goes only to allowed addresses. */
-  outbound: Pick<OutboundGuard, 'fetch' | 'request'>;
+  outbound: Pick<OutboundGuard, 'fetch' | 'request' | 'maxMessageBytes'>;
   /** Bound on each operation, connecting included; progress from the upstream restarts it. Default 30 s. */
   timeoutMs?: number;
   /** Bound on establishing a connection and negotiating the protocol era. Default 5 s. */
@@ -50,6 +50,7 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Remot
     headers: buildUpstreamHeaders(options),
     fetch: options.outbound.fetch,
     request: options.outbound.request,
+    maxMessageBytes: options.outbound.maxMessageBytes,
     connectTimeoutMs,
     eraCache: options.eraCache,
     onListsChanged: options.onListsChanged,

@@ -43,6 +43,8 @@ export interface UpstreamConnectionOptions {
   fetch: OutboundFetch;
   /** The same policy over node streams, for 2025-era tool calls (see `DirectCall`). */
   request: OutboundRequest;
+  /** What `request`'s readers let one upstream message hold (`OutboundGuard.maxMessageBytes`). */
+  maxMessageBytes: number;
   connectTimeoutMs: number;
   eraCache: Map<string, unknown> | undefined;
   /** Told when the upstream says one of its lists changed (over `subscriptions/listen`, or a 2025 session's stream). */
@@ -251,6 +253,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
             sessionId: transport.sessionId,
             protocolVersion,
             request: options.request,
+            maxMessageBytes: options.maxMessageBytes,
             closed: lifetime.signal,
             onListsChanged: directListChanges,
             onResourceUpdated: watches && ((update) => watches.deliver(update)),

@@ -1,4 +1,5 @@
 import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
+import { findMessageTooLarge } from '../message-limit.ts';
 import { findOutboundRefusal } from '../outbound.ts';
 
 /**
@@ -36,7 +37,7 @@ const ANSWER_ERRORS: ReadonlySet<string> = new Set([
 /** Whether an error says the connection is unusable (so it is dropped and re-established next time). */
 export function isConnectionFailure(error: unknown): boolean {
   if (error instanceof UpstreamError) return error.failure === 'unavailable';
-  if (error instanceof ProtocolError) return false;
+  if (error instanceof ProtocolError || findMessageTooLarge(error)) return false;
   return !(error instanceof SdkError && ANSWER_ERRORS.has(error.code));
 }
 
@@ -86,7 +87,7 @@ export function toUpstreamError(error: unknown, host: string, timeoutMs: number)
     return new UpstreamError(`upstream ${host} answered with an error: ${error.message}`, 'error', error.code, { cause: error });
   }
   if (!isConnectionFailure(error)) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = findMessageTooLarge(error)?.message ?? (error instanceof Error ? error.message : String(error));
     return new UpstreamError(`upstream ${host} gave an unusable answer: ${message}`, 'error', undefined, { cause: error });
   }
   const reason =
