@@ -134,6 +134,52 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
     expect(modern.subscribed.filter((uri) => uri === 'res://a').length).toBe(modernA);
     expect(onlyTool.updates).toEqual([]);
     expect(onlyModern.updates).toEqual(['botgate://modern/res://b']);
+    // What a stream cannot deliver is not acknowledged either.
+    expect(onlyModern.honored).toEqual({ resourceSubscriptions: ['botgate://modern/res://b'] });
+    expect(onlyTool.honored.resourceSubscriptions ?? []).toEqual([]);
+    expect(other.honored).toEqual({ resourceSubscriptions: ['botgate://modern/res://a'] });
+  });
+
+  it('acknowledges only the resources it can watch, in a chunked body too', async () => {
+    const asked = ['botgate://modern/res://c', 'botgate://nowhere/res://c', 'res://c', 'botgate://legacy/res://c'];
+    const listener = await listen(aggregate('acme'), keys.acme, asked);
+    expect(listener.honored).toEqual({ resourceSubscriptions: ['botgate://modern/res://c', 'botgate://legacy/res://c'] });
+
+    const controller = new AbortController();
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'listen:chunked',
+      method: 'subscriptions/listen',
+      params: {
+        notifications: { resourceSubscriptions: asked },
+        _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} },
+      },
+    });
+    const response = await fetch(aggregate('acme'), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${keys.acme}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'subscriptions/listen',
+      },
+      body: new Blob([body]).stream(),
+      duplex: 'half',
+      signal: controller.signal,
+    });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('\n\n')) text += (await reader.read()).value ?? '';
+    controller.abort();
+    const first: unknown = JSON.parse(text.split('\n').find((line) => line.startsWith('data: '))?.slice(6) ?? 'null');
+    expect(first).toMatchObject({
+      method: 'notifications/subscriptions/acknowledged',
+      params: { notifications: { resourceSubscriptions: ['botgate://modern/res://c', 'botgate://legacy/res://c'] } },
+    });
+    await seen(modern.subscribed, 'res://c');
+    await seen(legacy.subscribed, 'res://c');
   });
 
   it('refuses a stream that asks to watch more than 100 resources', async () => {

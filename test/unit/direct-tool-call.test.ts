@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createAnswer, mayBeDirectToolCall, readDirectToolCall } from '../../src/gateway/mcp/direct-tool-call.ts';
+import { createAnswer, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from '../../src/gateway/mcp/direct-tool-call.ts';
 
 const ENVELOPE = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
@@ -174,5 +175,28 @@ describe('createAnswer', () => {
     answer.respond(RESULT);
     await answer.notify(PROGRESS);
     expect(res.chunks).toHaveLength(1);
+  });
+});
+
+describe('reading a body', () => {
+  const body = (...chunks: string[]) => Readable.from(chunks.map((chunk) => Buffer.from(chunk))) as unknown as IncomingMessage;
+
+  it('reads a body within the limit, and refuses one over it with 413', async () => {
+    expect(await readBodyText(body('{"a":', '1}'), 7)).toBe('{"a":1}');
+    await expect(readBodyText(body('{"a":', '12}'), 7)).rejects.toMatchObject({ code: 'payload_too_large', message: 'the request body is over 7 bytes' });
+  });
+
+  it.each([
+    ['a stated length within the limit', { 'content-length': '100' }, true],
+    ['no stated length (chunked)', { 'content-length': undefined }, true],
+    ['a stated length over the limit', { 'content-length': '201' }, false],
+    ['a length that is not a number', { 'content-length': 'ten' }, false],
+    ['a form body', { 'content-type': 'application/x-www-form-urlencoded' }, false],
+  ])('takes a JSON POST with %s as readable: %s', (_what, headers, readable) => {
+    expect(isReadableJsonPost(requestWith(headers), 200)).toBe(readable);
+  });
+
+  it('does not read a GET', () => {
+    expect(isReadableJsonPost(requestWith({}, 'GET'), 200)).toBe(false);
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { eventsForScope, requestedResources, type ListenScope } from '../../src/gateway/mcp/listen-streams.ts';
+import { eventsForScope, narrowResourceFilter, requestedResources, type ListenScope } from '../../src/gateway/mcp/listen-streams.ts';
 import type { ChangeEvent } from '../../src/shared/change-bus.ts';
 import { mayUseServer } from '../../src/tenancy/index.ts';
 
 const scope = (overrides: Partial<ListenScope> & { tools?: string[] | null } = {}): ListenScope => {
   const tools = overrides.tools ?? null;
-  return { tenantId: 'tenant-a', server: undefined, mayUseServer: (slug) => mayUseServer(tools, slug), watchResource: () => undefined, ...overrides };
+  return { tenantId: 'tenant-a', server: undefined, mayUseServer: (slug) => mayUseServer(tools, slug), canWatchResource: () => false, watchResource: () => undefined, ...overrides };
 };
 
 const change = (tenantId: string, server: unknown, lists: unknown = ['tools', 'prompts', 'resources']): ChangeEvent => ({
@@ -61,5 +61,34 @@ describe('which resources a listen request asks to watch', () => {
     expect(requestedResources(undefined)).toEqual([]);
     expect(requestedResources(null)).toEqual([]);
     expect(requestedResources([listen({ resourceSubscriptions: ['a://1'] })])).toEqual([]);
+  });
+});
+
+describe('narrowResourceFilter', () => {
+  const listen = (notifications: unknown) => ({
+    jsonrpc: '2.0',
+    id: 'l-1',
+    method: 'subscriptions/listen',
+    params: { notifications, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } },
+  });
+  const watchable = (uri: string) => uri.startsWith('botgate://files/');
+
+  it('keeps only the URIs that can be watched, and the rest of the body as it was', () => {
+    const body = listen({ toolsListChanged: true, resourceSubscriptions: ['botgate://files/a', 'botgate://other/b', 'botgate://files/c'] });
+    expect(narrowResourceFilter(body, watchable)).toEqual(
+      listen({ toolsListChanged: true, resourceSubscriptions: ['botgate://files/a', 'botgate://files/c'] }),
+    );
+    // The body it was given is left alone.
+    expect(body.params.notifications).toEqual({ toolsListChanged: true, resourceSubscriptions: ['botgate://files/a', 'botgate://other/b', 'botgate://files/c'] });
+  });
+
+  it.each([
+    ['no resource filter', listen({ toolsListChanged: true })],
+    ['a filter that is not a list', listen({ resourceSubscriptions: 'botgate://other/b' })],
+    ['a list with a non-string', listen({ resourceSubscriptions: ['botgate://other/b', 7] })],
+    ['no params', { jsonrpc: '2.0', id: 1, method: 'subscriptions/listen' }],
+    ['not an object', 'listen'],
+  ])('leaves %s for the SDK to judge', (_what, body) => {
+    expect(narrowResourceFilter(body, watchable)).toBe(body);
   });
 });

@@ -34,6 +34,8 @@ export interface ContentCatalog {
   complete(params: CompleteRequestParams, signal: AbortSignal): Promise<CompleteResult>;
   /** Whether some source's resources can be watched for updates. */
   readonly watchable: boolean;
+  /** Whether `watchResource` would watch this URI: a source publishes it and can be watched. */
+  canWatchResource(uri: string): boolean;
   /**
    * Hears of updates to a resource by the URI this endpoint publishes, until
    * the returned function is called; updates name the resource by that URI.
@@ -120,6 +122,8 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
     },
 
     watchable: offers('watchResource'),
+
+    canWatchResource: (uri) => routeUri(uri)?.entry.source.watchResource !== undefined,
 
     watchResource(uri, listener) {
       const routed = routeUri(uri);

@@ -9,6 +9,7 @@ import {
   type ProgressToken,
   type RequestId,
 } from '@modelcontextprotocol/server';
+import { AppError } from '../../shared/errors.ts';
 import type { RoutedTool } from './tool-catalog.ts';
 import { progressNotification, runToolCall, type ToolCallRunner } from './tool-call.ts';
 
@@ -42,9 +43,21 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * Whether a request is a JSON POST that states its length within the limit,
  * so that reading it cannot exceed the limit the SDK would apply.
  */
-export function isBoundedJsonPost(req: IncomingMessage, maxBodyBytes: number): boolean {
+function isBoundedJsonPost(req: IncomingMessage, maxBodyBytes: number): boolean {
   const length = Number(req.headers['content-length']);
   return req.method === 'POST' && Number.isInteger(length) && length <= maxBodyBytes && isJsonContentType(req.headers['content-type'] ?? null);
+}
+
+/**
+ * Whether a request is a JSON POST that can be read within the limit: its
+ * stated length is within it, or it states none (chunked), in which case
+ * `readBodyText` stops at the limit.
+ */
+export function isReadableJsonPost(req: IncomingMessage, maxBodyBytes: number): boolean {
+  const stated = req.headers['content-length'];
+  const length = Number(stated);
+  const within = stated === undefined || (Number.isInteger(length) && length <= maxBodyBytes);
+  return req.method === 'POST' && within && isJsonContentType(req.headers['content-type'] ?? null);
 }
 
 /** Whether a request may be a 2026-07-28 `tools/call` worth reading for the direct path: it says so in its `Mcp-Method` header. */
@@ -86,12 +99,23 @@ export function readDirectToolCall(req: IncomingMessage, body: unknown): DirectT
   return { id, name, args: args ?? {}, meta: extensions, ...(progressToken !== undefined && { progressToken }) };
 }
 
-/** The body of a request `isBoundedJsonPost` accepted, as text. */
-export function readBodyText(req: IncomingMessage): Promise<string> {
+/** The body of a request `isReadableJsonPost` accepted, as text; past `maxBodyBytes` it is refused (413) and the rest discarded. */
+export function readBodyText(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
   // Plain events: an async iterator over the stream costs more than the rest of reading.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBodyBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      req.resume();
+      reject(new AppError('payload_too_large', `the request body is over ${maxBodyBytes} bytes`));
+    };
+    req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.once('error', reject);
   });

@@ -15,6 +15,8 @@ export interface ListenScope {
   server: string | undefined;
   /** Whether the stream's key may see a server at all. */
   mayUseServer(slug: string): boolean;
+  /** Whether `watchResource` would watch a URI (see `ContentCatalog.canWatchResource`). */
+  canWatchResource(uri: string): boolean;
   /** Hears of updates to a resource the endpoint publishes (see `ContentCatalog.watchResource`). */
   watchResource(uri: string, listener: ResourceWatchListener): (() => void) | undefined;
 }
@@ -47,6 +49,25 @@ export function requestedResources(body: unknown): string[] {
   const params = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } } | null)?.params;
   const uris = params?.notifications?.resourceSubscriptions;
   return Array.isArray(uris) ? [...new Set(uris.filter((uri): uri is string => typeof uri === 'string'))] : [];
+}
+
+/**
+ * The body with its resource filter narrowed to `watchable` URIs, so that the
+ * SDK acknowledges only subscriptions that can deliver updates: a URI no
+ * server of the endpoint publishes, one the key may not read, or one whose
+ * server cannot be watched is left out of the honored filter rather than
+ * acknowledged and never updated. A malformed filter is left for the SDK to
+ * refuse.
+ */
+export function narrowResourceFilter(body: unknown, watchable: (uri: string) => boolean): unknown {
+  const params = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } } | null)?.params;
+  const uris = params?.notifications?.resourceSubscriptions;
+  if (!Array.isArray(uris) || !uris.every((uri): uri is string => typeof uri === 'string')) return body;
+  const { notifications } = params as { notifications: Record<string, unknown> };
+  return {
+    ...(body as Record<string, unknown>),
+    params: { ...params, notifications: { ...notifications, resourceSubscriptions: uris.filter(watchable) } },
+  };
 }
 
 /**
@@ -126,10 +147,11 @@ export function createListenStreams(options: {
   return {
     async serve(req, res, scope, body) {
       if (stopping?.aborted) throw new AppError('unavailable', 'the gateway is shutting down; listen again on another node');
-      const resources = requestedResources(body);
-      if (resources.length > MAX_RESOURCE_SUBSCRIPTIONS) {
-        throw new AppError('bad_request', `a subscriptions/listen stream may watch at most ${MAX_RESOURCE_SUBSCRIPTIONS} resources; it asked for ${resources.length}`);
+      const requested = requestedResources(body);
+      if (requested.length > MAX_RESOURCE_SUBSCRIPTIONS) {
+        throw new AppError('bad_request', `a subscriptions/listen stream may watch at most ${MAX_RESOURCE_SUBSCRIPTIONS} resources; it asked for ${requested.length}`);
       }
+      const resources = requested.filter((uri) => scope.canWatchResource(uri));
       const held = perTenant.get(scope.tenantId) ?? new Set<McpHttpHandler>();
       if (held.size >= MAX_STREAMS_PER_TENANT) {
         throw new AppError('rate_limited', `this tenant already holds ${MAX_STREAMS_PER_TENANT} subscriptions/listen streams on this node`);
@@ -146,7 +168,8 @@ export function createListenStreams(options: {
         held.delete(handler);
         if (held.size === 0 && perTenant.get(scope.tenantId) === held) perTenant.delete(scope.tenantId);
       });
-      await toNodeHandler(handler, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res, body);
+      const honored = body === undefined ? undefined : narrowResourceFilter(body, (uri) => scope.canWatchResource(uri));
+      await toNodeHandler(handler, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res, honored);
     },
   };
 }

@@ -20,7 +20,7 @@ import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
 import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
 import type { ToolCallRunner } from './tool-call.ts';
-import { answerToolCall, isBoundedJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
+import { answerToolCall, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
 import { createToolServer } from './tool-server.ts';
 
@@ -228,14 +228,16 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
         tenantId: principal.tenant.id,
         server: state.server,
         mayUseServer: (slug) => mayUseServer(principal.tools, slug),
+        canWatchResource: (uri) => state.content.canWatchResource(uri),
         watchResource: (uri, listener) => state.content.watchResource(uri, listener),
       };
       return listen.serve(message, res, scope, body);
     };
     let body = parsedBody;
     // Read here: a listen stream's body names the resources to watch; a tool call may be answered directly.
-    if (body === undefined && (listening ? isBoundedJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES))) {
-      const text = await readBodyText(req);
+    // A listen body is always read (chunked too): only the gateway knows which of its resources can be watched.
+    if (body === undefined && (listening ? isReadableJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES))) {
+      const text = await readBodyText(req, MAX_BODY_BYTES);
       try {
         body = JSON.parse(text) as unknown;
       } catch {
