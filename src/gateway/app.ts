@@ -99,6 +99,21 @@ export function createApp(deps: AppDependencies): Express {
   );
   app.use(helmet());
   app.use(createHealthRoutes({ isReady: deps.isReady }));
+
+  const credentials = createRunCredentials();
+  const runtime = {
+    bots: deps.bots,
+    runner: deps.bots.runner,
+    credentials,
+    discoveries: new Map(),
+    toolLists: createToolListCache({ changes: deps.changes, ttlMs: LIST_TTL_MS }),
+    selfUrl: deps.selfUrl,
+    logger: deps.logger,
+  };
+  // The MCP endpoints, the hot path, before the other routers (no path of theirs starts with /t/).
+  app.use('/t', createHostGuard(deps.allowedHostnames));
+  app.use(createMcpRoutes({ ...deps, ...runtime, oauth: deps.oauth?.resourceServer }));
+
   const secureCookies = deps.secureCookies ?? false;
   if (deps.signIn) {
     const pages = {
@@ -111,17 +126,6 @@ export function createApp(deps: AppDependencies): Express {
     app.use(createInviteRoutes({ ...pages, invitations: deps.tenancy.invitations }));
     app.use(createAccountRoutes({ sessions: deps.tenancy.sessions, secureCookies, publicUrl: deps.publicUrl }));
   }
-
-  const credentials = createRunCredentials();
-  const runtime = {
-    bots: deps.bots,
-    runner: deps.bots.runner,
-    credentials,
-    discoveries: new Map(),
-    toolLists: createToolListCache({ changes: deps.changes, ttlMs: LIST_TTL_MS }),
-    selfUrl: deps.selfUrl,
-    logger: deps.logger,
-  };
 
   const api = express.Router();
   api.use(requireJsonBody, express.json({ limit: deps.bodyLimit, strict: true }));
@@ -140,8 +144,6 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createTenantRoutes({ tenancy: deps.tenancy }));
   app.use('/api/v1', api);
   if (deps.oauth) app.use(deps.oauth.router);
-  app.use('/t', createHostGuard(deps.allowedHostnames));
-  app.use(createMcpRoutes({ ...deps, ...runtime, oauth: deps.oauth?.resourceServer }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -9,7 +9,7 @@ import {
   type SessionService,
   type ValidSession,
 } from '../tenancy/index.ts';
-import { principalOf } from './http.ts';
+import { bindPrincipalToLog, principalOf } from './http.ts';
 import { checkCsrf, readSession, refreshSessionCookie } from './session/index.ts';
 
 /** The bearer token of a request, or undefined when it carries none. */
@@ -26,7 +26,7 @@ export function requireApiKey(apiKeys: ApiKeyService): RequestHandler {
     const principal = await apiKeys.authenticate(token);
     if (!principal) throw new AppError('unauthorized', 'the API key is invalid, expired or revoked');
     res.locals['principal'] = principal;
-    req.log = req.log.child({ tenantId: principal.tenant.id, actor: principal.actor });
+    bindPrincipalToLog(req, principal);
     next();
   };
 }
@@ -93,7 +93,7 @@ export function requireCredential(
     refreshSessionCookie(req, res, session, options.secureCookies);
     res.locals['principal'] = principal;
     res.locals['session'] = session;
-    req.log = req.log.child({ tenantId: principal.tenant.id, actor: principal.actor });
+    bindPrincipalToLog(req, principal);
     next();
   };
 }

@@ -10,6 +10,24 @@ export function principalOf(res: Response): Principal {
   return principal;
 }
 
+/**
+ * Binds the principal to the request's logger (`req.log`). The child logger
+ * is made the first time something logs through it, not on every request:
+ * most requests never do, and making one serializes its bindings.
+ */
+export function bindPrincipalToLog(req: Request, principal: Principal): void {
+  const parent = req.log;
+  let child: typeof parent | undefined;
+  Object.defineProperty(req, 'log', {
+    configurable: true,
+    enumerable: true,
+    get: () => (child ??= parent.child({ tenantId: principal.tenant.id, actor: principal.actor })),
+    set: (value: typeof parent) => {
+      child = value;
+    },
+  });
+}
+
 /** What the audit trail records about this request. */
 export function contextOf(req: Request, res: Response): RequestContext {
   const principal = res.locals['principal'] as Principal | undefined;

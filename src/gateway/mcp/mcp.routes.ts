@@ -15,7 +15,7 @@ import { bearerToken } from '../auth.ts';
 import { createReadOnlyView } from '../oauth/read-only.ts';
 import type { OAuthAccess, OAuthResourceServer } from '../oauth/index.ts';
 import type { ChallengeError } from '../oauth/resource.ts';
-import { contextOf, param } from '../http.ts';
+import { bindPrincipalToLog, contextOf, param } from '../http.ts';
 import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
 import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
@@ -151,7 +151,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     const denied = denialReason(principal, 'tools:use');
     if (denied) throw new AppError('forbidden', denied);
     res.locals['principal'] = principal;
-    req.log = req.log.child({ tenantId: principal.tenant.id, actor: principal.actor });
+    bindPrincipalToLog(req, principal);
     next();
   };
 
