@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLegacyMcpServer, type LegacyMcpServer } from '../fakes/legacy-mcp-server.ts';
 import { startLegacyResourceServer, startModernResourceServer, type WatchedResourceServer } from '../fakes/watched-resources.ts';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, request, seedTenant, type KeyJson } from '../support/http.ts';
@@ -16,6 +17,8 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
   let modern: WatchedResourceServer;
   let legacy: Awaited<ReturnType<typeof startLegacyResourceServer>>;
   let otherModern: WatchedResourceServer;
+  /** An upstream that offers no resource subscriptions. */
+  let plain: LegacyMcpServer;
   const keys = {} as Record<'acme' | 'other' | 'onlyModern' | 'onlyTool', string>;
   const listeners: McpListener[] = [];
 
@@ -27,7 +30,12 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
   }
 
   beforeAll(async () => {
-    [modern, legacy, otherModern] = await Promise.all([startModernResourceServer(), startLegacyResourceServer(), startModernResourceServer()]);
+    [modern, legacy, otherModern, plain] = await Promise.all([
+      startModernResourceServer(),
+      startLegacyResourceServer(),
+      startModernResourceServer(),
+      startLegacyMcpServer(),
+    ]);
     dataDir = await makeDataDir();
     gateway = await startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' } });
     keys.acme = (await seedTenant(dataDir, 'acme')).key.secret;
@@ -35,6 +43,7 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'modern', kind: 'remote', config: { url: modern.url } });
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'legacy', kind: 'remote', config: { url: legacy.url } });
     await operatorCommand(dataDir, 'server.create', { tenant: 'other', slug: 'modern', kind: 'remote', config: { url: otherModern.url } });
+    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'plain', kind: 'remote', config: { url: plain.url } });
     const key = async (name: string, tools: string[]) =>
       (await operatorCommand<{ key: KeyJson & { secret: string } }>(dataDir, 'key.create', { tenant: 'acme', name, scopes: ['mcp'], tools })).key
         .secret;
@@ -45,7 +54,7 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
   afterAll(async () => {
     await Promise.all(listeners.map((listener) => listener.close().catch(() => {})));
     await gateway?.stop();
-    await Promise.all([modern, legacy, otherModern].map((upstream) => upstream?.close()));
+    await Promise.all([modern, legacy, otherModern, plain].map((upstream) => upstream?.close()));
     if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
   });
 
@@ -140,10 +149,19 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
     expect(other.honored).toEqual({ resourceSubscriptions: ['botgate://modern/res://a'] });
   });
 
-  it('acknowledges only the resources it can watch, in a chunked body too', async () => {
-    const asked = ['botgate://modern/res://c', 'botgate://nowhere/res://c', 'res://c', 'botgate://legacy/res://c'];
+  it('acknowledges only the resources it can watch: published, readable with the key, accepted by their upstream; in a chunked body too', async () => {
+    const asked = [
+      'botgate://modern/res://b',
+      'botgate://nowhere/res://a',
+      'res://a',
+      // The legacy upstream refuses a resource it does not publish; `plain` offers no subscriptions.
+      'botgate://legacy/res://unknown',
+      'botgate://plain/res://a',
+      'botgate://legacy/res://b',
+    ];
     const listener = await listen(aggregate('acme'), keys.acme, asked);
-    expect(listener.honored).toEqual({ resourceSubscriptions: ['botgate://modern/res://c', 'botgate://legacy/res://c'] });
+    expect(listener.honored).toEqual({ resourceSubscriptions: ['botgate://modern/res://b', 'botgate://legacy/res://b'] });
+    await seen(legacy.subscribed, 'res://unknown');
 
     const controller = new AbortController();
     const body = JSON.stringify({
@@ -176,10 +194,8 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
     const first: unknown = JSON.parse(text.split('\n').find((line) => line.startsWith('data: '))?.slice(6) ?? 'null');
     expect(first).toMatchObject({
       method: 'notifications/subscriptions/acknowledged',
-      params: { notifications: { resourceSubscriptions: ['botgate://modern/res://c', 'botgate://legacy/res://c'] } },
+      params: { notifications: { resourceSubscriptions: ['botgate://modern/res://b', 'botgate://legacy/res://b'] } },
     });
-    await seen(modern.subscribed, 'res://c');
-    await seen(legacy.subscribed, 'res://c');
   });
 
   it('refuses a stream that asks to watch more than 100 resources', async () => {

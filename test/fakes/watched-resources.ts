@@ -8,6 +8,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import {
   isInitializeRequest,
   ListResourcesRequestSchema,
+  McpError,
   ReadResourceRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -81,7 +82,7 @@ export async function startModernResourceServer(): Promise<WatchedResourceServer
   };
 }
 
-/** A 2025-era upstream (v1 SDK, with sessions): `resources/subscribe`, updates on the session's stream. */
+/** A 2025-era upstream (v1 SDK, with sessions): `resources/subscribe` (refused for a URI it does not publish), updates on the session's stream. */
 export async function startLegacyResourceServer(): Promise<WatchedResourceServer & { forgetSessions(): Promise<void> }> {
   const subscribed: string[] = [];
   const unsubscribed: string[] = [];
@@ -94,6 +95,8 @@ export async function startLegacyResourceServer(): Promise<WatchedResourceServer
     server.setRequestHandler(ReadResourceRequestSchema, ({ params }) => readResult(params.uri));
     server.setRequestHandler(SubscribeRequestSchema, ({ params }) => {
       subscribed.push(params.uri);
+      // As a server that checks: a resource it does not have cannot be watched.
+      if (!(WATCHED_URIS as readonly string[]).includes(params.uri)) throw new McpError(-32002, `Resource not found: ${params.uri}`);
       watching.add(params.uri);
       return {};
     });

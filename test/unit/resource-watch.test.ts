@@ -49,14 +49,20 @@ function fakeConnection(behaviour: { rejecting?: string[]; offersNoSubscriptions
 interface Recorder extends ResourceWatchListener {
   updates: ResourceUpdate[];
   endings: number;
+  /** What `accepted` told, in order. */
+  outcomes: boolean[];
 }
 
 function recorder(): Recorder {
   const seen: Recorder = {
     updates: [],
     endings: 0,
+    outcomes: [],
     updated: (update) => {
       seen.updates.push(update);
+    },
+    accepted: (accepted) => {
+      seen.outcomes.push(accepted);
     },
     ended: () => {
       seen.endings += 1;
@@ -116,6 +122,57 @@ describe('resource watches', () => {
   });
   afterEach(() => {
     vi.useRealTimers();
+  });
+
+  describe('telling watchers whether the upstream accepted', () => {
+    it('tells each watcher once: true when the subscription is in place, also to one who joins later', async () => {
+      const h = harness();
+      const connection = fakeConnection();
+      h.watches.connected(connection.subscribe);
+      const first = recorder();
+      h.watches.watch('res://a', first);
+      await settle();
+      const second = recorder();
+      h.watches.watch('res://a', second);
+      await settle();
+      expect([first.outcomes, second.outcomes]).toEqual([[true], [true]]);
+
+      // A subscription lost and made again tells nobody twice.
+      connection.lose('res://a');
+      await wait(100);
+      expect(connection.subscribed).toEqual(['res://a', 'res://a']);
+      expect([first.outcomes, second.outcomes]).toEqual([[true], [true]]);
+    });
+
+    it('tells false when the upstream refuses the subscription or offers none', async () => {
+      const refusing = harness();
+      refusing.watches.connected(fakeConnection({ rejecting: ['res://gone'] }).subscribe);
+      const refused = recorder();
+      const fine = recorder();
+      refusing.watches.watch('res://gone', refused);
+      refusing.watches.watch('res://a', fine);
+      await settle();
+      expect([refused.outcomes, fine.outcomes]).toEqual([[false], [true]]);
+
+      const plain = harness();
+      plain.watches.connected(fakeConnection({ offersNoSubscriptions: true }).subscribe);
+      const unwatched = recorder();
+      plain.watches.watch('res://a', unwatched);
+      await settle();
+      expect(unwatched.outcomes).toEqual([false]);
+    });
+
+    it('tells nothing while no connection opens, and tells once one does', async () => {
+      const h = harness();
+      const watcher = recorder();
+      h.watches.watch('res://a', watcher);
+      await wait(1_000);
+      expect(watcher.outcomes).toEqual([]);
+      h.reconnectTo(fakeConnection());
+      h.watches.connected(fakeConnection().subscribe);
+      await settle();
+      expect(watcher.outcomes).toEqual([true]);
+    });
   });
 
   describe('sharing one upstream subscription', () => {

@@ -34,8 +34,6 @@ export interface ContentCatalog {
   complete(params: CompleteRequestParams, signal: AbortSignal): Promise<CompleteResult>;
   /** Whether some source's resources can be watched for updates. */
   readonly watchable: boolean;
-  /** Whether `watchResource` would watch this URI: a source publishes it and can be watched. */
-  canWatchResource(uri: string): boolean;
   /**
    * Hears of updates to a resource by the URI this endpoint publishes, until
    * the returned function is called; updates name the resource by that URI.
@@ -123,14 +121,13 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
 
     watchable: offers('watchResource'),
 
-    canWatchResource: (uri) => routeUri(uri)?.entry.source.watchResource !== undefined,
-
     watchResource(uri, listener) {
       const routed = routeUri(uri);
       if (!routed?.entry.source.watchResource) return undefined;
       return routed.entry.source.watchResource(routed.uri, {
         updated: (update) => listener.updated({ ...update, uri }),
         ended: () => listener.ended(),
+        accepted: (accepted) => listener.accepted?.(accepted),
       });
     },
 

@@ -1,12 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { toNodeHandler, type NodeIncomingMessageLike } from '@modelcontextprotocol/node';
-import { createMcpHandler, type McpHttpHandler, type McpServerFactory, type ServerEvent, type ServerEventBus } from '@modelcontextprotocol/server';
+import { classifyInboundRequest, createMcpHandler, type McpHttpHandler, type McpServerFactory, type ServerEvent, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { Request } from 'express';
 import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { readListsChange, type ListKind, type ResourceWatchListener } from '../../servers/index.ts';
 import { readTenantDeleted } from '../../tenancy/index.ts';
+import { ACCEPT_WAIT_MS, openStreamWatches, type StreamWatches } from './stream-watches.ts';
 
 /** Whose changes one `subscriptions/listen` stream may hear. */
 export interface ListenScope {
@@ -15,8 +16,6 @@ export interface ListenScope {
   server: string | undefined;
   /** Whether the stream's key may see a server at all. */
   mayUseServer(slug: string): boolean;
-  /** Whether `watchResource` would watch a URI (see `ContentCatalog.canWatchResource`). */
-  canWatchResource(uri: string): boolean;
   /** Hears of updates to a resource the endpoint publishes (see `ContentCatalog.watchResource`). */
   watchResource(uri: string, listener: ResourceWatchListener): (() => void) | undefined;
 }
@@ -52,21 +51,18 @@ export function requestedResources(body: unknown): string[] {
 }
 
 /**
- * The body with its resource filter narrowed to `watchable` URIs, so that the
- * SDK acknowledges only subscriptions that can deliver updates: a URI no
- * server of the endpoint publishes, one the key may not read, or one whose
- * server cannot be watched is left out of the honored filter rather than
- * acknowledged and never updated. A malformed filter is left for the SDK to
- * refuse.
+ * The body with its resource filter narrowed to `honored` URIs, so that the
+ * SDK acknowledges only subscriptions that can deliver updates (see
+ * `StreamWatches.honored`). A malformed filter is left for the SDK to refuse.
  */
-export function narrowResourceFilter(body: unknown, watchable: (uri: string) => boolean): unknown {
+export function narrowResourceFilter(body: unknown, honored: (uri: string) => boolean): unknown {
   const params = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } } | null)?.params;
   const uris = params?.notifications?.resourceSubscriptions;
   if (!Array.isArray(uris) || !uris.every((uri): uri is string => typeof uri === 'string')) return body;
   const { notifications } = params as { notifications: Record<string, unknown> };
   return {
     ...(body as Record<string, unknown>),
-    params: { ...params, notifications: { ...notifications, resourceSubscriptions: uris.filter(watchable) } },
+    params: { ...params, notifications: { ...notifications, resourceSubscriptions: uris.filter(honored) } },
   };
 }
 
@@ -74,29 +70,39 @@ export function narrowResourceFilter(body: unknown, watchable: (uri: string) => 
  * The SDK's listen router hands each stream's listener to `subscribe` with no
  * word of whose stream it is; this bus is made for one stream, so it knows.
  * Publishing goes through the change bus, never through here. Resource updates
- * come from watches on the stream's own resources, made when it opens and
- * ended with it; `onEnded` is told when a watched source closes.
+ * come from the stream's own watches, ended with it.
  */
-function scopedEventBus(changes: ChangeBus, scope: ListenScope, resources: readonly string[], onEnded: () => void): ServerEventBus {
+function scopedEventBus(changes: ChangeBus, scope: ListenScope, watches: StreamWatches | undefined): ServerEventBus {
   return {
     publish: () => {},
     subscribe: (listener) => {
       const stopChanges = changes.subscribe((event) => {
         for (const sdkEvent of eventsForScope(event, scope)) listener(sdkEvent);
       });
-      const stopWatches = resources.flatMap((uri) => {
-        const stop = scope.watchResource(uri, {
-          updated: ({ uri: published, ...params }) => listener({ kind: 'resource_updated', uri: published, params }),
-          ended: () => setImmediate(onEnded),
-        });
-        return stop ? [stop] : [];
-      });
+      const detach = watches?.attach(listener);
       return () => {
         stopChanges();
-        for (const stop of stopWatches) stop();
+        detach?.();
+        watches?.stop();
       };
     },
   };
+}
+
+/** Whether a body is a well-formed 2026-07-28 `subscriptions/listen` request, as the SDK's classifier judges it. */
+function isListenBody(req: NodeIncomingMessageLike, body: unknown): boolean {
+  const header = (name: string) => {
+    const value = req.headers[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const route = classifyInboundRequest({
+    httpMethod: 'POST',
+    protocolVersionHeader: header('mcp-protocol-version'),
+    mcpMethodHeader: header('mcp-method'),
+    mcpNameHeader: header('mcp-name'),
+    body,
+  });
+  return route.kind === 'modern' && route.messageKind === 'request' && route.message.method === 'subscriptions/listen';
 }
 
 /** Whether a request is a 2026-07-28 `subscriptions/listen`; the SDK refuses one whose header and body disagree. */
@@ -151,25 +157,46 @@ export function createListenStreams(options: {
       if (requested.length > MAX_RESOURCE_SUBSCRIPTIONS) {
         throw new AppError('bad_request', `a subscriptions/listen stream may watch at most ${MAX_RESOURCE_SUBSCRIPTIONS} resources; it asked for ${requested.length}`);
       }
-      const resources = requested.filter((uri) => scope.canWatchResource(uri));
       const held = perTenant.get(scope.tenantId) ?? new Set<McpHttpHandler>();
       if (held.size >= MAX_STREAMS_PER_TENANT) {
         throw new AppError('rate_limited', `this tenant already holds ${MAX_STREAMS_PER_TENANT} subscriptions/listen streams on this node`);
       }
-      const handler = createMcpHandler(factory, {
+      // Watched before the stream is acknowledged, so that the acknowledgement names only what can be delivered;
+      // only for a well-formed request, so that one the SDK refuses subscribes to nothing upstream.
+      const closed = new AbortController();
+      res.once('close', () => closed.abort());
+      let handler: McpHttpHandler | undefined;
+      let sourceEnded = false;
+      const onEnded = () => {
+        sourceEnded = true;
+        if (handler) end([handler]);
+      };
+      const watches =
+        requested.length > 0 && isListenBody(req, body)
+          ? await openStreamWatches((uri, listener) => scope.watchResource(uri, listener), requested, { waitMs: ACCEPT_WAIT_MS, signal: closed.signal, onEnded })
+          : undefined;
+      res.once('close', () => watches?.stop());
+      if (closed.signal.aborted || sourceEnded || stopping?.aborted) {
+        watches?.stop();
+        if (closed.signal.aborted) return;
+        throw new AppError('unavailable', sourceEnded ? 'a watched server changed while the stream opened; listen again' : 'the gateway is shutting down; listen again on another node');
+      }
+      const created = createMcpHandler(factory, {
         legacy: 'stateless',
-        bus: scopedEventBus(changes, scope, resources, () => end([handler])),
+        bus: scopedEventBus(changes, scope, watches),
         maxSubscriptions: 1,
         maxRequestBodySize: options.maxBodyBytes,
         onerror,
       });
-      perTenant.set(scope.tenantId, held.add(handler));
+      handler = created;
+      perTenant.set(scope.tenantId, held.add(created));
       res.once('close', () => {
-        held.delete(handler);
+        held.delete(created);
         if (held.size === 0 && perTenant.get(scope.tenantId) === held) perTenant.delete(scope.tenantId);
       });
-      const honored = body === undefined ? undefined : narrowResourceFilter(body, (uri) => scope.canWatchResource(uri));
-      await toNodeHandler(handler, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res, honored);
+      const honored = new Set(watches?.honored);
+      const narrowed = watches ? narrowResourceFilter(body, (uri) => honored.has(uri)) : body;
+      await toNodeHandler(created, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res, narrowed);
     },
   };
 }

@@ -228,7 +228,6 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
         tenantId: principal.tenant.id,
         server: state.server,
         mayUseServer: (slug) => mayUseServer(principal.tools, slug),
-        canWatchResource: (uri) => state.content.canWatchResource(uri),
         watchResource: (uri, listener) => state.content.watchResource(uri, listener),
       };
       return listen.serve(message, res, scope, body);

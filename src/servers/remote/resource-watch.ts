@@ -10,6 +10,13 @@ export interface ResourceWatchListener {
   updated(update: ResourceUpdate): void;
   /** No more updates will come: the source closed (reconfigured, deleted, idle). Watch again on a new source. */
   ended(): void;
+  /**
+   * Told once, when the upstream first answers the subscription this watch
+   * needs: true when it is in place, false when the upstream refused it or
+   * offers no subscriptions (nothing will come then, unless a later
+   * connection's upstream accepts it). Not told while no connection opens.
+   */
+  accepted?(accepted: boolean): void;
 }
 
 /** Ends an upstream subscription. */
@@ -67,6 +74,20 @@ export function createResourceWatches(options: ResourceWatchOptions): ResourceWa
   // Failed connections in a row: the first retry waits `retryMs`, each further one twice as long.
   let failures = 0;
   let closed = false;
+  // Watchers told of their subscription's first outcome already.
+  const told = new WeakSet<ResourceWatchListener>();
+
+  /** Tells watchers of `uri` not told yet how `made` turned out. */
+  function tellOutcome(made: Promise<Unsubscribe | undefined>, watchers: Iterable<ResourceWatchListener>): void {
+    void made.then((unsubscribe) => {
+      for (const listener of watchers) {
+        if (told.has(listener)) continue;
+        told.add(listener);
+        listener.accepted?.(unsubscribe !== undefined);
+      }
+      return undefined;
+    });
+  }
 
   const pause = (failed: number) => Math.min(maxRetryMs, retryMs * 2 ** Math.min(Math.max(failed - 1, 0), 16));
 
@@ -90,6 +111,7 @@ export function createResourceWatches(options: ResourceWatchOptions): ResourceWa
       return undefined;
     });
     current.set(uri, made);
+    tellOutcome(made, [...(listeners.get(uri) ?? [])]);
   }
 
   function unsubscribeUri(uri: string): void {
@@ -125,7 +147,9 @@ export function createResourceWatches(options: ResourceWatchOptions): ResourceWa
       }
       const set = listeners.get(uri) ?? new Set<ResourceWatchListener>();
       listeners.set(uri, set.add(listener));
-      if (subscribe) subscribeUri(uri);
+      const made = subscriptions.get(uri);
+      if (made) tellOutcome(made, [listener]);
+      else if (subscribe) subscribeUri(uri);
       // Nothing is connected and nothing is under way: open a connection now rather than wait for a call to.
       else if (listeners.size === 1 && set.size === 1 && !reconnectTimer) connectNow();
       return () => {
