@@ -16,6 +16,28 @@ const toolCalls = (requests: LegacyRequest[]) => requests.filter((request) => rp
 
 type SourceOptions = Partial<Parameters<typeof createRemoteSource>[0]>;
 
+/** A remote source with the direct leg taken away: tool calls go through the SDK client, as before the leg existed. */
+function createClientPathSource(url: string, { outbound = LOOPBACK, timeoutMs = 30_000, ...options }: SourceOptions = {}) {
+  const connector = createUpstreamConnector({
+    url,
+    headers: buildUpstreamHeaders(options),
+    fetch: outbound.fetch,
+    request: outbound.request,
+    maxMessageBytes: outbound.maxMessageBytes,
+    connectTimeoutMs: 5_000,
+    eraCache: undefined,
+  });
+  return createProxySource({
+    connector: {
+      acquire: async (wait) => ({ ...(await connector.acquire(wait)), directCall: undefined }),
+      discard: (client) => connector.discard(client),
+      close: () => connector.close(),
+    },
+    upstream: new URL(url).host,
+    timeoutMs,
+  });
+}
+
 describe('tool calls to a 2025-era upstream, sent directly on the client’s session', () => {
   let upstream: LegacyMcpServer;
   const sources: Array<{ close(): Promise<void> }> = [];
@@ -26,26 +48,9 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
     return created;
   }
 
-  /** The same source with the direct leg taken away: tool calls go through the SDK client, as before it existed. */
+  /** The same source through the SDK client. */
   function clientPathSource(options: SourceOptions = {}) {
-    const connector = createUpstreamConnector({
-      url: upstream.url,
-      headers: buildUpstreamHeaders(options),
-      fetch: LOOPBACK.fetch,
-      request: LOOPBACK.request,
-      maxMessageBytes: LOOPBACK.maxMessageBytes,
-      connectTimeoutMs: 5_000,
-      eraCache: undefined,
-    });
-    const created = createProxySource({
-      connector: {
-        acquire: async (wait) => ({ ...(await connector.acquire(wait)), directCall: undefined }),
-        discard: (client) => connector.discard(client),
-        close: () => connector.close(),
-      },
-      upstream: new URL(upstream.url).host,
-      timeoutMs: options.timeoutMs ?? 30_000,
-    });
+    const created = createClientPathSource(upstream.url, options);
     sources.push(created);
     return created;
   }
@@ -339,24 +344,7 @@ describe('tool calls to a 2025-era upstream that closes a call’s event stream 
 
   it('gives the client path’s result for the same call', async () => {
     const direct = await source().callTool('pause', {}, quietContext());
-    const connector = createUpstreamConnector({
-      url: upstream.url,
-      headers: buildUpstreamHeaders({}),
-      fetch: LOOPBACK.fetch,
-      request: LOOPBACK.request,
-      maxMessageBytes: LOOPBACK.maxMessageBytes,
-      connectTimeoutMs: 5_000,
-      eraCache: undefined,
-    });
-    const viaClient = createProxySource({
-      connector: {
-        acquire: async (wait) => ({ ...(await connector.acquire(wait)), directCall: undefined }),
-        discard: (client) => connector.discard(client),
-        close: () => connector.close(),
-      },
-      upstream: new URL(upstream.url).host,
-      timeoutMs: 30_000,
-    });
+    const viaClient = createClientPathSource(upstream.url);
     sources.push(viaClient);
     expect(await viaClient.callTool('pause', {}, quietContext())).toEqual(direct);
     // Both resumed their stream once: the client after its own call, the direct leg after ours.
@@ -444,24 +432,7 @@ describe('an upstream message over the operator’s limit', () => {
     const throughClient = async (jsonResponse: boolean) => {
       const upstream = await startLegacyMcpServer({ jsonResponse });
       upstreams.push(upstream);
-      const connector = createUpstreamConnector({
-        url: upstream.url,
-        headers: buildUpstreamHeaders({}),
-        fetch: limited.fetch,
-        request: limited.request,
-        maxMessageBytes: LIMIT,
-        connectTimeoutMs: 5_000,
-        eraCache: undefined,
-      });
-      const source = createProxySource({
-        connector: {
-          acquire: async (wait) => ({ ...(await connector.acquire(wait)), directCall: undefined }),
-          discard: (client) => connector.discard(client),
-          close: () => connector.close(),
-        },
-        upstream: new URL(upstream.url).host,
-        timeoutMs: 1_000,
-      });
+      const source = createClientPathSource(upstream.url, { outbound: limited, timeoutMs: 1_000 });
       sources.push(source);
       return source;
     };
