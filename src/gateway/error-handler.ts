@@ -24,9 +24,14 @@ function toAppError(error: unknown): AppError {
 }
 
 /** The one place errors become `{ error: { code, message }, requestId }`. */
-export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+export const errorHandler: ErrorRequestHandler = (error, req, res, next) => {
   const appError = toAppError(error);
   if (appError.code === 'internal') req.log.error({ err: error }, 'request failed');
+  // An answer already under way (an event stream) cannot become an error document: express ends the connection.
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
   // MCP endpoints set their own challenge (with the resource metadata and scope); others get the plain one.
   if (appError.code === 'unauthorized' && !res.get('www-authenticate')) res.set('www-authenticate', 'Bearer realm="botgate"');
   res.status(HTTP_STATUS[appError.code]).json({
