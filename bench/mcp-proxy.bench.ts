@@ -43,6 +43,10 @@ export interface Latency {
   p99Ms: number;
   meanMs: number;
   errors: number;
+  /** Median of the client's own work per call: its event loop's active time during the call. */
+  clientP50Ms: number;
+  /** Median of each call's latency less the client's own work: the time spent waiting on the path. */
+  waitP50Ms: number;
 }
 
 /** The ways to the upstream: directly, through a byte-piping proxy, through the bare SDK proxy, through the gateway. */
@@ -129,17 +133,33 @@ async function callEcho(client: Client, message: string): Promise<boolean> {
   }
 }
 
-function summarize(samples: number[], errors: number): Latency {
-  const sorted = Float64Array.from(samples).sort();
+/** One measured call: its latency, and the client's own work in it. */
+interface Sample {
+  ms: number;
+  clientMs: number;
+}
+
+const median = (values: number[]) => quantile(Float64Array.from(values).sort(), 0.5);
+
+function summarize(samples: Sample[], errors: number): Latency {
+  const sorted = Float64Array.from(samples.map((s) => s.ms)).sort();
   const mean = sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length);
-  return { samples: sorted.length, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), meanMs: mean, errors };
+  return {
+    samples: sorted.length,
+    p50Ms: quantile(sorted, 0.5),
+    p99Ms: quantile(sorted, 0.99),
+    meanMs: mean,
+    errors,
+    clientP50Ms: median(samples.map((s) => s.clientMs)),
+    waitP50Ms: median(samples.map((s) => s.ms - s.clientMs)),
+  };
 }
 
 /** One client per path, calls rotating between them so all see the same moments of machine noise. */
 async function measureLatency(targets: Record<PathName, Target>, options: McpProxyBenchOptions) {
   const clients = await Promise.all(PATHS.map((name) => connectClient(targets[name])));
   try {
-    const samples = PATHS.map((): number[] => []);
+    const samples = PATHS.map((): Sample[] => []);
     const errors = PATHS.map(() => 0);
     let deadline = Number.POSITIVE_INFINITY;
     for (let i = 0; i < options.latencyWarmup + options.latencyCalls && performance.now() < deadline; i += 1) {
@@ -149,10 +169,13 @@ async function measureLatency(targets: Record<PathName, Target>, options: McpPro
         const index = (i + k) % PATHS.length;
         const client = clients[index];
         if (!client) continue;
+        // Nothing else runs on this thread meanwhile: its event loop's active time is this call's client work.
+        const loop = performance.eventLoopUtilization();
         const sent = performance.now();
         const ok = await callEcho(client, `latency ${i}`);
+        const ms = performance.now() - sent;
         if (i < options.latencyWarmup) continue;
-        samples[index]?.push(performance.now() - sent);
+        samples[index]?.push({ ms, clientMs: performance.eventLoopUtilization(loop).active });
         if (!ok) errors[index] = (errors[index] ?? 0) + 1;
       }
     }

@@ -131,14 +131,27 @@ async function runCoreSections(): Promise<void> {
       `  latency: one client per path, ${int(direct.samples)} sequential calls each after ${int(MCP.latencyWarmup)} warm-up, ` +
         'rotating between the paths call by call',
     );
-    const latencyRow = (label: string, l: typeof direct) => [label, fixed(l.p50Ms, 2), fixed(l.p99Ms, 2), fixed(l.meanMs, 2), String(l.errors)];
+    const latencyRow = (label: string, l: typeof direct) => [
+      label,
+      fixed(l.p50Ms, 2),
+      fixed(l.p99Ms, 2),
+      fixed(l.meanMs, 2),
+      String(l.errors),
+      fixed(l.clientP50Ms, 2),
+      fixed(l.waitP50Ms, 2),
+    ];
     printTable(
-      ['path', 'p50 ms', 'p99 ms', 'mean ms', 'errors'],
+      ['path', 'p50 ms', 'p99 ms', 'mean ms', 'errors', 'client p50 ms', 'wait p50 ms'],
       [latencyRow('direct', direct), latencyRow('pipe proxy', pipe), latencyRow('bare SDK proxy', bare), latencyRow('gateway', gateway)],
     );
     console.log(
       `  added by the gateway: p50 +${fixed(gateway.p50Ms - direct.p50Ms, 2)} ms (${ratio(gateway.p50Ms, direct.p50Ms)} direct), ` +
         `p99 +${fixed(gateway.p99Ms - direct.p99Ms, 2)} ms (${ratio(gateway.p99Ms, direct.p99Ms)} direct); target: under 1 ms at the median`,
+    );
+    console.log(
+      `  client = the client's own work in a call (its event loop's active time), wait = latency less that: the 2026-07-28 client ` +
+        `(bare, gateway) works ${fixed(gateway.clientP50Ms - direct.clientP50Ms, 2)} ms more per call than the 2025-11-25 one (direct, pipe); ` +
+        `added by the gateway to the wait: p50 ${signed(gateway.waitP50Ms - direct.waitP50Ms)} ms (the pipe proxy: ${signed(pipe.waitP50Ms - direct.waitP50Ms)} ms)`,
     );
     console.log(
       `  added by the pipe proxy (the hop alone): p50 +${fixed(pipe.p50Ms - direct.p50Ms, 2)} ms; ` +
