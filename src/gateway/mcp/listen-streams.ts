@@ -194,8 +194,9 @@ export function createListenStreams(options: {
         held.delete(created);
         if (held.size === 0 && perTenant.get(scope.tenantId) === held) perTenant.delete(scope.tenantId);
       });
+      // Nothing is acknowledged that is not watched.
       const honored = new Set(watches?.honored);
-      const narrowed = watches ? narrowResourceFilter(body, (uri) => honored.has(uri)) : body;
+      const narrowed = narrowResourceFilter(body, (uri) => honored.has(uri));
       await toNodeHandler(created, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res, narrowed);
     },
   };
