@@ -37,6 +37,12 @@ const postgresUrl = z
   .refine(hasOnePlainHost, 'must name one host, with no parameters besides sslmode, ssl, application_name and connect_timeout');
 
 /** Non-secret configuration and secrets of each kind; unknown keys are refused. */
+/**
+ * How long a remote or stdio server's request may go without an answer
+ * (a progress notification restarts the clock): 30 s unless configured.
+ */
+const upstreamTimeoutMs = z.number().int().min(1_000, 'must be at least 1000 (1 s)').max(600_000, 'must be at most 600000 (10 min)');
+
 export const KIND_SCHEMAS = {
   filesystem: {
     config: z.strictObject({
@@ -64,12 +70,15 @@ export const KIND_SCHEMAS = {
     requiredSecrets: ['url'],
   },
   remote: {
-    config: z.strictObject({ url: httpUrl, headers: headers.optional() }),
+    config: z.strictObject({ url: httpUrl, headers: headers.optional(), timeoutMs: upstreamTimeoutMs.optional() }),
     secrets: z.strictObject({ token: z.string().min(1).max(4096).optional(), headers: headers.optional() }),
     requiredSecrets: [],
   },
   stdio: {
-    config: z.strictObject({ command: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a command name') }),
+    config: z.strictObject({
+      command: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a command name'),
+      timeoutMs: upstreamTimeoutMs.optional(),
+    }),
     secrets: z.strictObject({}),
     requiredSecrets: [],
   },

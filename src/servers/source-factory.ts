@@ -104,6 +104,7 @@ export function createSourceFactory({
           ...(config.headers !== undefined && { headers: config.headers }),
           ...(secrets.token !== undefined && { token: secrets.token }),
           ...(secrets.headers !== undefined && { secretHeaders: secrets.headers }),
+          ...(config.timeoutMs !== undefined && { timeoutMs: config.timeoutMs }),
           outbound,
           eraCache,
           // The upstream's own announcements reach this tenant's listeners, as the server's.
@@ -128,6 +129,7 @@ export function createSourceFactory({
           env: { HOME: home },
           cwd: home,
           name: config.command,
+          ...(config.timeoutMs !== undefined && { timeoutMs: config.timeoutMs }),
           logger: logger.child({ serverId: server.id, command: config.command }),
         });
         return pinned(stdio, server, tenant);

@@ -71,6 +71,7 @@ describe('2026-07-28 tool calls answered directly (without the SDK per-request s
     key = (await seedTenant(dataDir, 'acme')).key.secret;
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'files', kind: 'filesystem' });
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'rec', kind: 'remote', config: { url: upstream.url } });
+    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'impatient', kind: 'remote', config: { url: upstream.url, timeoutMs: 1_000 } });
     readerKey = (
       await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {
         tenant: 'acme',
@@ -145,13 +146,23 @@ describe('2026-07-28 tool calls answered directly (without the SDK per-request s
     expect(answer.json).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 } });
   });
 
+  it('gives up on an upstream call after the server’s configured timeout, and tells the upstream', async () => {
+    const before = upstream.cancellations;
+    const answer = await postToolCall({ url: `${gateway.url}/t/acme/mcp/servers/impatient`, key, name: 'hang' });
+    expect(answer.json).toMatchObject({
+      result: { content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ unavailable: no answer within 1000 ms$/) }], isError: true },
+    });
+    await pollUntil('the upstream to see the cancellation', async () => (upstream.cancellations > before ? true : undefined));
+  });
+
   it('cancels the upstream call when the client closes its request', async () => {
     const controller = new AbortController();
+    const cancelledBefore = upstream.cancellations;
     const before = upstream.requests.filter((r) => r.rpcMethod === 'tools/call').length;
     const call = postToolCall({ url: `${gateway.url}/t/acme/mcp/servers/rec`, key, name: 'hang', signal: controller.signal });
     await pollUntil('the upstream to receive the call', async () => (upstream.requests.filter((r) => r.rpcMethod === 'tools/call').length > before ? true : undefined));
     controller.abort();
     await expect(call).rejects.toThrow(/abort/i);
-    await pollUntil('the upstream to see the cancellation', async () => (upstream.cancellations === 1 ? true : undefined));
+    await pollUntil('the upstream to see the cancellation', async () => (upstream.cancellations === cancelledBefore + 1 ? true : undefined));
   });
 });

@@ -112,6 +112,8 @@ describe('REST API: /api/v1/servers', () => {
       // Not a URL the outbound check can read: a 400, not a 500 that would log the URL and its password.
       [{ slug: 'x', kind: 'database', secrets: { url: `postgres://u:${DB_PASSWORD}@/db` } }, /^secrets\.url: /],
       [{ slug: 'x', kind: 'stdio', config: { command: 'bash' } }, /^config\.command: /],
+      [{ slug: 'x', kind: 'remote', config: { url: 'https://93.184.215.14/mcp', timeoutMs: 999 } }, /^config\.timeoutMs: must be at least 1000 \(1 s\)$/],
+      [{ slug: 'x', kind: 'stdio', config: { command: 'bash', timeoutMs: 600_001 } }, /^config\.timeoutMs: must be at most 600000 \(10 min\)$/],
       [{ slug: 'x', kind: 'ftp' }, /^kind: /],
       [{ slug: 'Bad Slug', kind: 'filesystem' }, /^slug: /],
       [{ slug: 'x', kind: 'filesystem', colour: 'red' }, /colour/],
