@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Express, type RequestHandler } from 'express';
+import type { ServerResponse } from 'node:http';
+import express, { type Express, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { ChangeBus } from '../shared/change-bus.ts';
@@ -7,7 +8,7 @@ import { AppError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { BotsModule } from '../bots/index.ts';
 import type { ServersModule } from '../servers/index.ts';
-import type { AuditWriter, TenancyModule } from '../tenancy/index.ts';
+import type { AuditWriter, Principal, TenancyModule } from '../tenancy/index.ts';
 import { requireCredential } from './auth.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
@@ -69,6 +70,12 @@ export interface AppDependencies {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The tenant and actor of an authenticated request, for its log line; undefined before authentication. */
+function principalBindings(res: ServerResponse): { tenantId: string; actor: Principal['actor'] } | undefined {
+  const principal = (res as Partial<Response>).locals?.['principal'] as Principal | undefined;
+  return principal && { tenantId: principal.tenant.id, actor: principal.actor };
+}
+
 /** Bodies that are sent must be JSON; a form or text body is refused, not ignored. */
 const requireJsonBody: RequestHandler = (req, _res, next) => {
   const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
@@ -94,6 +101,9 @@ export function createApp(deps: AppDependencies): Express {
         return id;
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      // The request's line names who made it, once authenticated (read when the line is written, not before).
+      // pino-http adds no bindings when this returns nothing (its types ask for an object).
+      customProps: (_req, res) => principalBindings(res) as object,
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
