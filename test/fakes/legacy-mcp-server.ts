@@ -198,6 +198,8 @@ export async function startLegacyMcpServer({ jsonResponse = false, resumeAfterMs
     const recorded: LegacyRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
     requests.push(recorded);
     res.once('finish', () => (recorded.status = res.statusCode));
+    // A stream the client closed before the server ended it: its status is what the headers said.
+    res.once('close', () => (recorded.status ??= res.headersSent ? res.statusCode : undefined));
     // An endpoint that moved within the server, as a trailing-slash or renamed route does.
     if (req.url === '/moved') return void res.writeHead(307, { location: '/mcp' }).end();
     if (req.method === 'GET' && req.headers['last-event-id'] !== undefined && fake.refuseResumption) {

@@ -342,6 +342,14 @@ describe('tool calls to a 2025-era upstream that closes a call’s event stream 
     expect(resumptions()[0]?.headers['last-event-id']).toMatch(/^.+:\d+$/);
   });
 
+  it('closes a resumed stream once its replay brought the answer: the upstream keeps such a stream open', async () => {
+    // The answer is stored before the gateway comes back (no pause after closing), so it arrives as a replay.
+    const result = await source().callTool('pause', { pauseMs: 0 }, quietContext());
+    expect(result).toEqual({ content: [{ type: 'text', text: 'resumed' }] });
+    await pollUntil(() => resumptions().every((request) => request.status !== undefined));
+    expect(resumptions().map((request) => request.status)).toEqual([200]);
+  });
+
   it('gives the client path’s result for the same call', async () => {
     const direct = await source().callTool('pause', {}, quietContext());
     const viaClient = createClientPathSource(upstream.url);

@@ -249,6 +249,11 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     return false;
   }
 
+  /** Closes a body not to be read further (destroying emits an abort error, expected here). */
+  function discard(body: OutboundResponse['body']): void {
+    body.once('error', () => undefined).destroy();
+  }
+
   /** Reads what follows the answer (up to undici's dump limit) so the socket is reused; closing the connection ends it. */
   function drain(body: OutboundResponse['body']): void {
     const destroy = () => body.destroy();
@@ -261,14 +266,17 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
 
   /**
    * Reads an event stream until our answer arrives, noting in `position` where
-   * it got to; the rest is drained so the connection is reused. Undefined when
-   * the stream ends first.
+   * it got to. Undefined when the stream ends first. After the answer, the
+   * call's own stream is drained so the connection is reused; a resumed one
+   * is closed, as the upstream may keep it open for events the call no longer
+   * waits for.
    */
   async function readStream(
     body: OutboundResponse['body'],
     id: string,
     onprogress: DirectCallOptions['onprogress'],
     position: StreamPosition,
+    resumed: boolean,
   ): Promise<Message | undefined> {
     const pending: Message[] = [];
     const guard = eventSizeGuard(target.maxMessageBytes);
@@ -292,15 +300,16 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
       try {
         guard(chunk as Buffer);
       } catch (error) {
-        // Not a byte more of it: the connection is closed rather than drained (destroying emits an abort error, expected here).
-        body.once('error', () => undefined).destroy();
+        // Not a byte more of it: the connection is closed rather than drained.
+        discard(body);
         throw error;
       }
       parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
       for (const message of pending.splice(0)) {
         if (receive(message, id, onprogress)) {
           await chunks.return?.();
-          drain(body);
+          if (resumed) discard(body);
+          else drain(body);
           return message;
         }
       }
@@ -345,8 +354,8 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     onprogress: DirectCallOptions['onprogress'],
   ): Promise<Message> {
     const position: StreamPosition = {};
-    for (let stream = body; ; ) {
-      const answer = await readStream(stream, id, onprogress, position).catch((error: unknown) => {
+    for (let stream = body, resumed = false; ; resumed = true) {
+      const answer = await readStream(stream, id, onprogress, position, resumed).catch((error: unknown) => {
         // Resuming would only replay what was too large.
         if (signal.aborted || position.lastEventId === undefined || error instanceof MessageTooLargeError) throw error;
         return undefined;
