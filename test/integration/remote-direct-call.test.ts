@@ -440,7 +440,7 @@ describe('an upstream message over the operator’s limit', () => {
     const throughClient = async (jsonResponse: boolean) => {
       const upstream = await startLegacyMcpServer({ jsonResponse });
       upstreams.push(upstream);
-      const source = createClientPathSource(upstream.url, { outbound: limited, timeoutMs: 1_000 });
+      const source = createClientPathSource(upstream.url, { outbound: limited, timeoutMs: 3_000 });
       sources.push(source);
       return source;
     };
@@ -449,7 +449,7 @@ describe('an upstream message over the operator’s limit', () => {
     expect(text(await json.callTool('echo', { message: 'next' }, quietContext()))).toBe('echo: next');
     // The client drops a broken event stream without failing the request: the call's timeout ends it.
     const events = await throughClient(false);
-    expect(text(await events.callTool('big', { bytes: LIMIT * 4 }, quietContext()))).toMatch(/unavailable: no answer within 1000 ms/);
+    expect(text(await events.callTool('big', { bytes: LIMIT * 4 }, quietContext()))).toMatch(/unavailable: no answer within 3000 ms/);
     expect(text(await events.callTool('echo', { message: 'next' }, quietContext()))).toBe('echo: next');
   });
 });
