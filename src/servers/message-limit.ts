@@ -5,6 +5,9 @@
  * may run for ever, but each of its events is one message.
  */
 
+/** The default limit: 16 MiB, room for a result with several large images. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 /** An upstream message passed the limit; nothing more of it is read. */
 export class MessageTooLargeError extends Error {
   override readonly name = 'MessageTooLargeError';

@@ -3,7 +3,7 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP, Socket, type LookupFunction } from 'node:net';
 import { callbackify } from 'node:util';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { limitResponse } from './message-limit.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, limitResponse } from './message-limit.ts';
 import { isAddressAllowed } from './policy.ts';
 
 /** Resolves a host name to every address it has, as `dns.lookup` with `all: true` does. */
@@ -71,9 +71,6 @@ export interface OutboundGuard {
 }
 
 const systemResolve: ResolveHost = (hostname, options) => dnsLookup(hostname, { ...options, all: true });
-
-/** The default `maxMessageBytes`: 16 MiB, room for a result with several large images. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
  * One guard, and one connection pool, per policy: built once by the servers

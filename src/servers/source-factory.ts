@@ -130,6 +130,7 @@ export function createSourceFactory({
           cwd: home,
           name: config.command,
           ...(config.timeoutMs !== undefined && { timeoutMs: config.timeoutMs }),
+          maxMessageBytes: outbound.maxMessageBytes,
           logger: logger.child({ serverId: server.id, command: config.command }),
         });
         return pinned(stdio, server, tenant);

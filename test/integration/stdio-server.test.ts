@@ -155,6 +155,23 @@ describe('stdio source running server-everything', () => {
     expect(isAlive(pid)).toBe(false);
   });
 
+  it('ends a child that sends a message over the operator’s limit, failing that call, and serves the next call from a new child', async () => {
+    const source = open({ maxMessageBytes: 64 * 1024, backoffInitialMs: 50 });
+    expect(text(await source.callTool('echo', { message: 'small' }, context()))).toBe('Echo: small');
+    const pid = await runningPid(source);
+
+    const tooLarge = await source.callTool('echo', { message: 'x'.repeat(100_000) }, context());
+    expect(tooLarge.isError).toBe(true);
+    expect(text(tooLarge)).toMatch(/^upstream node unavailable: /);
+
+    const answer = await pollUntil('a new child', async () => {
+      const result = await source.callTool('echo', { message: 'after' }, context());
+      return result.isError ? undefined : result;
+    });
+    expect(text(answer)).toBe('Echo: after');
+    expect(source.pid()).not.toBe(pid);
+  });
+
   it('fails fast while backing off, without starting a child', async () => {
     const { logger, entries } = capturingLogger();
     // A first delay past the cap waits the cap: 30 s, far longer than this test.

@@ -32,6 +32,8 @@ export interface StdioConnectionOptions {
   upstream: string;
   /** Bound on spawning the process and the MCP handshake. */
   connectTimeoutMs: number;
+  /** The most one message (one line) from the process may hold; past it the connection ends, as after a crash. */
+  maxMessageBytes: number;
   /** Delay before the first restart after a crash, doubling per further crash up to `maxMs`. */
   backoff: { initialMs: number; maxMs: number };
   logger: Logger;
@@ -107,6 +109,7 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
       env: { ...options.env },
       ...(options.cwd && { cwd: options.cwd }),
       stderr: 'pipe',
+      maxBufferSize: options.maxMessageBytes,
     });
     let pid: number | undefined;
     // Followed before the start so a child writing much at startup never blocks on a full pipe.

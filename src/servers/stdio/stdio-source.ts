@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { createLogger, type Logger } from '../../shared/logger.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../message-limit.ts';
 import { createProxySource, createResourceWatches, withResourceWatches, type ProxySource, type RemoteSource } from '../remote/index.ts';
 import { createStdioConnector } from './stdio-connection.ts';
 
@@ -23,6 +24,8 @@ export interface StdioSourceOptions {
   timeoutMs?: number;
   /** Bound on spawning the child and the MCP handshake. Default 10 s. */
   connectTimeoutMs?: number;
+  /** The most one message from the child may hold (`BOTGATE_UPSTREAM_MESSAGE_LIMIT`). Default 16 MiB. */
+  maxMessageBytes?: number;
   /** First restart delay after a crash, doubling per consecutive crash. Default 0.5 s. */
   backoffInitialMs?: number;
   /** Longest restart delay. Default 30 s. */
@@ -66,6 +69,7 @@ export function createStdioSource(options: StdioSourceOptions): StdioSource {
     cwd: options.cwd,
     upstream,
     connectTimeoutMs,
+    maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     backoff: { initialMs: options.backoffInitialMs ?? 500, maxMs: options.backoffMaxMs ?? 30_000 },
     logger,
     watches,
