@@ -133,10 +133,22 @@ export function createListenStreams(options: {
   logger: Logger;
   maxBodyBytes: number;
   stopping: AbortSignal | undefined;
+  /** Streams one tenant may hold open on this node, those still opening included. Default 256. */
+  maxStreamsPerTenant?: number;
+  /** How long a stream waits for its upstreams' answers before it is acknowledged. Default `ACCEPT_WAIT_MS`. */
+  acceptWaitMs?: number;
 }): ListenStreams {
   const { changes, factory, logger, stopping } = options;
+  const maxStreams = options.maxStreamsPerTenant ?? MAX_STREAMS_PER_TENANT;
   // Each open stream's handler, by tenant.
   const perTenant = new Map<string, Set<McpHttpHandler>>();
+  // Streams still waiting for their upstreams' answers, by tenant: they count against the limit too.
+  const opening = new Map<string, number>();
+  const countOpening = (tenantId: string, by: number) => {
+    const count = (opening.get(tenantId) ?? 0) + by;
+    if (count > 0) opening.set(tenantId, count);
+    else opening.delete(tenantId);
+  };
   const onerror = (error: Error) => logger.warn({ err: error }, 'subscriptions/listen stream error');
   const end = (handlers: Iterable<McpHttpHandler>) => {
     for (const handler of handlers) handler.close().catch(onerror);
@@ -157,9 +169,8 @@ export function createListenStreams(options: {
       if (requested.length > MAX_RESOURCE_SUBSCRIPTIONS) {
         throw new AppError('bad_request', `a subscriptions/listen stream may watch at most ${MAX_RESOURCE_SUBSCRIPTIONS} resources; it asked for ${requested.length}`);
       }
-      const held = perTenant.get(scope.tenantId) ?? new Set<McpHttpHandler>();
-      if (held.size >= MAX_STREAMS_PER_TENANT) {
-        throw new AppError('rate_limited', `this tenant already holds ${MAX_STREAMS_PER_TENANT} subscriptions/listen streams on this node`);
+      if ((perTenant.get(scope.tenantId)?.size ?? 0) + (opening.get(scope.tenantId) ?? 0) >= maxStreams) {
+        throw new AppError('rate_limited', `this tenant already holds ${maxStreams} subscriptions/listen streams on this node`);
       }
       // Watched before the stream is acknowledged, so that the acknowledgement names only what can be delivered;
       // only for a well-formed request, so that one the SDK refuses subscribes to nothing upstream.
@@ -171,10 +182,19 @@ export function createListenStreams(options: {
         sourceEnded = true;
         if (handler) end([handler]);
       };
-      const watches =
-        requested.length > 0 && isListenBody(req, body)
-          ? await openStreamWatches((uri, listener) => scope.watchResource(uri, listener), requested, { waitMs: ACCEPT_WAIT_MS, signal: closed.signal, onEnded })
-          : undefined;
+      let watches: StreamWatches | undefined;
+      if (requested.length > 0 && isListenBody(req, body)) {
+        countOpening(scope.tenantId, 1);
+        try {
+          watches = await openStreamWatches((uri, listener) => scope.watchResource(uri, listener), requested, {
+            waitMs: options.acceptWaitMs ?? ACCEPT_WAIT_MS,
+            signal: closed.signal,
+            onEnded,
+          });
+        } finally {
+          countOpening(scope.tenantId, -1);
+        }
+      }
       res.once('close', () => watches?.stop());
       if (closed.signal.aborted || sourceEnded || stopping?.aborted) {
         watches?.stop();
@@ -189,6 +209,7 @@ export function createListenStreams(options: {
         onerror,
       });
       handler = created;
+      const held = perTenant.get(scope.tenantId) ?? new Set<McpHttpHandler>();
       perTenant.set(scope.tenantId, held.add(created));
       res.once('close', () => {
         held.delete(created);
