@@ -17,8 +17,9 @@ function catalog(answers: Record<string, boolean | 'silent' | 'unpublished'>) {
   return { watchResource, listeners, stopped };
 }
 
+// A wait longer than a test may run, unless a test sets its own: answers (or an abort) must end it.
 const options = (overrides: { waitMs?: number; signal?: AbortSignal; onEnded?: () => void } = {}) => ({
-  waitMs: 5_000,
+  waitMs: 10 * 60_000,
   signal: new AbortController().signal,
   onEnded: () => {},
   ...overrides,
