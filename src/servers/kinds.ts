@@ -36,13 +36,13 @@ const postgresUrl = z
   .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL')
   .refine(hasOnePlainHost, 'must name one host, with no parameters besides sslmode, ssl, application_name and connect_timeout');
 
-/** Non-secret configuration and secrets of each kind; unknown keys are refused. */
 /**
  * How long a remote or stdio server's request may go without an answer
  * (a progress notification restarts the clock): 30 s unless configured.
  */
 const upstreamTimeoutMs = z.number().int().min(1_000, 'must be at least 1000 (1 s)').max(600_000, 'must be at most 600000 (10 min)');
 
+/** Non-secret configuration and secrets of each kind; unknown keys are refused. */
 export const KIND_SCHEMAS = {
   filesystem: {
     config: z.strictObject({

@@ -3,6 +3,7 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP, Socket, type LookupFunction } from 'node:net';
 import { callbackify } from 'node:util';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { findCause } from '../shared/errors.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, limitResponse } from './message-limit.ts';
 import { isAddressAllowed } from './policy.ts';
 
@@ -45,10 +46,7 @@ export class OutboundRefusedError extends Error {
 
 /** The refusal behind an error, looking through the causes fetch, Octokit and pg wrap it in. */
 export function findOutboundRefusal(error: unknown): OutboundRefusedError | undefined {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
-    if (current instanceof OutboundRefusedError) return current;
-  }
-  return undefined;
+  return findCause(error, OutboundRefusedError);
 }
 
 /**
@@ -62,9 +60,9 @@ export function findOutboundRefusal(error: unknown): OutboundRefusedError | unde
 export interface OutboundGuard {
   /** The global fetch over an agent whose every connection (redirects included) is checked; bodies read through `maxMessageBytes`. */
   fetch: OutboundFetch;
-  /** A request over the same checked agent as `fetch`, for hot paths; its reader applies `maxMessageBytes` (see message-limit.ts). */
+  /** A request over the same checked agent as `fetch`, for hot paths; its caller reads the body within `maxMessageBytes` (see message-limit.ts). */
   request: OutboundRequest;
-  /** The most one message of a response may hold: a JSON body, or one event of an event stream. */
+  /** The most one message of a response may hold: a JSON body, or one event of an event stream (stdio sources use it for one line). */
   maxMessageBytes: number;
   /** An unconnected TCP socket whose `connect(port, host)` is checked, for pg's `stream` option. */
   createSocket: () => Socket;

@@ -146,7 +146,7 @@ export interface Config {
   readonly fsRoots: readonly string[];
   /** CIDRs remote servers (and OAuth client metadata documents) may resolve to although private. */
   readonly allowPrivateNetworks: readonly string[];
-  /** Bytes one message of a tenant's remote or GitHub server may hold (BOTGATE_UPSTREAM_MESSAGE_LIMIT). */
+  /** Bytes one message of a tenant's remote, stdio or GitHub server may hold (BOTGATE_UPSTREAM_MESSAGE_LIMIT). */
   readonly upstreamMessageLimit: number;
   /** OAuth clients the operator registered ahead of time (BOTGATE_OAUTH_CLIENTS). */
   readonly oauthClients: readonly OAuthClientConfig[];

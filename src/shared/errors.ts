@@ -40,6 +40,14 @@ export class AppError extends Error {
   }
 }
 
+/** The first error of class `type` among `error` and its causes, as fetch, SDKs and drivers wrap them (8 deep at most). */
+export function findCause<T extends Error>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+    if (current instanceof type) return current;
+  }
+  return undefined;
+}
+
 /** Shorthand for the 404 used for missing resources and other tenants' resources alike. */
 export function notFound(what: string): AppError {
   return new AppError('not_found', `${what} not found`);

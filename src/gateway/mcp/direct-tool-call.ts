@@ -160,6 +160,7 @@ export interface Answer {
   respond(message: Message): void;
 }
 
+/** The `Answer` to the request `res` answers. */
 export function createAnswer(res: ServerResponse): Answer {
   let keepAlive: NodeJS.Timeout | undefined;
   const stopKeepAlive = () => clearInterval(keepAlive);
