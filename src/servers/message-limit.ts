@@ -5,6 +5,8 @@
  * may run for ever, but each of its events is one message.
  */
 
+import { findCause } from '../shared/errors.ts';
+
 /** The default limit: 16 MiB, room for a result with several large images. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -18,10 +20,7 @@ export class MessageTooLargeError extends Error {
 
 /** The size limit behind an error, looking through the causes fetch and the MCP client wrap it in. */
 export function findMessageTooLarge(error: unknown): MessageTooLargeError | undefined {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
-    if (current instanceof MessageTooLargeError) return current;
-  }
-  return undefined;
+  return findCause(error, MessageTooLargeError);
 }
 
 /** Told each chunk of a body as it is read; throws `MessageTooLargeError` once the limit is passed. */
@@ -72,7 +71,7 @@ export function eventSizeGuard(limit: number): SizeGuard {
 }
 
 /** The guard for a body of this content type. */
-export function sizeGuardFor(contentType: string | null | undefined, limit: number): SizeGuard {
+function sizeGuardFor(contentType: string | null | undefined, limit: number): SizeGuard {
   const type = contentType?.split(';')[0]?.trim().toLowerCase();
   return type === 'text/event-stream' ? eventSizeGuard(limit) : bodySizeGuard(limit);
 }
@@ -89,8 +88,13 @@ export function limitResponse(response: Response, limit: number): Response {
       },
     }),
   );
-  const limited = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return withBody(response, body);
+}
+
+/** The same response (status, headers, url) with another body. */
+export function withBody(response: Response, body: ConstructorParameters<typeof Response>[0]): Response {
+  const replaced = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   // Redirect handling reads where the response came from.
-  Object.defineProperty(limited, 'url', { value: response.url });
-  return limited;
+  Object.defineProperty(replaced, 'url', { value: response.url });
+  return replaced;
 }

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rateLimited, secondaryRateLimited, serverError, startFakeGithub, validationFailure, type FakeGithub, type FakeRepo } from '../fakes/github.ts';
+import { commitToBranch, rateLimited, secondaryRateLimited, serverError, startFakeGithub, validationFailure, type FakeGithub, type FakeRepo } from '../fakes/github.ts';
+import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { callTool, seedGithub, sourceFor, type SeenResult } from '../fakes/github-fixture.ts';
 
 let fake: FakeGithub;
@@ -94,6 +95,18 @@ describe('github source: GitHub errors become results a model can act on', () =>
     fake.failNext({ path: '/repos/acme/widgets/pulls' }, serverError(502), 2);
     expect((await callTool(source, 'list_pull_requests', {})).text).toBe('GitHub failed with status 502. Try again later.');
     expect(fake.requests).toHaveLength(4);
+  });
+
+  it('an answer over the operator’s message limit is refused, naming the limit', async () => {
+    const { source } = sourceFor(fake, { ...defaults, fetch: createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'], maxMessageBytes: 64 * 1024 }).fetch });
+    expect(await callTool(source, 'get_file_contents', { path: 'README.md' })).toMatchObject({ isError: false });
+    // Under the contents API's own 1 MB bound, over the operator's 64 KiB.
+    commitToBranch(widgets, 'main', { message: 'Add a big file', files: { 'data/big.txt': 'x'.repeat(200_000) } });
+    const seen = await callTool(source, 'get_file_contents', { path: 'data/big.txt' });
+    expect(seen).toMatchObject({
+      isError: true,
+      text: "GitHub's answer about path 'data/big.txt' in acme/widgets was not read: it sent a message of more than 65536 bytes, the limit for one message (BOTGATE_UPSTREAM_MESSAGE_LIMIT). Ask for less (a smaller file, fewer results).",
+    });
   });
 
   it('never shows the token, even when GitHub echoes it', async () => {

@@ -3,6 +3,7 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Logger } from '../../shared/logger.ts';
+import { withBody } from '../message-limit.ts';
 import type { OutboundFetch } from '../outbound.ts';
 
 const GithubOctokit = Octokit.plugin(throttling, retry);
@@ -25,6 +26,18 @@ export interface GithubClientOptions {
 const noop = (): void => {};
 
 /**
+ * Octokit takes a body it fails to read for empty data, which a tool would
+ * report as an odd answer. Read here first, a body over the operator's limit
+ * (see message-limit.ts) fails the request instead, with the limit as cause.
+ */
+function readingBodies(fetch: OutboundFetch): OutboundFetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    return response.body ? withBody(response, await response.arrayBuffer()) : response;
+  };
+}
+
+/**
  * Builds the Octokit client. The throttling plugin keeps module-wide request
  * queues keyed by `id` (one write per second, one search per two seconds);
  * keying them by a hash of the token gives each credential its own queues, as
@@ -42,7 +55,7 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
     auth: options.token,
     baseUrl: options.baseUrl,
     userAgent: options.userAgent,
-    request: { fetch: options.fetch },
+    request: { fetch: readingBodies(options.fetch) },
     log: {
       debug: noop,
       info: noop,

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { findMessageTooLarge } from '../message-limit.ts';
 import { findOutboundRefusal } from '../outbound.ts';
 import { ToolError, type ToolCallContext } from '../tool-source.ts';
 import type { GithubClient } from './client.ts';
@@ -80,6 +81,8 @@ export function createGithubToolContext(options: {
         }
         const refusal = findOutboundRefusal(error);
         if (refusal) throw new ToolError(`GitHub API host ${refusal.host} is not allowed: ${refusal.reason}`);
+        const tooLarge = findMessageTooLarge(error);
+        if (tooLarge) throw new ToolError(`GitHub's answer about ${subject} was not read: ${tooLarge.message}. Ask for less (a smaller file, fewer results).`);
         if (isHttpError(error)) throw new ToolError(redact(describeHttpError(error, subject)));
         throw error;
       } finally {
