@@ -5,6 +5,7 @@
  * may run for ever, but each of its events is one message.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { findCause } from '../shared/errors.ts';
 
 /** The default limit: 16 MiB, room for a result with several large images. */
@@ -76,14 +77,33 @@ function sizeGuardFor(contentType: string | null | undefined, limit: number): Si
   return type === 'text/event-stream' ? eventSizeGuard(limit) : bodySizeGuard(limit);
 }
 
+/** Who hears of a response of the current request that passed the limit (see `reportingOverflow`). */
+const overflowListeners = new AsyncLocalStorage<(error: MessageTooLargeError) => void>();
+
+/**
+ * Runs `send`; a response to a request it makes that passes the limit (read
+ * through `limitResponse`) is also told to `onOverflow`. An MCP client drops an
+ * event stream that fails without failing the request it answers, which would
+ * then wait out its timeout: this lets the request's sender fail it at once.
+ */
+export function reportingOverflow<T>(onOverflow: (error: MessageTooLargeError) => void, send: () => T): T {
+  return overflowListeners.run(onOverflow, send);
+}
+
 /** The same response, its body read through the guard for its content type; it errors once the limit is passed. */
 export function limitResponse(response: Response, limit: number): Response {
   if (!response.body) return response;
   const guard = sizeGuardFor(response.headers.get('content-type'), limit);
+  const onOverflow = overflowListeners.getStore();
   const body = response.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        guard(chunk);
+        try {
+          guard(chunk);
+        } catch (error) {
+          if (error instanceof MessageTooLargeError) onOverflow?.(error);
+          throw error;
+        }
         controller.enqueue(chunk);
       },
     }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bodySizeGuard, eventSizeGuard, findMessageTooLarge, limitResponse, MessageTooLargeError } from '../../src/servers/message-limit.ts';
+import { bodySizeGuard, eventSizeGuard, findMessageTooLarge, limitResponse, MessageTooLargeError, reportingOverflow } from '../../src/servers/message-limit.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const event = (size: number, end = '\n\n') => `data: ${'x'.repeat(size - 6 - end.length)}${end}`;
@@ -73,6 +73,25 @@ describe('limitResponse', () => {
     expect(await fine.text()).toBe(stream);
     const tooLarge = limitResponse(new Response(`${stream}${event(2000)}`, { headers: { 'content-type': 'text/event-stream' } }), 1024);
     expect(findMessageTooLarge(await tooLarge.text().catch((e: unknown) => e))).toBeInstanceOf(MessageTooLargeError);
+  });
+
+  it('tells the sender of the request whose response passed the limit, and nobody else', async () => {
+    const told: Array<[string, number]> = [];
+    const sent = async (name: string, body: string) =>
+      reportingOverflow(
+        (error) => told.push([name, error.limit]),
+        async () => {
+          // As a client would: the response arrives after an await, its body is read later still.
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          return limitResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), 1024);
+        },
+      );
+    const [small, large] = await Promise.all([sent('small', event(100)), sent('large', event(2000))]);
+    const outside = limitResponse(new Response(event(2000), { headers: { 'content-type': 'text/event-stream' } }), 1024);
+    expect(await small.text()).toBe(event(100));
+    await expect(large.text()).rejects.toThrow(/more than 1024 bytes/);
+    await expect(outside.text()).rejects.toThrow(/more than 1024 bytes/);
+    expect(told).toEqual([['large', 1024]]);
   });
 
   it('leaves a response without a body as it is', () => {

@@ -8,6 +8,7 @@ import type {
   Resource,
   ResourceTemplateType,
 } from '@modelcontextprotocol/server';
+import { reportingOverflow } from '../message-limit.ts';
 import { errorResult, type ToolSource } from '../tool-source.ts';
 import type { DirectCall } from './direct-call.ts';
 import type { ResourceWatchListener } from './resource-watch.ts';
@@ -61,6 +62,22 @@ type BoundOptions = RequestOptions & { signal: AbortSignal; timeout: number };
 type Operation<T> = (client: Client, options: BoundOptions, directCall: DirectCall | undefined) => Promise<T>;
 
 /**
+ * Sends a request through the client so that an answer over the message limit
+ * fails it at once with the limit's error, and the upstream is told it was
+ * cancelled. (The client drops an event stream that breaks off without failing
+ * the request it answers, which would wait out its timeout.)
+ */
+async function throughClient<T>(options: BoundOptions, send: (options: BoundOptions) => Promise<T>): Promise<T> {
+  const overflow = new AbortController();
+  const signal = AbortSignal.any([options.signal, overflow.signal]);
+  try {
+    return await reportingOverflow((error) => overflow.abort(error), () => send({ ...options, signal }));
+  } catch (error) {
+    throw overflow.signal.aborted ? (overflow.signal.reason as Error) : error;
+  }
+}
+
+/**
  * Proxies an upstream MCP server through a connector's shared client. A
  * connection that fails is discarded so the next call reconnects. Tool calls
  * never throw for upstream failures: they return `isError` results.
@@ -91,7 +108,9 @@ export function createProxySource({ connector, upstream, timeoutMs }: ProxySourc
   /** Runs an operation that is safe to repeat, turning failures into `UpstreamError`s. */
   async function query<T>(signal: AbortSignal, operation: Operation<T>): Promise<T> {
     try {
-      return await run(signal, () => true, operation);
+      return await run(signal, () => true, (client, options, directCall) =>
+        throughClient(options, (bound) => operation(client, bound, directCall)),
+      );
     } catch (error) {
       throw signal.aborted ? error : toUpstreamError(error, upstream, timeoutMs);
     }
@@ -111,10 +130,12 @@ export function createProxySource({ connector, upstream, timeoutMs }: ProxySourc
           // A 2025-era session's calls skip the client: same behaviour and errors, a tenth of the CPU.
           directCall
             ? directCall({ name, arguments: args }, { ...request, onprogress })
-            : client.callTool(
-                { name, arguments: args },
-                // Progress is always asked for: it also keeps a long call within its timeout.
-                { ...request, resetTimeoutOnProgress: true, onprogress },
+            : throughClient(request, (bound) =>
+                client.callTool(
+                  { name, arguments: args },
+                  // Progress is always asked for: it also keeps a long call within its timeout.
+                  { ...bound, resetTimeoutOnProgress: true, onprogress },
+                ),
               ),
         );
         return withoutUpstreamIdentity(result);
