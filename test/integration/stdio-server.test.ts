@@ -162,7 +162,9 @@ describe('stdio source running server-everything', () => {
 
     const tooLarge = await source.callTool('echo', { message: 'x'.repeat(100_000) }, context());
     expect(tooLarge.isError).toBe(true);
-    expect(text(tooLarge)).toMatch(/^upstream node unavailable: /);
+    expect(text(tooLarge)).toBe(
+      'upstream node gave an unusable answer: it sent a message of more than 65536 bytes, the limit for one message (BOTGATE_UPSTREAM_MESSAGE_LIMIT)',
+    );
 
     const answer = await pollUntil('a new child', async () => {
       const result = await source.callTool('echo', { message: 'after' }, context());

@@ -97,7 +97,8 @@ export function createProxySource({ connector, upstream, timeoutMs }: ProxySourc
       try {
         const timeout = Math.max(1, timeoutMs - (Date.now() - started));
         return await operation(client, { signal, timeout }, directCall);
-      } catch (error) {
+      } catch (caught) {
+        const error = connector.endedBy?.(client) ?? caught;
         if (signal.aborted || !isConnectionFailure(error)) throw error;
         connector.discard(client);
         if (fresh || attempt > 0 || !mayRetry(error)) throw error;

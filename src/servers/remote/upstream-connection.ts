@@ -128,6 +128,8 @@ export interface UpstreamConnector {
   acquire(wait: () => AbortSignal): Promise<UpstreamLease>;
   /** Forgets a client that failed, so the next call reconnects (and probes the era again). */
   discard(client: Client): void;
+  /** Why a client's connection was ended, when the connector ended it for a reason its calls should report. */
+  endedBy?(client: Client): Error | undefined;
   close(): Promise<void>;
 }
 

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { Client, type PriorDiscovery } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Logger } from '../../shared/logger.ts';
+import { MessageTooLargeError } from '../message-limit.ts';
 import {
   abortable,
   isTimeout,
@@ -59,6 +60,9 @@ interface Connection {
 
 type Pending = PendingConnection<Connection>;
 
+/** What the SDK's stdio transport reports, before it closes, when a line passes its `maxBufferSize`. */
+const BUFFER_EXCEEDED = /^ReadBuffer exceeded maximum size/;
+
 /**
  * Starts the command on first use and keeps one child per connector. A child
  * that exits on its own fails the calls it was serving (the client rejects
@@ -74,6 +78,8 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
   let prior: PriorDiscovery | undefined;
   let crashes = 0;
   let retryAt = 0;
+  // Children ended for a line over the limit: their calls report the limit, not a lost connection.
+  const overflowed = new WeakMap<Client, MessageTooLargeError>();
 
   const unavailable = (reason: string, cause?: unknown) =>
     new UpstreamError(`upstream ${upstream} unavailable: ${reason}`, 'unavailable', undefined, { cause });
@@ -136,6 +142,9 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
     pid = transport.pid ?? undefined;
     const connection: Connection = { client, pid, startedAt, stopping: false };
     const subscribe = subscribeOnClient(client, options.connectTimeoutMs);
+    client.onerror = (error) => {
+      if (BUFFER_EXCEEDED.test(error.message)) overflowed.set(client, new MessageTooLargeError(options.maxMessageBytes));
+    };
     client.onclose = () => {
       onExit(connection);
       watches?.disconnected(subscribe);
@@ -190,6 +199,8 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
 
     // A timed-out request is not a dead child: the child is kept, and replaced only when it exits.
     discard: () => undefined,
+
+    endedBy: (client) => overflowed.get(client),
 
     stop: () => stopEntry(takeCurrent()),
 
