@@ -198,6 +198,41 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
     });
   });
 
+  it('answers a chunked listen body over 4 MiB as the SDK answers one that states such a length, and watches nothing', async () => {
+    const before = modern.subscribed.length;
+    const huge = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'listen:huge',
+      method: 'subscriptions/listen',
+      params: {
+        notifications: { resourceSubscriptions: ['botgate://modern/res://b'] },
+        _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, padding: 'x'.repeat(5 * 1024 * 1024) },
+      },
+    });
+    const send = async (chunked: boolean) => {
+      const response = await fetch(aggregate('acme'), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${keys.acme}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'subscriptions/listen',
+        },
+        body: chunked ? new Blob([huge]).stream() : huge,
+        duplex: 'half',
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const chunked = await send(true);
+    expect(chunked).toEqual({
+      status: 413,
+      body: { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Payload Too Large: Request body must not exceed 4194304 bytes' } },
+    });
+    expect(await send(false)).toEqual(chunked);
+    expect(modern.subscribed.length).toBe(before);
+  });
+
   it('refuses a stream that asks to watch more than 100 resources', async () => {
     const uris = Array.from({ length: 101 }, (_, i) => `botgate://modern/res://${i}`);
     const before = modern.subscribed.length;

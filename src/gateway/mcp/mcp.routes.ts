@@ -236,7 +236,15 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     // Read here: a listen stream's body names the resources to watch; a tool call may be answered directly.
     // A listen body is always read (chunked too): only the gateway knows which of its resources can be watched.
     if (body === undefined && (listening ? isReadableJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES))) {
-      const text = await readBodyText(req, MAX_BODY_BYTES);
+      const text = await readBodyText(req, MAX_BODY_BYTES).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'payload_too_large') return undefined;
+        throw error;
+      });
+      if (text === undefined) {
+        // A chunked body over the limit: the SDK answers it as one whose stated length is over it (413, JSON-RPC error).
+        const headers = { ...req.headers, 'content-length': String(MAX_BODY_BYTES + 1) };
+        return serveNode(Object.assign(Readable.from([]), { method: req.method, url: req.url, headers, auth }), res);
+      }
       try {
         body = JSON.parse(text) as unknown;
       } catch {
