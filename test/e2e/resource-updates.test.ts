@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLegacyMcpServer, type LegacyMcpServer } from '../fakes/legacy-mcp-server.ts';
 import { startLegacyResourceServer, startModernResourceServer, type WatchedResourceServer } from '../fakes/watched-resources.ts';
@@ -23,6 +24,46 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
   const listeners: McpListener[] = [];
 
   const aggregate = (tenant: string) => `${gateway.url}/t/${tenant}/mcp`;
+
+  /** The headers of a raw 2026-07-28 `subscriptions/listen` POST with acme's key. */
+  const listenHeaders = () => ({
+    authorization: `Bearer ${keys.acme}`,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': 'subscriptions/listen',
+  });
+  const listenBody = (params: Record<string, unknown>) => JSON.stringify({ jsonrpc: '2.0', id: 'listen:raw', method: 'subscriptions/listen', params });
+
+  /**
+   * Posts a listen body with node's client, chunked or with its length, and
+   * reads the answer: the gateway may answer, and close, before the whole body is sent.
+   */
+  function postListenAnswer(params: Record<string, unknown>, chunked: boolean): Promise<{ status: number | undefined; body: unknown }> {
+    const body = Buffer.from(listenBody(params));
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      const headers = { ...listenHeaders(), ...(!chunked && { 'content-length': String(body.length) }) };
+      const req = http.request(aggregate('acme'), { method: 'POST', headers }, (res) => {
+        answered = true;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(text) }));
+        res.on('error', reject);
+      });
+      req.on('error', (error) => {
+        if (!answered) reject(error);
+      });
+      if (chunked) {
+        for (let offset = 0; offset < body.length; offset += 64 * 1024) req.write(body.subarray(offset, offset + 64 * 1024));
+        req.end();
+      } else {
+        req.end(body);
+      }
+    });
+  }
+  const ENVELOPE = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
   async function listen(url: string, key: string, resourceSubscriptions: string[]) {
     const listener = await openListener(url, key, { resourceSubscriptions });
     listeners.push(listener);
@@ -164,25 +205,10 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
     await seen(legacy.subscribed, 'res://unknown');
 
     const controller = new AbortController();
-    const body = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 'listen:chunked',
-      method: 'subscriptions/listen',
-      params: {
-        notifications: { resourceSubscriptions: asked },
-        _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} },
-      },
-    });
     const response = await fetch(aggregate('acme'), {
       method: 'POST',
-      headers: {
-        authorization: `Bearer ${keys.acme}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'subscriptions/listen',
-      },
-      body: new Blob([body]).stream(),
+      headers: listenHeaders(),
+      body: new Blob([listenBody({ notifications: { resourceSubscriptions: asked }, _meta: ENVELOPE })]).stream(),
       duplex: 'half',
       signal: controller.signal,
     });
@@ -200,36 +226,13 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
 
   it('answers a chunked listen body over 4 MiB as the SDK answers one that states such a length, and watches nothing', async () => {
     const before = modern.subscribed.length;
-    const huge = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 'listen:huge',
-      method: 'subscriptions/listen',
-      params: {
-        notifications: { resourceSubscriptions: ['botgate://modern/res://b'] },
-        _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, padding: 'x'.repeat(5 * 1024 * 1024) },
-      },
-    });
-    const send = async (chunked: boolean) => {
-      const response = await fetch(aggregate('acme'), {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${keys.acme}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': '2026-07-28',
-          'mcp-method': 'subscriptions/listen',
-        },
-        body: chunked ? new Blob([huge]).stream() : huge,
-        duplex: 'half',
-      });
-      return { status: response.status, body: await response.json() };
-    };
-    const chunked = await send(true);
+    const params = { notifications: { resourceSubscriptions: ['botgate://modern/res://b'] }, _meta: { ...ENVELOPE, padding: 'x'.repeat(5 * 1024 * 1024) } };
+    const chunked = await postListenAnswer(params, true);
     expect(chunked).toEqual({
       status: 413,
       body: { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Payload Too Large: Request body must not exceed 4194304 bytes' } },
     });
-    expect(await send(false)).toEqual(chunked);
+    expect(await postListenAnswer(params, false)).toEqual(chunked);
     expect(modern.subscribed.length).toBe(before);
   });
 
