@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { composeModules } from '../src/compose.ts';
 import { listen, type RunningServer } from '../src/gateway/index.ts';
@@ -14,13 +14,13 @@ import type { Db } from '../src/shared/db.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createBenchApp } from './bench-app.ts';
 import type { RequestContext } from '../src/tenancy/index.ts';
-import { startBareProxy, type BareProxy } from './bare-mcp-proxy.ts';
-import { startPipeProxy, type PipeProxy } from './pipe-proxy.ts';
+import { startProxyProcess, type ProxyProcess } from './proxy-process.ts';
 import { combineLoads, quantile, type LoadResult } from './load.ts';
 import { clientFetch } from './client-fetch.ts';
 
 const EVERYTHING = path.resolve(import.meta.dirname, '../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
-const WORKER_ROLE = 'mcp-proxy-bench-clients';
+/** Set in the environment of the process that runs the bench's clients. */
+const CLIENTS_ENV = 'BOTGATE_BENCH_MCP_CLIENTS';
 
 export interface McpProxyBenchOptions {
   /** Sequential calls per target on one client, alternating direct and gateway call by call... */
@@ -67,13 +67,12 @@ interface Target {
   headers: Record<string, string>;
 }
 
-interface WorkerInput {
-  role: typeof WORKER_ROLE;
+interface ClientsInput {
   targets: Record<PathName, Target>;
   options: McpProxyBenchOptions;
 }
 
-type WorkerOutput = Omit<McpProxyBenchResult, 'auditEvents'>;
+type ClientsOutput = Omit<McpProxyBenchResult, 'auditEvents'>;
 
 const OPERATOR: RequestContext = {
   actor: { type: 'operator', id: null },
@@ -243,26 +242,25 @@ async function measureThroughput(targets: Record<PathName, Target>, options: Mcp
   }
 }
 
-/** The worker's whole job: drive both targets, then report. */
-async function runClients(input: WorkerInput): Promise<WorkerOutput> {
-  const { latency, eras } = await measureLatency(input.targets, input.options);
+/** The clients' whole job: drive every path, then report. */
+async function runClients(input: ClientsInput): Promise<ClientsOutput> {
   const throughput = await measureThroughput(input.targets, input.options);
+  const { latency, eras } = await measureLatency(input.targets, input.options);
   return { latency, throughput, eras };
 }
 
 /**
- * The clients run in a worker thread, so that in gateway rounds they do not
- * share an event loop with the in-process gateway they measure.
+ * The clients run in a process of their own, as MCP clients do, so that they
+ * share neither an event loop nor a process (its GC and I/O threads) with the
+ * proxies they measure. It inherits this process's tsx loader.
  */
-function runClientsInWorker(input: Omit<WorkerInput, 'role'>): Promise<WorkerOutput> {
+function runClientsInProcess(input: ClientsInput): Promise<ClientsOutput> {
   return new Promise((resolve, reject) => {
-    // Workers do not inherit the tsx loader on Node 20: register it first, then load this file.
-    const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-      .then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: { ...input, role: WORKER_ROLE } satisfies WorkerInput });
-    worker.once('message', (output: WorkerOutput) => resolve(output));
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the bench worker exited with ${code} before reporting`)));
+    const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, [CLIENTS_ENV]: '1' }, serialization: 'advanced' });
+    child.once('message', (output) => resolve(output as ClientsOutput));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the bench clients exited with ${code} before reporting`)));
+    child.send(input);
   });
 }
 
@@ -270,8 +268,9 @@ function runClientsInWorker(input: Omit<WorkerInput, 'role'>): Promise<WorkerOut
  * `tools/call echo` on server-everything (Streamable HTTP, its own process),
  * made directly, through a proxy that only pipes bytes (pipe-proxy.ts), through
  * the bare SDK proxy (bare-mcp-proxy.ts) and through the gateway's
- * `/t/{tenant}/mcp/servers/{remote}` with an API key and audit on; the three
- * proxies in this process. Expects a migrated database.
+ * `/t/{tenant}/mcp/servers/{remote}` with an API key and audit on: the gateway
+ * in this process, every other party in a process of its own. Throughput is
+ * measured first, so latency is measured on warm processes. Expects a migrated database.
  */
 export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): Promise<McpProxyBenchResult> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'botgate-bench-'));
@@ -284,8 +283,8 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
   });
   let upstream: ChildProcess | undefined;
   let server: RunningServer | undefined;
-  let bare: BareProxy | undefined;
-  let pipe: PipeProxy | undefined;
+  let bare: ProxyProcess | undefined;
+  let pipe: ProxyProcess | undefined;
   try {
     const everything = await startEverything();
     upstream = everything.child;
@@ -299,9 +298,9 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
     // No bots run here, so nothing calls back into the gateway; the host guard is on, as on loopback.
     const app = createBenchApp(modules, db, { logger, selfUrl: () => 'http://127.0.0.1:9', hostGuard: true });
     server = await listen(app, { host: '127.0.0.1', port: 0 });
-    bare = await startBareProxy(everything.url);
-    pipe = await startPipeProxy(everything.url);
-    const output = await runClientsInWorker({
+    bare = await startProxyProcess('bare', everything.url);
+    pipe = await startProxyProcess('pipe', everything.url);
+    const output = await runClientsInProcess({
       targets: {
         direct: { url: everything.url, headers: {} },
         pipe: { url: pipe.url, headers: {} },
@@ -331,6 +330,8 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
   }
 }
 
-if (!isMainThread && (workerData as Partial<WorkerInput> | null)?.role === WORKER_ROLE) {
-  parentPort?.postMessage(await runClients(workerData as WorkerInput));
+if (process.env[CLIENTS_ENV] === '1') {
+  process.once('message', (input) => {
+    void runClients(input as ClientsInput).then((output) => process.send?.(output, undefined, {}, () => process.exit(0)));
+  });
 }

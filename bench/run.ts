@@ -124,8 +124,8 @@ async function runCoreSections(): Promise<void> {
       'C) tools/call echo on server-everything (Streamable HTTP, its own process): directly; through a pipe proxy (bytes piped ' +
         'both ways over keep-alive: the extra loopback hop alone); through a bare SDK proxy ' +
         '(createMcpHandler in front of one v2 client, every call through the SDK on both legs: no auth, routing, pinning or audit); and through ' +
-        '/t/{tenant}/mcp/servers/{remote} (API key, audit on); the proxies in this process; v2 clients (versionNegotiation auto) ' +
-        `in a worker thread; negotiated: direct ${mcp.eras.direct}, pipe ${mcp.eras.pipe}, bare ${mcp.eras.bare}, gateway ${mcp.eras.gateway}; load average before: ${load}`,
+        '/t/{tenant}/mcp/servers/{remote} (API key, audit on); the gateway in this process, the other proxies and the v2 clients (versionNegotiation auto) ' +
+        `each in a process of its own; throughput measured first, then latency on the warm processes; negotiated: direct ${mcp.eras.direct}, pipe ${mcp.eras.pipe}, bare ${mcp.eras.bare}, gateway ${mcp.eras.gateway}; load average before: ${load}`,
     );
     console.log(
       `  latency: one client per path, ${int(direct.samples)} sequential calls each after ${int(MCP.latencyWarmup)} warm-up, ` +
