@@ -98,7 +98,8 @@ export function createProxySource({ connector, upstream, timeoutMs }: ProxySourc
         const timeout = Math.max(1, timeoutMs - (Date.now() - started));
         return await operation(client, { signal, timeout }, directCall);
       } catch (caught) {
-        const error = connector.endedBy?.(client) ?? caught;
+        // A lost connection the connector ended on purpose fails with the connector's reason.
+        const error = isConnectionFailure(caught) ? (connector.endedBy?.(client) ?? caught) : caught;
         if (signal.aborted || !isConnectionFailure(error)) throw error;
         connector.discard(client);
         if (fresh || attempt > 0 || !mayRetry(error)) throw error;
