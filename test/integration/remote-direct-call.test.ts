@@ -38,29 +38,33 @@ function createClientPathSource(url: string, { outbound = LOOPBACK, timeoutMs = 
   });
 }
 
+/** The sources a test block opens, closed together by `closeAll`. */
+function openedSources() {
+  const opened: Array<{ close(): Promise<void> }> = [];
+  const keep = <T extends { close(): Promise<void> }>(source: T): T => {
+    opened.push(source);
+    return source;
+  };
+  return {
+    remote: (url: string, options: SourceOptions = {}) => keep(createRemoteSource({ url, outbound: LOOPBACK, ...options })),
+    clientPath: (url: string, options: SourceOptions = {}) => keep(createClientPathSource(url, options)),
+    closeAll: () => Promise.all(opened.splice(0).map((source) => source.close())),
+  };
+}
+
 describe('tool calls to a 2025-era upstream, sent directly on the client’s session', () => {
   let upstream: LegacyMcpServer;
-  const sources: Array<{ close(): Promise<void> }> = [];
-
-  function source(options: SourceOptions = {}) {
-    const created = createRemoteSource({ url: upstream.url, outbound: LOOPBACK, ...options });
-    sources.push(created);
-    return created;
-  }
-
+  const sources = openedSources();
+  const source = (options?: SourceOptions) => sources.remote(upstream.url, options);
   /** The same source through the SDK client. */
-  function clientPathSource(options: SourceOptions = {}) {
-    const created = createClientPathSource(upstream.url, options);
-    sources.push(created);
-    return created;
-  }
+  const clientPathSource = (options?: SourceOptions) => sources.clientPath(upstream.url, options);
 
   beforeAll(async () => {
     upstream = await startLegacyMcpServer();
   });
 
   afterEach(async () => {
-    await Promise.all(sources.splice(0).map((s) => s.close()));
+    await sources.closeAll();
     upstream.requests.length = 0;
     upstream.cancellations.length = 0;
   });
@@ -265,20 +269,19 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
 
 describe('tool calls to a 2025-era upstream answering with JSON bodies', () => {
   let upstream: LegacyMcpServer;
-  const sources: Array<{ close(): Promise<void> }> = [];
+  const sources = openedSources();
 
   beforeAll(async () => {
     upstream = await startLegacyMcpServer({ jsonResponse: true });
   });
 
   afterAll(async () => {
-    await Promise.all(sources.map((s) => s.close()));
+    await sources.closeAll();
     await upstream.close();
   });
 
   it('reads the answer from a JSON body, results and errors alike', async () => {
-    const remote = createRemoteSource({ url: upstream.url, outbound: LOOPBACK });
-    sources.push(remote);
+    const remote = sources.remote(upstream.url);
     expect(await remote.callTool('echo', { message: 'json' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: json' }] });
     expect(await remote.callTool('rpc-error', {}, quietContext())).toEqual({
       content: [{ type: 'text', text: expect.stringMatching(/answered with an error: .*quota exhausted/) }],
@@ -294,13 +297,8 @@ describe('tool calls to a 2025-era upstream answering with JSON bodies', () => {
 
 describe('tool calls to a 2025-era upstream that closes a call’s event stream midway (SSE polling)', () => {
   let upstream: LegacyMcpServer;
-  const sources: Array<{ close(): Promise<void> }> = [];
-
-  function source(options: SourceOptions = {}) {
-    const created = createRemoteSource({ url: upstream.url, outbound: LOOPBACK, ...options });
-    sources.push(created);
-    return created;
-  }
+  const sources = openedSources();
+  const source = (options?: SourceOptions) => sources.remote(upstream.url, options);
 
   /** GETs that asked to resume a stream after an event. */
   const resumptions = () => upstream.requests.filter((request) => request.method === 'GET' && request.headers['last-event-id'] !== undefined);
@@ -310,7 +308,7 @@ describe('tool calls to a 2025-era upstream that closes a call’s event stream 
   });
 
   afterEach(async () => {
-    await Promise.all(sources.splice(0).map((s) => s.close()));
+    await sources.closeAll();
     upstream.requests.length = 0;
     upstream.refuseResumption = false;
   });
@@ -352,8 +350,7 @@ describe('tool calls to a 2025-era upstream that closes a call’s event stream 
 
   it('gives the client path’s result for the same call', async () => {
     const direct = await source().callTool('pause', {}, quietContext());
-    const viaClient = createClientPathSource(upstream.url);
-    sources.push(viaClient);
+    const viaClient = sources.clientPath(upstream.url);
     expect(await viaClient.callTool('pause', {}, quietContext())).toEqual(direct);
     // Both resumed their stream once: the client after its own call, the direct leg after ours.
     expect(resumptions()).toHaveLength(2);
@@ -385,8 +382,7 @@ describe('tool calls to a 2025-era upstream that closes a call’s event stream 
     // The upstream asks for a long wait before resuming; the caller gives up first.
     const slow = await startLegacyMcpServer({ resumeAfterMs: 5_000 });
     try {
-      const remote = createRemoteSource({ url: slow.url, outbound: LOOPBACK });
-      sources.push(remote);
+      const remote = sources.remote(slow.url);
       const controller = new AbortController();
       const call = remote.callTool('pause', {}, quietContext(controller.signal));
       await pollUntil(() => toolCalls(slow.requests).length === 1);
@@ -405,10 +401,10 @@ describe('an upstream message over the operator’s limit', () => {
   const LIMIT = 64 * 1024;
   const limited = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'], maxMessageBytes: LIMIT });
   const upstreams: LegacyMcpServer[] = [];
-  const sources: Array<{ close(): Promise<void> }> = [];
+  const sources = openedSources();
 
   afterAll(async () => {
-    await Promise.all(sources.map((s) => s.close()));
+    await sources.closeAll();
     await Promise.all(upstreams.map((u) => u.close()));
   });
 
@@ -416,8 +412,7 @@ describe('an upstream message over the operator’s limit', () => {
     it(`${jsonResponse ? 'in a JSON body' : 'in an event'}: gives an error result naming the limit, keeps the session, and serves the next call`, async () => {
       const upstream = await startLegacyMcpServer({ jsonResponse });
       upstreams.push(upstream);
-      const remote = createRemoteSource({ url: upstream.url, outbound: limited });
-      sources.push(remote);
+      const remote = sources.remote(upstream.url, { outbound: limited });
 
       expect(text(await remote.callTool('big', { bytes: LIMIT / 2 }, quietContext()))).toHaveLength(LIMIT / 2);
       expect(await remote.callTool('big', { bytes: LIMIT * 4 }, quietContext())).toEqual({
@@ -441,8 +436,7 @@ describe('an upstream message over the operator’s limit', () => {
       const upstream = await startLegacyMcpServer({ jsonResponse });
       upstreams.push(upstream);
       // A timeout longer than the test's own: the call must not wait it out.
-      const source = createClientPathSource(upstream.url, { outbound: limited, timeoutMs: 120_000 });
-      sources.push(source);
+      const source = sources.clientPath(upstream.url, { outbound: limited, timeoutMs: 120_000 });
       expect(text(await source.callTool('big', { bytes: LIMIT * 4 }, quietContext()))).toMatch(
         /^upstream 127\.0\.0\.1:\d+ gave an unusable answer: it sent a message of more than 65536 bytes, the limit for one message \(BOTGATE_UPSTREAM_MESSAGE_LIMIT\)$/,
       );
