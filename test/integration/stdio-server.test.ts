@@ -1,11 +1,10 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createStdioSource, type StdioSource, type StdioSourceOptions } from '../../src/servers/stdio/index.ts';
-import { createLogger } from '../../src/shared/logger.ts';
+import { captureLog } from '../support/captured-log.ts';
 import { pollUntil } from '../support/gateway-process.ts';
 
 // Its default transport is stdio: `node dist/index.js` with no argument.
@@ -32,18 +31,6 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** A logger whose entries the test can read. */
-function capturingLogger() {
-  const entries: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) entries.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'info', destination }), entries };
 }
 
 describe('stdio source running server-everything', () => {
@@ -108,7 +95,7 @@ describe('stdio source running server-everything', () => {
   });
 
   it('runs one child per source, however many calls start it at once', async () => {
-    const { logger, entries } = capturingLogger();
+    const { logger, entries } = captureLog();
     const source = open({ logger });
     const results = await Promise.all(Array.from({ length: 5 }, (_, i) => source.callTool('echo', { message: `m${i}` }, context())));
     expect(results.map(text)).toEqual(['Echo: m0', 'Echo: m1', 'Echo: m2', 'Echo: m3', 'Echo: m4']);
@@ -120,7 +107,7 @@ describe('stdio source running server-everything', () => {
   });
 
   it('logs the child’s stderr, naming the child', async () => {
-    const { logger, entries } = capturingLogger();
+    const { logger, entries } = captureLog();
     const source = open({ logger });
     await source.listTools(signal);
     const pid = source.pid();
@@ -175,7 +162,7 @@ describe('stdio source running server-everything', () => {
   });
 
   it('fails fast while backing off, without starting a child', async () => {
-    const { logger, entries } = capturingLogger();
+    const { logger, entries } = captureLog();
     // A first delay past the cap waits the cap: 30 s, far longer than this test.
     const source = open({ logger, backoffInitialMs: 60_000 });
     await source.listTools(signal);
@@ -284,7 +271,7 @@ describe('stdio source running server-everything', () => {
   });
 
   it('reports a command that dies at startup without showing the tenant its command line', async () => {
-    const { logger, entries } = capturingLogger();
+    const { logger, entries } = captureLog();
     const source = open({ args: ['-e', 'process.stderr.write("boom: bad config\\n"); process.exit(3)'], name: 'broken', logger });
     const result = await source.callTool('echo', { message: 'x' }, context());
     expect(result).toEqual({ content: [{ type: 'text', text: 'upstream broken unavailable: it failed to start' }], isError: true });

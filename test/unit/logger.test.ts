@@ -1,21 +1,9 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/shared/logger.ts';
-
-function capture() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'info', destination }) };
-}
+import { captureLog } from '../support/captured-log.ts';
 
 describe('logger', () => {
   it('redacts credentials in request headers and secret fields', () => {
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLog();
     logger.info(
       {
         req: { headers: { authorization: 'Bearer bgk_topsecret', cookie: 'session=abc', 'x-api-key': 'bgk_other' } },

@@ -1,21 +1,14 @@
-import { Writable } from 'node:stream';
 import type { Request } from 'express';
 import { describe, expect, it, vi } from 'vitest';
 import { bindPrincipalToLog } from '../../src/gateway/http.ts';
-import { createLogger } from '../../src/shared/logger.ts';
 import type { Principal } from '../../src/tenancy/index.ts';
+import { captureLog } from '../support/captured-log.ts';
 
 const principal = { tenant: { id: 'tenant-1', slug: 'acme' }, actor: { type: 'api_key', id: 'key-1' } } as unknown as Principal;
 
 function requestWithLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const log = createLogger({ level: 'info', destination }).child({ reqId: 'r-1' });
+  const { lines, logger } = captureLog();
+  const log = logger.child({ reqId: 'r-1' });
   return { lines, log, req: { log } as unknown as Request };
 }
 
