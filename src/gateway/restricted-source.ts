@@ -1,11 +1,15 @@
-import type { ToolSource } from '../servers/index.ts';
+import type { ToolCallOutcome, ToolSource } from '../servers/index.ts';
 import { mayUseTool } from '../tenancy/index.ts';
 
 /**
  * A source as a restricted key sees it: only the tools the key may use are
  * listed, and a call to any other is refused as a tool error.
  */
-export function restrictSource(source: ToolSource, serverSlug: string, tools: readonly string[] | null): ToolSource {
+export function restrictSource(
+  source: ToolSource<ToolCallOutcome>,
+  serverSlug: string,
+  tools: readonly string[] | null,
+): ToolSource<ToolCallOutcome> {
   if (tools === null) return source;
   return {
     listTools: async (signal) => (await source.listTools(signal)).filter((t) => mayUseTool(tools, serverSlug, t.name)),

@@ -75,6 +75,8 @@ export {
   ToolError,
   UnknownToolError,
   type ToolCallContext,
+  type ToolCallInput,
+  type ToolCallOutcome,
   type ToolSource,
 } from './tool-source.ts';
 export { createToolRegistry, type BuiltinTool, type ToolHandler, type ToolRegistry } from './tool-registry.ts';

@@ -14,7 +14,7 @@ import { createRemoteSource } from './remote/index.ts';
 import { createStdioSource } from './stdio/index.ts';
 import type { ServerRuntime } from './server.service.ts';
 import type { SourceFactory } from './source-pool.ts';
-import { ToolError, type ToolSource } from './tool-source.ts';
+import { ToolError, type ToolCallOutcome, type ToolSource } from './tool-source.ts';
 
 /** A source whose every call fails with the same message: for kinds this node cannot run. */
 function unavailableSource(message: string): ToolSource {
@@ -54,7 +54,7 @@ export function createSourceFactory({
   // Which protocol era each upstream speaks, shared so reconnects skip the probe.
   const eraCache = new Map<string, unknown>();
 
-  const pinned = <S extends ToolSource>(source: S, server: ServerRuntime, tenant: Tenant): S =>
+  const pinned = <S extends ToolSource<ToolCallOutcome>>(source: S, server: ServerRuntime, tenant: Tenant): S =>
     createPinnedSource({
       source,
       db,

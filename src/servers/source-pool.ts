@@ -2,14 +2,14 @@ import { AppError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Tenant } from '../tenancy/index.ts';
 import type { ServerRuntime } from './server.service.ts';
-import type { ToolSource } from './tool-source.ts';
+import type { ToolCallOutcome, ToolSource } from './tool-source.ts';
 
 /** Builds the running source of one configured server. */
-export type SourceFactory = (server: ServerRuntime, tenant: Tenant) => ToolSource | Promise<ToolSource>;
+export type SourceFactory = (server: ServerRuntime, tenant: Tenant) => ToolSource<ToolCallOutcome> | Promise<ToolSource<ToolCallOutcome>>;
 
 /** Running tool sources, kept while used and rebuilt when their configuration changes. */
 export interface SourcePool {
-  sourceFor(tenant: Tenant, server: ServerRuntime): Promise<ToolSource>;
+  sourceFor(tenant: Tenant, server: ServerRuntime): Promise<ToolSource<ToolCallOutcome>>;
   /**
    * Closes the tenant's running sources (it was deleted) and builds none for it again: a request
    * that was already past authentication when the deletion landed gets 404, not a new connection.
@@ -28,9 +28,9 @@ export interface SourcePool {
 interface Entry {
   tenant: Tenant;
   version: string;
-  source: Promise<ToolSource>;
+  source: Promise<ToolSource<ToolCallOutcome>>;
   /** The source once built. */
-  built?: ToolSource;
+  built?: ToolSource<ToolCallOutcome>;
   lastUsed: number;
 }
 

@@ -1,4 +1,19 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
+import type { CallToolResult, ClientCapabilities, InputRequiredResult, Tool } from '@modelcontextprotocol/server';
+
+/**
+ * The client's answers to an earlier `input_required` result of the same tool
+ * (protocol revision 2026-07-28, multi-round-trip): passed back verbatim to
+ * the source that asked. Both come from the client: untrusted.
+ */
+export interface ToolCallInput {
+  /** The client's response to each embedded request, keyed as the source keyed them. */
+  responses?: Record<string, unknown> | undefined;
+  /** The source's opaque state, echoed by the client. */
+  state?: string | undefined;
+}
+
+/** What a tool call gives back: a result, or (from a 2026-07-28 upstream) a request for the client's input first. */
+export type ToolCallOutcome = CallToolResult | InputRequiredResult;
 
 /** What a running tool call may use: the caller's cancellation and a progress channel. */
 export interface ToolCallContext {
@@ -8,6 +23,14 @@ export interface ToolCallContext {
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /** `_meta` of the caller's request, for sources that read protocol extensions (a bot's call chain). */
   meta?: Record<string, unknown> | undefined;
+  /**
+   * What the calling client declared it can do (the 2026-07-28 request
+   * envelope); a proxy declares the same upstream, so that the upstream asks
+   * only for input this client can give. Unknown for a 2025-era client.
+   */
+  clientCapabilities?: ClientCapabilities | undefined;
+  /** The client's answers when it retries after an `input_required` result. */
+  input?: ToolCallInput | undefined;
 }
 
 /**
@@ -15,13 +38,14 @@ export interface ToolCallContext {
  * publishes sources as MCP servers (one per endpoint, or namespaced in the
  * aggregate endpoint); sources never see HTTP or credentials of the caller.
  */
-export interface ToolSource {
+export interface ToolSource<Outcome extends ToolCallOutcome = CallToolResult> {
   listTools(signal: AbortSignal): Promise<Tool[]>;
   /**
    * Runs a tool. Failures the model can act on come back as `isError: true`
-   * results; an unknown tool name throws `UnknownToolError`.
+   * results; an unknown tool name throws `UnknownToolError`. A proxy of an
+   * upstream (`ToolSource<ToolCallOutcome>`) may give back an `input_required` result.
    */
-  callTool(name: string, args: Record<string, unknown>, context: ToolCallContext): Promise<CallToolResult>;
+  callTool(name: string, args: Record<string, unknown>, context: ToolCallContext): Promise<Outcome>;
   /** Releases connections or processes held by the source. */
   close(): Promise<void>;
   /** True while the source serves something between requests (resource watches): its pool must not close it as idle. */

@@ -4,56 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRecordingMcpServer, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { operatorCommand, seedTenant } from '../support/http.ts';
-
-const REVISION = '2026-07-28';
-const ENVELOPE = {
-  'io.modelcontextprotocol/protocolVersion': REVISION,
-  'io.modelcontextprotocol/clientCapabilities': {},
-  'io.modelcontextprotocol/clientInfo': { name: 'raw-e2e', version: '1.0.0' },
-};
-
-interface RawCall {
-  url: string;
-  key: string;
-  name: string;
-  args?: Record<string, unknown>;
-  /** Asks for progress. */
-  progress?: boolean;
-  /**
-   * Sends the body without a length (chunked): the gateway then leaves the
-   * request to the SDK's per-request server, the path the direct one must match.
-   */
-  chunked?: boolean;
-  headers?: Record<string, string>;
-  body?: string;
-  signal?: AbortSignal;
-}
-
-/** A 2026-07-28 tools/call as the v2 client sends it, over plain HTTP; `messages` are all the answer's messages, `json` the last. */
-async function postToolCall(call: RawCall): Promise<{ status: number; contentType: string | null; json: unknown; messages: unknown[] }> {
-  const meta = { ...ENVELOPE, ...(call.progress && { progressToken: 'progress-1' }) };
-  const body = call.body ?? JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: call.name, arguments: call.args ?? {}, _meta: meta } });
-  const response = await fetch(call.url, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${call.key}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': REVISION,
-      'mcp-method': 'tools/call',
-      'mcp-name': call.name,
-      ...call.headers,
-    },
-    ...(call.chunked ? { body: new Blob([body]).stream(), duplex: 'half' } : { body }),
-    ...(call.signal && { signal: call.signal }),
-  });
-  const contentType = response.headers.get('content-type');
-  const text = await response.text();
-  // Asked for progress, the answer may be a stream: its last message is the response.
-  const data = contentType === 'text/event-stream' ? text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)) : [text];
-  const messages = data.map((message) => JSON.parse(message) as unknown);
-  return { status: response.status, contentType, json: messages.at(-1), messages };
-}
+import { postToolCall } from '../support/raw-tool-call.ts';
 
 describe('2026-07-28 tool calls answered directly (without the SDK per-request server)', () => {
   let gateway: GatewayProcess;

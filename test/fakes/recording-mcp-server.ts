@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { createMcpHandler, inputRequired, inputResponse, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { readBody } from './read-body.ts';
 
@@ -56,6 +56,29 @@ function createServer(onCancelled: () => void): McpServer {
     ],
     isError: true,
   }));
+  // Asks the client to confirm (2026-07-28 multi-round-trip), keeping the path in its request state.
+  server.registerTool(
+    'delete-file',
+    { description: 'Deletes a file once the user confirms.', inputSchema: z.object({ path: z.string() }) },
+    async ({ path }, ctx) => {
+      const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');
+      if (answer.kind !== 'elicit') {
+        return inputRequired({
+          inputRequests: {
+            confirm: inputRequired.elicit({
+              message: `Delete ${path}?`,
+              requestedSchema: { type: 'object', properties: { sure: { type: 'boolean' } }, required: ['sure'] },
+            }),
+          },
+          requestState: `delete:${path}`,
+        });
+      }
+      const state = ctx.mcpReq.requestState();
+      if (state !== `delete:${path}`) return { content: [{ type: 'text', text: `refused: the request state ${String(state)} is not this call's` }], isError: true };
+      const confirmed = answer.action === 'accept' && answer.content?.['sure'] === true;
+      return { content: [{ type: 'text', text: confirmed ? `deleted ${path}` : `kept ${path} (${answer.action})` }] };
+    },
+  );
   server.registerTool('hang', { description: 'Never answers (until cancelled, or after 10 s).' }, async (ctx) => {
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, 10_000);

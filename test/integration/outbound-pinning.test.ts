@@ -1,7 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
-import type { CallToolResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseSource } from '../../src/servers/database/index.ts';
 import { createGithubSource } from '../../src/servers/github/index.ts';
@@ -11,6 +10,8 @@ import { seedGithub } from '../fakes/github-fixture.ts';
 import { FAKE_GITHUB_TOKEN, startFakeGithub, type FakeGithub } from '../fakes/github.ts';
 import { startRecordingMcpServer, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
 import { TEST_DATABASE_URL } from '../support/databases.ts';
+import type { ToolCallOutcome } from '../../src/servers/index.ts';
+import { resultOf } from '../support/tool-outcome.ts';
 
 /**
  * A resolver that knows only the names the test gives it (the system resolver
@@ -30,7 +31,7 @@ function fakeDns(answers: Record<string, string>) {
 
 const LOOPBACK = ['127.0.0.0/8'];
 const context = () => ({ signal: new AbortController().signal, progress: async () => undefined });
-const text = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+const text = (outcome: ToolCallOutcome) => resultOf(outcome).content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
 
 describe('outbound guard: every connection is checked where it is made', () => {
   let server: Server;

@@ -6,10 +6,12 @@ import { createProxySource, createRemoteSource } from '../../src/servers/remote/
 import { buildUpstreamHeaders, createUpstreamConnector } from '../../src/servers/remote/upstream-connection.ts';
 import { startLegacyMcpServer, TINY_PNG, type LegacyMcpServer, type LegacyRequest } from '../fakes/legacy-mcp-server.ts';
 import { pollUntil, quietContext, TRANSPORT_HEADERS } from '../support/remote-source.ts';
+import type { ToolCallOutcome } from '../../src/servers/index.ts';
+import { resultOf } from '../support/tool-outcome.ts';
 
 const LOOPBACK = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
 
-const text = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+const text = (outcome: ToolCallOutcome) => resultOf(outcome).content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
 
 const rpcMethod = (request: LegacyRequest) => request.body?.['method'];
 const toolCalls = (requests: LegacyRequest[]) => requests.filter((request) => rpcMethod(request) === 'tools/call');

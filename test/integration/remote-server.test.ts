@@ -5,6 +5,7 @@ import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { createRemoteSource, type RemoteSource } from '../../src/servers/remote/index.ts';
 import { freePort, startEverything, stopEverything } from '../support/everything-server.ts';
 import { quietContext } from '../support/remote-source.ts';
+import { resultOf } from '../support/tool-outcome.ts';
 
 // Dynamic resources carry the time they were made; compare everything else.
 const stripTimes = (text: string) => text.replace(/created at [^"\\]+/g, 'created at <time>');
@@ -54,7 +55,7 @@ describe('remote source proxying server-everything over Streamable HTTP', () => 
   });
 
   it('returns images, annotations, resource links, embedded resources and structured content unchanged', async () => {
-    const image = await remote.callTool('get-tiny-image', {}, quietContext());
+    const image = resultOf(await remote.callTool('get-tiny-image', {}, quietContext()));
     expect(image.content[1]).toEqual({ type: 'image', data: expect.stringMatching(/^iVBORw0KGgo/), mimeType: 'image/png' });
 
     const calls: Array<[string, Record<string, unknown>]> = [

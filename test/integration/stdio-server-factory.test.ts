@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { CallToolResult } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import type { ServerPolicy } from '../../src/servers/policy.ts';
@@ -10,18 +9,20 @@ import { createLogger } from '../../src/shared/logger.ts';
 import type { Tenant } from '../../src/tenancy/index.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { OPERATOR, openServerService, type ServerServiceFixture } from '../support/server-service.ts';
+import type { ToolCallOutcome } from '../../src/servers/index.ts';
+import { resultOf } from '../support/tool-outcome.ts';
 
 const EVERYTHING = path.resolve(import.meta.dirname, '../../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 
 const context = () => ({ signal: new AbortController().signal, progress: async () => undefined });
-const text = (result: CallToolResult) => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+const text = (outcome: ToolCallOutcome) => resultOf(outcome).content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 
 describeEachDatabase('stdio servers built by the source factory', (use) => {
   let fx: ServerServiceFixture;
   let policy: ServerPolicy;
-  const opened: ToolSource[] = [];
+  const opened: ToolSource<ToolCallOutcome>[] = [];
 
-  async function build(server: ServerRuntime, tenant: Tenant, stdioCommands = policy.stdioCommands): Promise<ToolSource> {
+  async function build(server: ServerRuntime, tenant: Tenant, stdioCommands = policy.stdioCommands): Promise<ToolSource<ToolCallOutcome>> {
     const factory = createSourceFactory({
       db: use().db,
       policy: { ...policy, stdioCommands },

@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { CallToolResult } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createStdioSource, type StdioSource, type StdioSourceOptions } from '../../src/servers/stdio/index.ts';
 import { captureLog } from '../support/captured-log.ts';
 import { pollUntil } from '../support/gateway-process.ts';
+import type { ToolCallOutcome } from '../../src/servers/index.ts';
+import { resultOf } from '../support/tool-outcome.ts';
 
 // Its default transport is stdio: `node dist/index.js` with no argument.
 const EVERYTHING = path.resolve(import.meta.dirname, '../../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
@@ -20,8 +21,8 @@ const GATEWAY_SECRETS = {
 const context = () => ({ signal: new AbortController().signal, progress: async () => undefined });
 const signal = new AbortController().signal;
 
-function text(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+function text(outcome: ToolCallOutcome): string {
+  return resultOf(outcome).content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 function isAlive(pid: number): boolean {

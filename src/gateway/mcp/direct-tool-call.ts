@@ -1,17 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   classifyInboundRequest,
+  isInputRequiredResult,
   isJsonContentType,
   ProtocolError,
   SERVER_INFO_META_KEY,
-  type CallToolResult,
+  type ClientCapabilities,
   type Implementation,
+  type InputRequiredResult,
   type ProgressToken,
   type RequestId,
 } from '@modelcontextprotocol/server';
+import type { ToolCallInput, ToolCallOutcome } from '../../servers/index.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { RoutedTool } from './tool-catalog.ts';
-import { progressNotification, runToolCall, type ToolCallRunner } from './tool-call.ts';
+import { clientCapabilitiesOf, progressNotification, runToolCall, type ToolCallRunner } from './tool-call.ts';
 
 /** A 2026-07-28 `tools/call` the gateway answers itself; see `readDirectToolCall`. */
 export interface DirectToolCall {
@@ -22,6 +25,10 @@ export interface DirectToolCall {
   meta: Record<string, unknown>;
   /** The client's progress token: it asked for progress notifications. */
   progressToken?: ProgressToken;
+  /** What the client declared it can do, from the request's envelope. */
+  clientCapabilities?: ClientCapabilities;
+  /** The client's answers, on a retry after an `input_required` result. */
+  input?: ToolCallInput;
 }
 
 /** The stateless revision the SDK serves (its `MODERN_REVISION` names the latest 2025-era one). */
@@ -89,14 +96,27 @@ export function readDirectToolCall(req: IncomingMessage, body: unknown): DirectT
   const { id, method, params } = route.message;
   if (method !== 'tools/call' || !isPlainObject(params)) return undefined;
   // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
-  const { name, arguments: args, _meta: meta } = params;
+  const { name, arguments: args, _meta: meta, inputResponses, requestState } = params;
   // A name sent encoded in its header (non-ASCII) is checked by the SDK's path.
   if (typeof name !== 'string' || name !== nameHeader || !isPlainObject(meta)) return undefined;
   if (args !== undefined && !isPlainObject(args)) return undefined;
+  // Malformed retry fields are refused by the SDK's path.
+  if (inputResponses !== undefined && !isPlainObject(inputResponses)) return undefined;
+  if (requestState !== undefined && typeof requestState !== 'string') return undefined;
   const { progressToken } = meta;
   if (progressToken !== undefined && typeof progressToken !== 'string' && typeof progressToken !== 'number') return undefined;
   const extensions = Object.fromEntries(Object.entries(meta).filter(([key]) => !key.startsWith(ENVELOPE_PREFIX)));
-  return { id, name, args: args ?? {}, meta: extensions, ...(progressToken !== undefined && { progressToken }) };
+  const clientCapabilities = clientCapabilitiesOf(meta);
+  const retrying = inputResponses !== undefined || requestState !== undefined;
+  return {
+    id,
+    name,
+    args: args ?? {},
+    meta: extensions,
+    ...(progressToken !== undefined && { progressToken }),
+    ...(clientCapabilities && { clientCapabilities }),
+    ...(retrying && { input: { responses: inputResponses, state: requestState } }),
+  };
 }
 
 /** The body of a request `isReadableJsonPost` accepted, as text; past `maxBodyBytes` it is refused (413) and the rest discarded. */
@@ -190,6 +210,12 @@ export function createAnswer(res: ServerResponse): Answer {
  * Runs and answers a call `readDirectToolCall` read, without the SDK's
  * per-request server: the same `runToolCall` as the SDK path's handler
  * (restrictions, pinning, audit), answered in the same JSON.
+ *
+ * A result asking for the client's input (`input_required`) is returned
+ * unanswered while nothing was written yet: the caller has the SDK answer it,
+ * which checks that the client declared what the embedded requests need.
+ * Once progress has opened the answer stream it is answered here; the client's
+ * capabilities went upstream with the call, so the upstream asked within them.
  */
 export async function answerToolCall(
   res: ServerResponse,
@@ -197,7 +223,7 @@ export async function answerToolCall(
   call: DirectToolCall,
   routed: RoutedTool,
   serverInfo: Implementation,
-): Promise<void> {
+): Promise<InputRequiredResult | undefined> {
   // The client closing its request cancels the call, as on the SDK path.
   const controller = new AbortController();
   const cancel = () => controller.abort();
@@ -210,10 +236,13 @@ export async function answerToolCall(
       args: call.args,
       signal: controller.signal,
       meta: call.meta,
+      clientCapabilities: call.clientCapabilities,
+      input: call.input,
       ...(progressToken !== undefined && {
         progress: (progress, total, message) => answer.notify({ jsonrpc: '2.0', ...progressNotification(progressToken, progress, total, message) }),
       }),
     });
+    if (isInputRequiredResult(result) && !res.headersSent) return result;
     sendToolResult(answer, call.id, result, serverInfo);
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error;
@@ -221,13 +250,15 @@ export async function answerToolCall(
   } finally {
     res.off('close', cancel);
   }
+  return undefined;
 }
 
 /** Answers with the call's result, stamped as the SDK stamps 2026-07-28 results: `resultType` and the server's identity. */
-function sendToolResult(answer: Answer, id: RequestId, result: CallToolResult, serverInfo: Implementation): void {
+function sendToolResult(answer: Answer, id: RequestId, result: ToolCallOutcome, serverInfo: Implementation): void {
   // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
   const meta = { ...result._meta, [SERVER_INFO_META_KEY]: serverInfo };
-  answer.respond({ jsonrpc: '2.0', id, result: { ...result, _meta: meta, resultType: 'complete' } });
+  const resultType = isInputRequiredResult(result) ? 'input_required' : 'complete';
+  answer.respond({ jsonrpc: '2.0', id, result: { ...result, _meta: meta, resultType } });
 }
 
 /** Answers with a JSON-RPC error. */

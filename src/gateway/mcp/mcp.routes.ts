@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { createMcpHandler, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
+import { createMcpHandler, type AuthInfo, type InputRequiredResult, type McpServerFactory } from '@modelcontextprotocol/server';
 import { toNodeHandler, type NodeIncomingMessageLike } from '@modelcontextprotocol/node';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ChangeBus } from '../../shared/change-bus.ts';
@@ -47,6 +47,8 @@ interface EndpointState {
   server?: string;
   request: Request;
   response: Response;
+  /** The request's tool call, already run on the direct path, asked for input: the SDK answers with this result. */
+  answered?: InputRequiredResult;
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -75,6 +77,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
             server: call.entry.slug,
             tool: call.tool,
             arguments: summarizeArguments(call.args),
+            ...(call.inputResponses && { input_responses: call.inputResponses }),
             outcome: call.outcome,
             duration_ms: Math.round(call.durationMs),
           },
@@ -92,6 +95,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       content: state.content,
       // Only 2026-07-28 clients can hold a listen stream; stateless 2025 serving has no channel for notifications.
       listChanged: era === 'modern',
+      answered: state.answered,
     });
   };
   const handler = createMcpHandler(factory, { legacy: 'stateless' });
@@ -214,13 +218,14 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
   ): Promise<void> {
     const principal = partial.principal;
     const state: EndpointState = { ...partial, request: req, response: res };
-    const auth: AuthInfo = {
+    const authFor = (endpoint: EndpointState): AuthInfo => ({
       token: 'api-key',
       clientId: principal.keyId ?? `${principal.actor.type}:${principal.actor.id ?? ''}`,
       scopes: principal.scopes,
       expiresAt: Math.floor(Date.now() / 1000) + 3600,
-      extra: { endpoint: state },
-    };
+      extra: { endpoint },
+    });
+    const auth = authFor(state);
     const listening = isListenRequest(req);
     const serveSdk = (message: NodeIncomingMessageLike, body?: unknown) => {
       if (!listening) return serveNode(message, res, body);
@@ -255,7 +260,12 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     if (listening) return serveSdk(Object.assign(req, { auth }), body);
     const call = body === undefined ? undefined : readDirectToolCall(req, body);
     const routed = call && state.catalog.route(call.name);
-    if (call && routed) return answerToolCall(res, toolCallRunner(state), call, routed, { name: state.name, version: deps.version });
+    if (call && routed) {
+      const asking = await answerToolCall(res, toolCallRunner(state), call, routed, { name: state.name, version: deps.version });
+      // A request for the client's input is answered by the SDK, which checks the client can give it; the call does not run again.
+      if (asking) return serveNode(Object.assign(req, { auth: authFor({ ...state, answered: asking }) }), res, body);
+      return;
+    }
     return serveNode(Object.assign(req, { auth }), res, body);
   }
 

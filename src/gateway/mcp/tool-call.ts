@@ -1,6 +1,13 @@
-import { ProtocolError, ProtocolErrorCode, type CallToolResult, type ProgressToken } from '@modelcontextprotocol/server';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  isInputRequiredResult,
+  ProtocolError,
+  ProtocolErrorCode,
+  type ClientCapabilities,
+  type ProgressToken,
+} from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.ts';
-import { UnknownToolError } from '../../servers/index.ts';
+import { UnknownToolError, type ToolCallInput, type ToolCallOutcome } from '../../servers/index.ts';
 import type { CatalogEntry, RoutedTool, ToolCatalog } from './tool-catalog.ts';
 
 /** What the gateway records about each tool call. */
@@ -8,8 +15,11 @@ export interface ToolCallRecord {
   entry: CatalogEntry;
   tool: string;
   args: Record<string, unknown>;
-  outcome: 'ok' | 'tool_error' | 'failed';
+  /** `input_required`: the tool asked the client for input (2026-07-28); the client's retry is a call of its own. */
+  outcome: 'ok' | 'tool_error' | 'input_required' | 'failed';
   durationMs: number;
+  /** The keys of the input responses a retry carried: which of the tool's questions the client answered. */
+  inputResponses?: string[] | undefined;
 }
 
 /** What every tool call on an endpoint goes through, however the request reached it. */
@@ -29,6 +39,10 @@ export interface ToolCallRequest {
   meta: Record<string, unknown> | undefined;
   /** Sends a progress notification to the client; absent when it asked for none. */
   progress?: (progress: number, total?: number, message?: string) => Promise<void>;
+  /** What the client declared it can do (2026-07-28 clients only). */
+  clientCapabilities?: ClientCapabilities | undefined;
+  /** The client's answers, when it retries after an `input_required` result. */
+  input?: ToolCallInput | undefined;
 }
 
 /**
@@ -36,17 +50,27 @@ export interface ToolCallRequest {
  * the model can act on; a tool the source does not have (or withholds) is the
  * JSON-RPC error an unknown name gets.
  */
-export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, request: ToolCallRequest): Promise<CallToolResult> {
+export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, request: ToolCallRequest): Promise<ToolCallOutcome> {
   const started = performance.now();
+  const responses = request.input?.responses;
   const record = (outcome: ToolCallRecord['outcome']) =>
-    runner.onToolCall({ entry: routed.entry, tool: routed.tool, args: request.args, outcome, durationMs: performance.now() - started });
+    runner.onToolCall({
+      entry: routed.entry,
+      tool: routed.tool,
+      args: request.args,
+      outcome,
+      durationMs: performance.now() - started,
+      inputResponses: responses && Object.keys(responses),
+    });
   try {
     const result = await runner.catalog.call(routed, request.args, {
       signal: request.signal,
       meta: request.meta,
       progress: request.progress ?? (async () => {}),
+      clientCapabilities: request.clientCapabilities,
+      input: request.input,
     });
-    record(result.isError ? 'tool_error' : 'ok');
+    record(isInputRequiredResult(result) ? 'input_required' : result.isError ? 'tool_error' : 'ok');
     return result;
   } catch (error) {
     record('failed');
@@ -67,4 +91,10 @@ export function progressNotification(progressToken: ProgressToken, progress: num
 /** The JSON-RPC error for a tool name the endpoint does not offer. */
 export function unknownTool(name: string): ProtocolError {
   return new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+}
+
+/** The client capabilities a 2026-07-28 request's envelope (its reserved `_meta` keys) declares; undefined when it declares none. */
+export function clientCapabilitiesOf(envelope: object | undefined): ClientCapabilities | undefined {
+  const declared: unknown = envelope && (envelope as Record<string, unknown>)[CLIENT_CAPABILITIES_META_KEY];
+  return declared !== null && typeof declared === 'object' && !Array.isArray(declared) ? declared : undefined;
 }

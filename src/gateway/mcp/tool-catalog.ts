@@ -1,5 +1,5 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
-import type { RemoteSource, ToolCallContext } from '../../servers/index.ts';
+import { isInputRequiredResult, type Tool } from '@modelcontextprotocol/server';
+import type { RemoteSource, ToolCallContext, ToolCallOutcome } from '../../servers/index.ts';
 import { aggregateNamespace, namespaceContentUris, singleServerNamespace, type Namespace } from './namespacing.ts';
 
 export { NAMESPACE_SEPARATOR } from './namespacing.ts';
@@ -38,8 +38,11 @@ export interface ToolCatalog {
   list(signal: AbortSignal): Promise<Tool[]>;
   /** The source and its own tool name for a published name, or undefined. */
   route(name: string): RoutedTool | undefined;
-  /** Calls a routed tool; in the aggregate, resource URIs in the result are namespaced so they can be read back. */
-  call(routed: RoutedTool, args: Record<string, unknown>, context: ToolCallContext): Promise<CallToolResult>;
+  /**
+   * Calls a routed tool; in the aggregate, resource URIs in the result are
+   * namespaced so they can be read back. A request for input passes unchanged.
+   */
+  call(routed: RoutedTool, args: Record<string, unknown>, context: ToolCallContext): Promise<ToolCallOutcome>;
 }
 
 /** How an endpoint's catalogs find sources and translate names; shared by the tool and content catalogs. */
@@ -110,7 +113,7 @@ export function createToolCatalog(entries: readonly CatalogEntry[], options: Cat
 
     async call(routed, args, context) {
       const result = await routed.entry.source.callTool(routed.tool, args, context);
-      if (!options.namespaced) return result;
+      if (!options.namespaced || isInputRequiredResult(result)) return result;
       return { ...result, content: result.content.map((block) => namespaceContentUris(namespace, routed.entry.slug, block)) };
     },
   };

@@ -1,9 +1,9 @@
-import { Server, type CallToolResult } from '@modelcontextprotocol/server';
+import { Server, type InputRequiredResult } from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.ts';
 import type { ContentCatalog } from './content-catalog.ts';
 import { registerContentHandlers } from './content-handlers.ts';
 import type { ToolCatalog } from './tool-catalog.ts';
-import { progressNotification, runToolCall, unknownTool, type ToolCallRecord } from './tool-call.ts';
+import { clientCapabilitiesOf, progressNotification, runToolCall, unknownTool, type ToolCallRecord } from './tool-call.ts';
 
 /** How long a client may keep a list (the `tools/list` cache hint). */
 export const LIST_TTL_MS = 60_000;
@@ -32,6 +32,12 @@ export function createToolServer(options: {
    */
   listChanged: boolean;
   onToolCall: (record: ToolCallRecord) => void;
+  /**
+   * The request's `tools/call` already ran on the direct path and asked for
+   * input: it is answered with this result, not run again, so that the SDK
+   * checks and encodes it as it does every `input_required` result.
+   */
+  answered?: InputRequiredResult | undefined;
 }): Server {
   const changing = options.listChanged ? { listChanged: true } : {};
   // Resource updates, like list changes, reach only listen streams.
@@ -66,16 +72,20 @@ export function createToolServer(options: {
     tools: await options.catalog.list(ctx.mcpReq.signal),
   }));
 
-  server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    if (options.answered) return options.answered;
     const { name } = request.params;
     const routed = options.catalog.route(name);
     if (!routed) throw unknownTool(name);
     const progressToken = ctx.mcpReq._meta?.progressToken;
+    const state = ctx.mcpReq.requestState();
     return runToolCall(options, routed, {
       name,
       args: request.params.arguments ?? {},
       signal: ctx.mcpReq.signal,
       meta: ctx.mcpReq._meta,
+      clientCapabilities: clientCapabilitiesOf(ctx.mcpReq.envelope),
+      input: { responses: ctx.mcpReq.inputResponses, state: typeof state === 'string' ? state : undefined },
       ...(progressToken !== undefined && {
         progress: (progress, total, message) => ctx.mcpReq.notify(progressNotification(progressToken, progress, total, message)),
       }),

@@ -3,11 +3,11 @@ import { withTenant, type Db } from '../../shared/db.ts';
 import { recordAudit, type RequestContext } from '../../tenancy/index.ts';
 import { UpstreamError } from '../remote/index.ts';
 import type { NotifyToolsChanged } from '../list-changes.ts';
-import { errorResult, ToolError, type ToolSource } from '../tool-source.ts';
+import { errorResult, ToolError, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
 import { definitionOf, diffDefinitions, digestDefinition, type ToolDefinition } from './tool-definition.ts';
 import { insertToolPin, listToolPins, markToolPending } from './tool-pin.repository.ts';
 
-export interface PinnedSourceOptions<S extends ToolSource> {
+export interface PinnedSourceOptions<S extends ToolSource<ToolCallOutcome>> {
   /** The upstream whose tool definitions are pinned. */
   source: S;
   db: Db;
@@ -43,7 +43,7 @@ function withheldToolMessage(tool: string, serverSlug: string): string {
  * verified are kept in memory, so an unchanged list costs no database work.
  * Every other method of the source (resources, prompts) passes through.
  */
-export function createPinnedSource<S extends ToolSource>(options: PinnedSourceOptions<S>): S {
+export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(options: PinnedSourceOptions<S>): S {
   const { source, db, tenantId, serverId, serverSlug, auditContext, notifyToolsChanged } = options;
   // Tool name → digest of the definition last listed and found pinned; replaced on every list.
   let verified = new Map<string, string>();

@@ -1,4 +1,4 @@
-import { SERVER_INFO_META_KEY, type Client, type RequestOptions } from '@modelcontextprotocol/client';
+import { CLIENT_CAPABILITIES_META_KEY, SERVER_INFO_META_KEY, type Client, type RequestOptions } from '@modelcontextprotocol/client';
 import type {
   CompleteRequestParams,
   CompleteResult,
@@ -9,7 +9,7 @@ import type {
   ResourceTemplateType,
 } from '@modelcontextprotocol/server';
 import { reportingOverflow } from '../message-limit.ts';
-import { errorResult, type ToolSource } from '../tool-source.ts';
+import { errorResult, type ToolCallContext, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
 import type { DirectCall } from './direct-call.ts';
 import type { ResourceWatchListener } from './resource-watch.ts';
 import type { UpstreamConnector } from './upstream-connection.ts';
@@ -20,7 +20,7 @@ import { isConnectionFailure, isRefusedUnrun, toUpstreamError } from './upstream
  * completions. The extra methods reject with an `UpstreamError`; lists are
  * empty when the upstream lacks the capability.
  */
-export interface RemoteSource extends ToolSource {
+export interface RemoteSource extends ToolSource<ToolCallOutcome> {
   listResources?(signal: AbortSignal): Promise<Resource[]>;
   listResourceTemplates?(signal: AbortSignal): Promise<ResourceTemplateType[]>;
   readResource?(uri: string, signal: AbortSignal): Promise<ReadResourceResult>;
@@ -54,6 +54,23 @@ function withoutUpstreamIdentity<T extends { _meta?: Record<string, unknown> }>(
   if (!meta || !(SERVER_INFO_META_KEY in meta)) return result;
   const { [SERVER_INFO_META_KEY]: _serverInfo, ...kept } = meta;
   return (Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest) as T;
+}
+
+/**
+ * A 2026-07-28 `tools/call` as the calling client made it: the client's
+ * capabilities declared in the request's envelope (over the gateway's own,
+ * which declare none), so the upstream asks only for input the client can
+ * give, and on a retry the client's answers and the upstream's state, verbatim.
+ */
+function modernCallParams(name: string, args: Record<string, unknown>, context: ToolCallContext) {
+  const { clientCapabilities, input } = context;
+  return {
+    name,
+    arguments: args,
+    ...(clientCapabilities && { _meta: { [CLIENT_CAPABILITIES_META_KEY]: clientCapabilities } }),
+    ...(input?.responses && { inputResponses: input.responses }),
+    ...(input?.state !== undefined && { requestState: input.state }),
+  };
 }
 
 /** What every operation is given: the caller's signal and what is left of the time bound. */
@@ -128,15 +145,17 @@ export function createProxySource({ connector, upstream, timeoutMs }: ProxySourc
         const onprogress = ({ progress, total, message }: { progress: number; total?: number; message?: string }) => {
           context.progress(progress, total, message).catch(() => undefined);
         };
-        const result = await run(context.signal, isRefusedUnrun, (client, request, directCall) =>
+        const result: ToolCallOutcome = await run(context.signal, isRefusedUnrun, (client, request, directCall) =>
           // A 2025-era session's calls skip the client: same behaviour and errors, a tenth of the CPU.
+          // That era has no input_required, so a retry's answers have nobody to go to.
           directCall
             ? directCall({ name, arguments: args }, { ...request, onprogress })
             : throughClient(request, (bound) =>
                 client.callTool(
-                  { name, arguments: args },
+                  client.getProtocolEra() === 'modern' ? modernCallParams(name, args, context) : { name, arguments: args },
                   // Progress is always asked for: it also keeps a long call within its timeout.
-                  { ...bound, resetTimeoutOnProgress: true, onprogress },
+                  // A request for the client's input comes back to be passed on, not fulfilled here.
+                  { ...bound, resetTimeoutOnProgress: true, onprogress, allowInputRequired: true },
                 ),
               ),
         );

@@ -223,6 +223,8 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
     const listChanged = listChangedHandlers(options.onListsChanged);
     const client = new Client(CLIENT_INFO, {
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
+      // Input an upstream asks for is the calling client's to give: passed on, never fulfilled here.
+      inputRequired: { autoFulfill: false },
       ...(listChanged && { listChanged }),
     });
     const { watches } = options;

@@ -1,5 +1,5 @@
 import type { Client } from '@modelcontextprotocol/client';
-import type { ToolSource } from '../tool-source.ts';
+import type { ToolCallOutcome, ToolSource } from '../tool-source.ts';
 import type { RemoteSource } from './proxy-source.ts';
 import type { ResourceWatches, SubscribeOnConnection } from './resource-watch.ts';
 
@@ -37,7 +37,7 @@ export function relayResourceUpdates(client: Client, watches: Pick<ResourceWatch
  * A proxy whose upstream's resources can be watched: watching is in use (its
  * pool must not close it as idle), and closing it ends every watch.
  */
-export function withResourceWatches<S extends ToolSource>(source: S, watches: ResourceWatches): S & Required<Pick<RemoteSource, 'watchResource' | 'inUse'>> {
+export function withResourceWatches<S extends ToolSource<ToolCallOutcome>>(source: S, watches: ResourceWatches): S & Required<Pick<RemoteSource, 'watchResource' | 'inUse'>> {
   return {
     ...source,
     watchResource: (uri, listener) => watches.watch(uri, listener),

@@ -122,6 +122,8 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
     if (transport.stderr) stderr.follow(transport.stderr as Readable, () => pid ?? transport.pid ?? undefined);
     const client = new Client(CLIENT_INFO, {
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
+      // Input an upstream asks for is the calling client's to give: passed on, never fulfilled here.
+      inputRequired: { autoFulfill: false },
     });
     const { watches } = options;
     if (watches) relayResourceUpdates(client, watches);

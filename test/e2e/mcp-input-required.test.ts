@@ -1,0 +1,155 @@
+import fs from 'node:fs/promises';
+import { Client as V2Client, StreamableHTTPClientTransport as V2Transport, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRecordingMcpServer, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
+import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { apiClient, operatorCommand, seedTenant, type AuditEventJson } from '../support/http.ts';
+import { connectV1 } from '../support/mcp-clients.ts';
+import { postToolCall, type RawCall } from '../support/raw-tool-call.ts';
+
+const ELICITATION = { elicitation: { form: {} } };
+const CONFIRM_SCHEMA = { type: 'object', properties: { sure: { type: 'boolean' } }, required: ['sure'] };
+
+/** A v2 client (auto) that declares form elicitation and answers every request for input with `answer`, keeping what it was asked. */
+async function connectAnswering(url: string, key: string, answer: ElicitResult): Promise<{ client: V2Client; asked: ElicitRequest['params'][] }> {
+  const asked: ElicitRequest['params'][] = [];
+  const client = new V2Client({ name: 'e2e-asked', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, capabilities: ELICITATION });
+  client.setRequestHandler('elicitation/create', (request) => {
+    asked.push(request.params);
+    return answer;
+  });
+  await client.connect(new V2Transport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+  return { client, asked };
+}
+
+const textOf = (result: { content: unknown[] }) => result.content.map((c) => (c as { text?: string }).text ?? '').join('\n');
+
+describe('a 2026-07-28 upstream asking the client for input (input_required) through the gateway', () => {
+  let gateway: GatewayProcess;
+  let upstream: RecordingMcpServer;
+  let dataDir: string;
+  let key: string;
+
+  beforeAll(async () => {
+    dataDir = await makeDataDir();
+    [gateway, upstream] = await Promise.all([
+      startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' } }),
+      startRecordingMcpServer(),
+    ]);
+    key = (await seedTenant(dataDir, 'acme')).key.secret;
+    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'rec', kind: 'remote', config: { url: upstream.url } });
+  });
+
+  afterAll(async () => {
+    await Promise.all([gateway?.stop(), upstream?.close()]);
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('passes the question to a v2 client and its answer back, on the aggregate and the single-server endpoint', async () => {
+    for (const [endpoint, tool] of [
+      ['/t/acme/mcp', 'rec__delete-file'],
+      ['/t/acme/mcp/servers/rec', 'delete-file'],
+    ] as const) {
+      const { client, asked } = await connectAnswering(`${gateway.url}${endpoint}`, key, { action: 'accept', content: { sure: true } });
+      try {
+        const result = await client.callTool({ name: tool, arguments: { path: '/srv/a.txt' } });
+        expect(result).toMatchObject({ content: [{ type: 'text', text: 'deleted /srv/a.txt' }] });
+        expect(result.isError).toBeFalsy();
+        expect(asked).toEqual([{ mode: 'form', message: 'Delete /srv/a.txt?', requestedSchema: CONFIRM_SCHEMA }]);
+      } finally {
+        await client.close();
+      }
+    }
+  });
+
+  it('passes a declined answer back as declined: the upstream keeps the file', async () => {
+    const { client, asked } = await connectAnswering(`${gateway.url}/t/acme/mcp`, key, { action: 'decline' });
+    try {
+      const result = await client.callTool({ name: 'rec__delete-file', arguments: { path: '/srv/b.txt' } });
+      expect(textOf(result)).toBe('kept /srv/b.txt (decline)');
+      expect(asked).toHaveLength(1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('gives a 2025-era client, which cannot be asked, a tool error that says why', async () => {
+    const client = await connectV1(`${gateway.url}/t/acme/mcp`, key);
+    try {
+      const result = await client.callTool('rec__delete-file', { path: '/srv/c.txt' });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/elicitation\/create.*capabilit/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('audits each round: the question asked, then the answered retry with the keys of its answers', async () => {
+    const { client } = await connectAnswering(`${gateway.url}/t/acme/mcp/servers/rec`, key, { action: 'accept', content: { sure: true } });
+    try {
+      await client.callTool({ name: 'delete-file', arguments: { path: '/srv/audited.txt' } });
+    } finally {
+      await client.close();
+    }
+    type Round = { tool: string; arguments: { path?: string }; outcome: string; input_responses?: string[] };
+    // Audit events are written in batches, shortly after the calls.
+    const rounds = await pollUntil('both rounds to be audited', async () => {
+      const events = (await apiClient(gateway.url, key).get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=200')).body.events;
+      const found = events.map((event) => event.after as Round).filter((after) => after.arguments.path === '/srv/audited.txt');
+      return found.length === 2 ? found.reverse() : undefined;
+    });
+    expect(rounds.map(({ tool, outcome, input_responses }) => ({ tool, outcome, input_responses }))).toEqual([
+      { tool: 'delete-file', outcome: 'input_required', input_responses: undefined },
+      { tool: 'delete-file', outcome: 'ok', input_responses: ['confirm'] },
+    ]);
+  });
+
+  describe('answered directly as the SDK path answers', () => {
+    const call = (extra: Partial<RawCall> = {}): RawCall => ({
+      url: `${gateway.url}/t/acme/mcp`,
+      key,
+      name: 'rec__delete-file',
+      args: { path: '/srv/d.txt' },
+      capabilities: ELICITATION,
+      ...extra,
+    });
+
+    it('the question, carrying the upstream’s request state verbatim and the gateway as the server', async () => {
+      const direct = await postToolCall(call());
+      expect(direct.json).toEqual((await postToolCall(call({ chunked: true }))).json);
+      expect(direct.status).toBe(200);
+      expect(direct.json).toEqual({
+        jsonrpc: '2.0',
+        id: 7,
+        result: {
+          resultType: 'input_required',
+          inputRequests: { confirm: { method: 'elicitation/create', params: { mode: 'form', message: 'Delete /srv/d.txt?', requestedSchema: CONFIRM_SCHEMA } } },
+          requestState: 'delete:/srv/d.txt',
+          _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'botgate/acme', version: expect.any(String) } },
+        },
+      });
+    });
+
+    it('the retry with the client’s answers, with and without progress', async () => {
+      const retry = call({ params: { inputResponses: { confirm: { action: 'accept', content: { sure: true } } }, requestState: 'delete:/srv/d.txt' } });
+      const direct = await postToolCall(retry);
+      expect(direct.json).toMatchObject({ result: { resultType: 'complete', content: [{ type: 'text', text: 'deleted /srv/d.txt' }] } });
+      expect(direct.json).toEqual((await postToolCall({ ...retry, chunked: true })).json);
+      expect((await postToolCall({ ...retry, progress: true })).messages).toEqual((await postToolCall({ ...retry, progress: true, chunked: true })).messages);
+    });
+
+    it('a client that declares no elicitation: the upstream is told so and does not ask; a tool error says why', async () => {
+      const direct = await postToolCall(call({ capabilities: {} }));
+      expect(direct.json).toEqual((await postToolCall(call({ capabilities: {}, chunked: true }))).json);
+      expect(direct.json).toMatchObject({ result: { isError: true, content: [{ type: 'text', text: expect.stringMatching(/capabilit/) }] } });
+    });
+
+    it('a request state that is not a string is refused as invalid params; nothing reaches the upstream', async () => {
+      const before = upstream.requests.filter((r) => r.rpcMethod === 'tools/call').length;
+      const answer = await postToolCall(call({ params: { inputResponses: {}, requestState: 42 } }));
+      expect(answer.status).toBe(200);
+      expect(answer.json).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32602 } });
+      expect(upstream.requests.filter((r) => r.rpcMethod === 'tools/call')).toHaveLength(before);
+    });
+  });
+});
