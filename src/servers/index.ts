@@ -75,7 +75,8 @@ export {
   ToolError,
   UnknownToolError,
   type ToolCallContext,
-  type ToolCallInput,
+  type AskingContext,
+  type InputAnswers,
   type ToolCallOutcome,
   type ToolSource,
 } from './tool-source.ts';

@@ -1,28 +1,22 @@
 import type { CallToolResult, ClientCapabilities, InputRequiredResult, Tool } from '@modelcontextprotocol/server';
 
 /**
- * The client's answers to an earlier `input_required` result of the same tool
- * (protocol revision 2026-07-28, multi-round-trip): passed back verbatim to
- * the source that asked. Both come from the client: untrusted.
+ * The client's answers to an earlier `input_required` result of the same
+ * request (protocol revision 2026-07-28, multi-round-trip): passed back
+ * verbatim to the source that asked. Both come from the client: untrusted.
  */
-export interface ToolCallInput {
+export interface InputAnswers {
   /** The client's response to each embedded request, keyed as the source keyed them. */
   responses?: Record<string, unknown> | undefined;
   /** The source's opaque state, echoed by the client. */
   state?: string | undefined;
 }
 
-/** What a tool call gives back: a result, or (from a 2026-07-28 upstream) a request for the client's input first. */
-export type ToolCallOutcome = CallToolResult | InputRequiredResult;
-
-/** What a running tool call may use: the caller's cancellation and a progress channel. */
-export interface ToolCallContext {
-  /** Aborted when the MCP client cancels or goes away; pass it on to I/O. */
-  signal: AbortSignal;
-  /** Sends a progress notification when the caller asked for progress; a no-op otherwise. */
-  progress(progress: number, total?: number, message?: string): Promise<void>;
-  /** `_meta` of the caller's request, for sources that read protocol extensions (a bot's call chain). */
-  meta?: Record<string, unknown> | undefined;
+/**
+ * What a request that may ask the client for input (`tools/call`,
+ * `prompts/get`, `resources/read`) tells a proxy about the calling client.
+ */
+export interface AskingContext {
   /**
    * What the calling client declared it can do (the 2026-07-28 request
    * envelope); a proxy declares the same upstream, so that the upstream asks
@@ -30,7 +24,20 @@ export interface ToolCallContext {
    */
   clientCapabilities?: ClientCapabilities | undefined;
   /** The client's answers when it retries after an `input_required` result. */
-  input?: ToolCallInput | undefined;
+  input?: InputAnswers | undefined;
+}
+
+/** What a tool call gives back: a result, or (from a 2026-07-28 upstream) a request for the client's input first. */
+export type ToolCallOutcome = CallToolResult | InputRequiredResult;
+
+/** What a running tool call may use: the caller's cancellation and a progress channel. */
+export interface ToolCallContext extends AskingContext {
+  /** Aborted when the MCP client cancels or goes away; pass it on to I/O. */
+  signal: AbortSignal;
+  /** Sends a progress notification when the caller asked for progress; a no-op otherwise. */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** `_meta` of the caller's request, for sources that read protocol extensions (a bot's call chain). */
+  meta?: Record<string, unknown> | undefined;
 }
 
 /**

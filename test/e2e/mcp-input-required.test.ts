@@ -73,6 +73,29 @@ describe('a 2026-07-28 upstream asking the client for input (input_required) thr
     }
   });
 
+  it('passes questions of prompts/get and resources/read through too, under the aggregate’s names', async () => {
+    const answers: Record<string, ElicitResult> = {
+      'Sign off as?': { action: 'accept', content: { name: 'Ada' } },
+      'Show the private note?': { action: 'accept', content: {} },
+    };
+    const asked: string[] = [];
+    const client = new V2Client({ name: 'e2e-asked', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, capabilities: ELICITATION });
+    client.setRequestHandler('elicitation/create', (request) => {
+      asked.push(request.params.message);
+      return answers[request.params.message] ?? { action: 'cancel' };
+    });
+    await client.connect(new V2Transport(new URL(`${gateway.url}/t/acme/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+    try {
+      expect((await client.getPrompt({ name: 'rec__sign-off' })).messages).toEqual([{ role: 'user', content: { type: 'text', text: 'Signed off by Ada' } }]);
+      expect((await client.readResource({ uri: 'botgate://rec/note://private' })).contents).toEqual([
+        { uri: 'botgate://rec/note://private', mimeType: 'text/plain', text: 'the private note' },
+      ]);
+      expect(asked).toEqual(['Sign off as?', 'Show the private note?']);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('gives a 2025-era client, which cannot be asked, a tool error that says why', async () => {
     const client = await connectV1(`${gateway.url}/t/acme/mcp`, key);
     try {

@@ -79,6 +79,23 @@ function createServer(onCancelled: () => void): McpServer {
       return { content: [{ type: 'text', text: confirmed ? `deleted ${path}` : `kept ${path} (${answer.action})` }] };
     },
   );
+  // A prompt and a resource that ask too: the other two requests that may (2026-07-28).
+  server.registerPrompt('sign-off', { description: 'A sign-off in the name the user gives.' }, async (ctx) => {
+    const answer = inputResponse(ctx.mcpReq.inputResponses, 'name');
+    if (answer.kind !== 'elicit' || answer.action !== 'accept') {
+      return inputRequired({
+        inputRequests: { name: inputRequired.elicit({ message: 'Sign off as?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } }) },
+      });
+    }
+    return { messages: [{ role: 'user', content: { type: 'text', text: `Signed off by ${String(answer.content?.['name'])}` } }] };
+  });
+  server.registerResource('private-note', 'note://private', { mimeType: 'text/plain' }, async (uri, ctx) => {
+    const answer = inputResponse(ctx.mcpReq.inputResponses, 'reveal');
+    if (answer.kind !== 'elicit' || answer.action !== 'accept') {
+      return inputRequired({ inputRequests: { reveal: inputRequired.elicit({ message: 'Show the private note?', requestedSchema: { type: 'object', properties: {} } }) } });
+    }
+    return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'the private note' }] };
+  });
   server.registerTool('hang', { description: 'Never answers (until cancelled, or after 10 s).' }, async (ctx) => {
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, 10_000);

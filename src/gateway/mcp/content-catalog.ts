@@ -1,17 +1,19 @@
 import {
+  isInputRequiredResult,
   ProtocolError,
   ProtocolErrorCode,
   ResourceNotFoundError,
   type CompleteRequestParams,
   type CompleteResult,
   type GetPromptResult,
+  type InputRequiredResult,
   type Prompt,
   type ReadResourceResult,
   type Resource,
   type ResourceTemplateType,
   type ServerCapabilities,
 } from '@modelcontextprotocol/server';
-import type { ResourceWatchListener } from '../../servers/index.ts';
+import type { AskingContext, ResourceWatchListener } from '../../servers/index.ts';
 import { namespaceContentUris } from './namespacing.ts';
 import { collectLists, createCatalogRouting, type CatalogEntry, type CatalogOptions } from './tool-catalog.ts';
 
@@ -26,11 +28,19 @@ export interface ContentCatalog {
   readonly capabilities: Pick<ServerCapabilities, 'resources' | 'prompts' | 'completions'>;
   listResources(signal: AbortSignal): Promise<Resource[]>;
   listResourceTemplates(signal: AbortSignal): Promise<ResourceTemplateType[]>;
-  /** Throws `ResourceNotFoundError` for a URI no source publishes. */
-  readResource(uri: string, signal: AbortSignal): Promise<ReadResourceResult>;
+  /**
+   * Throws `ResourceNotFoundError` for a URI no source publishes. A source's
+   * request for the client's input passes unchanged, as with `getPrompt`.
+   */
+  readResource(uri: string, signal: AbortSignal, asking?: AskingContext): Promise<ReadResourceResult | InputRequiredResult>;
   listPrompts(signal: AbortSignal): Promise<Prompt[]>;
   /** Throws an Invalid Params error for a prompt no source publishes. */
-  getPrompt(name: string, args: Record<string, string> | undefined, signal: AbortSignal): Promise<GetPromptResult>;
+  getPrompt(
+    name: string,
+    args: Record<string, string> | undefined,
+    signal: AbortSignal,
+    asking?: AskingContext,
+  ): Promise<GetPromptResult | InputRequiredResult>;
   complete(params: CompleteRequestParams, signal: AbortSignal): Promise<CompleteResult>;
   /** Whether some source's resources can be watched for updates. */
   readonly watchable: boolean;
@@ -91,11 +101,11 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
         options.onListError,
       ),
 
-    async readResource(uri, signal) {
+    async readResource(uri, signal, asking) {
       const routed = routeUri(uri);
       if (!routed?.entry.source.readResource) throw new ResourceNotFoundError(uri);
-      const result = await routed.entry.source.readResource(routed.uri, signal);
-      if (!namespaced) return result;
+      const result = await routed.entry.source.readResource(routed.uri, signal, asking);
+      if (!namespaced || isInputRequiredResult(result)) return result;
       return { ...result, contents: result.contents.map((c) => ({ ...c, uri: namespace.uri(routed.entry.slug, c.uri) })) };
     },
 
@@ -110,11 +120,11 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
         options.onListError,
       ),
 
-    async getPrompt(name, args, signal) {
+    async getPrompt(name, args, signal, asking) {
       const routed = routePrompt(name);
       if (!routed?.entry.source.getPrompt) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
-      const result = await routed.entry.source.getPrompt(routed.name, args, signal);
-      if (!namespaced) return result;
+      const result = await routed.entry.source.getPrompt(routed.name, args, signal, asking);
+      if (!namespaced || isInputRequiredResult(result)) return result;
       const slug = routed.entry.slug;
       return { ...result, messages: result.messages.map((m) => ({ ...m, content: namespaceContentUris(namespace, slug, m.content) })) };
     },

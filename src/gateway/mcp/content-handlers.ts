@@ -2,6 +2,7 @@ import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, type Server } 
 import type { Logger } from '../../shared/logger.ts';
 import { ToolError } from '../../servers/index.ts';
 import type { ContentCatalog } from './content-catalog.ts';
+import { askingOf } from './tool-call.ts';
 
 /**
  * The JSON-RPC error for a failed resources/prompts/completion request.
@@ -49,7 +50,7 @@ export function registerContentHandlers(server: Server, catalog: ContentCatalog,
     }));
     server.setRequestHandler('resources/read', async (request, ctx) => {
       const { uri } = request.params;
-      const result = await catalog.readResource(uri, ctx.mcpReq.signal).catch(failed({ method: 'resources/read', uri }));
+      const result = await catalog.readResource(uri, ctx.mcpReq.signal, askingOf(ctx.mcpReq)).catch(failed({ method: 'resources/read', uri }));
       // Per-tenant content must never sit in a shared cache, whatever the upstream said.
       return 'cacheScope' in result ? { ...result, cacheScope: 'private' as const } : result;
     });
@@ -61,7 +62,7 @@ export function registerContentHandlers(server: Server, catalog: ContentCatalog,
     }));
     server.setRequestHandler('prompts/get', (request, ctx) => {
       const { name } = request.params;
-      return catalog.getPrompt(name, request.params.arguments, ctx.mcpReq.signal).catch(failed({ method: 'prompts/get', name }));
+      return catalog.getPrompt(name, request.params.arguments, ctx.mcpReq.signal, askingOf(ctx.mcpReq)).catch(failed({ method: 'prompts/get', name }));
     });
   }
 

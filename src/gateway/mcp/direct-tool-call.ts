@@ -11,7 +11,7 @@ import {
   type ProgressToken,
   type RequestId,
 } from '@modelcontextprotocol/server';
-import type { ToolCallInput, ToolCallOutcome } from '../../servers/index.ts';
+import type { InputAnswers, ToolCallOutcome } from '../../servers/index.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { RoutedTool } from './tool-catalog.ts';
 import { clientCapabilitiesOf, progressNotification, runToolCall, type ToolCallRunner } from './tool-call.ts';
@@ -28,7 +28,7 @@ export interface DirectToolCall {
   /** What the client declared it can do, from the request's envelope. */
   clientCapabilities?: ClientCapabilities;
   /** The client's answers, on a retry after an `input_required` result. */
-  input?: ToolCallInput;
+  input?: InputAnswers;
 }
 
 /** The stateless revision the SDK serves (its `MODERN_REVISION` names the latest 2025-era one). */

@@ -7,7 +7,7 @@ import {
   type ProgressToken,
 } from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.ts';
-import { UnknownToolError, type ToolCallInput, type ToolCallOutcome } from '../../servers/index.ts';
+import { UnknownToolError, type AskingContext, type ToolCallOutcome } from '../../servers/index.ts';
 import type { CatalogEntry, RoutedTool, ToolCatalog } from './tool-catalog.ts';
 
 /** What the gateway records about each tool call. */
@@ -30,7 +30,7 @@ export interface ToolCallRunner {
 }
 
 /** One call of a routed tool, as the client asked for it. */
-export interface ToolCallRequest {
+export interface ToolCallRequest extends AskingContext {
   /** The name the client called, for messages. */
   name: string;
   args: Record<string, unknown>;
@@ -39,10 +39,6 @@ export interface ToolCallRequest {
   meta: Record<string, unknown> | undefined;
   /** Sends a progress notification to the client; absent when it asked for none. */
   progress?: (progress: number, total?: number, message?: string) => Promise<void>;
-  /** What the client declared it can do (2026-07-28 clients only). */
-  clientCapabilities?: ClientCapabilities | undefined;
-  /** The client's answers, when it retries after an `input_required` result. */
-  input?: ToolCallInput | undefined;
 }
 
 /**
@@ -97,4 +93,21 @@ export function unknownTool(name: string): ProtocolError {
 export function clientCapabilitiesOf(envelope: object | undefined): ClientCapabilities | undefined {
   const declared: unknown = envelope && (envelope as Record<string, unknown>)[CLIENT_CAPABILITIES_META_KEY];
   return declared !== null && typeof declared === 'object' && !Array.isArray(declared) ? declared : undefined;
+}
+
+/** What the SDK tells a request handler that `askingOf` reads. */
+interface AskedRequest {
+  envelope?: object | undefined;
+  inputResponses?: Record<string, unknown> | undefined;
+  requestState(): unknown;
+}
+
+/** What a request served by the SDK tells a source about its client: capabilities, and a retry's answers. */
+export function askingOf(request: AskedRequest): AskingContext {
+  const state = request.requestState();
+  const retrying = request.inputResponses !== undefined || state !== undefined;
+  return {
+    clientCapabilities: clientCapabilitiesOf(request.envelope),
+    ...(retrying && { input: { responses: request.inputResponses, state: typeof state === 'string' ? state : undefined } }),
+  };
 }

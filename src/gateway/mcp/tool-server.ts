@@ -3,7 +3,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { ContentCatalog } from './content-catalog.ts';
 import { registerContentHandlers } from './content-handlers.ts';
 import type { ToolCatalog } from './tool-catalog.ts';
-import { clientCapabilitiesOf, progressNotification, runToolCall, unknownTool, type ToolCallRecord } from './tool-call.ts';
+import { askingOf, progressNotification, runToolCall, unknownTool, type ToolCallRecord } from './tool-call.ts';
 
 /** How long a client may keep a list (the `tools/list` cache hint). */
 export const LIST_TTL_MS = 60_000;
@@ -78,14 +78,12 @@ export function createToolServer(options: {
     const routed = options.catalog.route(name);
     if (!routed) throw unknownTool(name);
     const progressToken = ctx.mcpReq._meta?.progressToken;
-    const state = ctx.mcpReq.requestState();
     return runToolCall(options, routed, {
+      ...askingOf(ctx.mcpReq),
       name,
       args: request.params.arguments ?? {},
       signal: ctx.mcpReq.signal,
       meta: ctx.mcpReq._meta,
-      clientCapabilities: clientCapabilitiesOf(ctx.mcpReq.envelope),
-      input: { responses: ctx.mcpReq.inputResponses, state: typeof state === 'string' ? state : undefined },
       ...(progressToken !== undefined && {
         progress: (progress, total, message) => ctx.mcpReq.notify(progressNotification(progressToken, progress, total, message)),
       }),

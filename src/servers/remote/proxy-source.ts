@@ -3,13 +3,14 @@ import type {
   CompleteRequestParams,
   CompleteResult,
   GetPromptResult,
+  InputRequiredResult,
   Prompt,
   ReadResourceResult,
   Resource,
   ResourceTemplateType,
 } from '@modelcontextprotocol/server';
 import { reportingOverflow } from '../message-limit.ts';
-import { errorResult, type ToolCallContext, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
+import { errorResult, type AskingContext, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
 import type { DirectCall } from './direct-call.ts';
 import type { ResourceWatchListener } from './resource-watch.ts';
 import type { UpstreamConnector } from './upstream-connection.ts';
@@ -23,9 +24,15 @@ import { isConnectionFailure, isRefusedUnrun, toUpstreamError } from './upstream
 export interface RemoteSource extends ToolSource<ToolCallOutcome> {
   listResources?(signal: AbortSignal): Promise<Resource[]>;
   listResourceTemplates?(signal: AbortSignal): Promise<ResourceTemplateType[]>;
-  readResource?(uri: string, signal: AbortSignal): Promise<ReadResourceResult>;
+  /** Like `getPrompt`, may give back an `input_required` result (2026-07-28 upstreams). */
+  readResource?(uri: string, signal: AbortSignal, asking?: AskingContext): Promise<ReadResourceResult | InputRequiredResult>;
   listPrompts?(signal: AbortSignal): Promise<Prompt[]>;
-  getPrompt?(name: string, args: Record<string, string> | undefined, signal: AbortSignal): Promise<GetPromptResult>;
+  getPrompt?(
+    name: string,
+    args: Record<string, string> | undefined,
+    signal: AbortSignal,
+    asking?: AskingContext,
+  ): Promise<GetPromptResult | InputRequiredResult>;
   complete?(params: CompleteRequestParams, signal: AbortSignal): Promise<CompleteResult>;
   /** Hears of changes to one of the upstream's resources until the returned function is called (see `ResourceWatches`). */
   watchResource?(uri: string, listener: ResourceWatchListener): () => void;
@@ -57,16 +64,18 @@ function withoutUpstreamIdentity<T extends { _meta?: Record<string, unknown> }>(
 }
 
 /**
- * A 2026-07-28 `tools/call` as the calling client made it: the client's
- * capabilities declared in the request's envelope (over the gateway's own,
- * which declare none), so the upstream asks only for input the client can
- * give, and on a retry the client's answers and the upstream's state, verbatim.
+ * The params of a request that may ask for input (`tools/call`,
+ * `prompts/get`, `resources/read`) as the calling client made it. To a
+ * 2026-07-28 upstream they carry the client's capabilities in the envelope
+ * (over the gateway's own, which declare none), so the upstream asks only for
+ * input the client can give, and on a retry the client's answers and the
+ * upstream's state, verbatim. A 2025-era upstream has no such vocabulary.
  */
-function modernCallParams(name: string, args: Record<string, unknown>, context: ToolCallContext) {
-  const { clientCapabilities, input } = context;
+function askingParams<P extends object>(client: Client, params: P, asking: AskingContext | undefined): P {
+  if (!asking || client.getProtocolEra() !== 'modern') return params;
+  const { clientCapabilities, input } = asking;
   return {
-    name,
-    arguments: args,
+    ...params,
     ...(clientCapabilities && { _meta: { [CLIENT_CAPABILITIES_META_KEY]: clientCapabilities } }),
     ...(input?.responses && { inputResponses: input.responses }),
     ...(input?.state !== undefined && { requestState: input.state }),
@@ -152,7 +161,7 @@ export function createProxySource({ connector, upstream, timeoutMs }: ProxySourc
             ? directCall({ name, arguments: args }, { ...request, onprogress })
             : throughClient(request, (bound) =>
                 client.callTool(
-                  client.getProtocolEra() === 'modern' ? modernCallParams(name, args, context) : { name, arguments: args },
+                  askingParams(client, { name, arguments: args }, context),
                   // Progress is always asked for: it also keeps a long call within its timeout.
                   // A request for the client's input comes back to be passed on, not fulfilled here.
                   { ...bound, resetTimeoutOnProgress: true, onprogress, allowInputRequired: true },
@@ -171,14 +180,19 @@ export function createProxySource({ connector, upstream, timeoutMs }: ProxySourc
     listResourceTemplates: (signal) =>
       query(signal, async (client, request) => (await client.listResourceTemplates(undefined, request)).resourceTemplates),
 
-    readResource: (uri, signal) =>
-      query(signal, async (client, request) => withoutUpstreamIdentity(await client.readResource({ uri }, request))),
+    // A request for the client's input comes back to be passed on, as for tool calls.
+    readResource: (uri, signal, asking) =>
+      query(signal, async (client, request) =>
+        withoutUpstreamIdentity(await client.readResource(askingParams(client, { uri }, asking), { ...request, allowInputRequired: true })),
+      ),
 
     listPrompts: (signal) => query(signal, async (client, request) => (await client.listPrompts(undefined, request)).prompts),
 
-    getPrompt: (name, args, signal) =>
+    getPrompt: (name, args, signal, asking) =>
       query(signal, async (client, request) =>
-        withoutUpstreamIdentity(await client.getPrompt({ name, ...(args && { arguments: args }) }, request)),
+        withoutUpstreamIdentity(
+          await client.getPrompt(askingParams(client, { name, ...(args && { arguments: args }) }, asking), { ...request, allowInputRequired: true }),
+        ),
       ),
 
     complete: (params, signal) =>
