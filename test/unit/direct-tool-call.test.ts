@@ -37,8 +37,18 @@ describe('readDirectToolCall', () => {
       name: 'read_file',
       args: { path: 'a.txt' },
       meta: { 'io.botgate/chain': ['x'] },
+      clientCapabilities: {},
     });
     expect(readDirectToolCall(requestWith({}), call({ arguments: undefined }))?.args).toEqual({});
+  });
+
+  it('reads the capabilities the client declares, and a retry’s answers and request state', () => {
+    const capabilities = { elicitation: { form: {} }, sampling: {} };
+    const responses = { confirm: { action: 'accept', content: { sure: true } } };
+    const retry = call({ _meta: { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': capabilities }, inputResponses: responses, requestState: 's-1' });
+    expect(readDirectToolCall(requestWith({}), retry)).toMatchObject({ clientCapabilities: capabilities, input: { responses, state: 's-1' } });
+    expect(readDirectToolCall(requestWith({}), call({ requestState: 's-1' }))?.input).toEqual({ responses: undefined, state: 's-1' });
+    expect(readDirectToolCall(requestWith({}), call())?.input).toBeUndefined();
   });
 
   it('reads a call that asks for progress, with its token, as string or number', () => {
@@ -49,6 +59,7 @@ describe('readDirectToolCall', () => {
         args: { path: 'a.txt' },
         meta: { progressToken },
         progressToken,
+        clientCapabilities: {},
       });
     }
   });
@@ -67,6 +78,8 @@ describe('readDirectToolCall', () => {
     ['a batch', {}, [call()]],
     ['a notification', {}, { jsonrpc: '2.0', method: 'tools/call', params: call().params }],
     ['an envelope without client capabilities', {}, call({ _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } })],
+    ['input responses that are not an object', {}, call({ inputResponses: [{ action: 'accept' }] })],
+    ['a request state that is not a string', {}, call({ inputResponses: {}, requestState: 42 })],
   ])('leaves %s to the SDK', (_what, headers, body) => {
     expect(readDirectToolCall(requestWith(headers), body)).toBeUndefined();
   });
