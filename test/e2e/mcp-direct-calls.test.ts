@@ -1,12 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRecordingMcpServer, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
-import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { operatorCommand, seedTenant } from '../support/http.ts';
+import type { RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
+import { pollUntil, type GatewayProcess } from '../support/gateway-process.ts';
+import { operatorCommand } from '../support/http.ts';
+import { startRecordedGateway, type RecordedGateway } from '../support/recorded-gateway.ts';
 import { postToolCall } from '../support/raw-tool-call.ts';
 
 describe('2026-07-28 tool calls answered directly (without the SDK per-request server)', () => {
+  let setup: RecordedGateway | undefined;
   let gateway: GatewayProcess;
   let upstream: RecordingMcpServer;
   let dataDir: string;
@@ -14,14 +16,9 @@ describe('2026-07-28 tool calls answered directly (without the SDK per-request s
   let readerKey: string;
 
   beforeAll(async () => {
-    dataDir = await makeDataDir();
-    [gateway, upstream] = await Promise.all([
-      startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' } }),
-      startRecordingMcpServer(),
-    ]);
-    key = (await seedTenant(dataDir, 'acme')).key.secret;
+    setup = await startRecordedGateway();
+    ({ gateway, upstream, dataDir, key } = setup);
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'files', kind: 'filesystem' });
-    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'rec', kind: 'remote', config: { url: upstream.url } });
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'impatient', kind: 'remote', config: { url: upstream.url, timeoutMs: 1_000 } });
     readerKey = (
       await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {
@@ -35,10 +32,7 @@ describe('2026-07-28 tool calls answered directly (without the SDK per-request s
     await fs.writeFile(path.join(dataDir, 'files', 'acme', 'files', 'note.txt'), 'a note\n');
   });
 
-  afterAll(async () => {
-    await Promise.all([gateway?.stop(), upstream?.close()]);
-    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => setup?.stop());
 
   const cases: Array<{ what: string; endpoint: string; name: string; args?: Record<string, unknown>; reader?: boolean }> = [
     { what: 'a result', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 'note.txt' } },

@@ -1,11 +1,11 @@
-import fs from 'node:fs/promises';
 import { Client as V2Client, StreamableHTTPClientTransport as V2Transport, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRecordingMcpServer, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
-import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { apiClient, operatorCommand, seedTenant, type AuditEventJson } from '../support/http.ts';
+import type { RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
+import { pollUntil, type GatewayProcess } from '../support/gateway-process.ts';
+import { apiClient, type AuditEventJson } from '../support/http.ts';
 import { connectV1 } from '../support/mcp-clients.ts';
 import { postToolCall, type RawCall } from '../support/raw-tool-call.ts';
+import { startRecordedGateway, type RecordedGateway } from '../support/recorded-gateway.ts';
 
 const ELICITATION = { elicitation: { form: {} } };
 const CONFIRM_SCHEMA = { type: 'object', properties: { sure: { type: 'boolean' } }, required: ['sure'] };
@@ -25,25 +25,17 @@ async function connectAnswering(url: string, key: string, answer: ElicitResult):
 const textOf = (result: { content: unknown[] }) => result.content.map((c) => (c as { text?: string }).text ?? '').join('\n');
 
 describe('a 2026-07-28 upstream asking the client for input (input_required) through the gateway', () => {
+  let setup: RecordedGateway | undefined;
   let gateway: GatewayProcess;
   let upstream: RecordingMcpServer;
-  let dataDir: string;
   let key: string;
 
   beforeAll(async () => {
-    dataDir = await makeDataDir();
-    [gateway, upstream] = await Promise.all([
-      startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' } }),
-      startRecordingMcpServer(),
-    ]);
-    key = (await seedTenant(dataDir, 'acme')).key.secret;
-    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'rec', kind: 'remote', config: { url: upstream.url } });
+    setup = await startRecordedGateway();
+    ({ gateway, upstream, key } = setup);
   });
 
-  afterAll(async () => {
-    await Promise.all([gateway?.stop(), upstream?.close()]);
-    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => setup?.stop());
 
   it('passes the question to a v2 client and its answer back, on the aggregate and the single-server endpoint', async () => {
     for (const [endpoint, tool] of [
