@@ -6,8 +6,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Tests that start CLI and gateway processes on a fresh embedded database take 10-30 s
+    // on a slow 2-core machine (PGlite alone starts in up to 5 s there): room for twice that.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
     globalSetup: ['test/support/global-setup.ts'],
   },
 });
