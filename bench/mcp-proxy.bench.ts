@@ -17,6 +17,7 @@ import type { RequestContext } from '../src/tenancy/index.ts';
 import { startProxyProcess, type ProxyProcess } from './proxy-process.ts';
 import { combineLoads, quantile, type LoadResult } from './load.ts';
 import { clientFetch } from './client-fetch.ts';
+import { processCpuMs } from './process-cpu.ts';
 
 const EVERYTHING = path.resolve(import.meta.dirname, '../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 /** Set in the environment of the process that runs the bench's clients. */
@@ -49,6 +50,9 @@ export interface Latency {
   waitP50Ms: number;
 }
 
+/** The processes on the way of a call, besides the clients'. */
+export type Party = 'upstream' | 'pipe' | 'bare' | 'gateway';
+
 /** The ways to the upstream: directly, through a byte-piping proxy, through the bare SDK proxy, through the gateway. */
 export const PATHS = ['direct', 'pipe', 'bare', 'gateway'] as const;
 export type PathName = (typeof PATHS)[number];
@@ -58,6 +62,12 @@ export interface McpProxyBenchResult {
   throughput: Record<PathName, LoadResult>;
   /** The protocol era each client negotiated on each path. */
   eras: Record<PathName, string>;
+  /**
+   * CPU time each party's process used per call it handled, in ms, over the
+   * measured latency calls: the upstream's per call of any path; the gateway's
+   * includes its audit writes to its embedded database.
+   */
+  cpuPerCallMs: Record<Party, number>;
   /** tool.call audit events the gateway wrote during the run. */
   auditEvents: number;
 }
@@ -70,6 +80,7 @@ interface Target {
 interface ClientsInput {
   targets: Record<PathName, Target>;
   options: McpProxyBenchOptions;
+  pids: Record<Party, number>;
 }
 
 type ClientsOutput = Omit<McpProxyBenchResult, 'auditEvents'>;
@@ -154,15 +165,22 @@ function summarize(samples: Sample[], errors: number): Latency {
   };
 }
 
+const PARTIES: readonly Party[] = ['upstream', 'pipe', 'bare', 'gateway'];
+const cpuOf = (pids: Record<Party, number>) => Object.fromEntries(PARTIES.map((party) => [party, processCpuMs(pids[party])])) as Record<Party, number>;
+
 /** One client per path, calls rotating between them so all see the same moments of machine noise. */
-async function measureLatency(targets: Record<PathName, Target>, options: McpProxyBenchOptions) {
+async function measureLatency(targets: Record<PathName, Target>, options: McpProxyBenchOptions, pids: Record<Party, number>) {
   const clients = await Promise.all(PATHS.map((name) => connectClient(targets[name])));
   try {
     const samples = PATHS.map((): Sample[] => []);
     const errors = PATHS.map(() => 0);
     let deadline = Number.POSITIVE_INFINITY;
+    let cpuBefore = cpuOf(pids);
     for (let i = 0; i < options.latencyWarmup + options.latencyCalls && performance.now() < deadline; i += 1) {
-      if (i === options.latencyWarmup) deadline = performance.now() + options.latencyMaxDurationMs;
+      if (i === options.latencyWarmup) {
+        deadline = performance.now() + options.latencyMaxDurationMs;
+        cpuBefore = cpuOf(pids);
+      }
       // Rotate which goes first each time, so none always follows another.
       for (let k = 0; k < PATHS.length; k += 1) {
         const index = (i + k) % PATHS.length;
@@ -178,10 +196,19 @@ async function measureLatency(targets: Record<PathName, Target>, options: McpPro
         if (!ok) errors[index] = (errors[index] ?? 0) + 1;
       }
     }
+    const cpuAfter = cpuOf(pids);
     const byPath = <T>(value: (index: number) => T) => Object.fromEntries(PATHS.map((name, index) => [name, value(index)])) as Record<PathName, T>;
+    const callsOn = (name: PathName) => samples[PATHS.indexOf(name)]?.length ?? 0;
+    const handled: Record<Party, number> = {
+      upstream: PATHS.reduce((sum, name) => sum + callsOn(name), 0),
+      pipe: callsOn('pipe'),
+      bare: callsOn('bare'),
+      gateway: callsOn('gateway'),
+    };
     return {
       latency: byPath((index) => summarize(samples[index] ?? [], errors[index] ?? 0)),
       eras: byPath((index) => clients[index]?.getNegotiatedProtocolVersion() ?? 'unknown'),
+      cpuPerCallMs: Object.fromEntries(PARTIES.map((party) => [party, (cpuAfter[party] - cpuBefore[party]) / handled[party]])) as Record<Party, number>,
     };
   } finally {
     await Promise.allSettled(clients.map((client) => client.close()));
@@ -245,8 +272,8 @@ async function measureThroughput(targets: Record<PathName, Target>, options: Mcp
 /** The clients' whole job: drive every path, then report. */
 async function runClients(input: ClientsInput): Promise<ClientsOutput> {
   const throughput = await measureThroughput(input.targets, input.options);
-  const { latency, eras } = await measureLatency(input.targets, input.options);
-  return { latency, throughput, eras };
+  const { latency, eras, cpuPerCallMs } = await measureLatency(input.targets, input.options, input.pids);
+  return { latency, throughput, eras, cpuPerCallMs };
 }
 
 /**
@@ -308,6 +335,7 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
         gateway: { url: `${server.url}/t/${slug}/mcp/servers/everything`, headers: { authorization: `Bearer ${key.secret}` } },
       },
       options,
+      pids: { upstream: everything.child.pid ?? Number.NaN, pipe: pipe.pid, bare: bare.pid, gateway: process.pid },
     });
     await modules.auditWriter.flush();
     const audit = await db

@@ -9,6 +9,7 @@ export type ProxyKind = 'pipe' | 'bare';
 
 export interface ProxyProcess {
   url: string;
+  pid: number;
   close(): Promise<void>;
 }
 
@@ -30,6 +31,7 @@ export async function startProxyProcess(kind: ProxyKind, upstreamUrl: string): P
   ])) as [string];
   return {
     url,
+    pid: child.pid ?? Number.NaN,
     async close() {
       child.disconnect();
       await exited;

@@ -161,6 +161,12 @@ async function runCoreSections(): Promise<void> {
       `  added by the bare SDK proxy: p50 +${fixed(bare.p50Ms - direct.p50Ms, 2)} ms; ` +
         `gateway − bare: p50 ${signed(gateway.p50Ms - bare.p50Ms)} ms (the gateway answers 2026-07-28 tools/call and calls 2025-era upstreams without the SDK's per-call machinery)`,
     );
+    const cpu = mcp.cpuPerCallMs;
+    console.log(
+      `  CPU per call over the latency calls (/proc, 10 ms ticks): upstream ${fixed(cpu.upstream, 2)} ms, pipe proxy ${fixed(cpu.pipe, 2)} ms, ` +
+        `bare SDK proxy ${fixed(cpu.bare, 2)} ms, gateway ${fixed(cpu.gateway, 2)} ms with its audit writes ` +
+        `(${ratio(cpu.gateway, cpu.upstream)} the upstream's, ${ratio(cpu.gateway, cpu.pipe)} the pipe proxy's)`,
+    );
     console.log(
       `  throughput: ${MCP.concurrency} concurrent clients per path, each its own connection, ` +
         `${MCP.rounds} rotating rounds of ${MCP.roundDurationMs / 1000} s per path after ${int(MCP.warmupCalls)} warm-up calls`,
