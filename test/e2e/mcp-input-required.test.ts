@@ -145,6 +145,16 @@ describe('a 2026-07-28 upstream asking the client for input (input_required) thr
       });
     });
 
+    it('the question after progress, on the stream the progress opened', async () => {
+      const direct = await postToolCall(call({ progress: true }));
+      expect(direct.contentType).toBe('text/event-stream');
+      expect(direct.messages).toEqual((await postToolCall(call({ progress: true, chunked: true }))).messages);
+      expect(direct.messages).toEqual([
+        { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'progress-1', progress: 1, total: 2, message: 'found it' } },
+        { jsonrpc: '2.0', id: 7, result: expect.objectContaining({ resultType: 'input_required', requestState: 'delete:/srv/d.txt' }) },
+      ]);
+    });
+
     it('the retry with the client’s answers, with and without progress', async () => {
       const retry = call({ params: { inputResponses: { confirm: { action: 'accept', content: { sure: true } } }, requestState: 'delete:/srv/d.txt' } });
       const direct = await postToolCall(retry);

@@ -56,13 +56,19 @@ function createServer(onCancelled: () => void): McpServer {
     ],
     isError: true,
   }));
-  // Asks the client to confirm (2026-07-28 multi-round-trip), keeping the path in its request state.
+  // Asks the client to confirm (2026-07-28 multi-round-trip), keeping the path in its request state;
+  // asked for progress, it reports some before asking.
   server.registerTool(
     'delete-file',
     { description: 'Deletes a file once the user confirms.', inputSchema: z.object({ path: z.string() }) },
     async ({ path }, ctx) => {
       const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');
       if (answer.kind !== 'elicit') {
+        // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
+        const progressToken = ctx.mcpReq._meta?.progressToken;
+        if (progressToken !== undefined) {
+          await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: 1, total: 2, message: 'found it' } });
+        }
         return inputRequired({
           inputRequests: {
             confirm: inputRequired.elicit({
