@@ -107,6 +107,8 @@ describe('github source: GitHub errors become results a model can act on', () =>
       isError: true,
       text: "GitHub's answer about path 'data/big.txt' in acme/widgets was not read: it sent a message of more than 65536 bytes, the limit for one message (BOTGATE_UPSTREAM_MESSAGE_LIMIT). Ask for less (a smaller file, fewer results).",
     });
+    // Final: asking again would bring the same answer.
+    expect(fake.requests.filter((r) => r.path.includes('big.txt'))).toHaveLength(1);
   });
 
   it('never shows the token, even when GitHub echoes it', async () => {

@@ -3,10 +3,23 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Logger } from '../../shared/logger.ts';
-import { withBody } from '../message-limit.ts';
+import { findMessageTooLarge, withBody } from '../message-limit.ts';
 import type { OutboundFetch } from '../outbound.ts';
 
-const GithubOctokit = Octokit.plugin(throttling, retry);
+/**
+ * An answer over the operator's message limit is final: fetched again, it
+ * would be as large. Octokit reports it as a failed request (status 500),
+ * which the retry plugin would send again; its error hook runs before the
+ * retry plugin's (hooks registered earlier run first), and the limit's own
+ * error, which is not a request error, is one the retry plugin lets through.
+ */
+function overLimitIsFinal(octokit: Pick<Octokit, 'hook'>): void {
+  octokit.hook.error('request', (error) => {
+    throw findMessageTooLarge(error) ?? error;
+  });
+}
+
+const GithubOctokit = Octokit.plugin(throttling, overLimitIsFinal, retry);
 
 /** The Octokit instance the GitHub tools call: REST methods plus throttling and retry. */
 export type GithubClient = InstanceType<typeof GithubOctokit>;
