@@ -119,6 +119,24 @@ describe('a 2026-07-28 upstream asking the client for input (input_required) thr
     ]);
   });
 
+  it('audits no more than 32 of a retry’s answer keys, however many it sends', async () => {
+    const answers = Object.fromEntries([['confirm', { action: 'accept', content: { sure: true } }], ...Array.from({ length: 99 }, (_, i) => [`extra-${i}`, { action: 'decline' }])]);
+    const retry = await postToolCall({
+      url: `${gateway.url}/t/acme/mcp/servers/rec`,
+      key,
+      name: 'delete-file',
+      args: { path: '/srv/many.txt' },
+      capabilities: ELICITATION,
+      params: { inputResponses: answers, requestState: 'delete:/srv/many.txt' },
+    });
+    expect(retry.json).toMatchObject({ result: { content: [{ type: 'text', text: 'deleted /srv/many.txt' }] } });
+    const audited = await pollUntil('the retry to be audited', async () => {
+      const events = (await apiClient(gateway.url, key).get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=200')).body.events;
+      return events.map((event) => event.after as { arguments: { path?: string }; input_responses?: string[] }).find((after) => after.arguments.path === '/srv/many.txt');
+    });
+    expect(audited.input_responses).toEqual([...Object.keys(answers).slice(0, 32), '… (100 items)']);
+  });
+
   describe('answered directly as the SDK path answers', () => {
     const call = (extra: Partial<RawCall> = {}): RawCall => ({
       url: `${gateway.url}/t/acme/mcp`,

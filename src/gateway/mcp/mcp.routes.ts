@@ -77,7 +77,8 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
             server: call.entry.slug,
             tool: call.tool,
             arguments: summarizeArguments(call.args),
-            ...(call.inputResponses && { input_responses: call.inputResponses }),
+            // Keys the client chose: cut as arguments are, so a retry cannot swell the trail.
+            ...(call.inputResponses && { input_responses: summarizeArguments(call.inputResponses) }),
             outcome: call.outcome,
             duration_ms: Math.round(call.durationMs),
           },
