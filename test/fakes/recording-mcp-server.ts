@@ -27,6 +27,58 @@ export interface RecordingMcpServer {
 /** A few bytes standing for an audio clip. */
 export const WAV_BASE64 = Buffer.from('RIFF0000WAVEfmt ').toString('base64');
 
+/**
+ * A tool, a prompt and a resource that ask the client for input first
+ * (2026-07-28 multi-round-trip): `delete-file` asks to confirm, keeping the
+ * path in its request state, and reports progress before asking when asked
+ * for it; `sign-off` asks for a name; `note://private` asks to reveal itself.
+ */
+export function registerAskingItems(server: McpServer): void {
+  server.registerTool(
+    'delete-file',
+    { description: 'Deletes a file once the user confirms.', inputSchema: z.object({ path: z.string() }) },
+    async ({ path }, ctx) => {
+      const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');
+      if (answer.kind !== 'elicit') {
+        // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
+        const progressToken = ctx.mcpReq._meta?.progressToken;
+        if (progressToken !== undefined) {
+          await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: 1, total: 2, message: 'found it' } });
+        }
+        return inputRequired({
+          inputRequests: {
+            confirm: inputRequired.elicit({
+              message: `Delete ${path}?`,
+              requestedSchema: { type: 'object', properties: { sure: { type: 'boolean' } }, required: ['sure'] },
+            }),
+          },
+          requestState: `delete:${path}`,
+        });
+      }
+      const state = ctx.mcpReq.requestState();
+      if (state !== `delete:${path}`) return { content: [{ type: 'text', text: `refused: the request state ${String(state)} is not this call's` }], isError: true };
+      const confirmed = answer.action === 'accept' && answer.content?.['sure'] === true;
+      return { content: [{ type: 'text', text: confirmed ? `deleted ${path}` : `kept ${path} (${answer.action})` }] };
+    },
+  );
+  server.registerPrompt('sign-off', { description: 'A sign-off in the name the user gives.' }, async (ctx) => {
+    const answer = inputResponse(ctx.mcpReq.inputResponses, 'name');
+    if (answer.kind !== 'elicit' || answer.action !== 'accept') {
+      return inputRequired({
+        inputRequests: { name: inputRequired.elicit({ message: 'Sign off as?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } }) },
+      });
+    }
+    return { messages: [{ role: 'user', content: { type: 'text', text: `Signed off by ${String(answer.content?.['name'])}` } }] };
+  });
+  server.registerResource('private-note', 'note://private', { mimeType: 'text/plain' }, async (uri, ctx) => {
+    const answer = inputResponse(ctx.mcpReq.inputResponses, 'reveal');
+    if (answer.kind !== 'elicit' || answer.action !== 'accept') {
+      return inputRequired({ inputRequests: { reveal: inputRequired.elicit({ message: 'Show the private note?', requestedSchema: { type: 'object', properties: {} } }) } });
+    }
+    return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'the private note' }] };
+  });
+}
+
 function createServer(onCancelled: () => void): McpServer {
   const server = new McpServer({ name: 'recording-upstream', version: '1.0.0' });
   server.registerTool(
@@ -56,52 +108,7 @@ function createServer(onCancelled: () => void): McpServer {
     ],
     isError: true,
   }));
-  // Asks the client to confirm (2026-07-28 multi-round-trip), keeping the path in its request state;
-  // asked for progress, it reports some before asking.
-  server.registerTool(
-    'delete-file',
-    { description: 'Deletes a file once the user confirms.', inputSchema: z.object({ path: z.string() }) },
-    async ({ path }, ctx) => {
-      const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');
-      if (answer.kind !== 'elicit') {
-        // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
-        const progressToken = ctx.mcpReq._meta?.progressToken;
-        if (progressToken !== undefined) {
-          await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: 1, total: 2, message: 'found it' } });
-        }
-        return inputRequired({
-          inputRequests: {
-            confirm: inputRequired.elicit({
-              message: `Delete ${path}?`,
-              requestedSchema: { type: 'object', properties: { sure: { type: 'boolean' } }, required: ['sure'] },
-            }),
-          },
-          requestState: `delete:${path}`,
-        });
-      }
-      const state = ctx.mcpReq.requestState();
-      if (state !== `delete:${path}`) return { content: [{ type: 'text', text: `refused: the request state ${String(state)} is not this call's` }], isError: true };
-      const confirmed = answer.action === 'accept' && answer.content?.['sure'] === true;
-      return { content: [{ type: 'text', text: confirmed ? `deleted ${path}` : `kept ${path} (${answer.action})` }] };
-    },
-  );
-  // A prompt and a resource that ask too: the other two requests that may (2026-07-28).
-  server.registerPrompt('sign-off', { description: 'A sign-off in the name the user gives.' }, async (ctx) => {
-    const answer = inputResponse(ctx.mcpReq.inputResponses, 'name');
-    if (answer.kind !== 'elicit' || answer.action !== 'accept') {
-      return inputRequired({
-        inputRequests: { name: inputRequired.elicit({ message: 'Sign off as?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } }) },
-      });
-    }
-    return { messages: [{ role: 'user', content: { type: 'text', text: `Signed off by ${String(answer.content?.['name'])}` } }] };
-  });
-  server.registerResource('private-note', 'note://private', { mimeType: 'text/plain' }, async (uri, ctx) => {
-    const answer = inputResponse(ctx.mcpReq.inputResponses, 'reveal');
-    if (answer.kind !== 'elicit' || answer.action !== 'accept') {
-      return inputRequired({ inputRequests: { reveal: inputRequired.elicit({ message: 'Show the private note?', requestedSchema: { type: 'object', properties: {} } }) } });
-    }
-    return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'the private note' }] };
-  });
+  registerAskingItems(server);
   server.registerTool('hang', { description: 'Never answers (until cancelled, or after 10 s).' }, async (ctx) => {
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, 10_000);
