@@ -2,7 +2,7 @@ import { Client as V2Client, StreamableHTTPClientTransport as V2Transport, type 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
 import { pollUntil, type GatewayProcess } from '../support/gateway-process.ts';
-import { apiClient, type AuditEventJson } from '../support/http.ts';
+import { apiClient, operatorCommand, type AuditEventJson } from '../support/http.ts';
 import { connectV1 } from '../support/mcp-clients.ts';
 import { postToolCall, type RawCall } from '../support/raw-tool-call.ts';
 import { startRecordedGateway, type RecordedGateway } from '../support/recorded-gateway.ts';
@@ -10,13 +10,20 @@ import { startRecordedGateway, type RecordedGateway } from '../support/recorded-
 const ELICITATION = { elicitation: { form: {} } };
 const CONFIRM_SCHEMA = { type: 'object', properties: { sure: { type: 'boolean' } }, required: ['sure'] };
 
-/** A v2 client (auto) that declares form elicitation and answers every request for input with `answer`, keeping what it was asked. */
-async function connectAnswering(url: string, key: string, answer: ElicitResult): Promise<{ client: V2Client; asked: ElicitRequest['params'][] }> {
+/**
+ * A v2 client (auto) that declares form elicitation and answers every request
+ * for input with `answer` (or what it gives for the request), keeping what it was asked.
+ */
+async function connectAnswering(
+  url: string,
+  key: string,
+  answer: ElicitResult | ((params: ElicitRequest['params']) => ElicitResult),
+): Promise<{ client: V2Client; asked: ElicitRequest['params'][] }> {
   const asked: ElicitRequest['params'][] = [];
   const client = new V2Client({ name: 'e2e-asked', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, capabilities: ELICITATION });
   client.setRequestHandler('elicitation/create', (request) => {
     asked.push(request.params);
-    return answer;
+    return typeof answer === 'function' ? answer(request.params) : answer;
   });
   await client.connect(new V2Transport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
   return { client, asked };
@@ -70,19 +77,13 @@ describe('a 2026-07-28 upstream asking the client for input (input_required) thr
       'Sign off as?': { action: 'accept', content: { name: 'Ada' } },
       'Show the private note?': { action: 'accept', content: {} },
     };
-    const asked: string[] = [];
-    const client = new V2Client({ name: 'e2e-asked', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, capabilities: ELICITATION });
-    client.setRequestHandler('elicitation/create', (request) => {
-      asked.push(request.params.message);
-      return answers[request.params.message] ?? { action: 'cancel' };
-    });
-    await client.connect(new V2Transport(new URL(`${gateway.url}/t/acme/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+    const { client, asked } = await connectAnswering(`${gateway.url}/t/acme/mcp`, key, (params) => answers[params.message] ?? { action: 'cancel' });
     try {
       expect((await client.getPrompt({ name: 'rec__sign-off' })).messages).toEqual([{ role: 'user', content: { type: 'text', text: 'Signed off by Ada' } }]);
       expect((await client.readResource({ uri: 'botgate://rec/note://private' })).contents).toEqual([
         { uri: 'botgate://rec/note://private', mimeType: 'text/plain', text: 'the private note' },
       ]);
-      expect(asked).toEqual(['Sign off as?', 'Show the private note?']);
+      expect(asked.map((params) => params.message)).toEqual(['Sign off as?', 'Show the private note?']);
     } finally {
       await client.close();
     }
@@ -192,6 +193,20 @@ describe('a 2026-07-28 upstream asking the client for input (input_required) thr
       const answer = await postToolCall(call({ params: { inputResponses: {}, requestState: 42 } }));
       expect(answer.status).toBe(200);
       expect(answer.json).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32602 } });
+      expect(upstream.requests.filter((r) => r.rpcMethod === 'tools/call')).toHaveLength(before);
+    });
+
+    it('a retry does not get a restricted key past its restriction: refused, and nothing reaches the upstream', async () => {
+      const restricted = await operatorCommand<{ key: { secret: string } }>(setup!.dataDir, 'key.create', {
+        tenant: 'acme',
+        name: 'echo only',
+        scopes: ['mcp'],
+        tools: ['rec__echo'],
+      });
+      const before = upstream.requests.filter((r) => r.rpcMethod === 'tools/call').length;
+      const answers = { inputResponses: { confirm: { action: 'accept', content: { sure: true } } }, requestState: 'delete:/srv/d.txt' };
+      const answer = await postToolCall(call({ key: restricted.key.secret, params: answers }));
+      expect(answer.json).toMatchObject({ result: { isError: true, content: [{ type: 'text', text: 'This API key may not use the tool delete-file of rec.' }] } });
       expect(upstream.requests.filter((r) => r.rpcMethod === 'tools/call')).toHaveLength(before);
     });
   });
