@@ -1,4 +1,5 @@
 import type { ContentBlockParam, MessageParam } from '@anthropic-ai/sdk/resources/messages';
+import { storable } from '../shared/storable-json.ts';
 import type { StoredMessage } from './conversation.service.ts';
 import type { ToolClient } from './tool-loop.ts';
 
@@ -15,18 +16,6 @@ export function toModelMessages(stored: readonly StoredMessage[], extra: Turn): 
     else merged.push({ role: message.role, content: [...message.content] });
   }
   return merged;
-}
-
-// NUL, a high surrogate not followed by a low one, or a low one not preceded by a high one.
-// oxlint-disable-next-line no-control-regex -- NUL is exactly what must be matched
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** Text PostgreSQL's JSON can store: NUL and lone surrogates (e.g. from binary tool output) become U+FFFD. */
-export function storable(value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(UNSTORABLE, '\uFFFD');
-  if (Array.isArray(value)) return value.map(storable);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storable(v)]));
-  return value;
 }
 
 /** A message of the loop as stored: content always as blocks. */

@@ -34,6 +34,7 @@ export function createAuditWriter({
   let queue: Pending[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  let closed = false;
 
   async function writeBatch(batch: Pending[]): Promise<void> {
     const byTenant = new Map<string, Pending[]>();
@@ -79,6 +80,8 @@ export function createAuditWriter({
   }
 
   function schedule(): void {
+    // After close a failed batch is not retried: nothing would be left to write it.
+    if (closed) return;
     timer ??= setTimeout(() => {
       timer = undefined;
       void flush();
@@ -93,9 +96,11 @@ export function createAuditWriter({
     },
     flush,
     async close() {
+      closed = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
       await flush();
+      if (queue.length > 0) logger.error({ count: queue.length }, 'audit events could not be written before shutdown; they are lost');
     },
   };
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../shared/db.ts';
+import { storable } from '../shared/storable-json.ts';
 import type { AuditEvent, RequestContext } from './types.ts';
 
 const SECRET_FIELD = /pass(word)?|secret|token|digest|key$|authorization|cookie/i;
@@ -30,6 +31,15 @@ export interface AuditRecord {
   change: AuditChange;
 }
 
+/**
+ * A change as stored: secret-looking fields redacted, text made storable. A
+ * NUL in a client's tool arguments would otherwise make jsonb refuse the
+ * event, and with it every event of its batch, at every retry.
+ */
+function toJsonb(value: unknown): string {
+  return JSON.stringify(storable(redactSecrets(value)));
+}
+
 function toRow(tenantId: string, { context, change }: AuditRecord) {
   return {
     tenant_id: tenantId,
@@ -38,8 +48,8 @@ function toRow(tenantId: string, { context, change }: AuditRecord) {
     action: change.action,
     resource_type: change.resourceType,
     resource_id: change.resourceId,
-    before: change.before === undefined ? null : JSON.stringify(redactSecrets(change.before)),
-    after: change.after === undefined ? null : JSON.stringify(redactSecrets(change.after)),
+    before: change.before === undefined ? null : toJsonb(change.before),
+    after: change.after === undefined ? null : toJsonb(change.after),
     ip: context.ip,
     user_agent: context.userAgent?.slice(0, 512) ?? null,
     request_id: context.requestId,

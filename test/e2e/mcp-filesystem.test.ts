@@ -177,4 +177,22 @@ describe('MCP endpoints over a filesystem server', () => {
     expect(failed?.after).toMatchObject({ server: 'files', tool: 'read_file', outcome: 'tool_error', arguments: { path: 'does-not-exist.txt' } });
     expect(events.filter((e) => (e.after as { tool?: string }).tool === 'write_file').length).toBeGreaterThanOrEqual(2);
   });
+
+  it('audits a call whose arguments hold text the database cannot store, and every call after it', async () => {
+    const client = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
+    // A NUL character and a lone surrogate: jsonb refuses both, and the filesystem refuses such paths.
+    const refused = await client.callTool('files__read_file', { path: 'nul\u0000byte.txt', note: 'half \uD800 pair' });
+    expect(refused.isError).toBe(true);
+    await client.callTool('files__read_file', { path: 'after-unstorable.txt' });
+    await client.close();
+    const api = apiClient(gateway.url, acmeKey);
+    const find = (events: AuditEventJson[], marker: string) => events.find((e) => JSON.stringify(e.after).includes(marker));
+    let events: AuditEventJson[] = [];
+    for (let attempt = 0; attempt < 50 && !find(events, 'after-unstorable'); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      events = (await api.get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=100')).body.events;
+    }
+    expect(find(events, 'after-unstorable')?.after).toMatchObject({ tool: 'read_file', arguments: { path: 'after-unstorable.txt' } });
+    expect(find(events, 'byte.txt')?.after).toMatchObject({ arguments: { path: 'nul\uFFFDbyte.txt', note: 'half \uFFFD pair' } });
+  });
 });
