@@ -18,6 +18,7 @@ import { startProxyProcess, type ProxyProcess } from './proxy-process.ts';
 import { combineLoads, quantile, type LoadResult } from './load.ts';
 import { clientFetch } from './client-fetch.ts';
 import { processCpuMs } from './process-cpu.ts';
+import { recordGatewayPhases, type GatewayPhaseRecorder, type GatewayPhases } from './gateway-phases.ts';
 
 const EVERYTHING = path.resolve(import.meta.dirname, '../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 /** Set in the environment of the process that runs the bench's clients. */
@@ -70,6 +71,8 @@ export interface McpProxyBenchResult {
   cpuPerCallMs: Record<Party, number>;
   /** tool.call audit events the gateway wrote during the run. */
   auditEvents: number;
+  /** Where the gateway's measured latency calls spent their time, from inside its process. */
+  gatewayPhases: GatewayPhases;
 }
 
 interface Target {
@@ -83,7 +86,11 @@ interface ClientsInput {
   pids: Record<Party, number>;
 }
 
-type ClientsOutput = Omit<McpProxyBenchResult, 'auditEvents'>;
+type ClientsOutput = Omit<McpProxyBenchResult, 'auditEvents' | 'gatewayPhases'>;
+
+/** What the clients' process tells this one: that the measured latency calls start, then what it measured. */
+type ClientsMessage = { kind: 'latency-measured-from-now' } | { kind: 'done'; output: ClientsOutput };
+const reportOf = (output: ClientsOutput): ClientsMessage => ({ kind: 'done', output });
 
 const OPERATOR: RequestContext = {
   actor: { type: 'operator', id: null },
@@ -180,6 +187,8 @@ async function measureLatency(targets: Record<PathName, Target>, options: McpPro
       if (i === options.latencyWarmup) {
         deadline = performance.now() + options.latencyMaxDurationMs;
         cpuBefore = cpuOf(pids);
+        const started: ClientsMessage = { kind: 'latency-measured-from-now' };
+        process.send?.(started);
       }
       // Rotate which goes first each time, so none always follows another.
       for (let k = 0; k < PATHS.length; k += 1) {
@@ -281,10 +290,13 @@ async function runClients(input: ClientsInput): Promise<ClientsOutput> {
  * share neither an event loop nor a process (its GC and I/O threads) with the
  * proxies they measure. It inherits this process's tsx loader.
  */
-function runClientsInProcess(input: ClientsInput): Promise<ClientsOutput> {
+function runClientsInProcess(input: ClientsInput, onLatencyMeasured: () => void): Promise<ClientsOutput> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, [CLIENTS_ENV]: '1' }, serialization: 'advanced' });
-    child.once('message', (output) => resolve(output as ClientsOutput));
+    child.on('message', (message: ClientsMessage) => {
+      if (message.kind === 'done') resolve(message.output);
+      else onLatencyMeasured();
+    });
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`the bench clients exited with ${code} before reporting`)));
     child.send(input);
@@ -312,6 +324,7 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
   let server: RunningServer | undefined;
   let bare: ProxyProcess | undefined;
   let pipe: ProxyProcess | undefined;
+  let phases: GatewayPhaseRecorder | undefined;
   try {
     const everything = await startEverything();
     upstream = everything.child;
@@ -327,24 +340,27 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
     server = await listen(app, { host: '127.0.0.1', port: 0 });
     bare = await startProxyProcess('bare', everything.url);
     pipe = await startProxyProcess('pipe', everything.url);
-    const output = await runClientsInProcess({
-      targets: {
-        direct: { url: everything.url, headers: {} },
-        pipe: { url: pipe.url, headers: {} },
-        bare: { url: bare.url, headers: {} },
-        gateway: { url: `${server.url}/t/${slug}/mcp/servers/everything`, headers: { authorization: `Bearer ${key.secret}` } },
-      },
-      options,
-      pids: { upstream: everything.child.pid ?? Number.NaN, pipe: pipe.pid, bare: bare.pid, gateway: process.pid },
-    });
+    // Only the gateway serves HTTP in this process: its sequential latency calls are timed from inside too.
+    const recorder = recordGatewayPhases();
+    phases = recorder;
+    const targets: Record<PathName, Target> = {
+      direct: { url: everything.url, headers: {} },
+      pipe: { url: pipe.url, headers: {} },
+      bare: { url: bare.url, headers: {} },
+      gateway: { url: `${server.url}/t/${slug}/mcp/servers/everything`, headers: { authorization: `Bearer ${key.secret}` } },
+    };
+    const pids = { upstream: everything.child.pid ?? Number.NaN, pipe: pipe.pid, bare: bare.pid, gateway: process.pid };
+    const output = await runClientsInProcess({ targets, options, pids }, () => recorder.restart());
+    const gatewayPhases = recorder.result();
     await modules.auditWriter.flush();
     const audit = await db
       .selectFrom('audit_events')
       .select((eb) => eb.fn.countAll<string>().as('count'))
       .where('action', '=', 'tool.call')
       .executeTakeFirstOrThrow();
-    return { ...output, auditEvents: Number(audit.count) };
+    return { ...output, auditEvents: Number(audit.count), gatewayPhases };
   } finally {
+    phases?.stop();
     await server?.close(1_000);
     await bare?.close();
     await pipe?.close();
@@ -360,6 +376,6 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
 
 if (process.env[CLIENTS_ENV] === '1') {
   process.once('message', (input) => {
-    void runClients(input as ClientsInput).then((output) => process.send?.(output, undefined, {}, () => process.exit(0)));
+    void runClients(input as ClientsInput).then((output) => process.send?.(reportOf(output), undefined, {}, () => process.exit(0)));
   });
 }

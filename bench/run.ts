@@ -167,6 +167,12 @@ async function runCoreSections(): Promise<void> {
         `bare SDK proxy ${fixed(cpu.bare, 2)} ms, gateway ${fixed(cpu.gateway, 2)} ms with its audit writes ` +
         `(${ratio(cpu.gateway, cpu.upstream)} the upstream's, ${ratio(cpu.gateway, cpu.pipe)} the pipe proxy's)`,
     );
+    const phases = mcp.gatewayPhases;
+    console.log(
+      `  inside the gateway, over ${int(phases.samples)} of its latency calls (p50): ${fixed(phases.beforeUpstreamP50Ms, 2)} ms from the request to its upstream request, ` +
+        `${fixed(phases.upstreamP50Ms, 2)} ms waiting for the upstream's answer, ${fixed(phases.afterUpstreamP50Ms, 2)} ms from that answer to its own; ` +
+        `its own work in a call: about ${fixed(phases.beforeUpstreamP50Ms + phases.afterUpstreamP50Ms, 2)} ms`,
+    );
     console.log(
       `  throughput: ${MCP.concurrency} concurrent clients per path, each its own connection, ` +
         `${MCP.rounds} rotating rounds of ${MCP.roundDurationMs / 1000} s per path after ${int(MCP.warmupCalls)} warm-up calls`,
