@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppError } from '../shared/errors.ts';
 import type { Config } from '../shared/config.ts';
 import { readLockHolder } from '../shared/directory-lock.ts';
@@ -79,20 +80,31 @@ export function createGatewayRunner(url: string, token: string): CommandRunner {
   };
 }
 
+/** How long the CLI waits for the process holding the embedded database to become a gateway it can reach, or to let go. */
+export const HOLDER_WAIT_MS = 30_000;
+const HOLDER_POLL_MS = 200;
+
 /**
  * PostgreSQL admits many processes, so the CLI opens it directly. The embedded
- * database admits one: while a gateway holds it, the CLI goes through that gateway.
+ * database admits one: while a gateway holds it, the CLI goes through that
+ * gateway. A gateway that is starting holds the database before it listens,
+ * and another CLI command holds it until it ends: the CLI waits for either.
  */
-export async function openCommandRunner(config: Config): Promise<CommandRunner> {
+export async function openCommandRunner(config: Config, { waitMs = HOLDER_WAIT_MS } = {}): Promise<CommandRunner> {
   if (config.databaseUrl) return openDirectRunner(config);
-  const holder = await readLockHolder(config.dataDir, 'pglite');
-  if (holder !== undefined) {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const holder = await readLockHolder(config.dataDir, 'pglite');
+    if (holder === undefined) return openDirectRunner(config);
     const credential = await readOperatorCredential(config.dataDir);
     if (credential && credential.pid === holder) return createGatewayRunner(credential.url, credential.token);
-    throw new AppError(
-      'unavailable',
-      `the embedded database in ${config.dataDir} is in use by process ${holder}, which is not a gateway this CLI can reach`,
-    );
+    if (Date.now() >= deadline) {
+      throw new AppError(
+        'unavailable',
+        `the embedded database in ${config.dataDir} is in use by process ${holder}, which did not become a gateway this CLI can reach ` +
+          `within ${Math.round(waitMs / 1000)} s, nor let go of it`,
+      );
+    }
+    await delay(HOLDER_POLL_MS);
   }
-  return openDirectRunner(config);
 }
