@@ -81,7 +81,7 @@ export function createGatewayRunner(url: string, token: string): CommandRunner {
 }
 
 /** How long the CLI waits for the process holding the embedded database to become a gateway it can reach, or to let go. */
-export const HOLDER_WAIT_MS = 30_000;
+const HOLDER_WAIT_MS = 30_000;
 const HOLDER_POLL_MS = 200;
 
 /**
