@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { withTenant, type Db, type Tx } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
+import { unstorableAt } from '../shared/storable-json.ts';
 import { isUuid, type Actor } from '../tenancy/index.ts';
 import {
   botExists,
@@ -108,26 +109,6 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, field: string): z
   throw refuse([field, ...(issue?.path ?? [])].join('.'), issue?.message ?? 'is invalid');
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * Where a value holds something jsonb cannot store: a NUL character or a lone surrogate in a
- * string (a binary tool result, say), or a value JSON does not have; undefined when storable.
- */
-function unstorableAt(value: unknown, path: string): { path: string; reason: string } | undefined {
-  if (typeof value === 'string') {
-    if (value.includes('\u0000')) return { path, reason: 'must not contain the NUL character (\\u0000), which cannot be stored' };
-    if (LONE_SURROGATE.test(value)) return { path, reason: 'must not contain a lone UTF-16 surrogate, which cannot be stored' };
-    return undefined;
-  }
-  if (value === null || typeof value === 'number' || typeof value === 'boolean') return undefined;
-  if (typeof value !== 'object') return { path, reason: 'must hold only JSON values' };
-  for (const [key, child] of Object.entries(value)) {
-    const found = unstorableAt(key, `${path}.${key}`) ?? unstorableAt(child, `${path}.${key}`);
-    if (found) return found;
-  }
-  return undefined;
-}
 
 /** The first user text, on one line, cut to 80 characters (whole code points). */
 function titleFrom(messages: readonly NewMessage[]): string | undefined {

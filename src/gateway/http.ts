@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type * as z from 'zod';
 import { AppError } from '../shared/errors.ts';
+import { unstorableAt } from '../shared/storable-json.ts';
 import type { Principal, RequestContext } from '../tenancy/index.ts';
 
 /** The authenticated principal; set by the auth middleware on every /api/v1 route. */
@@ -39,10 +40,20 @@ export function contextOf(req: Request, res: Response): RequestContext {
   };
 }
 
-/** Validates a body or query with zod; the error names the first bad field. */
+/**
+ * Validates a body or query with zod; the error names the first bad field.
+ * Text PostgreSQL cannot store (a NUL character, a lone surrogate) is refused
+ * here too, naming where it is, rather than failing in the database.
+ */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query'): z.output<S> {
   const result = schema.safeParse(input ?? (where === 'body' ? undefined : {}));
-  if (result.success) return result.data;
+  if (result.success) {
+    const unstorable = unstorableAt(result.data, where);
+    // Named as zod's issues are: `messages.0.text`, not `body.messages.0.text`.
+    const field = unstorable?.path.slice(where.length + 1) || where;
+    if (unstorable) throw new AppError('validation_failed', `${field}: ${unstorable.reason}`);
+    return result.data;
+  }
   const issue = result.error.issues[0];
   const field = issue && issue.path.length > 0 ? issue.path.join('.') : where;
   const message = issue?.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue?.message;

@@ -20,3 +20,32 @@ export function storable(value: unknown): unknown {
   }
   return value;
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A value PostgreSQL cannot store, where it is, and why. */
+export interface Unstorable {
+  path: string;
+  reason: string;
+}
+
+/**
+ * Where a value holds something PostgreSQL cannot store: a NUL character or a
+ * lone surrogate in a string or a key (a binary tool result, say), or a value
+ * JSON does not have (absent values and dates are fine); undefined when storable.
+ * For input that is refused rather than repaired (`storable`).
+ */
+export function unstorableAt(value: unknown, path: string): Unstorable | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return { path, reason: 'must not contain the NUL character (\\u0000), which cannot be stored' };
+    if (LONE_SURROGATE.test(value)) return { path, reason: 'must not contain a lone UTF-16 surrogate, which cannot be stored' };
+    return undefined;
+  }
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean' || value instanceof Date) return undefined;
+  if (typeof value !== 'object') return { path, reason: 'must hold only JSON values' };
+  for (const [key, child] of Object.entries(value)) {
+    const found = unstorableAt(key, `${path}.${key}`) ?? unstorableAt(child, `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}

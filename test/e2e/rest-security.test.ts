@@ -203,6 +203,21 @@ describe('REST API security', () => {
     expect(await stateOfA()).toEqual(before);
   });
 
+  it('refuses text the database cannot store (a NUL character, a lone surrogate), naming the field, and changes nothing', async () => {
+    const before = await stateOfA();
+    const a = apiClient(gateway.url, keys.admin.secret);
+    const bot = { slug: 'unstorable', model: 'claude-sonnet-4-5', description: 'reads \u0000 files' };
+    const nul = await a.post('/api/v1/bots', { json: bot });
+    expect(expectError(nul, 400, 'validation_failed').error.message).toBe('description: must not contain the NUL character (\\u0000), which cannot be stored');
+    const surrogate = await a.post('/api/v1/keys', { json: { name: 'half \uD800 pair', scopes: ['mcp'] } });
+    expect(expectError(surrogate, 400, 'validation_failed').error.message).toMatch(/^name: must not contain a lone UTF-16 surrogate/);
+    expect(expectError(await a.get('/api/v1/audit?action=tool%00call'), 400, 'validation_failed').error.message).toMatch(/^action: /);
+    // The CLI's way in, through the operator endpoint, refuses it alike.
+    await expect(operatorCommand(dataDir, 'bot.create', { tenant: 'sec-a', ...bot, system: 'You read files.' })).rejects.toThrow(/description: must not contain the NUL character/);
+    expect((await a.get<{ bots: Array<{ slug: string }> }>('/api/v1/bots')).body.bots.map((b) => b.slug)).not.toContain('unstorable');
+    expect(await stateOfA()).toEqual(before);
+  });
+
   it('stores SQL-looking input verbatim or refuses it as invalid, never failing', async () => {
     const a = apiClient(gateway.url, keys.admin.secret);
     const name = `x'); drop table api_keys; -- "quoted" \\ ünïcødé`;

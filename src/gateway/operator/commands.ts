@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { AppError } from '../../shared/errors.ts';
+import { unstorableAt } from '../../shared/storable-json.ts';
 import {
   durationSchema,
   emailSchema,
@@ -71,7 +72,12 @@ export interface OperatorCommands {
 
 function parseArgs<N extends OperatorCommandName>(name: N, args: unknown): z.output<(typeof operatorCommandSchemas)[N]> {
   const result = operatorCommandSchemas[name].safeParse(args);
-  if (result.success) return result.data as z.output<(typeof operatorCommandSchemas)[N]>;
+  if (result.success) {
+    // Text the database cannot store (NUL, a lone surrogate) is refused here, not in the database.
+    const unstorable = unstorableAt(result.data, 'arguments');
+    if (unstorable) throw new AppError('validation_failed', `${unstorable.path.slice('arguments.'.length) || 'arguments'}: ${unstorable.reason}`);
+    return result.data as z.output<(typeof operatorCommandSchemas)[N]>;
+  }
   const issue = result.error.issues[0];
   const field = issue?.path.join('.') || 'arguments';
   const message = issue?.code === 'unrecognized_keys' ? `unknown option(s): ${issue.keys.join(', ')}` : issue?.message;
