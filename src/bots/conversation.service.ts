@@ -109,7 +109,6 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, field: string): z
   throw refuse([field, ...(issue?.path ?? [])].join('.'), issue?.message ?? 'is invalid');
 }
 
-
 /** The first user text, on one line, cut to 80 characters (whole code points). */
 function titleFrom(messages: readonly NewMessage[]): string | undefined {
   for (const message of messages) {

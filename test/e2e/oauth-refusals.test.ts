@@ -156,6 +156,49 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
     expect(callbackParams(approved.stop.url).code).toBeTruthy();
   });
 
+  it('answers metadata and parameters the database cannot store with an OAuth error, not a server error', async () => {
+    const registerNamed = (clientName: string) =>
+      fetch(f.url('/oauth/reg'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_name: clientName, redirect_uris: ['http://127.0.0.1:1/cb'], token_endpoint_auth_method: 'none', application_type: 'native' }),
+      });
+    for (const [clientName, why] of [
+      ['Tool \u0000 client', 'must not contain the NUL character'],
+      ['Half \uD800 client', 'must not contain a lone UTF-16 surrogate'],
+    ] as const) {
+      const refused = await registerNamed(clientName);
+      expect(refused.status).toBe(400);
+      const body = (await refused.json()) as { error: string; error_description: string };
+      expect(body.error).toBe('invalid_client_metadata');
+      expect(body.error_description).toContain(`client_name ${why}`);
+    }
+
+    const pkce = pkcePair();
+    const authorize = await new OAuthBrowser(f.gateway.url).get(
+      f.authorizeUrl({
+        client_id: 'no\u0000such-client',
+        redirect_uri: 'http://127.0.0.1:1/cb',
+        response_type: 'code',
+        scope: 'mcp',
+        resource: f.url(filesPath),
+        state: 's',
+        code_challenge: pkce.challenge,
+        code_challenge_method: 'S256',
+      }),
+    );
+    expect(authorize.status).toBe(400);
+    expect(authorize.location).toBeNull();
+
+    const token = await fetch(f.url('/oauth/token'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: 'a\u0000b', client_id: 'no\u0000such-client', code_verifier: pkce.verifier }),
+    });
+    expect(token.status).toBe(401);
+    expect(((await token.json()) as { error: string }).error).toBe('invalid_client');
+  });
+
   it('rate-limits dynamic registration per address', async () => {
     const statuses: number[] = [];
     const retryAfter = new Set<string | null>();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Adapter, AdapterConstructor, AdapterPayload } from 'oidc-provider';
+import { unstorableAt } from '../../shared/storable-json.ts';
 import type { OAuthStorage } from '../../tenancy/index.ts';
 
 /** oidc-provider's error classes (the module is loaded when the server starts, see provider.ts). */
@@ -82,6 +83,12 @@ export function createDatabaseAdapter(storage: OAuthStorage, errors: OidcErrors)
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      // A client's metadata (or a request's parameters) with text the database cannot store is refused, not a server error.
+      const unstorable = unstorableAt(payload, this.#model);
+      if (unstorable) {
+        const message = `${unstorable.path.slice(this.#model.length + 1)} ${unstorable.reason}`;
+        throw this.#model === 'Client' ? new errors.InvalidClientMetadata(message) : new errors.InvalidRequest(message);
+      }
       await storage.models.upsert(this.#model, this.#rowId(id), this.#stored(payload), {
         grantId: stringOrNull(payload.grantId),
         userCode: stringOrNull(payload.userCode),
@@ -91,6 +98,8 @@ export function createDatabaseAdapter(storage: OAuthStorage, errors: OidcErrors)
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      // Nothing is kept under an id the database cannot store (a client_id with a NUL, say).
+      if (unstorableAt(id, 'id')) return undefined;
       const rowId = this.#rowId(id);
       // The resource server's check on every MCP request: an access token counts only while its grant does.
       const found =
@@ -99,10 +108,12 @@ export function createDatabaseAdapter(storage: OAuthStorage, errors: OidcErrors)
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      if (unstorableAt(uid, 'uid')) return undefined;
       return storage.models.findBy(this.#model, 'uid', uid);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      if (unstorableAt(userCode, 'userCode')) return undefined;
       return storage.models.findBy(this.#model, 'user_code', userCode);
     }
 
