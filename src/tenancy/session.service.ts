@@ -1,5 +1,6 @@
 import type { Db } from '../shared/db.ts';
 import { withAuthenticator, withSessionStore } from '../shared/db.ts';
+import { unstorableAt } from '../shared/storable-json.ts';
 import { listUserMemberships } from './membership.repository.ts';
 import { generatePassword, hashPassword, verifyPassword } from './password.ts';
 import { deleteSession, deleteUserSessions, extendSession, findSession, insertSession } from './session.repository.ts';
@@ -64,7 +65,8 @@ export function createSessionService({ db, now = () => new Date() }: { db: Db; n
   return {
     async login(email, password, meta) {
       const normalized = email.trim().toLowerCase();
-      const plausible = normalized !== '' && normalized.length <= MAX_EMAIL && password.length <= MAX_PASSWORD;
+      // An address the database cannot hold (a NUL character, say) names nobody; it is not looked up.
+      const plausible = normalized !== '' && normalized.length <= MAX_EMAIL && password.length <= MAX_PASSWORD && !unstorableAt(normalized, 'email');
       const user = plausible ? await withAuthenticator(db, (trx) => findUserCredentials(trx, normalized)) : undefined;
       const matches = await passwordMatches(user?.passwordHash ?? null, plausible ? password : '');
       if (!user || !matches) return undefined;
