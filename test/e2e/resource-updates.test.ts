@@ -39,7 +39,8 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
    * Posts a listen body with node's client, chunked or with its length, and
    * reads the answer: the gateway may answer, and close, before the whole body is sent.
    */
-  function postListenAnswerOnce(body: Buffer, chunked: boolean): Promise<{ status: number | undefined; body: unknown }> {
+  function postListenAnswer(params: Record<string, unknown>, chunked: boolean): Promise<{ status: number | undefined; body: unknown }> {
+    const body = Buffer.from(listenBody(params));
     return new Promise((resolve, reject) => {
       let answered = false;
       const headers = { ...listenHeaders(), ...(!chunked && { 'content-length': String(body.length) }) };
@@ -61,23 +62,6 @@ describe('resource updates over subscriptions/listen, relayed from upstreams of 
         req.end(body);
       }
     });
-  }
-  /**
-   * The answer to a listen request. An answer refusing a body that is still
-   * being sent ends with "Connection: close": the closed socket may reset the
-   * connection before this client reads the answer (EPIPE, ECONNRESET), a race
-   * of the transport that the request is then sent again to get past.
-   */
-  async function postListenAnswer(params: Record<string, unknown>, chunked: boolean): Promise<{ status: number | undefined; body: unknown }> {
-    const body = Buffer.from(listenBody(params));
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await postListenAnswerOnce(body, chunked);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (attempt >= 5 || (code !== 'EPIPE' && code !== 'ECONNRESET')) throw error;
-      }
-    }
   }
   const ENVELOPE = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
   async function listen(url: string, key: string, resourceSubscriptions: string[]) {

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createAnswer, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from '../../src/gateway/mcp/direct-tool-call.ts';
+import { createAnswer, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from '../../src/gateway/mcp/direct-tool-call.ts';
 
 const ENVELOPE = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
@@ -197,6 +197,31 @@ describe('reading a body', () => {
   it('reads a body within the limit, and refuses one over it with 413', async () => {
     expect(await readBodyText(body('{"a":', '1}'), 7)).toBe('{"a":1}');
     await expect(readBodyText(body('{"a":', '12}'), 7)).rejects.toMatchObject({ code: 'payload_too_large', message: 'the request body is over 7 bytes' });
+  });
+
+  it('refuses a body over the limit only once it has read off the rest, so the client still sending it reads the refusal', async () => {
+    const stream = new PassThrough();
+    let refused = false;
+    const reading = readBodyText(stream as unknown as IncomingMessage, 7).catch((error: unknown) => {
+      refused = true;
+      throw error;
+    });
+    stream.write('{"a":12}');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(refused).toBe(false);
+    stream.end('x'.repeat(1000));
+    await expect(reading).rejects.toMatchObject({ code: 'payload_too_large' });
+  });
+
+  it('closes the connection rather than read off more than 16 MiB of a refused body', async () => {
+    const piece = 'x'.repeat(1024 * 1024);
+    const stream = body(...Array.from({ length: 20 }, () => piece));
+    // Closing the connection ends the request with it, as on a real socket.
+    const destroy = vi.fn(() => stream.destroy());
+    Object.assign(stream, { socket: { destroy } });
+    await discardRest(stream);
+    expect(destroy).toHaveBeenCalledOnce();
+    expect(stream.readableEnded).toBe(false);
   });
 
   it.each([

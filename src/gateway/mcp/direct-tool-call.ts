@@ -119,7 +119,35 @@ export function readDirectToolCall(req: IncomingMessage, body: unknown): DirectT
   };
 }
 
-/** The body of a request `isReadableJsonPost` accepted, as text; past `maxBodyBytes` it is refused (413) and the rest discarded. */
+/** The most of a refused body `discardRest` reads off before it closes the connection instead. */
+const MAX_DISCARDED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads and drops the rest of a body that is being refused, so that a client
+ * still sending it reads the refusal: the refusal closes the connection, and
+ * closing it on unread data resets it, answer and all. A body longer than
+ * `MAX_DISCARDED_BYTES` is cut off by closing the connection at once.
+ */
+export function discardRest(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let discarded = 0;
+    const finish = () => {
+      req.off('data', onData).off('end', finish).off('close', finish).off('error', finish);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded <= MAX_DISCARDED_BYTES) return;
+      req.socket.destroy();
+      finish();
+    };
+    req.on('data', onData).once('end', finish).once('close', finish).once('error', finish);
+    req.resume();
+  });
+}
+
+/** The body of a request `isReadableJsonPost` accepted, as text; past `maxBodyBytes` it is refused (413) once the rest is discarded. */
 export function readBodyText(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
   // Plain events: an async iterator over the stream costs more than the rest of reading.
   return new Promise((resolve, reject) => {
@@ -131,12 +159,13 @@ export function readBodyText(req: IncomingMessage, maxBodyBytes: number): Promis
         chunks.push(chunk);
         return;
       }
-      req.off('data', onData);
-      req.resume();
-      reject(new AppError('payload_too_large', `the request body is over ${maxBodyBytes} bytes`));
+      req.off('data', onData).off('end', onEnd);
+      const refused = new AppError('payload_too_large', `the request body is over ${maxBodyBytes} bytes`);
+      void discardRest(req).then(() => reject(refused));
     };
+    const onEnd = () => resolve(Buffer.concat(chunks).toString('utf8'));
     req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('end', onEnd);
     req.once('error', reject);
   });
 }

@@ -20,7 +20,7 @@ import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
 import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
 import type { ToolCallRunner } from './tool-call.ts';
-import { answerToolCall, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
+import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
 import { createToolServer } from './tool-server.ts';
 
@@ -239,6 +239,11 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       return listen.serve(message, res, scope, body);
     };
     let body = parsedBody;
+    if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {
+      // The SDK refuses a body whose stated length is over the limit (413); it is read off first, see `discardRest`.
+      await discardRest(req);
+      return serveSdk(Object.assign(Readable.from([]), { method: req.method, url: req.url, headers: req.headers, auth }));
+    }
     // Read here: a listen stream's body names the resources to watch; a tool call may be answered directly.
     // A listen body is always read (chunked too): only the gateway knows which of its resources can be watched.
     if (body === undefined && (listening ? isReadableJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES))) {
