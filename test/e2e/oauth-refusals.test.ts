@@ -175,17 +175,9 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
     }
 
     const pkce = pkcePair();
+    const unknownClient = { client_id: 'no\u0000such-client', redirect_uri: 'http://127.0.0.1:1/cb', response_type: 'code', scope: 'mcp', state: 's' };
     const authorize = await new OAuthBrowser(f.gateway.url).get(
-      f.authorizeUrl({
-        client_id: 'no\u0000such-client',
-        redirect_uri: 'http://127.0.0.1:1/cb',
-        response_type: 'code',
-        scope: 'mcp',
-        resource: f.url(filesPath),
-        state: 's',
-        code_challenge: pkce.challenge,
-        code_challenge_method: 'S256',
-      }),
+      f.authorizeUrl({ ...unknownClient, resource: f.url(filesPath), code_challenge: pkce.challenge, code_challenge_method: 'S256' }),
     );
     expect(authorize.status).toBe(400);
     expect(authorize.location).toBeNull();

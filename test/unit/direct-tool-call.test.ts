@@ -217,7 +217,7 @@ describe('reading a body', () => {
     const piece = 'x'.repeat(1024 * 1024);
     const stream = body(...Array.from({ length: 20 }, () => piece));
     // Closing the connection ends the request with it, as on a real socket.
-    const destroy = vi.fn(() => stream.destroy());
+    const destroy = vi.fn<() => void>(() => stream.destroy());
     Object.assign(stream, { socket: { destroy } });
     await discardRest(stream);
     expect(destroy).toHaveBeenCalledOnce();
