@@ -1,6 +1,7 @@
-// NUL, a high surrogate not followed by a low one, or a low one not preceded by a high one.
-// oxlint-disable-next-line no-control-regex -- NUL is exactly what must be matched
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// NUL, or a lone surrogate.
+const UNSTORABLE = new RegExp(`\\u0000|${LONE_SURROGATE.source}`, 'g');
 
 /** Text PostgreSQL can store: NUL and lone surrogates become U+FFFD. */
 export function storableText(text: string): string {
@@ -20,8 +21,6 @@ export function storable(value: unknown): unknown {
   }
   return value;
 }
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** A value PostgreSQL cannot store, where it is, and why. */
 export interface Unstorable {
