@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import type { ChangeBus } from '../shared/change-bus.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -12,6 +10,7 @@ import type { AuditWriter, Principal, TenancyModule } from '../tenancy/index.ts'
 import { requireCredential } from './auth.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
+import { requestLog } from './request-log.ts';
 import type { OperatorCommands } from './operator/commands.ts';
 import { createMcpRoutes } from './mcp/mcp.routes.ts';
 import type { OAuthModule } from './oauth/index.ts';
@@ -68,8 +67,6 @@ export interface AppDependencies {
   oauth?: OAuthModule;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /** The tenant and actor of an authenticated request, for its log line; undefined before authentication. */
 function principalBindings(res: ServerResponse): { tenantId: string; actor: Principal['actor'] } | undefined {
   const principal = (res as Partial<Response>).locals?.['principal'] as Principal | undefined;
@@ -92,19 +89,11 @@ export function createApp(deps: AppDependencies): Express {
   app.set('trust proxy', 'loopback');
 
   app.use(
-    pinoHttp({
+    requestLog({
       logger: deps.logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-      // The request's line names who made it, once authenticated (read when the line is written, not before).
-      // pino-http adds no bindings when this returns nothing (its types ask for an object).
-      customProps: (_req, res) => principalBindings(res) as object,
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      ignore: (req) => req.url === '/healthz' || req.url === '/readyz',
+      // The request's line names who made it, once authenticated (read when the line is written).
+      bindings: principalBindings,
     }),
   );
   app.use(helmet());

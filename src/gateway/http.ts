@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type * as z from 'zod';
 import { AppError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
 import { unstorableAt } from '../shared/storable-json.ts';
 import type { Principal, RequestContext } from '../tenancy/index.ts';
 
@@ -17,13 +18,15 @@ export function principalOf(res: Response): Principal {
  * most requests never do, and making one serializes its bindings.
  */
 export function bindPrincipalToLog(req: Request, principal: Principal): void {
-  const parent = req.log;
-  let child: typeof parent | undefined;
+  // The parent is read when first needed too: reading `req.log` may make it.
+  const parent = Object.getOwnPropertyDescriptor(req, 'log');
+  const parentLog = (): Logger => (parent?.get ? (parent.get.call(req) as Logger) : (parent?.value as Logger));
+  let child: Logger | undefined;
   Object.defineProperty(req, 'log', {
     configurable: true,
     enumerable: true,
-    get: () => (child ??= parent.child({ tenantId: principal.tenant.id, actor: principal.actor })),
-    set: (value: typeof parent) => {
+    get: () => (child ??= parentLog().child({ tenantId: principal.tenant.id, actor: principal.actor })),
+    set: (value: Logger) => {
       child = value;
     },
   });
@@ -36,7 +39,7 @@ export function contextOf(req: Request, res: Response): RequestContext {
     actor: principal ? principal.actor : { type: 'operator', id: null },
     ip: req.ip ?? null,
     userAgent: req.get('user-agent') ?? null,
-    requestId: typeof req.id === 'string' ? req.id : null,
+    requestId: req.id,
   };
 }
 

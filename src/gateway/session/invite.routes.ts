@@ -97,7 +97,7 @@ ${action}` });
     const token = param(req, 'token');
     const open = await deps.invitations.open(token);
     if (!open) return sendGone(res);
-    const context = { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null, requestId: typeof req.id === 'string' ? req.id : null };
+    const context = { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null, requestId: req.id };
     try {
       if (open.existingUser) {
         const session = await readSession(req, deps.sessions);
