@@ -5,16 +5,21 @@ import type { AuditEvent, RequestContext } from './types.ts';
 
 const SECRET_FIELD = /pass(word)?|secret|token|digest|key$|authorization|cookie/i;
 
+/** Whether a field's name says it holds a secret: its value is never stored. */
+export function isSecretField(name: string): boolean {
+  return SECRET_FIELD.test(name);
+}
+
+/** Nesting kept in a stored document; deeper values become "[nested]" rather than overflow the stack. */
+const MAX_DEPTH = 64;
+
 /** Replaces the value of every secret-looking field, at any depth, before it is stored. */
-export function redactSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redactSecrets);
+export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value instanceof Date) return value.toISOString();
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, SECRET_FIELD.test(k) ? '[redacted]' : redactSecrets(v)]),
-    );
-  }
-  return value;
+  if (!value || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return '[nested]';
+  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretField(k) ? '[redacted]' : redactSecrets(v, depth + 1)]));
 }
 
 export interface AuditChange {

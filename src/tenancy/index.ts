@@ -63,7 +63,7 @@ export function createTenancyModule({
 
 export { API_KEY_PREFIX, looksLikeApiKey } from './api-key.ts';
 export { denialReason, mayInvite, type Permission } from './permissions.ts';
-export { redactSecrets } from './audit.ts';
+export { isSecretField, redactSecrets } from './audit.ts';
 export {
   durationSchema,
   emailSchema,

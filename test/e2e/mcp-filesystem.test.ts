@@ -222,6 +222,47 @@ describe('MCP endpoints over a filesystem server', () => {
     expect(events.filter((e) => (e.after as { tool?: string }).tool === 'write_file').length).toBeGreaterThanOrEqual(2);
   });
 
+  it('runs and audits a call whose arguments nest deeper than a recursive walk can go, in both eras', async () => {
+    // 20,000 levels: JSON.parse takes them; walking them recursively overflows the stack.
+    const nested = '['.repeat(20_000) + ']'.repeat(20_000);
+    const headers = { authorization: `Bearer ${acmeKey}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const envelope = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1.0.0' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
+    const bodyOf = (era: string, meta?: object) =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'files__read_file', arguments: { path: `nested-${era}.txt`, note: 'NESTED' }, ...(meta && { _meta: meta }) },
+      }).replace('"NESTED"', nested);
+    const modern = await fetch(`${gateway.url}/t/acme/mcp`, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'files__read_file' },
+      body: bodyOf('2026', envelope),
+    });
+    expect(modern.status).toBe(200);
+    expect(await modern.text()).toContain('nested-2026.txt');
+    const legacy = await fetch(`${gateway.url}/t/acme/mcp`, { method: 'POST', headers: { ...headers, 'mcp-protocol-version': '2025-11-25' }, body: bodyOf('2025') });
+    expect(legacy.status).toBe(200);
+    expect(await legacy.text()).toContain('nested-2025.txt');
+
+    const api = apiClient(gateway.url, acmeKey);
+    const audited = (events: AuditEventJson[]) => events.filter((e) => JSON.stringify(e.after).includes('"path":"nested-'));
+    let events: AuditEventJson[] = [];
+    for (let attempt = 0; attempt < 50 && audited(events).length < 2; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      events = (await api.get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=100')).body.events;
+    }
+    expect(audited(events).map((e) => e.after)).toEqual(
+      ['2025', '2026'].map((era) =>
+        expect.objectContaining({ tool: 'read_file', outcome: 'tool_error', arguments: { path: `nested-${era}.txt`, note: [[['[nested]']]] } }),
+      ),
+    );
+  });
+
   it('audits a call whose arguments hold text the database cannot store, and every call after it', async () => {
     const client = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
     // A NUL character and a lone surrogate: jsonb refuses both, and the filesystem refuses such paths.

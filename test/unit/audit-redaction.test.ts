@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { summarizeArguments } from '../../src/gateway/mcp/tool-audit.ts';
 import { redactSecrets } from '../../src/tenancy/audit.ts';
 
 describe('redactSecrets', () => {
@@ -75,5 +76,25 @@ describe('redactSecrets', () => {
     expect(redactSecrets(42)).toBe(42);
     redactSecrets(input);
     expect(input).toEqual({ token: 'abc', nested: { password: 'p' } });
+  });
+});
+
+describe('redactSecrets and summarizeArguments on deep documents', () => {
+  // Deeper than a recursive walk can go: JSON.parse takes it, the stack does not.
+  const deep = () => JSON.parse('['.repeat(50_000) + ']'.repeat(50_000)) as unknown;
+
+  it('redactSecrets keeps 64 levels and marks what lies deeper', () => {
+    const kept = JSON.parse('['.repeat(64) + '"x"' + ']'.repeat(64)) as unknown;
+    expect(redactSecrets(kept)).toEqual(kept);
+    expect(JSON.stringify(redactSecrets({ a: deep() }))).toContain('"[nested]"');
+  });
+
+  it('summarizeArguments cuts deep nesting and long keys, and redacts as it goes', () => {
+    const summary = summarizeArguments({ deep: deep(), ['k'.repeat(1000)]: 1, inner: { token: 'ghp_1', list: [{ password: 'p' }] } });
+    expect(summary).toEqual({
+      deep: [[['[nested]']]],
+      [`${'k'.repeat(256)}… (1000 chars)`]: 1,
+      inner: { token: '[redacted]', list: [{ password: '[redacted]' }] },
+    });
   });
 });

@@ -1,23 +1,24 @@
-import { redactSecrets } from '../../tenancy/index.ts';
+import { isSecretField } from '../../tenancy/index.ts';
 
 const MAX_STRING = 256;
 const MAX_ITEMS = 32;
 const MAX_DEPTH = 4;
 
-/** Tool arguments as the audit trail keeps them: secrets redacted, large values cut. */
+const cut = (text: string) => (text.length > MAX_STRING ? `${text.slice(0, MAX_STRING)}… (${text.length} chars)` : text);
+
+/**
+ * Tool arguments as the audit trail keeps them: secrets redacted, large values
+ * (long strings and keys, long lists, deep nesting) cut. One walk that stops
+ * at `MAX_DEPTH`, so arguments nested however deep cost no more than shallow ones.
+ */
 export function summarizeArguments(args: unknown, depth = 0): unknown {
-  const value = depth === 0 ? redactSecrets(args) : args;
-  if (typeof value === 'string') {
-    return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}… (${value.length} chars)` : value;
+  if (typeof args === 'string') return cut(args);
+  if (args === null || typeof args !== 'object') return args;
+  if (depth >= MAX_DEPTH) return '[nested]';
+  if (Array.isArray(args)) {
+    const items = args.slice(0, MAX_ITEMS).map((v) => summarizeArguments(v, depth + 1));
+    return args.length > MAX_ITEMS ? [...items, `… (${args.length} items)`] : items;
   }
-  if (depth >= MAX_DEPTH && value !== null && typeof value === 'object') return '[nested]';
-  if (Array.isArray(value)) {
-    const items = value.slice(0, MAX_ITEMS).map((v) => summarizeArguments(v, depth + 1));
-    return value.length > MAX_ITEMS ? [...items, `… (${value.length} items)`] : items;
-  }
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).slice(0, MAX_ITEMS);
-    return Object.fromEntries(entries.map(([k, v]) => [k, summarizeArguments(v, depth + 1)]));
-  }
-  return value;
+  const entries = Object.entries(args).slice(0, MAX_ITEMS);
+  return Object.fromEntries(entries.map(([k, v]) => [cut(k), isSecretField(k) ? '[redacted]' : summarizeArguments(v, depth + 1)]));
 }
