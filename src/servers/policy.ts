@@ -97,6 +97,17 @@ function isInside(parent: string, child: string): boolean {
 }
 
 /**
+ * How a filesystem server shows one of its resolved roots to the tenant: a
+ * root in the tenant's area as its place there (the area itself is `/`), so
+ * that where the operator keeps `DATA_DIR` is never shown; a root in an
+ * operator's directory as the absolute path the tenant configured.
+ */
+export function shownFilesystemRoot(policy: ServerPolicy, tenantSlug: string, root: string): string {
+  const area = tenantArea(policy, tenantSlug);
+  return isInside(area, root) ? path.posix.join('/', ...path.relative(area, root).split(path.sep)) : root;
+}
+
+/**
  * Turns configured filesystem roots into absolute directories: relative roots
  * live in the tenant's area, absolute ones must be inside an operator root.
  * No roots gives the server a directory of its own. Throws naming a bad root.

@@ -9,7 +9,7 @@ import type { KindConfig, KindSecrets } from './kinds.ts';
 import type { ListKind, NotifyToolsChanged } from './list-changes.ts';
 import type { OutboundGuard } from './outbound.ts';
 import { createPinnedSource } from './pinning/index.ts';
-import { resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
+import { resolveFilesystemRoots, shownFilesystemRoot, type ServerPolicy } from './policy.ts';
 import { createRemoteSource } from './remote/index.ts';
 import { createStdioSource } from './stdio/index.ts';
 import type { ServerRuntime } from './server.service.ts';
@@ -69,8 +69,10 @@ export function createSourceFactory({
     switch (server.kind) {
       case 'filesystem': {
         const config = server.config as KindConfig<'filesystem'>;
+        const roots = resolveFilesystemRoots(policy, tenant.slug, server.slug, config.roots);
         return createFilesystemSource({
-          roots: resolveFilesystemRoots(policy, tenant.slug, server.slug, config.roots),
+          roots,
+          shownAs: roots.map((root) => shownFilesystemRoot(policy, tenant.slug, root)),
           readOnly: config.readOnly,
         });
       }

@@ -72,6 +72,28 @@ describe('MCP endpoints over a filesystem server', () => {
     });
   }
 
+  it('shows paths inside the tenant’s area, never where the operator keeps DATA_DIR', async () => {
+    const client = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
+    try {
+      const results = [
+        await client.callTool('files__list_allowed_directories', {}),
+        await client.callTool('docs__list_allowed_directories', {}),
+        await client.callTool('files__read_file', { path: 'no-such-file.txt' }),
+        await client.callTool('docs__search_files', { path: '/docs', pattern: '*.md' }),
+      ];
+      expect(results.map(textOf)).toEqual([
+        'Allowed directories (read-write):\n/files',
+        'Allowed directories (read-only):\n/docs',
+        'No such file or directory: /files/no-such-file.txt',
+        '/docs/readme.md',
+      ]);
+      for (const result of results) expect(JSON.stringify(result)).not.toContain(dataDir);
+      expect(textOf(await client.callTool('docs__read_file', { path: '/docs/readme.md' }))).toBe('hello from docs\n');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('negotiates the 2026-07-28 revision with the v2 client', async () => {
     const client = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
     expect(client.era()).toBe('modern');

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isAddressAllowed, parseCidrs, resolveFilesystemRoots, type ServerPolicy } from '../../src/servers/policy.ts';
+import { isAddressAllowed, parseCidrs, resolveFilesystemRoots, shownFilesystemRoot, type ServerPolicy } from '../../src/servers/policy.ts';
 
 const policy: ServerPolicy = {
   dataDir: '/srv/botgate',
@@ -56,5 +56,19 @@ describe('filesystem roots', () => {
     ['a\0b', /NUL/],
   ])('refuses %s', (root, message) => {
     expect(() => resolveFilesystemRoots(policy, 'acme', 'files', [root])).toThrow(message);
+  });
+});
+
+describe('filesystem roots as tenants see them', () => {
+  it('shows a root in the tenant area as its place there, and an operator root as configured', () => {
+    const [own, docs, shared] = resolveFilesystemRoots(policy, 'acme', 'files', ['.', 'docs/v1', '/shared/projects/acme']).map((root) =>
+      shownFilesystemRoot(policy, 'acme', root),
+    );
+    expect([own, docs, shared]).toEqual(['/', '/docs/v1', '/shared/projects/acme']);
+    expect(shownFilesystemRoot(policy, 'acme', path.join('/srv/botgate/files/acme', 'files'))).toBe('/files');
+  });
+
+  it('does not take another tenant’s area, or a name that only starts like the area, for the tenant’s own', () => {
+    expect(shownFilesystemRoot(policy, 'acme', '/srv/botgate/files/acme-evil/x')).toBe('/srv/botgate/files/acme-evil/x');
   });
 });

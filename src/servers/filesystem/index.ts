@@ -20,6 +20,8 @@ export const DEFAULT_MAX_READ_BYTES = 1024 * 1024;
 export interface FilesystemSourceOptions {
   /** Absolute directories the tools may use, created if missing; relative paths resolve against the first. */
   roots: string[];
+  /** How the tools show each root instead of its host path (see `createSandbox`); by default as it is. */
+  shownAs?: string[];
   /** When true, the write tools are not registered at all. */
   readOnly: boolean;
   /** Largest file content (bytes) one call returns; defaults to `DEFAULT_MAX_READ_BYTES`. */
@@ -29,10 +31,12 @@ export interface FilesystemSourceOptions {
 /**
  * The built-in `filesystem` server: file tools confined to `roots`, every
  * path resolved through the sandbox (symbolic links included) before use.
+ * Results name paths as the sandbox shows them, error messages included.
  */
 export async function createFilesystemSource(options: FilesystemSourceOptions): Promise<ToolSource> {
+  const sandbox = await createSandbox(options.roots, options.shownAs);
   const ctx: FilesystemContext = {
-    sandbox: await createSandbox(options.roots),
+    sandbox,
     maxReadBytes: options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES,
     readOnly: options.readOnly,
   };
@@ -50,5 +54,13 @@ export async function createFilesystemSource(options: FilesystemSourceOptions): 
     registerCreateDirectoryTool(registry, ctx);
     registerMoveFileTool(registry, ctx);
   }
-  return registry;
+  return {
+    ...registry,
+    // Error messages come from everywhere a path is checked or read; they are the one place a host path could remain.
+    async callTool(name, args, context) {
+      const result = await registry.callTool(name, args, context);
+      if (!result.isError) return result;
+      return { ...result, content: result.content.map((block) => (block.type === 'text' ? { ...block, text: sandbox.showIn(block.text) } : block)) };
+    },
+  };
 }

@@ -80,12 +80,12 @@ export function readText(realPath: string, signal: AbortSignal): Promise<string>
 }
 
 /** The file as one MCP content block: `image`, `audio`, or an embedded `resource` with a base64 blob. */
-export async function readMedia(realPath: string, facts: FileFacts, signal: AbortSignal): Promise<ContentBlock> {
+export async function readMedia(realPath: string, shownPath: string, facts: FileFacts, signal: AbortSignal): Promise<ContentBlock> {
   const data = (await readFile(realPath, { signal })).toString('base64');
   const { mimeType } = facts;
   if (mimeType.startsWith('image/')) return { type: 'image', data, mimeType };
   if (mimeType.startsWith('audio/')) return { type: 'audio', data, mimeType };
-  return { type: 'resource', resource: { uri: pathToFileURL(realPath).href, mimeType, blob: data } };
+  return { type: 'resource', resource: { uri: pathToFileURL(shownPath).href, mimeType, blob: data } };
 }
 
 function tooManyLines(maxBytes: number): ToolError {

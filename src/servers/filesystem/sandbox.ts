@@ -26,6 +26,8 @@ export interface ResolveOptions {
 export interface Sandbox {
   /** The allowed directories, as real paths (symbolic links resolved). */
   readonly roots: readonly string[];
+  /** The allowed directories as the tools show them (`show` of each root). */
+  readonly shownRoots: readonly string[];
   /**
    * The real absolute path of `input` inside a root, with every symbolic link
    * resolved; relative paths resolve against the first root. Throws a
@@ -34,6 +36,10 @@ export interface Sandbox {
   resolve(input: string, options: ResolveOptions): Promise<string>;
   /** Whether a real absolute path lies inside a root. */
   contains(realPath: string): boolean;
+  /** A real path inside a root as the tools show it: under the root's shown path. */
+  show(realPath: string): string;
+  /** `text` with every real root in it shown as `show` shows it: for messages that name paths. */
+  showIn(text: string): string;
 }
 
 /** Whether `child` is `parent` or below it, comparing whole path components (`/x/a` does not contain `/x/a-evil`). */
@@ -64,13 +70,21 @@ function errorCode(error: unknown): string | undefined {
   return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /**
  * Creates the allowed directories (`mkdir -p`) and returns a sandbox over
  * their real paths. `roots` must be absolute; the first one is where
  * relative paths resolve.
+ *
+ * `shownAs` gives, root by root, the absolute path the tools show for it
+ * instead of where it is on the host (the tenant's area is shown as `/`);
+ * an absolute path under a shown root is taken as the same path under the
+ * root. Without it, roots are shown as they are.
  */
-export async function createSandbox(roots: readonly string[]): Promise<Sandbox> {
+export async function createSandbox(roots: readonly string[], shownAs: readonly string[] = roots): Promise<Sandbox> {
   if (roots.length === 0) throw new Error('filesystem sandbox needs at least one root');
+  if (shownAs.length !== roots.length) throw new Error('filesystem sandbox needs one shown path per root');
   const given: string[] = [];
   const real: string[] = [];
   for (const root of roots) {
@@ -83,7 +97,24 @@ export async function createSandbox(roots: readonly string[]): Promise<Sandbox> 
   const lexicalRoots = [...new Set([...given, ...real])];
 
   const contains = (p: string): boolean => real.some((root) => isWithin(p, root));
-  const rootList = real.join(', ');
+  const shown = shownAs.map((root) => path.resolve(root));
+
+  /** Roots, the longest first (a root may lie inside another), with how each is shown. */
+  const byLength = real.map((root, i) => ({ root, shown: shown[i] as string })).sort((a, b) => b.root.length - a.root.length);
+  function show(p: string): string {
+    const match = byLength.find(({ root }) => isWithin(p, root));
+    return match ? path.join(match.shown, path.relative(match.root, p)) : p;
+  }
+  // A root as a whole path component: followed by a separator or by no character a file name could continue with.
+  const rootPattern = new RegExp(`(${byLength.map(({ root }) => escapeRegExp(root)).join('|')})(?![\\w.-])`, 'g');
+  const showIn = (text: string) => text.replace(rootPattern, (root) => show(root));
+  const rootList = shown.join(', ');
+
+  /** An absolute path under a shown root, as the same path under the root; other input unchanged. */
+  function unshow(lexical: string): string {
+    const index = shown.findIndex((root) => isWithin(lexical, root));
+    return index === -1 ? lexical : path.join(real[index] as string, path.relative(shown[index] as string, lexical));
+  }
 
   /**
    * Like realpath, but also for paths that do not exist yet: the real path of
@@ -109,11 +140,11 @@ export async function createSandbox(roots: readonly string[]): Promise<Sandbox> 
     } catch (error) {
       const code = errorCode(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') return { real: candidate, exists: false };
-      if (code === 'EACCES' || code === 'EPERM') throw new ToolError(`Permission denied: ${candidate}`);
+      if (code === 'EACCES' || code === 'EPERM') throw new ToolError(`Permission denied: ${show(candidate)}`);
       throw error;
     }
     if (!stats.isSymbolicLink()) return { real: candidate, exists: true };
-    if (hops >= MAX_LINK_HOPS) throw new ToolError(`Too many levels of symbolic links at ${candidate}.`);
+    if (hops >= MAX_LINK_HOPS) throw new ToolError(`Too many levels of symbolic links at ${show(candidate)}.`);
     return resolveReal(path.resolve(up.real, await readlink(candidate)), hops + 1);
   }
 
@@ -131,12 +162,15 @@ export async function createSandbox(roots: readonly string[]): Promise<Sandbox> 
 
   return {
     roots: real,
+    shownRoots: shown,
     contains,
+    show,
+    showIn,
 
     async resolve(input, { mustExist, forWrite = false, followLastLink = true }) {
       const syntaxError = checkPathSyntax(input);
       if (syntaxError) throw new ToolError(syntaxError);
-      const lexical = path.isAbsolute(input) ? path.resolve(input) : path.resolve(first, input);
+      const lexical = path.isAbsolute(input) ? unshow(path.resolve(input)) : path.resolve(first, input);
       // Refuse before touching the disk, so the answer says nothing about what exists outside.
       if (!lexicalRoots.some((root) => isWithin(lexical, root))) {
         throw new ToolError(
@@ -152,10 +186,10 @@ export async function createSandbox(roots: readonly string[]): Promise<Sandbox> 
       }
       if (forWrite && real.includes(resolved.real)) {
         throw new ToolError(
-          `Refused: ${resolved.real} is an allowed directory itself and cannot be replaced or moved.`,
+          `Refused: ${show(resolved.real)} is an allowed directory itself and cannot be replaced or moved.`,
         );
       }
-      if (mustExist && !resolved.exists) throw new ToolError(`No such file or directory: ${resolved.real}`);
+      if (mustExist && !resolved.exists) throw new ToolError(`No such file or directory: ${show(resolved.real)}`);
       return resolved.real;
     },
   };

@@ -24,8 +24,9 @@ export function registerCreateDirectoryTool(registry: ToolRegistry, ctx: Filesys
       // Not forWrite: mkdir -p never replaces an entry, so naming an allowed directory itself is harmless.
       const real = await ctx.sandbox.resolve(args.path, { mustExist: false });
       const created = await withFsErrors(real, () => mkdir(real, { recursive: true }));
-      const text = created === undefined ? `${real} already exists.` : `Created ${real}.`;
-      return textResult(text, { path: real, created: created !== undefined });
+      const shown = ctx.sandbox.show(real);
+      const text = created === undefined ? `${shown} already exists.` : `Created ${shown}.`;
+      return textResult(text, { path: shown, created: created !== undefined });
     },
   );
 }

@@ -74,7 +74,7 @@ export function registerDirectoryTreeTool(registry: ToolRegistry, ctx: Filesyste
 
       const tree = await build(top, 1);
       const text = JSON.stringify(tree, null, 2) + (truncated ? `\n(truncated after ${MAX_ENTRIES} entries)` : '');
-      return textResult(text, { path: top, tree, truncated });
+      return textResult(text, { path: ctx.sandbox.show(top), tree, truncated });
     },
   );
 }

@@ -85,12 +85,12 @@ export function registerEditFileTool(registry: ToolRegistry, ctx: FilesystemCont
         checkWholeReadSize(real, facts, ctx.maxReadBytes);
         const before = await readText(real, signal);
         const after = applyEdits(before, args.edits);
-        const diff = createUnifiedDiff(real, before, after);
+        const diff = createUnifiedDiff(ctx.sandbox.show(real), before, after);
         if (!args.dryRun && after !== before) await writeFileAtomic(real, after, signal);
         const fence = '`'.repeat(Math.max(3, ...[...diff.matchAll(/`+/g)].map((m) => m[0].length + 1)));
-        const summary = args.dryRun ? 'Dry run; the file was not changed.' : `Edited ${real}.`;
+        const summary = args.dryRun ? 'Dry run; the file was not changed.' : `Edited ${ctx.sandbox.show(real)}.`;
         const body = diff === '' ? 'The edits leave the file unchanged.' : `${fence}diff\n${diff}${fence}`;
-        return textResult(`${summary}\n${body}`, { path: real, diff, dryRun: args.dryRun });
+        return textResult(`${summary}\n${body}`, { path: ctx.sandbox.show(real), diff, dryRun: args.dryRun });
       });
     },
   );

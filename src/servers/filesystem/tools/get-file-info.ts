@@ -24,7 +24,7 @@ export function registerGetFileInfoTool(registry: ToolRegistry, ctx: FilesystemC
       const real = await ctx.sandbox.resolve(args.path, { mustExist: true });
       const stats = await withFsErrors(real, () => stat(real));
       const info = {
-        path: real,
+        path: ctx.sandbox.show(real),
         size: stats.size,
         created: stats.birthtime.toISOString(),
         modified: stats.mtime.toISOString(),

@@ -16,7 +16,7 @@ export function registerListAllowedDirectoriesTool(registry: ToolRegistry, ctx: 
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     () => {
-      const directories = [...ctx.sandbox.roots];
+      const directories = [...ctx.sandbox.shownRoots];
       const mode = ctx.readOnly ? 'read-only' : 'read-write';
       return Promise.resolve(
         textResult(`Allowed directories (${mode}):\n${directories.join('\n')}`, {

@@ -53,7 +53,7 @@ export function registerListDirectoryTool(registry: ToolRegistry, ctx: Filesyste
       const hidden = sorted.length - entries.length;
       if (hidden > 0) lines.push(`… and ${hidden} more entries not shown`);
       if (sorted.length === 0) lines.push('(empty directory)');
-      return textResult(lines.join('\n'), { path: real, entries, truncated: hidden > 0 });
+      return textResult(lines.join('\n'), { path: ctx.sandbox.show(real), entries, truncated: hidden > 0 });
     },
   );
 }

@@ -56,8 +56,9 @@ export function registerReadFileTool(registry: ToolRegistry, ctx: FilesystemCont
         if (facts.binary) {
           if (range) throw new ToolError(`${real} is a binary file (${facts.mimeType}); line ranges do not apply.`);
           checkWholeReadSize(real, facts, ctx.maxReadBytes);
-          const media = await readMedia(real, facts, signal);
-          return { content: [{ type: 'text', text: `${real} (${facts.mimeType}, ${formatSize(facts.size)})` }, media] };
+          const shown = ctx.sandbox.show(real);
+          const media = await readMedia(real, shown, facts, signal);
+          return { content: [{ type: 'text', text: `${shown} (${facts.mimeType}, ${formatSize(facts.size)})` }, media] };
         }
         if (!range) {
           checkWholeReadSize(real, facts, ctx.maxReadBytes);

@@ -56,7 +56,7 @@ export function registerReadMultipleFilesTool(registry: ToolRegistry, ctx: Files
           }
         } catch (error) {
           if (!(error instanceof ToolError)) throw error;
-          files.push({ path: requested, error: error.message });
+          files.push({ path: requested, error: ctx.sandbox.showIn(error.message) });
         }
       }
       const text = files

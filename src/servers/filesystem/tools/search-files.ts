@@ -60,7 +60,7 @@ export function registerSearchFilesTool(registry: ToolRegistry, ctx: FilesystemC
           const full = path.join(dir, entry.name);
           const relative = path.relative(top, full).split(path.sep).join('/');
           if (excluded(relative, entry.name)) continue;
-          if (matcher.test(relative)) matches.push(full);
+          if (matcher.test(relative)) matches.push(ctx.sandbox.show(full));
           if (entry.isDirectory()) await search(full);
         }
       }

@@ -33,7 +33,8 @@ export function registerWriteFileTool(registry: ToolRegistry, ctx: FilesystemCon
         await mkdir(path.dirname(real), { recursive: true });
         await writeFileAtomic(real, args.content, signal);
         const size = formatSize(Buffer.byteLength(args.content, 'utf8'));
-        return textResult(`${existed ? 'Replaced' : 'Created'} ${real} (${size}).`, { path: real, created: !existed });
+        const shown = ctx.sandbox.show(real);
+        return textResult(`${existed ? 'Replaced' : 'Created'} ${shown} (${size}).`, { path: shown, created: !existed });
       });
     },
   );
