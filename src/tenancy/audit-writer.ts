@@ -4,6 +4,16 @@ import type { Logger } from '../shared/logger.ts';
 import { recordAudits, type AuditChange } from './audit.ts';
 import type { RequestContext } from './types.ts';
 
+/**
+ * Whether the database refused a statement for what its rows hold (SQLSTATE
+ * classes 22, data exception; 23, integrity constraint; 54, program limit):
+ * sending the same rows again cannot succeed.
+ */
+function isRowError(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
 interface Pending {
   tenantId: string;
   context: RequestContext;
@@ -36,6 +46,39 @@ export function createAuditWriter({
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
+  const write = (tenantId: string, events: readonly Pending[]) => withTenant(db, tenantId, (trx) => recordAudits(trx, tenantId, events));
+
+  /**
+   * Writes a refused batch event by event, so that the events the database
+   * takes are kept. An event it refuses is written without its details, which
+   * names why; one refused even so is logged and dropped. Events from the first
+   * failure for another reason (the database went away) on are queued again.
+   */
+  async function writeOneByOne(tenantId: string, events: readonly Pending[]): Promise<void> {
+    for (const [index, event] of events.entries()) {
+      try {
+        await write(tenantId, [event]);
+      } catch (error) {
+        if (!isRowError(error)) {
+          logger.error({ err: error, tenantId, count: events.length - index }, 'audit batch failed; will retry');
+          queue.unshift(...events.slice(index));
+          return;
+        }
+        const { action, resourceType, resourceId } = event.change;
+        const reason = error instanceof Error ? error.message : String(error);
+        const stripped: Pending = {
+          tenantId,
+          context: { actor: event.context.actor, ip: null, userAgent: null, requestId: event.context.requestId },
+          change: { action, resourceType, resourceId, after: { details_refused: `the database refused this event's details: ${reason}` } },
+        };
+        logger.error({ err: error, tenantId, action }, 'audit event refused by the database; written without its details');
+        await write(tenantId, [stripped]).catch((again: unknown) =>
+          logger.error({ err: again, tenantId, action }, 'audit event refused by the database even without its details; dropped'),
+        );
+      }
+    }
+  }
+
   async function writeBatch(batch: Pending[]): Promise<void> {
     const byTenant = new Map<string, Pending[]>();
     for (const pending of batch) {
@@ -45,11 +88,16 @@ export function createAuditWriter({
     }
     for (const [tenantId, events] of byTenant) {
       try {
-        await withTenant(db, tenantId, (trx) => recordAudits(trx, tenantId, events));
+        await write(tenantId, events);
       } catch (error) {
         if (isForeignKeyViolation(error)) {
           // The tenant was deleted after these were queued: its trail is gone, and retrying cannot succeed.
           logger.warn({ tenantId, count: events.length }, 'audit events of a deleted tenant dropped');
+          continue;
+        }
+        // One event the database refuses must not hold back the others for ever.
+        if (isRowError(error)) {
+          await writeOneByOne(tenantId, events);
           continue;
         }
         // Keep the events for the next flush rather than drop them.

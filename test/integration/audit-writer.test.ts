@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { createLogger } from '../../src/shared/logger.ts';
+import { captureLog } from '../support/captured-log.ts';
 import { createAuditWriter, createTenancyModule } from '../../src/tenancy/index.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 
@@ -42,4 +43,30 @@ describeEachDatabase('audit writer', (use) => {
     const { events } = await tenancy.audit.list(kept.id, { action: 'tool.call', limit: 10 });
     expect(events.map((e) => e.after)).toEqual([{ call: 'kept' }]);
   });
+
+  it('writes the other events of a batch the database refuses one of, and that one without its details', async () => {
+    const { db } = use();
+    const tenancy = createTenancyModule({ db });
+    const [a, b] = await Promise.all(['a', 'b'].map((p) => tenancy.tenants.create(operator, { slug: `writer-refused-${p}-${randomUUID().slice(0, 8)}` })));
+    if (!a || !b) throw new Error('tenants not created');
+    const { logger: captured, entries } = captureLog();
+    const writer = createAuditWriter({ db, logger: captured, flushIntervalMs: 60_000 });
+    const call = (n: string) => ({ action: 'tool.call', resourceType: 'server', resourceId: null, after: { call: n } });
+    writer.enqueue(a.id, { ...operator, requestId: 'r1' }, call('first'));
+    // A text column holding a NUL character: PostgreSQL refuses the row, and with it the statement.
+    writer.enqueue(a.id, { ...operator, userAgent: 'bad\u0000agent', requestId: 'r2' }, call('refused'));
+    writer.enqueue(b.id, operator, call('other tenant'));
+    writer.enqueue(a.id, { ...operator, requestId: 'r3' }, call('last'));
+    await writer.close();
+
+    const { events } = await tenancy.audit.list(a.id, { action: 'tool.call', limit: 10 });
+    expect(events.reverse().map((e) => ({ requestId: e.requestId, userAgent: e.userAgent, after: e.after }))).toEqual([
+      { requestId: 'r1', userAgent: null, after: { call: 'first' } },
+      { requestId: 'r2', userAgent: null, after: { details_refused: expect.stringContaining("the database refused this event's details") } },
+      { requestId: 'r3', userAgent: null, after: { call: 'last' } },
+    ]);
+    expect((await tenancy.audit.list(b.id, { action: 'tool.call', limit: 10 })).events.map((e) => e.after)).toEqual([{ call: 'other tenant' }]);
+    expect(entries.filter((e) => e['level'] === 50).map((e) => e['msg'])).toEqual(['audit event refused by the database; written without its details']);
+  });
 });
+
