@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../shared/logger.ts';
+import { isSecretField } from '../tenancy/index.ts';
 
 declare module 'node:http' {
   interface IncomingMessage {
@@ -14,6 +15,32 @@ declare module 'node:http' {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Paths that carry a credential as their last segment: an invitation's token. */
+const CREDENTIAL_PATH = /^(\/invite\/)[^/?#]+/;
+/** Query parameters that may carry a credential, besides those named like secrets. */
+const CREDENTIAL_PARAMETERS = new Set(['code', 'id_token_hint', 'user_code']);
+
+/** A URL as its line shows it: an invitation's token and the values of credential-like query parameters are redacted. */
+export function loggedUrl(url: string): string {
+  const queryAt = url.indexOf('?');
+  const pathname = (queryAt === -1 ? url : url.slice(0, queryAt)).replace(CREDENTIAL_PATH, '$1[redacted]');
+  if (queryAt === -1) return pathname;
+  const query = url
+    .slice(queryAt + 1)
+    .split('&')
+    .map((pair) => {
+      const name = pair.split('=', 1)[0] ?? '';
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // A malformed name is judged as written.
+      }
+      return isSecretField(decoded) || CREDENTIAL_PARAMETERS.has(decoded.toLowerCase()) ? `${name}=[redacted]` : pair;
+    });
+  return `${pathname}?${query.join('&')}`;
+}
 
 export interface RequestLogOptions {
   logger: Logger;
@@ -27,7 +54,7 @@ export interface RequestLogOptions {
  * Gives every request an id (echoed in `x-request-id`) and `req.log`, and logs
  * one line when it ends: `request completed` (`info`), or `request errored`
  * (`error`) for a 5xx. The line carries the method, URL, status and time, never
- * headers: credentials cannot reach it. A response the connection closed
+ * headers; credentials in the URL are redacted (`loggedUrl`). A response the connection closed
  * before it finished (a client leaving an event stream) is marked `aborted`.
  *
  * Nothing is serialized for the line until the request ends, and nothing at
@@ -62,7 +89,7 @@ export function requestLog({ logger, ignore, bindings }: RequestLogOptions): Req
       logger[level](
         {
           requestId: id,
-          req: { method: req.method, url: req.originalUrl, remoteAddress: req.socket.remoteAddress },
+          req: { method: req.method, url: loggedUrl(req.originalUrl), remoteAddress: req.socket.remoteAddress },
           res: { statusCode: res.statusCode },
           responseTime: Math.round(performance.now() - started),
           ...(!res.writableFinished && { aborted: true }),

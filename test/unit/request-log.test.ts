@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import { describe, expect, it, vi } from 'vitest';
 import { bindPrincipalToLog } from '../../src/gateway/http.ts';
-import { requestLog } from '../../src/gateway/request-log.ts';
+import { loggedUrl, requestLog } from '../../src/gateway/request-log.ts';
 import type { Principal } from '../../src/tenancy/index.ts';
 import { captureLog } from '../support/captured-log.ts';
 
@@ -166,3 +166,31 @@ describe('requestLog', () => {
     }
   });
 });
+
+describe('loggedUrl', () => {
+  it.each([
+    ['/invite/inv_AbC123', '/invite/[redacted]'],
+    ['/invite/inv_AbC123?next=%2F', '/invite/[redacted]?next=%2F'],
+    ['/oauth/session/end?id_token_hint=eyJ.x.y&state=s1', '/oauth/session/end?id_token_hint=[redacted]&state=s1'],
+    ['/callback?code=c0de&state=s', '/callback?code=[redacted]&state=s'],
+    ['/x?access_token=t&api%5Fkey=k&Password=p&page=2', '/x?access_token=[redacted]&api%5Fkey=[redacted]&Password=[redacted]&page=2'],
+    ['/api/v1/audit?action=tool.call&limit=10', '/api/v1/audit?action=tool.call&limit=10'],
+    ['/t/acme/mcp', '/t/acme/mcp'],
+    ['/x?%E0%A4%A=1', '/x?%E0%A4%A=1'],
+  ])('shows %s as %s', (url, shown) => {
+    expect(loggedUrl(url)).toBe(shown);
+  });
+
+  it('is what the line shows', async () => {
+    const app = await loggedApp((a) => a.get('/invite/:token', (_req, res) => void res.end()));
+    try {
+      await fetch(`${app.url}/invite/inv_secret-token?token=again`);
+      await vi.waitFor(() => expect(completed(app.entries)).toHaveLength(1));
+      expect(completed(app.entries)[0]).toMatchObject({ req: { url: '/invite/[redacted]?token=[redacted]' } });
+      expect(app.lines.join('')).not.toMatch(/secret-token|again/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
