@@ -171,49 +171,51 @@ describe('MCP endpoints over a filesystem server', () => {
     expect(response.status).toBe(403);
   });
 
-  it('answers a body over 4 MiB with the 413 only once the client has sent it all, so the client reads it rather than a reset', async () => {
-    const call = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'files__write_file', arguments: { path: 'big.txt', content: 'x'.repeat(5 * 1024 * 1024) } },
-    });
-    const body = Buffer.from(call);
-    let wholeBodyWritten = false;
-    const answer = await new Promise<{ status: number | undefined; text: string; afterWholeBody: boolean }>((resolve, reject) => {
-      const req = http.request(`${gateway.url}/t/acme/mcp`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${acmeKey}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'content-length': String(body.length),
-        },
+  for (const framing of ['with its length', 'chunked'] as const) {
+    it(`answers a body over 4 MiB (${framing}) with the 413 only once the client has sent it all, so the client reads it rather than a reset`, async () => {
+      const call = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'files__write_file', arguments: { path: 'big.txt', content: 'x'.repeat(5 * 1024 * 1024) } },
       });
-      req.on('response', (res) => {
-        // The gateway can have read the last byte only once it was written.
-        const afterWholeBody = wholeBodyWritten;
-        let text = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode, text, afterWholeBody }));
+      const body = Buffer.from(call);
+      let wholeBodyWritten = false;
+      const answer = await new Promise<{ status: number | undefined; text: string; afterWholeBody: boolean }>((resolve, reject) => {
+        const req = http.request(`${gateway.url}/t/acme/mcp`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${acmeKey}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            ...(framing === 'with its length' && { 'content-length': String(body.length) }),
+          },
+        });
+        req.on('response', (res) => {
+          // The gateway can have read the last byte only once it was written.
+          const afterWholeBody = wholeBodyWritten;
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode, text, afterWholeBody }));
+        });
+        req.on('error', reject);
+        // Sent in paced pieces, as a slow link would: a refusal sent at once would reach the client mid-body.
+        const send = async () => {
+          for (let offset = 0; offset < body.length; offset += 256 * 1024) {
+            wholeBodyWritten = offset + 256 * 1024 >= body.length;
+            req.write(body.subarray(offset, offset + 256 * 1024));
+            await new Promise((next) => setTimeout(next, 10));
+          }
+          req.end();
+        };
+        void send();
       });
-      req.on('error', reject);
-      // Sent in paced pieces, as a slow link would: a refusal sent at once would reach the client mid-body.
-      const send = async () => {
-        for (let offset = 0; offset < body.length; offset += 256 * 1024) {
-          wholeBodyWritten = offset + 256 * 1024 >= body.length;
-          req.write(body.subarray(offset, offset + 256 * 1024));
-          await new Promise((next) => setTimeout(next, 10));
-        }
-        req.end();
-      };
-      void send();
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.text)).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Payload Too Large: Request body must not exceed 4194304 bytes' } });
+      expect(answer.afterWholeBody).toBe(true);
+      await expect(fs.access(path.join(dataDir, 'files', 'acme', 'files', 'big.txt'))).rejects.toThrow(/ENOENT/);
     });
-    expect(answer.status).toBe(413);
-    expect(JSON.parse(answer.text)).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Payload Too Large: Request body must not exceed 4194304 bytes' } });
-    expect(answer.afterWholeBody).toBe(true);
-    await expect(fs.access(path.join(dataDir, 'files', 'acme', 'files', 'big.txt'))).rejects.toThrow(/ENOENT/);
-  });
+  }
 
   it('refuses a key without the mcp scope', async () => {
     const { key } = await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {

@@ -245,8 +245,10 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       return serveSdk(Object.assign(Readable.from([]), { method: req.method, url: req.url, headers: req.headers, auth }));
     }
     // Read here: a listen stream's body names the resources to watch; a tool call may be answered directly.
-    // A listen body is always read (chunked too): only the gateway knows which of its resources can be watched.
-    if (body === undefined && (listening ? isReadableJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES))) {
+    // A body without a stated length (chunked) is read here too, so that one over the limit is read off before
+    // the 413: the SDK would refuse it mid-body, and close on a client still sending.
+    const chunked = req.headers['content-length'] === undefined && isReadableJsonPost(req, MAX_BODY_BYTES);
+    if (body === undefined && (chunked || (listening ? isReadableJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES)))) {
       const text = await readBodyText(req, MAX_BODY_BYTES).catch((error: unknown) => {
         if (error instanceof AppError && error.code === 'payload_too_large') return undefined;
         throw error;
@@ -264,7 +266,8 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       }
     }
     if (listening) return serveSdk(Object.assign(req, { auth }), body);
-    const call = body === undefined ? undefined : readDirectToolCall(req, body);
+    // The direct path takes stated lengths only, as it always has: a chunked call is the SDK's.
+    const call = body === undefined || chunked ? undefined : readDirectToolCall(req, body);
     const routed = call && state.catalog.route(call.name);
     if (call && routed) {
       const asking = await answerToolCall(res, toolCallRunner(state), call, routed, { name: state.name, version: deps.version });
