@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../shared/db.ts';
-import { storable } from '../shared/storable-json.ts';
+import { MAX_STORED_DEPTH, storable } from '../shared/storable-json.ts';
 import type { AuditEvent, RequestContext } from './types.ts';
 
 const SECRET_FIELD = /pass(word)?|secret|token|digest|key$|authorization|cookie/i;
@@ -10,14 +10,11 @@ export function isSecretField(name: string): boolean {
   return SECRET_FIELD.test(name);
 }
 
-/** Nesting kept in a stored document; deeper values become "[nested]" rather than overflow the stack. */
-const MAX_DEPTH = 64;
-
-/** Replaces the value of every secret-looking field, at any depth, before it is stored. */
+/** Replaces the value of every secret-looking field, at any depth, before it is stored; deeper than `MAX_STORED_DEPTH` is cut. */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value instanceof Date) return value.toISOString();
   if (!value || typeof value !== 'object') return value;
-  if (depth >= MAX_DEPTH) return '[nested]';
+  if (depth >= MAX_STORED_DEPTH) return '[nested]';
   if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretField(k) ? '[redacted]' : redactSecrets(v, depth + 1)]));
 }

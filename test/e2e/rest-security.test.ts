@@ -218,6 +218,17 @@ describe('REST API security', () => {
     expect(await stateOfA()).toEqual(before);
   });
 
+  it('refuses a body nested deeper than the gateway stores, naming where, and changes nothing', async () => {
+    const before = await stateOfA();
+    const a = apiClient(gateway.url, keys.admin.secret);
+    // 20,000 levels: JSON.parse takes them, a recursive walk of them overflows the stack.
+    const nested = '['.repeat(20_000) + ']'.repeat(20_000);
+    const raw = `{"slug":"nested","kind":"filesystem","config":{"roots":${nested}}}`;
+    const refused = await a.post('/api/v1/servers', { raw, headers: { 'content-type': 'application/json' } });
+    expect(expectError(refused, 400, 'validation_failed').error.message).toMatch(/^config\.roots(\.0)+: is nested deeper than 64 levels$/);
+    expect(await stateOfA()).toEqual(before);
+  });
+
   it('stores SQL-looking input verbatim or refuses it as invalid, never failing', async () => {
     const a = apiClient(gateway.url, keys.admin.secret);
     const name = `x'); drop table api_keys; -- "quoted" \\ ünïcødé`;
