@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFilesystemSource } from '../../src/servers/filesystem/index.ts';
+import { createSandbox } from '../../src/servers/filesystem/sandbox.ts';
 import type { ToolSource } from '../../src/servers/tool-source.ts';
 
 const context = { signal: new AbortController().signal, progress: async () => {} };
@@ -104,4 +105,12 @@ describe('filesystem paths as the tenant sees them', () => {
       expectNoHostPath(result);
     }
   });
+
+  it('shows a root named in a message as a whole path component only', async () => {
+    const sandbox = await createSandbox([path.join(area, 'files')], ['/files']);
+    const root = path.join(area, 'files');
+    expect(sandbox.showIn(`Created ${root}. Then ${root}/a.txt, (${root})`)).toBe('Created /files. Then /files/a.txt, (/files)');
+    expect(sandbox.showIn(`${root}.txt and ${root}-evil/x`)).toBe(`${root}.txt and ${root}-evil/x`);
+  });
 });
+

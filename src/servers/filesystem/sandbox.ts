@@ -105,8 +105,9 @@ export async function createSandbox(roots: readonly string[], shownAs: readonly 
     const match = byLength.find(({ root }) => isWithin(p, root));
     return match ? path.join(match.shown, path.relative(match.root, p)) : p;
   }
-  // A root as a whole path component: followed by a separator or by no character a file name could continue with.
-  const rootPattern = new RegExp(`(${byLength.map(({ root }) => escapeRegExp(root)).join('|')})(?![\\w.-])`, 'g');
+  // A root as a whole path component: not followed by a character a file name could continue with (a
+  // full stop only when more of a name follows it: "…/files." ends a sentence, "…/files.txt" is another entry).
+  const rootPattern = new RegExp(`(${byLength.map(({ root }) => escapeRegExp(root)).join('|')})(?![\\w-]|\\.[\\w.-])`, 'g');
   const showIn = (text: string) => text.replace(rootPattern, (root) => show(root));
   const rootList = shown.join(', ');
 
