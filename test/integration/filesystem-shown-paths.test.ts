@@ -109,8 +109,22 @@ describe('filesystem paths as the tenant sees them', () => {
   it('shows a root named in a message as a whole path component only', async () => {
     const sandbox = await createSandbox([path.join(area, 'files')], ['/files']);
     const root = path.join(area, 'files');
-    expect(sandbox.showIn(`Created ${root}. Then ${root}/a.txt, (${root})`)).toBe('Created /files. Then /files/a.txt, (/files)');
+    expect(sandbox.showIn(`Created ${root}. Then ${root}/a.txt, (${root}/b c.md); "${root}/d"`)).toBe('Created /files. Then /files/a.txt, (/files/b c.md); "/files/d"');
     expect(sandbox.showIn(`${root}.txt and ${root}-evil/x`)).toBe(`${root}.txt and ${root}-evil/x`);
+    // Shown once: a path under a root shown as "/" is not taken for another root's path.
+    const whole = await createSandbox([area], ['/']);
+    expect(whole.showIn(`No such file or directory: ${area}${area}/x.`)).toBe(`No such file or directory: ${area}/x.`);
+  });
+
+  it('takes a shown path to the root shown longest under it: an operator directory inside the area shown as /', async () => {
+    await writeFile(path.join(host, 'shared', 'team.md'), 'team notes\n');
+    const whole = await createFilesystemSource({ roots: [area, path.join(host, 'shared')], shownAs: ['/', path.join(host, 'shared')], readOnly: true });
+    const read = (p: string) => whole.callTool('read_file', { path: p }, context);
+    expect(text(await read(path.join(host, 'shared', 'team.md')))).toBe('team notes\n');
+    expect(text(await read('/docs/readme.md'))).toBe('hello\n');
+    // Under "/", a host path of the area is just a path that does not exist there.
+    const hostPath = path.join(area, 'docs', 'readme.md');
+    expect(text(await read(hostPath))).toBe(`No such file or directory: ${hostPath}`);
   });
 });
 

@@ -38,7 +38,10 @@ export interface Sandbox {
   contains(realPath: string): boolean;
   /** A real path inside a root as the tools show it: under the root's shown path. */
   show(realPath: string): string;
-  /** `text` with every real root in it shown as `show` shows it: for messages that name paths. */
+  /**
+   * `text` with every real path in it shown as `show` shows it: for error
+   * messages, which name real paths and are shown once, by the source.
+   */
   showIn(text: string): string;
 }
 
@@ -105,16 +108,25 @@ export async function createSandbox(roots: readonly string[], shownAs: readonly 
     const match = byLength.find(({ root }) => isWithin(p, root));
     return match ? path.join(match.shown, path.relative(match.root, p)) : p;
   }
-  // A root as a whole path component: not followed by a character a file name could continue with (a
-  // full stop only when more of a name follows it: "…/files." ends a sentence, "…/files.txt" is another entry).
-  const rootPattern = new RegExp(`(${byLength.map(({ root }) => escapeRegExp(root)).join('|')})(?![\\w-]|\\.[\\w.-])`, 'g');
-  const showIn = (text: string) => text.replace(rootPattern, (root) => show(root));
+  // A path in a message: a root, then up to the next blank, quote, bracket, comma or semicolon.
+  const pathPattern = new RegExp(`(?:${byLength.map(({ root }) => escapeRegExp(root)).join('|')})[^\\s"'(),;]*`, 'g');
+  function showPath(token: string): string {
+    // "…/files." ends a sentence: the full stop is not part of the path.
+    const [p, tail] = token.endsWith('.') && !token.endsWith('..') ? [token.slice(0, -1), '.'] : [token, ''];
+    const match = byLength.find(({ root }) => isWithin(p, root));
+    if (!match) return token;
+    const rest = p.slice(match.root.length);
+    return (rest && match.shown.endsWith(path.sep) ? match.shown + rest.slice(1) : match.shown + rest) + tail;
+  }
+  const showIn = (text: string) => text.replace(pathPattern, showPath);
   const rootList = shown.join(', ');
 
+  /** Shown roots, the longest first: a path under `/shared/x` and under `/` belongs to the former. */
+  const byShownLength = real.map((root, i) => ({ root, shown: shown[i] as string })).sort((a, b) => b.shown.length - a.shown.length);
   /** An absolute path under a shown root, as the same path under the root; other input unchanged. */
   function unshow(lexical: string): string {
-    const index = shown.findIndex((root) => isWithin(lexical, root));
-    return index === -1 ? lexical : path.join(real[index] as string, path.relative(shown[index] as string, lexical));
+    const match = byShownLength.find(({ shown: root }) => isWithin(lexical, root));
+    return match ? path.join(match.root, path.relative(match.shown, lexical)) : lexical;
   }
 
   /**
@@ -141,11 +153,11 @@ export async function createSandbox(roots: readonly string[], shownAs: readonly 
     } catch (error) {
       const code = errorCode(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') return { real: candidate, exists: false };
-      if (code === 'EACCES' || code === 'EPERM') throw new ToolError(`Permission denied: ${show(candidate)}`);
+      if (code === 'EACCES' || code === 'EPERM') throw new ToolError(`Permission denied: ${candidate}`);
       throw error;
     }
     if (!stats.isSymbolicLink()) return { real: candidate, exists: true };
-    if (hops >= MAX_LINK_HOPS) throw new ToolError(`Too many levels of symbolic links at ${show(candidate)}.`);
+    if (hops >= MAX_LINK_HOPS) throw new ToolError(`Too many levels of symbolic links at ${candidate}.`);
     return resolveReal(path.resolve(up.real, await readlink(candidate)), hops + 1);
   }
 
@@ -187,10 +199,10 @@ export async function createSandbox(roots: readonly string[], shownAs: readonly 
       }
       if (forWrite && real.includes(resolved.real)) {
         throw new ToolError(
-          `Refused: ${show(resolved.real)} is an allowed directory itself and cannot be replaced or moved.`,
+          `Refused: ${resolved.real} is an allowed directory itself and cannot be replaced or moved.`,
         );
       }
-      if (mustExist && !resolved.exists) throw new ToolError(`No such file or directory: ${show(resolved.real)}`);
+      if (mustExist && !resolved.exists) throw new ToolError(`No such file or directory: ${resolved.real}`);
       return resolved.real;
     },
   };

@@ -34,7 +34,7 @@ export function registerMoveFileTool(registry: ToolRegistry, ctx: FilesystemCont
         () => false,
       );
       if (taken)
-        throw new ToolError(`Destination already exists: ${ctx.sandbox.show(destination)}. Nothing was moved; choose another name.`);
+        throw new ToolError(`Destination already exists: ${destination}. Nothing was moved; choose another name.`);
       const parent = path.dirname(destination);
       const parentIsDirectory = await stat(parent).then(
         (s) => s.isDirectory(),
@@ -42,7 +42,7 @@ export function registerMoveFileTool(registry: ToolRegistry, ctx: FilesystemCont
       );
       if (!parentIsDirectory) {
         throw new ToolError(
-          `The destination's parent ${ctx.sandbox.show(parent)} is not an existing directory; create it with create_directory first.`,
+          `The destination's parent ${parent} is not an existing directory; create it with create_directory first.`,
         );
       }
       await withFsErrors(source, () => rename(source, destination));
