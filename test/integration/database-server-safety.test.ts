@@ -2,6 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/server';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseSource } from '../../src/servers/database/index.ts';
+import { wireBudget } from '../../src/servers/database/session.ts';
 import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import type { ToolCallContext, ToolSource } from '../../src/servers/tool-source.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
@@ -159,6 +160,22 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: safety', () => {
     expect((await gatewayConnections()).length).toBeLessThanOrEqual(2);
     const after = await query('select count(*)::int from accounts');
     expect(data(after)['rows']).toEqual([[2]]);
+  });
+
+  it('stops a call once the database has sent more than its wire budget, holding no more of it, and keeps working', async () => {
+    // 4 x the 1 MiB result limit + 16 MiB: a value of 40 MB is refused on the way in, not read whole and cut afterwards.
+    const budget = wireBudget({ rowLimit: 1000, statementTimeoutMs: 10_000, maxResultBytes: 1024 * 1024 });
+    expect(budget).toBe(20 * 1024 * 1024);
+    const result = await query("select repeat('x', 40000000) as huge");
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/^The database sent more than 20 MiB for this call, so it was stopped\. Select fewer rows or smaller values/);
+    // A large value within the budget is read, and cut to the result limit as before.
+    const large = await query("select repeat('y', 3000000) as large");
+    expect(large.isError ?? false).toBe(false);
+    expect(text(large)).toContain('Truncated: the result passed 1048576 bytes');
+    // The stopped connection was closed, not reused.
+    await expect.poll(async () => (await gatewayConnections()).filter((c) => c.state !== 'idle')).toEqual([]);
+    expect(data(await query('select count(*)::int from accounts'))['rows']).toEqual([[2]]);
   });
 
   it('answers an already aborted call as cancelled without touching the database', async () => {

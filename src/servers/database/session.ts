@@ -1,3 +1,4 @@
+import { Duplex } from 'node:stream';
 import { Client, DatabaseError, type ClientBase, type ClientConfig, type Pool, type PoolClient } from 'pg';
 import { findOutboundRefusal } from '../outbound.ts';
 import { ToolError } from '../tool-source.ts';
@@ -22,6 +23,41 @@ export interface DatabaseToolContext {
 }
 
 const CANCELLED = 'The query was cancelled before it finished.';
+
+/**
+ * The most one call may receive from the database as it sends it: the byte
+ * limit's rows in any shape (a row of many small values takes several times
+ * its text on the wire), and room for the catalog queries. pg holds a
+ * message whole until it has arrived, so without this a single value of a
+ * few hundred megabytes would be held in memory, and parsed for seconds.
+ */
+export function wireBudget(limits: DatabaseLimits): number {
+  return 4 * limits.maxResultBytes + 16 * 1024 * 1024;
+}
+
+/** The stream pg reads a connection's messages from (the TLS socket once encrypted), if it can be found. */
+function connectionStream(client: PoolClient): Duplex | undefined {
+  const stream = (client as unknown as { connection?: { stream?: unknown } }).connection?.stream;
+  return stream instanceof Duplex ? stream : undefined;
+}
+
+/**
+ * Counts what the database sends on `client`'s connection and closes it once
+ * past `budget`: the call then fails, and the connection is not reused.
+ */
+function meterConnection(client: PoolClient, budget: number): { overflowed: () => boolean; stop: () => void } {
+  const stream = connectionStream(client);
+  let received = 0;
+  let overflowed = false;
+  const meter = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received <= budget || overflowed) return;
+    overflowed = true;
+    stream?.destroy();
+  };
+  stream?.prependListener('data', meter);
+  return { overflowed: () => overflowed, stop: () => stream?.off('data', meter) };
+}
 
 function describeDatabaseError(error: DatabaseError, limits: DatabaseLimits): string {
   const lines = [error.message];
@@ -125,6 +161,8 @@ export function createDatabaseToolContext(pool: Pool, connection: ClientConfig, 
       if (pid !== undefined) cancelling = cancelBackend(connection, pid);
     };
     signal.addEventListener('abort', onAbort, { once: true });
+    const budget = wireBudget(limits);
+    const meter = meterConnection(client, budget);
 
     try {
       await client.query('begin transaction read only');
@@ -137,8 +175,15 @@ export function createDatabaseToolContext(pool: Pool, connection: ClientConfig, 
       return await work(client);
     } catch (error) {
       if (signal.aborted) throw new ToolError(CANCELLED);
+      if (meter.overflowed()) {
+        throw new ToolError(
+          `The database sent more than ${Math.round(budget / 1024 / 1024)} MiB for this call, so it was stopped. ` +
+            'Select fewer rows or smaller values (for example left(column, 1000), or aggregate).',
+        );
+      }
       throw toToolError(error, limits) ?? error;
     } finally {
+      meter.stop();
       signal.removeEventListener('abort', onAbort);
       await cancelling;
       // After an abort a late cancel could still hit the connection's next
