@@ -19,7 +19,7 @@ const toolCalls = (requests: LegacyRequest[]) => requests.filter((request) => rp
 type SourceOptions = Partial<Parameters<typeof createRemoteSource>[0]>;
 
 /** A remote source with the direct leg taken away: tool calls go through the SDK client, as before the leg existed. */
-function createClientPathSource(url: string, { outbound = LOOPBACK, timeoutMs = 30_000, ...options }: SourceOptions = {}) {
+function createClientPathSource(url: string, { outbound = LOOPBACK, timeoutMs = 30_000, maxCallMs, ...options }: SourceOptions = {}) {
   const connector = createUpstreamConnector({
     url,
     headers: buildUpstreamHeaders(options),
@@ -37,6 +37,7 @@ function createClientPathSource(url: string, { outbound = LOOPBACK, timeoutMs = 
     },
     upstream: new URL(url).host,
     timeoutMs,
+    ...(maxCallMs !== undefined && { maxCallMs }),
   });
 }
 
@@ -133,6 +134,27 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
     });
     expect(result).toEqual({ content: [{ type: 'text', text: 'counted to 15' }] });
     expect(progress).toEqual(Array.from({ length: 15 }, (_, i) => [i + 1, 15, `step ${i + 1}`]));
+  });
+
+  it('ends a call whose progress goes on past the most one call may take, on either path, and tells the upstream', async () => {
+    // A hundred steps of 40 ms: each well within the 2 s bound, four seconds in all, past the 300 ms a call may take.
+    for (const remote of [source({ timeoutMs: 2_000, maxCallMs: 300 }), clientPathSource({ timeoutMs: 2_000, maxCallMs: 300 })]) {
+      const progress: number[] = [];
+      const result = await remote.callTool('count', { to: 100, stepMs: 40 }, { signal: new AbortController().signal, progress: async (value) => void progress.push(value) });
+      expect(result).toEqual({
+        content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ took too long: the call ran past 300 ms, the most one call may take, progress or not$/) }],
+        isError: true,
+      });
+      expect(progress.length).toBeGreaterThan(0);
+      expect(progress.length).toBeLessThan(100);
+      // The connection was answering, so it is kept.
+      expect(await remote.callTool('echo', { message: 'still here' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: still here' }] });
+    }
+    const cancelled = () => upstream.requests.filter((request) => rpcMethod(request) === 'notifications/cancelled').map((request) => request.body?.['params']);
+    await pollUntil(() => cancelled().length === 2);
+    const calls = toolCalls(upstream.requests).filter((request) => (request.body?.['params'] as { name?: string } | undefined)?.name === 'count');
+    expect(cancelled()).toEqual(calls.map((call) => ({ requestId: call.body?.['id'], reason: expect.stringContaining('Maximum total timeout exceeded') })));
+    expect(upstream.requests.filter((request) => rpcMethod(request) === 'initialize')).toHaveLength(2);
   });
 
   it('answers the upstream’s ping mid-call, refuses what a client without capabilities cannot do, and completes the call', async () => {

@@ -33,6 +33,8 @@ export interface DirectCallOptions {
   signal: AbortSignal;
   /** Bound on waiting for the answer, restarted by each progress notification. */
   timeout: number;
+  /** Bound on the call in all, checked as progress arrives; none when absent. */
+  maxTotalMs?: number | undefined;
   onprogress: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
@@ -179,6 +181,11 @@ function noAnswer(): SdkError {
 /** An event stream's content type: the one answer a resumption may get. */
 function isEventStream(response: OutboundResponse): boolean {
   return response.statusCode >= 200 && response.statusCode <= 299 && mediaType(response.headers['content-type']) === 'text/event-stream';
+}
+
+/** The error a call that ran past its bound in all fails with: the SDK client's own for `maxTotalTimeout`. */
+export function totalTimeout(maxTotalTimeout: number, totalElapsed: number): SdkError {
+  return new SdkError(SdkErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout, totalElapsed: Math.round(totalElapsed) });
 }
 
 /** How the SDK client rejects a request its caller aborted. */
@@ -385,7 +392,7 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     throw new SdkError(SdkErrorCode.ClientHttpUnexpectedContent, `Unexpected content type: ${contentType}`, { contentType });
   }
 
-  return async ({ name, arguments: args }, { signal, timeout, onprogress }) => {
+  return async ({ name, arguments: args }, { signal, timeout, maxTotalMs, onprogress }) => {
     if (signal.aborted) throw abortError(signal.reason);
     lastId += 1;
     const id = `botgate-${lastId}`;
@@ -408,7 +415,14 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     target.closed.addEventListener('abort', onClosed, { once: true });
     if (target.closed.aborted) onClosed();
     try {
+      const started = performance.now();
       return await exchange(request, http.signal, (progress) => {
+        const elapsed = performance.now() - started;
+        // As the client: past the bound in all, the next progress ends the call (and tells the upstream).
+        if (maxTotalMs !== undefined && elapsed >= maxTotalMs) {
+          stop(totalTimeout(maxTotalMs, elapsed), 'Maximum total timeout exceeded');
+          return;
+        }
         timer.refresh();
         onprogress(progress);
       });

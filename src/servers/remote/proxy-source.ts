@@ -11,7 +11,7 @@ import type {
 } from '@modelcontextprotocol/server';
 import { reportingOverflow } from '../message-limit.ts';
 import { errorResult, type AskingContext, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
-import type { DirectCall } from './direct-call.ts';
+import { totalTimeout, type DirectCall } from './direct-call.ts';
 import type { ResourceWatchListener } from './resource-watch.ts';
 import type { UpstreamConnector } from './upstream-connection.ts';
 import { isConnectionFailure, isRefusedUnrun, toUpstreamError } from './upstream-error.ts';
@@ -48,7 +48,15 @@ export interface ProxySourceOptions {
   upstream: string;
   /** Bound on each operation, connecting included; progress from the upstream restarts it. */
   timeoutMs: number;
+  /**
+   * Bound on a tool call in all, however often the upstream reports progress
+   * (MCP asks for one), checked as progress arrives. Default one hour.
+   */
+  maxCallMs?: number;
 }
+
+/** How long a tool call may take in all unless the source is told otherwise. */
+export const DEFAULT_MAX_CALL_MS = 60 * 60_000;
 
 /**
  * Removes the upstream's `serverInfo` from a 2026-era result's `_meta`: it
@@ -91,15 +99,17 @@ type Operation<T> = (client: Client, options: BoundOptions, directCall: DirectCa
  * Sends a request through the client so that an answer over the message limit
  * fails it at once with the limit's error, and the upstream is told it was
  * cancelled. (The client drops an event stream that breaks off without failing
- * the request it answers, which would wait out its timeout.)
+ * the request it answers, which would wait out its timeout.) `send` may stop
+ * the request the same way with an error of its own.
  */
-async function throughClient<T>(options: BoundOptions, send: (options: BoundOptions) => Promise<T>): Promise<T> {
-  const overflow = new AbortController();
-  const signal = AbortSignal.any([options.signal, overflow.signal]);
+async function throughClient<T>(options: BoundOptions, send: (options: BoundOptions, stop: (error: Error) => void) => Promise<T>): Promise<T> {
+  const stopped = new AbortController();
+  const signal = AbortSignal.any([options.signal, stopped.signal]);
+  const stop = (error: Error) => stopped.abort(error);
   try {
-    return await reportingOverflow((error) => overflow.abort(error), () => send({ ...options, signal }));
+    return await reportingOverflow(stop, () => send({ ...options, signal }, stop));
   } catch (error) {
-    throw overflow.signal.aborted ? (overflow.signal.reason as Error) : error;
+    throw stopped.signal.aborted ? (stopped.signal.reason as Error) : error;
   }
 }
 
@@ -108,7 +118,7 @@ async function throughClient<T>(options: BoundOptions, send: (options: BoundOpti
  * connection that fails is discarded so the next call reconnects. Tool calls
  * never throw for upstream failures: they return `isError` results.
  */
-export function createProxySource({ connector, upstream, timeoutMs }: ProxySourceOptions): ProxySource {
+export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = DEFAULT_MAX_CALL_MS }: ProxySourceOptions): ProxySource {
   /**
    * Runs `operation` on the shared connection within `timeoutMs`. A failure of
    * a connection that earlier calls had used is retried once on a new one
@@ -158,15 +168,25 @@ export function createProxySource({ connector, upstream, timeoutMs }: ProxySourc
           // A 2025-era session's calls skip the client: same behaviour and errors, a tenth of the CPU.
           // That era has no input_required, so a retry's answers have nobody to go to.
           directCall
-            ? directCall({ name, arguments: args }, { ...request, onprogress })
-            : throughClient(request, (bound) =>
-                client.callTool(
+            ? directCall({ name, arguments: args }, { ...request, onprogress, maxTotalMs: maxCallMs })
+            : throughClient(request, (bound, stop) => {
+                const started = performance.now();
+                return client.callTool(
                   askingParams(client, { name, arguments: args }, context),
-                  // Progress is always asked for: it also keeps a long call within its timeout.
+                  // Progress is always asked for: it also keeps a long call within its timeout, up to `maxCallMs`.
                   // A request for the client's input comes back to be passed on, not fulfilled here.
-                  { ...bound, resetTimeoutOnProgress: true, onprogress, allowInputRequired: true },
-                ),
-              ),
+                  {
+                    ...bound,
+                    resetTimeoutOnProgress: true,
+                    onprogress: (progress) => {
+                      const elapsed = performance.now() - started;
+                      if (elapsed < maxCallMs) onprogress(progress);
+                      else stop(totalTimeout(maxCallMs, elapsed));
+                    },
+                    allowInputRequired: true,
+                  },
+                );
+              }),
         );
         return withoutUpstreamIdentity(result);
       } catch (error) {

@@ -18,6 +18,8 @@ export interface RemoteSourceOptions {
   outbound: Pick<OutboundGuard, 'fetch' | 'request' | 'maxMessageBytes'>;
   /** Bound on each operation, connecting included; progress from the upstream restarts it. Default 30 s. */
   timeoutMs?: number;
+  /** Bound on a tool call in all, whatever progress the upstream reports. Default one hour. */
+  maxCallMs?: number;
   /** Bound on establishing a connection and negotiating the protocol era. Default 5 s. */
   connectTimeoutMs?: number;
   /** Negotiated eras by upstream, shared across sources so reconnects skip the probe. */
@@ -56,5 +58,5 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Remot
     onListsChanged: options.onListsChanged,
     watches,
   });
-  return withResourceWatches(createProxySource({ connector, upstream, timeoutMs: options.timeoutMs ?? 30_000 }), watches);
+  return withResourceWatches(createProxySource({ connector, upstream, timeoutMs: options.timeoutMs ?? 30_000, ...(options.maxCallMs !== undefined && { maxCallMs: options.maxCallMs }) }), watches);
 }

@@ -37,7 +37,8 @@ const ANSWER_ERRORS: ReadonlySet<string> = new Set([
 /** Whether an error says the connection is unusable (so it is dropped and re-established next time). */
 export function isConnectionFailure(error: unknown): boolean {
   if (error instanceof UpstreamError) return error.failure === 'unavailable';
-  if (error instanceof ProtocolError || findMessageTooLarge(error)) return false;
+  // A call that ran past its bound in all was still being answered: the connection is fine.
+  if (error instanceof ProtocolError || findMessageTooLarge(error) || totalTimeoutOf(error) !== undefined) return false;
   return !(error instanceof SdkError && ANSWER_ERRORS.has(error.code));
 }
 
@@ -70,6 +71,12 @@ function networkReason(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The bound in all (ms) of a call that ran past it (the client's `maxTotalTimeout` error, or `totalTimeout`); else undefined. */
+function totalTimeoutOf(error: unknown): number | undefined {
+  const data = error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout ? (error.data as { maxTotalTimeout?: unknown } | undefined) : undefined;
+  return typeof data?.maxTotalTimeout === 'number' ? data.maxTotalTimeout : undefined;
+}
+
 /** Whether an error is the client's request timeout or an `AbortSignal.timeout` firing. */
 export function isTimeout(error: unknown): boolean {
   return (
@@ -85,6 +92,12 @@ export function toUpstreamError(error: unknown, host: string, timeoutMs: number)
   if (refusal) return new UpstreamError(`upstream ${host} is not allowed: ${refusal.reason}`, 'refused', undefined, { cause: error });
   if (error instanceof ProtocolError) {
     return new UpstreamError(`upstream ${host} answered with an error: ${error.message}`, 'error', error.code, { cause: error });
+  }
+  const maxTotal = totalTimeoutOf(error);
+  if (maxTotal !== undefined) {
+    return new UpstreamError(`upstream ${host} took too long: the call ran past ${maxTotal} ms, the most one call may take, progress or not`, 'error', undefined, {
+      cause: error,
+    });
   }
   if (!isConnectionFailure(error)) {
     const message = findMessageTooLarge(error)?.message ?? (error instanceof Error ? error.message : String(error));
