@@ -85,6 +85,7 @@ export function composeModules({
       fsRoots: config.fsRoots,
       allowPrivateNetworks: config.allowPrivateNetworks,
       stdioCommands: config.stdioCommands,
+      ...(config.maxServersPerTenant !== undefined && { maxServersPerTenant: config.maxServersPerTenant }),
     },
     upstreamMessageLimit: config.upstreamMessageLimit,
   });

@@ -12,7 +12,15 @@ export interface ServerPolicy {
   allowPrivateNetworks: readonly string[];
   /** Allow-listed stdio commands by name. */
   stdioCommands: Readonly<Record<string, { command: string; args: readonly string[] }>>;
+  /** The most servers one tenant may have (`DEFAULT_MAX_SERVERS_PER_TENANT` when absent). */
+  maxServersPerTenant?: number;
 }
+
+/**
+ * How many servers a tenant may have unless the operator says otherwise: each
+ * can mean an upstream request per aggregate listing, or a process (stdio).
+ */
+export const DEFAULT_MAX_SERVERS_PER_TENANT = 100;
 
 const PRIVATE_RANGES: Array<[string, number, 'ipv4' | 'ipv6']> = [
   ['0.0.0.0', 8, 'ipv4'],

@@ -54,6 +54,20 @@ export async function listServerRecords(trx: Tx | Db, tenantId: string): Promise
   return rows.map(toRecord);
 }
 
+/**
+ * How many servers a tenant has, counted with its tenant row locked until the
+ * transaction ends: two creations at once count one after the other.
+ */
+export async function countServersLocked(trx: Tx, tenantId: string): Promise<number> {
+  await trx.selectFrom('tenants').select('id').where('id', '=', tenantId).forUpdate().execute();
+  const { count } = await trx
+    .selectFrom('servers')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow();
+  return Number(count);
+}
+
 export async function findServerRecord(trx: Tx, tenantId: string, slug: string, forUpdate = false): Promise<ServerRecord | undefined> {
   let query = trx.selectFrom('servers').select(COLUMNS).where('tenant_id', '=', tenantId).where('slug', '=', slug);
   if (forUpdate) query = query.forUpdate();

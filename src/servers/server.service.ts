@@ -7,8 +7,9 @@ import type { Logger } from '../shared/logger.ts';
 import { parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
 import { KIND_SCHEMAS, SERVER_KINDS, type ServerKind } from './kinds.ts';
 import { ALL_LISTS, type NotifyToolsChanged } from './list-changes.ts';
-import { checkOutboundUrl, resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
+import { checkOutboundUrl, DEFAULT_MAX_SERVERS_PER_TENANT, resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
 import {
+  countServersLocked,
   deleteServerRecord,
   findServerRecord,
   insertServerRecord,
@@ -186,6 +187,10 @@ export function createServerService({
       let created: ServerInfo;
       try {
         created = await withTenant(db, tenant.id, async (trx) => {
+          const max = policy.maxServersPerTenant ?? DEFAULT_MAX_SERVERS_PER_TENANT;
+          if ((await countServersLocked(trx, tenant.id)) >= max) {
+            throw new AppError('conflict', `this tenant already has ${max} servers, the most the operator allows (BOTGATE_MAX_SERVERS_PER_TENANT); delete one first`);
+          }
           const record = await insertServerRecord(trx, {
             id,
             tenantId: tenant.id,

@@ -114,6 +114,12 @@ const envSchema = z.object({
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 1mb')
     .default('1mb'),
+  BOTGATE_MAX_SERVERS_PER_TENANT: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((count) => count >= 1 && count <= 10_000, { message: 'must be between 1 and 10000' })
+    .optional(),
   BOTGATE_UPSTREAM_MESSAGE_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 16mb')
@@ -154,6 +160,8 @@ export interface Config {
   readonly oauthAccessTokenTtl: number;
   /** Allow-listed stdio commands by name. */
   readonly stdioCommands: Readonly<Record<string, { command: string; args: readonly string[] }>>;
+  /** The most servers one tenant may have (BOTGATE_MAX_SERVERS_PER_TENANT); the servers module's default when unset. */
+  readonly maxServersPerTenant: number | undefined;
 }
 
 /** Thrown when the environment does not describe a valid configuration. */
@@ -201,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       .filter((cidr) => cidr !== ''),
     upstreamMessageLimit: e.BOTGATE_UPSTREAM_MESSAGE_LIMIT,
     stdioCommands: e.BOTGATE_STDIO_COMMANDS ?? {},
+    maxServersPerTenant: e.BOTGATE_MAX_SERVERS_PER_TENANT,
     oauthClients: e.BOTGATE_OAUTH_CLIENTS ?? [],
     oauthAccessTokenTtl: e.BOTGATE_OAUTH_ACCESS_TOKEN_TTL,
   });

@@ -164,3 +164,33 @@ describeEachDatabase('server service', (use) => {
     expect(await serverState(fx, b)).toEqual(stateOfB);
   });
 });
+
+describeEachDatabase('server service: servers per tenant', (use) => {
+  let fx: ServerServiceFixture;
+
+  beforeAll(async () => {
+    fx = await openServerService(use().db, { maxServersPerTenant: 2 });
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('refuses a server past the operator’s limit, changing nothing, and counts each tenant apart', async () => {
+    const [tenant, other] = await Promise.all([fx.newTenant('limit'), fx.newTenant('limit-other')]);
+    const files = (slug: string): CreateServerInput => ({ slug, kind: 'filesystem', config: {} });
+    // Three at once: the tenant row is locked for each count, so exactly two are created.
+    const attempts = await Promise.allSettled(['one', 'two', 'three'].map((slug) => fx.servers.create(tenant, OPERATOR, files(slug))));
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(2);
+    const before = await serverState(fx, tenant);
+    await expect(fx.servers.create(tenant, OPERATOR, files('four'))).rejects.toMatchObject({
+      code: 'conflict',
+      message: 'this tenant already has 2 servers, the most the operator allows (BOTGATE_MAX_SERVERS_PER_TENANT); delete one first',
+    });
+    expect(await serverState(fx, tenant)).toEqual(before);
+    expect(before.servers).toHaveLength(2);
+    // Another tenant has its own count; deleting one makes room again.
+    await fx.servers.create(other, OPERATOR, files('one'));
+    await fx.servers.remove(tenant, OPERATOR, before.servers[0]?.slug ?? '');
+    await expect(fx.servers.create(tenant, OPERATOR, files('four'))).resolves.toMatchObject({ slug: 'four' });
+  });
+});

@@ -22,13 +22,14 @@ export interface ServerServiceFixture {
 }
 
 /** A server service as `compose.ts` builds it: a random key, an empty allow-list, one allowed stdio command. */
-export async function openServerService(db: Db): Promise<ServerServiceFixture> {
+export async function openServerService(db: Db, limits: Pick<ServerPolicy, 'maxServersPerTenant'> = {}): Promise<ServerServiceFixture> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'botgate-servers-'));
   const policy: ServerPolicy = {
     dataDir,
     fsRoots: [],
     allowPrivateNetworks: [],
     stdioCommands: { everything: { command: 'npx', args: ['@modelcontextprotocol/server-everything'] } },
+    ...limits,
   };
   const tenancy = createTenancyModule({ db });
   return {

@@ -90,6 +90,19 @@ describe('loadConfig', () => {
     expect(configErrorFor({ BOTGATE_UPSTREAM_MESSAGE_LIMIT: value }).message).toContain(`BOTGATE_UPSTREAM_MESSAGE_LIMIT: ${reason}`);
   });
 
+  it('reads BOTGATE_MAX_SERVERS_PER_TENANT, leaving the default to the servers module when unset', () => {
+    expect(loadConfig({ BOTGATE_MAX_SERVERS_PER_TENANT: '250' }).maxServersPerTenant).toBe(250);
+    expect(loadConfig({}).maxServersPerTenant).toBeUndefined();
+  });
+
+  it.each([
+    ['ten', 'must be a whole number'],
+    ['0', 'must be between 1 and 10000'],
+    ['10001', 'must be between 1 and 10000'],
+  ])('refuses BOTGATE_MAX_SERVERS_PER_TENANT=%s, saying why', (value, reason) => {
+    expect(configErrorFor({ BOTGATE_MAX_SERVERS_PER_TENANT: value }).message).toContain(`BOTGATE_MAX_SERVERS_PER_TENANT: ${reason}`);
+  });
+
   it('treats empty strings as unset, so PORT= does not become port 0', () => {
     const config = loadConfig({ PORT: '', DATABASE_URL: '', BOTGATE_SECRET_KEY: '', LOG_LEVEL: '', HOST: '' });
 
