@@ -116,3 +116,13 @@ export function isUniqueViolation(error: unknown): boolean {
 export function isForeignKeyViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23503';
 }
+
+/**
+ * Whether PostgreSQL (pg or PGlite) refused a statement for what its rows hold:
+ * SQLSTATE classes 22 (data exception), 23 (integrity constraint) and 54
+ * (program limit). Sending the same rows again cannot succeed.
+ */
+export function isRowError(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}

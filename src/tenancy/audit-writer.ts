@@ -1,18 +1,8 @@
 import type { Db } from '../shared/db.ts';
-import { isForeignKeyViolation, withTenant } from '../shared/db.ts';
+import { isForeignKeyViolation, isRowError, withTenant } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
 import { recordAudits, type AuditChange } from './audit.ts';
 import type { RequestContext } from './types.ts';
-
-/**
- * Whether the database refused a statement for what its rows hold (SQLSTATE
- * classes 22, data exception; 23, integrity constraint; 54, program limit):
- * sending the same rows again cannot succeed.
- */
-function isRowError(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && /^(22|23|54)/.test(code);
-}
 
 interface Pending {
   tenantId: string;
