@@ -113,10 +113,7 @@ export async function createSandbox(roots: readonly string[], shownAs: readonly 
   function showPath(token: string): string {
     // "…/files." ends a sentence: the full stop is not part of the path.
     const [p, tail] = token.endsWith('.') && !token.endsWith('..') ? [token.slice(0, -1), '.'] : [token, ''];
-    const match = byLength.find(({ root }) => isWithin(p, root));
-    if (!match) return token;
-    const rest = p.slice(match.root.length);
-    return (rest && match.shown.endsWith(path.sep) ? match.shown + rest.slice(1) : match.shown + rest) + tail;
+    return show(p) + tail;
   }
   const showIn = (text: string) => text.replace(pathPattern, showPath);
   const rootList = shown.join(', ');
