@@ -86,6 +86,7 @@ export function composeModules({
       allowPrivateNetworks: config.allowPrivateNetworks,
       stdioCommands: config.stdioCommands,
       ...(config.maxServersPerTenant !== undefined && { maxServersPerTenant: config.maxServersPerTenant }),
+      ...(config.fsQuotaBytes !== undefined && { fsQuotaBytes: config.fsQuotaBytes }),
     },
     upstreamMessageLimit: config.upstreamMessageLimit,
   });

@@ -14,6 +14,8 @@ export interface ServerPolicy {
   stdioCommands: Readonly<Record<string, { command: string; args: readonly string[] }>>;
   /** The most servers one tenant may have (`DEFAULT_MAX_SERVERS_PER_TENANT` when absent). */
   maxServersPerTenant?: number;
+  /** The most a tenant's own file area may hold, in bytes (`DEFAULT_FS_QUOTA_BYTES` when absent); see area-quota.ts. */
+  fsQuotaBytes?: number;
 }
 
 /**
@@ -21,6 +23,9 @@ export interface ServerPolicy {
  * can mean an upstream request per aggregate listing, or a process (stdio).
  */
 export const DEFAULT_MAX_SERVERS_PER_TENANT = 100;
+
+/** How much a tenant's filesystem servers may write into its own area unless the operator says otherwise: 1 GiB. */
+export const DEFAULT_FS_QUOTA_BYTES = 1024 * 1024 * 1024;
 
 const PRIVATE_RANGES: Array<[string, number, 'ipv4' | 'ipv6']> = [
   ['0.0.0.0', 8, 'ipv4'],

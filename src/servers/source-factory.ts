@@ -1,15 +1,16 @@
+import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { RequestContext, Tenant } from '../tenancy/index.ts';
 import { createDatabaseSource } from './database/index.ts';
-import { createFilesystemSource } from './filesystem/index.ts';
+import { createAreaQuotas, createFilesystemSource } from './filesystem/index.ts';
 import { createGithubSource } from './github/index.ts';
 import type { KindConfig, KindSecrets } from './kinds.ts';
 import type { ListKind, NotifyToolsChanged } from './list-changes.ts';
 import type { OutboundGuard } from './outbound.ts';
 import { createPinnedSource } from './pinning/index.ts';
-import { resolveFilesystemRoots, shownFilesystemRoot, type ServerPolicy } from './policy.ts';
+import { DEFAULT_FS_QUOTA_BYTES, resolveFilesystemRoots, shownFilesystemRoot, tenantArea, type ServerPolicy } from './policy.ts';
 import { createRemoteSource } from './remote/index.ts';
 import { createStdioSource } from './stdio/index.ts';
 import type { ServerRuntime } from './server.service.ts';
@@ -53,6 +54,15 @@ export function createSourceFactory({
 }): SourceFactory {
   // Which protocol era each upstream speaks, shared so reconnects skip the probe.
   const eraCache = new Map<string, unknown>();
+  // Every filesystem server of a tenant writes into the same area, under the same quota.
+  const quotas = createAreaQuotas({ limitBytes: policy.fsQuotaBytes ?? DEFAULT_FS_QUOTA_BYTES });
+
+  /** The quota of a tenant's area, by the area's real path, as the sandbox compares paths. */
+  async function areaQuota(tenant: Tenant) {
+    const area = tenantArea(policy, tenant.slug);
+    await mkdir(area, { recursive: true });
+    return quotas.forArea(await realpath(area));
+  }
 
   const pinned = <S extends ToolSource<ToolCallOutcome>>(source: S, server: ServerRuntime, tenant: Tenant): S =>
     createPinnedSource({
@@ -70,11 +80,14 @@ export function createSourceFactory({
       case 'filesystem': {
         const config = server.config as KindConfig<'filesystem'>;
         const roots = resolveFilesystemRoots(policy, tenant.slug, server.slug, config.roots);
-        return createFilesystemSource({
-          roots,
-          shownAs: roots.map((root) => shownFilesystemRoot(policy, tenant.slug, root)),
-          readOnly: config.readOnly,
-        });
+        return areaQuota(tenant).then((quota) =>
+          createFilesystemSource({
+            roots,
+            shownAs: roots.map((root) => shownFilesystemRoot(policy, tenant.slug, root)),
+            readOnly: config.readOnly,
+            quota,
+          }),
+        );
       }
       case 'database': {
         const config = server.config as KindConfig<'database'>;

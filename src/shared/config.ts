@@ -30,11 +30,14 @@ const ACCESS_TOKEN_TTL_BOUNDS = { min: 1, max: 86_400 } as const;
 /** Bytes one message from a tenant's upstream may hold: room for a small JSON answer, and no more than a process should buffer. */
 const UPSTREAM_MESSAGE_LIMIT_BOUNDS = { min: 1024, max: 1024 * 1024 * 1024 } as const;
 
-const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+/** What a tenant's own file area may be limited to: room for a few files, and no more than one disk holds. */
+const FS_QUOTA_BOUNDS = { min: 1024 * 1024, max: 1024 ** 4 * 16 } as const;
+
+const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
 /** `512kb` as 524288: a size as BOTGATE_BODY_LIMIT writes it. */
 function toBytes(size: string): number {
-  const [, amount = '', unit = ''] = /^(\d+)(b|kb|mb)$/i.exec(size) ?? [];
+  const [, amount = '', unit = ''] = /^(\d+)(b|kb|mb|gb)$/i.exec(size) ?? [];
   return Number(amount) * (UNITS[unit.toLowerCase()] ?? Number.NaN);
 }
 
@@ -120,6 +123,12 @@ const envSchema = z.object({
     .transform(Number)
     .refine((count) => count >= 1 && count <= 10_000, { message: 'must be between 1 and 10000' })
     .optional(),
+  BOTGATE_FS_QUOTA: z
+    .string()
+    .regex(/^\d+(b|kb|mb|gb)$/i, 'must look like 500mb or 10gb')
+    .transform(toBytes)
+    .refine((bytes) => bytes >= FS_QUOTA_BOUNDS.min && bytes <= FS_QUOTA_BOUNDS.max, { message: 'must be from 1mb to 16384gb' })
+    .optional(),
   BOTGATE_UPSTREAM_MESSAGE_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 16mb')
@@ -150,6 +159,8 @@ export interface Config {
   readonly bodyLimit: string;
   /** Absolute directories tenants' filesystem servers may use besides their own area. */
   readonly fsRoots: readonly string[];
+  /** Bytes a tenant's own file area may hold (BOTGATE_FS_QUOTA); the servers module's default when unset. */
+  readonly fsQuotaBytes: number | undefined;
   /** CIDRs remote servers (and OAuth client metadata documents) may resolve to although private. */
   readonly allowPrivateNetworks: readonly string[];
   /** Bytes one message of a tenant's remote, stdio or GitHub server may hold (BOTGATE_UPSTREAM_MESSAGE_LIMIT). */
@@ -203,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       .split(path.delimiter)
       .filter((root) => root !== '')
       .map((root) => path.resolve(root)),
+    fsQuotaBytes: e.BOTGATE_FS_QUOTA,
     allowPrivateNetworks: (e.BOTGATE_ALLOW_PRIVATE_NETWORKS ?? '')
       .split(',')
       .map((cidr) => cidr.trim())

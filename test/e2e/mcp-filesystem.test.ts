@@ -17,7 +17,8 @@ describe('MCP endpoints over a filesystem server', () => {
 
   beforeAll(async () => {
     dataDir = await makeDataDir();
-    gateway = await startGateway({ dataDir });
+    // A small quota, so that the quota test fills an area quickly; the other tests write a few bytes.
+    gateway = await startGateway({ dataDir, env: { BOTGATE_FS_QUOTA: '1mb' } });
     acmeKey = (await seedTenant(dataDir, 'acme')).key.secret;
     otherKey = (await seedTenant(dataDir, 'other')).key.secret;
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'files', kind: 'filesystem' });
@@ -216,6 +217,35 @@ describe('MCP endpoints over a filesystem server', () => {
       await expect(fs.access(path.join(dataDir, 'files', 'acme', 'files', 'big.txt'))).rejects.toThrow(/ENOENT/);
     });
   }
+
+  it('refuses a write that would fill the tenant’s area past BOTGATE_FS_QUOTA, and leaves other tenants’ areas alone', async () => {
+    const acme = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
+    const other = await connectV2(`${gateway.url}/t/other/mcp`, otherKey);
+    const content = 'q'.repeat(600 * 1024);
+    try {
+      const first = await acme.callTool('files__write_file', { path: 'quota-1.txt', content });
+      const second = await acme.callTool('files__write_file', { path: 'quota-2.txt', content });
+      const elsewhere = await other.callTool('files__write_file', { path: 'quota-1.txt', content });
+
+      expect(first.isError ?? false).toBe(false);
+      expect(second.isError).toBe(true);
+      expect(textOf(second)).toMatch(/file area is full: it holds [\d.]+ KiB of its 1\.00 MiB quota.*Nothing was changed/);
+      expect(elsewhere.isError ?? false).toBe(false);
+    } finally {
+      await acme.close();
+      await other.close();
+    }
+    await expect(fs.stat(path.join(dataDir, 'files', 'acme', 'files', 'quota-2.txt'))).rejects.toThrow(/ENOENT/);
+    // Room again once a file is written over with less.
+    const again = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
+    try {
+      await again.callTool('files__write_file', { path: 'quota-1.txt', content: 'small' });
+      expect((await again.callTool('files__write_file', { path: 'quota-2.txt', content })).isError ?? false).toBe(false);
+      await again.callTool('files__write_file', { path: 'quota-2.txt', content: '' });
+    } finally {
+      await again.close();
+    }
+  });
 
   it('refuses a key without the mcp scope', async () => {
     const { key } = await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {

@@ -103,6 +103,21 @@ describe('loadConfig', () => {
     expect(configErrorFor({ BOTGATE_MAX_SERVERS_PER_TENANT: value }).message).toContain(`BOTGATE_MAX_SERVERS_PER_TENANT: ${reason}`);
   });
 
+  it('reads BOTGATE_FS_QUOTA as bytes, leaving the default to the servers module when unset', () => {
+    expect(loadConfig({ BOTGATE_FS_QUOTA: '10gb' }).fsQuotaBytes).toBe(10 * 1024 ** 3);
+    expect(loadConfig({ BOTGATE_FS_QUOTA: '500MB' }).fsQuotaBytes).toBe(500 * 1024 ** 2);
+    expect(loadConfig({}).fsQuotaBytes).toBeUndefined();
+  });
+
+  it.each([
+    ['10', 'must look like 500mb or 10gb'],
+    ['1tb', 'must look like 500mb or 10gb'],
+    ['512kb', 'must be from 1mb to 16384gb'],
+    ['16385gb', 'must be from 1mb to 16384gb'],
+  ])('refuses BOTGATE_FS_QUOTA=%s, saying why', (value, reason) => {
+    expect(configErrorFor({ BOTGATE_FS_QUOTA: value }).message).toContain(`BOTGATE_FS_QUOTA: ${reason}`);
+  });
+
   it('treats empty strings as unset, so PORT= does not become port 0', () => {
     const config = loadConfig({ PORT: '', DATABASE_URL: '', BOTGATE_SECRET_KEY: '', LOG_LEVEL: '', HOST: '' });
 

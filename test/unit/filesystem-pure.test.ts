@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { quotaRefusal } from '../../src/servers/filesystem/area-quota.ts';
 import { createUnifiedDiff } from '../../src/servers/filesystem/diff.ts';
 import { createExcluder, globToRegExp } from '../../src/servers/filesystem/glob.ts';
 import { checkPathSyntax, isWithin } from '../../src/servers/filesystem/sandbox.ts';
@@ -148,5 +149,25 @@ describe('applyEdits', () => {
 
   it('inserts replacement text literally ($& and friends are not patterns)', () => {
     expect(applyEdits('price', [{ oldText: 'price', newText: '$& $1' }])).toBe('$& $1');
+  });
+});
+
+describe('quotaRefusal', () => {
+  const MIB = 1024 * 1024;
+
+  it.each([
+    [0, MIB, MIB],
+    [MIB / 2, MIB / 2, MIB],
+    [2 * MIB, 0, MIB],
+    [2 * MIB, -MIB, MIB],
+  ])('lets a change of %d + %d bytes through a %d-byte quota (it fits, or frees)', (used, growth, limit) => {
+    expect(quotaRefusal(used, growth, limit)).toBeUndefined();
+  });
+
+  it('refuses one byte past the quota, saying what the area holds and what the change needs', () => {
+    expect(quotaRefusal(MIB, 1, MIB)).toBe(
+      "The tenant's file area is full: it holds 1.00 MiB of its 1.00 MiB quota, and this change needs 1 B more. Nothing was changed. " +
+        'Make room by writing shorter content over large files you no longer need, or ask the operator to raise the quota (BOTGATE_FS_QUOTA).',
+    );
   });
 });

@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { chmod, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../tool-source.ts';
+import type { AreaQuota } from './area-quota.ts';
 import type { Sandbox } from './sandbox.ts';
 
-/** What every filesystem tool is given: the sandbox and the read limit. */
+/** What every filesystem tool is given: the sandbox, the read limit and the quota of the tenant's area. */
 export interface FilesystemContext {
   sandbox: Sandbox;
+  /** Bounds what the write tools may add to the tenant's area; absent, nothing is bounded. */
+  quota?: AreaQuota | undefined;
   /** Largest file content (in bytes) one call returns. */
   maxReadBytes: number;
   readOnly: boolean;

@@ -1,4 +1,5 @@
 import { createToolRegistry } from '../tool-registry.ts';
+import type { AreaQuota } from './area-quota.ts';
 import type { ToolSource } from '../tool-source.ts';
 import type { FilesystemContext } from './file-io.ts';
 import { createSandbox } from './sandbox.ts';
@@ -14,6 +15,8 @@ import { registerReadMultipleFilesTool } from './tools/read-multiple-files.ts';
 import { registerSearchFilesTool } from './tools/search-files.ts';
 import { registerWriteFileTool } from './tools/write-file.ts';
 
+export { createAreaQuotas, type AreaQuota, type AreaQuotas } from './area-quota.ts';
+
 /** Largest file content one read returns unless configured otherwise: 1 MiB. */
 export const DEFAULT_MAX_READ_BYTES = 1024 * 1024;
 
@@ -26,6 +29,8 @@ export interface FilesystemSourceOptions {
   readOnly: boolean;
   /** Largest file content (bytes) one call returns; defaults to `DEFAULT_MAX_READ_BYTES`. */
   maxReadBytes?: number;
+  /** Bounds what writes add to the tenant's area (real path); roots elsewhere are not bounded. */
+  quota?: AreaQuota | undefined;
 }
 
 /**
@@ -39,6 +44,7 @@ export async function createFilesystemSource(options: FilesystemSourceOptions): 
     sandbox,
     maxReadBytes: options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES,
     readOnly: options.readOnly,
+    quota: options.quota,
   };
   const registry = createToolRegistry();
   registerReadFileTool(registry, ctx);

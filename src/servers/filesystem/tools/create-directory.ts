@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
+import { missingEntriesBytes, underQuota } from '../area-quota.ts';
 import { withFsErrors, type FilesystemContext } from '../file-io.ts';
 
 const inputSchema = z.object({
@@ -23,7 +24,9 @@ export function registerCreateDirectoryTool(registry: ToolRegistry, ctx: Filesys
     async (args) => {
       // Not forWrite: mkdir -p never replaces an entry, so naming an allowed directory itself is harmless.
       const real = await ctx.sandbox.resolve(args.path, { mustExist: false });
-      const created = await withFsErrors(real, () => mkdir(real, { recursive: true }));
+      const created = await withFsErrors(real, () =>
+        underQuota(ctx.quota, real, () => missingEntriesBytes(real), () => mkdir(real, { recursive: true })),
+      );
       const shown = ctx.sandbox.show(real);
       const text = created === undefined ? `${shown} already exists.` : `Created ${shown}.`;
       return textResult(text, { path: shown, created: created !== undefined });

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import { createUnifiedDiff } from '../diff.ts';
+import { fileGrowth, underQuota } from '../area-quota.ts';
 import { withFsErrors, writeFileAtomic, type FilesystemContext } from '../file-io.ts';
 import { checkWholeReadSize, inspectFile, readText } from '../read-content.ts';
 
@@ -86,7 +87,10 @@ export function registerEditFileTool(registry: ToolRegistry, ctx: FilesystemCont
         const before = await readText(real, signal);
         const after = applyEdits(before, args.edits);
         const diff = createUnifiedDiff(ctx.sandbox.show(real), before, after);
-        if (!args.dryRun && after !== before) await writeFileAtomic(real, after, signal);
+        if (!args.dryRun && after !== before) {
+          const write = () => writeFileAtomic(real, after, signal);
+          await underQuota(ctx.quota, real, () => fileGrowth(real, Buffer.byteLength(after, 'utf8')), write);
+        }
         const fence = '`'.repeat(Math.max(3, ...[...diff.matchAll(/`+/g)].map((m) => m[0].length + 1)));
         const summary = args.dryRun ? 'Dry run; the file was not changed.' : `Edited ${ctx.sandbox.show(real)}.`;
         const body = diff === '' ? 'The edits leave the file unchanged.' : `${fence}diff\n${diff}${fence}`;

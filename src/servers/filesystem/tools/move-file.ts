@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
+import { measureEntry } from '../area-quota.ts';
 import { withFsErrors, type FilesystemContext } from '../file-io.ts';
 
 const inputSchema = z.object({
@@ -45,7 +46,14 @@ export function registerMoveFileTool(registry: ToolRegistry, ctx: FilesystemCont
           `The destination's parent ${parent} is not an existing directory; create it with create_directory first.`,
         );
       }
-      await withFsErrors(source, () => rename(source, destination));
+      const move = () => rename(source, destination);
+      // Within the tenant's area, or outside it, a move adds nothing there; across its edge it adds or frees the entry.
+      const { quota } = ctx;
+      const into = quota !== undefined && !quota.covers(source) && quota.covers(destination);
+      const outOf = quota !== undefined && quota.covers(source) && !quota.covers(destination);
+      await withFsErrors(source, () =>
+        quota && (into || outOf) ? quota.change(async () => (into ? 1 : -1) * (await measureEntry(source)), move) : move(),
+      );
       const shown = { source: ctx.sandbox.show(source), destination: ctx.sandbox.show(destination) };
       return textResult(`Moved ${shown.source} to ${shown.destination}.`, shown);
     },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
+import { fileGrowth, underQuota } from '../area-quota.ts';
 import { formatSize, withFsErrors, writeFileAtomic, type FilesystemContext } from '../file-io.ts';
 
 const inputSchema = z.object({
@@ -25,14 +26,22 @@ export function registerWriteFileTool(registry: ToolRegistry, ctx: FilesystemCon
     },
     async (args, { signal }) => {
       const real = await ctx.sandbox.resolve(args.path, { mustExist: false, forWrite: true });
+      const bytes = Buffer.byteLength(args.content, 'utf8');
       return withFsErrors(real, async () => {
         const existed = await stat(real).then(
           () => true,
           () => false,
         );
-        await mkdir(path.dirname(real), { recursive: true });
-        await writeFileAtomic(real, args.content, signal);
-        const size = formatSize(Buffer.byteLength(args.content, 'utf8'));
+        await underQuota(
+          ctx.quota,
+          real,
+          () => fileGrowth(real, bytes),
+          async () => {
+            await mkdir(path.dirname(real), { recursive: true });
+            await writeFileAtomic(real, args.content, signal);
+          },
+        );
+        const size = formatSize(bytes);
         const shown = ctx.sandbox.show(real);
         return textResult(`${existed ? 'Replaced' : 'Created'} ${shown} (${size}).`, { path: shown, created: !existed });
       });
