@@ -80,6 +80,13 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
         .map((s) => [s.slug, s.kind, JSON.stringify(s.config), Object.keys(s.secrets).map((n) => `${n}=set`).join(',')].join('\t'))
         .join('\n');
     }
+    case 'server.status': {
+      const status = r['status'] as { state: string; tools: number; awaiting_approval: number; duration_ms: number; error?: string };
+      const server = `${String(r['server'])} in ${String(r['tenant'])}`;
+      if (status.error !== undefined) return `${server}: ${status.state}: ${status.error}`;
+      const held = status.awaiting_approval > 0 ? ` (${status.awaiting_approval} changed, awaiting approval)` : '';
+      return `${server}: ${status.state}, ${status.tools} tools${held}, listed in ${status.duration_ms} ms`;
+    }
     case 'bot.create': {
       const bot = r['bot'] as BotView;
       const lines = [`created bot ${bot.slug} (${bot.id}) in ${String(r['tenant'])} using ${bot.model}`];

@@ -19,6 +19,7 @@ const USAGE = `Usage: botgate <command> [options]
   server create --tenant <slug> --slug <server> --kind filesystem|github|database|remote|stdio
                 [--config '<json>'] [--secret NAME=VALUE ...]
   server list --tenant <slug>
+  server status --tenant <slug> --slug <server>   (lists its tools as MCP clients would: is it reachable?)
   bot create --tenant <slug> --slug <bot> --model <model> --system <text>
              --description <text for the calling model> [--name <name>] [--servers a,b] [--bots x,y]
              [--max-tokens N] [--thinking-budget N]   (extended thinking; below --max-tokens)
@@ -160,6 +161,8 @@ async function toCommand(
       return { name: 'bot.list', args: defined({ tenant: values.tenant }) };
     case 'server list':
       return { name: 'server.list', args: defined({ tenant: values.tenant }) };
+    case 'server status':
+      return { name: 'server.status', args: defined({ tenant: values.tenant, slug: values.slug }) };
     case 'key list':
       return { name: 'key.list', args: defined({ tenant: values.tenant }) };
     case 'key revoke':

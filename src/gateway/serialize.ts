@@ -1,5 +1,5 @@
 import type { BotInfo } from '../bots/index.ts';
-import type { ServerInfo } from '../servers/index.ts';
+import type { ServerCheck, ServerInfo } from '../servers/index.ts';
 import type { ApiKeyInfo, AuditEvent, IssuedApiKey, Member, Tenant, UsageTotals } from '../tenancy/index.ts';
 
 /** JSON shapes of the REST API: snake_case, ISO timestamps, never a secret unless just issued. */
@@ -92,5 +92,16 @@ export function usageTotalsJson(totals: UsageTotals) {
     cache_read_tokens: totals.cacheReadTokens,
     cost_usd: totals.costUsd,
     unpriced_calls: totals.unpricedCalls,
+  };
+}
+
+/** JSON of a server check. */
+export function serverCheckJson(check: ServerCheck) {
+  return {
+    state: check.state,
+    tools: check.tools,
+    awaiting_approval: check.awaitingApproval,
+    duration_ms: check.durationMs,
+    ...(check.error !== undefined && { error: check.error }),
   };
 }

@@ -1,6 +1,7 @@
 import type { ChangeBus } from '../shared/change-bus.ts';
 import type { Db } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { Tenant } from '../tenancy/index.ts';
 import { createServerService, type SecretKeySource, type ServerService } from './server.service.ts';
 import { createToolPinService, type ToolPinService } from './pinning/index.ts';
 import { publishListsChanges, readListsChange } from './list-changes.ts';
@@ -9,12 +10,15 @@ import type { ServerPolicy } from './policy.ts';
 import { createSourceFactory } from './source-factory.ts';
 import { cacheServerRuntimes } from './runtime-cache.ts';
 import { createSourcePool, type SourcePool } from './source-pool.ts';
+import { checkServer, type ServerCheck } from './server-check.ts';
 
 export interface ServersModule {
   servers: ServerService;
   sources: SourcePool;
   /** Pinned upstream tool definitions and their approval. */
   pins: ToolPinService;
+  /** Lists a server's tools as MCP clients would, reaching its upstream: whether it works, and why not. */
+  check(tenant: Tenant, slug: string): Promise<ServerCheck>;
   /** Lets go of a deleted tenant: drops its cached server settings, then closes its running sources. */
   forgetTenant(tenantId: string): Promise<void>;
 }
@@ -50,10 +54,12 @@ export function createServersModule(deps: {
       .retireChanged(tenantId, (tenant) => service.listRuntime(tenant))
       .catch((error: unknown) => deps.logger.warn({ err: error, tenantId }, 'retiring sources of changed servers failed'));
   });
+  const pins = createToolPinService(withNotify);
   return {
     servers,
     sources,
-    pins: createToolPinService(withNotify),
+    pins,
+    check: (tenant, slug) => checkServer({ servers, sources, pins, logger: deps.logger }, tenant, slug),
     async forgetTenant(tenantId) {
       // The settings first: a request arriving meanwhile must not find them and reopen a source.
       servers.forgetTenant(tenantId);
@@ -66,6 +72,7 @@ export { SERVER_KINDS, KIND_SCHEMAS, type ServerKind } from './kinds.ts';
 export { checkOutboundUrl, isAddressAllowed, resolveFilesystemRoots, tenantArea, type ServerPolicy } from './policy.ts';
 export type { SecretKeySource, ServerService, ServerInfo, ServerRuntime, CreateServerInput, UpdateServerInput } from './server.service.ts';
 export type { SourceFactory, SourcePool } from './source-pool.ts';
+export { CHECK_TIMEOUT_MS, type ServerCheck } from './server-check.ts';
 export { RESERVED_SERVER_SLUG } from './server.service.ts';
 export { publishListsChanges, readListsChange, type ListKind, type ListsChange, type NotifyToolsChanged } from './list-changes.ts';
 export type { DefinitionChange, ToolDefinition, ToolPinInfo, ToolPinService } from './pinning/index.ts';

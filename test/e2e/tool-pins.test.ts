@@ -1,9 +1,19 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { runCli } from '../support/cli.ts';
 import { ORIGINAL_ECHO_DESCRIPTION, startMutableMcpServer, type MutableMcpServer } from '../fakes/mutable-mcp-server.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, seedTenant, type AuditEventJson, type KeyJson } from '../support/http.ts';
 import { CLIENTS, connectV2 } from '../support/mcp-clients.ts';
+
+interface StatusJson {
+  state: 'ok' | 'unavailable';
+  tools: number;
+  awaiting_approval: number;
+  duration_ms: number;
+  error?: string;
+}
 
 interface ToolPinJson {
   name: string;
@@ -34,6 +44,7 @@ describe('pinned tool definitions of a remote upstream', () => {
     }
   }
   const pins = async () => (await admin().get<{ tools: ToolPinJson[] }>('/api/v1/servers/up/tools')).body.tools;
+  const status = async (slug = 'up', key = keys.admin) => apiClient(gateway.url, key).get<{ status: StatusJson }>(`/api/v1/servers/${slug}/status`);
   const changeEvents = async () =>
     (await admin().get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.definition_changed')).body.events;
 
@@ -121,6 +132,38 @@ describe('pinned tool definitions of a remote upstream', () => {
 
     expect(await pins()).toEqual(before);
     expect(await listTools()).not.toContain('up__echo');
+  });
+
+  it('reports a server’s status as clients see it: its tools, and changes awaiting approval', async () => {
+    const reader = await status('up', keys.read);
+
+    expect([reader.status, reader.body.status]).toEqual([200, { state: 'ok', tools: 1, awaiting_approval: 1, duration_ms: expect.any(Number) }]);
+    const text = await runCli(['server', 'status', '--tenant', 'acme', '--slug', 'up'], { dataDir });
+    expect(text.stdout.trim()).toMatch(/^up in acme: ok, 1 tools \(1 changed, awaiting approval\), listed in \d+ ms$/);
+  });
+
+  it('reports an upstream that cannot be reached without harming the others, and hides other tenants’ servers', async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as net.AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'down', kind: 'remote', config: { url: `http://127.0.0.1:${port}/mcp` } });
+
+    const down = await status('down');
+    const up = await status('up');
+    const other = await status('up', keys.other);
+    const missing = await status('nope');
+
+    expect(down.status).toBe(200);
+    expect(down.body.status).toMatchObject({ state: 'unavailable', tools: 0, awaiting_approval: 0 });
+    expect(down.body.status.error).toMatch(/^upstream .* unavailable: /);
+    expect(down.body.status.error).not.toMatch(/at .*\.ts:\d+/);
+    expect(up.body.status.state).toBe('ok');
+    expect([other.status, (other.body as unknown as { error: unknown }).error]).toEqual([404, (missing.body as unknown as { error: unknown }).error]);
+    const text = await runCli(['server', 'status', '--tenant', 'acme', '--slug', 'down'], { dataDir });
+    expect(text.stdout.trim()).toMatch(/^down in acme: unavailable: .*unavailable/);
+    expect((await admin().delete('/api/v1/servers/down')).status).toBe(204);
   });
 
   it('serves the changed tool once an admin approves it', async () => {

@@ -15,7 +15,7 @@ import {
 } from '../../tenancy/index.ts';
 import type { BotsModule } from '../../bots/index.ts';
 import type { ServersModule } from '../../servers/index.ts';
-import { botJson, issuedKeyJson, keyJson, serverJson, tenantJson } from '../serialize.ts';
+import { botJson, issuedKeyJson, keyJson, serverCheckJson, serverJson, tenantJson } from '../serialize.ts';
 
 const tenant = slugSchema;
 
@@ -46,6 +46,7 @@ export const operatorCommandSchemas = {
     secrets: z.record(z.string(), z.string()).optional(),
   }),
   'server.list': z.strictObject({ tenant }),
+  'server.status': z.strictObject({ tenant, slug: z.string() }),
   // Values are validated by the bot service, which names the field it refuses.
   'bot.create': z.strictObject({
     tenant,
@@ -153,6 +154,11 @@ export function createOperatorCommands({
       const args = parseArgs('server.list', raw);
       const target = await tenancy.tenants.getBySlug(args.tenant);
       return { servers: (await servers.servers.list(target)).map(serverJson), tenant: target.slug };
+    },
+    async 'server.status'(raw) {
+      const args = parseArgs('server.status', raw);
+      const target = await tenancy.tenants.getBySlug(args.tenant);
+      return { status: serverCheckJson(await servers.check(target, args.slug)), server: args.slug, tenant: target.slug };
     },
     async 'bot.create'(raw, context) {
       const args = parseArgs('bot.create', raw);

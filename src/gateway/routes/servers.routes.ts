@@ -3,7 +3,7 @@ import * as z from 'zod';
 import type { ServersModule, ToolPinInfo } from '../../servers/index.ts';
 import { requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
-import { serverJson } from '../serialize.ts';
+import { serverCheckJson, serverJson } from '../serialize.ts';
 
 const createServerBody = z.strictObject({
   slug: z.string(),
@@ -68,6 +68,10 @@ export function createServerRoutes({ servers }: { servers: ServersModule }): Rou
   router.get('/servers/:slug/tools', requirePermission('servers:read'), async (req, res) => {
     const pins = await servers.pins.list(principalOf(res).tenant, param(req, 'slug'));
     res.json({ tools: pins.map(toolPinJson) });
+  });
+
+  router.get('/servers/:slug/status', requirePermission('servers:read'), async (req, res) => {
+    res.json({ status: serverCheckJson(await servers.check(principalOf(res).tenant, param(req, 'slug'))) });
   });
 
   router.post('/servers/:slug/approve-tools', requirePermission('servers:write'), async (req, res) => {

@@ -1,0 +1,57 @@
+import type { Logger } from '../shared/logger.ts';
+import { notFound } from '../shared/errors.ts';
+import type { Tenant } from '../tenancy/index.ts';
+import type { ToolPinService } from './pinning/index.ts';
+import { UpstreamError } from './remote/index.ts';
+import type { ServerService } from './server.service.ts';
+import type { SourcePool } from './source-pool.ts';
+import { ToolError } from './tool-source.ts';
+
+/** How long a check waits for a server to list its tools. */
+export const CHECK_TIMEOUT_MS = 15_000;
+
+/** What listing a server's tools, as an MCP client's listing would, found. */
+export interface ServerCheck {
+  /** `ok`: the server listed its tools; `unavailable`: it could not, and `error` says why. */
+  state: 'ok' | 'unavailable';
+  /** Tools MCP clients are offered now (none when unavailable). */
+  tools: number;
+  /** Changed tool definitions withheld until an admin approves them (remote and stdio servers). */
+  awaitingApproval: number;
+  durationMs: number;
+  error?: string;
+}
+
+/**
+ * Checks one of a tenant's servers by listing its tools through the same
+ * running source MCP requests use: for remote and stdio servers this reaches
+ * the upstream (connecting, or starting the process, when needed). A server
+ * of another tenant, or none, is not found.
+ */
+export async function checkServer(
+  deps: { servers: ServerService; sources: SourcePool; pins: ToolPinService; logger: Logger },
+  tenant: Tenant,
+  slug: string,
+): Promise<ServerCheck> {
+  const runtime = (await deps.servers.listRuntime(tenant)).find((server) => server.slug === slug);
+  if (!runtime) throw notFound('server');
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const awaitingApproval = (await deps.pins.list(tenant, slug)).filter((pin) => pin.status === 'pending').length;
+  try {
+    const source = await deps.sources.sourceFor(tenant, runtime);
+    const tools = await source.listTools(AbortSignal.timeout(CHECK_TIMEOUT_MS));
+    return { state: 'ok', tools: tools.length, awaitingApproval, durationMs: elapsed() };
+  } catch (error) {
+    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    // Upstream and tool errors are written for the tenant; anything else stays in the log.
+    const shown = error instanceof UpstreamError || error instanceof ToolError;
+    if (!shown && !timedOut) deps.logger.warn({ err: error, serverId: runtime.id }, 'checking a server failed');
+    const reason = timedOut
+      ? `it did not list its tools within ${CHECK_TIMEOUT_MS} ms`
+      : shown
+        ? error.message
+        : 'it could not be started; the gateway log has the details';
+    return { state: 'unavailable', tools: 0, awaitingApproval, durationMs: elapsed(), error: reason };
+  }
+}
