@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Tool } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UPSTREAM_ASKABLE } from '../../src/servers/remote/upstream-connection.ts';
 import { freePort, startEverything, stopEverything } from '../support/everything-server.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { operatorCommand, request, seedTenant } from '../support/http.ts';
@@ -62,7 +63,8 @@ describe('MCP endpoints over a remote server (server-everything over Streamable 
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'everything', kind: 'remote', config: { url: upstreamUrl } });
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'files', kind: 'filesystem' });
     await operatorCommand(dataDir, 'server.create', { tenant: 'plain', slug: 'files', kind: 'filesystem' });
-    direct = await connectFullV2(upstreamUrl);
+    // Declaring what the gateway declares upstream on its clients' behalf, so the upstream offers it the same tools.
+    direct = await connectFullV2(upstreamUrl, undefined, UPSTREAM_ASKABLE);
   });
 
   afterAll(async () => {

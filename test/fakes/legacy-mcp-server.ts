@@ -5,6 +5,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CallToolRequestSchema,
+  ElicitResultSchema,
   EmptyResultSchema,
   isInitializeRequest,
   type JSONRPCMessage,
@@ -60,6 +61,7 @@ const TOOLS = [
   { name: 'fail', description: 'Fails as a tool.', inputSchema: { type: 'object' } },
   { name: 'count', description: 'Counts to `to`, reporting progress every `stepMs`.', inputSchema: { type: 'object' } },
   { name: 'ask-client', description: 'Pings the client and asks for its roots mid-call.', inputSchema: { type: 'object' } },
+  { name: 'confirm', description: 'Asks the client (form elicitation) whether to go on, and says what it answered.', inputSchema: { type: 'object' } },
   { name: 'announce', description: 'Says on the call’s stream that the tool list changed.', inputSchema: { type: 'object' } },
   { name: 'rpc-error', description: 'Answers with a JSON-RPC error.', inputSchema: { type: 'object' } },
   { name: 'broken-result', description: 'Answers with an invalid result.', inputSchema: { type: 'object' } },
@@ -113,6 +115,13 @@ function createServer(cancellations: string[]): Server {
           (error: Error) => error.message,
         );
         return { content: [{ type: 'text', text: `ping: answered; roots/list: ${roots}` }] };
+      }
+      case 'confirm': {
+        const answer = await extra.sendRequest(
+          { method: 'elicitation/create', params: { message: 'Go on?', requestedSchema: { type: 'object', properties: { sure: { type: 'boolean' } } } } },
+          ElicitResultSchema,
+        );
+        return { content: [{ type: 'text', text: `answered ${answer.action} ${JSON.stringify(answer.content ?? {})}` }] };
       }
       case 'announce':
         await extra.sendNotification({ method: 'notifications/tools/list_changed' });

@@ -232,6 +232,26 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
     expect(await remote.callTool('echo', { message: 'next' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: next' }] });
   });
 
+  it('passes a question on to a client that can answer it and holds the call, its timeout paused, until the answer', async () => {
+    const remote = source({ timeoutMs: 300 });
+    const context = { ...quietContext(), clientCapabilities: { elicitation: { form: {} } } };
+    const asking = await remote.callTool('confirm', {}, context);
+    expect(asking).toMatchObject({
+      resultType: 'input_required',
+      inputRequests: { 'ask-1': { method: 'elicitation/create', params: { message: 'Go on?' } } },
+    });
+
+    // The client answers after longer than the source's timeout: a person fills in a form meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const state = (asking as { requestState: string }).requestState;
+    const input = { responses: { 'ask-1': { action: 'accept', content: { sure: true } } }, state };
+    const done = await remote.callTool('confirm', {}, { ...context, input });
+
+    expect(text(done)).toBe('answered accept {"sure":true}');
+    expect(upstream.cancellations).toEqual([]);
+    expect(toolCalls(upstream.requests)).toHaveLength(1);
+  });
+
   it('gives the timeout error result on a silent upstream, cancels the call there, then reconnects', async () => {
     const remote = source({ timeoutMs: 300 });
     expect(await remote.callTool('hang', {}, quietContext())).toEqual({

@@ -3,6 +3,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { createRemoteSource, type RemoteSource } from '../../src/servers/remote/index.ts';
+import { UPSTREAM_ASKABLE } from '../../src/servers/remote/upstream-connection.ts';
 import { freePort, startEverything, stopEverything } from '../support/everything-server.ts';
 import { quietContext } from '../support/remote-source.ts';
 import { resultOf } from '../support/tool-outcome.ts';
@@ -30,7 +31,8 @@ describe('remote source proxying server-everything over Streamable HTTP', () => 
     port = await freePort();
     url = `http://127.0.0.1:${port}/mcp`;
     upstream = await startEverything(port);
-    direct = new Client({ name: 'direct', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+    // Declaring what the gateway declares upstream on its clients' behalf, so the upstream offers it the same tools.
+    direct = new Client({ name: 'direct', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, capabilities: UPSTREAM_ASKABLE });
     await direct.connect(new StreamableHTTPClientTransport(new URL(url)));
     remote = createRemoteSource({ url, outbound: createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] }), eraCache, timeoutMs: 2_000 });
   });

@@ -2,6 +2,7 @@ import {
   Client as V2Client,
   StreamableHTTPClientTransport as V2Transport,
   type CallToolResult,
+  type ClientCapabilities,
   type CompleteRequestParams,
   type CompleteResult,
   type GetPromptResult,
@@ -64,8 +65,8 @@ export async function connectFullV1(url: string, key?: string): Promise<McpFullC
 }
 
 /** The v2 client in `auto` mode: speaks 2026-07-28 where the server does. */
-export async function connectFullV2(url: string, key?: string): Promise<McpFullClient> {
-  const client = new V2Client({ name: 'e2e-v2', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+export async function connectFullV2(url: string, key?: string, capabilities?: ClientCapabilities): Promise<McpFullClient> {
+  const client = new V2Client({ name: 'e2e-v2', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, ...(capabilities && { capabilities }) });
   await client.connect(new V2Transport(new URL(url), { requestInit: { headers: headersFor(key) } }));
   return {
     name: 'v2',

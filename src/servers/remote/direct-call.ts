@@ -31,11 +31,37 @@ export type DirectCall = (params: { name: string; arguments: Record<string, unkn
 export interface DirectCallOptions {
   /** The caller's cancellation: aborts the request and tells the upstream. */
   signal: AbortSignal;
-  /** Bound on waiting for the answer, restarted by each progress notification. */
+  /** Bound on waiting for the answer, restarted by each progress notification; paused while a question waits for its answer. */
   timeout: number;
   /** Bound on the call in all, checked as progress arrives; none when absent. */
   maxTotalMs?: number | undefined;
   onprogress: (progress: { progress: number; total?: number; message?: string }) => void;
+  /**
+   * Told of each request for the client's input the upstream makes during
+   * the call (see `ASKING_METHODS`) when `mayAsk` accepts it; the call then
+   * waits for `UpstreamAsk.answer`. Without it, or refused, the request is
+   * answered "Method not found", as by a client without the capability.
+   */
+  onAsk?: ((ask: UpstreamAsk) => void) | undefined;
+  mayAsk?: ((method: string, params: Record<string, unknown>) => boolean) | undefined;
+}
+
+/** The requests for the client's input a 2025-era upstream may make during a call. */
+export const ASKING_METHODS: readonly string[] = ['elicitation/create', 'sampling/createMessage'];
+
+/** A request of the upstream's for the client's input, made during a call. */
+export interface UpstreamAsk {
+  method: string;
+  params: Record<string, unknown>;
+  /** Sends the client's answer to the upstream: its result, or an error. */
+  answer(reply: { result: Record<string, unknown> } | { error: { code: number; message: string } }): void;
+}
+
+/** What a call does with the messages the upstream sends it besides its answer. */
+interface CallHandlers {
+  onprogress: DirectCallOptions['onprogress'];
+  onAsk?: ((ask: UpstreamAsk) => void) | undefined;
+  mayAsk?: DirectCallOptions['mayAsk'];
 }
 
 /** The session a direct call joins, as the SDK client negotiated it. */
@@ -230,10 +256,17 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
   }
 
   /** Handles one message from the upstream during a call; true when it is the call's answer. */
-  function receive(message: Message, id: string, onprogress: DirectCallOptions['onprogress']): boolean {
+  function receive(message: Message, id: string, { onprogress, onAsk, mayAsk }: CallHandlers): boolean {
     const { method } = message;
     if (typeof method !== 'string') return message['id'] === id && ('result' in message || 'error' in message);
-    if (message['id'] !== undefined) {
+    const requestId = message['id'];
+    const params = isObject(message['params']) ? message['params'] : {};
+    if (requestId !== undefined && onAsk && ASKING_METHODS.includes(method) && (mayAsk?.(method, params) ?? true)) {
+      // A question for the calling client: it is passed on, and its answer goes back as the reply to this request.
+      onAsk({ method, params, answer: (reply) => send({ jsonrpc: '2.0', id: requestId, ...reply }) });
+      return false;
+    }
+    if (requestId !== undefined) {
       // A request of the upstream's: a client without capabilities only answers pings.
       send(
         method === 'ping'
@@ -242,7 +275,6 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
       );
       return false;
     }
-    const params = isObject(message['params']) ? message['params'] : {};
     if (method === 'notifications/progress' && params['progressToken'] === id && typeof params['progress'] === 'number') {
       onprogress({
         progress: params['progress'],
@@ -281,7 +313,7 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
   async function readStream(
     body: OutboundResponse['body'],
     id: string,
-    onprogress: DirectCallOptions['onprogress'],
+    handlers: CallHandlers,
     position: StreamPosition,
     resumed: boolean,
   ): Promise<Message | undefined> {
@@ -313,7 +345,7 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
       }
       parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
       for (const message of pending.splice(0)) {
-        if (receive(message, id, onprogress)) {
+        if (receive(message, id, handlers)) {
           await chunks.return?.();
           if (resumed) discard(body);
           else drain(body);
@@ -358,11 +390,11 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     body: OutboundResponse['body'],
     id: string,
     signal: AbortSignal,
-    onprogress: DirectCallOptions['onprogress'],
+    handlers: CallHandlers,
   ): Promise<Message> {
     const position: StreamPosition = {};
     for (let stream = body, resumed = false; ; resumed = true) {
-      const answer = await readStream(stream, id, onprogress, position, resumed).catch((error: unknown) => {
+      const answer = await readStream(stream, id, handlers, position, resumed).catch((error: unknown) => {
         // Resuming would only replay what was too large.
         if (signal.aborted || position.lastEventId === undefined || error instanceof MessageTooLargeError) throw error;
         return undefined;
@@ -374,16 +406,16 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     }
   }
 
-  async function exchange(request: Message, signal: AbortSignal, onprogress: DirectCallOptions['onprogress']): Promise<CallToolResult> {
+  async function exchange(request: Message, signal: AbortSignal, handlers: CallHandlers): Promise<CallToolResult> {
     const id = request['id'] as string;
     const response = await post(request, signal);
     if (response.statusCode < 200 || response.statusCode > 299) throw await httpFailure(response, target.maxMessageBytes);
     const type = mediaType(response.headers['content-type']);
-    if (type === 'text/event-stream') return settle(await awaitAnswer(response.body, id, signal, onprogress));
+    if (type === 'text/event-stream') return settle(await awaitAnswer(response.body, id, signal, handlers));
     if (type === 'application/json') {
       const body: unknown = JSON.parse(await readText(response.body, target.maxMessageBytes));
       for (const message of Array.isArray(body) ? body : [body]) {
-        if (isObject(message) && receive(message, id, onprogress)) return settle(message);
+        if (isObject(message) && receive(message, id, handlers)) return settle(message);
       }
       throw noAnswer();
     }
@@ -392,7 +424,7 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     throw new SdkError(SdkErrorCode.ClientHttpUnexpectedContent, `Unexpected content type: ${contentType}`, { contentType });
   }
 
-  return async ({ name, arguments: args }, { signal, timeout, maxTotalMs, onprogress }) => {
+  return async ({ name, arguments: args }, { signal, timeout, maxTotalMs, onprogress, onAsk, mayAsk }) => {
     if (signal.aborted) throw abortError(signal.reason);
     lastId += 1;
     const id = `botgate-${lastId}`;
@@ -410,22 +442,50 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     };
     const onAbort = () => stop(abortError(signal.reason), signal.reason instanceof Error ? signal.reason.message : String(signal.reason));
     const onClosed = () => stop(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
-    const timer = setTimeout(() => stop(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout }), 'Request timed out'), timeout);
+    const onTimeout = () => stop(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout }), 'Request timed out');
+    let timer = setTimeout(onTimeout, timeout);
+    // Questions waiting for the client's answer: the upstream waits on a person or a model meanwhile, not the other way round.
+    let waitingAnswers = 0;
+    const restartTimer = () => {
+      clearTimeout(timer);
+      if (waitingAnswers === 0 && !stopped) timer = setTimeout(onTimeout, timeout);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     target.closed.addEventListener('abort', onClosed, { once: true });
     if (target.closed.aborted) onClosed();
     try {
       const started = performance.now();
-      return await exchange(request, http.signal, (progress) => {
-        const elapsed = performance.now() - started;
-        // As the client: past the bound in all, the next progress ends the call (and tells the upstream).
-        if (maxTotalMs !== undefined && elapsed >= maxTotalMs) {
-          stop(totalTimeout(maxTotalMs, elapsed), 'Maximum total timeout exceeded');
-          return;
-        }
-        timer.refresh();
-        onprogress(progress);
-      });
+      const handlers: CallHandlers = {
+        onprogress: (progress) => {
+          const elapsed = performance.now() - started;
+          // As the client: past the bound in all, the next progress ends the call (and tells the upstream).
+          if (maxTotalMs !== undefined && elapsed >= maxTotalMs) {
+            stop(totalTimeout(maxTotalMs, elapsed), 'Maximum total timeout exceeded');
+            return;
+          }
+          restartTimer();
+          onprogress(progress);
+        },
+        mayAsk,
+        ...(onAsk && {
+          onAsk: (ask: UpstreamAsk) => {
+            waitingAnswers += 1;
+            clearTimeout(timer);
+            let answered = false;
+            onAsk({
+              ...ask,
+              answer: (reply) => {
+                if (answered) return;
+                answered = true;
+                waitingAnswers -= 1;
+                restartTimer();
+                ask.answer(reply);
+              },
+            });
+          },
+        }),
+      };
+      return await exchange(request, http.signal, handlers);
     } catch (error) {
       throw stopped ?? error;
     } finally {

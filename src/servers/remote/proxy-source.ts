@@ -11,6 +11,7 @@ import type {
 } from '@modelcontextprotocol/server';
 import { reportingOverflow } from '../message-limit.ts';
 import { errorResult, type AskingContext, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
+import { createAskedCalls, UNKNOWN_STATE_MESSAGE } from './asked-calls.ts';
 import { totalTimeout, type DirectCall } from './direct-call.ts';
 import type { ResourceWatchListener } from './resource-watch.ts';
 import type { UpstreamConnector } from './upstream-connection.ts';
@@ -80,11 +81,12 @@ function withoutUpstreamIdentity<T extends { _meta?: Record<string, unknown> }>(
  * upstream's state, verbatim. A 2025-era upstream has no such vocabulary.
  */
 function askingParams<P extends object>(client: Client, params: P, asking: AskingContext | undefined): P {
-  if (!asking || client.getProtocolEra() !== 'modern') return params;
-  const { clientCapabilities, input } = asking;
+  if (client.getProtocolEra() !== 'modern') return params;
+  const { clientCapabilities = {}, input } = asking ?? {};
   return {
     ...params,
-    ...(clientCapabilities && { _meta: { [CLIENT_CAPABILITIES_META_KEY]: clientCapabilities } }),
+    // Never the gateway's own, which it declares for 2025-era upstreams' questions (see upstream-connection.ts).
+    _meta: { [CLIENT_CAPABILITIES_META_KEY]: clientCapabilities },
     ...(input?.responses && { inputResponses: input.responses }),
     ...(input?.state !== undefined && { requestState: input.state }),
   };
@@ -119,6 +121,9 @@ async function throughClient<T>(options: BoundOptions, send: (options: BoundOpti
  * never throw for upstream failures: they return `isError` results.
  */
 export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = DEFAULT_MAX_CALL_MS }: ProxySourceOptions): ProxySource {
+  // Calls of a 2025-era upstream that asked the client something and wait for its retry.
+  const asked = createAskedCalls();
+
   /**
    * Runs `operation` on the shared connection within `timeoutMs`. A failure of
    * a connection that earlier calls had used is retried once on a new one
@@ -161,14 +166,18 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
 
     async callTool(name, args, context) {
       try {
+        const state = context.input?.state;
+        if (state !== undefined && asked.holds(state)) return await asked.resume(name, context);
         const onprogress = ({ progress, total, message }: { progress: number; total?: number; message?: string }) => {
           context.progress(progress, total, message).catch(() => undefined);
         };
         const result: ToolCallOutcome = await run(context.signal, isRefusedUnrun, (client, request, directCall) =>
           // A 2025-era session's calls skip the client: same behaviour and errors, a tenth of the CPU.
-          // That era has no input_required, so a retry's answers have nobody to go to.
+          // Its questions for the client come back as input_required; a retry naming no call held here has nowhere to go.
           directCall
-            ? directCall({ name, arguments: args }, { ...request, onprogress, maxTotalMs: maxCallMs })
+            ? state !== undefined
+              ? Promise.resolve(errorResult(UNKNOWN_STATE_MESSAGE))
+              : asked.call(directCall, name, args, context, { timeout: request.timeout, maxTotalMs: maxCallMs })
             : throughClient(request, (bound, stop) => {
                 const started = performance.now();
                 return client.callTool(
@@ -218,6 +227,9 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
     complete: (params, signal) =>
       query(signal, async (client, request) => withoutUpstreamIdentity(await client.complete(params, request))),
 
-    close: () => connector.close(),
+    close: () => {
+      asked.close();
+      return connector.close();
+    },
   };
 }

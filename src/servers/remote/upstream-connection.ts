@@ -186,6 +186,9 @@ async function closeConnection({ client, transport, lifetime }: Connection, endS
   await client.close().catch(() => undefined);
 }
 
+/** The capabilities the gateway declares to 2025-era upstreams, on its calling clients' behalf. */
+export const UPSTREAM_ASKABLE = { elicitation: { form: {}, url: {} }, sampling: {} };
+
 /**
  * Connects on first use with the v2 client in `auto` negotiation, over a fetch
  * that checks every address it connects to against the network policy. The
@@ -225,6 +228,9 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
       // Input an upstream asks for is the calling client's to give: passed on, never fulfilled here.
       inputRequired: { autoFulfill: false },
+      // What a 2025-era upstream may ask during a tool call, passed on to a 2026-07-28 client that can answer it
+      // (asked-calls.ts); refused otherwise. A 2026-07-28 upstream is told each calling client's own instead.
+      capabilities: UPSTREAM_ASKABLE,
       ...(listChanged && { listChanged }),
     });
     const { watches } = options;
