@@ -20,7 +20,7 @@ function scriptedCall() {
   /** The upstream asks; false when the call refused to pass the question on. */
   const ask = (method = 'elicitation/create', params: Record<string, unknown> = QUESTION): boolean => {
     if (!(state.options?.mayAsk?.(method, params) ?? false)) return false;
-    const upstreamAsk: UpstreamAsk = { method, params, answer: (reply) => state.answers.push(reply) };
+    const upstreamAsk: UpstreamAsk = { method, params, answer: (result) => state.answers.push(result) };
     state.options?.onAsk?.(upstreamAsk);
     return true;
   };
@@ -79,7 +79,7 @@ describe('asked calls', () => {
     upstream.state.finish?.({ content: [{ type: 'text', text: 'done' }] });
 
     expect(await retry).toEqual({ content: [{ type: 'text', text: 'done' }] });
-    expect(upstream.state.answers).toEqual([{ result: { action: 'accept', content: {} } }]);
+    expect(upstream.state.answers).toEqual([{ action: 'accept', content: {} }]);
     expect(calls.holds(state)).toBe(false);
   });
 
@@ -101,6 +101,18 @@ describe('asked calls', () => {
     expect(wrongTool).toEqual({ content: [{ type: 'text', text: UNKNOWN_STATE_MESSAGE }], isError: true });
     expect(unknown).toEqual(wrongTool);
     expect(calls.holds(state)).toBe(true);
+  });
+
+  it('makes the plain call for a client that can answer nothing, on its own request', async () => {
+    const calls = createAskedCalls();
+    const upstream = scriptedCall();
+    const request = new AbortController();
+    const pending = calls.call(upstream.directCall, 'confirm', {}, contextOf({ signal: request.signal, clientCapabilities: {} }), OPTIONS);
+
+    expect(upstream.state.options?.onAsk).toBeUndefined();
+    expect(upstream.state.options?.signal).toBe(request.signal);
+    upstream.state.finish?.({ content: [] });
+    expect(await pending).toEqual({ content: [] });
   });
 
   it('stops a call whose client does not come back in time, telling the upstream', async () => {

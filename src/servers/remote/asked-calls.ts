@@ -110,6 +110,14 @@ export function createAskedCalls(): AskedCalls {
     holds: (state) => waiting.has(state),
 
     call(directCall, name, args, context, options) {
+      const forward = ({ progress, total, message }: { progress: number; total?: number; message?: string }) => {
+        context.progress(progress, total, message).catch(() => undefined);
+      };
+      // A client that can answer nothing is asked nothing: its call is the plain one.
+      const capabilities = context.clientCapabilities;
+      if (!capabilities?.elicitation && !capabilities?.sampling) {
+        return directCall({ name, arguments: args }, { ...options, signal: context.signal, onprogress: forward });
+      }
       const controller = new AbortController();
       const questions = new Map<string, UpstreamAsk>();
       let asked = 0;
@@ -156,7 +164,7 @@ export function createAskedCalls(): AskedCalls {
         const response = responses[key];
         if (typeof response !== 'object' || response === null || Array.isArray(response)) continue;
         // The client's answer goes to the upstream as it is: the upstream asked, and judges it.
-        ask.answer({ result: response as Record<string, unknown> });
+        ask.answer(response as Record<string, unknown>);
         call.questions.delete(key);
       }
       return serve(call, context);

@@ -53,8 +53,8 @@ export const ASKING_METHODS: readonly string[] = ['elicitation/create', 'samplin
 export interface UpstreamAsk {
   method: string;
   params: Record<string, unknown>;
-  /** Sends the client's answer to the upstream: its result, or an error. */
-  answer(reply: { result: Record<string, unknown> } | { error: { code: number; message: string } }): void;
+  /** Sends the client's answer (its result) to the upstream. */
+  answer(result: Record<string, unknown>): void;
 }
 
 /** What a call does with the messages the upstream sends it besides its answer. */
@@ -263,7 +263,7 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
     const params = isObject(message['params']) ? message['params'] : {};
     if (requestId !== undefined && onAsk && ASKING_METHODS.includes(method) && (mayAsk?.(method, params) ?? true)) {
       // A question for the calling client: it is passed on, and its answer goes back as the reply to this request.
-      onAsk({ method, params, answer: (reply) => send({ jsonrpc: '2.0', id: requestId, ...reply }) });
+      onAsk({ method, params, answer: (result) => send({ jsonrpc: '2.0', id: requestId, result }) });
       return false;
     }
     if (requestId !== undefined) {
@@ -474,12 +474,12 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
             let answered = false;
             onAsk({
               ...ask,
-              answer: (reply) => {
+              answer: (result) => {
                 if (answered) return;
                 answered = true;
                 waitingAnswers -= 1;
                 restartTimer();
-                ask.answer(reply);
+                ask.answer(result);
               },
             });
           },
