@@ -24,9 +24,10 @@ export interface ServerCheck {
 
 /**
  * Checks one of a tenant's servers by listing its tools through the same
- * running source MCP requests use: for remote and stdio servers this reaches
- * the upstream (connecting, or starting the process, when needed). A server
- * of another tenant, or none, is not found.
+ * running source MCP requests use, then checking what the tools depend on:
+ * remote and stdio servers are reached by the listing (connecting, or
+ * starting the process, when needed), a database server connects, a GitHub
+ * server's token is tried. A server of another tenant, or none, is not found.
  */
 export async function checkServer(
   deps: { servers: ServerService; sources: SourcePool; pins: ToolPinService; logger: Logger },
@@ -40,7 +41,9 @@ export async function checkServer(
   const awaitingApproval = (await deps.pins.list(tenant, slug)).filter((pin) => pin.status === 'pending').length;
   try {
     const source = await deps.sources.sourceFor(tenant, runtime);
-    const tools = await source.listTools(AbortSignal.timeout(CHECK_TIMEOUT_MS));
+    const signal = AbortSignal.timeout(CHECK_TIMEOUT_MS);
+    const tools = await source.listTools(signal);
+    await source.check?.(signal);
     return { state: 'ok', tools: tools.length, awaitingApproval, durationMs: elapsed() };
   } catch (error) {
     const timedOut = error instanceof DOMException && error.name === 'TimeoutError';

@@ -53,6 +53,12 @@ export interface ToolSource<Outcome extends ToolCallOutcome = CallToolResult> {
    * upstream (`ToolSource<ToolCallOutcome>`) may give back an `input_required` result.
    */
   callTool(name: string, args: Record<string, unknown>, context: ToolCallContext): Promise<Outcome>;
+  /**
+   * Reaches what the source's tools depend on (a database, an API with the
+   * stored credentials) and throws a `ToolError` saying why when it cannot;
+   * absent where listing the tools already does (upstreams) or nothing is remote.
+   */
+  check?(signal: AbortSignal): Promise<void>;
   /** Releases connections or processes held by the source. */
   close(): Promise<void>;
   /** True while the source serves something between requests (resource watches): its pool must not close it as idle. */

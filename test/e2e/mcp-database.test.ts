@@ -106,6 +106,21 @@ describe.skipIf(!TEST_DATABASE_URL)('MCP endpoints over a database server', () =
     });
   }
 
+  it('reports the database reachable, and a server whose database is missing unavailable, saying why', async () => {
+    const api = apiClient(gateway.url, key);
+    const missing = new URL(database!.url);
+    missing.pathname = '/no_such_database_here';
+    await api.post('/api/v1/servers', { json: { slug: 'lost', kind: 'database', secrets: { url: missing.href } } });
+
+    const good = await api.get<{ status: { state: string; tools: number; error?: string } }>('/api/v1/servers/shop/status');
+    const bad = await api.get<{ status: { state: string; tools: number; error?: string } }>('/api/v1/servers/lost/status');
+
+    expect(good.body.status).toMatchObject({ state: 'ok', tools: 4 });
+    expect(bad.body.status).toMatchObject({ state: 'unavailable', tools: 0 });
+    expect(bad.body.status.error).toMatch(/database "no_such_database_here" does not exist/);
+    expect((await api.delete('/api/v1/servers/lost')).status).toBe(204);
+  });
+
   it('does not show the server to another tenant', async () => {
     const other = (await seedTenant(dataDir, 'db-other')).key.secret;
     const [, connect] = CLIENTS[1];

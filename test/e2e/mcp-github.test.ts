@@ -81,6 +81,26 @@ describe('MCP endpoints over a github server', () => {
     expect(trail).not.toContain(token);
   });
 
+  it('reports a server whose token GitHub takes as ok, and one whose token it refuses as unavailable, without the token', async () => {
+    const api = apiClient(gateway.url, key);
+    const revoked = 'ghp_revokedTokenThatGitHubDoesNotKnow0123';
+    await api.post('/api/v1/servers', {
+      json: { slug: 'gh-old', kind: 'github', config: { baseUrl: fake.url }, secrets: { token: revoked } },
+    });
+    const seenBefore = fake.requests.length;
+
+    const good = await api.get<{ status: { state: string; tools: number; error?: string } }>('/api/v1/servers/gh/status');
+    const bad = await api.get<{ status: { state: string; tools: number; error?: string } }>('/api/v1/servers/gh-old/status');
+
+    expect(good.body.status).toMatchObject({ state: 'ok', tools: 11 });
+    expect(bad.body.status).toMatchObject({ state: 'unavailable', tools: 0 });
+    expect(bad.body.status.error).toMatch(/GitHub rejected the configured token \(401 Bad credentials\)/);
+    expect(JSON.stringify(bad.body)).not.toContain(revoked);
+    // GitHub's rate-limit status: read with each token, costing none of its quota.
+    expect(fake.requests.slice(seenBefore).map((r) => `${r.method} ${r.path}`)).toEqual(['GET /rate_limit', 'GET /rate_limit']);
+    expect((await api.delete('/api/v1/servers/gh-old')).status).toBe(204);
+  });
+
   it('refuses another tenant the server', async () => {
     const other = (await seedTenant(dataDir, 'gh-other')).key.secret;
     const [, connect] = CLIENTS[1];

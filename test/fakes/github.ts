@@ -75,6 +75,14 @@ export function serverError(status = 502): FakeFailure {
 
 const routes: Route[] = [...repoRoutes, ...searchRoutes];
 
+/** `GET /rate_limit` as GitHub answers it: each resource's limit, use and reset. */
+function rateLimitStatus(used: { core: number; search: number }): FakeResponse {
+  const reset = Math.floor(Date.now() / 1000) + 3600;
+  const of = (limit: number, count: number) => ({ limit, used: count, remaining: Math.max(limit - count, 0), reset });
+  const core = of(5000, used.core);
+  return { status: 200, body: { resources: { core, search: of(30, used.search) }, rate: core } };
+}
+
 async function readJson(req: IncomingMessage): Promise<{ body: unknown } | undefined> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -110,6 +118,8 @@ export async function startFakeGithub(): Promise<FakeGithub> {
     if (!login) return githubError(401, 'Bad credentials', '');
     if (!parsed) return githubError(400, 'Problems parsing JSON', '');
 
+    // GitHub's own rate-limit status: any valid token may read it, and reading it costs nothing.
+    if (method === 'GET' && path === '/rate_limit') return rateLimitStatus(used);
     const failure = failures.find((f) => f.left > 0 && (!f.method || f.method === method) && (typeof f.path === 'string' ? f.path === path : f.path.test(path)));
     if (failure) {
       failure.left -= 1;
@@ -126,7 +136,7 @@ export async function startFakeGithub(): Promise<FakeGithub> {
 
   const send = (req: IncomingMessage, res: ServerResponse, response: FakeResponse) => {
     const resource = req.url?.startsWith('/search/') ? 'search' : 'core';
-    used[resource] += 1;
+    if (req.url !== '/rate_limit') used[resource] += 1;
     const limit = resource === 'search' ? 30 : 5000;
     res.writeHead(response.status, {
       'content-type': 'application/json; charset=utf-8',

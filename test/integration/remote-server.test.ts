@@ -23,7 +23,7 @@ describe('remote source proxying server-everything over Streamable HTTP', () => 
   let url: string;
   let upstream: ChildProcess | undefined;
   let direct: Client;
-  let remote: Required<RemoteSource>;
+  let remote: Required<Omit<RemoteSource, 'check'>>;
   const eraCache = new Map<string, unknown>();
   const signal = new AbortController().signal;
 

@@ -65,5 +65,11 @@ export function createDatabaseSource({ createSocket, ...options }: DatabaseSourc
   registerListTablesTool(registry, ctx);
   registerDescribeTableTool(registry, ctx);
   registerQueryTool(registry, ctx);
-  return registry;
+  return {
+    ...registry,
+    // Connects and runs a trivial statement as the tools do: the URL, the credentials and the network policy are tried.
+    check: async (signal) => {
+      await ctx.readOnly(signal, (client) => client.query('select 1'));
+    },
+  };
 }

@@ -73,5 +73,11 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
   registerGetPullRequestTool(registry, ctx);
   registerCreatePullRequestTool(registry, ctx);
   registerListCommitsTool(registry, ctx);
-  return registry;
+  return {
+    ...registry,
+    // GitHub's rate-limit status: any valid token may read it, it costs no request of the quota, and a bad token is refused.
+    check: async (signal) => {
+      await ctx.call({ signal, progress: async () => {} }, 'the token', (request) => client.rest.rateLimit.get({ request }));
+    },
+  };
 }

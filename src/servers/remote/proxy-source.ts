@@ -40,7 +40,7 @@ export interface RemoteSource extends ToolSource<ToolCallOutcome> {
 }
 
 /** A proxy over a connector: every method of a remote source but watching, which needs the connector's help. */
-export type ProxySource = Required<Omit<RemoteSource, 'watchResource' | 'inUse'>>;
+export type ProxySource = Required<Omit<RemoteSource, 'watchResource' | 'inUse' | 'check'>>;
 
 /** What a proxy needs: where its client comes from, how to name the upstream, and its time bound. */
 export interface ProxySourceOptions {

@@ -37,7 +37,7 @@ export interface RemoteSourceOptions {
  * so the next call reconnects.
  * Tool calls never throw for upstream failures: they return `isError` results.
  */
-export function createRemoteSource(options: RemoteSourceOptions): Required<RemoteSource> {
+export function createRemoteSource(options: RemoteSourceOptions): Required<Omit<RemoteSource, 'check'>> {
   const upstream = new URL(options.url).host;
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const watches = createResourceWatches({

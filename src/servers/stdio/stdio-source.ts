@@ -111,7 +111,7 @@ export function createStdioSource(options: StdioSourceOptions): StdioSource {
     idleTimer.unref();
   }
 
-  const running: Omit<StdioSource, 'watchResource' | 'inUse'> = {
+  const running: Omit<StdioSource, 'watchResource' | 'inUse' | 'check'> = {
     pid: () => connector.pid,
     listTools: tracked(proxy.listTools),
     callTool: tracked(proxy.callTool),
