@@ -30,7 +30,7 @@ export interface ServerCheck {
  * server's token is tried. A server of another tenant, or none, is not found.
  */
 export async function checkServer(
-  deps: { servers: ServerService; sources: SourcePool; pins: ToolPinService; logger: Logger },
+  deps: { servers: ServerService; sources: SourcePool; pins: ToolPinService; logger: Logger; timeoutMs?: number },
   tenant: Tenant,
   slug: string,
 ): Promise<ServerCheck> {
@@ -39,19 +39,21 @@ export async function checkServer(
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const awaitingApproval = (await deps.pins.list(tenant, slug)).filter((pin) => pin.status === 'pending').length;
+  const timeoutMs = deps.timeoutMs ?? CHECK_TIMEOUT_MS;
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
     const source = await deps.sources.sourceFor(tenant, runtime);
-    const signal = AbortSignal.timeout(CHECK_TIMEOUT_MS);
     const tools = await source.listTools(signal);
     await source.check?.(signal);
     return { state: 'ok', tools: tools.length, awaitingApproval, durationMs: elapsed() };
   } catch (error) {
-    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    // However the source reports being stopped, the bound is what stopped it.
+    const timedOut = signal.aborted;
     // Upstream and tool errors are written for the tenant; anything else stays in the log.
     const shown = error instanceof UpstreamError || error instanceof ToolError;
     if (!shown && !timedOut) deps.logger.warn({ err: error, serverId: runtime.id }, 'checking a server failed');
     const reason = timedOut
-      ? `it did not list its tools within ${CHECK_TIMEOUT_MS} ms`
+      ? `it did not answer within ${timeoutMs} ms`
       : shown
         ? error.message
         : 'it could not be started; the gateway log has the details';
