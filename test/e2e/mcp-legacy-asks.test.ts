@@ -27,7 +27,8 @@ async function connectAnswering(url: string, key: string, capabilities: ClientCa
   if (capabilities.elicitation) {
     client.setRequestHandler('elicitation/create', (request: ElicitRequest) => {
       asked.push({ method: request.method, params: request.params });
-      return { action: 'accept', content: { name: 'Ada Lovelace', check: true } };
+      // A URL is opened, not filled in: its acceptance carries no content.
+      return request.params.mode === 'url' ? { action: 'accept' } : { action: 'accept', content: { name: 'Ada Lovelace', check: true } };
     });
   }
   if (capabilities.sampling) {
@@ -84,6 +85,26 @@ describe('a 2025-era upstream asking the client for input during a tool call, th
       } finally {
         await client.close();
       }
+    }
+  });
+
+  it('passes a URL elicitation only to a client that declared URL elicitation', async () => {
+    const url = { arguments: { url: 'https://consent.example/flow', message: 'Approve the export' } };
+    const urlClient = await connectAnswering(serverUrl(), key, { elicitation: { url: {} } });
+    const formClient = await connectAnswering(serverUrl(), key, { elicitation: { form: {} } });
+    try {
+      const opened = await urlClient.client.callTool({ name: 'trigger-url-elicitation', ...url });
+      const refused = await formClient.client.callTool({ name: 'trigger-url-elicitation', ...url });
+
+      expect(textOf(opened)).toContain('User completed the URL elicitation flow');
+      expect(urlClient.asked).toEqual([
+        { method: 'elicitation/create', params: expect.objectContaining({ mode: 'url', url: 'https://consent.example/flow', message: 'Approve the export' }) },
+      ]);
+      expect(refused.isError).toBe(true);
+      expect(formClient.asked).toEqual([]);
+    } finally {
+      await urlClient.client.close();
+      await formClient.client.close();
     }
   });
 
