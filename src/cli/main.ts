@@ -19,7 +19,7 @@ const USAGE = `Usage: botgate <command> [options]
   server create --tenant <slug> --slug <server> --kind filesystem|github|database|remote|stdio
                 [--config '<json>'] [--secret NAME=VALUE ...]
   server list --tenant <slug>
-  server status --tenant <slug> --slug <server>   (lists its tools as MCP clients would: is it reachable?)
+  server status --tenant <slug> --slug <server>   (does it work? lists its tools, tries its upstream or credentials)
   bot create --tenant <slug> --slug <bot> --model <model> --system <text>
              --description <text for the calling model> [--name <name>] [--servers a,b] [--bots x,y]
              [--max-tokens N] [--thinking-budget N]   (extended thinking; below --max-tokens)

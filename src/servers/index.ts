@@ -17,7 +17,7 @@ export interface ServersModule {
   sources: SourcePool;
   /** Pinned upstream tool definitions and their approval. */
   pins: ToolPinService;
-  /** Lists a server's tools as MCP clients would, reaching its upstream: whether it works, and why not. */
+  /** Lists a server's tools as MCP clients would and tries what they depend on: whether it works, and why not. */
   check(tenant: Tenant, slug: string): Promise<ServerCheck>;
   /** Lets go of a deleted tenant: drops its cached server settings, then closes its running sources. */
   forgetTenant(tenantId: string): Promise<void>;
@@ -72,7 +72,7 @@ export { SERVER_KINDS, KIND_SCHEMAS, type ServerKind } from './kinds.ts';
 export { checkOutboundUrl, isAddressAllowed, resolveFilesystemRoots, tenantArea, type ServerPolicy } from './policy.ts';
 export type { SecretKeySource, ServerService, ServerInfo, ServerRuntime, CreateServerInput, UpdateServerInput } from './server.service.ts';
 export type { SourceFactory, SourcePool } from './source-pool.ts';
-export { CHECK_TIMEOUT_MS, type ServerCheck } from './server-check.ts';
+export type { ServerCheck } from './server-check.ts';
 export { RESERVED_SERVER_SLUG } from './server.service.ts';
 export { publishListsChanges, readListsChange, type ListKind, type ListsChange, type NotifyToolsChanged } from './list-changes.ts';
 export type { DefinitionChange, ToolDefinition, ToolPinInfo, ToolPinService } from './pinning/index.ts';
