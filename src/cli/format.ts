@@ -81,11 +81,21 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
         .join('\n');
     }
     case 'server.status': {
-      const status = r['status'] as { state: string; tools: number; awaiting_approval: number; duration_ms: number; error?: string };
+      const status = r['status'] as {
+        state: string;
+        tools: number;
+        awaiting_approval: number;
+        duration_ms: number;
+        error?: string;
+        storage?: { used_bytes: number; limit_bytes: number };
+      };
       const server = `${String(r['server'])} in ${String(r['tenant'])}`;
       if (status.error !== undefined) return `${server}: ${status.state}: ${status.error}`;
       const held = status.awaiting_approval > 0 ? ` (${status.awaiting_approval} changed, awaiting approval)` : '';
-      return `${server}: ${status.state}, ${status.tools} tools${held}, listed in ${status.duration_ms} ms`;
+      const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+      const { storage } = status;
+      const area = storage ? `; the tenant's area holds ${mib(storage.used_bytes)} of its ${mib(storage.limit_bytes)} quota` : '';
+      return `${server}: ${status.state}, ${status.tools} tools${held}, listed in ${status.duration_ms} ms${area}`;
     }
     case 'bot.create': {
       const bot = r['bot'] as BotView;

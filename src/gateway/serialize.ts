@@ -103,5 +103,6 @@ export function serverCheckJson(check: ServerCheck) {
     awaiting_approval: check.awaitingApproval,
     duration_ms: check.durationMs,
     ...(check.error !== undefined && { error: check.error }),
+    ...(check.storage && { storage: { used_bytes: check.storage.usedBytes, limit_bytes: check.storage.limitBytes } }),
   };
 }

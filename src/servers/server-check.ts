@@ -20,6 +20,8 @@ export interface ServerCheck {
   awaitingApproval: number;
   durationMs: number;
   error?: string;
+  /** A filesystem server's tenant area: what it holds and its quota. */
+  storage?: { usedBytes: number; limitBytes: number } | undefined;
 }
 
 /**
@@ -44,8 +46,8 @@ export async function checkServer(
   try {
     const source = await deps.sources.sourceFor(tenant, runtime);
     const tools = await source.listTools(signal);
-    await source.check?.(signal);
-    return { state: 'ok', tools: tools.length, awaitingApproval, durationMs: elapsed() };
+    const status = await source.check?.(signal);
+    return { state: 'ok', tools: tools.length, awaitingApproval, durationMs: elapsed(), ...(status?.storage && { storage: status.storage }) };
   } catch (error) {
     // However the source reports being stopped, the bound is what stopped it.
     const timedOut = signal.aborted;

@@ -56,13 +56,20 @@ export interface ToolSource<Outcome extends ToolCallOutcome = CallToolResult> {
   /**
    * Reaches what the source's tools depend on (a database, an API with the
    * stored credentials) and throws a `ToolError` saying why when it cannot;
-   * absent where listing the tools already does (upstreams) or nothing is remote.
+   * absent where listing the tools already does (upstreams). May report what
+   * the source holds against its limits.
    */
-  check?(signal: AbortSignal): Promise<void>;
+  check?(signal: AbortSignal): Promise<SourceStatus | void>;
   /** Releases connections or processes held by the source. */
   close(): Promise<void>;
   /** True while the source serves something between requests (resource watches): its pool must not close it as idle. */
   inUse?(): boolean;
+}
+
+/** What a source's check reports besides working: what it holds against its limits. */
+export interface SourceStatus {
+  /** A filesystem server's share of the tenant's area under its quota. */
+  storage?: { usedBytes: number; limitBytes: number };
 }
 
 /** Thrown by `callTool` for a name the source does not have. */

@@ -3,6 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { runCli } from '../support/cli.ts';
 import { apiClient, operatorCommand, seedTenant, type AuditEventJson } from '../support/http.ts';
 import { CLIENTS, connectV2 } from '../support/mcp-clients.ts';
 
@@ -236,6 +237,14 @@ describe('MCP endpoints over a filesystem server', () => {
       await other.close();
     }
     await expect(fs.stat(path.join(dataDir, 'files', 'acme', 'files', 'quota-2.txt'))).rejects.toThrow(/ENOENT/);
+    // An admin sees how full the area is.
+    const status = await apiClient(gateway.url, acmeKey).get<{ status: { state: string; storage?: { used_bytes: number; limit_bytes: number } } }>(
+      '/api/v1/servers/files/status',
+    );
+    expect(status.body.status).toMatchObject({ state: 'ok', storage: { limit_bytes: 1024 * 1024 } });
+    expect(status.body.status.storage?.used_bytes).toBeGreaterThan(600 * 1024);
+    const text = await runCli(['server', 'status', '--tenant', 'acme', '--slug', 'files'], { dataDir });
+    expect(text.stdout).toMatch(/^files in acme: ok, 11 tools, listed in \d+ ms; the tenant's area holds 0\.\d MiB of its 1\.0 MiB quota$/m);
     // Room again once a file is written over with less.
     const again = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
     try {

@@ -143,6 +143,15 @@ describe('the quota of a tenant area', () => {
     expect(await readdir(path.join(area, 'files'))).toHaveLength(2);
   });
 
+  it('reports what the area holds against its quota, on servers with a root in the area only', async () => {
+    await call('write_file', { path: 'a.txt', content: 'x'.repeat(10 * KIB) });
+    const operatorOnly = await createFilesystemSource({ roots: [shared], readOnly: false, quota: quotas.forArea(area) });
+
+    // The area's `files` directory, a.txt's entry and its 10 KiB.
+    expect(await source.check?.(context.signal)).toEqual({ storage: { usedBytes: 2 * ENTRY_BYTES + 10 * KIB, limitBytes: LIMIT } });
+    expect('check' in operatorOnly).toBe(false);
+  });
+
   it('counts what was there before, and notices what changed by hand once it measures again', async () => {
     await mkdir(path.join(area, 'files'), { recursive: true });
     await writeFile(path.join(area, 'files', 'by-hand.bin'), Buffer.alloc(50 * KIB));

@@ -94,6 +94,8 @@ export interface AreaQuota {
    * is taken after earlier changes to the area have finished.
    */
   change<T>(growth: () => Promise<number>, run: () => Promise<T>): Promise<T>;
+  /** What the area holds as the quota counts it, after the changes under way, and its limit. */
+  usage(): Promise<{ usedBytes: number; limitBytes: number }>;
 }
 
 /** One quota per area: every filesystem server of a tenant shares its area's. */
@@ -133,6 +135,11 @@ function createAreaQuota(area: string, limitBytes: number, now: () => number): A
           throw error;
         }
       });
+      last = task.catch(() => undefined);
+      return task;
+    },
+    usage() {
+      const task = last.then(async () => ({ usedBytes: await currentUse(), limitBytes }));
       last = task.catch(() => undefined);
       return task;
     },

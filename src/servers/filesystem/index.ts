@@ -60,8 +60,14 @@ export async function createFilesystemSource(options: FilesystemSourceOptions): 
     registerCreateDirectoryTool(registry, ctx);
     registerMoveFileTool(registry, ctx);
   }
+  const { quota } = options;
   return {
     ...registry,
+    // A server with a root in the tenant's area reports the area's use of its quota.
+    ...(quota &&
+      sandbox.roots.some((root) => quota.covers(root)) && {
+        check: async () => ({ storage: await quota.usage() }),
+      }),
     // Error messages come from everywhere a path is checked or read; they are the one place a host path could remain.
     async callTool(name, args, context) {
       const result = await registry.callTool(name, args, context);
