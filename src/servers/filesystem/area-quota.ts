@@ -2,7 +2,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../tool-source.ts';
 import { formatSize } from './file-io.ts';
-import { isWithin } from './sandbox.ts';
+import { errorCode, isWithin } from './sandbox.ts';
 
 /**
  * What each entry counts for besides its content: about one disk block, so
@@ -28,7 +28,16 @@ export function quotaRefusal(used: number, growth: number, limit: number): strin
   );
 }
 
-const isMissing = (error: unknown) => error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
+/** `fn`'s answer, or `missing` when the entry it looks at is not there (or vanished meanwhile). */
+async function unlessMissing<T, M>(fn: () => Promise<T>, missing: M): Promise<T | M> {
+  try {
+    return await fn();
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return missing;
+    throw error;
+  }
+}
 
 /**
  * What the entry at `target` counts for, everything below it included:
@@ -39,17 +48,11 @@ export async function measureEntry(target: string): Promise<number> {
   let total = 0;
   const pending = [target];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const stats = await lstat(next).catch((error: unknown) => {
-      if (isMissing(error)) return undefined;
-      throw error;
-    });
+    const stats = await unlessMissing(() => lstat(next), undefined);
     if (!stats) continue;
     total += ENTRY_BYTES + (stats.isFile() ? stats.size : 0);
     if (!stats.isDirectory()) continue;
-    const names = await readdir(next).catch((error: unknown) => {
-      if (isMissing(error)) return [];
-      throw error;
-    });
+    const names = await unlessMissing(() => readdir(next), []);
     for (const name of names) pending.push(path.join(next, name));
   }
   return total;
@@ -59,13 +62,7 @@ export async function measureEntry(target: string): Promise<number> {
 export async function missingEntriesBytes(target: string): Promise<number> {
   let bytes = 0;
   for (let at = target; ; at = path.dirname(at)) {
-    const exists = await lstat(at).then(
-      () => true,
-      (error: unknown) => {
-        if (isMissing(error)) return false;
-        throw error;
-      },
-    );
+    const exists = (await unlessMissing(() => lstat(at), undefined)) !== undefined;
     if (exists || path.dirname(at) === at) return bytes;
     bytes += ENTRY_BYTES;
   }
@@ -73,10 +70,7 @@ export async function missingEntriesBytes(target: string): Promise<number> {
 
 /** What replacing (or creating) the file at `target` with `bytes` of content adds to its area; negative when it shrinks. */
 export async function fileGrowth(target: string, bytes: number): Promise<number> {
-  const stats = await lstat(target).catch((error: unknown) => {
-    if (isMissing(error)) return undefined;
-    throw error;
-  });
+  const stats = await unlessMissing(() => lstat(target), undefined);
   return stats ? bytes - (stats.isFile() ? stats.size : 0) : bytes + (await missingEntriesBytes(target));
 }
 

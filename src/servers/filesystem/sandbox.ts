@@ -69,7 +69,8 @@ interface Resolved {
   exists: boolean;
 }
 
-function errorCode(error: unknown): string | undefined {
+/** The `code` of a Node system error (`ENOENT`, `EACCES`, ...); undefined for anything else. */
+export function errorCode(error: unknown): string | undefined {
   return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
