@@ -89,6 +89,7 @@ export function composeModules({
       ...(config.fsQuotaBytes !== undefined && { fsQuotaBytes: config.fsQuotaBytes }),
     },
     upstreamMessageLimit: config.upstreamMessageLimit,
+    sharedDatabase: config.databaseUrl !== undefined,
   });
   const bots = createBotsModule({
     db,

@@ -10,6 +10,7 @@ import * as sessionsInvitations from './0008-sessions-invitations.ts';
 import * as oauth from './0009-oauth.ts';
 import * as botThinking from './0010-bot-thinking.ts';
 import * as tenantDeletions from './0011-tenant-deletions.ts';
+import * as heldCallAnswers from './0012-held-call-answers.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009-oauth': oauth,
   '0010-bot-thinking': botThinking,
   '0011-tenant-deletions': tenantDeletions,
+  '0012-held-call-answers': heldCallAnswers,
 };

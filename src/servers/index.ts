@@ -11,6 +11,7 @@ import { createSourceFactory } from './source-factory.ts';
 import { cacheServerRuntimes } from './runtime-cache.ts';
 import { createSourcePool, type SourcePool } from './source-pool.ts';
 import { checkServer, type ServerCheck } from './server-check.ts';
+import { createHeldCallRelay } from './remote/index.ts';
 
 export interface ServersModule {
   servers: ServerService;
@@ -36,6 +37,11 @@ export function createServersModule(deps: {
   changes: ChangeBus;
   /** Bytes one upstream message may hold; `DEFAULT_MAX_MESSAGE_BYTES` when absent. */
   upstreamMessageLimit?: number;
+  /**
+   * Whether other nodes share the database: a retry answering a remote
+   * upstream's question is then passed to the node holding the call.
+   */
+  sharedDatabase?: boolean;
 }): ServersModule {
   const withNotify = { ...deps, notifyToolsChanged: publishListsChanges(deps.changes) };
   // One connection pool for every source, checking each connection against the policy.
@@ -45,7 +51,8 @@ export function createServersModule(deps: {
   });
   const service = createServerService(withNotify);
   const servers = cacheServerRuntimes(service, deps.changes);
-  const sources = createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound }), logger: deps.logger });
+  const heldCalls = deps.sharedDatabase ? createHeldCallRelay(deps) : undefined;
+  const sources = createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound, heldCalls }), logger: deps.logger });
   // A source watched for resource updates serves no request that would notice its server changed: a change (on any node) retires it.
   deps.changes.subscribe((event) => {
     const tenantId = event.kind === 'resync' ? undefined : readListsChange(event)?.tenantId;

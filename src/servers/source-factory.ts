@@ -11,7 +11,7 @@ import type { ListKind, NotifyToolsChanged } from './list-changes.ts';
 import type { OutboundGuard } from './outbound.ts';
 import { createPinnedSource } from './pinning/index.ts';
 import { DEFAULT_FS_QUOTA_BYTES, resolveFilesystemRoots, shownFilesystemRoot, tenantArea, type ServerPolicy } from './policy.ts';
-import { createRemoteSource } from './remote/index.ts';
+import { createRemoteSource, type HeldCallRelay } from './remote/index.ts';
 import { createStdioSource } from './stdio/index.ts';
 import type { ServerRuntime } from './server.service.ts';
 import type { SourceFactory } from './source-pool.ts';
@@ -43,6 +43,7 @@ export function createSourceFactory({
   logger,
   outbound,
   notifyToolsChanged,
+  heldCalls,
 }: {
   db: Db;
   policy: ServerPolicy;
@@ -51,6 +52,8 @@ export function createSourceFactory({
   outbound: OutboundGuard;
   /** Told when a pinned upstream's changed tool is withheld. */
   notifyToolsChanged?: NotifyToolsChanged;
+  /** Retries of remote calls held on other nodes go through it; absent, only this node's are answered. */
+  heldCalls?: HeldCallRelay | undefined;
 }): SourceFactory {
   // Which protocol era each upstream speaks, shared so reconnects skip the probe.
   const eraCache = new Map<string, unknown>();
@@ -122,6 +125,7 @@ export function createSourceFactory({
           ...(config.timeoutMs !== undefined && { timeoutMs: config.timeoutMs }),
           outbound,
           eraCache,
+          heldCalls: heldCalls?.link(tenant.id, server.id),
           // The upstream's own announcements reach this tenant's listeners, as the server's.
           ...(notifyToolsChanged && { onListsChanged: (lists: ListKind[]) => notifyToolsChanged(tenant.id, server.slug, lists) }),
           onWatchError: (error, uri) =>

@@ -234,6 +234,21 @@ export interface TenantDeletionsTable {
   deleted_at: Timestamp;
 }
 
+export interface HeldCallAnswersTable {
+  id: Generated<string>;
+  tenant_id: string;
+  server_id: string;
+  state_digest: string;
+  tool: string;
+  /** JSON text. */
+  responses: string;
+  claimed_at: NullableTimestamp;
+  heartbeat_at: NullableTimestamp;
+  /** JSON text, once the holding node has it. */
+  outcome: string | null;
+  created_at: Timestamp;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   tenants: TenantsTable;
@@ -254,4 +269,5 @@ export interface Database {
   oauth_signing_keys: OAuthSigningKeysTable;
   oauth_rate_limits: OAuthRateLimitsTable;
   tenant_deletions: TenantDeletionsTable;
+  held_call_answers: HeldCallAnswersTable;
 }

@@ -25,6 +25,7 @@ const TENANT_TABLES = [
   'conversation_messages',
   'invitations',
   'oauth_consents',
+  'held_call_answers',
 ] as const;
 
 /** Rows of `tenantId` in each tenant table, read as the owning role (past row-level security). */
@@ -53,6 +54,10 @@ async function seedFullTenant(db: Db, slug: string): Promise<{ tenant: Tenant; o
   await db
     .insertInto('tool_pins')
     .values({ tenant_id: tenant.id, server_id: server.id, tool_name: 'read_file', digest: 'd', definition: JSON.stringify({}), pending_digest: null, pending_definition: null })
+    .execute();
+  await db
+    .insertInto('held_call_answers')
+    .values({ tenant_id: tenant.id, server_id: server.id, state_digest: 'd', tool: 'confirm', responses: JSON.stringify({}) })
     .execute();
   const bot = await db
     .insertInto('bots')

@@ -165,4 +165,36 @@ describe('asked calls', () => {
     calls.close();
     expect(over.state.options?.signal.aborted).toBe(false);
   });
+
+  it('announces each parked call for other nodes, and withdraws it once answered, expired or closed', async () => {
+    const parked = new Map<string, string>();
+    const calls = createAskedCalls({
+      onPark: (state, tool) => {
+        parked.set(state, tool);
+        return () => parked.delete(state);
+      },
+    });
+    const park = async () => {
+      const upstream = scriptedCall();
+      const asking = calls.call(upstream.directCall, 'confirm', {}, contextOf(), OPTIONS);
+      upstream.ask();
+      return ((await asking) as { requestState: string }).requestState;
+    };
+    const answered = await park();
+    const expiring = await park();
+    expect(Object.fromEntries(parked)).toEqual({ [answered]: 'confirm', [expiring]: 'confirm' });
+
+    void calls.resume('confirm', contextOf({ input: { responses: { 'ask-1': { action: 'accept', content: {} } }, state: answered } }));
+    await vi.advanceTimersByTimeAsync(0);
+    // Asked nothing more, the call waits for its result: no longer parked under the spent state.
+    expect([...parked.keys()]).toEqual([expiring]);
+
+    await vi.advanceTimersByTimeAsync(ANSWER_WAIT_MS);
+    expect(parked.size).toBe(0);
+
+    const closing = await park();
+    expect([...parked.keys()]).toEqual([closing]);
+    calls.close();
+    expect(parked.size).toBe(0);
+  });
 });

@@ -11,8 +11,8 @@ export const MAX_WAITING_CALLS = 100;
 
 /** What a retry whose `requestState` names no call waiting here is told. */
 export const UNKNOWN_STATE_MESSAGE =
-  'This retry answers a question of a call this gateway node no longer holds: the call stopped waiting ' +
-  `(answers are awaited for ${ANSWER_WAIT_MS / 60_000} minutes), or it runs on another node. Call the tool again.`;
+  'This retry answers a question of a call the gateway no longer holds: the call stopped waiting ' +
+  `(answers are awaited for ${ANSWER_WAIT_MS / 60_000} minutes), or the node holding it stopped. Call the tool again.`;
 
 /**
  * Whether a client that declared `capabilities` can answer `method` with
@@ -56,7 +56,8 @@ export type AskedCallOptions = Pick<DirectCallOptions, 'timeout' | 'maxTotalMs'>
  * passed on to 2026-07-28 clients as `input_required` results: the client
  * answers by calling the tool again with its answers and the `requestState`
  * it got, and the answers go to the upstream, whose call has kept running.
- * Such a call lives in this process, so the retry must reach this node.
+ * Such a call lives in this process: a retry reaching another node is
+ * passed here through the database (`onPark`, held-call-relay.ts).
  */
 export interface AskedCalls {
   /** Whether `state` names a call waiting here for the client's answers. */
@@ -69,17 +70,36 @@ export interface AskedCalls {
   close(): void;
 }
 
-export function createAskedCalls(): AskedCalls {
-  const waiting = new Map<string, { call: AskedCall; expiry: NodeJS.Timeout }>();
+export interface AskedCallsOptions {
+  /**
+   * Told of each call parked under `state` for the client's retry; the
+   * returned function is called once the call no longer waits under it
+   * (answered here, expired or closed). See held-call-relay.ts.
+   */
+  onPark?: ((state: string, tool: string) => () => void) | undefined;
+}
+
+export function createAskedCalls({ onPark }: AskedCallsOptions = {}): AskedCalls {
+  const waiting = new Map<string, { call: AskedCall; expiry: NodeJS.Timeout; release?: (() => void) | undefined }>();
+
+  /** Takes the call parked under `state` out of waiting. */
+  function unpark(state: string) {
+    const entry = waiting.get(state);
+    if (!entry) return undefined;
+    waiting.delete(state);
+    clearTimeout(entry.expiry);
+    entry.release?.();
+    return entry;
+  }
 
   /** Hands the unanswered questions to the client, keeping the call for the retry. */
   function park(call: AskedCall): InputRequiredResult {
     const state = randomBytes(18).toString('base64url');
     const expiry = setTimeout(() => {
-      waiting.delete(state);
+      unpark(state);
       call.controller.abort(new Error(`the client did not answer within ${ANSWER_WAIT_MS / 60_000} minutes`));
     }, ANSWER_WAIT_MS).unref();
-    waiting.set(state, { call, expiry });
+    waiting.set(state, { call, expiry, release: onPark?.(state, call.tool) });
     const inputRequests = Object.fromEntries([...call.questions].map(([key, ask]) => [key, { method: ask.method, params: ask.params }]));
     // The upstream's params pass on as it sent them: the client validates what it is asked.
     return { resultType: 'input_required', inputRequests, requestState: state } as InputRequiredResult;
@@ -154,10 +174,8 @@ export function createAskedCalls(): AskedCalls {
 
     async resume(name, context) {
       const state = context.input?.state;
-      const entry = state === undefined ? undefined : waiting.get(state);
-      if (state === undefined || !entry || entry.call.tool !== name) return errorResult(UNKNOWN_STATE_MESSAGE);
-      waiting.delete(state);
-      clearTimeout(entry.expiry);
+      const entry = state === undefined || waiting.get(state)?.call.tool !== name ? undefined : unpark(state);
+      if (!entry) return errorResult(UNKNOWN_STATE_MESSAGE);
       const { call } = entry;
       const responses = context.input?.responses ?? {};
       for (const [key, ask] of call.questions) {
@@ -171,11 +189,7 @@ export function createAskedCalls(): AskedCalls {
     },
 
     close() {
-      for (const { call, expiry } of waiting.values()) {
-        clearTimeout(expiry);
-        call.controller.abort(new Error('the source was closed'));
-      }
-      waiting.clear();
+      for (const state of [...waiting.keys()]) unpark(state)?.call.controller.abort(new Error('the source was closed'));
     },
   };
 }

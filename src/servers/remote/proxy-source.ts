@@ -10,9 +10,10 @@ import type {
   ResourceTemplateType,
 } from '@modelcontextprotocol/server';
 import { reportingOverflow } from '../message-limit.ts';
-import { errorResult, type AskingContext, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
+import { errorResult, type AskingContext, type ToolCallContext, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
 import { createAskedCalls, UNKNOWN_STATE_MESSAGE } from './asked-calls.ts';
 import { totalTimeout, type DirectCall } from './direct-call.ts';
+import type { HeldCallLink } from './held-call-relay.ts';
 import type { ResourceWatchListener } from './resource-watch.ts';
 import type { UpstreamConnector } from './upstream-connection.ts';
 import { isConnectionFailure, isRefusedUnrun, toUpstreamError } from './upstream-error.ts';
@@ -54,6 +55,12 @@ export interface ProxySourceOptions {
    * (MCP asks for one), checked as progress arrives. Default one hour.
    */
   maxCallMs?: number;
+  /**
+   * Where calls that asked the client something are announced, and retries
+   * for calls this node does not hold are sent on, so that the retry may
+   * reach any node. Without it a retry must reach the node holding its call.
+   */
+  heldCalls?: HeldCallLink | undefined;
 }
 
 /** How long a tool call may take in all unless the source is told otherwise. */
@@ -120,9 +127,24 @@ async function throughClient<T>(options: BoundOptions, send: (options: BoundOpti
  * connection that fails is discarded so the next call reconnects. Tool calls
  * never throw for upstream failures: they return `isError` results.
  */
-export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = DEFAULT_MAX_CALL_MS }: ProxySourceOptions): ProxySource {
-  // Calls of a 2025-era upstream that asked the client something and wait for its retry.
-  const asked = createAskedCalls();
+export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = DEFAULT_MAX_CALL_MS, heldCalls }: ProxySourceOptions): ProxySource {
+  // Calls of a 2025-era upstream that asked the client something and wait for its retry, on any node.
+  const asked = createAskedCalls({
+    onPark: heldCalls
+      ? (state, tool) =>
+          heldCalls.hold(state, tool, (responses, signal) =>
+            // Served on as a retry reaching this node is: its progress has no client to go to.
+            source.callTool(tool, {}, { signal, progress: () => Promise.resolve(), input: { state, responses } }),
+          )
+      : undefined,
+  });
+
+  /** A retry for a call this node does not hold: the node holding it serves it, if any does. */
+  async function forwardRetry(name: string, context: ToolCallContext): Promise<ToolCallOutcome> {
+    const state = context.input?.state;
+    const forwarded = heldCalls && state !== undefined ? await heldCalls.forward(state, name, context.input?.responses ?? {}, context.signal) : undefined;
+    return forwarded ?? errorResult(UNKNOWN_STATE_MESSAGE);
+  }
 
   /**
    * Runs `operation` on the shared connection within `timeoutMs`. A failure of
@@ -159,7 +181,7 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
     }
   }
 
-  return {
+  const source: ProxySource = {
     // Always fresh: a changed definition must reach tool pinning now, not when the upstream's TTL ends.
     listTools: (signal) =>
       query(signal, async (client, request) => (await client.listTools(undefined, { ...request, cacheMode: 'bypass' })).tools),
@@ -173,10 +195,10 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
         };
         const result: ToolCallOutcome = await run(context.signal, isRefusedUnrun, (client, request, directCall) =>
           // A 2025-era session's calls skip the client: same behaviour and errors, a tenth of the CPU.
-          // Its questions for the client come back as input_required; a retry naming no call held here has nowhere to go.
+          // Its questions for the client come back as input_required; a retry naming no call held here goes to the node holding it.
           directCall
             ? state !== undefined
-              ? Promise.resolve(errorResult(UNKNOWN_STATE_MESSAGE))
+              ? forwardRetry(name, context)
               : asked.call(directCall, name, args, context, { timeout: request.timeout, maxTotalMs: maxCallMs })
             : throughClient(request, (bound, stop) => {
                 const started = performance.now();
@@ -232,4 +254,5 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
       return connector.close();
     },
   };
+  return source;
 }

@@ -1,5 +1,6 @@
 import type { ListKind } from '../list-changes.ts';
 import type { OutboundGuard } from '../outbound.ts';
+import type { HeldCallLink } from './held-call-relay.ts';
 import { createProxySource, type RemoteSource } from './proxy-source.ts';
 import { createResourceWatches } from './resource-watch.ts';
 import { buildUpstreamHeaders, createUpstreamConnector } from './upstream-connection.ts';
@@ -28,6 +29,8 @@ export interface RemoteSourceOptions {
   onListsChanged?: (lists: ListKind[]) => void;
   /** Told when subscribing a watched resource, or reconnecting for watches, failed; watching goes on. */
   onWatchError?: (error: unknown, uri: string | undefined) => void;
+  /** Lets a retry answering the upstream's question reach the call on any node (see `ProxySourceOptions`). */
+  heldCalls?: HeldCallLink | undefined;
 }
 
 /**
@@ -58,5 +61,12 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Omit<
     onListsChanged: options.onListsChanged,
     watches,
   });
-  return withResourceWatches(createProxySource({ connector, upstream, timeoutMs: options.timeoutMs ?? 30_000, ...(options.maxCallMs !== undefined && { maxCallMs: options.maxCallMs }) }), watches);
+  const proxy = createProxySource({
+    connector,
+    upstream,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    ...(options.maxCallMs !== undefined && { maxCallMs: options.maxCallMs }),
+    heldCalls: options.heldCalls,
+  });
+  return withResourceWatches(proxy, watches);
 }

@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
+import { withTenant, type Db, type Tx } from '../../shared/db.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { errorResult, type ToolCallOutcome } from '../tool-source.ts';
+
+/** Feeds a held call the client's answers and serves it on: what the call gives next. Never throws. */
+export type ResumeHeldCall = (responses: Record<string, unknown>, signal: AbortSignal) => Promise<ToolCallOutcome>;
+
+/** A source's way to the relay, bound to its tenant and server. */
+export interface HeldCallLink {
+  /** Makes the call held here under `state` answerable from other nodes, until the returned function is called. */
+  hold(state: string, tool: string, resume: ResumeHeldCall): () => void;
+  /**
+   * Hands a retry's answers for a call this node does not hold to the node
+   * that does, and waits for what the call gives next. Undefined when no node
+   * claims it in time; rejects with the signal's reason when it aborts.
+   */
+  forward(state: string, tool: string, responses: Record<string, unknown>, signal: AbortSignal): Promise<ToolCallOutcome | undefined>;
+}
+
+export interface HeldCallRelay {
+  link(tenantId: string, serverId: string): HeldCallLink;
+}
+
+/** How long answers wait for a node to claim them, how often the waiting node looks, and how the holder shows it lives. */
+export interface RelayTiming {
+  claimWaitMs: number;
+  pollMs: number;
+  heartbeatMs: number;
+  /** A claimed call whose holder has not shown it lives for this long is given up. */
+  holderLostMs: number;
+}
+
+export const RELAY_TIMING: RelayTiming = { claimWaitMs: 3_000, pollMs: 250, heartbeatMs: 2_000, holderLostMs: 10_000 };
+
+/** What a retry is told when the node holding its call stopped while serving it. */
+export const HOLDER_LOST_MESSAGE = 'The gateway node holding this call stopped answering while it ran. Call the tool again.';
+
+const ANSWERED_TOPIC = 'held-call.answered';
+const DONE_TOPIC = 'held-call.done';
+
+const digestOf = (state: string) => createHash('sha256').update(state).digest('hex');
+
+interface Held {
+  tenantId: string;
+  serverId: string;
+  tool: string;
+  resume: ResumeHeldCall;
+}
+
+/**
+ * Answers for calls held open on another node (see asked-calls.ts), passed
+ * through the shared database so that a retry may reach any node. The node
+ * the retry reached writes the answers to `held_call_answers` and announces
+ * them on the change bus, again each `pollMs` until claimed (the bus may drop
+ * a message); the node holding the call claims the row, feeds the call,
+ * touches the row while it runs, and writes back what the call gave next.
+ * The waiting node deleting the row (its client went away) stops the call.
+ */
+export function createHeldCallRelay({
+  db,
+  changes,
+  logger,
+  timing = RELAY_TIMING,
+}: {
+  db: Db;
+  changes: ChangeBus;
+  logger: Logger;
+  timing?: RelayTiming;
+}): HeldCallRelay {
+  const held = new Map<string, Held>();
+  const waiters = new Map<string, () => void>();
+
+  async function serve(tenantId: string, id: string, digest: string): Promise<void> {
+    const entry = held.get(digest);
+    if (!entry || entry.tenantId !== tenantId) return;
+    const claimed = await withTenant(db, tenantId, (trx) =>
+      trx
+        .updateTable('held_call_answers')
+        .set({ claimed_at: sql<Date>`now()`, heartbeat_at: sql<Date>`now()` })
+        .where('id', '=', id)
+        .where('claimed_at', 'is', null)
+        .where('server_id', '=', entry.serverId)
+        .where('state_digest', '=', digest)
+        .where('tool', '=', entry.tool)
+        .returning('responses')
+        .executeTakeFirst(),
+    );
+    if (!claimed) return;
+    held.delete(digest);
+    const controller = new AbortController();
+    /** Shows the waiting node this one lives; the row gone means nobody waits for the call any more. */
+    const touch = async () => {
+      const alive = await withTenant(db, tenantId, (trx) =>
+        trx.updateTable('held_call_answers').set({ heartbeat_at: sql<Date>`now()` }).where('id', '=', id).returning('id').executeTakeFirst(),
+      );
+      if (!alive) controller.abort(new Error('the client stopped waiting for the call'));
+    };
+    const heartbeat = setInterval(() => {
+      touch().catch((error: unknown) => logger.warn({ err: error }, 'touching a held call’s answers failed'));
+    }, timing.heartbeatMs).unref();
+    let outcome: ToolCallOutcome;
+    try {
+      outcome = await entry.resume(JSON.parse(claimed.responses) as Record<string, unknown>, controller.signal);
+    } catch (error) {
+      logger.error({ err: error }, 'a held call failed to resume');
+      outcome = errorResult('The call failed on the gateway node holding it. Call the tool again.');
+    } finally {
+      clearInterval(heartbeat);
+    }
+    await withTenant(db, tenantId, (trx) =>
+      trx.updateTable('held_call_answers').set({ outcome: JSON.stringify(outcome) }).where('id', '=', id).execute(),
+    );
+    changes.publish(DONE_TOPIC, { tenantId, id });
+  }
+
+  changes.subscribe((event: ChangeEvent) => {
+    if (event.kind !== 'message') return;
+    const { topic, payload } = event;
+    const { id, digest } = payload;
+    if (typeof id !== 'string') return;
+    if (topic === DONE_TOPIC) waiters.get(id)?.();
+    if (topic !== ANSWERED_TOPIC || typeof digest !== 'string') return;
+    serve(payload.tenantId, id, digest).catch((error: unknown) => logger.warn({ err: error }, 'serving answers for a held call failed'));
+  });
+
+  /** Resolves after `ms`, or sooner when the holder says the answers' row has its outcome. */
+  function nextLook(id: string, ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(id);
+        signal.removeEventListener('abort', aborted);
+        resolve();
+      };
+      const aborted = () => {
+        done();
+        reject(signal.reason as Error);
+      };
+      const timer = setTimeout(done, ms);
+      waiters.set(id, done);
+      signal.addEventListener('abort', aborted, { once: true });
+    });
+  }
+
+  return {
+    link: (tenantId, serverId) => ({
+      hold(state, tool, resume) {
+        const digest = digestOf(state);
+        held.set(digest, { tenantId, serverId, tool, resume });
+        return () => void held.delete(digest);
+      },
+
+      async forward(state, tool, responses, signal) {
+        const digest = digestOf(state);
+        const inTenant = <T>(fn: (trx: Tx) => Promise<T>) => withTenant(db, tenantId, fn);
+        const { id } = await inTenant((trx) =>
+          trx
+            .insertInto('held_call_answers')
+            .values({ tenant_id: tenantId, server_id: serverId, state_digest: digest, tool, responses: JSON.stringify(responses) })
+            .returning('id')
+            .executeTakeFirstOrThrow(),
+        );
+        const started = Date.now();
+        try {
+          for (;;) {
+            signal.throwIfAborted();
+            const row = await inTenant((trx) =>
+              trx
+                .selectFrom('held_call_answers')
+                .select(['outcome', 'claimed_at', sql<string | null>`extract(epoch from now() - heartbeat_at) * 1000`.as('silent_ms')])
+                .where('id', '=', id)
+                .executeTakeFirst(),
+            );
+            if (!row) return undefined;
+            if (row.outcome !== null) return JSON.parse(row.outcome) as ToolCallOutcome;
+            if (row.claimed_at === null) {
+              if (Date.now() - started >= timing.claimWaitMs) {
+                // Given up unless claimed meanwhile: then the holder serves it, and the wait goes on.
+                const unclaimed = await inTenant((trx) =>
+                  trx.deleteFrom('held_call_answers').where('id', '=', id).where('claimed_at', 'is', null).returning('id').executeTakeFirst(),
+                );
+                if (unclaimed) return undefined;
+              } else {
+                changes.publish(ANSWERED_TOPIC, { tenantId, id, digest });
+              }
+            } else if (Number(row.silent_ms) > timing.holderLostMs) {
+              return errorResult(HOLDER_LOST_MESSAGE);
+            }
+            await nextLook(id, timing.pollMs, signal);
+          }
+        } finally {
+          // Gone, the row tells a holder still serving the call that nobody waits for it.
+          await inTenant((trx) => trx.deleteFrom('held_call_answers').where('id', '=', id).execute()).catch((error: unknown) =>
+            logger.warn({ err: error }, 'removing a held call’s answers failed'),
+          );
+        }
+      },
+    }),
+  };
+}

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import pino from 'pino';
+import { expect, it } from 'vitest';
+import { createServersModule } from '../../src/servers/index.ts';
+import { createHeldCallRelay, HOLDER_LOST_MESSAGE, type RelayTiming, type ResumeHeldCall } from '../../src/servers/remote/held-call-relay.ts';
+import { createInProcessChangeBus } from '../../src/shared/change-bus.ts';
+import { withTenant, type Db } from '../../src/shared/db.ts';
+import { createTenancyModule } from '../../src/tenancy/index.ts';
+import { countRows, describeEachDatabase } from '../support/databases.ts';
+
+const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
+const logger = pino({ level: 'silent' });
+const FAST: RelayTiming = { claimWaitMs: 300, pollMs: 20, heartbeatMs: 40, holderLostMs: 400 };
+const result = (text: string): CallToolResult => ({ content: [{ type: 'text', text }] });
+
+/** Two nodes' relays on one database and one bus, and a tenant with a remote server (another tenant's too). */
+async function setup(db: Db, timing: { holder?: RelayTiming; waiter?: RelayTiming } = {}) {
+  const tenancy = createTenancyModule({ db });
+  const changes = createInProcessChangeBus(logger);
+  const servers = createServersModule({
+    db,
+    logger,
+    secretKey: Buffer.alloc(32, 7),
+    policy: { dataDir: '/nonexistent', fsRoots: [], allowPrivateNetworks: ['127.0.0.0/8'], stdioCommands: {} },
+    changes,
+  });
+  const create = async (prefix: string) => {
+    const tenant = await tenancy.tenants.create(operator, { slug: `${prefix}-${randomUUID().slice(0, 8)}` });
+    const server = await servers.servers.create(tenant, operator, { slug: 'upstream', kind: 'remote', config: { url: 'http://127.0.0.1:9/mcp' } });
+    return { tenant, server };
+  };
+  const mine = await create('relay');
+  const other = await create('relay-other');
+  const holder = createHeldCallRelay({ db, changes, logger, timing: timing.holder ?? FAST });
+  const waiter = createHeldCallRelay({ db, changes, logger, timing: timing.waiter ?? FAST });
+  return {
+    tenants: { mine: mine.tenant.id, other: other.tenant.id },
+    holding: holder.link(mine.tenant.id, mine.server.id),
+    waiting: waiter.link(mine.tenant.id, mine.server.id),
+    otherTenant: waiter.link(other.tenant.id, other.server.id),
+  };
+}
+
+/** A held call that records what it was given and answers with `outcome`, or waits until its signal aborts. */
+function heldCall(outcome?: CallToolResult) {
+  const given: Array<Record<string, unknown>> = [];
+  let stopped: unknown;
+  const resume: ResumeHeldCall = (responses, signal) => {
+    given.push(responses);
+    if (outcome) return Promise.resolve(outcome);
+    return new Promise((resolve) => {
+      signal.addEventListener('abort', () => {
+        stopped = signal.reason;
+        resolve(result('stopped'));
+      });
+    });
+  };
+  return { given, resume, stopped: () => stopped };
+}
+
+const live = () => new AbortController().signal;
+
+describeEachDatabase('answers for a call held on another node', (use) => {
+  it('reach the node holding the call, and what the call gives next comes back exactly, NUL characters and lone surrogates included', async () => {
+    const { db } = use();
+    const { holding, waiting } = await setup(db);
+    const next = result('done \u0000 with \ud800 odd text');
+    const call = heldCall(next);
+    const release = holding.hold('state-1', 'confirm', call.resume);
+
+    const outcome = await waiting.forward('state-1', 'confirm', { 'ask-1': { action: 'accept', content: { ok: true } } }, live());
+
+    expect(outcome).toEqual(next);
+    expect(call.given).toEqual([{ 'ask-1': { action: 'accept', content: { ok: true } } }]);
+    expect(await countRows(db, 'held_call_answers')).toBe(0);
+    release();
+  });
+
+  it('are refused when no node holds the state, the tool differs, or the state is another tenant’s; the call still waits for its own', async () => {
+    const { db } = use();
+    const { holding, waiting, otherTenant } = await setup(db);
+    const call = heldCall(result('answered'));
+    holding.hold('state-2', 'confirm', call.resume);
+
+    const unknown = await waiting.forward('forged', 'confirm', {}, live());
+    const otherTool = await waiting.forward('state-2', 'delete-everything', {}, live());
+    const stolen = await otherTenant.forward('state-2', 'confirm', { 'ask-1': { action: 'accept' } }, live());
+
+    expect([unknown, otherTool, stolen]).toEqual([undefined, undefined, undefined]);
+    expect(call.given).toEqual([]);
+    expect(await countRows(db, 'held_call_answers')).toBe(0);
+    expect(await waiting.forward('state-2', 'confirm', { 'ask-1': { action: 'decline' } }, live())).toEqual(result('answered'));
+  });
+
+  it('wait in a row only their tenant sees, which keeps the state as its digest', async () => {
+    const { db } = use();
+    const { tenants, waiting } = await setup(db);
+
+    const forwarded = waiting.forward('secret-state', 'confirm', { 'ask-1': { action: 'accept' } }, live());
+    const seen = (tenantId: string) => withTenant(db, tenantId, (trx) => trx.selectFrom('held_call_answers').selectAll().execute());
+    await expect.poll(async () => (await seen(tenants.mine)).length).toBe(1);
+    const [row] = await seen(tenants.mine);
+    const seenByOther = await seen(tenants.other);
+
+    expect(seenByOther).toEqual([]);
+    expect(JSON.stringify(row)).not.toContain('secret-state');
+    expect(row?.state_digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(await forwarded).toBeUndefined();
+  });
+
+  it('are served once: a state released by its holder is not answered again', async () => {
+    const { db } = use();
+    const { holding, waiting } = await setup(db);
+    const call = heldCall(result('first'));
+    const release = holding.hold('state-3', 'confirm', call.resume);
+
+    expect(await waiting.forward('state-3', 'confirm', {}, live())).toEqual(result('first'));
+    expect(await waiting.forward('state-3', 'confirm', {}, live())).toBeUndefined();
+    release();
+    expect(call.given).toHaveLength(1);
+  });
+
+  it('stop the call on the holding node when the waiting client goes away', async () => {
+    const { db } = use();
+    const { holding, waiting } = await setup(db);
+    const call = heldCall();
+    holding.hold('state-4', 'confirm', call.resume);
+    const client = new AbortController();
+
+    const forwarded = waiting.forward('state-4', 'confirm', {}, client.signal);
+    await expect.poll(() => call.given.length).toBe(1);
+    client.abort(new Error('client went away'));
+
+    await expect(forwarded).rejects.toThrow('client went away');
+    await expect.poll(() => (call.stopped() as Error | undefined)?.message).toBe('the client stopped waiting for the call');
+    expect(await countRows(db, 'held_call_answers')).toBe(0);
+  });
+
+  it('give up on a holder that stops showing it is alive', async () => {
+    const { db } = use();
+    // The holder claims, then never touches the row again: as a node that stopped.
+    const { holding, waiting } = await setup(db, { holder: { ...FAST, heartbeatMs: 60_000 } });
+    const call = heldCall();
+    holding.hold('state-5', 'confirm', call.resume);
+
+    const outcome = await waiting.forward('state-5', 'confirm', {}, live());
+
+    expect(outcome).toEqual({ content: [{ type: 'text', text: HOLDER_LOST_MESSAGE }], isError: true });
+    expect(call.given).toHaveLength(1);
+  });
+});
