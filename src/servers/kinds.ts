@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import * as z from 'zod';
 
 /** Every kind of tool source a tenant can configure. */
@@ -36,6 +37,25 @@ const postgresUrl = z
   .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL')
   .refine(hasOnePlainHost, 'must name one host, with no parameters besides sslmode, ssl, application_name and connect_timeout');
 
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** Whether `text` holds one or more PEM certificates, each of which parses. */
+function arePemCertificates(text: string): boolean {
+  const blocks = text.match(CERTIFICATE_BLOCK);
+  if (!blocks) return false;
+  try {
+    return blocks.every((block) => new X509Certificate(block).raw.length > 0);
+  } catch {
+    return false;
+  }
+}
+
+/** Certificates a server's own must chain to; a whole provider bundle (Amazon RDS's, for one) fits. */
+const pemCertificates = z
+  .string()
+  .max(512 * 1024, 'must be at most 512 KiB')
+  .refine(arePemCertificates, 'must be one or more PEM certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)');
+
 /**
  * How long a remote or stdio server's request may go without an answer
  * (a progress notification restarts the clock): 30 s unless configured.
@@ -65,6 +85,7 @@ export const KIND_SCHEMAS = {
     config: z.strictObject({
       rowLimit: z.number().int().min(1).max(10_000).optional(),
       statementTimeoutMs: z.number().int().min(100).max(120_000).optional(),
+      ca: pemCertificates.optional(),
     }),
     secrets: z.strictObject({ url: postgresUrl }),
     requiredSecrets: ['url'],

@@ -100,6 +100,7 @@ export function createSourceFactory({
           createSocket: outbound.createSocket,
           ...(config.rowLimit !== undefined && { rowLimit: config.rowLimit }),
           ...(config.statementTimeoutMs !== undefined && { statementTimeoutMs: config.statementTimeoutMs }),
+          ...(config.ca !== undefined && { ca: config.ca }),
         });
       }
       case 'github': {

@@ -27,6 +27,12 @@ const BAD_CREATES: Array<[string, CreateServerInput, RegExp]> = [
   ['a database URL reading a local file', { slug: 'x', kind: 'database', secrets: { url: `postgres://u:${PASSWORD}@203.0.113.10/db?sslrootcert=/etc/passwd` } }, /^secrets\.url: /],
   ['a database URL read one way by the check and another by pg', { slug: 'x', kind: 'database', secrets: { url: 'postgres://203.0.113.10\\@10.0.0.1/db' } }, /^secrets\.url: /],
   ['a database URL without a host', { slug: 'x', kind: 'database', secrets: { url: `postgres://u:${PASSWORD}@/db` } }, /^secrets\.url: /],
+  ['a database CA that is not a certificate', { slug: 'x', kind: 'database', config: { ca: 'MIIB...' }, secrets: { url: 'postgres://u@203.0.113.10/db' } }, /^config\.ca: must be one or more PEM certificates/],
+  [
+    'a database CA whose certificate does not parse',
+    { slug: 'x', kind: 'database', config: { ca: '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n' }, secrets: { url: 'postgres://u@203.0.113.10/db' } },
+    /^config\.ca: must be one or more PEM certificates/,
+  ],
   ['a database URL that is not postgres', { slug: 'x', kind: 'database', secrets: { url: 'mysql://u@203.0.113.10/db' } }, /^secrets\.url: must be a postgres:\/\/ URL/],
   ['a stdio command not allow-listed', { slug: 'x', kind: 'stdio', config: { command: 'bash' } }, /^config\.command: not a command the operator allows/],
   ['a stdio command that is a path', { slug: 'x', kind: 'stdio', config: { command: '/bin/sh' } }, /^config\.command: must be a command name$/],

@@ -1,6 +1,8 @@
+import fs from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CreateServerInput } from '../../src/servers/server.service.ts';
 import { describeEachDatabase } from '../support/databases.ts';
+import { makeLoopbackCertificate } from '../support/oauth.ts';
 import {
   OPERATOR,
   openServerService,
@@ -69,6 +71,18 @@ describeEachDatabase('server service', (use) => {
   it('fills config defaults', async () => {
     const tenant = await fx.newTenant('defaults');
     expect((await fx.servers.create(tenant, OPERATOR, { slug: 'plain', kind: 'filesystem' })).config).toEqual({ readOnly: false });
+  });
+
+  it('keeps a database server’s CA bundle of several certificates as configuration', async () => {
+    const tenant = await fx.newTenant('ca');
+    const certificates = [await makeLoopbackCertificate(), await makeLoopbackCertificate()];
+    try {
+      const bundle = `Provider bundle\n${certificates.map((c) => c.cert.toString('utf8')).join('\n')}`;
+      const created = await fx.servers.create(tenant, OPERATOR, { slug: 'tls-db', kind: 'database', config: { ca: bundle }, secrets: { url: 'postgres://reader@203.0.113.10/shop' } });
+      expect(created.config).toEqual({ ca: bundle });
+    } finally {
+      await Promise.all(certificates.map((c) => fs.rm(c.dir, { recursive: true, force: true })));
+    }
   });
 
   it('merges secrets on update, removes a secret given as null, and replaces config', async () => {

@@ -17,7 +17,22 @@ const optionsSchema = z.object({
   statementTimeoutMs: positiveInteger.default(10_000),
   maxResultBytes: positiveInteger.default(1024 * 1024),
   poolSize: positiveInteger.default(2),
+  /** PEM certificates the database's must chain to, in place of the usual public authorities. */
+  ca: z.string().optional(),
 });
+
+/**
+ * pg's connection settings for `url`. With `ca` the connection always uses
+ * TLS and verifies the server's certificate and host name against `ca`,
+ * whatever the URL's `sslmode` says (pg would let the URL's win).
+ */
+export function connectionConfig(url: string, ca: string | undefined): ClientConfig {
+  if (ca === undefined) return { connectionString: url };
+  const withoutTlsParams = new URL(url);
+  withoutTlsParams.searchParams.delete('sslmode');
+  withoutTlsParams.searchParams.delete('ssl');
+  return { connectionString: withoutTlsParams.toString(), ssl: { ca } };
+}
 
 export type DatabaseSourceOptions = z.input<typeof optionsSchema> & {
   /**
@@ -45,9 +60,9 @@ export function createDatabaseSource({ createSocket, ...options }: DatabaseSourc
     const issue = parsed.error.issues[0];
     throw new Error(`invalid database source option ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
-  const { url, poolSize, ...limits } = parsed.data;
+  const { url, poolSize, ca, ...limits } = parsed.data;
   // Pooled connections and the ones that cancel a statement alike.
-  const connection: ClientConfig = { connectionString: url, stream: createSocket };
+  const connection: ClientConfig = { ...connectionConfig(url, ca), stream: createSocket };
   const pool = new Pool({
     ...connection,
     max: poolSize,
