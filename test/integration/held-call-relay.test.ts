@@ -1,29 +1,47 @@
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import pino from 'pino';
-import { expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { createServersModule } from '../../src/servers/index.ts';
 import { createHeldCallRelay, HOLDER_LOST_MESSAGE, type RelayTiming, type ResumeHeldCall } from '../../src/servers/remote/held-call-relay.ts';
-import { createInProcessChangeBus } from '../../src/shared/change-bus.ts';
-import { withTenant, type Db } from '../../src/shared/db.ts';
+import { createInProcessChangeBus, type ChangeBus } from '../../src/shared/change-bus.ts';
+import { createPostgresChangeBus } from '../../src/shared/postgres-change-bus.ts';
+import { withTenant } from '../../src/shared/db.ts';
 import { createTenancyModule } from '../../src/tenancy/index.ts';
-import { countRows, describeEachDatabase } from '../support/databases.ts';
+import { countRows, describeEachDatabase, type TestDatabase } from '../support/databases.ts';
 
 const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
 const logger = pino({ level: 'silent' });
 const FAST: RelayTiming = { claimWaitMs: 300, pollMs: 20, heartbeatMs: 40, holderLostMs: 400 };
 const result = (text: string): CallToolResult => ({ content: [{ type: 'text', text }] });
 
-/** Two nodes' relays on one database and one bus, and a tenant with a remote server (another tenant's too). */
-async function setup(db: Db, timing: { holder?: RelayTiming; waiter?: RelayTiming } = {}) {
+/** Buses opened by `setup`, closed after each test. */
+const buses: ChangeBus[] = [];
+
+afterEach(async () => {
+  await Promise.all(buses.splice(0).map((bus) => bus.close()));
+});
+
+/**
+ * Two nodes' relays on one database, and a tenant with a remote server (another tenant's too).
+ * On PostgreSQL each node has a bus of its own, so messages cross as NOTIFY; on PGlite, one process, they share one.
+ */
+async function setup({ db, url }: TestDatabase, timing: { holder?: RelayTiming; waiter?: RelayTiming } = {}) {
   const tenancy = createTenancyModule({ db });
-  const changes = createInProcessChangeBus(logger);
+  const busOf = async () => {
+    if (!url) return (buses[0] ??= createInProcessChangeBus(logger));
+    const bus = createPostgresChangeBus({ connectionString: url, db, logger });
+    buses.push(bus);
+    await bus.connect();
+    return bus;
+  };
+  const [holderBus, waiterBus] = [await busOf(), await busOf()];
   const servers = createServersModule({
     db,
     logger,
     secretKey: Buffer.alloc(32, 7),
     policy: { dataDir: '/nonexistent', fsRoots: [], allowPrivateNetworks: ['127.0.0.0/8'], stdioCommands: {} },
-    changes,
+    changes: waiterBus,
   });
   const create = async (prefix: string) => {
     const tenant = await tenancy.tenants.create(operator, { slug: `${prefix}-${randomUUID().slice(0, 8)}` });
@@ -32,8 +50,8 @@ async function setup(db: Db, timing: { holder?: RelayTiming; waiter?: RelayTimin
   };
   const mine = await create('relay');
   const other = await create('relay-other');
-  const holder = createHeldCallRelay({ db, changes, logger, timing: timing.holder ?? FAST });
-  const waiter = createHeldCallRelay({ db, changes, logger, timing: timing.waiter ?? FAST });
+  const holder = createHeldCallRelay({ db, changes: holderBus, logger, timing: timing.holder ?? FAST });
+  const waiter = createHeldCallRelay({ db, changes: waiterBus, logger, timing: timing.waiter ?? FAST });
   return {
     tenants: { mine: mine.tenant.id, other: other.tenant.id },
     holding: holder.link(mine.tenant.id, mine.server.id),
@@ -59,12 +77,12 @@ function heldCall(outcome?: CallToolResult) {
   return { given, resume, stopped: () => stopped };
 }
 
-const live = () => new AbortController().signal;
+const live = (signal = new AbortController().signal) => ({ signal, progress: () => Promise.resolve() });
 
 describeEachDatabase('answers for a call held on another node', (use) => {
   it('reach the node holding the call, and what the call gives next comes back exactly, NUL characters and lone surrogates included', async () => {
     const { db } = use();
-    const { holding, waiting } = await setup(db);
+    const { holding, waiting } = await setup(use());
     const next = result('done \u0000 with \ud800 odd text');
     const call = heldCall(next);
     const release = holding.hold('state-1', 'confirm', call.resume);
@@ -79,7 +97,7 @@ describeEachDatabase('answers for a call held on another node', (use) => {
 
   it('are refused when no node holds the state, the tool differs, or the state is another tenant’s; the call still waits for its own', async () => {
     const { db } = use();
-    const { holding, waiting, otherTenant } = await setup(db);
+    const { holding, waiting, otherTenant } = await setup(use());
     const call = heldCall(result('answered'));
     holding.hold('state-2', 'confirm', call.resume);
 
@@ -93,9 +111,33 @@ describeEachDatabase('answers for a call held on another node', (use) => {
     expect(await waiting.forward('state-2', 'confirm', { 'ask-1': { action: 'decline' } }, live())).toEqual(result('answered'));
   });
 
+  it('bring the held call’s progress to the client waiting on the other node', async () => {
+    const { holding, waiting } = await setup(use());
+    const long = 'x'.repeat(5_000);
+    holding.hold('state-6', 'confirm', async (_responses, _signal, progress) => {
+      await progress(1, 3, 'writing');
+      await progress(2, 3, long);
+      // Let the notifications arrive before the outcome is written.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return result('written');
+    });
+    const heard: Array<[number, number | undefined, string | undefined]> = [];
+
+    const outcome = await waiting.forward('state-6', 'confirm', {}, {
+      signal: new AbortController().signal,
+      progress: async (progress, total, message) => void heard.push([progress, total, message]),
+    });
+
+    expect(outcome).toEqual(result('written'));
+    expect(heard).toEqual([
+      [1, 3, 'writing'],
+      [2, 3, 'x'.repeat(1_000)],
+    ]);
+  });
+
   it('wait in a row only their tenant sees, which keeps the state as its digest', async () => {
     const { db } = use();
-    const { tenants, waiting } = await setup(db);
+    const { tenants, waiting } = await setup(use());
 
     const forwarded = waiting.forward('secret-state', 'confirm', { 'ask-1': { action: 'accept' } }, live());
     const seen = (tenantId: string) => withTenant(db, tenantId, (trx) => trx.selectFrom('held_call_answers').selectAll().execute());
@@ -110,8 +152,7 @@ describeEachDatabase('answers for a call held on another node', (use) => {
   });
 
   it('are served once: a state released by its holder is not answered again', async () => {
-    const { db } = use();
-    const { holding, waiting } = await setup(db);
+    const { holding, waiting } = await setup(use());
     const call = heldCall(result('first'));
     const release = holding.hold('state-3', 'confirm', call.resume);
 
@@ -123,12 +164,12 @@ describeEachDatabase('answers for a call held on another node', (use) => {
 
   it('stop the call on the holding node when the waiting client goes away', async () => {
     const { db } = use();
-    const { holding, waiting } = await setup(db);
+    const { holding, waiting } = await setup(use());
     const call = heldCall();
     holding.hold('state-4', 'confirm', call.resume);
     const client = new AbortController();
 
-    const forwarded = waiting.forward('state-4', 'confirm', {}, client.signal);
+    const forwarded = waiting.forward('state-4', 'confirm', {}, live(client.signal));
     await expect.poll(() => call.given.length).toBe(1);
     client.abort(new Error('client went away'));
 
@@ -138,9 +179,8 @@ describeEachDatabase('answers for a call held on another node', (use) => {
   });
 
   it('give up on a holder that stops showing it is alive', async () => {
-    const { db } = use();
     // The holder claims, then never touches the row again: as a node that stopped.
-    const { holding, waiting } = await setup(db, { holder: { ...FAST, heartbeatMs: 60_000 } });
+    const { holding, waiting } = await setup(use(), { holder: { ...FAST, heartbeatMs: 60_000 } });
     const call = heldCall();
     holding.hold('state-5', 'confirm', call.resume);
 

@@ -3,10 +3,13 @@ import { sql } from 'kysely';
 import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
 import { withTenant, type Db, type Tx } from '../../shared/db.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { errorResult, type ToolCallOutcome } from '../tool-source.ts';
+import { errorResult, type ToolCallContext, type ToolCallOutcome } from '../tool-source.ts';
 
-/** Feeds a held call the client's answers and serves it on: what the call gives next. Never throws. */
-export type ResumeHeldCall = (responses: Record<string, unknown>, signal: AbortSignal) => Promise<ToolCallOutcome>;
+/** Where a call's progress notifications go: the client's request being served. */
+export type Progress = ToolCallContext['progress'];
+
+/** Feeds a held call the client's answers and serves it on, its progress to `progress`: what the call gives next. Never throws. */
+export type ResumeHeldCall = (responses: Record<string, unknown>, signal: AbortSignal, progress: Progress) => Promise<ToolCallOutcome>;
 
 /** A source's way to the relay, bound to its tenant and server. */
 export interface HeldCallLink {
@@ -14,10 +17,11 @@ export interface HeldCallLink {
   hold(state: string, tool: string, resume: ResumeHeldCall): () => void;
   /**
    * Hands a retry's answers for a call this node does not hold to the node
-   * that does, and waits for what the call gives next. Undefined when no node
-   * claims it in time; rejects with the signal's reason when it aborts.
+   * that does, and waits for what the call gives next, passing its progress
+   * to `progress`. Undefined when no node claims it in time; rejects with the
+   * signal's reason when it aborts.
    */
-  forward(state: string, tool: string, responses: Record<string, unknown>, signal: AbortSignal): Promise<ToolCallOutcome | undefined>;
+  forward(state: string, tool: string, responses: Record<string, unknown>, context: Pick<ToolCallContext, 'signal' | 'progress'>): Promise<ToolCallOutcome | undefined>;
 }
 
 export interface HeldCallRelay {
@@ -40,6 +44,10 @@ export const HOLDER_LOST_MESSAGE = 'The gateway node holding this call stopped a
 
 const ANSWERED_TOPIC = 'held-call.answered';
 const DONE_TOPIC = 'held-call.done';
+const PROGRESS_TOPIC = 'held-call.progress';
+
+/** The most of a progress message passed between nodes: a notification must stay well within PostgreSQL's 8000 bytes. */
+const MAX_PROGRESS_MESSAGE = 1_000;
 
 const digestOf = (state: string) => createHash('sha256').update(state).digest('hex');
 
@@ -72,6 +80,8 @@ export function createHeldCallRelay({
 }): HeldCallRelay {
   const held = new Map<string, Held>();
   const waiters = new Map<string, () => void>();
+  /** The progress of calls answered through this node, by their answers' row, and the last value passed on. */
+  const progressTo = new Map<string, { progress: Progress; last: number }>();
 
   async function serve(tenantId: string, id: string, digest: string): Promise<void> {
     const entry = held.get(digest);
@@ -103,7 +113,12 @@ export function createHeldCallRelay({
     }, timing.heartbeatMs).unref();
     let outcome: ToolCallOutcome;
     try {
-      outcome = await entry.resume(JSON.parse(claimed.responses) as Record<string, unknown>, controller.signal);
+      const progress: Progress = (value, total, message) => {
+        const shown = message?.slice(0, MAX_PROGRESS_MESSAGE);
+        changes.publish(PROGRESS_TOPIC, { tenantId, id, progress: value, ...(total !== undefined && { total }), ...(shown !== undefined && { message: shown }) });
+        return Promise.resolve();
+      };
+      outcome = await entry.resume(JSON.parse(claimed.responses) as Record<string, unknown>, controller.signal, progress);
     } catch (error) {
       logger.error({ err: error }, 'a held call failed to resume');
       outcome = errorResult('The call failed on the gateway node holding it. Call the tool again.');
@@ -122,9 +137,19 @@ export function createHeldCallRelay({
     const { id, digest } = payload;
     if (typeof id !== 'string') return;
     if (topic === DONE_TOPIC) waiters.get(id)?.();
+    if (topic === PROGRESS_TOPIC) passProgress(id, payload);
     if (topic !== ANSWERED_TOPIC || typeof digest !== 'string') return;
     serve(payload.tenantId, id, digest).catch((error: unknown) => logger.warn({ err: error }, 'serving answers for a held call failed'));
   });
+
+  /** Passes a held call's progress to the client waiting here; notifications overtaken by a later one are dropped. */
+  function passProgress(id: string, payload: Record<string, unknown>): void {
+    const to = progressTo.get(id);
+    const { progress, total, message } = payload;
+    if (!to || typeof progress !== 'number' || progress <= to.last) return;
+    to.last = progress;
+    to.progress(progress, typeof total === 'number' ? total : undefined, typeof message === 'string' ? message : undefined).catch(() => undefined);
+  }
 
   /** Resolves after `ms`, or sooner when the holder says the answers' row has its outcome. */
   function nextLook(id: string, ms: number, signal: AbortSignal): Promise<void> {
@@ -153,7 +178,7 @@ export function createHeldCallRelay({
         return () => void held.delete(digest);
       },
 
-      async forward(state, tool, responses, signal) {
+      async forward(state, tool, responses, { signal, progress }) {
         const digest = digestOf(state);
         const inTenant = <T>(fn: (trx: Tx) => Promise<T>) => withTenant(db, tenantId, fn);
         const { id } = await inTenant((trx) =>
@@ -164,6 +189,7 @@ export function createHeldCallRelay({
             .executeTakeFirstOrThrow(),
         );
         const started = Date.now();
+        progressTo.set(id, { progress, last: -Infinity });
         try {
           for (;;) {
             signal.throwIfAborted();
@@ -192,6 +218,7 @@ export function createHeldCallRelay({
             await nextLook(id, timing.pollMs, signal);
           }
         } finally {
+          progressTo.delete(id);
           // Gone, the row tells a holder still serving the call that nobody waits for it.
           await inTenant((trx) => trx.deleteFrom('held_call_answers').where('id', '=', id).execute()).catch((error: unknown) =>
             logger.warn({ err: error }, 'removing a held call’s answers failed'),

@@ -132,9 +132,9 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
   const asked = createAskedCalls({
     onPark: heldCalls
       ? (state, tool) =>
-          heldCalls.hold(state, tool, (responses, signal) =>
-            // Served on as a retry reaching this node is: its progress has no client to go to.
-            source.callTool(tool, {}, { signal, progress: () => Promise.resolve(), input: { state, responses } }),
+          heldCalls.hold(state, tool, (responses, signal, progress) =>
+            // Served on as a retry reaching this node is, its progress going to the node the retry reached.
+            source.callTool(tool, {}, { signal, progress, input: { state, responses } }),
           )
       : undefined,
   });
@@ -142,7 +142,7 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
   /** A retry for a call this node does not hold: the node holding it serves it, if any does. */
   async function forwardRetry(name: string, context: ToolCallContext): Promise<ToolCallOutcome> {
     const state = context.input?.state;
-    const forwarded = heldCalls && state !== undefined ? await heldCalls.forward(state, name, context.input?.responses ?? {}, context.signal) : undefined;
+    const forwarded = heldCalls && state !== undefined ? await heldCalls.forward(state, name, context.input?.responses ?? {}, context) : undefined;
     return forwarded ?? errorResult(UNKNOWN_STATE_MESSAGE);
   }
 
