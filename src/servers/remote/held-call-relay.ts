@@ -215,7 +215,8 @@ export function createHeldCallRelay({
             } else if (Number(row.silent_ms) > timing.holderLostMs) {
               return errorResult(HOLDER_LOST_MESSAGE);
             }
-            await nextLook(id, timing.pollMs, signal);
+            // Once claimed, the holder's message wakes this at once; looking is only for a message lost, or a holder gone.
+            await nextLook(id, row.claimed_at === null ? timing.pollMs : timing.heartbeatMs, signal);
           }
         } finally {
           progressTo.delete(id);
