@@ -15,6 +15,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('server_id', 'uuid', (c) => c.notNull().references('servers.id').onDelete('cascade'))
     .addColumn('state_digest', 'text', (c) => c.notNull())
     .addColumn('tool', 'text', (c) => c.notNull())
+    // Who answers (api_key:{id}, user:{id}): only the caller who started the call may.
+    .addColumn('caller', 'text')
     // JSON text, not jsonb: what the client and the upstream sent, exactly, NUL characters included.
     .addColumn('responses', 'text', (c) => c.notNull())
     .addColumn('claimed_at', 'timestamptz')

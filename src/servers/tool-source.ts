@@ -38,6 +38,12 @@ export interface ToolCallContext extends AskingContext {
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /** `_meta` of the caller's request, for sources that read protocol extensions (a bot's call chain). */
   meta?: Record<string, unknown> | undefined;
+  /**
+   * Who calls, as the gateway names them (`api_key:{id}`, `user:{id}`): not a
+   * credential. A call held for the client's answers takes them only from the
+   * same caller.
+   */
+  caller?: string | undefined;
 }
 
 /**

@@ -240,6 +240,7 @@ export interface HeldCallAnswersTable {
   server_id: string;
   state_digest: string;
   tool: string;
+  caller: string | null;
   /** JSON text. */
   responses: string;
   claimed_at: NullableTimestamp;

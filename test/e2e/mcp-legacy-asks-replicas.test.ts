@@ -78,7 +78,7 @@ describe.skipIf(!TEST_DATABASE_URL)('a 2025-era upstream’s question answered t
     ]);
   });
 
-  it('asks again through the other replica for a missing answer, and refuses a spent, forged or other tenant’s state there', async () => {
+  it('asks again through the other replica for a missing answer, and refuses there a spent or forged state, another tenant’s, and another caller’s', async () => {
     const asked = ((await call(0, 'replica-asks-3')).json as CallJson).result;
     const [questionKey] = Object.keys(asked.inputRequests ?? {});
 
@@ -101,7 +101,19 @@ describe.skipIf(!TEST_DATABASE_URL)('a 2025-era upstream’s question answered t
         })
       ).json as CallJson
     ).result;
-    for (const refused of [spent, forged, stolen]) {
+    const colleague = await apiClient(gateways[0]?.url ?? '', key).post<{ key: { secret: string } }>('/api/v1/keys', { json: { name: 'colleague', scopes: ['mcp'] } });
+    const impersonated = (
+      (
+        await postToolCall({
+          url: endpoint(1),
+          key: colleague.body.key.secret,
+          name: 'trigger-elicitation-request',
+          capabilities,
+          params: { requestState: again.requestState, inputResponses: { [questionKey ?? '']: { action: 'accept', content: { name: 'Mallory' } } } },
+        })
+      ).json as CallJson
+    ).result;
+    for (const refused of [spent, forged, stolen, impersonated]) {
       expect(refused.isError).toBe(true);
       expect(textOf(refused)).toMatch(/no longer holds.*Call the tool again/);
     }

@@ -138,7 +138,7 @@ describe('a 2025-era upstream asking the client for input during a tool call, th
     }
   });
 
-  it('holds the call between the question and the retry, asks again for a missing answer, and refuses a state it does not hold', async () => {
+  it('holds the call between the question and the retry, asks again for a missing answer, and refuses a state it does not hold or another caller’s', async () => {
     const capabilities = { elicitation: { form: {} } };
     // Each round names itself, so its audit event can be told from other tests'.
     const round = (n: number) => ({ 'x-request-id': `legacy-asks-round-${n}` });
@@ -177,6 +177,17 @@ describe('a 2025-era upstream asking the client for input during a tool call, th
       params: { requestState: again.requestState, inputResponses: { [questionKey!]: { action: 'accept', content: { name: 'Mallory' } } } },
     });
     expect(textOf((stolen.json as { result: { content: unknown[] } }).result)).toMatch(/no longer holds/);
+
+    // Nor can another key of the same tenant: only the caller who was asked answers.
+    const colleague = await apiClient(gateway!.url, key).post<{ key: { secret: string } }>('/api/v1/keys', { json: { name: 'colleague', scopes: ['mcp'] } });
+    const impersonated = await postToolCall({
+      url: serverUrl(),
+      key: colleague.body.key.secret,
+      name: 'trigger-elicitation-request',
+      capabilities,
+      params: { requestState: again.requestState, inputResponses: { [questionKey!]: { action: 'accept', content: { name: 'Mallory' } } } },
+    });
+    expect(textOf((impersonated.json as { result: { content: unknown[] } }).result)).toMatch(/no longer holds/);
 
     const answered = await post(5, { requestState: again.requestState, inputResponses: { [questionKey!]: { action: 'decline' } } });
     const done = (answered.json as { result: { isError?: boolean; content: unknown[] } }).result;

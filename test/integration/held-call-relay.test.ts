@@ -12,6 +12,8 @@ import { countRows, describeEachDatabase, type TestDatabase } from '../support/d
 
 const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
 const logger = pino({ level: 'silent' });
+/** A call of the `confirm` tool by one API key. */
+const CONFIRM = { tool: 'confirm', caller: 'api_key:alice' };
 const FAST: RelayTiming = { claimWaitMs: 300, pollMs: 20, heartbeatMs: 40, holderLostMs: 400 };
 const result = (text: string): CallToolResult => ({ content: [{ type: 'text', text }] });
 
@@ -85,9 +87,9 @@ describeEachDatabase('answers for a call held on another node', (use) => {
     const { holding, waiting } = await setup(use());
     const next = result('done \u0000 with \ud800 odd text');
     const call = heldCall(next);
-    const release = holding.hold('state-1', 'confirm', call.resume);
+    const release = holding.hold('state-1', CONFIRM, call.resume);
 
-    const outcome = await waiting.forward('state-1', 'confirm', { 'ask-1': { action: 'accept', content: { ok: true } } }, live());
+    const outcome = await waiting.forward('state-1', CONFIRM, { 'ask-1': { action: 'accept', content: { ok: true } } }, live());
 
     expect(outcome).toEqual(next);
     expect(call.given).toEqual([{ 'ask-1': { action: 'accept', content: { ok: true } } }]);
@@ -95,26 +97,27 @@ describeEachDatabase('answers for a call held on another node', (use) => {
     release();
   });
 
-  it('are refused when no node holds the state, the tool differs, or the state is another tenant’s; the call still waits for its own', async () => {
+  it('are refused when no node holds the state, the tool or caller differs, or the state is another tenant’s; the call still waits for its own', async () => {
     const { db } = use();
     const { holding, waiting, otherTenant } = await setup(use());
     const call = heldCall(result('answered'));
-    holding.hold('state-2', 'confirm', call.resume);
+    holding.hold('state-2', CONFIRM, call.resume);
 
-    const unknown = await waiting.forward('forged', 'confirm', {}, live());
-    const otherTool = await waiting.forward('state-2', 'delete-everything', {}, live());
-    const stolen = await otherTenant.forward('state-2', 'confirm', { 'ask-1': { action: 'accept' } }, live());
+    const unknown = await waiting.forward('forged', CONFIRM, {}, live());
+    const otherTool = await waiting.forward('state-2', { ...CONFIRM, tool: 'delete-everything' }, {}, live());
+    const otherCaller = await waiting.forward('state-2', { ...CONFIRM, caller: 'api_key:mallory' }, { 'ask-1': { action: 'accept' } }, live());
+    const stolen = await otherTenant.forward('state-2', CONFIRM, { 'ask-1': { action: 'accept' } }, live());
 
-    expect([unknown, otherTool, stolen]).toEqual([undefined, undefined, undefined]);
+    expect([unknown, otherTool, otherCaller, stolen]).toEqual([undefined, undefined, undefined, undefined]);
     expect(call.given).toEqual([]);
     expect(await countRows(db, 'held_call_answers')).toBe(0);
-    expect(await waiting.forward('state-2', 'confirm', { 'ask-1': { action: 'decline' } }, live())).toEqual(result('answered'));
+    expect(await waiting.forward('state-2', CONFIRM, { 'ask-1': { action: 'decline' } }, live())).toEqual(result('answered'));
   });
 
   it('bring the held call’s progress to the client waiting on the other node', async () => {
     const { holding, waiting } = await setup(use());
     const long = 'x'.repeat(5_000);
-    holding.hold('state-6', 'confirm', async (_responses, _signal, progress) => {
+    holding.hold('state-6', CONFIRM, async (_responses, _signal, progress) => {
       await progress(1, 3, 'writing');
       await progress(2, 3, long);
       // Let the notifications arrive before the outcome is written.
@@ -123,7 +126,7 @@ describeEachDatabase('answers for a call held on another node', (use) => {
     });
     const heard: Array<[number, number | undefined, string | undefined]> = [];
 
-    const outcome = await waiting.forward('state-6', 'confirm', {}, {
+    const outcome = await waiting.forward('state-6', CONFIRM, {}, {
       signal: new AbortController().signal,
       progress: async (progress, total, message) => void heard.push([progress, total, message]),
     });
@@ -139,7 +142,7 @@ describeEachDatabase('answers for a call held on another node', (use) => {
     const { db } = use();
     const { tenants, waiting } = await setup(use());
 
-    const forwarded = waiting.forward('secret-state', 'confirm', { 'ask-1': { action: 'accept' } }, live());
+    const forwarded = waiting.forward('secret-state', CONFIRM, { 'ask-1': { action: 'accept' } }, live());
     const seen = (tenantId: string) => withTenant(db, tenantId, (trx) => trx.selectFrom('held_call_answers').selectAll().execute());
     await expect.poll(async () => (await seen(tenants.mine)).length).toBe(1);
     const [row] = await seen(tenants.mine);
@@ -154,10 +157,10 @@ describeEachDatabase('answers for a call held on another node', (use) => {
   it('are served once: a state released by its holder is not answered again', async () => {
     const { holding, waiting } = await setup(use());
     const call = heldCall(result('first'));
-    const release = holding.hold('state-3', 'confirm', call.resume);
+    const release = holding.hold('state-3', CONFIRM, call.resume);
 
-    expect(await waiting.forward('state-3', 'confirm', {}, live())).toEqual(result('first'));
-    expect(await waiting.forward('state-3', 'confirm', {}, live())).toBeUndefined();
+    expect(await waiting.forward('state-3', CONFIRM, {}, live())).toEqual(result('first'));
+    expect(await waiting.forward('state-3', CONFIRM, {}, live())).toBeUndefined();
     release();
     expect(call.given).toHaveLength(1);
   });
@@ -166,10 +169,10 @@ describeEachDatabase('answers for a call held on another node', (use) => {
     const { db } = use();
     const { holding, waiting } = await setup(use());
     const call = heldCall();
-    holding.hold('state-4', 'confirm', call.resume);
+    holding.hold('state-4', CONFIRM, call.resume);
     const client = new AbortController();
 
-    const forwarded = waiting.forward('state-4', 'confirm', {}, live(client.signal));
+    const forwarded = waiting.forward('state-4', CONFIRM, {}, live(client.signal));
     await expect.poll(() => call.given.length).toBe(1);
     client.abort(new Error('client went away'));
 
@@ -182,9 +185,9 @@ describeEachDatabase('answers for a call held on another node', (use) => {
     // The holder claims, then never touches the row again: as a node that stopped.
     const { holding, waiting } = await setup(use(), { holder: { ...FAST, heartbeatMs: 60_000 } });
     const call = heldCall();
-    holding.hold('state-5', 'confirm', call.resume);
+    holding.hold('state-5', CONFIRM, call.resume);
 
-    const outcome = await waiting.forward('state-5', 'confirm', {}, live());
+    const outcome = await waiting.forward('state-5', CONFIRM, {}, live());
 
     expect(outcome).toEqual({ content: [{ type: 'text', text: HOLDER_LOST_MESSAGE }], isError: true });
     expect(call.given).toHaveLength(1);

@@ -31,6 +31,7 @@ const contextOf = (extra: Partial<ToolCallContext> = {}): ToolCallContext => ({
   signal: new AbortController().signal,
   progress: async () => {},
   clientCapabilities: FORM,
+  caller: 'api_key:alice',
   ...extra,
 });
 
@@ -83,7 +84,7 @@ describe('asked calls', () => {
     expect(calls.holds(state)).toBe(false);
   });
 
-  it('refuses a question the client cannot answer, and a retry for another tool or an unknown state', async () => {
+  it('refuses a question the client cannot answer, and a retry for another tool, by another caller or for an unknown state', async () => {
     const calls = createAskedCalls();
     const upstream = scriptedCall();
     const pending = calls.call(upstream.directCall, 'confirm', {}, contextOf({ clientCapabilities: { sampling: {} } }), OPTIONS);
@@ -96,10 +97,13 @@ describe('asked calls', () => {
     other.ask();
     const state = ((await asking) as { requestState: string }).requestState;
     const wrongTool = await calls.resume('delete', contextOf({ input: { responses: {}, state } }));
+    const wrongCaller = await calls.resume('confirm', contextOf({ caller: 'api_key:mallory', input: { responses: { 'ask-1': { action: 'accept' } }, state } }));
     const unknown = await calls.resume('confirm', contextOf({ input: { responses: {}, state: 'forged' } }));
 
     expect(wrongTool).toEqual({ content: [{ type: 'text', text: UNKNOWN_STATE_MESSAGE }], isError: true });
+    expect(wrongCaller).toEqual(wrongTool);
     expect(unknown).toEqual(wrongTool);
+    expect(other.state.answers).toEqual([]);
     expect(calls.holds(state)).toBe(true);
   });
 
@@ -167,10 +171,10 @@ describe('asked calls', () => {
   });
 
   it('announces each parked call for other nodes, and withdraws it once answered, expired or closed', async () => {
-    const parked = new Map<string, string>();
+    const parked = new Map<string, unknown>();
     const calls = createAskedCalls({
-      onPark: (state, tool) => {
-        parked.set(state, tool);
+      onPark: (state, key) => {
+        parked.set(state, key);
         return () => parked.delete(state);
       },
     });
@@ -182,7 +186,8 @@ describe('asked calls', () => {
     };
     const answered = await park();
     const expiring = await park();
-    expect(Object.fromEntries(parked)).toEqual({ [answered]: 'confirm', [expiring]: 'confirm' });
+    const key = { tool: 'confirm', caller: 'api_key:alice' };
+    expect(Object.fromEntries(parked)).toEqual({ [answered]: key, [expiring]: key });
 
     void calls.resume('confirm', contextOf({ input: { responses: { 'ask-1': { action: 'accept', content: {} } }, state: answered } }));
     await vi.advanceTimersByTimeAsync(0);

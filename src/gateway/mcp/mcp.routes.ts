@@ -66,9 +66,11 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
 
   /** How an endpoint's tool calls run and are audited, on either path to them. */
   function toolCallRunner(state: EndpointState): ToolCallRunner {
+    const { actor } = state.principal;
     return {
       catalog: state.catalog,
       logger: deps.logger,
+      caller: `${actor.type}:${actor.id ?? ''}`,
       onToolCall: (call) =>
         deps.auditWriter.enqueue(state.principal.tenant.id, contextOf(state.request, state.response), {
           action: 'tool.call',

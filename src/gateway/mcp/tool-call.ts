@@ -27,6 +27,8 @@ export interface ToolCallRunner {
   catalog: ToolCatalog;
   logger: Logger;
   onToolCall: (record: ToolCallRecord) => void;
+  /** Who calls (`ToolCallContext.caller`). */
+  caller?: string | undefined;
 }
 
 /** One call of a routed tool, as the client asked for it. */
@@ -65,6 +67,7 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
       progress: request.progress ?? (async () => {}),
       clientCapabilities: request.clientCapabilities,
       input: request.input,
+      caller: runner.caller,
     });
     record(isInputRequiredResult(result) ? 'input_required' : result.isError ? 'tool_error' : 'ok');
     return result;

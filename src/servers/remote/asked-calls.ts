@@ -34,9 +34,17 @@ export function clientCanAnswer(capabilities: ClientCapabilities | undefined, me
   return false;
 }
 
+/** What a held call is answered for: its tool, and who called it. */
+export interface HeldCallKey {
+  tool: string;
+  caller: string | undefined;
+}
+
 /** A call that asked the client something, kept running upstream between the client's requests. */
 interface AskedCall {
   tool: string;
+  /** Who started the call: only they may answer its questions. */
+  caller: string | undefined;
   /** The call's own cancellation: it outlives the client request that started it. */
   controller: AbortController;
   outcome: Promise<{ result: CallToolResult } | { error: unknown }>;
@@ -76,7 +84,7 @@ export interface AskedCallsOptions {
    * returned function is called once the call no longer waits under it
    * (answered here, expired or closed). See held-call-relay.ts.
    */
-  onPark?: ((state: string, tool: string) => () => void) | undefined;
+  onPark?: ((state: string, call: HeldCallKey) => () => void) | undefined;
 }
 
 export function createAskedCalls({ onPark }: AskedCallsOptions = {}): AskedCalls {
@@ -99,7 +107,7 @@ export function createAskedCalls({ onPark }: AskedCallsOptions = {}): AskedCalls
       unpark(state);
       call.controller.abort(new Error(`the client did not answer within ${ANSWER_WAIT_MS / 60_000} minutes`));
     }, ANSWER_WAIT_MS).unref();
-    waiting.set(state, { call, expiry, release: onPark?.(state, call.tool) });
+    waiting.set(state, { call, expiry, release: onPark?.(state, { tool: call.tool, caller: call.caller }) });
     const inputRequests = Object.fromEntries([...call.questions].map(([key, ask]) => [key, { method: ask.method, params: ask.params }]));
     // The upstream's params pass on as it sent them: the client validates what it is asked.
     return { resultType: 'input_required', inputRequests, requestState: state } as InputRequiredResult;
@@ -162,6 +170,7 @@ export function createAskedCalls({ onPark }: AskedCallsOptions = {}): AskedCalls
       );
       call = {
         tool: name,
+        caller: context.caller,
         controller,
         questions,
         outcome: outcome.then(
@@ -174,7 +183,9 @@ export function createAskedCalls({ onPark }: AskedCallsOptions = {}): AskedCalls
 
     async resume(name, context) {
       const state = context.input?.state;
-      const entry = state === undefined || waiting.get(state)?.call.tool !== name ? undefined : unpark(state);
+      // Another tool's or another caller's retry is refused, and the call waits on for its own.
+      const waited = state === undefined ? undefined : waiting.get(state)?.call;
+      const entry = state !== undefined && waited?.tool === name && waited.caller === context.caller ? unpark(state) : undefined;
       if (!entry) return errorResult(UNKNOWN_STATE_MESSAGE);
       const { call } = entry;
       const responses = context.input?.responses ?? {};

@@ -4,6 +4,7 @@ import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
 import { withTenant, type Db, type Tx } from '../../shared/db.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { errorResult, type ToolCallContext, type ToolCallOutcome } from '../tool-source.ts';
+import type { HeldCallKey } from './asked-calls.ts';
 
 /** Where a call's progress notifications go: the client's request being served. */
 export type Progress = ToolCallContext['progress'];
@@ -13,15 +14,15 @@ export type ResumeHeldCall = (responses: Record<string, unknown>, signal: AbortS
 
 /** A source's way to the relay, bound to its tenant and server. */
 export interface HeldCallLink {
-  /** Makes the call held here under `state` answerable from other nodes, until the returned function is called. */
-  hold(state: string, tool: string, resume: ResumeHeldCall): () => void;
+  /** Makes the call held here under `state` answerable from other nodes, for its tool and caller, until the returned function is called. */
+  hold(state: string, key: HeldCallKey, resume: ResumeHeldCall): () => void;
   /**
    * Hands a retry's answers for a call this node does not hold to the node
    * that does, and waits for what the call gives next, passing its progress
    * to `progress`. Undefined when no node claims it in time; rejects with the
    * signal's reason when it aborts.
    */
-  forward(state: string, tool: string, responses: Record<string, unknown>, context: Pick<ToolCallContext, 'signal' | 'progress'>): Promise<ToolCallOutcome | undefined>;
+  forward(state: string, key: HeldCallKey, responses: Record<string, unknown>, context: Pick<ToolCallContext, 'signal' | 'progress'>): Promise<ToolCallOutcome | undefined>;
 }
 
 export interface HeldCallRelay {
@@ -51,10 +52,9 @@ const MAX_PROGRESS_MESSAGE = 1_000;
 
 const digestOf = (state: string) => createHash('sha256').update(state).digest('hex');
 
-interface Held {
+interface Held extends HeldCallKey {
   tenantId: string;
   serverId: string;
-  tool: string;
   resume: ResumeHeldCall;
 }
 
@@ -95,6 +95,7 @@ export function createHeldCallRelay({
         .where('server_id', '=', entry.serverId)
         .where('state_digest', '=', digest)
         .where('tool', '=', entry.tool)
+        .where(sql<boolean>`caller is not distinct from ${entry.caller ?? null}`)
         .returning('responses')
         .executeTakeFirst(),
     );
@@ -172,19 +173,19 @@ export function createHeldCallRelay({
 
   return {
     link: (tenantId, serverId) => ({
-      hold(state, tool, resume) {
+      hold(state, { tool, caller }, resume) {
         const digest = digestOf(state);
-        held.set(digest, { tenantId, serverId, tool, resume });
+        held.set(digest, { tenantId, serverId, tool, caller, resume });
         return () => void held.delete(digest);
       },
 
-      async forward(state, tool, responses, { signal, progress }) {
+      async forward(state, { tool, caller }, responses, { signal, progress }) {
         const digest = digestOf(state);
         const inTenant = <T>(fn: (trx: Tx) => Promise<T>) => withTenant(db, tenantId, fn);
         const { id } = await inTenant((trx) =>
           trx
             .insertInto('held_call_answers')
-            .values({ tenant_id: tenantId, server_id: serverId, state_digest: digest, tool, responses: JSON.stringify(responses) })
+            .values({ tenant_id: tenantId, server_id: serverId, state_digest: digest, tool, caller: caller ?? null, responses: JSON.stringify(responses) })
             .returning('id')
             .executeTakeFirstOrThrow(),
         );

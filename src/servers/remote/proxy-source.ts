@@ -131,10 +131,10 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
   // Calls of a 2025-era upstream that asked the client something and wait for its retry, on any node.
   const asked = createAskedCalls({
     onPark: heldCalls
-      ? (state, tool) =>
-          heldCalls.hold(state, tool, (responses, signal, progress) =>
+      ? (state, key) =>
+          heldCalls.hold(state, key, (responses, signal, progress) =>
             // Served on as a retry reaching this node is, its progress going to the node the retry reached.
-            source.callTool(tool, {}, { signal, progress, input: { state, responses } }),
+            source.callTool(key.tool, {}, { signal, progress, caller: key.caller, input: { state, responses } }),
           )
       : undefined,
   });
@@ -142,7 +142,7 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
   /** A retry for a call this node does not hold: the node holding it serves it, if any does. */
   async function forwardRetry(name: string, context: ToolCallContext): Promise<ToolCallOutcome> {
     const state = context.input?.state;
-    const forwarded = heldCalls && state !== undefined ? await heldCalls.forward(state, name, context.input?.responses ?? {}, context) : undefined;
+    const forwarded = heldCalls && state !== undefined ? await heldCalls.forward(state, { tool: name, caller: context.caller }, context.input?.responses ?? {}, context) : undefined;
     return forwarded ?? errorResult(UNKNOWN_STATE_MESSAGE);
   }
 
