@@ -52,6 +52,17 @@ const MAX_PROGRESS_MESSAGE = 1_000;
 
 const digestOf = (state: string) => createHash('sha256').update(state).digest('hex');
 
+/** A retry waiting here on a call held on another node. */
+interface Forward {
+  /** Where the call's progress goes, and the last value passed on. */
+  progress: Progress;
+  last: number;
+  /** Set when the holder said the outcome is written: the next look is at once, even if the message came before the wait began. */
+  done: boolean;
+  /** Ends the wait before the next look, if one is under way. */
+  wake?: (() => void) | undefined;
+}
+
 interface Held extends HeldCallKey {
   tenantId: string;
   serverId: string;
@@ -79,9 +90,8 @@ export function createHeldCallRelay({
   timing?: RelayTiming;
 }): HeldCallRelay {
   const held = new Map<string, Held>();
-  const waiters = new Map<string, () => void>();
-  /** The progress of calls answered through this node, by their answers' row, and the last value passed on. */
-  const progressTo = new Map<string, { progress: Progress; last: number }>();
+  /** Retries waiting here on calls held elsewhere, by their answers' row. */
+  const forwards = new Map<string, Forward>();
 
   async function serve(tenantId: string, id: string, digest: string): Promise<void> {
     const entry = held.get(digest);
@@ -137,27 +147,34 @@ export function createHeldCallRelay({
     const { topic, payload } = event;
     const { id, digest } = payload;
     if (typeof id !== 'string') return;
-    if (topic === DONE_TOPIC) waiters.get(id)?.();
-    if (topic === PROGRESS_TOPIC) passProgress(id, payload);
+    const forward = forwards.get(id);
+    if (forward && topic === DONE_TOPIC) {
+      forward.done = true;
+      forward.wake?.();
+    }
+    if (forward && topic === PROGRESS_TOPIC) passProgress(forward, payload);
     if (topic !== ANSWERED_TOPIC || typeof digest !== 'string') return;
     serve(payload.tenantId, id, digest).catch((error: unknown) => logger.warn({ err: error }, 'serving answers for a held call failed'));
   });
 
   /** Passes a held call's progress to the client waiting here; notifications overtaken by a later one are dropped. */
-  function passProgress(id: string, payload: Record<string, unknown>): void {
-    const to = progressTo.get(id);
+  function passProgress(to: Forward, payload: Record<string, unknown>): void {
     const { progress, total, message } = payload;
-    if (!to || typeof progress !== 'number' || progress <= to.last) return;
+    if (typeof progress !== 'number' || progress <= to.last) return;
     to.last = progress;
     to.progress(progress, typeof total === 'number' ? total : undefined, typeof message === 'string' ? message : undefined).catch(() => undefined);
   }
 
-  /** Resolves after `ms`, or sooner when the holder says the answers' row has its outcome. */
-  function nextLook(id: string, ms: number, signal: AbortSignal): Promise<void> {
+  /** Resolves after `ms`, or sooner when the holder says the answers' row has its outcome (maybe already). */
+  function nextLook(forward: Forward, ms: number, signal: AbortSignal): Promise<void> {
+    if (forward.done) {
+      forward.done = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
-        waiters.delete(id);
+        forward.wake = undefined;
         signal.removeEventListener('abort', aborted);
         resolve();
       };
@@ -166,7 +183,7 @@ export function createHeldCallRelay({
         reject(signal.reason as Error);
       };
       const timer = setTimeout(done, ms);
-      waiters.set(id, done);
+      forward.wake = done;
       signal.addEventListener('abort', aborted, { once: true });
     });
   }
@@ -190,7 +207,8 @@ export function createHeldCallRelay({
             .executeTakeFirstOrThrow(),
         );
         const started = Date.now();
-        progressTo.set(id, { progress, last: -Infinity });
+        const forward: Forward = { progress, last: -Infinity, done: false };
+        forwards.set(id, forward);
         try {
           for (;;) {
             signal.throwIfAborted();
@@ -217,10 +235,10 @@ export function createHeldCallRelay({
               return errorResult(HOLDER_LOST_MESSAGE);
             }
             // Once claimed, the holder's message wakes this at once; looking is only for a message lost, or a holder gone.
-            await nextLook(id, row.claimed_at === null ? timing.pollMs : timing.heartbeatMs, signal);
+            await nextLook(forward, row.claimed_at === null ? timing.pollMs : timing.heartbeatMs, signal);
           }
         } finally {
-          progressTo.delete(id);
+          forwards.delete(id);
           // Gone, the row tells a holder still serving the call that nobody waits for it.
           await inTenant((trx) => trx.deleteFrom('held_call_answers').where('id', '=', id).execute()).catch((error: unknown) =>
             logger.warn({ err: error }, 'removing a held call’s answers failed'),

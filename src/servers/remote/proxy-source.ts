@@ -142,8 +142,9 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
   /** A retry for a call this node does not hold: the node holding it serves it, if any does. */
   async function forwardRetry(name: string, context: ToolCallContext): Promise<ToolCallOutcome> {
     const state = context.input?.state;
-    const forwarded = heldCalls && state !== undefined ? await heldCalls.forward(state, { tool: name, caller: context.caller }, context.input?.responses ?? {}, context) : undefined;
-    return forwarded ?? errorResult(UNKNOWN_STATE_MESSAGE);
+    if (!heldCalls || state === undefined) return errorResult(UNKNOWN_STATE_MESSAGE);
+    const key = { tool: name, caller: context.caller };
+    return (await heldCalls.forward(state, key, context.input?.responses ?? {}, context)) ?? errorResult(UNKNOWN_STATE_MESSAGE);
   }
 
   /**
