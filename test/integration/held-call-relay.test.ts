@@ -56,6 +56,7 @@ async function setup({ db, url }: TestDatabase, timing: { holder?: RelayTiming; 
   const waiter = createHeldCallRelay({ db, changes: waiterBus, logger, timing: timing.waiter ?? FAST });
   return {
     tenants: { mine: mine.tenant.id, other: other.tenant.id },
+    servers: { mine: mine.server.id, other: other.server.id },
     holding: holder.link(mine.tenant.id, mine.server.id),
     waiting: waiter.link(mine.tenant.id, mine.server.id),
     otherTenant: waiter.link(other.tenant.id, other.server.id),
@@ -152,6 +153,26 @@ describeEachDatabase('answers for a call held on another node', (use) => {
     expect(JSON.stringify(row)).not.toContain('secret-state');
     expect(row?.state_digest).toMatch(/^[0-9a-f]{64}$/);
     expect(await forwarded).toBeUndefined();
+  });
+
+  it('clear away rows a node left behind hours ago, in their tenant only', async () => {
+    const { db } = use();
+    const { tenants, servers, waiting } = await setup(use());
+    const leftBehind = (tenant: 'mine' | 'other') => ({
+      tenant_id: tenants[tenant],
+      server_id: servers[tenant],
+      state_digest: 'd',
+      tool: 'confirm',
+      responses: '{}',
+      created_at: new Date(Date.now() - 3 * 60 * 60_000),
+    });
+    await db.insertInto('held_call_answers').values([leftBehind('mine'), leftBehind('other')]).execute();
+
+    expect(await waiting.forward('no-such-state', CONFIRM, {}, live())).toBeUndefined();
+
+    const rows = await db.selectFrom('held_call_answers').select('tenant_id').execute();
+    expect(rows).toEqual([{ tenant_id: tenants.other }]);
+    await db.deleteFrom('held_call_answers').execute();
   });
 
   it('are served once: a state released by its holder is not answered again', async () => {

@@ -43,6 +43,9 @@ export const RELAY_TIMING: RelayTiming = { claimWaitMs: 3_000, pollMs: 250, hear
 /** What a retry is told when the node holding its call stopped while serving it. */
 export const HOLDER_LOST_MESSAGE = 'The gateway node holding this call stopped answering while it ran. Call the tool again.';
 
+/** Longer than any call can be held and run: ten minutes per question, and an hour for the call in all. */
+const STALE_AFTER_MS = 2 * 60 * 60_000;
+
 const ANSWERED_TOPIC = 'held-call.answered';
 const DONE_TOPIC = 'held-call.done';
 const PROGRESS_TOPIC = 'held-call.progress';
@@ -199,13 +202,15 @@ export function createHeldCallRelay({
       async forward(state, { tool, caller }, responses, { signal, progress }) {
         const digest = digestOf(state);
         const inTenant = <T>(fn: (trx: Tx) => Promise<T>) => withTenant(db, tenantId, fn);
-        const { id } = await inTenant((trx) =>
-          trx
+        const { id } = await inTenant(async (trx) => {
+          // Rows a node left behind when it stopped mid-wait: no call is held that long.
+          await trx.deleteFrom('held_call_answers').where('created_at', '<', sql<Date>`now() - ${`${STALE_AFTER_MS} milliseconds`}::interval`).execute();
+          return trx
             .insertInto('held_call_answers')
             .values({ tenant_id: tenantId, server_id: serverId, state_digest: digest, tool, caller: caller ?? null, responses: JSON.stringify(responses) })
             .returning('id')
-            .executeTakeFirstOrThrow(),
-        );
+            .executeTakeFirstOrThrow();
+        });
         const started = Date.now();
         const forward: Forward = { progress, last: -Infinity, done: false };
         forwards.set(id, forward);
