@@ -1,6 +1,13 @@
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ANSWER_WAIT_MS, clientCanAnswer, createAskedCalls, MAX_WAITING_CALLS, UNKNOWN_STATE_MESSAGE } from '../../src/servers/remote/asked-calls.ts';
+import {
+  ANSWER_WAIT_MS,
+  clientCanAnswer,
+  createAskedCalls,
+  isParkedStateShape,
+  MAX_WAITING_CALLS,
+  UNKNOWN_STATE_MESSAGE,
+} from '../../src/servers/remote/asked-calls.ts';
 import type { DirectCall, DirectCallOptions, UpstreamAsk } from '../../src/servers/remote/direct-call.ts';
 import type { ToolCallContext } from '../../src/servers/tool-source.ts';
 
@@ -74,6 +81,8 @@ describe('asked calls', () => {
     expect(asking).toMatchObject({ resultType: 'input_required', inputRequests: { 'ask-1': { method: 'elicitation/create', params: QUESTION } } });
     const state = (asking as { requestState: string }).requestState;
     expect(calls.holds(state)).toBe(true);
+    // Shaped as every node's states are, so another node passes a retry on; a forged one is not.
+    expect([isParkedStateShape(state), isParkedStateShape('forged-state'), isParkedStateShape(`${state}x`)]).toEqual([true, false, false]);
 
     const retry = calls.resume('confirm', contextOf({ input: { responses: { 'ask-1': { action: 'accept', content: {} } }, state } }));
     await vi.advanceTimersByTimeAsync(0);

@@ -34,6 +34,14 @@ export function clientCanAnswer(capabilities: ClientCapabilities | undefined, me
   return false;
 }
 
+/** The shape of the states calls are parked under: 18 random bytes, base64url. */
+const STATE_SHAPE = /^[A-Za-z0-9_-]{24}$/;
+
+/** Whether `state` could name a call parked by any node: others are forged, or another server's. */
+export function isParkedStateShape(state: string): boolean {
+  return STATE_SHAPE.test(state);
+}
+
 /** What a held call is answered for: its tool, and who called it. */
 export interface HeldCallKey {
   tool: string;

@@ -11,7 +11,7 @@ import type {
 } from '@modelcontextprotocol/server';
 import { reportingOverflow } from '../message-limit.ts';
 import { errorResult, type AskingContext, type ToolCallContext, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
-import { createAskedCalls, UNKNOWN_STATE_MESSAGE } from './asked-calls.ts';
+import { createAskedCalls, isParkedStateShape, UNKNOWN_STATE_MESSAGE } from './asked-calls.ts';
 import { totalTimeout, type DirectCall } from './direct-call.ts';
 import type { HeldCallLink } from './held-call-relay.ts';
 import type { ResourceWatchListener } from './resource-watch.ts';
@@ -142,7 +142,7 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
   /** A retry for a call this node does not hold: the node holding it serves it, if any does. */
   async function forwardRetry(name: string, context: ToolCallContext): Promise<ToolCallOutcome> {
     const state = context.input?.state;
-    if (!heldCalls || state === undefined) return errorResult(UNKNOWN_STATE_MESSAGE);
+    if (!heldCalls || state === undefined || !isParkedStateShape(state)) return errorResult(UNKNOWN_STATE_MESSAGE);
     const key = { tool: name, caller: context.caller };
     return (await heldCalls.forward(state, key, context.input?.responses ?? {}, context)) ?? errorResult(UNKNOWN_STATE_MESSAGE);
   }
