@@ -26,7 +26,7 @@ const optionsSchema = z.object({
  * TLS and verifies the server's certificate and host name against `ca`,
  * whatever the URL's `sslmode` says (pg would let the URL's win).
  */
-export function connectionConfig(url: string, ca: string | undefined): ClientConfig {
+function connectionConfig(url: string, ca: string | undefined): ClientConfig {
   if (ca === undefined) return { connectionString: url };
   const withoutTlsParams = new URL(url);
   withoutTlsParams.searchParams.delete('sslmode');

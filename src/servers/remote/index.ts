@@ -4,4 +4,4 @@ export { relayResourceUpdates, subscribeOnClient, withResourceWatches } from './
 export { createRemoteSource, type RemoteSourceOptions } from './remote-source.ts';
 export { abortable, trackPending, type PendingConnection, type UpstreamConnector } from './upstream-connection.ts';
 export { isTimeout, UpstreamError, type UpstreamFailure } from './upstream-error.ts';
-export { createHeldCallRelay, RELAY_TIMING, type HeldCallLink, type HeldCallRelay, type RelayTiming } from './held-call-relay.ts';
+export { createHeldCallRelay, type HeldCallLink, type HeldCallRelay } from './held-call-relay.ts';
