@@ -1,12 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
 import { freePort, startEverything, stopEverything } from '../support/everything-server.ts';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, seedTenant, type AuditEventJson } from '../support/http.ts';
 import { postToolCall } from '../support/raw-tool-call.ts';
+import { startRoundRobinProxy } from '../support/round-robin-proxy.ts';
 
 const textOf = (result: { content: unknown[] }) => result.content.map((c) => (c as { text?: string }).text ?? '').join('\n');
 
@@ -76,6 +78,25 @@ describe.skipIf(!TEST_DATABASE_URL)('a 2025-era upstream’s question answered t
       ['replica-asks-2', 'ok'],
       ['replica-asks-1', 'input_required'],
     ]);
+  });
+
+  it('serves a real client behind a load balancer that sends its retry to the other replica', async () => {
+    const balancer = await startRoundRobinProxy(gateways.map((gateway) => gateway.url));
+    const client = new V2Client({ name: 'e2e-balanced', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, capabilities });
+    client.setRequestHandler('elicitation/create', () => ({ action: 'accept', content: { name: 'Katherine Johnson', check: true } }));
+    try {
+      await client.connect(new V2Transport(new URL(`${balancer.url}/t/acme/mcp/servers/everything`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+
+      const result = await client.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+
+      expect(result.isError).toBeFalsy();
+      expect(textOf(result as { content: unknown[] })).toContain('- Name: Katherine Johnson');
+      // The call asked through one replica, and its retry with the answer went to the other.
+      expect(balancer.toolCalls).toEqual([0, 1]);
+    } finally {
+      await client.close();
+      await balancer.close();
+    }
   });
 
   it('asks again through the other replica for a missing answer, and refuses there a spent or forged state, another tenant’s, and another caller’s', async () => {
