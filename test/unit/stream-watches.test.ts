@@ -72,4 +72,19 @@ describe('openStreamWatches', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(ended).toBe(1);
   });
+
+  it('tells onEnded when an upstream that had not answered refuses after the acknowledgement, and not when it accepts', async () => {
+    const upstream = catalog({ 'r://late-yes': 'silent', 'r://late-no': 'silent' });
+    let ended = 0;
+    const watches = await openStreamWatches(upstream.watchResource, ['r://late-yes', 'r://late-no'], options({ waitMs: 20, onEnded: () => (ended += 1) }));
+    expect(watches.honored).toEqual(['r://late-yes', 'r://late-no']);
+
+    upstream.listeners.get('r://late-yes')?.accepted?.(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ended).toBe(0);
+
+    upstream.listeners.get('r://late-no')?.accepted?.(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ended).toBe(1);
+  });
 });

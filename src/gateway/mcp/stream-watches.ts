@@ -9,8 +9,9 @@ export interface StreamWatches {
   /**
    * The URIs to acknowledge: those whose upstream accepted the subscription,
    * or had not answered within the wait (an upstream that is down is watched
-   * on, and its updates arrive once it is back). A URI no server publishes,
-   * one the key may not read, or one its upstream refused is left out.
+   * on, and its updates arrive once it is back; if it then refuses, the
+   * stream is ended through `onEnded`). A URI no server publishes, one the
+   * key may not read, or one its upstream refused is left out.
    */
   readonly honored: readonly string[];
   /** Hands updates to the stream's listener from now on; returns the way to stop. */
@@ -30,6 +31,8 @@ export async function openStreamWatches(
   const outcomes = new Map<string, boolean | undefined>();
   const stops = new Map<string, () => void>();
   let answered = () => {};
+  // Once the stream is acknowledged, a refusal arriving late ends it: the client listens again and is told the truth.
+  let acknowledged = false;
   const allAnswered = new Promise<void>((resolve) => (answered = resolve));
   const check = () => {
     if ([...outcomes.values()].every((outcome) => outcome !== undefined)) answered();
@@ -41,6 +44,7 @@ export async function openStreamWatches(
       updated: ({ uri: published, ...params }) => deliver?.({ kind: 'resource_updated', uri: published, params }),
       ended: () => setImmediate(options.onEnded),
       accepted: (accepted) => {
+        if (acknowledged && !accepted) setImmediate(options.onEnded);
         outcomes.set(uri, accepted);
         check();
       },
@@ -61,6 +65,7 @@ export async function openStreamWatches(
     stops.get(uri)?.();
     stops.delete(uri);
   }
+  acknowledged = true;
   return {
     honored: uris.filter((uri) => outcomes.get(uri) !== false),
     attach(listener) {
