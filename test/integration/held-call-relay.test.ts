@@ -118,14 +118,16 @@ describeEachDatabase('answers for a call held on another node', (use) => {
   it('bring the held call’s progress to the client waiting on the other node', async () => {
     const { holding, waiting } = await setup(use());
     const long = 'x'.repeat(5_000);
+    const heard: Array<[number, number | undefined, string | undefined]> = [];
+    // Each notification is sent once the one before has arrived, and the outcome once both have: no timing assumed.
+    const arrived = (count: number) => expect.poll(() => heard.length).toBe(count);
     holding.hold('state-6', CONFIRM, async (_responses, _signal, progress) => {
       await progress(1, 3, 'writing');
+      await arrived(1);
       await progress(2, 3, long);
-      // Let the notifications arrive before the outcome is written.
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await arrived(2);
       return result('written');
     });
-    const heard: Array<[number, number | undefined, string | undefined]> = [];
 
     const outcome = await waiting.forward('state-6', CONFIRM, {}, {
       signal: new AbortController().signal,
@@ -175,7 +177,7 @@ describeEachDatabase('answers for a call held on another node', (use) => {
     await db.deleteFrom('held_call_answers').execute();
   });
 
-  it('are served once: a state released by its holder is not answered again', async () => {
+  it('are served once: a state whose call took answers is not answered again', async () => {
     const { holding, waiting } = await setup(use());
     const call = heldCall(result('first'));
     const release = holding.hold('state-3', CONFIRM, call.resume);
