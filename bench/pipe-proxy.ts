@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeRequest } from '../test/support/round-robin-proxy.ts';
 
 export interface PipeProxy {
   url: string;
@@ -15,17 +16,7 @@ export interface PipeProxy {
 export async function startPipeProxy(upstreamUrl: string): Promise<PipeProxy> {
   const upstream = new URL(upstreamUrl);
   const agent = new http.Agent({ keepAlive: true });
-  const server = http.createServer((req, res) => {
-    const forwarded = http.request(upstream, { method: req.method, headers: { ...req.headers, host: upstream.host }, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    forwarded.once('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(forwarded);
-  });
+  const server = http.createServer((req, res) => pipeRequest(req, res, upstream, agent));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

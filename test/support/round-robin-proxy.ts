@@ -1,6 +1,19 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** Sends `req` on to `target` over `agent`, and its answer (JSON or an event stream) back through `res`, as bytes. */
+export function pipeRequest(req: http.IncomingMessage, res: http.ServerResponse, target: URL, agent: http.Agent): void {
+  const forwarded = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host }, agent }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
+  forwarded.once('error', () => {
+    if (!res.headersSent) res.writeHead(502);
+    res.end();
+  });
+  req.pipe(forwarded);
+}
+
 export interface RoundRobinProxy {
   /** The proxy's origin: paths are passed on as they are. */
   url: string;
@@ -23,16 +36,7 @@ export async function startRoundRobinProxy(targets: string[]): Promise<RoundRobi
     const isToolCall = req.headers['mcp-method'] === 'tools/call';
     const index = isToolCall ? nextCall++ % targets.length : nextOther++ % targets.length;
     if (isToolCall) toolCalls.push(index);
-    const target = new URL(req.url ?? '/', targets[index]);
-    const forwarded = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host }, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    forwarded.once('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(forwarded);
+    pipeRequest(req, res, new URL(req.url ?? '/', targets[index]), agent);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
