@@ -73,8 +73,7 @@ describe('listen streams still waiting for their upstreams', () => {
     const first = openListen(url, ['r://1'], controller.signal);
     const second = openListen(url, ['r://2'], controller.signal);
     // Both are waiting for their upstreams (nothing is answered for a second): a third is refused now.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(watched).toEqual(['r://1', 'r://2']);
+    await expect.poll(() => [...watched].sort()).toEqual(['r://1', 'r://2']);
     expect(await openListen(url, ['r://3'], controller.signal)).toBe(429);
     // Acknowledged after the wait, they are open streams: still no room.
     expect([await first, await second]).toEqual([200, 200]);
