@@ -61,6 +61,7 @@ describe('listTools', () => {
       'get_file_info',
       'list_allowed_directories',
       'list_directory',
+      'list_directory_with_sizes',
       'move_file',
       'read_file',
       'read_multiple_files',
@@ -75,6 +76,7 @@ describe('listTools', () => {
       'read_file',
       'read_multiple_files',
       'list_directory',
+      'list_directory_with_sizes',
       'directory_tree',
       'search_files',
       'get_file_info',
@@ -219,6 +221,57 @@ describe('list_directory', () => {
 
   it('refuses a file', async () => {
     expect(text(await call('list_directory', { path: 'README.md' }))).toMatch(/Not a directory/);
+  });
+});
+
+describe('list_directory_with_sizes', () => {
+  it('lists entries by name with each file’s size, then the totals', async () => {
+    const result = await call('list_directory_with_sizes', { path: 'src' });
+    expect(text(result)).toBe('[DIR]  deep\n[FILE] index.ts  11 B\n\nTotal: 1 files, 1 directories\nCombined size: 11 B');
+    expect(result.structuredContent).toEqual({
+      path: path.join(root, 'src'),
+      entries: [
+        { name: 'deep', type: 'directory' },
+        { name: 'index.ts', type: 'file', size: 11 },
+      ],
+      totals: { files: 1, directories: 1, bytes: 11 },
+      truncated: false,
+    });
+  });
+
+  it('sorts by size, largest file first, with directories and links last and unmeasured', async () => {
+    const result = await call('list_directory_with_sizes', { path: '.', sortBy: 'size' });
+    const entries = structured(result)['entries'] as Array<{ name: string; type: string; size?: number }>;
+    const files = entries.filter((e) => e.type === 'file');
+    expect(entries[0]?.name).toBe('big.txt');
+    expect(files.map((e) => e.size)).toEqual([...files.map((e) => e.size)].sort((a, b) => (b ?? 0) - (a ?? 0)));
+    expect(entries.slice(files.length).map((e) => [e.name, e.type, e.size])).toEqual([
+      ['empty', 'directory', undefined],
+      ['notes-link.md', 'symlink', undefined],
+      ['src', 'directory', undefined],
+    ]);
+    expect(structured(result)['totals']).toEqual({ files: files.length, directories: 2, bytes: files.reduce((sum, e) => sum + (e.size ?? 0), 0) });
+  });
+
+  it('refuses a file, a path outside the allowed directories, a bad sort and a directory too large to measure', async () => {
+    expect(text(await call('list_directory_with_sizes', { path: 'README.md' }))).toMatch(/Not a directory/);
+    const outside = await call('list_directory_with_sizes', { path: '..' });
+    expect(outside.isError).toBe(true);
+    expect(text(outside)).toMatch(/outside the allowed directories/);
+    const badSort = await call('list_directory_with_sizes', { path: '.', sortBy: 'date' });
+    expect(badSort.isError).toBe(true);
+    expect(text(badSort)).toMatch(/sortBy/);
+
+    const crowded = path.join(root, 'crowded');
+    await mkdir(crowded);
+    try {
+      await Promise.all(Array.from({ length: 5001 }, (_, i) => writeFile(path.join(crowded, `f${i}`), '')));
+      const refused = await call('list_directory_with_sizes', { path: 'crowded' });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toMatch(/has 5001 entries, more than the 5000 this tool measures/);
+    } finally {
+      await rm(crowded, { recursive: true, force: true });
+    }
   });
 });
 

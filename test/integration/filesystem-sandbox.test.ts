@@ -177,6 +177,8 @@ describe('attacks through the tools', () => {
     ['read_file', 'link-out', () => ({ path: 'link-out' })],
     ['read_file', '/etc/passwd', () => ({ path: '/etc/passwd' })],
     ['list_directory', 'dir-link-out', () => ({ path: 'dir-link-out' })],
+    ['list_directory_with_sizes', 'dir-link-out', () => ({ path: 'dir-link-out' })],
+    ['list_directory_with_sizes', '../outside', () => ({ path: '../outside' })],
     ['get_file_info', '../outside/secret.txt', () => ({ path: '../outside/secret.txt' })],
     ['search_files', 'dir-link-out', () => ({ path: 'dir-link-out', pattern: '**' })],
   ];

@@ -9,6 +9,7 @@ import { registerEditFileTool } from './tools/edit-file.ts';
 import { registerGetFileInfoTool } from './tools/get-file-info.ts';
 import { registerListAllowedDirectoriesTool } from './tools/list-allowed-directories.ts';
 import { registerListDirectoryTool } from './tools/list-directory.ts';
+import { registerListDirectoryWithSizesTool } from './tools/list-directory-with-sizes.ts';
 import { registerMoveFileTool } from './tools/move-file.ts';
 import { registerReadFileTool } from './tools/read-file.ts';
 import { registerReadMultipleFilesTool } from './tools/read-multiple-files.ts';
@@ -50,6 +51,7 @@ export async function createFilesystemSource(options: FilesystemSourceOptions): 
   registerReadFileTool(registry, ctx);
   registerReadMultipleFilesTool(registry, ctx);
   registerListDirectoryTool(registry, ctx);
+  registerListDirectoryWithSizesTool(registry, ctx);
   registerDirectoryTreeTool(registry, ctx);
   registerSearchFilesTool(registry, ctx);
   registerGetFileInfoTool(registry, ctx);
