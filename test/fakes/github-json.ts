@@ -68,7 +68,7 @@ export function issueJson(api: string, r: FakeRepo, i: FakeIssue) {
     html_url: `${WEB}/${r.owner}/${r.name}/${i.pull ? 'pull' : 'issues'}/${i.number}`,
     number: i.number,
     state: i.state,
-    state_reason: i.state === 'closed' ? 'completed' : null,
+    state_reason: i.stateReason ?? (i.state === 'closed' ? 'completed' : null),
     title: i.title,
     body: i.body,
     user: userJson(api, i.author),

@@ -91,6 +91,39 @@ function addComment(req: FakeRequest, repo: FakeRepo, [n]: string[], state: Fake
   return ok(commentJson(req.api, repo, issue, comment), 201);
 }
 
+const STATE_REASONS = ['completed', 'not_planned', 'reopened'] as const;
+
+/** Applies the fields given, as GitHub's PATCH does: what is left out stays; labels and assignees are replaced. */
+function updateIssue(req: FakeRequest, repo: FakeRepo, [n]: string[], state: FakeGithubState): FakeResponse {
+  const doc = '/issues/issues#update-an-issue';
+  const issue = findIssue(repo, n);
+  if (!issue) return NOT_FOUND(doc);
+  const fields = (req.body ?? {}) as Record<string, unknown>;
+  const invalid = (field: string, code = 'invalid') => validationFailed(doc, [{ resource: 'Issue', field, code }]);
+  if ('title' in fields && !stringField(fields, 'title')) return invalid('title', 'missing_field');
+  if (fields['state'] !== undefined && fields['state'] !== 'open' && fields['state'] !== 'closed') return invalid('state');
+  const reason = fields['state_reason'];
+  if (reason !== undefined && reason !== null && !STATE_REASONS.includes(reason as (typeof STATE_REASONS)[number])) return invalid('state_reason');
+  const assignees = stringArray(fields, 'assignees');
+  const unknown = assignees.find((a) => !state.users.has(a));
+  if (unknown) return validationFailed(doc, [{ value: unknown, resource: 'Issue', field: 'assignees', code: 'invalid' }]);
+
+  const now = fakeNow();
+  const title = stringField(fields, 'title');
+  if (title !== undefined) issue.title = title;
+  if (typeof fields['body'] === 'string' || fields['body'] === null) issue.body = fields['body'];
+  if ('labels' in fields) issue.labels = stringArray(fields, 'labels');
+  if ('assignees' in fields) issue.assignees = assignees;
+  if (fields['state'] !== undefined && fields['state'] !== issue.state) {
+    issue.state = fields['state'];
+    issue.closedAt = issue.state === 'closed' ? now : null;
+    issue.stateReason = issue.state === 'open' ? 'reopened' : 'completed';
+  }
+  if (reason !== undefined) issue.stateReason = reason as FakeIssue['stateReason'];
+  issue.updatedAt = now;
+  return ok(issueJson(req.api, repo, issue));
+}
+
 /** How many commits `head` has that `base` lacks, and the paths they touch. */
 function compare(repo: FakeRepo, base: string, head: string): { commits: number; files: number } {
   const baseShas = new Set(repo.branches.get(base)?.commits.map((c) => c.sha));
@@ -166,6 +199,7 @@ export const repoRoutes: Route[] = [
       return issue ? ok(issueJson(req.api, repo, issue)) : NOT_FOUND('/issues/issues#get-an-issue');
     }),
   },
+  { method: 'PATCH', pattern: new RegExp(`${R}/issues/(\\d+)$`), handle: withRepo('/issues/issues#update-an-issue', updateIssue) },
   { method: 'POST', pattern: new RegExp(`${R}/issues/(\\d+)/comments$`), handle: withRepo('/issues/comments', addComment) },
   { method: 'GET', pattern: new RegExp(`${R}/pulls$`), handle: withRepo('/pulls/pulls#list-pull-requests', listPulls) },
   { method: 'POST', pattern: new RegExp(`${R}/pulls$`), handle: withRepo('/pulls/pulls#create-a-pull-request', createPull) },

@@ -54,6 +54,8 @@ export interface FakeIssue {
   createdAt: string;
   updatedAt: string;
   closedAt: string | null;
+  /** Why it was closed or reopened, when someone said; closed without a reason reads as "completed". */
+  stateReason?: 'completed' | 'not_planned' | 'reopened' | null;
   pull?: { head: string; base: string; draft: boolean; merged: boolean; headSha: string };
 }
 

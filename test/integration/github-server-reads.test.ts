@@ -18,16 +18,19 @@ afterEach(async () => {
 });
 
 describe('github source: tool list', () => {
-  it('offers the eleven tools with honest annotations', async () => {
+  it('offers the twelve tools with honest annotations', async () => {
     const tools = await source.listTools(new AbortController().signal);
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual([
       'add_issue_comment', 'create_issue', 'create_pull_request', 'get_file_contents', 'get_issue', 'get_pull_request',
-      'list_commits', 'list_issues', 'list_pull_requests', 'search_code', 'search_repositories',
+      'list_commits', 'list_issues', 'list_pull_requests', 'search_code', 'search_repositories', 'update_issue',
     ]);
     const hints = tools.map((t) => [t.name, t.annotations?.readOnlyHint, t.annotations?.destructiveHint, t.annotations?.openWorldHint]);
-    const writes = new Set(['create_issue', 'add_issue_comment', 'create_pull_request']);
-    expect(hints).toEqual(tools.map((t) => (writes.has(t.name) ? [t.name, false, false, true] : [t.name, true, undefined, true])));
+    const creations = new Set(['create_issue', 'add_issue_comment', 'create_pull_request']);
+    // An update replaces what it names: destructive, but the same update twice changes nothing more.
+    const hint = (name: string) => (name === 'update_issue' ? [name, false, true, true] : creations.has(name) ? [name, false, false, true] : [name, true, undefined, true]);
+    expect(hints).toEqual(tools.map((t) => hint(t.name)));
+    expect(byName.get('update_issue')?.annotations?.idempotentHint).toBe(true);
   });
 
   it('makes owner and repo optional and names the configured defaults', async () => {

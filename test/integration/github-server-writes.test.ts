@@ -44,6 +44,32 @@ describe('github source: writes', () => {
     expect(widgets.issues.at(-1)?.pull).toMatchObject({ head: 'feature/login', base: 'main', draft: true });
   });
 
+  it('update_issue closes an issue as not planned and replaces its labels and assignees, leaving the rest', async () => {
+    const { source } = sourceFor(fake, { owner: 'acme', repo: 'widgets' });
+    const seen = await callTool(source, 'update_issue', { issueNumber: 1, state: 'closed', stateReason: 'not_planned', labels: ['wontfix'], assignees: ['hubot'] });
+    expect(seen).toMatchObject({ isError: false, text: 'Updated #1 in acme/widgets [closed]: Crash on empty input\nhttps://github.com/acme/widgets/issues/1' });
+    expect(seen.structured).toEqual({
+      owner: 'acme',
+      repo: 'widgets',
+      number: 1,
+      title: 'Crash on empty input',
+      state: 'closed',
+      labels: ['wontfix'],
+      assignees: ['hubot'],
+      url: 'https://github.com/acme/widgets/issues/1',
+    });
+    expect(widgets.issues[0]).toMatchObject({ state: 'closed', stateReason: 'not_planned', labels: ['wontfix'], assignees: ['hubot'], body: 'Steps:\n1. Submit an empty form' });
+    expect(fake.requests.at(-1)).toMatchObject({
+      method: 'PATCH',
+      path: '/repos/acme/widgets/issues/1',
+      body: { state: 'closed', state_reason: 'not_planned', labels: ['wontfix'], assignees: ['hubot'] },
+    });
+
+    const reopened = await callTool(source, 'update_issue', { issueNumber: 1, state: 'open', title: 'Crash on empty input (again)' });
+    expect(reopened.text).toBe('Updated #1 in acme/widgets [open]: Crash on empty input (again)\nhttps://github.com/acme/widgets/issues/1');
+    expect(widgets.issues[0]).toMatchObject({ state: 'open', closedAt: null, labels: ['wontfix'] });
+  });
+
   it('explicit owner and repo override the defaults; a repository alone keeps the default owner', async () => {
     const { source } = sourceFor(fake, { owner: 'acme', repo: 'widgets' });
     await callTool(source, 'list_issues', { owner: 'octo', repo: 'tools' });
@@ -98,6 +124,19 @@ describe('github source: bad input changes nothing', () => {
     expect(empty.text).toBe('GitHub rejected the request (422 Validation Failed): No commits between main and feature/empty. Fix the arguments and try again.');
     const duplicate = await callTool(source(), 'create_pull_request', { title: 'x', head: 'feature/login', base: 'main' });
     expect(duplicate.text).toContain('A pull request already exists for acme:feature/login.');
+    expect(snapshot(widgets)).toBe(before);
+  });
+
+  it('update_issue refuses a call that changes nothing, an unknown assignee and a missing issue, and changes nothing', async () => {
+    const { source } = sourceFor(fake, { owner: 'acme', repo: 'widgets' });
+    const before = snapshot(widgets);
+    const nothing = await callTool(source, 'update_issue', { issueNumber: 1 });
+    expect(nothing).toMatchObject({ isError: true, text: expect.stringMatching(/^Invalid arguments for update_issue: .*give at least one of title, body, state, labels, assignees to change/) });
+    expect(fake.requests).toHaveLength(0);
+    const ghost = await callTool(source, 'update_issue', { issueNumber: 1, assignees: ['ghost'], title: 'Renamed' });
+    expect(ghost.text).toBe('GitHub rejected the request (422 Validation Failed): assignees is invalid. Fix the arguments and try again.');
+    const missing = await callTool(source, 'update_issue', { issueNumber: 99, state: 'closed' });
+    expect(missing.text).toBe('Issue #99 in acme/widgets not found (or the token cannot see it).');
     expect(snapshot(widgets)).toBe(before);
   });
 

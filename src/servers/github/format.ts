@@ -46,6 +46,8 @@ export function firstLine(text: string): string {
 export const readOnlyAnnotations = { readOnlyHint: true, openWorldHint: true } as const;
 /** Creations add something new and overwrite nothing, and repeating one creates a duplicate. */
 export const createAnnotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true } as const;
+/** Updates replace what they name (a title, the labels), and repeating one changes nothing more. */
+export const updateAnnotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true } as const;
 
 /** Longest issue or pull request body returned to the model. */
 export const MAX_BODY_CHARS = 20_000;

@@ -15,6 +15,7 @@ import { registerListIssuesTool } from './tools/list-issues.ts';
 import { registerListPullRequestsTool } from './tools/list-pull-requests.ts';
 import { registerSearchCodeTool } from './tools/search-code.ts';
 import { registerSearchRepositoriesTool } from './tools/search-repositories.ts';
+import { registerUpdateIssueTool } from './tools/update-issue.ts';
 
 /** Configuration of one `github` server: one token, optional default repository. */
 export interface GithubSourceOptions {
@@ -68,6 +69,7 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
   registerListIssuesTool(registry, ctx);
   registerGetIssueTool(registry, ctx);
   registerCreateIssueTool(registry, ctx);
+  registerUpdateIssueTool(registry, ctx);
   registerAddIssueCommentTool(registry, ctx);
   registerListPullRequestsTool(registry, ctx);
   registerGetPullRequestTool(registry, ctx);
