@@ -1,3 +1,4 @@
+import { createUnifiedDiff } from '../../src/servers/filesystem/diff.ts';
 import { createHash } from 'node:crypto';
 import type { FakeComment, FakeCommit, FakeIssue, FakeRepo } from './github-state.ts';
 
@@ -190,4 +191,27 @@ export function contentJson(api: string, r: FakeRepo, ref: string, path: string,
   const bytes = Buffer.from(content);
   const download = `https://raw.githubusercontent.com/${r.owner}/${r.name}/${ref}/${path}`;
   return { entry: { type: 'file', size: bytes.length, sha: blobSha(content), download_url: download, ...common }, bytes };
+}
+
+/** One entry of a pull request's files, as GitHub lists them: a text file's `patch` is its diff's hunks, a binary file has none. */
+export function pullFileJson(r: FakeRepo, head: string, filename: string, before: string | Uint8Array | undefined, after: string | Uint8Array | undefined) {
+  const status = before === undefined ? 'added' : after === undefined ? 'removed' : 'modified';
+  const text = (content: string | Uint8Array | undefined) => (typeof content === 'string' ? content : '');
+  const binary = before instanceof Uint8Array || after instanceof Uint8Array;
+  const hunks = binary ? [] : createUnifiedDiff(filename, text(before), text(after)).split('\n').slice(2, -1);
+  const additions = hunks.filter((line) => line.startsWith('+')).length;
+  const deletions = hunks.filter((line) => line.startsWith('-')).length;
+  const blob = blobSha(after ?? before ?? '');
+  return {
+    sha: blob,
+    filename,
+    status,
+    additions,
+    deletions,
+    changes: additions + deletions,
+    blob_url: `${WEB}/${r.owner}/${r.name}/blob/${head}/${filename}`,
+    raw_url: `${WEB}/${r.owner}/${r.name}/raw/${head}/${filename}`,
+    contents_url: `https://api.github.com/repos/${r.owner}/${r.name}/contents/${filename}?ref=${head}`,
+    ...(!binary && hunks.length > 0 && { patch: hunks.join('\n') }),
+  };
 }

@@ -1,4 +1,4 @@
-import { commentJson, commitJson, contentJson, issueJson, pullJson } from './github-json.ts';
+import { commentJson, commitJson, contentJson, issueJson, pullFileJson, pullJson } from './github-json.ts';
 import { addIssue, canSee, fakeNow, findRepo, resolveRef, type FakeGithubState, type FakeIssue, type FakeRepo } from './github-state.ts';
 import { githubError, ok, paginate, validationFailed, type FakeRequest, type FakeResponse, type Route } from './github-http.ts';
 
@@ -170,6 +170,23 @@ function createPull(req: FakeRequest, repo: FakeRepo, _rest: string[], state: Fa
   return ok(pullJson(req.api, repo, issue, diff), 201);
 }
 
+/**
+ * The files a pull request changes: those its head's own commits touched, each against the base
+ * branch's version (the fake keeps no history of contents, so the base's current one stands in
+ * for the merge base's).
+ */
+function listPullFiles(req: FakeRequest, repo: FakeRepo, [n]: string[]): FakeResponse {
+  const issue = findIssue(repo, n);
+  if (!issue?.pull) return NOT_FOUND('/pulls/pulls#list-pull-requests-files');
+  const base = repo.branches.get(issue.pull.base);
+  const head = repo.branches.get(issue.pull.head);
+  const baseShas = new Set(base?.commits.map((c) => c.sha));
+  const touched = new Set(head?.commits.filter((c) => !baseShas.has(c.sha)).flatMap((c) => c.paths));
+  const files = [...touched].sort().map((path) => pullFileJson(repo, issue.pull!.head, path, base?.files.get(path), head?.files.get(path)));
+  const { page, headers } = paginate(req, files);
+  return ok(page, 200, headers);
+}
+
 function listCommits(req: FakeRequest, repo: FakeRepo): FakeResponse {
   const sha = req.query.get('sha');
   const branch = resolveRef(repo, sha);
@@ -204,5 +221,6 @@ export const repoRoutes: Route[] = [
   { method: 'GET', pattern: new RegExp(`${R}/pulls$`), handle: withRepo('/pulls/pulls#list-pull-requests', listPulls) },
   { method: 'POST', pattern: new RegExp(`${R}/pulls$`), handle: withRepo('/pulls/pulls#create-a-pull-request', createPull) },
   { method: 'GET', pattern: new RegExp(`${R}/pulls/(\\d+)$`), handle: withRepo('/pulls/pulls#get-a-pull-request', getPull) },
+  { method: 'GET', pattern: new RegExp(`${R}/pulls/(\\d+)/files$`), handle: withRepo('/pulls/pulls#list-pull-requests-files', listPullFiles) },
   { method: 'GET', pattern: new RegExp(`${R}/commits$`), handle: withRepo('/commits/commits#list-commits', listCommits) },
 ];

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ToolSource } from '../../src/servers/tool-source.ts';
-import { startFakeGithub, type FakeGithub } from '../fakes/github.ts';
 import { callTool, seedGithub, sourceFor } from '../fakes/github-fixture.ts';
+import { addIssue, commitToBranch, startFakeGithub, type FakeGithub } from '../fakes/github.ts';
 
 let fake: FakeGithub;
 let source: ToolSource;
@@ -18,11 +18,11 @@ afterEach(async () => {
 });
 
 describe('github source: tool list', () => {
-  it('offers the twelve tools with honest annotations', async () => {
+  it('offers the thirteen tools with honest annotations', async () => {
     const tools = await source.listTools(new AbortController().signal);
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual([
-      'add_issue_comment', 'create_issue', 'create_pull_request', 'get_file_contents', 'get_issue', 'get_pull_request',
+      'add_issue_comment', 'create_issue', 'create_pull_request', 'get_file_contents', 'get_issue', 'get_pull_request', 'get_pull_request_files',
       'list_commits', 'list_issues', 'list_pull_requests', 'search_code', 'search_repositories', 'update_issue',
     ]);
     const hints = tools.map((t) => [t.name, t.annotations?.readOnlyHint, t.annotations?.destructiveHint, t.annotations?.openWorldHint]);
@@ -141,6 +141,49 @@ describe('github source: issues, pull requests, commits', () => {
     expect(pr.structured).toMatchObject({ number: 3, head: 'feature/login', base: 'main', merged: false, commits: 1, changedFiles: 1 });
     const notPr = await callTool(source, 'get_pull_request', { pullNumber: 1 });
     expect(notPr.text).toBe('Pull request #1 in acme/widgets not found (or the token cannot see it).');
+  });
+
+  it('get_pull_request_files lists what a pull request changes, with each text file’s diff', async () => {
+    const seen = await callTool(source, 'get_pull_request_files', { pullNumber: 3 });
+    expect(seen.text).toBe(
+      'Files changed by pull request #3 in acme/widgets (page 1):\nadded src/login.ts +1 −0\n@@ -0,0 +1 @@\n+export const login = () => true;',
+    );
+    expect(seen.structured).toEqual({
+      owner: 'acme',
+      repo: 'widgets',
+      pullNumber: 3,
+      files: [{ filename: 'src/login.ts', status: 'added', additions: 1, deletions: 0, patch: '@@ -0,0 +1 @@\n+export const login = () => true;', patchTruncated: false }],
+    });
+    expect(fake.requests.at(-1)?.path).toBe('/repos/acme/widgets/pulls/3/files?per_page=30&page=1');
+
+    const listOnly = await callTool(source, 'get_pull_request_files', { pullNumber: 3, includePatch: false });
+    expect(listOnly.text).toBe('Files changed by pull request #3 in acme/widgets (page 1):\nadded src/login.ts +1 −0');
+    const notPr = await callTool(source, 'get_pull_request_files', { pullNumber: 1 });
+    expect(notPr).toMatchObject({ isError: true, text: 'Pull request #1 in acme/widgets not found (or the token cannot see it).' });
+  });
+
+  it('get_pull_request_files shows modified and binary files, and cuts a long diff', async () => {
+    const widgets = fake.state.repos.find((r) => r.name === 'widgets')!;
+    const long = Array.from({ length: 3_000 }, (_, i) => `line ${i} of the generated table`).join('\n');
+    commitToBranch(widgets, 'feature/docs', {
+      message: 'Docs and logo',
+      files: { 'README.md': '# Widgets\n\nBuild widgets faster.\n', 'assets/logo.png': new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x01]), 'docs/table.md': long },
+    });
+    const headSha = widgets.branches.get('feature/docs')!.commits[0]!.sha;
+    const pr = addIssue(fake.state, widgets, { title: 'Docs', pull: { head: 'feature/docs', base: 'main', draft: false, merged: false, headSha } });
+
+    const seen = await callTool(source, 'get_pull_request_files', { pullNumber: pr.number });
+    const files = seen.structured?.['files'] as Array<Record<string, unknown>>;
+
+    expect(files.map((f) => [f['filename'], f['status'], f['additions'], f['deletions'], f['patchTruncated']])).toEqual([
+      ['README.md', 'modified', 1, 1, false],
+      ['assets/logo.png', 'modified', 0, 0, undefined],
+      ['docs/table.md', 'added', 3_000, 0, true],
+    ]);
+    expect(files[0]?.['patch']).toBe('@@ -1,3 +1,3 @@\n # Widgets\n \n-Build widgets fast.\n+Build widgets faster.');
+    expect(seen.text).toContain('modified assets/logo.png +0 −0\n(no diff from GitHub: a binary file, a rename without changes, or a diff too large)');
+    expect(seen.text).toMatch(/\n… \[truncated: \d+ more characters\]$/);
+    expect(String(files[2]?.['patch']).length).toBeLessThan(20_100);
   });
 
   it('list_commits lists a branch newest first, optionally for one path', async () => {

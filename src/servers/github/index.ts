@@ -10,6 +10,7 @@ import { registerCreatePullRequestTool } from './tools/create-pull-request.ts';
 import { registerGetFileContentsTool } from './tools/get-file-contents.ts';
 import { registerGetIssueTool } from './tools/get-issue.ts';
 import { registerGetPullRequestTool } from './tools/get-pull-request.ts';
+import { registerGetPullRequestFilesTool } from './tools/get-pull-request-files.ts';
 import { registerListCommitsTool } from './tools/list-commits.ts';
 import { registerListIssuesTool } from './tools/list-issues.ts';
 import { registerListPullRequestsTool } from './tools/list-pull-requests.ts';
@@ -73,6 +74,7 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
   registerAddIssueCommentTool(registry, ctx);
   registerListPullRequestsTool(registry, ctx);
   registerGetPullRequestTool(registry, ctx);
+  registerGetPullRequestFilesTool(registry, ctx);
   registerCreatePullRequestTool(registry, ctx);
   registerListCommitsTool(registry, ctx);
   return {
