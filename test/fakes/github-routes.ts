@@ -1,5 +1,5 @@
 import { commentJson, commitJson, contentJson, issueJson, pullFileJson, pullJson } from './github-json.ts';
-import { addIssue, canSee, fakeNow, findRepo, resolveRef, type FakeGithubState, type FakeIssue, type FakeRepo } from './github-state.ts';
+import { addIssue, canSee, commitToBranch, fakeNow, findRepo, resolveRef, type FakeGithubState, type FakeIssue, type FakeRepo } from './github-state.ts';
 import { githubError, ok, paginate, validationFailed, type FakeRequest, type FakeResponse, type Route } from './github-http.ts';
 
 const NOT_FOUND = (doc: string) => githubError(404, 'Not Found', doc);
@@ -187,6 +187,38 @@ function listPullFiles(req: FakeRequest, repo: FakeRepo, [n]: string[]): FakeRes
   return ok(page, 200, headers);
 }
 
+const MERGE_METHODS = ['merge', 'squash', 'rebase'];
+
+/** Merges as GitHub does for a clean pull request: the head's files into the base, one new commit on it, the pull request closed as merged. */
+function mergePull(req: FakeRequest, repo: FakeRepo, [n]: string[]): FakeResponse {
+  const doc = '/pulls/pulls#merge-a-pull-request';
+  const issue = findIssue(repo, n);
+  const pull = issue?.pull;
+  if (!issue || !pull) return NOT_FOUND(doc);
+  const method = stringField(req.body, 'merge_method') ?? 'merge';
+  if (!MERGE_METHODS.includes(method)) return validationFailed(doc, [{ resource: 'PullRequest', field: 'merge_method', code: 'invalid' }]);
+  if (pull.merged || issue.state === 'closed') return githubError(405, 'Pull Request is not mergeable', doc);
+  const head = repo.branches.get(pull.head);
+  const base = repo.branches.get(pull.base);
+  const headSha = head?.commits[0]?.sha;
+  const sha = stringField(req.body, 'sha');
+  if (sha !== undefined && sha !== headSha) return githubError(409, 'Head branch was modified. Review and try the merge again.', doc);
+  const title = stringField(req.body, 'commit_title') ?? `Merge pull request #${issue.number} from ${repo.owner}/${pull.head}`;
+  const baseShas = new Set(base?.commits.map((c) => c.sha));
+  const changed = Object.fromEntries(
+    (head?.commits ?? [])
+      .filter((c) => !baseShas.has(c.sha))
+      .flatMap((c) => c.paths)
+      .map((path) => [path, head?.files.get(path) ?? '']),
+  );
+  const merge = commitToBranch(repo, pull.base, { message: title, author: req.login, files: changed });
+  pull.merged = true;
+  issue.state = 'closed';
+  issue.closedAt = merge.date;
+  issue.updatedAt = merge.date;
+  return ok({ sha: merge.sha, merged: true, message: 'Pull Request successfully merged' });
+}
+
 function listCommits(req: FakeRequest, repo: FakeRepo): FakeResponse {
   const sha = req.query.get('sha');
   const branch = resolveRef(repo, sha);
@@ -221,6 +253,7 @@ export const repoRoutes: Route[] = [
   { method: 'GET', pattern: new RegExp(`${R}/pulls$`), handle: withRepo('/pulls/pulls#list-pull-requests', listPulls) },
   { method: 'POST', pattern: new RegExp(`${R}/pulls$`), handle: withRepo('/pulls/pulls#create-a-pull-request', createPull) },
   { method: 'GET', pattern: new RegExp(`${R}/pulls/(\\d+)$`), handle: withRepo('/pulls/pulls#get-a-pull-request', getPull) },
+  { method: 'PUT', pattern: new RegExp(`${R}/pulls/(\\d+)/merge$`), handle: withRepo('/pulls/pulls#merge-a-pull-request', mergePull) },
   { method: 'GET', pattern: new RegExp(`${R}/pulls/(\\d+)/files$`), handle: withRepo('/pulls/pulls#list-pull-requests-files', listPullFiles) },
   { method: 'GET', pattern: new RegExp(`${R}/commits$`), handle: withRepo('/commits/commits#list-commits', listCommits) },
 ];

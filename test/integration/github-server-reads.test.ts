@@ -18,19 +18,22 @@ afterEach(async () => {
 });
 
 describe('github source: tool list', () => {
-  it('offers the thirteen tools with honest annotations', async () => {
+  it('offers the fourteen tools with honest annotations', async () => {
     const tools = await source.listTools(new AbortController().signal);
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual([
       'add_issue_comment', 'create_issue', 'create_pull_request', 'get_file_contents', 'get_issue', 'get_pull_request', 'get_pull_request_files',
-      'list_commits', 'list_issues', 'list_pull_requests', 'search_code', 'search_repositories', 'update_issue',
+      'list_commits', 'list_issues', 'list_pull_requests', 'merge_pull_request', 'search_code', 'search_repositories', 'update_issue',
     ]);
     const hints = tools.map((t) => [t.name, t.annotations?.readOnlyHint, t.annotations?.destructiveHint, t.annotations?.openWorldHint]);
     const creations = new Set(['create_issue', 'add_issue_comment', 'create_pull_request']);
-    // An update replaces what it names: destructive, but the same update twice changes nothing more.
-    const hint = (name: string) => (name === 'update_issue' ? [name, false, true, true] : creations.has(name) ? [name, false, false, true] : [name, true, undefined, true]);
+    // An update or a merge changes what exists: destructive. The same update twice changes nothing more.
+    const destructive = new Set(['update_issue', 'merge_pull_request']);
+    const hint = (name: string) => (destructive.has(name) ? [name, false, true, true] : creations.has(name) ? [name, false, false, true] : [name, true, undefined, true]);
     expect(hints).toEqual(tools.map((t) => hint(t.name)));
     expect(byName.get('update_issue')?.annotations?.idempotentHint).toBe(true);
+    // A merge cannot be repeated: the second fails.
+    expect(byName.get('merge_pull_request')?.annotations?.idempotentHint).toBe(false);
   });
 
   it('makes owner and repo optional and names the configured defaults', async () => {

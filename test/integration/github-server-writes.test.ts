@@ -70,6 +70,23 @@ describe('github source: writes', () => {
     expect(widgets.issues[0]).toMatchObject({ state: 'open', closedAt: null, labels: ['wontfix'] });
   });
 
+  it('merge_pull_request merges the pull request whose head matches the given sha into its base', async () => {
+    const { source } = sourceFor(fake, { owner: 'acme', repo: 'widgets' });
+    const headSha = widgets.branches.get('feature/login')!.commits[0]!.sha;
+    const seen = await callTool(source, 'merge_pull_request', { pullNumber: 3, mergeMethod: 'squash', sha: headSha, commitTitle: 'Login form (#3)' });
+    const main = widgets.branches.get('main')!;
+    expect(seen.text).toBe(`Merged pull request #3 in acme/widgets (squash) as ${main.commits[0]!.sha.slice(0, 7)}: Pull Request successfully merged`);
+    expect(seen.structured).toEqual({ owner: 'acme', repo: 'widgets', number: 3, merged: true, sha: main.commits[0]!.sha, mergeMethod: 'squash' });
+    expect(main.files.get('src/login.ts')).toBe('export const login = () => true;\n');
+    expect(main.commits[0]?.message).toBe('Login form (#3)');
+    expect(widgets.issues[2]).toMatchObject({ state: 'closed', pull: { merged: true } });
+    expect(fake.requests.at(-1)).toMatchObject({
+      method: 'PUT',
+      path: '/repos/acme/widgets/pulls/3/merge',
+      body: { merge_method: 'squash', sha: headSha, commit_title: 'Login form (#3)' },
+    });
+  });
+
   it('explicit owner and repo override the defaults; a repository alone keeps the default owner', async () => {
     const { source } = sourceFor(fake, { owner: 'acme', repo: 'widgets' });
     await callTool(source, 'list_issues', { owner: 'octo', repo: 'tools' });
@@ -138,6 +155,25 @@ describe('github source: bad input changes nothing', () => {
     const missing = await callTool(source, 'update_issue', { issueNumber: 99, state: 'closed' });
     expect(missing.text).toBe('Issue #99 in acme/widgets not found (or the token cannot see it).');
     expect(snapshot(widgets)).toBe(before);
+  });
+
+  it('merge_pull_request refuses a stale head, a malformed sha, an issue and a merged pull request, and merges nothing more', async () => {
+    const { source } = sourceFor(fake, { owner: 'acme', repo: 'widgets' });
+    const main = () => JSON.stringify([...widgets.branches.get('main')!.files, ...widgets.branches.get('main')!.commits.map((c) => c.sha)]);
+    const before = { issues: snapshot(widgets), main: main() };
+    const stale = await callTool(source, 'merge_pull_request', { pullNumber: 3, sha: 'f'.repeat(40) });
+    expect(stale).toMatchObject({ isError: true, text: 'GitHub reported a conflict for pull request #3 in acme/widgets (409: Head branch was modified. Review and try the merge again.).' });
+    const malformed = await callTool(source, 'merge_pull_request', { pullNumber: 3, sha: 'abc' });
+    expect(malformed.text).toBe('Invalid arguments for merge_pull_request: sha: must be a full 40-character commit SHA');
+    const notPull = await callTool(source, 'merge_pull_request', { pullNumber: 1 });
+    expect(notPull.text).toBe('Pull request #1 in acme/widgets not found (or the token cannot see it).');
+    expect({ issues: snapshot(widgets), main: main() }).toEqual(before);
+
+    expect((await callTool(source, 'merge_pull_request', { pullNumber: 3 })).isError).toBe(false);
+    const merged = { issues: snapshot(widgets), main: main() };
+    const again = await callTool(source, 'merge_pull_request', { pullNumber: 3 });
+    expect(again).toMatchObject({ isError: true, text: 'GitHub answered 405: Pull Request is not mergeable.' });
+    expect({ issues: snapshot(widgets), main: main() }).toEqual(merged);
   });
 
   it('add_issue_comment on a missing issue is a 404 the model can act on', async () => {

@@ -14,6 +14,7 @@ import { registerGetPullRequestFilesTool } from './tools/get-pull-request-files.
 import { registerListCommitsTool } from './tools/list-commits.ts';
 import { registerListIssuesTool } from './tools/list-issues.ts';
 import { registerListPullRequestsTool } from './tools/list-pull-requests.ts';
+import { registerMergePullRequestTool } from './tools/merge-pull-request.ts';
 import { registerSearchCodeTool } from './tools/search-code.ts';
 import { registerSearchRepositoriesTool } from './tools/search-repositories.ts';
 import { registerUpdateIssueTool } from './tools/update-issue.ts';
@@ -76,6 +77,7 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
   registerGetPullRequestTool(registry, ctx);
   registerGetPullRequestFilesTool(registry, ctx);
   registerCreatePullRequestTool(registry, ctx);
+  registerMergePullRequestTool(registry, ctx);
   registerListCommitsTool(registry, ctx);
   return {
     ...registry,
