@@ -219,6 +219,18 @@ function mergePull(req: FakeRequest, repo: FakeRepo, [n]: string[]): FakeRespons
   return ok({ sha: merge.sha, merged: true, message: 'Pull Request successfully merged' });
 }
 
+/** A repository's branches in name order, as GitHub lists them; `protected=true` keeps the protected ones. */
+function listBranches(req: FakeRequest, repo: FakeRepo): FakeResponse {
+  const onlyProtected = req.query.get('protected') === 'true';
+  const branches = [...repo.branches]
+    .map(([name, branch]) => ({ name, sha: branch.commits[0]?.sha ?? '', protected: (repo.protectedBranches ?? []).includes(name) }))
+    .filter((b) => !onlyProtected || b.protected)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((b) => ({ name: b.name, commit: { sha: b.sha, url: `${req.api}/repos/${repo.owner}/${repo.name}/commits/${b.sha}` }, protected: b.protected }));
+  const { page, headers } = paginate(req, branches);
+  return ok(page, 200, headers);
+}
+
 function listCommits(req: FakeRequest, repo: FakeRepo): FakeResponse {
   const sha = req.query.get('sha');
   const branch = resolveRef(repo, sha);
@@ -255,5 +267,6 @@ export const repoRoutes: Route[] = [
   { method: 'GET', pattern: new RegExp(`${R}/pulls/(\\d+)$`), handle: withRepo('/pulls/pulls#get-a-pull-request', getPull) },
   { method: 'PUT', pattern: new RegExp(`${R}/pulls/(\\d+)/merge$`), handle: withRepo('/pulls/pulls#merge-a-pull-request', mergePull) },
   { method: 'GET', pattern: new RegExp(`${R}/pulls/(\\d+)/files$`), handle: withRepo('/pulls/pulls#list-pull-requests-files', listPullFiles) },
+  { method: 'GET', pattern: new RegExp(`${R}/branches$`), handle: withRepo('/branches/branches#list-branches', listBranches) },
   { method: 'GET', pattern: new RegExp(`${R}/commits$`), handle: withRepo('/commits/commits#list-commits', listCommits) },
 ];

@@ -21,6 +21,8 @@ export interface FakeRepo {
   stars: number;
   defaultBranch: string;
   branches: Map<string, FakeBranch>;
+  /** Branches under branch protection. */
+  protectedBranches?: string[];
   /** Issues and pull requests, sharing one number sequence as on GitHub. */
   issues: FakeIssue[];
   createdAt: string;

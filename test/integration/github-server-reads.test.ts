@@ -18,12 +18,12 @@ afterEach(async () => {
 });
 
 describe('github source: tool list', () => {
-  it('offers the fourteen tools with honest annotations', async () => {
+  it('offers the fifteen tools with honest annotations', async () => {
     const tools = await source.listTools(new AbortController().signal);
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual([
       'add_issue_comment', 'create_issue', 'create_pull_request', 'get_file_contents', 'get_issue', 'get_pull_request', 'get_pull_request_files',
-      'list_commits', 'list_issues', 'list_pull_requests', 'merge_pull_request', 'search_code', 'search_repositories', 'update_issue',
+      'list_branches', 'list_commits', 'list_issues', 'list_pull_requests', 'merge_pull_request', 'search_code', 'search_repositories', 'update_issue',
     ]);
     const hints = tools.map((t) => [t.name, t.annotations?.readOnlyHint, t.annotations?.destructiveHint, t.annotations?.openWorldHint]);
     const creations = new Set(['create_issue', 'add_issue_comment', 'create_pull_request']);
@@ -187,6 +187,27 @@ describe('github source: issues, pull requests, commits', () => {
     expect(seen.text).toContain('modified assets/logo.png +0 −0\n(no diff from GitHub: a binary file, a rename without changes, or a diff too large)');
     expect(seen.text).toMatch(/\n… \[truncated: \d+ more characters\]$/);
     expect(String(files[2]?.['patch']).length).toBeLessThan(20_100);
+  });
+
+  it('list_branches lists branches in name order with their commits, or the protected ones only', async () => {
+    const widgets = fake.state.repos.find((r) => r.name === 'widgets')!;
+    widgets.protectedBranches = ['main'];
+    const sha = (name: string) => widgets.branches.get(name)!.commits[0]!.sha;
+
+    const all = await callTool(source, 'list_branches', {});
+    expect(all.text).toBe(
+      `Branches of acme/widgets (page 1):\nfeature/empty ${sha('feature/empty').slice(0, 7)}\nfeature/login ${sha('feature/login').slice(0, 7)}\nmain ${sha('main').slice(0, 7)} (protected)`,
+    );
+    expect(all.structured?.['branches']).toEqual([
+      { name: 'feature/empty', sha: sha('feature/empty'), protected: false },
+      { name: 'feature/login', sha: sha('feature/login'), protected: false },
+      { name: 'main', sha: sha('main'), protected: true },
+    ]);
+    const protectedOnly = await callTool(source, 'list_branches', { protectedOnly: true });
+    expect(protectedOnly.structured?.['branches']).toEqual([{ name: 'main', sha: sha('main'), protected: true }]);
+    expect(fake.requests.at(-1)?.path).toBe('/repos/acme/widgets/branches?protected=true&per_page=30&page=1');
+    const hidden = await callTool(source, 'list_branches', { repo: 'secret-plans' });
+    expect(hidden.text).toBe('Repository acme/secret-plans not found (or the token cannot see it).');
   });
 
   it('list_commits lists a branch newest first, optionally for one path', async () => {

@@ -11,6 +11,7 @@ import { registerGetFileContentsTool } from './tools/get-file-contents.ts';
 import { registerGetIssueTool } from './tools/get-issue.ts';
 import { registerGetPullRequestTool } from './tools/get-pull-request.ts';
 import { registerGetPullRequestFilesTool } from './tools/get-pull-request-files.ts';
+import { registerListBranchesTool } from './tools/list-branches.ts';
 import { registerListCommitsTool } from './tools/list-commits.ts';
 import { registerListIssuesTool } from './tools/list-issues.ts';
 import { registerListPullRequestsTool } from './tools/list-pull-requests.ts';
@@ -78,6 +79,7 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
   registerGetPullRequestFilesTool(registry, ctx);
   registerCreatePullRequestTool(registry, ctx);
   registerMergePullRequestTool(registry, ctx);
+  registerListBranchesTool(registry, ctx);
   registerListCommitsTool(registry, ctx);
   return {
     ...registry,
