@@ -5,17 +5,14 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { ToolError, textResult } from '../../tool-source.ts';
 import { formatSize, withFsErrors, type FilesystemContext } from '../file-io.ts';
-import { entryType, sortEntries, type EntryType } from './list-directory.ts';
-
-/** Entries shown by one listing; the rest are counted, not listed. */
-const MAX_ENTRIES = 1000;
+import { directoryPath, entryType, listingNotes, MAX_ENTRIES, sortEntries, type EntryType } from './list-directory.ts';
 /** Entries measured at most: a larger directory is refused rather than measured at length. */
 const MAX_MEASURED = 5000;
 /** Entries measured at once. */
 const BATCH = 64;
 
 const inputSchema = z.object({
-  path: z.string().describe('Directory to list: absolute, or relative to the first allowed directory ("." for the first one).'),
+  path: directoryPath,
   sortBy: z.enum(['name', 'size']).default('name').describe('"name" (default), or "size": largest files first.'),
 });
 
@@ -78,11 +75,9 @@ export function registerListDirectoryWithSizesTool(registry: ToolRegistry, ctx: 
       };
       const width = Math.max(0, ...shown.map((e) => e.name.length));
       const lines = shown.map((e) => `${MARKERS[e.type]} ${e.size === undefined ? e.name : `${e.name.padEnd(width)}  ${formatSize(e.size)}`}`.trimEnd());
-      const hidden = sized.length - shown.length;
-      if (hidden > 0) lines.push(`… and ${hidden} more entries not shown`);
-      if (sized.length === 0) lines.push('(empty directory)');
+      lines.push(...listingNotes(sized.length, shown.length));
       lines.push('', `Total: ${totals.files} files, ${totals.directories} directories`, `Combined size: ${formatSize(totals.bytes)}`);
-      return textResult(lines.join('\n'), { path: ctx.sandbox.show(real), entries: shown, totals, truncated: hidden > 0 });
+      return textResult(lines.join('\n'), { path: ctx.sandbox.show(real), entries: shown, totals, truncated: sized.length > shown.length });
     },
   );
 }

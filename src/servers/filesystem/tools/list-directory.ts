@@ -6,13 +6,20 @@ import { textResult } from '../../tool-source.ts';
 import { withFsErrors, type FilesystemContext } from '../file-io.ts';
 
 /** Entries shown by one listing; the rest are counted, not listed. */
-const MAX_ENTRIES = 1000;
+export const MAX_ENTRIES = 1000;
 
-const inputSchema = z.object({
-  path: z
-    .string()
-    .describe('Directory to list: absolute, or relative to the first allowed directory ("." for the first one).'),
-});
+/** The directory a listing tool is given. */
+export const directoryPath = z
+  .string()
+  .describe('Directory to list: absolute, or relative to the first allowed directory ("." for the first one).');
+
+const inputSchema = z.object({ path: directoryPath });
+
+/** What a listing of `total` entries showing `shown` says after them: how many were left out, or that there are none. */
+export function listingNotes(total: number, shown: number): string[] {
+  if (total === 0) return ['(empty directory)'];
+  return total > shown ? [`… and ${total - shown} more entries not shown`] : [];
+}
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
 
@@ -50,10 +57,8 @@ export function registerListDirectoryTool(registry: ToolRegistry, ctx: Filesyste
       const sorted = sortEntries(dirents);
       const entries = sorted.slice(0, MAX_ENTRIES).map((e) => ({ name: e.name, type: entryType(e) }));
       const lines = entries.map((e) => `${MARKERS[e.type]} ${e.name}`);
-      const hidden = sorted.length - entries.length;
-      if (hidden > 0) lines.push(`… and ${hidden} more entries not shown`);
-      if (sorted.length === 0) lines.push('(empty directory)');
-      return textResult(lines.join('\n'), { path: ctx.sandbox.show(real), entries, truncated: hidden > 0 });
+      lines.push(...listingNotes(sorted.length, entries.length));
+      return textResult(lines.join('\n'), { path: ctx.sandbox.show(real), entries, truncated: sorted.length > entries.length });
     },
   );
 }
