@@ -1,7 +1,6 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,8 +18,8 @@ import { combineLoads, quantile, type LoadResult } from './load.ts';
 import { clientFetch } from './client-fetch.ts';
 import { processCpuMs } from './process-cpu.ts';
 import { recordGatewayPhases, type GatewayPhaseRecorder, type GatewayPhases } from './gateway-phases.ts';
+import { freePort, startEverything } from '../test/support/everything-server.ts';
 
-const EVERYTHING = path.resolve(import.meta.dirname, '../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 /** Set in the environment of the process that runs the bench's clients. */
 const CLIENTS_ENV = 'BOTGATE_BENCH_MCP_CLIENTS';
 
@@ -99,37 +98,10 @@ const OPERATOR: RequestContext = {
   requestId: 'bench',
 };
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** The reference server in Streamable HTTP mode, in its own process; resolves once it listens. */
-async function startEverything(): Promise<{ url: string; child: ChildProcess }> {
+async function startEverythingOnFreePort(): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`server-everything did not start:\n${stderr}`)), 15_000);
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      if (stderr.includes('listening on port')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server-everything exited with ${code}:\n${stderr}`));
-    });
-  });
-  return { url: `http://127.0.0.1:${port}/mcp`, child };
+  return { url: `http://127.0.0.1:${port}/mcp`, child: await startEverything(port) };
 }
 
 /** A v2 client in `auto` mode, as the gateway's own upstream connections use. */
@@ -326,7 +298,7 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
   let pipe: ProxyProcess | undefined;
   let phases: GatewayPhaseRecorder | undefined;
   try {
-    const everything = await startEverything();
+    const everything = await startEverythingOnFreePort();
     upstream = everything.child;
     const slug = 'mcp-bench';
     await modules.commands.run('tenant.create', { slug }, OPERATOR);

@@ -5,22 +5,16 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, startEverything as startEverythingAt } from '../../test/support/everything-server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const BOTGATE = path.join(ROOT, 'bin/botgate.js');
+
+export { freePort };
 
 export interface Running {
   url: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Kills a child and waits for it to go; a no-op once it has exited. */
@@ -36,25 +30,7 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 /** server-everything in Streamable HTTP mode on a free loopback port; resolves once it listens. */
 export async function startEverything(): Promise<Running> {
   const port = await freePort();
-  const child = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`server-everything did not start:\n${stderr}`)), 15_000);
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      if (stderr.includes('listening on port')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server-everything exited with ${code}:\n${stderr}`));
-    });
-  });
+  const child = await startEverythingAt(port);
   return { url: `http://127.0.0.1:${port}/mcp`, stop: () => stopChild(child) };
 }
 
