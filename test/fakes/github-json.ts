@@ -118,6 +118,8 @@ export function pullJson(api: string, r: FakeRepo, i: FakeIssue, detail: { commi
   const base = `${api}/repos/${r.owner}/${r.name}`;
   const branchJson = (ref: string, sha: string) => ({ label: `${r.owner}:${ref}`, ref, sha, user: userJson(api, r.owner), repo: repoJson(api, r) });
   const baseSha = r.branches.get(pull.base)?.commits[0]?.sha ?? '';
+  // An open pull request follows its head branch, as on GitHub; a closed one keeps the head it closed at.
+  const headSha = i.state === 'open' ? (r.branches.get(pull.head)?.commits[0]?.sha ?? pull.headSha) : pull.headSha;
   return {
     url: `${base}/pulls/${i.number}`,
     id: i.id,
@@ -141,7 +143,7 @@ export function pullJson(api: string, r: FakeRepo, i: FakeIssue, detail: { commi
     assignee: null,
     assignees: i.assignees.map((a) => userJson(api, a)),
     requested_reviewers: [],
-    head: branchJson(pull.head, pull.headSha),
+    head: branchJson(pull.head, headSha),
     base: branchJson(pull.base, baseSha),
     draft: pull.draft,
     author_association: i.author === r.owner ? 'OWNER' : 'NONE',

@@ -5,14 +5,14 @@ import { githubError, ok, paginate, validationFailed, type FakeRequest, type Fak
 const NOT_FOUND = (doc: string) => githubError(404, 'Not Found', doc);
 
 /** The repository named by the first two params, or a 404 the way GitHub answers for repositories the token cannot see. */
-function withRepo(doc: string, handle: (req: FakeRequest, repo: FakeRepo, rest: string[], state: FakeGithubState) => FakeResponse): Route['handle'] {
+export function withRepo(doc: string, handle: (req: FakeRequest, repo: FakeRepo, rest: string[], state: FakeGithubState) => FakeResponse): Route['handle'] {
   return (req, [owner = '', name = '', ...rest], state) => {
     const repo = findRepo(state, owner, name);
     return repo && canSee(repo, req.login) ? handle(req, repo, rest, state) : NOT_FOUND(doc);
   };
 }
 
-function findIssue(repo: FakeRepo, n: string | undefined): FakeIssue | undefined {
+export function findIssue(repo: FakeRepo, n: string | undefined): FakeIssue | undefined {
   return repo.issues.find((i) => i.number === Number(n));
 }
 
@@ -175,15 +175,18 @@ function createPull(req: FakeRequest, repo: FakeRepo, _rest: string[], state: Fa
  * branch's version (the fake keeps no history of contents, so the base's current one stands in
  * for the merge base's).
  */
+export function pullFiles(repo: FakeRepo, pull: NonNullable<FakeIssue['pull']>): Array<ReturnType<typeof pullFileJson>> {
+  const base = repo.branches.get(pull.base);
+  const head = repo.branches.get(pull.head);
+  const baseShas = new Set(base?.commits.map((c) => c.sha));
+  const touched = new Set(head?.commits.filter((c) => !baseShas.has(c.sha)).flatMap((c) => c.paths));
+  return [...touched].sort().map((path) => pullFileJson(repo, pull.head, path, base?.files.get(path), head?.files.get(path)));
+}
+
 function listPullFiles(req: FakeRequest, repo: FakeRepo, [n]: string[]): FakeResponse {
   const issue = findIssue(repo, n);
   if (!issue?.pull) return NOT_FOUND('/pulls/pulls#list-pull-requests-files');
-  const base = repo.branches.get(issue.pull.base);
-  const head = repo.branches.get(issue.pull.head);
-  const baseShas = new Set(base?.commits.map((c) => c.sha));
-  const touched = new Set(head?.commits.filter((c) => !baseShas.has(c.sha)).flatMap((c) => c.paths));
-  const files = [...touched].sort().map((path) => pullFileJson(repo, issue.pull!.head, path, base?.files.get(path), head?.files.get(path)));
-  const { page, headers } = paginate(req, files);
+  const { page, headers } = paginate(req, pullFiles(repo, issue.pull));
   return ok(page, 200, headers);
 }
 

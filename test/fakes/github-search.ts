@@ -1,6 +1,6 @@
-import { blobSha, repoJson } from './github-json.ts';
-import { ok, paginate, validationFailed, type FakeRequest, type FakeResponse, type Route } from './github-http.ts';
-import { canSee, type FakeGithubState, type FakeRepo } from './github-state.ts';
+import { blobSha, issueJson, repoJson } from './github-json.ts';
+import { githubError, ok, paginate, validationFailed, type FakeRequest, type FakeResponse, type Route } from './github-http.ts';
+import { canSee, findRepo, type FakeGithubState, type FakeIssue, type FakeRepo } from './github-state.ts';
 
 /** GitHub's search query: free terms (quoted phrases kept whole) and `key:value` qualifiers. */
 function parseQuery(q: string): { terms: string[]; qualifiers: Map<string, string[]> } {
@@ -24,8 +24,8 @@ function inScope(repo: FakeRepo, qualifiers: Map<string, string[]>): boolean {
 }
 
 function searchResult(req: FakeRequest, items: unknown[]): FakeResponse {
-  const { page } = paginate(req, items);
-  return ok({ total_count: items.length, incomplete_results: false, items: page });
+  const { page, headers } = paginate(req, items);
+  return ok({ total_count: items.length, incomplete_results: false, items: page }, 200, headers);
 }
 
 function missingQuery(req: FakeRequest): FakeResponse | undefined {
@@ -76,8 +76,67 @@ function searchRepositories(req: FakeRequest, _params: string[], state: FakeGith
   return searchResult(req, matching.map((r) => repoJson(req.api, r)));
 }
 
-/** `GET /search/code` and `GET /search/repositories`. */
+const ISSUES_DOC = '/search/search#search-issues-and-pull-requests';
+
+/**
+ * GitHub's 422 when a `repo:`, `user:` or `org:` qualifier names something that does not exist or
+ * the token cannot see: the same answer for both, so a search cannot confirm a private repository.
+ */
+function unsearchable(req: FakeRequest, qualifiers: Map<string, string[]>, state: FakeGithubState): FakeResponse | undefined {
+  const hiddenRepo = (qualifiers.get('repo') ?? []).some((full) => {
+    const [owner = '', name = ''] = full.split('/');
+    const repo = findRepo(state, owner, name);
+    return !repo || !canSee(repo, req.login);
+  });
+  const logins = [...state.users].map((u) => u.toLowerCase());
+  const unknownOwner = [...(qualifiers.get('user') ?? []), ...(qualifiers.get('org') ?? [])].some((o) => !logins.includes(o.toLowerCase()));
+  if (!hiddenRepo && !unknownOwner) return undefined;
+  const message = 'The listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them.';
+  return validationFailed('/search/search', [{ message, resource: 'Search', field: 'q', code: 'invalid' }]);
+}
+
+const SORT_KEYS: Record<string, (i: FakeIssue) => number> = {
+  comments: (i) => i.comments.length,
+  created: (i) => Date.parse(i.createdAt),
+  updated: (i) => Date.parse(i.updatedAt),
+  reactions: () => 0, // the fake keeps no reactions
+};
+
+/**
+ * Issue and pull request search. GitHub now refuses a query that does not say which kind it
+ * wants (`is:issue` or `is:pull-request`; `is:pr` and `type:` work too). Every hit scores 1, so best
+ * match keeps the fake's order: repositories as added, issues by number.
+ */
+function searchIssues(req: FakeRequest, _params: string[], state: FakeGithubState): FakeResponse {
+  const missing = missingQuery(req);
+  if (missing) return missing;
+  const { terms, qualifiers } = parseQuery(req.query.get('q')!);
+  const is = [...(qualifiers.get('is') ?? []), ...(qualifiers.get('type') ?? [])].map((v) => v.toLowerCase());
+  const issues = is.includes('issue');
+  const pulls = is.includes('pr') || is.includes('pull-request');
+  if (!issues && !pulls) return githubError(422, "Query must include 'is:issue' or 'is:pull-request'", ISSUES_DOC);
+  const refused = unsearchable(req, qualifiers, state);
+  if (refused) return refused;
+  const states = [...is.filter((v) => v === 'open' || v === 'closed'), ...(qualifiers.get('state') ?? []).map((v) => v.toLowerCase())];
+  const labels = (qualifiers.get('label') ?? []).map((l) => l.toLowerCase());
+  const authors = (qualifiers.get('author') ?? []).map((a) => a.toLowerCase());
+  const hits = state.repos
+    .filter((r) => canSee(r, req.login) && inScope(r, qualifiers))
+    .flatMap((repo) => repo.issues.map((issue) => ({ repo, issue })))
+    .filter(({ issue: i }) => (i.pull ? pulls : issues))
+    .filter(({ issue: i }) => states.length === 0 || states.includes(i.state))
+    .filter(({ issue: i }) => labels.every((l) => i.labels.some((have) => have.toLowerCase() === l)))
+    .filter(({ issue: i }) => authors.length === 0 || authors.includes(i.author.toLowerCase()))
+    .filter(({ issue: i }) => terms.every((t) => `${i.title}\n${i.body ?? ''}`.toLowerCase().includes(t)));
+  const key = SORT_KEYS[req.query.get('sort') ?? ''];
+  const direction = req.query.get('order') === 'asc' ? 1 : -1;
+  if (key) hits.sort((a, b) => (key(a.issue) - key(b.issue)) * direction);
+  return searchResult(req, hits.map(({ repo, issue }) => ({ ...issueJson(req.api, repo, issue), score: 1 })));
+}
+
+/** `GET /search/code`, `GET /search/repositories` and `GET /search/issues`. */
 export const searchRoutes: Route[] = [
   { method: 'GET', pattern: /^\/search\/code$/, handle: searchCode },
   { method: 'GET', pattern: /^\/search\/repositories$/, handle: searchRepositories },
+  { method: 'GET', pattern: /^\/search\/issues$/, handle: searchIssues },
 ];

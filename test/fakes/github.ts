@@ -2,7 +2,10 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { githubError, type FakeRequest, type FakeResponse, type Route } from './github-http.ts';
 import { resetUserIds } from './github-json.ts';
+import { gitRoutes } from './github-git-routes.ts';
+import { readRoutes } from './github-read-routes.ts';
 import { repoRoutes } from './github-routes.ts';
+import { reviewRoutes } from './github-review-routes.ts';
 import { searchRoutes } from './github-search.ts';
 import { addToken, createFakeGithubState, type FakeGithubState } from './github-state.ts';
 
@@ -73,7 +76,7 @@ export function serverError(status = 502): FakeFailure {
   return { status, body: { message: 'Server Error' } };
 }
 
-const routes: Route[] = [...repoRoutes, ...searchRoutes];
+const routes: Route[] = [...repoRoutes, ...reviewRoutes, ...gitRoutes, ...readRoutes, ...searchRoutes];
 
 /** `GET /rate_limit` as GitHub answers it: each resource's limit, use and reset. */
 function rateLimitStatus(used: { core: number; search: number }): FakeResponse {

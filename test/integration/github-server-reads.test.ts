@@ -18,22 +18,25 @@ afterEach(async () => {
 });
 
 describe('github source: tool list', () => {
-  it('offers the fifteen tools with honest annotations', async () => {
+  it('offers the twenty-one tools with honest annotations', async () => {
     const tools = await source.listTools(new AbortController().signal);
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual([
-      'add_issue_comment', 'create_issue', 'create_pull_request', 'get_file_contents', 'get_issue', 'get_pull_request', 'get_pull_request_files',
-      'list_branches', 'list_commits', 'list_issues', 'list_pull_requests', 'merge_pull_request', 'search_code', 'search_repositories', 'update_issue',
+      'add_issue_comment', 'create_branch', 'create_issue', 'create_or_update_file', 'create_pull_request', 'create_pull_request_review',
+      'get_commit', 'get_file_contents', 'get_issue', 'get_pull_request', 'get_pull_request_files', 'list_branches', 'list_commits',
+      'list_issue_comments', 'list_issues', 'list_pull_requests', 'merge_pull_request', 'search_code', 'search_issues', 'search_repositories',
+      'update_issue',
     ]);
     const hints = tools.map((t) => [t.name, t.annotations?.readOnlyHint, t.annotations?.destructiveHint, t.annotations?.openWorldHint]);
-    const creations = new Set(['create_issue', 'add_issue_comment', 'create_pull_request']);
-    // An update or a merge changes what exists: destructive. The same update twice changes nothing more.
-    const destructive = new Set(['update_issue', 'merge_pull_request']);
+    const creations = new Set(['create_issue', 'add_issue_comment', 'create_pull_request', 'create_branch', 'create_pull_request_review']);
+    // An update, a merge or a file written over changes what exists: destructive.
+    const destructive = new Set(['update_issue', 'merge_pull_request', 'create_or_update_file']);
     const hint = (name: string) => (destructive.has(name) ? [name, false, true, true] : creations.has(name) ? [name, false, false, true] : [name, true, undefined, true]);
     expect(hints).toEqual(tools.map((t) => hint(t.name)));
+    // The same update twice changes nothing more; a merge or a commit cannot be repeated to the same effect.
     expect(byName.get('update_issue')?.annotations?.idempotentHint).toBe(true);
-    // A merge cannot be repeated: the second fails.
     expect(byName.get('merge_pull_request')?.annotations?.idempotentHint).toBe(false);
+    expect(byName.get('create_or_update_file')?.annotations?.idempotentHint).toBe(false);
   });
 
   it('makes owner and repo optional and names the configured defaults', async () => {

@@ -80,7 +80,8 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
       onRateLimit: retryOnce('primary'),
       onSecondaryRateLimit: retryOnce('secondary'),
     },
-    // 5xx and network failures: one retry after a second; 4xx answers are final.
-    retry: { retries: 1 },
+    // 5xx and network failures: one retry after a second. 4xx answers are final: the plugin's own list
+    // leaves out 405 (not mergeable) and 409 (a stale sha), which sending again cannot change.
+    retry: { retries: 1, doNotRetry: [400, 401, 403, 404, 405, 409, 410, 422, 451] },
   });
 }

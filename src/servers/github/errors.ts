@@ -34,6 +34,13 @@ function describeValidationErrors(errors: GithubErrorBody['errors']): string {
     .join('; ');
 }
 
+/** GitHub's status and message for an HTTP failure, for tools that explain some failures themselves. */
+export function failureOf(error: unknown): { status: number; message: string } | undefined {
+  if (!isHttpError(error)) return undefined;
+  const data = error.response?.data as { message?: unknown } | undefined;
+  return { status: error.status, message: typeof data?.message === 'string' ? data.message : '' };
+}
+
 function rateLimitedUntil(headers: Record<string, string | undefined>, now: number): string | undefined {
   const reset = Number(headers['x-ratelimit-reset']);
   if (headers['x-ratelimit-remaining'] === '0' && Number.isFinite(reset) && reset > 0) return new Date(reset * 1000).toISOString();
@@ -71,7 +78,8 @@ export function describeHttpError(error: HttpError, subject: string, now = Date.
   }
   if (status === 409) return `GitHub reported a conflict for ${subject} (409${githubMessage ? `: ${githubMessage}` : ''}).`;
   if (status === 422) {
-    const details = describeValidationErrors(body.errors);
+    // GitHub's details may end a sentence of their own.
+    const details = describeValidationErrors(body.errors).replace(/\.$/, '');
     return `GitHub rejected the request (422 ${githubMessage ?? 'Unprocessable Entity'})${details ? `: ${details}` : ''}. Fix the arguments and try again.`;
   }
   if (status >= 500 && error.response === undefined) return `Could not reach GitHub: ${error.message}. Try again later.`;

@@ -2,11 +2,8 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
-import { moreLine, nextPageFrom, pageShape, readOnlyAnnotations, truncate } from '../format.ts';
-
-/** The most of one file's patch returned, and of all the page's patches together. */
-const MAX_PATCH_CHARS = 20_000;
-const MAX_PATCHES_CHARS = 60_000;
+import { changedFiles, describeChangedFiles, MAX_PATCH_CHARS, MAX_PATCHES_CHARS } from '../changed-files.ts';
+import { moreLine, nextPageFrom, pageShape, readOnlyAnnotations } from '../format.ts';
 
 /** Registers `get_pull_request_files`: the files a pull request changes, with their patches. */
 export function registerGetPullRequestFilesTool(registry: ToolRegistry, ctx: GithubToolContext): void {
@@ -31,28 +28,10 @@ export function registerGetPullRequestFilesTool(registry: ToolRegistry, ctx: Git
       const { data, headers } = await ctx.call(context, `pull request #${args.pullNumber} in ${owner}/${repo}`, (request) =>
         ctx.client.rest.pulls.listFiles({ owner, repo, pull_number: args.pullNumber, per_page: args.perPage, page: args.page, request }),
       );
-      let budget = MAX_PATCHES_CHARS;
-      const files = data.map((f) => {
-        const cut = args.includePatch && f.patch !== undefined ? truncate(f.patch, Math.max(0, Math.min(MAX_PATCH_CHARS, budget))) : undefined;
-        if (cut) budget -= cut.text.length;
-        return {
-          filename: f.filename,
-          status: f.status,
-          additions: f.additions,
-          deletions: f.deletions,
-          ...(f.previous_filename !== undefined && { previousFilename: f.previous_filename }),
-          ...(cut && { patch: cut.text, patchTruncated: cut.truncated }),
-        };
-      });
+      const files = changedFiles(data, args.includePatch);
       const nextPage = nextPageFrom(headers);
       const header = `Files changed by pull request #${args.pullNumber} in ${owner}/${repo} (page ${args.page})`;
-      const blocks = files.map((f) => {
-        const renamed = f.previousFilename ? ` (from ${f.previousFilename})` : '';
-        const line = `${f.status} ${f.filename}${renamed} +${f.additions} −${f.deletions}`;
-        if (!args.includePatch) return line;
-        return f.patch === undefined ? `${line}\n(no diff from GitHub: a binary file, a rename without changes, or a diff too large)` : `${line}\n${f.patch}`;
-      });
-      const text = files.length > 0 ? `${header}:\n${blocks.join(args.includePatch ? '\n\n' : '\n')}${moreLine(nextPage)}` : `${header}: none.`;
+      const text = files.length > 0 ? `${header}:\n${describeChangedFiles(files, args.includePatch)}${moreLine(nextPage)}` : `${header}: none.`;
       return textResult(text, { owner, repo, pullNumber: args.pullNumber, files, ...(nextPage !== undefined && { nextPage }) });
     },
   );

@@ -3,24 +3,17 @@ import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
 import { count, moreLine, pageShape, readOnlyAnnotations } from '../format.ts';
-
-/** True when the query already says where to search. */
-function hasScopeQualifier(query: string): boolean {
-  return /(^|\s)(repo|org|user):\S/i.test(query);
-}
+import { scopedQuery, scopeNote } from '../search-scope.ts';
 
 /** Registers `search_code`: GitHub code search, scoped to a repository unless the query says otherwise. */
 export function registerSearchCodeTool(registry: ToolRegistry, ctx: GithubToolContext): void {
-  const scopeNote = ctx.defaultRepo
-    ? ` Without owner/repo it searches ${ctx.defaultRepo.owner}/${ctx.defaultRepo.repo}, unless the query has its own repo:, org: or user: qualifier.`
-    : ' Pass owner and repo (or a repo:, org: or user: qualifier) to search one place.';
   registry.registerTool(
     {
       name: 'search_code',
       title: 'Search code',
       description:
         "Searches file contents on GitHub with GitHub's code search syntax, e.g. 'createServer language:typescript path:src'. " +
-        `Returns matching file paths; read one with get_file_contents.${scopeNote}`,
+        `Returns matching file paths; read one with get_file_contents.${scopeNote(ctx)}`,
       inputSchema: z.object({
         query: z.string().min(1).max(256).describe('Search terms and qualifiers (language:, path:, extension:, repo:, org:).'),
         ...ctx.repoShape,
@@ -29,11 +22,7 @@ export function registerSearchCodeTool(registry: ToolRegistry, ctx: GithubToolCo
       annotations: readOnlyAnnotations,
     },
     async (args, context) => {
-      let q = args.query;
-      if (!hasScopeQualifier(q) && (args.owner || args.repo || ctx.defaultRepo)) {
-        const { owner, repo } = ctx.resolveRepo(args);
-        q = `${q} repo:${owner}/${repo}`;
-      }
+      const q = scopedQuery(ctx, args.query, args);
       const { data } = await ctx.call(context, `code matching '${q}'`, (request) =>
         ctx.client.rest.search.code({ q, per_page: args.perPage, page: args.page, request }),
       );
