@@ -6,7 +6,7 @@ import type { Logger } from '../src/shared/logger.ts';
 
 /**
  * The gateway's app over modules composed for a benchmark, as `botgate serve` builds it
- * without sign-in pages or OAuth. `hostGuard`: the DNS-rebinding guard of a gateway on loopback.
+ * without sign-in pages or OAuth (metrics counted, not served). `hostGuard`: the DNS-rebinding guard of a gateway on loopback.
  */
 export function createBenchApp(modules: Modules, db: Db, options: { logger: Logger; selfUrl: () => string; hostGuard: boolean }): Express {
   return createApp({
@@ -22,5 +22,7 @@ export function createBenchApp(modules: Modules, db: Db, options: { logger: Logg
     selfUrl: options.selfUrl,
     allowedHostnames: options.hostGuard ? allowedHostnames('127.0.0.1', undefined) : undefined,
     operator: { commands: modules.commands, token: generateOperatorToken() },
+    // Counted as in production; nothing scrapes them here.
+    metrics: modules.metrics,
   });
 }

@@ -12,8 +12,9 @@ import {
   readTenantDeleted,
   type AuditWriter,
   type TenancyModule,
+  type UsageService,
 } from './tenancy/index.ts';
-import { createOperatorCommands, type OperatorCommands } from './gateway/index.ts';
+import { createMetrics, createOperatorCommands, type Metrics, type OperatorCommands } from './gateway/index.ts';
 
 export interface Modules {
   tenancy: TenancyModule;
@@ -21,6 +22,8 @@ export interface Modules {
   bots: BotsModule;
   auditWriter: AuditWriter;
   commands: OperatorCommands;
+  /** What the gateway counts for Prometheus (`/metrics`): requests, tool calls, model calls, the audit queue. */
+  metrics: Metrics;
   /** Change notifications between modules and, on PostgreSQL, between nodes. */
   changes: ChangeBus;
   /**
@@ -60,6 +63,18 @@ function forgetDeletedTenants({ tenancy, servers, bots, logger }: { tenancy: Ten
   };
 }
 
+/** The usage service bots meter through, counting each model call it records for the metrics too. */
+function observedUsage(usage: UsageService, metrics: Metrics): UsageService {
+  return {
+    ...usage,
+    async record(tenantId, record) {
+      const id = await usage.record(tenantId, record);
+      metrics.modelCall(record);
+      return id;
+    },
+  };
+}
+
 /** Wires the modules once, for the gateway and for the CLI alike. */
 export function composeModules({
   config,
@@ -91,10 +106,12 @@ export function composeModules({
     upstreamMessageLimit: config.upstreamMessageLimit,
     sharedDatabase: config.databaseUrl !== undefined,
   });
+  const auditWriter = createAuditWriter({ db, logger });
+  const metrics = createMetrics({ auditPending: () => auditWriter.pending() });
   const bots = createBotsModule({
     db,
     secretKey,
-    usage: tenancy.usage,
+    usage: observedUsage(tenancy.usage, metrics),
     logger,
     anthropic: { apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl },
     pricesFile: config.pricesFile,
@@ -103,7 +120,6 @@ export function composeModules({
     // Bots are the tools of the aggregate's `bot` namespace: their changes are announced as that server's.
     onBotsChanged: (tenantId) => publishListsChanges(changes)(tenantId, RESERVED_SERVER_SLUG),
   });
-  const auditWriter = createAuditWriter({ db, logger });
   let connected: Promise<void> | undefined;
   return {
     tenancy,
@@ -111,6 +127,7 @@ export function composeModules({
     bots,
     auditWriter,
     commands: createOperatorCommands({ tenancy, servers, bots }),
+    metrics,
     changes,
     connect: () =>
       (connected ??= (async () => {

@@ -82,6 +82,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     publicUrl: config.publicUrl,
     signIn: { throttle: loginThrottle, secretKey },
     oauth,
+    metrics: modules.metrics,
+    metricsToken: config.metricsToken,
   });
   // Other nodes' changes (and tenant deletions) are heard before the first client can listen for them.
   await modules.connect();

@@ -10,6 +10,8 @@ import type { AuditWriter, Principal, TenancyModule } from '../tenancy/index.ts'
 import { requireCredential } from './auth.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
+import { observeRequests } from './http-metrics.ts';
+import type { Metrics } from './metrics.ts';
 import { requestLog } from './request-log.ts';
 import type { OperatorCommands } from './operator/commands.ts';
 import { createMcpRoutes } from './mcp/mcp.routes.ts';
@@ -24,6 +26,7 @@ import { createKeyRoutes } from './routes/keys.routes.ts';
 import { createInvitationRoutes } from './routes/invitations.routes.ts';
 import { createMemberRoutes } from './routes/members.routes.ts';
 import { createMeRoutes } from './routes/me.routes.ts';
+import { createMetricsRoutes } from './routes/metrics.routes.ts';
 import { createOperatorRoutes } from './routes/operator.routes.ts';
 import { createServerRoutes } from './routes/servers.routes.ts';
 import { createTenantRoutes } from './routes/tenant.routes.ts';
@@ -65,6 +68,10 @@ export interface AppDependencies {
    * access tokens on MCP endpoints. Absent in harnesses that use API keys only.
    */
   oauth?: OAuthModule;
+  /** Counted requests and tool calls; `/metrics` serves them to a scraper with `metricsToken`. Absent in harnesses. */
+  metrics?: Metrics;
+  /** BOTGATE_METRICS_TOKEN: without it `/metrics` is off. */
+  metricsToken?: string | undefined;
 }
 
 /** The tenant and actor of an authenticated request, for its log line; undefined before authentication. */
@@ -88,16 +95,19 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
 
+  if (deps.metrics) app.use(observeRequests(deps.metrics));
   app.use(
     requestLog({
       logger: deps.logger,
-      ignore: (req) => req.url === '/healthz' || req.url === '/readyz',
+      // Probes and scrapes come every few seconds: their lines would drown the rest.
+      ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
       // The request's line names who made it, once authenticated (read when the line is written).
       bindings: principalBindings,
     }),
   );
   app.use(helmet());
   app.use(createHealthRoutes({ isReady: deps.isReady }));
+  if (deps.metrics) app.use(createMetricsRoutes({ metrics: deps.metrics, token: deps.metricsToken }));
 
   const credentials = createRunCredentials();
   const runtime = {

@@ -137,6 +137,12 @@ const envSchema = z.object({
       message: 'must be from 1kb to 1024mb',
     })
     .default(16 * 1024 * 1024),
+  BOTGATE_METRICS_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')
+    .max(512, 'must be at most 512 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters, no spaces')
+    .optional(),
 });
 
 /** The gateway's configuration, frozen after parsing. */
@@ -173,6 +179,8 @@ export interface Config {
   readonly stdioCommands: Readonly<Record<string, { command: string; args: readonly string[] }>>;
   /** The most servers one tenant may have (BOTGATE_MAX_SERVERS_PER_TENANT); the servers module's default when unset. */
   readonly maxServersPerTenant: number | undefined;
+  /** The bearer token a Prometheus scraper sends to `/metrics` (BOTGATE_METRICS_TOKEN); the path is off without it. */
+  readonly metricsToken: string | undefined;
 }
 
 /** Thrown when the environment does not describe a valid configuration. */
@@ -224,5 +232,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     maxServersPerTenant: e.BOTGATE_MAX_SERVERS_PER_TENANT,
     oauthClients: e.BOTGATE_OAUTH_CLIENTS ?? [],
     oauthAccessTokenTtl: e.BOTGATE_OAUTH_ACCESS_TOKEN_TTL,
+    metricsToken: e.BOTGATE_METRICS_TOKEN,
   });
 }

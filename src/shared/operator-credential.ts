@@ -18,8 +18,8 @@ export function generateOperatorToken(): string {
   return `bgo_${randomBytes(32).toString('base64url')}`;
 }
 
-/** Constant-time check of a presented operator token. */
-export function operatorTokenMatches(expected: string, presented: string): boolean {
+/** Constant-time check of a presented token against the one expected (the operator's, the metrics scraper's). */
+export function tokenMatches(expected: string, presented: string): boolean {
   const a = createHash('sha256').update(expected).digest();
   const b = createHash('sha256').update(presented).digest();
   return timingSafeEqual(a, b);

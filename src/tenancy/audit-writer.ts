@@ -16,6 +16,8 @@ export interface AuditWriter {
   enqueue(tenantId: string, context: RequestContext, change: AuditChange): void;
   /** Writes everything queued so far. */
   flush(): Promise<void>;
+  /** How many accepted events wait to be written. */
+  pending(): number;
   /** Stops the timer and writes what is left: nothing accepted is lost on a clean shutdown. */
   close(): Promise<void>;
 }
@@ -133,6 +135,7 @@ export function createAuditWriter({
       else schedule();
     },
     flush,
+    pending: () => queue.length,
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);

@@ -90,6 +90,20 @@ describe('loadConfig', () => {
     expect(configErrorFor({ BOTGATE_UPSTREAM_MESSAGE_LIMIT: value }).message).toContain(`BOTGATE_UPSTREAM_MESSAGE_LIMIT: ${reason}`);
   });
 
+  it('reads BOTGATE_METRICS_TOKEN, and leaves metrics off without it', () => {
+    const token = 'f'.repeat(64);
+    expect(loadConfig({ BOTGATE_METRICS_TOKEN: token }).metricsToken).toBe(token);
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+  });
+
+  it.each([
+    ['short-token', 'must be at least 32 characters'],
+    [`${'a'.repeat(20)} ${'b'.repeat(20)}`, 'must be visible ASCII characters, no spaces'],
+    ['x'.repeat(513), 'must be at most 512 characters'],
+  ])('refuses BOTGATE_METRICS_TOKEN=%s, saying why', (value, reason) => {
+    expect(configErrorFor({ BOTGATE_METRICS_TOKEN: value }).message).toContain(`BOTGATE_METRICS_TOKEN: ${reason}`);
+  });
+
   it('reads BOTGATE_MAX_SERVERS_PER_TENANT, leaving the default to the servers module when unset', () => {
     expect(loadConfig({ BOTGATE_MAX_SERVERS_PER_TENANT: '250' }).maxServersPerTenant).toBe(250);
     expect(loadConfig({}).maxServersPerTenant).toBeUndefined();

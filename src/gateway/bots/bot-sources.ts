@@ -25,6 +25,7 @@ export function botsEntry(context: AskContext, bots: readonly BotInfo[]): Catalo
   return {
     slug: BOTS_NAMESPACE,
     serverId: '',
+    kind: 'bot',
     audit: (tool) => ({ resourceType: 'bot', resourceId: bySlug.get(tool)?.id ?? null }),
     source: {
       listTools: async () => bots.map((bot) => askTool(bot.slug, bot)),
@@ -69,6 +70,7 @@ export function botEntry(context: AskContext, bot: BotInfo, conversations: Conve
   return {
     slug: bot.slug,
     serverId: '',
+    kind: 'bot',
     audit: () => ({ resourceType: 'bot', resourceId: bot.id }),
     source: {
       listTools: async () => [askTool('ask', bot)],

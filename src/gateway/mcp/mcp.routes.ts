@@ -20,6 +20,7 @@ import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
 import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
 import type { ToolCallRunner } from './tool-call.ts';
+import type { Metrics } from '../metrics.ts';
 import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
 import { createToolServer } from './tool-server.ts';
@@ -36,6 +37,8 @@ export interface McpRouteDependencies extends BotRuntime {
   stopping?: AbortSignal | undefined;
   /** Accepts the gateway's own OAuth access tokens besides API keys; absent, API keys only. */
   oauth?: OAuthResourceServer | undefined;
+  /** Counts each tool call by server kind and outcome. */
+  metrics?: Metrics | undefined;
 }
 
 interface EndpointState {
@@ -71,7 +74,8 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       catalog: state.catalog,
       logger: deps.logger,
       caller: `${actor.type}:${actor.id ?? ''}`,
-      onToolCall: (call) =>
+      onToolCall: (call) => {
+        deps.metrics?.toolCall(call.entry.kind ?? 'other', call.outcome, call.durationMs);
         deps.auditWriter.enqueue(state.principal.tenant.id, contextOf(state.request, state.response), {
           action: 'tool.call',
           ...(call.entry.audit?.(call.tool) ?? { resourceType: 'server', resourceId: call.entry.serverId }),
@@ -84,7 +88,8 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
             outcome: call.outcome,
             duration_ms: Math.round(call.durationMs),
           },
-        }),
+        });
+      },
     };
   }
 
@@ -175,6 +180,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
         return {
           slug: server.slug,
           serverId: server.id,
+          kind: server.kind,
           source: whole ? source : restrictSource(source, server.slug, principal.tools),
         };
       }),

@@ -16,6 +16,8 @@ export interface CatalogEntry {
   /** The server's slug; names are `{slug}__{name}` and URIs `botgate://{slug}/{uri}` when `namespaced`. */
   slug: string;
   serverId: string;
+  /** The server's kind (`filesystem`, `remote`, ...; `bot` for bots), as the metrics count calls. */
+  kind?: string;
   source: ProxiedSource;
   /** What the audit trail names for a call of `tool`; a server (`serverId`) when absent. */
   audit?: (tool: string) => { resourceType: string; resourceId: string | null };

@@ -3,7 +3,7 @@ import { AppError } from '../../shared/errors.ts';
 import { bearerToken } from '../auth.ts';
 import { contextOf, param } from '../http.ts';
 import { OPERATOR_COMMANDS, type OperatorCommandName, type OperatorCommands } from '../operator/commands.ts';
-import { operatorTokenMatches } from '../../shared/operator-credential.ts';
+import { tokenMatches } from '../../shared/operator-credential.ts';
 
 /**
  * `POST /api/v1/operator/{command}`: the CLI's way in while this process holds
@@ -13,7 +13,7 @@ export function createOperatorRoutes({ commands, token }: { commands: OperatorCo
   const router = Router();
   router.post('/operator/:command', async (req, res) => {
     const presented = bearerToken(req.get('authorization'));
-    if (!presented || !operatorTokenMatches(token, presented)) {
+    if (!presented || !tokenMatches(token, presented)) {
       throw new AppError('unauthorized', 'the operator token is missing or wrong');
     }
     const name = param(req, 'command');
