@@ -85,8 +85,10 @@ export { publishListsChanges, readListsChange, type ListKind, type ListsChange, 
 export type { DefinitionChange, ToolDefinition, ToolPinInfo, ToolPinService } from './pinning/index.ts';
 export {
   errorResult,
+  isUnavailableResult,
   textResult,
   ToolError,
+  unavailableResult,
   UnknownToolError,
   type ToolCallContext,
   type AskingContext,

@@ -1,6 +1,6 @@
 import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { errorResult, ToolError, UnknownToolError, type ToolCallContext, type ToolSource } from './tool-source.ts';
+import { errorResult, ToolError, unavailableResult, UnknownToolError, type ToolCallContext, type ToolSource } from './tool-source.ts';
 
 /** A built-in tool: verb-first name, a description written for a model, a zod input schema, honest annotations. */
 export interface BuiltinTool<S extends z.ZodObject> {
@@ -62,7 +62,7 @@ export function createToolRegistry(options: { onClose?: () => Promise<void> } = 
       try {
         return await entry.handler(parsed.data, context);
       } catch (error) {
-        if (error instanceof ToolError) return errorResult(error.message);
+        if (error instanceof ToolError) return error.unavailable ? unavailableResult(error.message) : errorResult(error.message);
         throw error;
       }
     },

@@ -89,6 +89,13 @@ export class UnknownToolError extends Error {
 /** A failure to report to the model as a tool error result, with a message it can act on. */
 export class ToolError extends Error {
   override readonly name = 'ToolError';
+  /** The service behind the tool could not be reached or did not answer in time: the tool itself never ran or refused. */
+  readonly unavailable: boolean;
+
+  constructor(message: string, { unavailable = false, ...options }: ErrorOptions & { unavailable?: boolean } = {}) {
+    super(message, options);
+    this.unavailable = unavailable;
+  }
 }
 
 export function textResult(text: string, structuredContent?: Record<string, unknown>): CallToolResult {
@@ -97,4 +104,21 @@ export function textResult(text: string, structuredContent?: Record<string, unkn
 
 export function errorResult(message: string): CallToolResult {
   return { content: [{ type: 'text', text: message }], isError: true };
+}
+
+/** Marks results the gateway made because the service behind a tool was unreachable; a symbol, so it never reaches the wire. */
+const UNAVAILABLE = Symbol('botgate.unavailable');
+
+/**
+ * The error result of a call whose upstream (a remote or stdio server,
+ * GitHub, a database) could not be reached or did not answer in time, told
+ * apart from the tool refusing (`isUnavailableResult`) in the audit trail and
+ * the metrics. The mark is enumerable, so copies of the result keep it.
+ */
+export function unavailableResult(message: string): CallToolResult {
+  return Object.assign(errorResult(message), { [UNAVAILABLE]: true });
+}
+
+export function isUnavailableResult(result: object): boolean {
+  return (result as Record<symbol, unknown>)[UNAVAILABLE] === true;
 }

@@ -5,8 +5,8 @@ import type { Tool } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UPSTREAM_ASKABLE } from '../../src/servers/remote/upstream-connection.ts';
 import { freePort, startEverything, stopEverything } from '../support/everything-server.ts';
-import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { operatorCommand, request, seedTenant } from '../support/http.ts';
+import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { apiClient, operatorCommand, request, seedTenant, type AuditEventJson } from '../support/http.ts';
 import { connectFullV2, FULL_CLIENTS, type McpFullClient, type ProgressEvent } from '../support/mcp-full-clients.ts';
 import { openListener } from '../support/mcp-listener.ts';
 
@@ -212,5 +212,12 @@ describe('MCP endpoints over a remote server (server-everything over Streamable 
         await client.close();
       }
     }
+    // The trail tells a dead upstream from a tool that refused.
+    const outcomes = await pollUntil('the dead upstream’s audit events', async () => {
+      const events = (await apiClient(gateway!.url, key).get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=100')).body.events;
+      const echoes = events.filter((event) => (event.after as { tool?: string }).tool === 'echo').slice(0, FULL_CLIENTS.length);
+      return echoes.length === FULL_CLIENTS.length && echoes.every((e) => (e.after as { outcome?: string }).outcome !== 'ok') ? echoes : undefined;
+    });
+    expect(outcomes.map((e) => (e.after as { outcome?: string }).outcome)).toEqual(FULL_CLIENTS.map(() => 'upstream_unavailable'));
   });
 });

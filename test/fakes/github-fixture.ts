@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createGithubSource, type GithubSourceOptions } from '../../src/servers/github/index.ts';
 import { createOutboundGuard } from '../../src/servers/outbound.ts';
-import type { ToolSource } from '../../src/servers/tool-source.ts';
+import { isUnavailableResult, type ToolSource } from '../../src/servers/tool-source.ts';
 import { addIssue, addRepo, addToken, commitToBranch, type FakeGithub, type FakeRepo } from './github.ts';
 
 /** A small GitHub world for the github server tests: acme/widgets (public), acme/secret-plans (private), octo/tools. */
@@ -57,6 +57,8 @@ export function sourceFor(fake: FakeGithub, options: Partial<GithubSourceOptions
 export interface SeenResult {
   text: string;
   isError: boolean;
+  /** Marked as GitHub being unreachable (not GitHub refusing): the audit trail's `upstream_unavailable`. */
+  unavailable: boolean;
   structured: Record<string, unknown> | undefined;
 }
 
@@ -64,5 +66,10 @@ export interface SeenResult {
 export async function callTool(source: ToolSource, name: string, args: Record<string, unknown> = {}, signal = new AbortController().signal): Promise<SeenResult> {
   const result = await source.callTool(name, args, { signal, progress: () => Promise.resolve() });
   const text = result.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join('\n');
-  return { text, isError: result.isError === true, structured: result.structuredContent as Record<string, unknown> | undefined };
+  return {
+    text,
+    isError: result.isError === true,
+    unavailable: isUnavailableResult(result),
+    structured: result.structuredContent as Record<string, unknown> | undefined,
+  };
 }

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseSource } from '../../src/servers/database/index.ts';
 import { createOutboundGuard } from '../../src/servers/outbound.ts';
-import { UnknownToolError, type ToolCallContext, type ToolSource } from '../../src/servers/tool-source.ts';
+import { isUnavailableResult, UnknownToolError, type ToolCallContext, type ToolSource } from '../../src/servers/tool-source.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
 
 const FIXTURE = `
@@ -206,11 +206,16 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: tools', () => {
     expect(() => createDatabaseSource({ url, rowLimit: 0, createSocket })).toThrow(/rowLimit/);
   });
 
-  it('reports an unreachable database as a tool error', async () => {
+  it('reports an unreachable database as a tool error, marked as the database being unavailable', async () => {
     const unreachable = createDatabaseSource({ url: 'postgres://postgres@127.0.0.1:1/none', createSocket });
     const result = await call('query', { sql: 'select 1' }, unreachable);
     await unreachable.close();
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/^Could not reach the database/);
+    expect(isUnavailableResult(result)).toBe(true);
+    // The database answering with an error is not an outage.
+    const refused = await call('query', { sql: 'select * from no_such_table' });
+    expect(refused.isError).toBe(true);
+    expect(isUnavailableResult(refused)).toBe(false);
   });
 });

@@ -124,7 +124,7 @@ describe('github source: create_branch', () => {
     ];
     const seen = [];
     for (const [branch] of refused) seen.push(await callTool(source, 'create_branch', { branch }));
-    expect(seen).toEqual(refused.map(([, problem]) => ({ isError: true, text: `Invalid arguments for create_branch: branch: ${problem}`, structured: undefined })));
+    expect(seen).toEqual(refused.map(([, problem]) => ({ isError: true, text: `Invalid arguments for create_branch: branch: ${problem}`, unavailable: false, structured: undefined })));
     const short = await callTool(source, 'create_branch', { branch: 'ok', from: 'abc1234' });
     expect(short.text).toBe(
       'Invalid arguments for create_branch: from: looks like an abbreviated commit SHA; GitHub needs the full 40-character SHA (list_commits returns it)',
@@ -229,7 +229,7 @@ describe('github source: create_or_update_file', () => {
     ];
     const seen = [];
     for (const [args] of refused) seen.push(await write(args));
-    expect(seen).toEqual(refused.map(([, problem]) => ({ isError: true, text: `Invalid arguments for create_or_update_file: ${problem}`, structured: undefined })));
+    expect(seen).toEqual(refused.map(([, problem]) => ({ isError: true, text: `Invalid arguments for create_or_update_file: ${problem}`, unavailable: false, structured: undefined })));
     expect(fake.requests).toHaveLength(0);
     expect(snapshot(widgets)).toBe(before);
   });

@@ -24,7 +24,12 @@ describe('github source: GitHub errors become results a model can act on', () =>
     const before = JSON.stringify(widgets.issues);
     for (const [name, args] of [['get_issue', { issueNumber: 1 }], ['create_issue', { title: 'x' }]] as const) {
       const seen = await callTool(source, name, args);
-      expect(seen).toMatchObject({ isError: true, text: 'GitHub rejected the configured token (401 Bad credentials): it is invalid, expired or revoked. Retrying will not help; the token must be replaced.' });
+      expect(seen).toMatchObject({
+        isError: true,
+        // GitHub answered: a refusal, not an outage.
+        unavailable: false,
+        text: 'GitHub rejected the configured token (401 Bad credentials): it is invalid, expired or revoked. Retrying will not help; the token must be replaced.',
+      });
       expect(seen.text).not.toContain(token);
     }
     expect(JSON.stringify(widgets.issues)).toBe(before);
@@ -37,7 +42,7 @@ describe('github source: GitHub errors become results a model can act on', () =>
     const until = new Date(Math.floor(reset.getTime() / 1000) * 1000).toISOString();
     fake.failNext({ path: /^\/repos\// }, rateLimited(reset), 2);
     const read = await callTool(source, 'get_issue', { issueNumber: 1 });
-    expect(read).toMatchObject({ isError: true, text: `GitHub's API rate limit for this token was exceeded: rate limited until ${until}. Try again after that time.` });
+    expect(read).toMatchObject({ isError: true, unavailable: false, text: `GitHub's API rate limit for this token was exceeded: rate limited until ${until}. Try again after that time.` });
     const before = JSON.stringify(widgets.issues);
     const write = await callTool(source, 'create_issue', { title: 'During the limit' });
     expect(write.text).toContain(`rate limited until ${until}`);
@@ -93,7 +98,7 @@ describe('github source: GitHub errors become results a model can act on', () =>
     fake.failNext({ path: '/repos/acme/widgets/pulls' }, serverError(502), 1);
     expect((await callTool(source, 'list_pull_requests', {})).isError).toBe(false);
     fake.failNext({ path: '/repos/acme/widgets/pulls' }, serverError(502), 2);
-    expect((await callTool(source, 'list_pull_requests', {})).text).toBe('GitHub failed with status 502. Try again later.');
+    expect(await callTool(source, 'list_pull_requests', {})).toMatchObject({ text: 'GitHub failed with status 502. Try again later.', unavailable: true });
     expect(fake.requests).toHaveLength(4);
   });
 
@@ -147,7 +152,7 @@ describe('github source: timeouts and cancellation', () => {
     const { source } = sourceFor(fake, { ...defaults, baseUrl: silentUrl, requestTimeoutMs: 200 });
     const started = Date.now();
     const seen = await callTool(source, 'get_issue', { issueNumber: 1 });
-    expect(seen).toMatchObject({ isError: true, text: 'GitHub did not answer within 0.2 seconds. Try again later.' });
+    expect(seen).toMatchObject({ isError: true, unavailable: true, text: 'GitHub did not answer within 0.2 seconds. Try again later.' });
     expect(Date.now() - started).toBeLessThan(900); // Octokit's retry would add a one-second delay
     expect(received).toBe(1);
   });
@@ -166,6 +171,6 @@ describe('github source: timeouts and cancellation', () => {
     await new Promise((resolve) => silent.close(resolve));
     const { source } = sourceFor(fake, { ...defaults, baseUrl: silentUrl });
     const seen = await callTool(source, 'list_commits', {});
-    expect(seen.text).toBe(`Could not reach GitHub: connect ECONNREFUSED 127.0.0.1:${port}. Try again later.`);
+    expect(seen).toMatchObject({ unavailable: true, text: `Could not reach GitHub: connect ECONNREFUSED 127.0.0.1:${port}. Try again later.` });
   });
 });

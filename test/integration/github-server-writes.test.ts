@@ -103,6 +103,7 @@ describe('github source: bad input changes nothing', () => {
     expect(await callTool(source, 'create_issue', { title: 'x' })).toEqual({
       isError: true,
       text: 'owner is required: pass the repository owner (no default owner is configured).',
+      unavailable: false,
       structured: undefined,
     });
     expect((await callTool(source, 'create_issue', { owner: 'acme', title: 'x' })).text).toBe(

@@ -6,7 +6,7 @@ import { createProxySource, createRemoteSource } from '../../src/servers/remote/
 import { buildUpstreamHeaders, createUpstreamConnector } from '../../src/servers/remote/upstream-connection.ts';
 import { startLegacyMcpServer, TINY_PNG, type LegacyMcpServer, type LegacyRequest } from '../fakes/legacy-mcp-server.ts';
 import { pollUntil, quietContext, TRANSPORT_HEADERS } from '../support/remote-source.ts';
-import type { ToolCallOutcome } from '../../src/servers/index.ts';
+import { errorResult, unavailableResult, type ToolCallOutcome } from '../../src/servers/index.ts';
 import { resultOf } from '../support/tool-outcome.ts';
 
 const LOOPBACK = createOutboundGuard({ allowPrivateNetworks: ['127.0.0.0/8'] });
@@ -141,10 +141,7 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
     for (const remote of [source({ timeoutMs: 2_000, maxCallMs: 300 }), clientPathSource({ timeoutMs: 2_000, maxCallMs: 300 })]) {
       const progress: number[] = [];
       const result = await remote.callTool('count', { to: 100, stepMs: 40 }, { signal: new AbortController().signal, progress: async (value) => void progress.push(value) });
-      expect(result).toEqual({
-        content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ took too long: the call ran past 300 ms, the most one call may take, progress or not$/) }],
-        isError: true,
-      });
+      expect(result).toEqual(errorResult(expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ took too long: the call ran past 300 ms, the most one call may take, progress or not$/) as unknown as string));
       expect(progress.length).toBeGreaterThan(0);
       expect(progress.length).toBeLessThan(100);
       // The connection was answering, so it is kept.
@@ -181,21 +178,12 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
     const before = clientPathSource();
 
     const refused = await remote.callTool('rpc-error', {}, quietContext());
-    expect(refused).toEqual({
-      content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ answered with an error: .*quota exhausted/) }],
-      isError: true,
-    });
+    expect(refused).toEqual(errorResult(expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ answered with an error: .*quota exhausted/) as unknown as string));
     expect(refused).toEqual(await before.callTool('rpc-error', {}, quietContext()));
 
     const broken = await remote.callTool('broken-result', {}, quietContext());
-    expect(broken).toEqual({
-      content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ gave an unusable answer: Invalid result for tools\/call: /) }],
-      isError: true,
-    });
-    expect(await before.callTool('broken-result', {}, quietContext())).toEqual({
-      content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ gave an unusable answer: Invalid result for tools\/call: /) }],
-      isError: true,
-    });
+    expect(broken).toEqual(errorResult(expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ gave an unusable answer: Invalid result for tools\/call: /) as unknown as string));
+    expect(await before.callTool('broken-result', {}, quietContext())).toEqual(errorResult(expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ gave an unusable answer: Invalid result for tools\/call: /) as unknown as string));
 
     expect(await remote.callTool('echo', { message: 'still' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: still' }] });
     // One session per source: neither answer cost a connection.
@@ -254,10 +242,7 @@ describe('tool calls to a 2025-era upstream, sent directly on the client’s ses
 
   it('gives the timeout error result on a silent upstream, cancels the call there, then reconnects', async () => {
     const remote = source({ timeoutMs: 300 });
-    expect(await remote.callTool('hang', {}, quietContext())).toEqual({
-      content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ unavailable: no answer within 300 ms$/) }],
-      isError: true,
-    });
+    expect(await remote.callTool('hang', {}, quietContext())).toEqual(unavailableResult(expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ unavailable: no answer within 300 ms$/) as unknown as string));
     await pollUntil(() => upstream.cancellations.length === 1);
     expect(upstream.cancellations).toEqual(['Request timed out']);
 
@@ -327,10 +312,7 @@ describe('tool calls to a 2025-era upstream answering with JSON bodies', () => {
   it('reads the answer from a JSON body, results and errors alike', async () => {
     const remote = sources.remote(upstream.url);
     expect(await remote.callTool('echo', { message: 'json' }, quietContext())).toEqual({ content: [{ type: 'text', text: 'echo: json' }] });
-    expect(await remote.callTool('rpc-error', {}, quietContext())).toEqual({
-      content: [{ type: 'text', text: expect.stringMatching(/answered with an error: .*quota exhausted/) }],
-      isError: true,
-    });
+    expect(await remote.callTool('rpc-error', {}, quietContext())).toEqual(errorResult(expect.stringMatching(/answered with an error: .*quota exhausted/) as unknown as string));
     const calls = toolCalls(upstream.requests);
     expect(calls.map((call) => [call.body?.['id'], call.status])).toEqual([
       ['botgate-1', 200],
@@ -403,17 +385,13 @@ describe('tool calls to a 2025-era upstream that closes a call’s event stream 
   it('gives an error result naming the failed resumption when the upstream refuses it twice, then works on a new connection', async () => {
     upstream.refuseResumption = true;
     const remote = source();
-    expect(await remote.callTool('pause', {}, quietContext())).toEqual({
-      content: [
-        {
-          type: 'text',
-          text: expect.stringMatching(
-            /^upstream 127\.0\.0\.1:\d+ unavailable: the upstream ended the call's event stream before answering, and resuming it failed \(HTTP 503\)$/,
-          ),
-        },
-      ],
-      isError: true,
-    });
+    expect(await remote.callTool('pause', {}, quietContext())).toEqual(
+      unavailableResult(
+        expect.stringMatching(
+          /^upstream 127\.0\.0\.1:\d+ unavailable: the upstream ended the call's event stream before answering, and resuming it failed \(HTTP 503\)$/,
+        ) as unknown as string,
+      ),
+    );
     await pollUntil(() => resumptions().every((request) => request.status !== undefined));
     expect(resumptions().map((request) => request.status)).toEqual([503, 503]);
 

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOutboundGuard } from '../../src/servers/outbound.ts';
 import { createRemoteSource, UpstreamError } from '../../src/servers/remote/index.ts';
+import { unavailableResult } from '../../src/servers/index.ts';
 import { startRecordingMcpServer, WAV_BASE64, type RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
 import { pollUntil, quietContext, TRANSPORT_HEADERS } from '../support/remote-source.ts';
 
@@ -160,10 +161,7 @@ describe('remote source against a recording upstream (2026-07-28 era)', () => {
   it('gives up on a silent upstream after timeoutMs, then reconnects for the next call', async () => {
     const remote = source({ timeoutMs: 300 });
     const result = await remote.callTool('hang', {}, quietContext());
-    expect(result).toEqual({
-      content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ unavailable: no answer within 300 ms$/) }],
-      isError: true,
-    });
+    expect(result).toEqual(unavailableResult(expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ unavailable: no answer within 300 ms$/) as unknown as string));
     expect(await remote.callTool('echo', { message: 'again' }, quietContext())).toEqual({
       content: [{ type: 'text', text: 'echo: again' }],
     });

@@ -6,6 +6,7 @@ import { createRemoteSource, type RemoteSource } from '../../src/servers/remote/
 import { UPSTREAM_ASKABLE } from '../../src/servers/remote/upstream-connection.ts';
 import { freePort, startEverything, stopEverything } from '../support/everything-server.ts';
 import { quietContext } from '../support/remote-source.ts';
+import { unavailableResult } from '../../src/servers/index.ts';
 import { resultOf } from '../support/tool-outcome.ts';
 
 // Dynamic resources carry the time they were made; compare everything else.
@@ -129,10 +130,7 @@ describe('remote source proxying server-everything over Streamable HTTP', () => 
     await stopEverything(upstream);
 
     const result = await remote.callTool('echo', { message: 'anyone?' }, quietContext());
-    expect(result).toEqual({
-      content: [{ type: 'text', text: expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ unavailable: /) }],
-      isError: true,
-    });
+    expect(result).toEqual(unavailableResult(expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ unavailable: /) as unknown as string));
     await expect(remote.listTools(signal)).rejects.toThrow(/^upstream 127\.0\.0\.1:\d+ unavailable: /);
 
     upstream = await startEverything(port);

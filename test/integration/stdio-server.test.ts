@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createStdioSource, type StdioSource, type StdioSourceOptions } from '../../src/servers/stdio/index.ts';
 import { captureLog } from '../support/captured-log.ts';
 import { pollUntil } from '../support/gateway-process.ts';
-import type { ToolCallOutcome } from '../../src/servers/index.ts';
+import { unavailableResult, type ToolCallOutcome } from '../../src/servers/index.ts';
 import { resultOf } from '../support/tool-outcome.ts';
 
 // Its default transport is stdio: `node dist/index.js` with no argument.
@@ -268,14 +268,14 @@ describe('stdio source running server-everything', () => {
     await pollUntil('the closed child to exit', async () => (isAlive(pid) ? undefined : true));
     expect(source.pid()).toBeUndefined();
     const after = await source.callTool('echo', { message: 'x' }, context());
-    expect(after).toEqual({ content: [{ type: 'text', text: 'upstream node unavailable: the source was closed' }], isError: true });
+    expect(after).toEqual(unavailableResult('upstream node unavailable: the source was closed'));
   });
 
   it('reports a command that dies at startup without showing the tenant its command line', async () => {
     const { logger, entries } = captureLog();
     const source = open({ args: ['-e', 'process.stderr.write("boom: bad config\\n"); process.exit(3)'], name: 'broken', logger });
     const result = await source.callTool('echo', { message: 'x' }, context());
-    expect(result).toEqual({ content: [{ type: 'text', text: 'upstream broken unavailable: it failed to start' }], isError: true });
+    expect(result).toEqual(unavailableResult('upstream broken unavailable: it failed to start'));
     expect(text(result)).not.toContain(process.execPath);
 
     const retry = await source.callTool('echo', { message: 'x' }, context());

@@ -7,7 +7,7 @@ import {
   type ProgressToken,
 } from '@modelcontextprotocol/server';
 import type { Logger } from '../../shared/logger.ts';
-import { UnknownToolError, type AskingContext, type ToolCallOutcome } from '../../servers/index.ts';
+import { isUnavailableResult, UnknownToolError, type AskingContext, type ToolCallOutcome } from '../../servers/index.ts';
 import type { CatalogEntry, RoutedTool, ToolCatalog } from './tool-catalog.ts';
 
 /** What the gateway records about each tool call. */
@@ -16,7 +16,8 @@ export interface ToolCallRecord {
   tool: string;
   args: Record<string, unknown>;
   /** `input_required`: the tool asked the client for input (2026-07-28); the client's retry is a call of its own. */
-  outcome: 'ok' | 'tool_error' | 'input_required' | 'failed';
+  /** `upstream_unavailable`: the service behind the tool could not be reached or did not answer in time. */
+  outcome: 'ok' | 'tool_error' | 'upstream_unavailable' | 'input_required' | 'failed';
   durationMs: number;
   /** The keys of the input responses a retry carried: which of the tool's questions the client answered. */
   inputResponses?: string[] | undefined;
@@ -69,7 +70,7 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
       input: request.input,
       caller: runner.caller,
     });
-    record(isInputRequiredResult(result) ? 'input_required' : result.isError ? 'tool_error' : 'ok');
+    record(isInputRequiredResult(result) ? 'input_required' : isUnavailableResult(result) ? 'upstream_unavailable' : result.isError ? 'tool_error' : 'ok');
     return result;
   } catch (error) {
     record('failed');

@@ -77,7 +77,7 @@ function toToolError(error: unknown, limits: DatabaseLimits): ToolError | undefi
   if (refusal) return new ToolError(`database host ${refusal.host} is not allowed: ${refusal.reason}`);
   // Node socket errors carry a code (ECONNREFUSED, ETIMEDOUT); pg's own say "connect" or "Connection terminated".
   if (error instanceof Error && ('code' in error || /connect|Connection terminated/i.test(error.message))) {
-    return new ToolError(`Could not reach the database: ${error.message}`);
+    return new ToolError(`Could not reach the database: ${error.message}`, { unavailable: true });
   }
   return undefined;
 }

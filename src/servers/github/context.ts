@@ -77,13 +77,14 @@ export function createGithubToolContext(options: {
       } catch (error) {
         if (context.signal.aborted) throw new ToolError('The request was cancelled.');
         if (controller.signal.aborted) {
-          throw new ToolError(`GitHub did not answer within ${requestTimeoutMs / 1000} seconds. Try again later.`);
+          throw new ToolError(`GitHub did not answer within ${requestTimeoutMs / 1000} seconds. Try again later.`, { unavailable: true });
         }
         const refusal = findOutboundRefusal(error);
         if (refusal) throw new ToolError(`GitHub API host ${refusal.host} is not allowed: ${refusal.reason}`);
         const tooLarge = findMessageTooLarge(error);
         if (tooLarge) throw new ToolError(`GitHub's answer about ${subject} was not read: ${tooLarge.message}. Ask for less (a smaller file, fewer results).`);
-        if (isHttpError(error)) throw new ToolError(redact(describeHttpError(error, subject)));
+        // A 5xx, or a network failure Octokit reports as one: GitHub itself was not there to answer.
+        if (isHttpError(error)) throw new ToolError(redact(describeHttpError(error, subject)), { unavailable: error.status >= 500 });
         throw error;
       } finally {
         clearTimeout(timer);

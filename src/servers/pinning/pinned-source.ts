@@ -3,7 +3,7 @@ import { withTenant, type Db } from '../../shared/db.ts';
 import { recordAudit, type RequestContext } from '../../tenancy/index.ts';
 import { UpstreamError } from '../remote/index.ts';
 import type { NotifyToolsChanged } from '../list-changes.ts';
-import { errorResult, ToolError, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
+import { errorResult, ToolError, unavailableResult, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
 import { definitionOf, diffDefinitions, digestDefinition, type ToolDefinition } from './tool-definition.ts';
 import { insertToolPin, listToolPins, markToolPending } from './tool-pin.repository.ts';
 
@@ -131,6 +131,7 @@ export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(option
         try {
           await listTools(context.signal);
         } catch (error) {
+          if (error instanceof UpstreamError && error.failure === 'unavailable') return unavailableResult(error.message);
           if (error instanceof UpstreamError || error instanceof ToolError) return errorResult(error.message);
           throw error;
         }

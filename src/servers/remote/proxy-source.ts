@@ -10,7 +10,7 @@ import type {
   ResourceTemplateType,
 } from '@modelcontextprotocol/server';
 import { reportingOverflow } from '../message-limit.ts';
-import { errorResult, type AskingContext, type ToolCallContext, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
+import { errorResult, unavailableResult, type AskingContext, type ToolCallContext, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
 import { createAskedCalls, isParkedStateShape, UNKNOWN_STATE_MESSAGE } from './asked-calls.ts';
 import { totalTimeout, type DirectCall } from './direct-call.ts';
 import type { HeldCallLink } from './held-call-relay.ts';
@@ -223,7 +223,8 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
         return withoutUpstreamIdentity(result);
       } catch (error) {
         if (context.signal.aborted) return errorResult(`The call to ${name} on ${upstream} was cancelled.`);
-        return errorResult(toUpstreamError(error, upstream, timeoutMs).message);
+        const failure = toUpstreamError(error, upstream, timeoutMs);
+        return failure.failure === 'unavailable' ? unavailableResult(failure.message) : errorResult(failure.message);
       }
     },
 
