@@ -116,7 +116,12 @@ const UNAVAILABLE = Symbol('botgate.unavailable');
  * the metrics. The mark is enumerable, so copies of the result keep it.
  */
 export function unavailableResult(message: string): CallToolResult {
-  return Object.assign(errorResult(message), { [UNAVAILABLE]: true });
+  return markUnavailable(errorResult(message));
+}
+
+/** Marks `result` as `unavailableResult` does, for one rebuilt from JSON (which drops the mark). */
+export function markUnavailable<T extends object>(result: T): T {
+  return Object.assign(result, { [UNAVAILABLE]: true });
 }
 
 export function isUnavailableResult(result: object): boolean {

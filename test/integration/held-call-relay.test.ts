@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
-import { createServersModule } from '../../src/servers/index.ts';
+import { createServersModule, isUnavailableResult, unavailableResult } from '../../src/servers/index.ts';
 import { createHeldCallRelay, HOLDER_LOST_MESSAGE, type RelayTiming, type ResumeHeldCall } from '../../src/servers/remote/held-call-relay.ts';
 import { createInProcessChangeBus, type ChangeBus } from '../../src/shared/change-bus.ts';
 import { createPostgresChangeBus } from '../../src/shared/postgres-change-bus.ts';
@@ -96,6 +96,21 @@ describeEachDatabase('answers for a call held on another node', (use) => {
     expect(call.given).toEqual([{ 'ask-1': { action: 'accept', content: { ok: true } } }]);
     expect(await countRows(db, 'held_call_answers')).toBe(0);
     release();
+  });
+
+  it('keep an upstream outage an outage across nodes, so that both trails count it as one', async () => {
+    const { holding, waiting } = await setup(use());
+    const down = heldCall(unavailableResult('upstream example.com unavailable: connection refused'));
+    const releaseDown = holding.hold('state-down', CONFIRM, down.resume);
+    const outage = await waiting.forward('state-down', CONFIRM, {}, live());
+    expect(outage).toEqual(unavailableResult('upstream example.com unavailable: connection refused'));
+    releaseDown();
+
+    const refused = heldCall(result('the tool said no'));
+    const releaseRefused = holding.hold('state-refused', CONFIRM, refused.resume);
+    const answered = await waiting.forward('state-refused', CONFIRM, {}, live());
+    expect(answered && isUnavailableResult(answered)).toBe(false);
+    releaseRefused();
   });
 
   it('are refused when no node holds the state, the tool or caller differs, or the state is another tenant’s; the call still waits for its own', async () => {

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
 import { withTenant, type Db, type Tx } from '../../shared/db.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { errorResult, type ToolCallContext, type ToolCallOutcome } from '../tool-source.ts';
+import { errorResult, isUnavailableResult, markUnavailable, type ToolCallContext, type ToolCallOutcome } from '../tool-source.ts';
 import type { HeldCallKey } from './asked-calls.ts';
 
 /** Where a call's progress notifications go: the client's request being served. */
@@ -54,6 +54,18 @@ const PROGRESS_TOPIC = 'held-call.progress';
 const MAX_PROGRESS_MESSAGE = 1_000;
 
 const digestOf = (state: string) => createHash('sha256').update(state).digest('hex');
+
+/** A call's outcome as its row keeps it: JSON, with the mark of an upstream outage (a symbol, which JSON drops) beside it. */
+function encodeOutcome(outcome: ToolCallOutcome): string {
+  return JSON.stringify({ outcome, unavailable: isUnavailableResult(outcome) });
+}
+
+/** Reads `encodeOutcome`'s JSON, or the bare outcome a node of the previous version wrote during a rolling upgrade. */
+function decodeOutcome(text: string): ToolCallOutcome {
+  const parsed = JSON.parse(text) as { outcome?: ToolCallOutcome; unavailable?: boolean } & ToolCallOutcome;
+  if (parsed.outcome === undefined) return parsed;
+  return parsed.unavailable === true ? markUnavailable(parsed.outcome) : parsed.outcome;
+}
 
 /** A retry waiting here on a call held on another node. */
 interface Forward {
@@ -140,7 +152,7 @@ export function createHeldCallRelay({
       clearInterval(heartbeat);
     }
     await withTenant(db, tenantId, (trx) =>
-      trx.updateTable('held_call_answers').set({ outcome: JSON.stringify(outcome) }).where('id', '=', id).execute(),
+      trx.updateTable('held_call_answers').set({ outcome: encodeOutcome(outcome) }).where('id', '=', id).execute(),
     );
     changes.publish(DONE_TOPIC, { tenantId, id });
   }
@@ -225,7 +237,7 @@ export function createHeldCallRelay({
                 .executeTakeFirst(),
             );
             if (!row) return undefined;
-            if (row.outcome !== null) return JSON.parse(row.outcome) as ToolCallOutcome;
+            if (row.outcome !== null) return decodeOutcome(row.outcome);
             if (row.claimed_at === null) {
               if (Date.now() - started >= timing.claimWaitMs) {
                 // Given up unless claimed meanwhile: then the holder serves it, and the wait goes on.
