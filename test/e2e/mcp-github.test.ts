@@ -4,7 +4,7 @@ import { startFakeGithub, type FakeGithub, type FakeRepo } from '../fakes/github
 import { newToken, seedGithub } from '../fakes/github-fixture.ts';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, seedTenant, type AuditEventJson } from '../support/http.ts';
-import { CLIENTS } from '../support/mcp-clients.ts';
+import { CLIENTS, connectV2 } from '../support/mcp-clients.ts';
 
 const textOf = (result: { content: unknown[] }) => result.content.map((c) => (c as { text?: string }).text ?? '').join('\n');
 
@@ -99,6 +99,36 @@ describe('MCP endpoints over a github server', () => {
     // GitHub's rate-limit status: read with each token, costing none of its quota.
     expect(fake.requests.slice(seenBefore).map((r) => `${r.method} ${r.path}`)).toEqual(['GET /rate_limit', 'GET /rate_limit']);
     expect((await api.delete('/api/v1/servers/gh-old')).status).toBe(204);
+  });
+
+  it('proposes a change as an agent would, through the one-server endpoint: branch, file, pull request, review, merge', async () => {
+    const client = await connectV2(`${gateway.url}/t/gh-co/mcp/servers/gh`, key);
+    const call = async (tool: string, args: Record<string, unknown>) => {
+      const result = await client.callTool(tool, args);
+      if (result.isError) throw new Error(`${tool} failed: ${textOf(result)}`);
+      return { text: textOf(result), structured: result.structuredContent as Record<string, unknown> };
+    };
+    try {
+      await call('create_branch', { branch: 'docs/setup' });
+      const written = await call('create_or_update_file', { path: 'docs/setup.md', content: '# Setup\n\nRun npm start.\n', message: 'Add setup notes', branch: 'docs/setup' });
+      expect(written.structured).toMatchObject({ path: 'docs/setup.md', branch: 'docs/setup', created: true });
+      const opened = await call('create_pull_request', { title: 'Setup notes', head: 'docs/setup', base: 'main' });
+      const number = opened.structured['number'] as number;
+      const files = await call('get_pull_request_files', { pullNumber: number });
+      expect(files.structured['files']).toEqual([expect.objectContaining({ filename: 'docs/setup.md', status: 'added', additions: 3 })]);
+      // The token's user opened it, so GitHub lets it comment but not approve.
+      const approval = await client.callTool('create_pull_request_review', { pullNumber: number, event: 'APPROVE' });
+      expect(approval.isError).toBe(true);
+      expect(textOf(approval)).toContain('Can not approve your own pull request');
+      const headSha = (await call('get_pull_request', { pullNumber: number })).structured['headSha'];
+      await call('create_pull_request_review', { pullNumber: number, event: 'COMMENT', body: 'Reads well.', commitId: headSha });
+      await call('merge_pull_request', { pullNumber: number, mergeMethod: 'squash', sha: headSha });
+      expect((await call('get_file_contents', { path: 'docs/setup.md' })).text).toBe('# Setup\n\nRun npm start.\n');
+    } finally {
+      await client.close();
+    }
+    expect(widgets.branches.get('main')?.files.get('docs/setup.md')).toBe('# Setup\n\nRun npm start.\n');
+    expect(widgets.issues.at(-1)).toMatchObject({ title: 'Setup notes', state: 'closed', pull: { merged: true } });
   });
 
   it('refuses another tenant the server', async () => {
