@@ -1,16 +1,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { UsageRecordInput } from '../tenancy/index.ts';
 
-/** A model call as the usage record has it: what the metrics count of it. */
-export interface ModelCallObservation {
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  cacheWriteTokens: number;
-  cacheReadTokens: number;
-  /** Exact USD as a decimal string; null when the model has no price. */
-  costUsd: string | null;
-  error: string | null;
-}
+/** What the metrics count of a model call's usage record. */
+export type ModelCallObservation = Pick<
+  UsageRecordInput,
+  'model' | 'inputTokens' | 'outputTokens' | 'cacheWriteTokens' | 'cacheReadTokens' | 'costUsd' | 'error'
+>;
 
 /**
  * The gateway's Prometheus metrics, in a registry of its own. Labels are
