@@ -89,7 +89,7 @@ export class UnknownToolError extends Error {
 /** A failure to report to the model as a tool error result, with a message it can act on. */
 export class ToolError extends Error {
   override readonly name = 'ToolError';
-  /** The service behind the tool could not be reached or did not answer in time: the tool itself never ran or refused. */
+  /** The service behind the tool could not be reached or did not answer in time (not the tool refusing). */
   readonly unavailable: boolean;
 
   constructor(message: string, { unavailable = false, ...options }: ErrorOptions & { unavailable?: boolean } = {}) {
