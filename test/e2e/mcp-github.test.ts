@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGithub, type FakeGithub, type FakeRepo } from '../fakes/github.ts';
 import { newToken, seedGithub } from '../fakes/github-fixture.ts';
+import { addStatus } from '../fakes/github-status-routes.ts';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, seedTenant, type AuditEventJson } from '../support/http.ts';
 import { CLIENTS, connectV2 } from '../support/mcp-clients.ts';
@@ -92,7 +93,7 @@ describe('MCP endpoints over a github server', () => {
     const good = await api.get<{ status: { state: string; tools: number; error?: string } }>('/api/v1/servers/gh/status');
     const bad = await api.get<{ status: { state: string; tools: number; error?: string } }>('/api/v1/servers/gh-old/status');
 
-    expect(good.body.status).toMatchObject({ state: 'ok', tools: 21 });
+    expect(good.body.status).toMatchObject({ state: 'ok', tools: 22 });
     expect(bad.body.status).toMatchObject({ state: 'unavailable', tools: 0 });
     expect(bad.body.status.error).toMatch(/GitHub rejected the configured token \(401 Bad credentials\)/);
     expect(JSON.stringify(bad.body)).not.toContain(revoked);
@@ -101,7 +102,7 @@ describe('MCP endpoints over a github server', () => {
     expect((await api.delete('/api/v1/servers/gh-old')).status).toBe(204);
   });
 
-  it('proposes a change as an agent would, through the one-server endpoint: branch, file, pull request, review, merge', async () => {
+  it('proposes a change as an agent would, through the one-server endpoint: branch, file, pull request, review, checks, merge', async () => {
     const client = await connectV2(`${gateway.url}/t/gh-co/mcp/servers/gh`, key);
     const call = async (tool: string, args: Record<string, unknown>) => {
       const result = await client.callTool(tool, args);
@@ -122,6 +123,9 @@ describe('MCP endpoints over a github server', () => {
       expect(textOf(approval)).toContain('Can not approve your own pull request');
       const headSha = (await call('get_pull_request', { pullNumber: number })).structured['headSha'];
       await call('create_pull_request_review', { pullNumber: number, event: 'COMMENT', body: 'Reads well.', commitId: headSha });
+      // CI reports on the head; the agent merges once it passed.
+      addStatus(widgets, headSha as string, { context: 'ci/build', state: 'success' });
+      expect((await call('get_pull_request_status', { pullNumber: number })).structured).toMatchObject({ state: 'success', headSha });
       await call('merge_pull_request', { pullNumber: number, mergeMethod: 'squash', sha: headSha });
       expect((await call('get_file_contents', { path: 'docs/setup.md' })).text).toBe('# Setup\n\nRun npm start.\n');
     } finally {

@@ -7,6 +7,7 @@ import { readRoutes } from './github-read-routes.ts';
 import { repoRoutes } from './github-routes.ts';
 import { reviewRoutes } from './github-review-routes.ts';
 import { searchRoutes } from './github-search.ts';
+import { statusRoutes } from './github-status-routes.ts';
 import { addToken, createFakeGithubState, type FakeGithubState } from './github-state.ts';
 
 export { addIssue, addRepo, addToken, commitToBranch, type FakeGithubState, type FakeIssue, type FakeRepo } from './github-state.ts';
@@ -76,7 +77,7 @@ export function serverError(status = 502): FakeFailure {
   return { status, body: { message: 'Server Error' } };
 }
 
-const routes: Route[] = [...repoRoutes, ...reviewRoutes, ...gitRoutes, ...readRoutes, ...searchRoutes];
+const routes: Route[] = [...repoRoutes, ...reviewRoutes, ...gitRoutes, ...statusRoutes, ...readRoutes, ...searchRoutes];
 
 /** `GET /rate_limit` as GitHub answers it: each resource's limit, use and reset. */
 function rateLimitStatus(used: { core: number; search: number }): FakeResponse {

@@ -18,12 +18,12 @@ afterEach(async () => {
 });
 
 describe('github source: tool list', () => {
-  it('offers the twenty-one tools with honest annotations', async () => {
+  it('offers the twenty-two tools with honest annotations', async () => {
     const tools = await source.listTools(new AbortController().signal);
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual([
       'add_issue_comment', 'create_branch', 'create_issue', 'create_or_update_file', 'create_pull_request', 'create_pull_request_review',
-      'get_commit', 'get_file_contents', 'get_issue', 'get_pull_request', 'get_pull_request_files', 'list_branches', 'list_commits',
+      'get_commit', 'get_file_contents', 'get_issue', 'get_pull_request', 'get_pull_request_files', 'get_pull_request_status', 'list_branches', 'list_commits',
       'list_issue_comments', 'list_issues', 'list_pull_requests', 'merge_pull_request', 'search_code', 'search_issues', 'search_repositories',
       'update_issue',
     ]);

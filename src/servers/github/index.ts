@@ -14,6 +14,7 @@ import { registerGetCommitTool } from './tools/get-commit.ts';
 import { registerGetFileContentsTool } from './tools/get-file-contents.ts';
 import { registerGetIssueTool } from './tools/get-issue.ts';
 import { registerGetPullRequestFilesTool } from './tools/get-pull-request-files.ts';
+import { registerGetPullRequestStatusTool } from './tools/get-pull-request-status.ts';
 import { registerGetPullRequestTool } from './tools/get-pull-request.ts';
 import { registerListBranchesTool } from './tools/list-branches.ts';
 import { registerListCommitsTool } from './tools/list-commits.ts';
@@ -86,6 +87,7 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
   registerListPullRequestsTool(registry, ctx);
   registerGetPullRequestTool(registry, ctx);
   registerGetPullRequestFilesTool(registry, ctx);
+  registerGetPullRequestStatusTool(registry, ctx);
   registerCreatePullRequestTool(registry, ctx);
   registerCreateBranchTool(registry, ctx);
   registerCreateOrUpdateFileTool(registry, ctx);
