@@ -93,7 +93,7 @@ describe('MCP endpoints over a github server', () => {
     const good = await api.get<{ status: { state: string; tools: number; error?: string } }>('/api/v1/servers/gh/status');
     const bad = await api.get<{ status: { state: string; tools: number; error?: string } }>('/api/v1/servers/gh-old/status');
 
-    expect(good.body.status).toMatchObject({ state: 'ok', tools: 22 });
+    expect(good.body.status).toMatchObject({ state: 'ok', tools: 23 });
     expect(bad.body.status).toMatchObject({ state: 'unavailable', tools: 0 });
     expect(bad.body.status.error).toMatch(/GitHub rejected the configured token \(401 Bad credentials\)/);
     expect(JSON.stringify(bad.body)).not.toContain(revoked);

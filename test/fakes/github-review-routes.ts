@@ -1,5 +1,5 @@
 import { userJson } from './github-json.ts';
-import { githubError, ok, validationFailed, type FakeRequest, type FakeResponse, type Route } from './github-http.ts';
+import { githubError, ok, paginate, validationFailed, type FakeRequest, type FakeResponse, type Route } from './github-http.ts';
 import { pullFiles } from './github-routes.ts';
 import { canSee, fakeNow, findRepo, type FakeGithubState, type FakeIssue, type FakeRepo } from './github-state.ts';
 
@@ -117,5 +117,20 @@ function createReview(req: FakeRequest, [owner = '', name = '', n]: string[], st
   return ok(reviewJson(req.api, repo, issue, review));
 }
 
+/** A pull request's reviews, oldest first, paged, as GitHub lists them: a pending review only to its author. */
+function listReviews(req: FakeRequest, [owner = '', name = '', n]: string[], state: FakeGithubState): FakeResponse {
+  const repo = findRepo(state, owner, name);
+  const issue = repo && canSee(repo, req.login) ? repo.issues.find((i) => i.number === Number(n)) : undefined;
+  if (!repo || !issue?.pull) return githubError(404, 'Not Found', '/pulls/reviews#list-reviews-for-a-pull-request');
+  const visible = reviewsOf(issue).filter((r) => r.state !== 'PENDING' || r.author === req.login);
+  const { page, headers } = paginate(req, visible.map((r) => reviewJson(req.api, repo, issue, r)));
+  return ok(page, 200, headers);
+}
+
+const REVIEWS = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/reviews$/;
+
 /** Pull request review routes. */
-export const reviewRoutes: Route[] = [{ method: 'POST', pattern: /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/reviews$/, handle: createReview }];
+export const reviewRoutes: Route[] = [
+  { method: 'POST', pattern: REVIEWS, handle: createReview },
+  { method: 'GET', pattern: REVIEWS, handle: listReviews },
+];

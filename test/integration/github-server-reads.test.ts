@@ -18,13 +18,13 @@ afterEach(async () => {
 });
 
 describe('github source: tool list', () => {
-  it('offers the twenty-two tools with honest annotations', async () => {
+  it('offers the twenty-three tools with honest annotations', async () => {
     const tools = await source.listTools(new AbortController().signal);
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect([...byName.keys()].sort()).toEqual([
       'add_issue_comment', 'create_branch', 'create_issue', 'create_or_update_file', 'create_pull_request', 'create_pull_request_review',
       'get_commit', 'get_file_contents', 'get_issue', 'get_pull_request', 'get_pull_request_files', 'get_pull_request_status', 'list_branches', 'list_commits',
-      'list_issue_comments', 'list_issues', 'list_pull_requests', 'merge_pull_request', 'search_code', 'search_issues', 'search_repositories',
+      'list_issue_comments', 'list_issues', 'list_pull_request_reviews', 'list_pull_requests', 'merge_pull_request', 'search_code', 'search_issues', 'search_repositories',
       'update_issue',
     ]);
     const hints = tools.map((t) => [t.name, t.annotations?.readOnlyHint, t.annotations?.destructiveHint, t.annotations?.openWorldHint]);

@@ -141,3 +141,51 @@ describe('github source: create_pull_request_review', () => {
     expect(hidden).toMatchObject({ isError: true, text: 'Pull request #1 in acme/secret-plans not found (or the token cannot see it).' });
   });
 });
+
+describe('github source: list_pull_request_reviews', () => {
+  it('lists who approved, requested changes or commented, on which commit, oldest first; others’ pending reviews stay hidden', async () => {
+    const sha = headSha();
+    reviewsOf(pull).push(
+      { id: 901, author: 'hubot', state: 'CHANGES_REQUESTED', body: 'Check the password.', commitId: sha, submittedAt: '2025-01-07T10:00:00Z', comments: [] },
+      { id: 902, author: 'octo', state: 'PENDING', body: 'draft thoughts', commitId: sha, submittedAt: null, comments: [] },
+      { id: 903, author: 'hubot', state: 'APPROVED', body: '', commitId: sha, submittedAt: '2025-01-07T11:00:00Z', comments: [] },
+    );
+    const seen = await callTool(asReviewer(), 'list_pull_request_reviews', { pullNumber: 3 });
+    expect(seen).toMatchObject({
+      isError: false,
+      text:
+        'Reviews of pull request #3 in acme/widgets (page 1):\n\n' +
+        `@hubot requested changes on ${sha.slice(0, 7)} at 2025-01-07T10:00:00Z:\nCheck the password.\n\n` +
+        `@hubot approved on ${sha.slice(0, 7)} at 2025-01-07T11:00:00Z`,
+    });
+    expect(seen.structured).toMatchObject({
+      pullNumber: 3,
+      reviews: [
+        { id: 901, author: 'hubot', state: 'CHANGES_REQUESTED', commitId: sha, body: 'Check the password.' },
+        { id: 903, author: 'hubot', state: 'APPROVED', body: '' },
+      ],
+    });
+    expect(seen.text).not.toContain('draft thoughts');
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'GET', path: '/repos/acme/widgets/pulls/3/reviews?per_page=30&page=1' });
+  });
+
+  it('says when there are none, and pages through many', async () => {
+    expect((await callTool(asReviewer(), 'list_pull_request_reviews', { pullNumber: 3 })).text).toBe('Reviews of pull request #3 in acme/widgets (page 1): none.');
+    for (let i = 0; i < 3; i++) {
+      reviewsOf(pull).push({ id: 910 + i, author: 'hubot', state: 'COMMENTED', body: `note ${i}`, commitId: headSha(), submittedAt: '2025-01-07T12:00:00Z', comments: [] });
+    }
+    const first = await callTool(asReviewer(), 'list_pull_request_reviews', { pullNumber: 3, perPage: 2 });
+    expect(first.structured).toMatchObject({ nextPage: 2 });
+    expect(first.text).toContain('More results: call again with page=2.');
+    const second = await callTool(asReviewer(), 'list_pull_request_reviews', { pullNumber: 3, perPage: 2, page: 2 });
+    expect(second.structured).toMatchObject({ reviews: [{ body: 'note 2' }] });
+    expect(second.structured).not.toHaveProperty('nextPage');
+  });
+
+  it('answers not found for an issue that is not a pull request', async () => {
+    expect(await callTool(asReviewer(), 'list_pull_request_reviews', { pullNumber: 1 })).toMatchObject({
+      isError: true,
+      text: 'Pull request #1 in acme/widgets not found (or the token cannot see it).',
+    });
+  });
+});

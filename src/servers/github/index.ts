@@ -20,6 +20,7 @@ import { registerListBranchesTool } from './tools/list-branches.ts';
 import { registerListCommitsTool } from './tools/list-commits.ts';
 import { registerListIssueCommentsTool } from './tools/list-issue-comments.ts';
 import { registerListIssuesTool } from './tools/list-issues.ts';
+import { registerListPullRequestReviewsTool } from './tools/list-pull-request-reviews.ts';
 import { registerListPullRequestsTool } from './tools/list-pull-requests.ts';
 import { registerMergePullRequestTool } from './tools/merge-pull-request.ts';
 import { registerSearchCodeTool } from './tools/search-code.ts';
@@ -92,6 +93,7 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
   registerCreateBranchTool(registry, ctx);
   registerCreateOrUpdateFileTool(registry, ctx);
   registerCreatePullRequestReviewTool(registry, ctx);
+  registerListPullRequestReviewsTool(registry, ctx);
   registerMergePullRequestTool(registry, ctx);
   registerListBranchesTool(registry, ctx);
   registerListCommitsTool(registry, ctx);
