@@ -49,6 +49,9 @@ export const createAnnotations = { readOnlyHint: false, destructiveHint: false, 
 /** Updates replace what they name (a title, the labels), and repeating one changes nothing more. */
 export const updateAnnotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true } as const;
 
+/** The pull request a tool acts on. */
+export const pullNumberShape = { pullNumber: z.number().int().positive().describe('The pull request number, as in #123.') };
+
 /** Longest issue or pull request body returned to the model. */
 export const MAX_BODY_CHARS = 20_000;
 

@@ -5,7 +5,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { ToolError, textResult } from '../../tool-source.ts';
 import { formatSize, withFsErrors, type FilesystemContext } from '../file-io.ts';
-import { directoryPath, entryType, listingNotes, MAX_ENTRIES, sortEntries, type EntryType } from './list-directory.ts';
+import { directoryPath, entryType, listingNotes, MARKERS, MAX_ENTRIES, sortEntries, type EntryType } from './list-directory.ts';
 /** Entries measured at most: a larger directory is refused rather than measured at length. */
 const MAX_MEASURED = 5000;
 /** Entries measured at once. */
@@ -38,8 +38,6 @@ async function measure(directory: string, dirents: Dirent[]): Promise<SizedEntry
   }
   return sized;
 }
-
-const MARKERS: Record<EntryType, string> = { file: '[FILE]', directory: '[DIR] ', symlink: '[LINK]', other: '[OTHER]' };
 
 /** `list_directory_with_sizes`: one directory's entries with the size of each file, and the totals. */
 export function registerListDirectoryWithSizesTool(registry: ToolRegistry, ctx: FilesystemContext): void {
@@ -74,7 +72,8 @@ export function registerListDirectoryWithSizesTool(registry: ToolRegistry, ctx: 
         bytes: files.reduce((sum, e) => sum + (e.size ?? 0), 0),
       };
       const width = Math.max(0, ...shown.map((e) => e.name.length));
-      const lines = shown.map((e) => `${MARKERS[e.type]} ${e.size === undefined ? e.name : `${e.name.padEnd(width)}  ${formatSize(e.size)}`}`.trimEnd());
+      // Markers padded to one width, so that the sizes line up.
+      const lines = shown.map((e) => `${MARKERS[e.type].padEnd(6)} ${e.size === undefined ? e.name : `${e.name.padEnd(width)}  ${formatSize(e.size)}`}`.trimEnd());
       lines.push(...listingNotes(sized.length, shown.length));
       lines.push('', `Total: ${totals.files} files, ${totals.directories} directories`, `Combined size: ${formatSize(totals.bytes)}`);
       return textResult(lines.join('\n'), { path: ctx.sandbox.show(real), entries: shown, totals, truncated: sized.length > shown.length });

@@ -31,7 +31,8 @@ export function entryType(entry: Dirent): EntryType {
   return 'other';
 }
 
-const MARKERS: Record<EntryType, string> = { file: '[FILE]', directory: '[DIR]', symlink: '[LINK]', other: '[OTHER]' };
+/** How a listing marks each kind of entry. */
+export const MARKERS: Record<EntryType, string> = { file: '[FILE]', directory: '[DIR]', symlink: '[LINK]', other: '[OTHER]' };
 
 /** Entries sorted by name (code point order, so the result is the same everywhere). */
 export function sortEntries(entries: Dirent[]): Dirent[] {

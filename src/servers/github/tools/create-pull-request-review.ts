@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
-import { count, createAnnotations } from '../format.ts';
+import { count, createAnnotations, pullNumberShape } from '../format.ts';
 
 /** The most inline comments one review may carry here: a review is posted whole or not at all. */
 const MAX_COMMENTS = 50;
@@ -33,7 +33,7 @@ export function registerCreatePullRequestReviewTool(registry: ToolRegistry, ctx:
         'changed since is not approved unseen. GitHub does not let the author of a pull request approve it or request changes on it.',
       inputSchema: z.object({
         ...ctx.repoShape,
-        pullNumber: z.number().int().positive().describe('The pull request number, as in #123.'),
+        ...pullNumberShape,
         event: z.enum(['APPROVE', 'REQUEST_CHANGES', 'COMMENT']).describe('The verdict.'),
         body: z.string().max(MAX_BODY).optional().describe('The review’s summary, in Markdown; required to request changes, and to comment without line comments.'),
         commitId: z

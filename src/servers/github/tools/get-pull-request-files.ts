@@ -3,7 +3,7 @@ import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
 import { changedFiles, describeChangedFiles, MAX_PATCH_CHARS, MAX_PATCHES_CHARS } from '../changed-files.ts';
-import { moreLine, nextPageFrom, pageShape, readOnlyAnnotations } from '../format.ts';
+import { moreLine, nextPageFrom, pageShape, pullNumberShape, readOnlyAnnotations } from '../format.ts';
 
 /** Registers `get_pull_request_files`: the files a pull request changes, with their patches. */
 export function registerGetPullRequestFilesTool(registry: ToolRegistry, ctx: GithubToolContext): void {
@@ -17,7 +17,7 @@ export function registerGetPullRequestFilesTool(registry: ToolRegistry, ctx: Git
         `${MAX_PATCHES_CHARS} per page). Use it to review a pull request; get_file_contents reads a whole file at a ref.`,
       inputSchema: z.object({
         ...ctx.repoShape,
-        pullNumber: z.number().int().positive().describe('The pull request number, as in #123.'),
+        ...pullNumberShape,
         includePatch: z.boolean().default(true).describe('Include each file’s diff (default true); false lists the files only.'),
         ...pageShape(30),
       }),

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
-import { count, readOnlyAnnotations } from '../format.ts';
+import { count, pullNumberShape, readOnlyAnnotations } from '../format.ts';
 
 /** Where one check stands: passed (or neutral, skipped), failed, or not finished. */
 type CheckState = 'success' | 'failure' | 'pending';
@@ -53,7 +53,7 @@ export function registerGetPullRequestStatusTool(registry: ToolRegistry, ctx: Gi
         'a change pushed since restarts the checks.',
       inputSchema: z.object({
         ...ctx.repoShape,
-        pullNumber: z.number().int().positive().describe('The pull request number, as in #123.'),
+        ...pullNumberShape,
       }),
       annotations: readOnlyAnnotations,
     },

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
-import { count, login, MAX_BODY_CHARS, readOnlyAnnotations, truncate } from '../format.ts';
+import { count, login, MAX_BODY_CHARS, pullNumberShape, readOnlyAnnotations, truncate } from '../format.ts';
 
 /** Registers `get_pull_request`: one pull request with branches, merge state, size and body. */
 export function registerGetPullRequestTool(registry: ToolRegistry, ctx: GithubToolContext): void {
@@ -13,7 +13,7 @@ export function registerGetPullRequestTool(registry: ToolRegistry, ctx: GithubTo
       description: 'Reads one pull request: title, state, branches, whether it is merged or mergeable, size of the change, and body.',
       inputSchema: z.object({
         ...ctx.repoShape,
-        pullNumber: z.number().int().positive().describe('The pull request number, as in #123.'),
+        ...pullNumberShape,
       }),
       annotations: readOnlyAnnotations,
     },

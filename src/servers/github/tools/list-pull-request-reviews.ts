@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
-import { MAX_BODY_CHARS, moreLine, nextPageFrom, pageShape, readOnlyAnnotations, truncate } from '../format.ts';
+import { MAX_BODY_CHARS, moreLine, nextPageFrom, pageShape, pullNumberShape, readOnlyAnnotations, truncate } from '../format.ts';
 
 /** The most of all the page's review bodies together; each one is also cut at MAX_BODY_CHARS. */
 const MAX_PAGE_CHARS = 60_000;
@@ -27,7 +27,7 @@ export function registerListPullRequestReviewsTool(registry: ToolRegistry, ctx: 
         'one given on an older commit may not cover what was pushed since.',
       inputSchema: z.object({
         ...ctx.repoShape,
-        pullNumber: z.number().int().positive().describe('The pull request number, as in #123.'),
+        ...pullNumberShape,
         ...pageShape(30),
       }),
       annotations: readOnlyAnnotations,

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
+import { pullNumberShape } from '../format.ts';
 
 /** Merging changes the base branch for everyone and cannot be undone from here; repeating it fails. */
 const mergeAnnotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true } as const;
@@ -18,7 +19,7 @@ export function registerMergePullRequestTool(registry: ToolRegistry, ctx: Github
         'request changed since you read it is not merged. A merge cannot be undone from here.',
       inputSchema: z.object({
         ...ctx.repoShape,
-        pullNumber: z.number().int().positive().describe('The pull request number, as in #123.'),
+        ...pullNumberShape,
         mergeMethod: z.enum(['merge', 'squash', 'rebase']).default('merge').describe('How to merge; "merge" unless the repository prefers another.'),
         sha: z
           .string()
