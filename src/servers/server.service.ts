@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import * as z from 'zod';
 import { openSecret, sealSecret } from '../shared/crypto.ts';
 import { isUniqueViolation, withTenant, type Db } from '../shared/db.ts';
@@ -166,6 +167,21 @@ export function createServerService({
     };
   }
 
+  /**
+   * Makes a filesystem server's directories as soon as it is configured, so
+   * that files can be put in them before its first use (which would make them
+   * anyway). A failure is logged, not raised: the server is saved already, and
+   * its status check names what stops it.
+   */
+  async function makeFilesystemRoots(tenant: Tenant, slug: string, config: Record<string, unknown>): Promise<void> {
+    const roots = resolveFilesystemRoots(policy, tenant.slug, slug, config['roots'] as string[] | undefined);
+    try {
+      await Promise.all(roots.map((root) => mkdir(root, { recursive: true })));
+    } catch (error) {
+      logger?.warn({ err: error, tenant: tenant.slug, server: slug }, "making a filesystem server's directories failed");
+    }
+  }
+
   async function findOr404(tenantId: string, slug: string, forUpdate: boolean, trx: Parameters<typeof findServerRecord>[0]) {
     const record = slugSchema.safeParse(slug).success ? await findServerRecord(trx, tenantId, slug, forUpdate) : undefined;
     if (!record) throw notFound('server');
@@ -207,6 +223,7 @@ export function createServerService({
         if (isUniqueViolation(error)) throw new AppError('conflict', `a server with slug "${slug}" already exists`);
         throw error;
       }
+      if (kind === 'filesystem') await makeFilesystemRoots(tenant, slug, valid.config);
       changed(tenant.id, slug);
       return created;
     },
@@ -238,6 +255,7 @@ export function createServerService({
         });
         return info;
       });
+      if (kind === 'filesystem') await makeFilesystemRoots(tenant, updated.slug, valid.config);
       changed(tenant.id, updated.slug);
       return updated;
     },

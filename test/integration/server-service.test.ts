@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CreateServerInput } from '../../src/servers/server.service.ts';
 import { describeEachDatabase } from '../support/databases.ts';
@@ -141,6 +142,26 @@ describeEachDatabase('server service', (use) => {
     const { events: listed } = await fx.tenancy.audit.list(tenant.id, { limit: 100, action: 'server.update' });
     expect(listed).toEqual([expect.objectContaining({ actor: OPERATOR.actor, resourceType: 'server', resourceId: gh.id })]);
     expect(listed[0]?.after).toMatchObject({ slug: 'gh', kind: 'github', config: { owner: 'acme' } });
+  });
+
+  it("makes a filesystem server's directories when it is created or given other roots, so files can be put there before its first use", async () => {
+    const tenant = await fx.newTenant('dirs');
+    const area = path.join(fx.policy.dataDir, 'files', tenant.slug);
+    const isDirectory = async (dir: string) => (await fs.stat(dir).catch(() => undefined))?.isDirectory() ?? false;
+
+    await fx.servers.create(tenant, OPERATOR, { slug: 'notes', kind: 'filesystem' });
+    await fx.servers.create(tenant, OPERATOR, { slug: 'shared', kind: 'filesystem', config: { roots: ['team/docs', 'team/specs'] } });
+    expect(await isDirectory(path.join(area, 'notes'))).toBe(true);
+    expect(await isDirectory(path.join(area, 'team', 'docs'))).toBe(true);
+    expect(await isDirectory(path.join(area, 'team', 'specs'))).toBe(true);
+
+    await fx.servers.update(tenant, OPERATOR, 'shared', { config: { roots: ['team/plans'] } });
+    expect(await isDirectory(path.join(area, 'team', 'plans'))).toBe(true);
+    // A refused root makes nothing.
+    await expect(fx.servers.create(tenant, OPERATOR, { slug: 'escape', kind: 'filesystem', config: { roots: ['../elsewhere'] } })).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    expect(await isDirectory(path.join(fx.policy.dataDir, 'files', 'elsewhere'))).toBe(false);
   });
 
   it('deletes a server so that it is gone', async () => {
