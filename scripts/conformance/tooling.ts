@@ -1,4 +1,4 @@
-// The conformance suite and the Node it needs, installed once into a cache folder.
+// The conformance suite, the MCP Inspector and the Node they need, installed once into a cache folder.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -19,9 +19,14 @@ export const CONFORMANCE_PACKAGES = {
   next: { alias: 'conformance-next', version: '0.2.0-alpha.12' },
 } as const satisfies Record<string, SuitePackage>;
 
+/** The MCP Inspector (its launcher; `--cli` selects the CLI mode); it needs Node 22.19 or newer. */
+export const INSPECTOR_PACKAGE = { name: '@modelcontextprotocol/inspector', version: '2.12.0' } as const;
+
 export interface Tooling {
   /** The Node 24 executable. */
   node: string;
+  /** The Inspector's launcher, run with `node`. */
+  inspector: string;
   /** The suite's CLI entry point for a package, run with `node`. */
   entry(suite: SuitePackage): string;
 }
@@ -61,12 +66,13 @@ export function runQuietly(command: string, args: string[], options: { cwd?: str
 }
 
 /**
- * Installs the pinned Node and suite versions into `prefix` with npm unless they
+ * Installs the pinned Node, suite and Inspector versions into `prefix` with npm unless they
  * are already there, and checks that the Node binary runs on this machine.
  */
 export async function ensureTooling(prefix: string): Promise<Tooling> {
   const wanted = [
     { name: NODE_PACKAGE.name, spec: `${NODE_PACKAGE.name}@${NODE_PACKAGE.version}`, version: NODE_PACKAGE.version },
+    { name: INSPECTOR_PACKAGE.name, spec: `${INSPECTOR_PACKAGE.name}@${INSPECTOR_PACKAGE.version}`, version: INSPECTOR_PACKAGE.version },
     ...Object.values(CONFORMANCE_PACKAGES).map((suite) => ({
       name: suite.alias,
       spec: `${suite.alias}@npm:@modelcontextprotocol/conformance@${suite.version}`,
@@ -92,6 +98,7 @@ export async function ensureTooling(prefix: string): Promise<Tooling> {
   await runQuietly(node, ['--version'], { timeoutMs: 10_000 });
   return {
     node,
+    inspector: path.join(prefix, 'node_modules', INSPECTOR_PACKAGE.name, 'clients', 'launcher', 'build', 'index.js'),
     entry: (suite) => path.join(prefix, 'node_modules', suite.alias, 'dist', 'index.js'),
   };
 }
