@@ -1,67 +1,43 @@
 // The MCP Inspector, in its CLI mode, against the gateway's aggregate endpoint: a third-party client
 // that the README tells users to connect, run as they would run it (one process per command, the
 // key in a header). Each check runs one or two commands and compares what the Inspector printed.
-import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { printedJson, runChecks, runCommand, type ClientCheck, type Printed } from './client-checks.ts';
 import { operatorCommand, type RunningGateway } from './processes.ts';
 import type { Tooling } from './tooling.ts';
 
 /** One command's bound: the Inspector connects anew each time. */
 const COMMAND_TIMEOUT_MS = 30_000;
 
-export interface InspectorCheck {
-  name: string;
-  passed: boolean;
-  /** What was wrong, for a check that failed. */
-  problem?: string;
-}
-
-interface Printed {
-  /** The Inspector's exit code: 0 for success, non-zero with an `error` object for a refusal. */
-  code: number | null;
-  json: Record<string, unknown> | undefined;
-  text: string;
-}
-
-/** Runs `mcp-inspector --cli <url> ...args` under the Inspector's Node and reads what it printed (JSON). */
-function inspect(tooling: Tooling, url: string, args: string[]): Promise<Printed> {
-  const child = spawn(tooling.node, [tooling.inspector, '--cli', url, ...args], {
-    // No terminal: an Inspector that needs a sign-in says so instead of waiting for a person.
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MCP_AUTO_OPEN_ENABLED: 'false' },
-  });
-  let text = '';
-  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), COMMAND_TIMEOUT_MS);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = JSON.parse(text.slice(text.indexOf('{'))) as Record<string, unknown>;
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, json, text });
-    });
+/** Runs `mcp-inspector --cli <url> ...args` under the Inspector's Node, its stored state kept in `home`. */
+function inspect(tooling: Tooling, home: string, url: string, args: string[]): Promise<Printed> {
+  // No terminal: an Inspector that needs a sign-in says so instead of waiting for a person.
+  return runCommand(tooling.node, [tooling.inspector, '--cli', url, ...args], {
+    env: { ...process.env, HOME: home, MCP_AUTO_OPEN_ENABLED: 'false' },
+    timeoutMs: COMMAND_TIMEOUT_MS,
   });
 }
 
 const textOf = (printed: Printed) =>
-  ((printed.json?.['content'] as Array<{ text?: string }> | undefined) ?? []).map((c) => c.text ?? '').join('\n');
-const toolNames = (printed: Printed) => ((printed.json?.['tools'] as Array<{ name: string }> | undefined) ?? []).map((t) => t.name);
-const errorCode = (printed: Printed) => (printed.json?.['error'] as { code?: string } | undefined)?.code;
+  ((printedJson(printed)?.['content'] as Array<{ text?: string }> | undefined) ?? []).map((c) => c.text ?? '').join('\n');
+const toolNames = (printed: Printed) => ((printedJson(printed)?.['tools'] as Array<{ name: string }> | undefined) ?? []).map((t) => t.name);
+const errorCode = (printed: Printed) => (printedJson(printed)?.['error'] as { code?: string } | undefined)?.code;
 
 /**
  * The checks, against a tenant with a remote `everything` server (server-everything): a
  * filesystem server `files` is added to it, and a key restricted to that server is made.
  */
-export async function runInspectorChecks(options: { tooling: Tooling; gateway: RunningGateway; tenant: string; key: string }): Promise<InspectorCheck[]> {
+export async function runInspectorChecks(options: {
+  tooling: Tooling;
+  gateway: RunningGateway;
+  tenant: string;
+  key: string;
+  work: string;
+}): Promise<ClientCheck[]> {
   const { tooling, gateway, tenant, key } = options;
+  const home = path.join(options.work, 'inspector-home');
+  await fs.mkdir(home, { recursive: true });
   await operatorCommand(gateway, 'server.create', { tenant, slug: 'files', kind: 'filesystem' });
   const restricted = await operatorCommand<{ key: { secret: string } }>(gateway, 'key.create', {
     tenant,
@@ -72,9 +48,9 @@ export async function runInspectorChecks(options: { tooling: Tooling; gateway: R
   const aggregate = `${gateway.url}/t/${tenant}/mcp`;
   // The transport is named: the Inspector guesses it only from URLs ending in /mcp.
   const run = (args: string[], url = aggregate, secret: string | null = key) =>
-    inspect(tooling, url, ['--transport', 'http', ...(secret === null ? [] : ['--header', `Authorization: Bearer ${secret}`]), ...args]);
+    inspect(tooling, home, url, ['--transport', 'http', ...(secret === null ? [] : ['--header', `Authorization: Bearer ${secret}`]), ...args]);
 
-  const checks: Array<{ name: string; check: () => Promise<string | undefined> }> = [
+  return runChecks([
     {
       name: 'tools/list on /t/{tenant}/mcp names every server’s tools {server}__{tool}',
       async check() {
@@ -111,10 +87,10 @@ export async function runInspectorChecks(options: { tooling: Tooling; gateway: R
       name: 'resources/read reads back a namespaced resource that resources/list gave',
       async check() {
         const listed = await run(['--method', 'resources/list']);
-        const [first] = (listed.json?.['resources'] as Array<{ uri: string }> | undefined) ?? [];
+        const [first] = (printedJson(listed)?.['resources'] as Array<{ uri: string }> | undefined) ?? [];
         if (!first) return `resources/list printed ${listed.text.slice(0, 300)}`;
         const read = await run(['--method', 'resources/read', '--uri', first.uri]);
-        const [contents] = (read.json?.['contents'] as Array<{ uri: string }> | undefined) ?? [];
+        const [contents] = (printedJson(read)?.['contents'] as Array<{ uri: string }> | undefined) ?? [];
         return contents?.uri === first.uri ? undefined : `resources/read ${first.uri} printed ${read.text.slice(0, 300)}`;
       },
     },
@@ -144,18 +120,5 @@ export async function runInspectorChecks(options: { tooling: Tooling; gateway: R
         return errorCode(refused) === 'tool_not_found' ? undefined : `the call printed ${refused.text.slice(0, 300)}`;
       },
     },
-  ];
-
-  const results: InspectorCheck[] = [];
-  for (const { name, check } of checks) {
-    const problem = await check().catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
-    results.push({ name, passed: problem === undefined, ...(problem !== undefined && { problem }) });
-  }
-  return results;
-}
-
-/** Prints one line per check, ✓ or ✗ with what was wrong. */
-export function printInspectorChecks(title: string, checks: InspectorCheck[]): void {
-  console.log(`\n${title}`);
-  for (const check of checks) console.log(`  ${check.passed ? '✓' : '✗'} ${check.name}${check.problem ? `: ${check.problem}` : ''}`);
+  ]);
 }

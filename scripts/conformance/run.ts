@@ -1,18 +1,21 @@
 // `npm run conformance`: the official MCP conformance suite against server-everything,
 // once directly and once through the gateway's /t/{tenant}/mcp/servers/{remote} that
 // proxies it; then its authorization-server scenarios against the gateway's issuer; then
-// the MCP Inspector's CLI against the gateway's /t/{tenant}/mcp (inspector.ts).
+// two third-party clients against the gateway's /t/{tenant}/mcp: the MCP Inspector's CLI
+// (inspector.ts) and Claude Code (claude-code.ts).
 // Exits non-zero when the gateway fails a check that passes directly, an
-// authorization-server check, or an Inspector check.
+// authorization-server check, or a client check.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { printAuthorizationRun, runAuthorizationSuite } from './authorization.ts';
 import { compareRuns, printComparison, readResults, type ScenarioComparison } from './compare.ts';
-import { printInspectorChecks, runInspectorChecks } from './inspector.ts';
+import { runClaudeCodeChecks } from './claude-code.ts';
+import { printClientChecks } from './client-checks.ts';
+import { runInspectorChecks } from './inspector.ts';
 import { operatorCommand, startEverything, startGateway, startHeaderProxy, type Running } from './processes.ts';
-import { CONFORMANCE_PACKAGES, INSPECTOR_PACKAGE, NODE_PACKAGE, ensureTooling, type SuitePackage, type Tooling } from './tooling.ts';
+import { CLAUDE_CODE_PACKAGE, CONFORMANCE_PACKAGES, INSPECTOR_PACKAGE, NODE_PACKAGE, ensureTooling, type SuitePackage, type Tooling } from './tooling.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CACHE = path.join(ROOT, 'node_modules/.cache/botgate-conformance');
@@ -80,7 +83,8 @@ async function main(): Promise<number> {
 
     const everything = await startEverything();
     running.push(everything);
-    const gateway = await startGateway(path.join(work, 'data'), path.join(work, 'gateway.log'));
+    const dataDir = path.join(work, 'data');
+    const gateway = await startGateway(dataDir, path.join(work, 'gateway.log'));
     running.push(gateway);
     await operatorCommand(gateway, 'tenant.create', { slug: TENANT });
     const { key } = await operatorCommand<{ key: { secret: string } }>(gateway, 'key.create', {
@@ -120,23 +124,26 @@ async function main(): Promise<number> {
     const authorizationPassed = authorization.checks.filter((check) => check.status === 'SUCCESS').length;
     const authorizationSummary = `authorization server: ${authorizationPassed}/${authorization.checks.length} checks passed`;
 
-    const inspector = await runInspectorChecks({ tooling, gateway, tenant: TENANT, key: key.secret });
-    printInspectorChecks(`MCP Inspector ${INSPECTOR_PACKAGE.version} (--cli, Node ${NODE_PACKAGE.version}) against ${gateway.url}/t/${TENANT}/mcp`, inspector);
-    const inspectorFailures = inspector.filter((check) => !check.passed).length;
-    const inspectorSummary = `MCP Inspector: ${inspector.length - inspectorFailures}/${inspector.length} checks passed`;
+    const inspector = await runInspectorChecks({ tooling, gateway, tenant: TENANT, key: key.secret, work });
+    printClientChecks(`MCP Inspector ${INSPECTOR_PACKAGE.version} (--cli, Node ${NODE_PACKAGE.version}) against ${gateway.url}/t/${TENANT}/mcp`, inspector);
+    const claudeCode = await runClaudeCodeChecks({ tooling, gateway, dataDir, tenant: TENANT, key: key.secret, work });
+    printClientChecks(`Claude Code ${CLAUDE_CODE_PACKAGE.version} against ${gateway.url}/t/${TENANT}/mcp (its model: the fake Claude API)`, claudeCode);
+    const clients = [...inspector, ...claudeCode];
+    const clientFailures = clients.filter((check) => !check.passed).length;
+    const clientSummary = `MCP Inspector and Claude Code: ${clients.length - clientFailures}/${clients.length} checks passed`;
 
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const unapplied = notApplicable > 0 ? ` (${notApplicable} reported not applicable through the gateway, marked ·)` : '';
-    if (regressions > 0 || authorization.failures.length > 0 || inspectorFailures > 0) {
+    if (regressions > 0 || authorization.failures.length > 0 || clientFailures > 0) {
       const reasons = [];
       if (regressions > 0) reasons.push(`${regressions} check(s) pass directly against server-everything and fail through the gateway${unapplied}`);
       if (authorization.failures.length > 0) reasons.push(`${authorization.failures.length} authorization-server check(s) failed`);
-      if (inspectorFailures > 0) reasons.push(`${inspectorFailures} MCP Inspector check(s) failed`);
-      console.log(`\nFAILED in ${seconds} s: ${reasons.join('; ')}; ${authorizationSummary}; ${inspectorSummary}`);
+      if (clientFailures > 0) reasons.push(`${clientFailures} client check(s) failed`);
+      console.log(`\nFAILED in ${seconds} s: ${reasons.join('; ')}; ${authorizationSummary}; ${clientSummary}`);
       console.log(`checks.json files and the gateway log are kept in ${work}`);
       return 1;
     }
-    console.log(`\nOK in ${seconds} s: every check that passes directly also passes through the gateway${unapplied}; ${authorizationSummary}; ${inspectorSummary}`);
+    console.log(`\nOK in ${seconds} s: every check that passes directly also passes through the gateway${unapplied}; ${authorizationSummary}; ${clientSummary}`);
     keep = false;
     return 0;
   } catch (error) {

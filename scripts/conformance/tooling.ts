@@ -1,4 +1,4 @@
-// The conformance suite, the MCP Inspector and the Node they need, installed once into a cache folder.
+// The conformance suite, the MCP Inspector, Claude Code and the Node they need, installed once into a cache folder.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -22,11 +22,16 @@ export const CONFORMANCE_PACKAGES = {
 /** The MCP Inspector (its launcher; `--cli` selects the CLI mode); it needs Node 22.19 or newer. */
 export const INSPECTOR_PACKAGE = { name: '@modelcontextprotocol/inspector', version: '2.12.0' } as const;
 
+/** Claude Code; npm installs its native binary as the platform's optional package. */
+export const CLAUDE_CODE_PACKAGE = { name: '@anthropic-ai/claude-code', version: '2.1.332' } as const;
+
 export interface Tooling {
   /** The Node 24 executable. */
   node: string;
   /** The Inspector's launcher, run with `node`. */
   inspector: string;
+  /** Claude Code's native binary. */
+  claude: string;
   /** The suite's CLI entry point for a package, run with `node`. */
   entry(suite: SuitePackage): string;
 }
@@ -66,13 +71,14 @@ export function runQuietly(command: string, args: string[], options: { cwd?: str
 }
 
 /**
- * Installs the pinned Node, suite and Inspector versions into `prefix` with npm unless they
+ * Installs the pinned Node, suite, Inspector and Claude Code versions into `prefix` with npm unless they
  * are already there, and checks that the Node binary runs on this machine.
  */
 export async function ensureTooling(prefix: string): Promise<Tooling> {
   const wanted = [
     { name: NODE_PACKAGE.name, spec: `${NODE_PACKAGE.name}@${NODE_PACKAGE.version}`, version: NODE_PACKAGE.version },
     { name: INSPECTOR_PACKAGE.name, spec: `${INSPECTOR_PACKAGE.name}@${INSPECTOR_PACKAGE.version}`, version: INSPECTOR_PACKAGE.version },
+    { name: CLAUDE_CODE_PACKAGE.name, spec: `${CLAUDE_CODE_PACKAGE.name}@${CLAUDE_CODE_PACKAGE.version}`, version: CLAUDE_CODE_PACKAGE.version },
     ...Object.values(CONFORMANCE_PACKAGES).map((suite) => ({
       name: suite.alias,
       spec: `${suite.alias}@npm:@modelcontextprotocol/conformance@${suite.version}`,
@@ -96,9 +102,13 @@ export async function ensureTooling(prefix: string): Promise<Tooling> {
   }
   const node = path.join(prefix, 'node_modules', NODE_PACKAGE.name, 'bin', 'node');
   await runQuietly(node, ['--version'], { timeoutMs: 10_000 });
+  // The wrapper's install script would copy this binary over its placeholder; npm does not run it unasked.
+  const claude = path.join(prefix, 'node_modules', `${CLAUDE_CODE_PACKAGE.name}-${process.platform}-${process.arch}`, 'claude');
+  await runQuietly(claude, ['--version'], { timeoutMs: 30_000 });
   return {
     node,
     inspector: path.join(prefix, 'node_modules', INSPECTOR_PACKAGE.name, 'clients', 'launcher', 'build', 'index.js'),
+    claude,
     entry: (suite) => path.join(prefix, 'node_modules', suite.alias, 'dist', 'index.js'),
   };
 }
