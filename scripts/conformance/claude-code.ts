@@ -1,12 +1,13 @@
 // Claude Code against the gateway, connected as the README says (`claude mcp add --transport http`),
-// in a home folder of its own. `claude mcp list` checks each connection without a model; one headless
-// turn (`claude -p`) then runs against the fake Claude API, whose scripted model calls a gateway tool,
-// so that Claude Code itself lists the gateway's tools, calls one and hands the result back.
+// in a home folder of its own. `claude mcp list` checks each connection without a model; headless
+// turns (`claude -p`) then run against the fake Claude API, whose scripted model calls a gateway
+// tool, then a tenant bot, so that Claude Code itself lists the gateway's tools and bots, calls
+// them and hands their results back. The gateway's bot asks the same fake API.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { startFakeAnthropic, textReply, toolUseReply } from '../../test/fakes/anthropic.ts';
+import { startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic } from '../../test/fakes/anthropic.ts';
 import { printedJson, runCommand, type ClientCheck, type Printed } from './client-checks.ts';
-import type { RunningGateway } from './processes.ts';
+import { operatorCommand, type RunningGateway } from './processes.ts';
 import type { Tooling } from './tooling.ts';
 
 const COMMAND_TIMEOUT_MS = 120_000;
@@ -15,7 +16,12 @@ const NAME = 'botgate';
 const WRITE_TOOL = `mcp__${NAME}__files__write_file`;
 const WRITTEN = { path: 'claude-code.txt', content: 'written by Claude Code through the gateway' };
 const MODEL = 'claude-sonnet-4-5';
-const FAKE_API_KEY = 'sk-ant-claude-code-check';
+/** The key Claude Code and the gateway's bots present to the fake Claude API. */
+export const CLAUDE_API_KEY = 'sk-ant-claude-code-check';
+const BOT = { slug: 'helper', system: 'You are the Botgate check bot.', answer: 'The helper bot says everything is in order.' };
+const BOT_TOOL = `mcp__${NAME}__bot__${BOT.slug}`;
+/** What the prompt of the turn that asks the bot says, so that the fake model knows which turn it is in. */
+const ASK_BOT = 'Ask the helper bot whether everything is in order.';
 
 /** Runs the `claude` binary with `args` in `home`, its settings and history kept there. */
 function claude(tooling: Tooling, home: string, args: string[], env: Record<string, string> = {}): Promise<Printed> {
@@ -31,6 +37,28 @@ interface MessagesRequest {
   messages: Array<{ role: string; content: unknown }>;
 }
 
+/**
+ * The Claude API for Claude Code and for the gateway's bot: one fake, its model answering by who
+ * asks. The bot (known by its system prompt) answers in words; Claude Code's model calls the bot
+ * in the turn that asks for it and writes the file otherwise, then reports the tool's result.
+ */
+export function startClaudeApi(): Promise<FakeAnthropic> {
+  return startFakeAnthropic({
+    apiKey: CLAUDE_API_KEY,
+    respond(body) {
+      const request = body as MessagesRequest & { system?: unknown };
+      if (JSON.stringify(request.system ?? '').includes(BOT.system)) return textReply(BOT.answer);
+      const [result] = toolResultsOf(request);
+      if (result !== undefined) return textReply(`The gateway answered: ${result}`);
+      const [wanted, input] = JSON.stringify(request.messages).includes(ASK_BOT)
+        ? [BOT_TOOL, { message: 'Is everything in order?' }]
+        : [WRITE_TOOL, WRITTEN];
+      if (request.tools?.some((tool) => tool.name === wanted)) return toolUseReply([{ name: wanted, input }]);
+      return textReply(`no ${wanted} among the tools`);
+    },
+  });
+}
+
 /** The tool results in the last message of a Messages API request, as text. */
 function toolResultsOf(request: MessagesRequest): string[] {
   const last = request.messages.at(-1);
@@ -42,17 +70,26 @@ function toolResultsOf(request: MessagesRequest): string[] {
 
 /**
  * The checks, against a tenant whose `files` filesystem server exists and whose
- * key has the `mcp` scope; the file the turn writes lands in `dataDir`.
+ * key has the `mcp` scope, on a gateway whose bots use `api` (`startClaudeApi`);
+ * a bot is added to the tenant. The file the turn writes lands in `dataDir`.
  */
 export async function runClaudeCodeChecks(options: {
   tooling: Tooling;
   gateway: RunningGateway;
+  api: FakeAnthropic;
   dataDir: string;
   tenant: string;
   key: string;
   work: string;
 }): Promise<ClientCheck[]> {
-  const { tooling, gateway, tenant, key } = options;
+  const { tooling, gateway, api, tenant, key } = options;
+  await operatorCommand(gateway, 'bot.create', {
+    tenant,
+    slug: BOT.slug,
+    model: MODEL,
+    system: BOT.system,
+    description: 'Says whether everything is in order; ask it in plain words.',
+  });
   const home = path.join(options.work, 'claude-home');
   await fs.mkdir(path.join(home, 'project'), { recursive: true });
   const url = `${gateway.url}/t/${tenant}/mcp`;
@@ -75,42 +112,37 @@ export async function runClaudeCodeChecks(options: {
     /Needs authentication/.test(lineOf(`${NAME}-signin`)) ? undefined : `printed ${listed.text.slice(0, 500)}`,
   );
 
-  // One turn: the fake model writes a file through the gateway, then answers with what the tool said.
-  const fake = await startFakeAnthropic({
-    apiKey: FAKE_API_KEY,
-    respond(body) {
-      const request = body as MessagesRequest;
-      const [result] = toolResultsOf(request);
-      if (result !== undefined) return textReply(`The gateway answered: ${result}`);
-      if (request.tools?.some((tool) => tool.name === WRITE_TOOL)) return toolUseReply([{ name: WRITE_TOOL, input: WRITTEN }]);
-      return textReply(`no ${WRITE_TOOL} among the tools`);
-    },
-  });
-  try {
-    const turn = await claude(
-      tooling,
-      home,
-      ['-p', `Write "${WRITTEN.content}" to ${WRITTEN.path}.`, '--model', MODEL, '--allowedTools', WRITE_TOOL, '--output-format', 'json'],
-      // Tools listed up front (no deferred tool search), so the fake sees them in its first request.
-      { ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: FAKE_API_KEY, ENABLE_TOOL_SEARCH: 'false' },
-    );
-    const requests = fake.requests.filter((request) => request.path === '/v1/messages').map((request) => request.body as MessagesRequest);
-    const offered = requests.flatMap((request) => request.tools ?? []).map((tool) => tool.name);
-    record(
-      'a headless turn offers the model the gateway’s tools, named mcp__botgate__{server}__{tool}',
-      offered.includes(WRITE_TOOL) && offered.includes(`mcp__${NAME}__everything__echo`) ? undefined : `the model was offered ${[...new Set(offered)].join(', ')}`,
-    );
-    const stored = await fs.readFile(path.join(options.dataDir, 'files', tenant, 'files', WRITTEN.path), 'utf8').catch(() => undefined);
-    const result = printedJson(turn)?.['result'];
-    const answer = typeof result === 'string' ? result : '';
-    record(
-      'the model’s tool call runs on the gateway (the file is written) and its result goes back to the model',
-      stored === WRITTEN.content && answer.includes(WRITTEN.path) ? undefined : `file: ${String(stored)}; Claude Code printed ${turn.text.slice(0, 500)}`,
-    );
-  } catch (error) {
-    record('a headless turn against the fake Claude API', error instanceof Error ? error.message : String(error));
-  } finally {
-    await fake.close();
-  }
+  // Claude Code's model is the fake; tools are listed up front (no deferred tool search), so the fake sees them at once.
+  const turn = (prompt: string, tool: string) =>
+    claude(tooling, home, ['-p', prompt, '--model', MODEL, '--allowedTools', tool, '--output-format', 'json'], {
+      ANTHROPIC_BASE_URL: api.url,
+      ANTHROPIC_API_KEY: CLAUDE_API_KEY,
+      ENABLE_TOOL_SEARCH: 'false',
+    });
+  const answerOf = (printed: Printed) => {
+    const result = printedJson(printed)?.['result'];
+    return typeof result === 'string' ? result : '';
+  };
+
+  // The fake model writes a file through the gateway, then answers with what the tool said.
+  const written = await turn(`Write "${WRITTEN.content}" to ${WRITTEN.path}.`, WRITE_TOOL);
+  const offered = api.requests.flatMap((request) => (request.body as MessagesRequest).tools ?? []).map((tool) => tool.name);
+  record(
+    'a headless turn offers the model the gateway’s tools and bots, named mcp__botgate__{server}__{tool} and mcp__botgate__bot__{slug}',
+    [WRITE_TOOL, `mcp__${NAME}__everything__echo`, BOT_TOOL].every((name) => offered.includes(name)) ? undefined : `the model was offered ${[...new Set(offered)].join(', ')}`,
+  );
+  const stored = await fs.readFile(path.join(options.dataDir, 'files', tenant, 'files', WRITTEN.path), 'utf8').catch(() => undefined);
+  record(
+    'the model’s tool call runs on the gateway (the file is written) and its result goes back to the model',
+    stored === WRITTEN.content && answerOf(written).includes(WRITTEN.path) ? undefined : `file: ${String(stored)}; Claude Code printed ${written.text.slice(0, 500)}`,
+  );
+
+  // The fake model asks the tenant's bot, which the gateway runs on its own model call.
+  const asked = await turn(ASK_BOT, BOT_TOOL);
+  const botRan = api.requests.some((request) => JSON.stringify((request.body as { system?: unknown }).system ?? '').includes(BOT.system));
+  record(
+    'the model asks a tenant bot: the gateway runs the bot, and its answer goes back to the model',
+    botRan && answerOf(asked).includes(BOT.answer) ? undefined : `bot ran: ${botRan}; Claude Code answered ${answerOf(asked).slice(0, 500)}`,
+  );
   return results;
 }

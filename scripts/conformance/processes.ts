@@ -43,9 +43,10 @@ export interface RunningGateway extends Running {
 
 /**
  * `botgate serve` as a user runs it: embedded database in a fresh DATA_DIR, port 0,
- * loopback upstreams allowed. Resolves once DATA_DIR/operator.json names its URL.
+ * loopback upstreams allowed, and `extra` (the Claude API its bots use, say).
+ * Resolves once DATA_DIR/operator.json names its URL.
  */
-export async function startGateway(dataDir: string, logFile: string): Promise<RunningGateway> {
+export async function startGateway(dataDir: string, logFile: string, extra: Record<string, string> = {}): Promise<RunningGateway> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: '0',
@@ -55,7 +56,8 @@ export async function startGateway(dataDir: string, logFile: string): Promise<Ru
     LOG_LEVEL: 'warn',
   };
   // A fresh embedded database on loopback, whatever the calling shell points at.
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL']) delete env[name];
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY']) delete env[name];
+  Object.assign(env, extra);
   const log = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, [BOTGATE, 'serve'], { env, cwd: ROOT, stdio: ['ignore', log, log] });
   fs.closeSync(log);

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { printAuthorizationRun, runAuthorizationSuite } from './authorization.ts';
 import { compareRuns, printComparison, readResults, type ScenarioComparison } from './compare.ts';
-import { runClaudeCodeChecks } from './claude-code.ts';
+import { CLAUDE_API_KEY, runClaudeCodeChecks, startClaudeApi } from './claude-code.ts';
 import { printClientChecks } from './client-checks.ts';
 import { runInspectorChecks } from './inspector.ts';
 import { operatorCommand, startEverything, startGateway, startHeaderProxy, type Running } from './processes.ts';
@@ -83,8 +83,11 @@ async function main(): Promise<number> {
 
     const everything = await startEverything();
     running.push(everything);
+    // The Claude API of Claude Code and of the gateway's bots, in the client checks.
+    const api = await startClaudeApi();
+    running.push({ url: api.url, stop: () => api.close() });
     const dataDir = path.join(work, 'data');
-    const gateway = await startGateway(dataDir, path.join(work, 'gateway.log'));
+    const gateway = await startGateway(dataDir, path.join(work, 'gateway.log'), { ANTHROPIC_BASE_URL: api.url, ANTHROPIC_API_KEY: CLAUDE_API_KEY });
     running.push(gateway);
     await operatorCommand(gateway, 'tenant.create', { slug: TENANT });
     const { key } = await operatorCommand<{ key: { secret: string } }>(gateway, 'key.create', {
@@ -126,7 +129,7 @@ async function main(): Promise<number> {
 
     const inspector = await runInspectorChecks({ tooling, gateway, tenant: TENANT, key: key.secret, work });
     printClientChecks(`MCP Inspector ${INSPECTOR_PACKAGE.version} (--cli, Node ${NODE_PACKAGE.version}) against ${gateway.url}/t/${TENANT}/mcp`, inspector);
-    const claudeCode = await runClaudeCodeChecks({ tooling, gateway, dataDir, tenant: TENANT, key: key.secret, work });
+    const claudeCode = await runClaudeCodeChecks({ tooling, gateway, api, dataDir, tenant: TENANT, key: key.secret, work });
     printClientChecks(`Claude Code ${CLAUDE_CODE_PACKAGE.version} against ${gateway.url}/t/${TENANT}/mcp (its model: the fake Claude API)`, claudeCode);
     const clients = [...inspector, ...claudeCode];
     const clientFailures = clients.filter((check) => !check.passed).length;

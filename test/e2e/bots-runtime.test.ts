@@ -10,6 +10,7 @@ import { apiClient, seedTenant, type AuditEventJson } from '../support/http.ts';
 const API_KEY = 'sk-ant-e2e-operator-key';
 
 interface AskStructured {
+  answer: string;
   conversation_id: string;
   run_id: string;
   stop_reason: string;
@@ -127,6 +128,8 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
       expect(result.isError).toBeFalsy();
       expect(textOf(result)).toBe('The notes say the launch is on Friday.');
       const structured = structuredOf(result);
+      // A client that shows its model only the structured content (Claude Code does) still passes on the answer.
+      expect(structured.answer).toBe('The notes say the launch is on Friday.');
       expect(structured.stop_reason).toBe('end_turn');
       expect(structured.usage).toEqual({ input_tokens: 540, output_tokens: 67, cache_write_tokens: 100, cache_read_tokens: 100 });
       expect(structured.cost_usd).toBe(sonnetCost(TWO_ROUNDS));

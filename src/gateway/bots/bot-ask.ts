@@ -146,8 +146,10 @@ export function runAsk(
 /**
  * Asks a bot as an MCP tool call: progress notifications carry the text as it
  * streams and each tool call as it happens; the result is the answer, with
- * the conversation id, usage and cost (nested bots included) as
- * `structuredContent`.
+ * the answer again, the conversation id, usage and cost (nested bots
+ * included) as `structuredContent`. Some clients (Claude Code among them)
+ * give their model the structured content alone when there is one, so it
+ * carries the answer too.
  */
 export async function askAsTool(context: AskContext, bot: string, args: Record<string, unknown>, call: ToolCallContext): Promise<CallToolResult> {
   const parsed = askArguments.safeParse(args);
@@ -165,7 +167,7 @@ export async function askAsTool(context: AskContext, bot: string, args: Record<s
   try {
     const result = await runAsk(context, { bot, message: parsed.data.message, conversationId: parsed.data.conversation_id, signal: call.signal, onEvent });
     await progress.flush();
-    return { content: [{ type: 'text', text: result.text }], structuredContent: askResultJson(result) };
+    return { content: [{ type: 'text', text: result.text }], structuredContent: { answer: result.text, ...askResultJson(result) } };
   } catch (error) {
     await progress.flush();
     const message = describeRunFailure(error);
