@@ -50,7 +50,11 @@ const structuredOf = (result: CallToolResult): AskStructured => {
   return structured as AskStructured;
 };
 
-const textOf = (result: CallToolResult) => result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+/** The first text block: a bot's answer (its second block notes the conversation id), or a tool's text. */
+const textOf = (result: CallToolResult) => {
+  const [first] = result.content;
+  return first?.type === 'text' ? first.text : '';
+};
 
 /** The tool_result blocks the model was sent in one recorded request. */
 function toolResultsSent(fake: FakeAnthropic, index: number): Array<{ content: string; is_error?: boolean }> {
@@ -128,7 +132,9 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
       expect(result.isError).toBeFalsy();
       expect(textOf(result)).toBe('The notes say the launch is on Friday.');
       const structured = structuredOf(result);
-      // A client that shows its model only the structured content (Claude Code does) still passes on the answer.
+      // A client that shows its model only the content, or only the structured content (Claude Code does),
+      // passes on both the answer and the conversation id to continue with.
+      expect(result.content[1]).toEqual({ type: 'text', text: `[conversation_id ${structured.conversation_id}: pass it as conversation_id to continue this conversation]` });
       expect(structured.answer).toBe('The notes say the launch is on Friday.');
       expect(structured.stop_reason).toBe('end_turn');
       expect(structured.usage).toEqual({ input_tokens: 540, output_tokens: 67, cache_write_tokens: 100, cache_read_tokens: 100 });
@@ -185,7 +191,10 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     await client.close();
 
     expect(textOf(result)).toBe('The helper says: Friday.');
-    expect(toolResultsSent(fake, 2)).toEqual([{ content: 'Friday, say the notes.' }]);
+    // The asking bot's model reads the helper's answer, and the helper's conversation id to continue with.
+    expect(toolResultsSent(fake, 2)).toEqual([
+      { content: expect.stringMatching(/^Friday, say the notes\.\n\[conversation_id [0-9a-f-]{36}: pass it as conversation_id to continue this conversation\]$/) as unknown as string },
+    ]);
     const structured = structuredOf(result);
     expect(structured.usage.input_tokens).toBe(210);
     expect(structured.usage.output_tokens).toBe(38);

@@ -144,12 +144,21 @@ export function runAsk(
 }
 
 /**
+ * The second text block of an answer: the conversation id, for clients that
+ * give their model the content alone, so that it can continue the conversation.
+ */
+export function continuationNote(conversationId: string): string {
+  return `[conversation_id ${conversationId}: pass it as conversation_id to continue this conversation]`;
+}
+
+/**
  * Asks a bot as an MCP tool call: progress notifications carry the text as it
- * streams and each tool call as it happens; the result is the answer, with
- * the answer again, the conversation id, usage and cost (nested bots
- * included) as `structuredContent`. Some clients (Claude Code among them)
- * give their model the structured content alone when there is one, so it
- * carries the answer too.
+ * streams and each tool call as it happens; the result is the answer and a
+ * note of the conversation id, with the answer again, the conversation id,
+ * usage and cost (nested bots included) as `structuredContent`. Some clients
+ * give their model the content alone, others (Claude Code among them) the
+ * structured content alone when there is one: each carries the answer and
+ * the conversation id.
  */
 export async function askAsTool(context: AskContext, bot: string, args: Record<string, unknown>, call: ToolCallContext): Promise<CallToolResult> {
   const parsed = askArguments.safeParse(args);
@@ -167,7 +176,13 @@ export async function askAsTool(context: AskContext, bot: string, args: Record<s
   try {
     const result = await runAsk(context, { bot, message: parsed.data.message, conversationId: parsed.data.conversation_id, signal: call.signal, onEvent });
     await progress.flush();
-    return { content: [{ type: 'text', text: result.text }], structuredContent: { answer: result.text, ...askResultJson(result) } };
+    return {
+      content: [
+        { type: 'text', text: result.text },
+        { type: 'text', text: continuationNote(result.conversationId) },
+      ],
+      structuredContent: { answer: result.text, ...askResultJson(result) },
+    };
   } catch (error) {
     await progress.flush();
     const message = describeRunFailure(error);
