@@ -72,7 +72,7 @@ export function runQuietly(command: string, args: string[], options: { cwd?: str
 
 /**
  * Installs the pinned Node, suite, Inspector and Claude Code versions into `prefix` with npm unless they
- * are already there, and checks that the Node binary runs on this machine.
+ * are already there, and checks that the Node and Claude Code binaries run on this machine.
  */
 export async function ensureTooling(prefix: string): Promise<Tooling> {
   const wanted = [

@@ -147,7 +147,7 @@ export function runAsk(
  * The second text block of an answer: the conversation id, for clients that
  * give their model the content alone, so that it can continue the conversation.
  */
-export function continuationNote(conversationId: string): string {
+function continuationNote(conversationId: string): string {
   return `[conversation_id ${conversationId}: pass it as conversation_id to continue this conversation]`;
 }
 
