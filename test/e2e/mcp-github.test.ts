@@ -127,7 +127,9 @@ describe('MCP endpoints over a github server', () => {
       addStatus(widgets, headSha as string, { context: 'ci/build', state: 'success' });
       expect((await call('get_pull_request_status', { pullNumber: number })).structured).toMatchObject({ state: 'success', headSha });
       await call('merge_pull_request', { pullNumber: number, mergeMethod: 'squash', sha: headSha });
-      expect((await call('get_file_contents', { path: 'docs/setup.md' })).text).toBe('# Setup\n\nRun npm start.\n');
+      expect((await call('get_file_contents', { path: 'docs/setup.md' })).text).toMatch(
+        /^# Setup\n\nRun npm start\.\n\n\[blob sha [0-9a-f]{40}: pass it as sha to create_or_update_file to replace this file\]$/,
+      );
     } finally {
       await client.close();
     }

@@ -44,6 +44,11 @@ export function addCheckRun(repo: FakeRepo, sha: string, run: FakeCheckRun): voi
   reportedOn(repo, sha).runs.push({ ...run, id: nextId++, at: fakeNow() });
 }
 
+/** The first page of a commit's statuses or runs, `per_page` long as GitHub answers; `total_count` counts them all. */
+function firstPage<T>(req: FakeRequest, items: readonly T[]): T[] {
+  return items.slice(0, Math.min(Number(req.query.get('per_page') ?? 30) || 30, 100));
+}
+
 /** The commit a ref names, or GitHub's 422 for one it cannot find. */
 function commitOf(repo: FakeRepo, ref: string, doc: string): { sha: string } | FakeResponse {
   const sha = resolveRef(repo, ref)?.commits[0]?.sha;
@@ -63,7 +68,7 @@ function combinedStatus(req: FakeRequest, repo: FakeRepo, [ref = '']: string[]):
   const { statuses } = reportedOn(repo, commit.sha);
   return ok({
     state: combinedState(statuses),
-    statuses: statuses.map((s) => ({
+    statuses: firstPage(req, statuses).map((s) => ({
       url: `${base}/statuses/${commit.sha}`,
       avatar_url: null,
       id: s.id,
@@ -90,7 +95,7 @@ function checkRuns(req: FakeRequest, repo: FakeRepo, [ref = '']: string[]): Fake
   const { runs } = reportedOn(repo, commit.sha);
   return ok({
     total_count: runs.length,
-    check_runs: runs.map((r) => ({
+    check_runs: firstPage(req, runs).map((r) => ({
       id: r.id,
       head_sha: commit.sha,
       node_id: `CR_${r.id}`,

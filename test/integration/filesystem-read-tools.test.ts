@@ -213,10 +213,27 @@ describe('list_directory', () => {
         { name: 'deep', type: 'directory' },
         { name: 'index.ts', type: 'file' },
       ],
+      totalEntries: 2,
       truncated: false,
     });
     expect(text(await call('list_directory', { path: '.' }))).toContain('[LINK] notes-link.md');
     expect(text(await call('list_directory', { path: 'empty' }))).toBe('(empty directory)');
+  });
+
+  it('lists the first 1000 entries of a larger directory and says, in text and structured content, how many there are', async () => {
+    const many = path.join(root, 'many-listed');
+    await mkdir(many);
+    try {
+      await Promise.all(Array.from({ length: 1005 }, (_, i) => writeFile(path.join(many, `f${i}`), 'x')));
+      for (const tool of ['list_directory', 'list_directory_with_sizes']) {
+        const result = await call(tool, { path: 'many-listed' });
+        expect(text(result)).toContain('… and 5 more entries not shown');
+        expect(result.structuredContent).toMatchObject({ totalEntries: 1005, truncated: true });
+        expect(structured(result)['entries']).toHaveLength(1000);
+      }
+    } finally {
+      await rm(many, { recursive: true, force: true });
+    }
   });
 
   it('refuses a file', async () => {
@@ -234,6 +251,7 @@ describe('list_directory_with_sizes', () => {
         { name: 'deep', type: 'directory' },
         { name: 'index.ts', type: 'file', size: 11 },
       ],
+      totalEntries: 2,
       totals: { files: 1, directories: 1, bytes: 11 },
       truncated: false,
     });

@@ -143,9 +143,18 @@ describe('github source: create_or_update_file', () => {
     const commit = head(widgets, 'docs/guide');
     expect(seen).toMatchObject({
       isError: false,
-      text: `Created docs/guide.md on docs/guide in acme/widgets with commit ${commit.slice(0, 7)}.\nhttps://github.com/acme/widgets/blob/docs/guide/docs/guide.md`,
+      text: `Created docs/guide.md on docs/guide in acme/widgets with commit ${commit.slice(0, 7)}; its blob sha is now ${blobSha(content)} (pass it as sha to replace the file again).\nhttps://github.com/acme/widgets/blob/docs/guide/docs/guide.md`,
     });
-    expect(seen.structured).toEqual({ owner: 'acme', repo: 'widgets', path: 'docs/guide.md', branch: 'docs/guide', created: true, sha: blobSha(content), commit });
+    expect(seen.structured).toEqual({
+      owner: 'acme',
+      repo: 'widgets',
+      path: 'docs/guide.md',
+      branch: 'docs/guide',
+      created: true,
+      sha: blobSha(content),
+      commit,
+      url: 'https://github.com/acme/widgets/blob/docs/guide/docs/guide.md',
+    });
     expect(fake.requests.at(-1)).toMatchObject({
       method: 'PUT',
       path: '/repos/acme/widgets/contents/docs%2Fguide.md',
@@ -154,10 +163,10 @@ describe('github source: create_or_update_file', () => {
     expect(fake.requests.at(-1)?.body).not.toHaveProperty('sha');
 
     const read = await callTool(widgetsSource(), 'get_file_contents', { path: 'docs/guide.md', ref: 'docs/guide' });
-    expect(read).toMatchObject({ isError: false, text: content });
-    expect(read.structured?.['sha']).toBe(blobSha(content));
+    expect(read).toMatchObject({ isError: false, text: `${content}\n[blob sha ${blobSha(content)}: pass it as sha to create_or_update_file to replace this file]` });
+    expect(read.structured).toMatchObject({ content, sha: blobSha(content) });
     const commits = await callTool(widgetsSource(), 'list_commits', { sha: 'docs/guide' });
-    expect(commits.text.split('\n')[1]).toMatch(new RegExp(`^${commit.slice(0, 7)} \\d{4}-\\d{2}-\\d{2} octocat: Add a guide$`));
+    expect(commits.text.split('\n')[1]).toMatch(new RegExp(`^${commit} \\d{4}-\\d{2}-\\d{2} octocat: Add a guide$`));
     const onMain = await callTool(widgetsSource(), 'get_file_contents', { path: 'docs/guide.md' });
     expect(onMain.isError).toBe(true);
   });
@@ -168,8 +177,17 @@ describe('github source: create_or_update_file', () => {
     const content = '# Widgets\n\nBuild widgets faster.\n';
     const seen = await callTool(widgetsSource(), 'create_or_update_file', { path: 'README.md', content, message: 'Reword the README', sha });
     const commit = head(widgets, 'main');
-    expect(seen.text).toBe(`Updated README.md on main in acme/widgets with commit ${commit.slice(0, 7)}.\nhttps://github.com/acme/widgets/blob/main/README.md`);
-    expect(seen.structured).toEqual({ owner: 'acme', repo: 'widgets', path: 'README.md', branch: 'main', created: false, sha: blobSha(content), commit });
+    expect(seen.text).toBe(`Updated README.md on main in acme/widgets with commit ${commit.slice(0, 7)}; its blob sha is now ${blobSha(content)} (pass it as sha to replace the file again).\nhttps://github.com/acme/widgets/blob/main/README.md`);
+    expect(seen.structured).toEqual({
+      owner: 'acme',
+      repo: 'widgets',
+      path: 'README.md',
+      branch: 'main',
+      created: false,
+      sha: blobSha(content),
+      commit,
+      url: 'https://github.com/acme/widgets/blob/main/README.md',
+    });
     expect(fake.requests.slice(-2).map((r) => `${r.method} ${r.path}`)).toEqual(['GET /repos/acme/widgets', 'PUT /repos/acme/widgets/contents/README.md']);
     expect(fake.requests.at(-1)?.body).toMatchObject({ branch: 'main', sha });
     expect(widgets.branches.get('main')?.files.get('README.md')).toBe(content);

@@ -58,6 +58,7 @@ describe('github source: list_issue_comments', () => {
         { id: first.id, author: 'octocat', createdAt: first.createdAt, updatedAt: first.createdAt, body: 'I can reproduce this.', url: `https://github.com/acme/widgets/issues/1#issuecomment-${first.id}` },
         { id: second.id, author: 'hubot', createdAt: second.createdAt, updatedAt: second.createdAt, body: 'Fixed on main.\n\nPlease retest.', url: `https://github.com/acme/widgets/issues/1#issuecomment-${second.id}` },
       ],
+      pageTruncated: false,
     });
     expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /repos/acme/widgets/issues/1/comments?per_page=30&page=1']);
   });
@@ -101,6 +102,7 @@ describe('github source: list_issue_comments', () => {
     expect(bodies[4]).toBe('\n… [truncated: 19000 more characters]');
     expect(bodies.join('').length).toBeLessThan(60_100);
     expect(seen.text).toContain('\nThis page reached 60000 characters and later comments were cut: call again with a smaller perPage to read them whole.');
+    expect(seen.structured?.['pageTruncated']).toBe(true);
   });
 
   it('reports an unknown issue, and another user’s private repository, as not found', async () => {
@@ -255,6 +257,7 @@ describe('github source: search_issues', () => {
     expect(issues.structured).toEqual({
       query: 'is:issue repo:acme/widgets',
       totalCount: 2,
+      incompleteResults: false,
       items: [
         { owner: 'acme', repo: 'widgets', number: 1, title: 'Crash on empty input', state: 'open', isPullRequest: false, author: 'hubot', url: 'https://github.com/acme/widgets/issues/1' },
         { owner: 'acme', repo: 'widgets', number: 2, title: 'Add dark mode', state: 'closed', isPullRequest: false, author: 'acme', url: 'https://github.com/acme/widgets/issues/2' },

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ToolSource } from '../../src/servers/tool-source.ts';
 import { callTool, seedGithub, sourceFor } from '../fakes/github-fixture.ts';
+import { blobSha } from '../fakes/github-json.ts';
 import { addIssue, commitToBranch, startFakeGithub, type FakeGithub } from '../fakes/github.ts';
 
 let fake: FakeGithub;
@@ -48,12 +49,16 @@ describe('github source: tool list', () => {
   });
 });
 
+/** The note after a text file's content: its blob sha, which replacing the file takes, for clients that show the content alone. */
+const shaNote = (content: string) => `[blob sha ${blobSha(content)}: pass it as sha to create_or_update_file to replace this file]`;
+
 describe('github source: get_file_contents', () => {
-  it('returns a file as decoded text', async () => {
+  it('returns a file as decoded text, with its blob sha in the text and in the structured content', async () => {
+    const content = "export function createWidget(name: string) {\n  return { name };\n}\n";
     const seen = await callTool(source, 'get_file_contents', { path: 'src/index.ts' });
     expect(seen.isError).toBe(false);
-    expect(seen.text).toBe("export function createWidget(name: string) {\n  return { name };\n}\n");
-    expect(seen.structured).toMatchObject({ owner: 'acme', repo: 'widgets', path: 'src/index.ts', type: 'file', truncated: false });
+    expect(seen.text).toBe(`${content}\n${shaNote(content)}`);
+    expect(seen.structured).toMatchObject({ owner: 'acme', repo: 'widgets', path: 'src/index.ts', type: 'file', truncated: false, content, sha: blobSha(content) });
     expect(fake.requests.at(-1)?.path).toBe('/repos/acme/widgets/contents/src%2Findex.ts');
   });
 
@@ -70,7 +75,7 @@ describe('github source: get_file_contents', () => {
 
   it('reads another branch through ref, and explains an unknown ref', async () => {
     const seen = await callTool(source, 'get_file_contents', { path: 'src/login.ts', ref: 'feature/login' });
-    expect(seen.text).toBe('export const login = () => true;\n');
+    expect(seen.text).toBe(`export const login = () => true;\n\n${shaNote('export const login = () => true;\n')}`);
     const missing = await callTool(source, 'get_file_contents', { path: 'src/login.ts' });
     expect(missing).toMatchObject({ isError: true, text: "Path 'src/login.ts' in acme/widgets not found (or the token cannot see it)." });
     const badRef = await callTool(source, 'get_file_contents', { path: 'README.md', ref: 'nope' });
@@ -81,7 +86,7 @@ describe('github source: get_file_contents', () => {
     expect((await callTool(source, 'get_file_contents', { path: 'assets/logo.png' })).text).toBe(
       'assets/logo.png in acme/widgets is a binary file (10 bytes); its content is not shown.',
     );
-    expect((await callTool(source, 'get_file_contents', { path: 'empty.txt' })).text).toBe('empty.txt in acme/widgets is an empty file.');
+    expect((await callTool(source, 'get_file_contents', { path: 'empty.txt' })).text).toBe(`empty.txt in acme/widgets is an empty file.\n${shaNote('')}`);
     expect((await callTool(source, 'get_file_contents', { path: 'data/huge.csv' })).text).toBe(
       'data/huge.csv in acme/widgets is too large to read through the contents API (1080000 bytes).',
     );
@@ -142,9 +147,10 @@ describe('github source: issues, pull requests, commits', () => {
     const list = await callTool(source, 'list_pull_requests', {});
     expect(list.text).toBe('Pull requests (open) in acme/widgets (page 1):\n#3 [open] Add login form — @octocat, feature/login → main');
     const pr = await callTool(source, 'get_pull_request', { pullNumber: 3 });
-    expect(pr.text).toMatch(/^Pull request #3 \[open\] Add login form\nby @octocat on \S+; feature\/login → main; mergeable\n1 commit, 1 file changed, \+3 −1\n/);
+    const headSha = fake.state.repos.find((r) => r.name === 'widgets')!.branches.get('feature/login')!.commits[0]!.sha;
+    expect(pr.text).toMatch(new RegExp(`^Pull request #3 \\[open\\] Add login form\nby @octocat on \\S+; feature/login at ${headSha} → main; mergeable\n1 commit, 1 file changed, \\+3 −1\n`));
     expect(pr.text).toMatch(/\n\nCloses #1$/);
-    expect(pr.structured).toMatchObject({ number: 3, head: 'feature/login', base: 'main', merged: false, commits: 1, changedFiles: 1 });
+    expect(pr.structured).toMatchObject({ number: 3, head: 'feature/login', headSha, base: 'main', merged: false, commits: 1, changedFiles: 1 });
     const notPr = await callTool(source, 'get_pull_request', { pullNumber: 1 });
     expect(notPr.text).toBe('Pull request #1 in acme/widgets not found (or the token cannot see it).');
   });
@@ -215,9 +221,10 @@ describe('github source: issues, pull requests, commits', () => {
 
   it('list_commits lists a branch newest first, optionally for one path', async () => {
     const main = await callTool(source, 'list_commits', {});
-    expect(main.text).toMatch(/^Commits in acme\/widgets \(page 1\):\n[0-9a-f]{7} 2025-01-06 hubot: Fix math rounding\n[0-9a-f]{7} 2025-01-06 acme: Initial commit$/);
+    // Whole SHAs, as create_branch takes them.
+    expect(main.text).toMatch(/^Commits in acme\/widgets \(page 1\):\n[0-9a-f]{40} 2025-01-06 hubot: Fix math rounding\n[0-9a-f]{40} 2025-01-06 acme: Initial commit$/);
     const branch = await callTool(source, 'list_commits', { sha: 'feature/login', path: 'src/login.ts' });
-    expect(branch.text).toMatch(/^Commits in acme\/widgets@feature\/login touching src\/login\.ts \(page 1\):\n[0-9a-f]{7} \S+ octocat: Add login form$/);
+    expect(branch.text).toMatch(/^Commits in acme\/widgets@feature\/login touching src\/login\.ts \(page 1\):\n[0-9a-f]{40} \S+ octocat: Add login form$/);
     expect(branch.structured?.['commits']).toMatchObject([{ message: 'Add login form\n\nWith validation.', author: 'octocat' }]);
   });
 });

@@ -40,6 +40,7 @@ describe('github source: get_pull_request_status', () => {
         { name: 'lint', kind: 'check_run', state: 'success', result: 'success', description: 'No problems', url: expect.stringContaining('https://github.com/acme/widgets/runs/') },
         { name: 'docs', kind: 'check_run', state: 'success', result: 'skipped', description: null, url: expect.any(String) },
       ],
+      truncated: false,
     });
     expect(fake.requests.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
       [
@@ -64,6 +65,15 @@ describe('github source: get_pull_request_status', () => {
 
     addStatus(widgets, head(), { context: 'ci/deploy-preview', state: 'error', description: 'Preview crashed' });
     expect((await status()).text).toContain('FAILED ci/deploy-preview (error): Preview crashed');
+  });
+
+  it('says, in text and structured content, when there are more checks than the first page it reads of each kind', async () => {
+    for (let i = 0; i < 101; i++) addCheckRun(widgets, head(), { name: `shard ${i}`, status: 'completed', conclusion: 'success' });
+    addStatus(widgets, head(), { context: 'ci/build', state: 'success' });
+    const seen = await status();
+    expect(seen.text).toMatch(/: success, 101 checks \(the first 101 shown\)\n/);
+    expect(seen.structured).toMatchObject({ state: 'success', truncated: true });
+    expect(seen.structured?.['checks']).toHaveLength(101);
   });
 
   it('looks at the head the pull request has now: a push leaves the old checks behind', async () => {

@@ -76,7 +76,13 @@ export function registerListDirectoryWithSizesTool(registry: ToolRegistry, ctx: 
       const lines = shown.map((e) => `${MARKERS[e.type].padEnd(6)} ${e.size === undefined ? e.name : `${e.name.padEnd(width)}  ${formatSize(e.size)}`}`.trimEnd());
       lines.push(...listingNotes(sized.length, shown.length));
       lines.push('', `Total: ${totals.files} files, ${totals.directories} directories`, `Combined size: ${formatSize(totals.bytes)}`);
-      return textResult(lines.join('\n'), { path: ctx.sandbox.show(real), entries: shown, totals, truncated: sized.length > shown.length });
+      return textResult(lines.join('\n'), {
+        path: ctx.sandbox.show(real),
+        entries: shown,
+        totalEntries: sized.length,
+        totals,
+        truncated: sized.length > shown.length,
+      });
     },
   );
 }

@@ -59,7 +59,12 @@ export function registerListDirectoryTool(registry: ToolRegistry, ctx: Filesyste
       const entries = sorted.slice(0, MAX_ENTRIES).map((e) => ({ name: e.name, type: entryType(e) }));
       const lines = entries.map((e) => `${MARKERS[e.type]} ${e.name}`);
       lines.push(...listingNotes(sorted.length, entries.length));
-      return textResult(lines.join('\n'), { path: ctx.sandbox.show(real), entries, truncated: sorted.length > entries.length });
+      return textResult(lines.join('\n'), {
+        path: ctx.sandbox.show(real),
+        entries,
+        totalEntries: sorted.length,
+        truncated: sorted.length > entries.length,
+      });
     },
   );
 }

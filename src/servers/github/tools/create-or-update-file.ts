@@ -106,8 +106,8 @@ export function registerCreateOrUpdateFileTool(registry: ToolRegistry, ctx: Gith
       const sha = response.data.content?.sha ?? null;
       const commit = response.data.commit.sha ?? null;
       const url = response.data.content?.html_url;
-      const text = `${created ? 'Created' : 'Updated'} ${args.path} on ${branch} in ${where} with commit ${commit?.slice(0, 7) ?? '(unknown)'}.${url ? `\n${url}` : ''}`;
-      return textResult(text, { owner, repo, path: args.path, branch, created, sha, commit });
+      const text = `${created ? 'Created' : 'Updated'} ${args.path} on ${branch} in ${where} with commit ${commit?.slice(0, 7) ?? '(unknown)'}${sha ? `; its blob sha is now ${sha} (pass it as sha to replace the file again)` : ''}.${url ? `\n${url}` : ''}`;
+      return textResult(text, { owner, repo, path: args.path, branch, created, sha, commit, url: url ?? null });
     },
   );
 }

@@ -1,3 +1,4 @@
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
@@ -18,6 +19,16 @@ function decodeText(base64: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A text file's result: its text, then a note of its blob sha, which
+ * create_or_update_file needs to replace the file, for clients that give
+ * their model the content alone (the sha is in the structured content too).
+ */
+function textFileResult(text: string, structured: { sha: string } & Record<string, unknown>): CallToolResult {
+  const note = `[blob sha ${structured.sha}: pass it as sha to create_or_update_file to replace this file]`;
+  return { content: [{ type: 'text', text }, { type: 'text', text: note }], structuredContent: structured };
 }
 
 /** Registers `get_file_contents`: a file's text, or a directory's entries. */
@@ -74,9 +85,9 @@ export function registerGetFileContentsTool(registry: ToolRegistry, ctx: GithubT
       if (decoded === undefined) {
         return textResult(`${path} in ${where} is a binary file (${data.size} bytes); its content is not shown.`, { ...file, binary: true });
       }
-      if (decoded === '') return textResult(`${path} in ${where} is an empty file.`, { ...file, truncated: false, content: '' });
+      if (decoded === '') return textFileResult(`${path} in ${where} is an empty file.`, { ...file, truncated: false, content: '' });
       const { text, truncated } = truncate(decoded, MAX_FILE_CHARS);
-      return textResult(text, { ...file, truncated, content: text });
+      return textFileResult(text, { ...file, truncated, content: text });
     },
   );
 }

@@ -89,14 +89,15 @@ export function registerGetPullRequestStatusTool(registry: ToolRegistry, ctx: Gi
         })),
       ];
       const state = overall(checks);
-      const shown = combined.total_count + runs.total_count > checks.length ? ` (the first ${checks.length} shown)` : '';
+      const truncated = combined.total_count + runs.total_count > checks.length;
+      const shown = truncated ? ` (the first ${checks.length} shown)` : '';
       const header = `Checks of pull request #${args.pullNumber} in ${owner}/${repo} at ${ref.slice(0, 7)}`;
       const text =
         state === 'none'
           ? `${header}: none reported. The repository may run no CI, or it has not started yet.`
           : `${header}: ${state}, ${count(checks.length, 'check')}${shown}\n` +
             checks.map((c) => `${MARKS[c.state]} ${c.name} (${c.result})${c.description ? `: ${c.description}` : ''}`).join('\n');
-      return textResult(text, { owner, repo, number: args.pullNumber, headSha: ref, state, checks });
+      return textResult(text, { owner, repo, number: args.pullNumber, headSha: ref, state, checks, truncated });
     },
   );
 }

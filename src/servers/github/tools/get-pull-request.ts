@@ -27,7 +27,7 @@ export function registerGetPullRequestTool(registry: ToolRegistry, ctx: GithubTo
       const mergeable = p.merged ? '' : p.mergeable === null ? '; mergeability not computed yet' : p.mergeable ? '; mergeable' : '; has conflicts';
       const text =
         `Pull request #${p.number} [${status}] ${p.title}\n` +
-        `by ${login(p.user)} on ${p.created_at}; ${p.head.ref} → ${p.base.ref}${mergeable}\n` +
+        `by ${login(p.user)} on ${p.created_at}; ${p.head.ref} at ${p.head.sha} → ${p.base.ref}${mergeable}\n` +
         `${count(p.commits, 'commit')}, ${count(p.changed_files, 'file')} changed, +${p.additions} −${p.deletions}\n` +
         `${p.html_url}\n\n${body.text || '(no description)'}`;
       return textResult(text, {

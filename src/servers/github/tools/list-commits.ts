@@ -43,7 +43,7 @@ export function registerListCommitsTool(registry: ToolRegistry, ctx: GithubToolC
         url: c.html_url,
       }));
       const nextPage = nextPageFrom(headers);
-      const lines = commits.map((c) => `${c.sha.slice(0, 7)} ${c.date?.slice(0, 10) ?? ''} ${c.author ?? '(unknown)'}: ${firstLine(c.message)}`);
+      const lines = commits.map((c) => `${c.sha} ${c.date?.slice(0, 10) ?? ''} ${c.author ?? '(unknown)'}: ${firstLine(c.message)}`);
       const header = `Commits in ${owner}/${repo}${args.sha ? `@${args.sha}` : ''}${args.path ? ` touching ${args.path}` : ''} (page ${args.page})`;
       const text = commits.length > 0 ? `${header}:\n${lines.join('\n')}${moreLine(nextPage)}` : `${header}: none.`;
       return textResult(text, { owner, repo, commits, ...(nextPage !== undefined && { nextPage }) });

@@ -59,7 +59,14 @@ export function registerListIssueCommentsTool(registry: ToolRegistry, ctx: Githu
       });
       const cutNote = pageCut ? `\nThis page reached ${MAX_PAGE_CHARS} characters and later comments were cut: call again with a smaller perPage to read them whole.` : '';
       const text = comments.length > 0 ? `${header}:\n\n${blocks.join('\n\n')}${cutNote}${moreLine(nextPage)}` : `${header}: none.`;
-      return textResult(text, { owner, repo, issueNumber: args.issueNumber, comments, ...(nextPage !== undefined && { nextPage }) });
+      return textResult(text, {
+        owner,
+        repo,
+        issueNumber: args.issueNumber,
+        comments,
+        pageTruncated: pageCut,
+        ...(nextPage !== undefined && { nextPage }),
+      });
     },
   );
 }

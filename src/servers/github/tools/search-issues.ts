@@ -80,6 +80,7 @@ export function registerSearchIssuesTool(registry: ToolRegistry, ctx: GithubTool
       return textResult(`${header}${items.length > 0 ? `:\n${lines.join('\n')}` : '.'}${moreLine(nextPage)}`, {
         query: q,
         totalCount: data.total_count,
+        incompleteResults: data.incomplete_results,
         items,
         ...(nextPage !== undefined && { nextPage }),
       });
