@@ -121,6 +121,44 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
     expect(page).toContain(f.url(filesPath));
   });
 
+  it("connects a client whose metadata document names no application type and only portless loopback redirects, as Claude Code's does", async () => {
+    const clientId = `${f.docs.url}/clients/cli.json`;
+    f.docs.documents.set('/clients/cli.json', {
+      client_id: clientId,
+      client_name: 'CLI (metadata document, no application type)',
+      redirect_uris: ['http://localhost/callback', 'http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    });
+    const provider = new MemoryOAuthProvider('http://127.0.0.1:50123/callback', { clientMetadataUrl: clientId });
+    const callback = await connectWithOAuth({ provider, serverUrl: f.url(filesPath), browser: new OAuthBrowser(f.gateway.url), credentials: OWNER_A });
+    expect(callback.origin).toBe('http://127.0.0.1:50123');
+    const client = new Client({ name: 'e2e-oauth-cli', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new StreamableHTTPClientTransport(new URL(f.url(filesPath)), { authProvider: provider }));
+    expect(textOf(await client.callTool({ name: 'read_file', arguments: { path: 'notes.txt' } }))).toContain('The launch is on Friday.');
+    await client.close();
+  });
+
+  it('holds a metadata document that says it is a web client to its redirects exactly, port included', async () => {
+    const clientId = `${f.docs.url}/clients/web.json`;
+    f.docs.documents.set('/clients/web.json', {
+      client_id: clientId,
+      client_name: 'Web app on loopback',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      application_type: 'web',
+    });
+    const provider = new MemoryOAuthProvider('http://127.0.0.1:50124/callback', { clientMetadataUrl: clientId });
+    expect(await auth(provider, { serverUrl: f.url(filesPath) })).toBe('REDIRECT');
+    const stop = await browse(new OAuthBrowser(f.gateway.url), provider.authorizationUrl!.toString(), OWNER_A);
+    if (stop.kind !== 'page') throw new Error(`expected a refusal page, got the callback ${stop.url.toString()}`);
+    expect(stop.page.status).toBe(400);
+    expect(stop.page.text).toContain('redirect_uri did not match');
+  });
+
   it('gives a request without scope the default scope mcp, which the person approves', async () => {
     const redirectUri = 'http://127.0.0.1:41002/cb';
     const clientId = await f.register(redirectUri);

@@ -4,6 +4,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { OAuthStorage } from '../../tenancy/index.ts';
 import { TENANT_CLAIM } from './access-token.ts';
 import { createDatabaseAdapter, type OidcErrors } from './adapter.ts';
+import { readingNativeByDefault } from './native-clients.ts';
 import { createPolicyFetch } from './outbound-fetch.ts';
 import { escapeHtml, renderMessagePage } from './pages.ts';
 import { MCP_SCOPES, parseMcpResource } from './resource.ts';
@@ -179,7 +180,7 @@ export async function createProvider(options: ProviderOptions): Promise<{ provid
       Session: DAY,
     },
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
-    fetch: createPolicyFetch(options.allowPrivateNetworks) as NonNullable<Configuration['fetch']>,
+    fetch: readingNativeByDefault(createPolicyFetch(options.allowPrivateNetworks)) as NonNullable<Configuration['fetch']>,
     renderError: (ctx, out) => {
       ctx.type = 'html';
       const description = out.error_description ?? 'The request could not be completed.';
