@@ -2,7 +2,7 @@
 // once directly and once through the gateway's /t/{tenant}/mcp/servers/{remote} that
 // proxies it; then its authorization-server scenarios against the gateway's issuer; then
 // two third-party clients against the gateway's /t/{tenant}/mcp: the MCP Inspector's CLI
-// (inspector.ts) and Claude Code (claude-code.ts).
+// (inspector.ts) and web UI (inspector-web.ts), and Claude Code (claude-code.ts).
 // Exits non-zero when the gateway fails a check that passes directly, an
 // authorization-server check, or a client check.
 import { spawn } from 'node:child_process';
@@ -12,8 +12,10 @@ import path from 'node:path';
 import { printAuthorizationRun, runAuthorizationSuite } from './authorization.ts';
 import { compareRuns, printComparison, readResults, type ScenarioComparison } from './compare.ts';
 import { CLAUDE_API_KEY, runClaudeCodeChecks, startClaudeApi } from './claude-code.ts';
+import { startClaudeCodeClientDocument } from './claude-code-sign-in.ts';
 import { printClientChecks } from './client-checks.ts';
 import { runInspectorChecks } from './inspector.ts';
+import { runInspectorWebChecks } from './inspector-web.ts';
 import { operatorCommand, startEverything, startGateway, startHeaderProxy, type Running } from './processes.ts';
 import { CLAUDE_CODE_PACKAGE, CONFORMANCE_PACKAGES, INSPECTOR_PACKAGE, NODE_PACKAGE, ensureTooling, type SuitePackage, type Tooling } from './tooling.ts';
 
@@ -86,8 +88,15 @@ async function main(): Promise<number> {
     // The Claude API of Claude Code and of the gateway's bots, in the client checks.
     const api = await startClaudeApi();
     running.push({ url: api.url, stop: () => api.close() });
+    // Claude Code's client metadata document for its sign-in, on loopback https the gateway trusts.
+    const clientDocument = await startClaudeCodeClientDocument();
+    running.push(clientDocument);
     const dataDir = path.join(work, 'data');
-    const gateway = await startGateway(dataDir, path.join(work, 'gateway.log'), { ANTHROPIC_BASE_URL: api.url, ANTHROPIC_API_KEY: CLAUDE_API_KEY });
+    const gateway = await startGateway(dataDir, path.join(work, 'gateway.log'), {
+      ANTHROPIC_BASE_URL: api.url,
+      ANTHROPIC_API_KEY: CLAUDE_API_KEY,
+      NODE_EXTRA_CA_CERTS: clientDocument.certFile,
+    });
     running.push(gateway);
     await operatorCommand(gateway, 'tenant.create', { slug: TENANT });
     const { key } = await operatorCommand<{ key: { secret: string } }>(gateway, 'key.create', {
@@ -129,9 +138,11 @@ async function main(): Promise<number> {
 
     const inspector = await runInspectorChecks({ tooling, gateway, tenant: TENANT, key: key.secret, work });
     printClientChecks(`MCP Inspector ${INSPECTOR_PACKAGE.version} (--cli, Node ${NODE_PACKAGE.version}) against ${gateway.url}/t/${TENANT}/mcp`, inspector);
-    const claudeCode = await runClaudeCodeChecks({ tooling, gateway, api, dataDir, tenant: TENANT, key: key.secret, work });
+    const inspectorWeb = await runInspectorWebChecks({ tooling, gateway, tenant: TENANT, work });
+    printClientChecks(`MCP Inspector ${INSPECTOR_PACKAGE.version} (web UI, Node ${NODE_PACKAGE.version}) in Chromium, a person signing in to ${gateway.url}/t/${TENANT}/mcp`, inspectorWeb);
+    const claudeCode = await runClaudeCodeChecks({ tooling, gateway, api, dataDir, tenant: TENANT, key: key.secret, work, clientMetadataUrl: clientDocument.url });
     printClientChecks(`Claude Code ${CLAUDE_CODE_PACKAGE.version} against ${gateway.url}/t/${TENANT}/mcp (its model: the fake Claude API)`, claudeCode);
-    const clients = [...inspector, ...claudeCode];
+    const clients = [...inspector, ...inspectorWeb, ...claudeCode];
     const clientFailures = clients.filter((check) => !check.passed).length;
     const clientSummary = `MCP Inspector and Claude Code: ${clients.length - clientFailures}/${clients.length} checks passed`;
 
