@@ -140,6 +140,27 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
     await client.close();
   });
 
+  it("connects a client whose metadata document also lists a grant the gateway does not offer, as VS Code's does, on another loopback port", async () => {
+    const clientId = `${f.docs.url}/clients/editor.json`;
+    f.docs.documents.set('/clients/editor.json', {
+      client_id: clientId,
+      client_name: 'Editor (metadata document with the device flow)',
+      redirect_uris: ['http://127.0.0.1:33418/', 'https://editor.example/redirect'],
+      grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      application_type: 'native',
+    });
+    // Its usual port taken, the editor listens on another.
+    const provider = new MemoryOAuthProvider('http://127.0.0.1:50125/', { clientMetadataUrl: clientId });
+    await connectWithOAuth({ provider, serverUrl: f.url(filesPath), browser: new OAuthBrowser(f.gateway.url), credentials: OWNER_A });
+    expect(provider.saved?.refresh_token).toBeTruthy();
+    const client = new Client({ name: 'e2e-oauth-editor', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new StreamableHTTPClientTransport(new URL(f.url(filesPath)), { authProvider: provider }));
+    expect(textOf(await client.callTool({ name: 'read_file', arguments: { path: 'notes.txt' } }))).toContain('The launch is on Friday.');
+    await client.close();
+  });
+
   it('holds a metadata document that says it is a web client to its redirects exactly, port included', async () => {
     const clientId = `${f.docs.url}/clients/web.json`;
     f.docs.documents.set('/clients/web.json', {
