@@ -1,4 +1,5 @@
-import { auth, Client, StreamableHTTPClientTransport, UnauthorizedError, type CallToolResult } from '@modelcontextprotocol/client';
+import { auth, Client, createPrivateKeyJwtAuth, StreamableHTTPClientTransport, UnauthorizedError, type CallToolResult } from '@modelcontextprotocol/client';
+import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { UnauthorizedError as V1UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -159,6 +160,40 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
     await client.connect(new StreamableHTTPClientTransport(new URL(f.url(filesPath)), { authProvider: provider }));
     expect(textOf(await client.callTool({ name: 'read_file', arguments: { path: 'notes.txt' } }))).toContain('The launch is on Friday.');
     await client.close();
+  });
+
+  it("connects a client that proves itself with a signed assertion (private_key_jwt) under its document's key set, as ChatGPT's does", async () => {
+    const clientId = `${f.docs.url}/clients/assistant.json`;
+    const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+    f.docs.documents.set('/clients/assistant-jwks.json', { keys: [{ ...(await exportJWK(publicKey)), kid: 'assistant-1', alg: 'RS256', use: 'sig' }] });
+    f.docs.documents.set('/clients/assistant.json', {
+      client_id: clientId,
+      client_name: 'Assistant (private_key_jwt)',
+      redirect_uris: ['https://assistant.example/connector_oauth_redirect'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'RS256',
+      jwks_uri: `${f.docs.url}/clients/assistant-jwks.json`,
+    });
+    const signed = (key: string) => createPrivateKeyJwtAuth({ issuer: clientId, subject: clientId, privateKey: key, alg: 'RS256' });
+    const provider = new MemoryOAuthProvider('https://assistant.example/connector_oauth_redirect', {
+      clientMetadataUrl: clientId,
+      addClientAuthentication: signed(await exportPKCS8(privateKey)),
+    });
+    await connectWithOAuth({ provider, serverUrl: f.url(filesPath), browser: new OAuthBrowser(f.gateway.url), credentials: OWNER_A });
+    expect(f.docs.fetches).toContain('/clients/assistant-jwks.json');
+    expect(await f.toolNames(filesPath, provider.saved!.access_token)).toEqual(expect.arrayContaining(['read_file']));
+
+    // Another key's assertion, or none, does not redeem a code.
+    const { privateKey: otherKey } = await generateKeyPair('RS256', { extractable: true });
+    for (const addClientAuthentication of [signed(await exportPKCS8(otherKey)), undefined]) {
+      const impostor = new MemoryOAuthProvider('https://assistant.example/connector_oauth_redirect', { clientMetadataUrl: clientId, addClientAuthentication });
+      await expect(connectWithOAuth({ provider: impostor, serverUrl: f.url(filesPath), browser: new OAuthBrowser(f.gateway.url), credentials: OWNER_A })).rejects.toThrow(
+        /invalid_client|client authentication failed/i,
+      );
+      expect(impostor.saved).toBeUndefined();
+    }
   });
 
   it('holds a metadata document that says it is a web client to its redirects exactly, port included', async () => {

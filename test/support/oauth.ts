@@ -27,11 +27,15 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
   authorizationUrl: URL | undefined;
   readonly clientMetadataUrl: string | undefined;
 
+  /** How the client proves itself at the token endpoint, when not as a public client (private_key_jwt, say). */
+  readonly addClientAuthentication: OAuthClientProvider['addClientAuthentication'];
+
   constructor(
     readonly redirectUrl: string,
-    options: { clientMetadataUrl?: string; clientName?: string } = {},
+    options: { clientMetadataUrl?: string; clientName?: string; addClientAuthentication?: OAuthClientProvider['addClientAuthentication'] } = {},
   ) {
     this.clientMetadataUrl = options.clientMetadataUrl;
+    this.addClientAuthentication = options.addClientAuthentication;
     this.clientMetadata = {
       client_name: options.clientName ?? 'E2E MCP client',
       redirect_uris: [redirectUrl],

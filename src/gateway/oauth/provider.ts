@@ -87,7 +87,8 @@ export async function createProvider(options: ProviderOptions): Promise<{ provid
     scopes: [...MCP_SCOPES, 'offline_access'],
     claims: { openid: ['sub'] },
     responseTypes: ['code'],
-    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
+    // private_key_jwt: clients whose metadata document names a key set (jwks_uri), as ChatGPT's does.
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -95,7 +96,7 @@ export async function createProvider(options: ProviderOptions): Promise<{ provid
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: SIGNING_ALG,
     },
-    enabledJWA: { idTokenSigningAlgValues: [SIGNING_ALG] },
+    enabledJWA: { idTokenSigningAlgValues: [SIGNING_ALG], clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'] },
     // A client names the redirect URI it wants; a single registered one is not assumed.
     allowOmittingSingleRegisteredRedirectUri: false,
     pkce: { required: () => true },
