@@ -191,6 +191,25 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
     expect(((await token.json()) as { error: string }).error).toBe('invalid_client');
   });
 
+  it('refuses to register a client whose redirects are a dangerous scheme, or a web client coming back by an app scheme, registering nothing', async () => {
+    const register = (metadata: Record<string, unknown>) =>
+      fetch(f.url('/oauth/reg'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_name: 'Refused', token_endpoint_auth_method: 'none', ...metadata }),
+      });
+    const refusals = [
+      [{ redirect_uris: ['javascript:alert(1)'] }, 'must not use the javascript URI scheme'],
+      // Its web redirect makes it a web client, which an app's scheme cannot reach.
+      [{ redirect_uris: ['https://app.example/cb', 'cursor://anysphere.cursor-mcp/oauth/callback'] }, 'must only contain web uris'],
+    ] as const;
+    for (const [metadata, why] of refusals) {
+      const refused = await register(metadata);
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({ error: expect.stringMatching(/^invalid_(redirect_uri|client_metadata)$/), error_description: expect.stringContaining(why) });
+    }
+  });
+
   it('rate-limits dynamic registration per address', async () => {
     const statuses: number[] = [];
     const retryAfter = new Set<string | null>();

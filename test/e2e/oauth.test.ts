@@ -215,6 +215,34 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
     expect(stop.page.text).toContain('redirect_uri did not match');
   });
 
+  it('registers a desktop app that comes back by its own scheme, as Cursor does, with or without naming a type, and gives it a code there', async () => {
+    const redirectUri = 'cursor://anysphere.cursor-mcp/oauth/callback';
+    const registered: Array<{ client_id: string; application_type: string }> = [];
+    for (const declared of [{}, { application_type: 'web' }]) {
+      const response = await fetch(f.url('/oauth/reg'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          client_name: 'Desktop editor',
+          redirect_uris: [redirectUri],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+          ...declared,
+        }),
+      });
+      expect(response.status).toBe(201);
+      registered.push((await response.json()) as { client_id: string; application_type: string });
+    }
+    expect(registered.map((client) => client.application_type)).toEqual(['native', 'native']);
+
+    const clientId = registered[0]!.client_id;
+    const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath) });
+    const issued = await f.redeem(clientId, redirectUri, code, verifier);
+    expect(issued.status).toBe(200);
+    expect(await f.toolNames(filesPath, issued.body.access_token)).toEqual(expect.arrayContaining(['read_file']));
+  });
+
   it('gives a request without scope the default scope mcp, which the person approves', async () => {
     const redirectUri = 'http://127.0.0.1:41002/cb';
     const clientId = await f.register(redirectUri);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nativeByDefault, readingNativeByDefault } from '../../src/gateway/oauth/native-clients.ts';
+import { isNativeClient, nativeByDefault, readingNativeByDefault } from '../../src/gateway/oauth/native-clients.ts';
 
 const CLI = {
   client_id: 'https://app.example/oauth/cli.json',
@@ -10,6 +10,26 @@ const CLI = {
 describe('client metadata documents read as native apps', () => {
   it('makes a document without application_type and with loopback redirects only a native one', () => {
     expect(nativeByDefault(CLI)).toEqual({ ...CLI, application_type: 'native' });
+  });
+
+  it('takes a client coming back to the computer for a native app unless it says otherwise, and an app scheme for no web client', () => {
+    const app = 'cursor://anysphere.cursor-mcp/oauth/callback';
+    const loopback = 'http://127.0.0.1/callback';
+    const web = 'https://app.example/callback';
+    const cases: Array<[unknown, unknown, boolean]> = [
+      ['native', [web], true],
+      [undefined, [app], true],
+      [undefined, [loopback, app], true],
+      ['web', [app], true],
+      ['web', [loopback], false],
+      [undefined, [app, web], false],
+      ['web', [app, web], false],
+      ['something', [app], false],
+      [undefined, [], false],
+      [undefined, 'cursor://x/cb', false],
+      [undefined, ['not a url'], false],
+    ];
+    for (const [declared, redirects, native] of cases) expect([declared, redirects, isNativeClient(declared, redirects)]).toEqual([declared, redirects, native]);
   });
 
   it('leaves every other document as it is', () => {

@@ -8,23 +8,42 @@ const MAX_DOCUMENT_BYTES = 64 * 1024;
 
 type Fetch = (input: string | URL, init?: OutboundInit) => Promise<Response>;
 
-function isLoopbackRedirect(uri: unknown): boolean {
+/** Where a redirect sends the person back to: an app on their computer (on loopback, or by the app's own scheme), or the web. */
+function destination(uri: unknown): 'loopback' | 'app' | 'web' {
   const url = typeof uri === 'string' ? URL.parse(uri) : null;
-  return url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  if (url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return 'loopback';
+  return url && url.protocol !== 'http:' && url.protocol !== 'https:' ? 'app' : 'web';
 }
 
 /**
- * A client metadata document that names no `application_type` and whose
- * redirects are all on loopback, read as a native app's (`native`). Without
- * it the type defaults to `web`, whose redirects must match to the port,
- * while an app on the person's computer listens on whatever port is free
- * (RFC 8252 §7.3, OAuth 2.1 §4.1.1: any port on loopback). Claude Code's
- * published document is such a one. Anything else is returned as it is.
+ * Whether a client is a native app, one on the person's computer. It is when
+ * it says so; and when its redirects all come back to the computer (loopback
+ * http, or an app's own scheme) and it names no type, or names `web` along
+ * with an app's scheme, which no web app could receive (Cursor registers so).
+ * Taken for a web client instead, it would be refused: its loopback redirect
+ * must then match to the port, while an app listens on whatever port is free
+ * (RFC 8252 §7.3, OAuth 2.1 §4.1.1), and an app's scheme is no web address.
+ * Dangerous schemes (`javascript:` and the like) are refused by the provider
+ * for native clients too.
+ */
+export function isNativeClient(declared: unknown, redirects: unknown): boolean {
+  if (declared === 'native') return true;
+  if ((declared !== undefined && declared !== 'web') || !Array.isArray(redirects) || redirects.length === 0) return false;
+  const destinations = redirects.map(destination);
+  if (destinations.includes('web')) return false;
+  return declared === undefined || destinations.includes('app');
+}
+
+/**
+ * A client metadata document as read here: `application_type: native` added
+ * when `isNativeClient` takes it for one without its saying so (Claude Code's
+ * published document names no type and has loopback redirects only).
+ * Anything else is returned as it is.
  */
 export function nativeByDefault(document: unknown): unknown {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) return document;
   const { application_type: type, redirect_uris: redirects } = document as Record<string, unknown>;
-  if (type !== undefined || !Array.isArray(redirects) || redirects.length === 0 || !redirects.every(isLoopbackRedirect)) return document;
+  if (type === 'native' || !isNativeClient(type, redirects)) return document;
   return { ...document, application_type: 'native' };
 }
 

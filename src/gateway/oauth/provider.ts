@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { OAuthStorage } from '../../tenancy/index.ts';
 import { TENANT_CLAIM } from './access-token.ts';
 import { createDatabaseAdapter, type OidcErrors } from './adapter.ts';
-import { readingNativeByDefault } from './native-clients.ts';
+import { isNativeClient, readingNativeByDefault } from './native-clients.ts';
 import { createPolicyFetch } from './outbound-fetch.ts';
 import { escapeHtml, renderMessagePage } from './pages.ts';
 import { MCP_SCOPES, parseMcpResource } from './resource.ts';
@@ -179,6 +179,16 @@ export async function createProvider(options: ProviderOptions): Promise<{ provid
       Interaction: 30 * MINUTE,
       RefreshToken: REFRESH_TOKEN_TTL_S,
       Session: DAY,
+    },
+    extraClientMetadata: {
+      // Not an extra property: its hook is where a registration's application type is settled.
+      properties: ['application_type'],
+      validator: (ctx, key, _value, metadata) => {
+        if (key !== 'application_type' || ctx?.oidc?.route !== 'registration') return;
+        // The type as sent: by now a missing one reads `web`, the provider's default.
+        const sent = ctx.oidc.body?.['application_type'];
+        if (isNativeClient(sent, metadata['redirect_uris'])) metadata['application_type'] = 'native';
+      },
     },
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
     fetch: readingNativeByDefault(createPolicyFetch(options.allowPrivateNetworks)) as NonNullable<Configuration['fetch']>,
