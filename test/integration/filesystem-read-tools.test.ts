@@ -347,7 +347,8 @@ describe('search_files', () => {
   it('says when nothing matches and caps the results', async () => {
     expect(text(await call('search_files', { path: '.', pattern: '**/*.java' }))).toBe('No matches found');
     const capped = await call('search_files', { path: '.', pattern: '**', maxResults: 2 });
-    expect(capped.structuredContent).toMatchObject({ truncated: true });
+    expect(capped.structuredContent).toMatchObject({ truncated: true, examined: 2 });
+    expect(text(capped)).toContain('(stopped after 2 matches / 2 entries examined)');
     expect(structured(capped)['matches']).toHaveLength(2);
   });
 });

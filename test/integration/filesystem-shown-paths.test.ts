@@ -66,7 +66,7 @@ describe('filesystem paths as the tenant sees them', () => {
       expectNoHostPath(result);
     }
     const [written, created, moved, edited, info, found, listed, tree] = results.map((r) => r.structuredContent as Record<string, unknown>);
-    expect(written).toMatchObject({ path: '/files/notes/a.txt', created: true });
+    expect(written).toMatchObject({ path: '/files/notes/a.txt', created: true, bytes: 4 });
     expect(created).toMatchObject({ path: '/files/archive' });
     expect(moved).toEqual({ source: '/files/notes/a.txt', destination: '/files/archive/a.txt' });
     expect(edited?.['diff']).toContain('/files/archive/a.txt');

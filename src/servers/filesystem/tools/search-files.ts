@@ -68,7 +68,7 @@ export function registerSearchFilesTool(registry: ToolRegistry, ctx: FilesystemC
       await search(top);
       const note = truncated ? `\n(stopped after ${matches.length} matches / ${visited} entries examined)` : '';
       const text = matches.length > 0 ? matches.join('\n') + note : `No matches found${note}`;
-      return textResult(text, { matches, truncated });
+      return textResult(text, truncated ? { matches, truncated, examined: visited } : { matches, truncated });
     },
   );
 }

@@ -43,7 +43,7 @@ export function registerWriteFileTool(registry: ToolRegistry, ctx: FilesystemCon
         );
         const size = formatSize(bytes);
         const shown = ctx.sandbox.show(real);
-        return textResult(`${existed ? 'Replaced' : 'Created'} ${shown} (${size}).`, { path: shown, created: !existed });
+        return textResult(`${existed ? 'Replaced' : 'Created'} ${shown} (${size}).`, { path: shown, created: !existed, bytes });
       });
     },
   );
