@@ -11,6 +11,7 @@ import * as oauth from './0009-oauth.ts';
 import * as botThinking from './0010-bot-thinking.ts';
 import * as tenantDeletions from './0011-tenant-deletions.ts';
 import * as heldCallAnswers from './0012-held-call-answers.ts';
+import * as fileAreaUse from './0013-file-area-use.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010-bot-thinking': botThinking,
   '0011-tenant-deletions': tenantDeletions,
   '0012-held-call-answers': heldCallAnswers,
+  '0013-file-area-use': fileAreaUse,
 };

@@ -39,7 +39,8 @@ export function createServersModule(deps: {
   upstreamMessageLimit?: number;
   /**
    * Whether other nodes share the database: a retry answering a remote
-   * upstream's question is then passed to the node holding the call.
+   * upstream's question is then passed to the node holding the call, and
+   * tenants' file areas are counted against their quota in the database.
    */
   sharedDatabase?: boolean;
 }): ServersModule {
@@ -52,7 +53,7 @@ export function createServersModule(deps: {
   const service = createServerService(withNotify);
   const servers = cacheServerRuntimes(service, deps.changes);
   const heldCalls = deps.sharedDatabase ? createHeldCallRelay(deps) : undefined;
-  const sources = createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound, heldCalls }), logger: deps.logger });
+  const sources = createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound, heldCalls, sharedDatabase: deps.sharedDatabase ?? false }), logger: deps.logger });
   // A source watched for resource updates serves no request that would notice its server changed: a change (on any node) retires it.
   deps.changes.subscribe((event) => {
     const tenantId = event.kind === 'resync' ? undefined : readListsChange(event)?.tenantId;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Db } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { RequestContext, Tenant } from '../tenancy/index.ts';
+import { createDatabaseLedger } from './area-use.repository.ts';
 import { createDatabaseSource } from './database/index.ts';
 import { createAreaQuotas, createFilesystemSource } from './filesystem/index.ts';
 import { createGithubSource } from './github/index.ts';
@@ -44,6 +45,7 @@ export function createSourceFactory({
   outbound,
   notifyToolsChanged,
   heldCalls,
+  sharedDatabase = false,
 }: {
   db: Db;
   policy: ServerPolicy;
@@ -54,17 +56,23 @@ export function createSourceFactory({
   notifyToolsChanged?: NotifyToolsChanged;
   /** Retries of remote calls held on other nodes go through it; absent, only this node's are answered. */
   heldCalls?: HeldCallRelay | undefined;
+  /** Whether other nodes share the database, and so may share the tenants' files. */
+  sharedDatabase?: boolean;
 }): SourceFactory {
   // Which protocol era each upstream speaks, shared so reconnects skip the probe.
   const eraCache = new Map<string, unknown>();
-  // Every filesystem server of a tenant writes into the same area, under the same quota.
-  const quotas = createAreaQuotas({ limitBytes: policy.fsQuotaBytes ?? DEFAULT_FS_QUOTA_BYTES });
+  // Every filesystem server of a tenant writes into the same area, under the same quota; nodes
+  // sharing the database keep its use there, so that each counts what the others wrote.
+  const quotas = createAreaQuotas({
+    limitBytes: policy.fsQuotaBytes ?? DEFAULT_FS_QUOTA_BYTES,
+    ...(sharedDatabase && { ledgerFor: (tenantId: string) => createDatabaseLedger(db, tenantId) }),
+  });
 
   /** The quota of a tenant's area, by the area's real path, as the sandbox compares paths. */
   async function areaQuota(tenant: Tenant) {
     const area = tenantArea(policy, tenant.slug);
     await mkdir(area, { recursive: true });
-    return quotas.forArea(await realpath(area));
+    return quotas.forArea(await realpath(area), tenant.id);
   }
 
   const pinned = <S extends ToolSource<ToolCallOutcome>>(source: S, server: ServerRuntime, tenant: Tenant): S =>

@@ -250,6 +250,13 @@ export interface HeldCallAnswersTable {
   created_at: Timestamp;
 }
 
+export interface FileAreaUseTable {
+  tenant_id: string;
+  /** bigint: read as a string. */
+  used_bytes: ColumnType<string, number, number>;
+  measured_at: Timestamp;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   tenants: TenantsTable;
@@ -271,4 +278,5 @@ export interface Database {
   oauth_rate_limits: OAuthRateLimitsTable;
   tenant_deletions: TenantDeletionsTable;
   held_call_answers: HeldCallAnswersTable;
+  file_area_use: FileAreaUseTable;
 }

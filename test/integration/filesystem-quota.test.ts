@@ -9,6 +9,7 @@ import type { ToolSource } from '../../src/servers/tool-source.ts';
 
 const context = { signal: new AbortController().signal, progress: async () => {} };
 const KIB = 1024;
+const TENANT = '00000000-0000-4000-8000-000000000001';
 /** Room for the area's `files` directory and 60 KiB more. */
 const LIMIT = ENTRY_BYTES + 60 * KIB;
 
@@ -28,7 +29,7 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 
 /** A filesystem server with roots in `area` (its `files` directory) and in the operator's `shared` directory. */
 function serverIn(tenantArea: string, roots = [path.join(tenantArea, 'files'), shared]) {
-  return createFilesystemSource({ roots, readOnly: false, quota: quotas.forArea(tenantArea) });
+  return createFilesystemSource({ roots, readOnly: false, quota: quotas.forArea(tenantArea, TENANT) });
 }
 
 beforeEach(async () => {
@@ -145,7 +146,7 @@ describe('the quota of a tenant area', () => {
 
   it('reports what the area holds against its quota, on servers with a root in the area only', async () => {
     await call('write_file', { path: 'a.txt', content: 'x'.repeat(10 * KIB) });
-    const operatorOnly = await createFilesystemSource({ roots: [shared], readOnly: false, quota: quotas.forArea(area) });
+    const operatorOnly = await createFilesystemSource({ roots: [shared], readOnly: false, quota: quotas.forArea(area, TENANT) });
 
     // The area's `files` directory, a.txt's entry and its 10 KiB.
     expect(await source.check?.(context.signal)).toEqual({ storage: { usedBytes: 2 * ENTRY_BYTES + 10 * KIB, limitBytes: LIMIT } });

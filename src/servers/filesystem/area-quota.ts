@@ -92,51 +92,85 @@ export interface AreaQuota {
   usage(): Promise<{ usedBytes: number; limitBytes: number }>;
 }
 
-/** One quota per area: every filesystem server of a tenant shares its area's. */
-export interface AreaQuotas {
-  forArea(area: string): AreaQuota;
+/** An area's use as the quota counts it, and when the area was last walked to measure it. */
+export interface RecordedUse {
+  usedBytes: number;
+  measuredAt: number;
 }
 
-function createAreaQuota(area: string, limitBytes: number, now: () => number): AreaQuota {
-  let used: number | undefined;
-  let measuredAt = 0;
-  let last: Promise<unknown> = Promise.resolve();
+/**
+ * Where an area's use is kept between changes, and what makes the changes
+ * take turns: this process's memory, or the database that every gateway
+ * node sharing the files sees (area-use.repository.ts).
+ */
+export interface AreaUseLedger {
+  /**
+   * Runs `fn` while no other change to the area runs, with the use recorded
+   * last; keeps what `fn` gives as `record` (`stale`: walk the area again
+   * next time) and returns its `value`.
+   */
+  exclusive<T>(fn: (recorded: RecordedUse | undefined) => Promise<{ value: T; record: RecordedUse | 'stale' }>): Promise<T>;
+}
 
-  async function currentUse(): Promise<number> {
-    if (used === undefined || now() - measuredAt >= REMEASURE_MS) {
-      // The area itself is the tenant's container: only what is in it counts.
-      used = Math.max(0, (await measureEntry(area)) - ENTRY_BYTES);
-      measuredAt = now();
-    }
-    return used;
+/** Runs `fn`s one after another, in the order they came. */
+export function createTurns(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (fn) => {
+    const task = last.then(fn);
+    last = task.catch(() => undefined);
+    return task;
+  };
+}
+
+/** A ledger in this process's memory: exact where every change to the area passes through this process. */
+export function createMemoryLedger(): AreaUseLedger {
+  const inTurn = createTurns();
+  let recorded: RecordedUse | undefined;
+  return {
+    exclusive: (fn) =>
+      inTurn(async () => {
+        const { value, record } = await fn(recorded);
+        recorded = record === 'stale' ? undefined : record;
+        return value;
+      }),
+  };
+}
+
+/** How a change ended, kept apart from the ledger's own failures. */
+type Ended<T> = { ok: true; result: T } | { ok: false; error: unknown };
+
+function createAreaQuota(area: string, limitBytes: number, now: () => number, ledger: AreaUseLedger): AreaQuota {
+  /** The use recorded, unless too old to trust: then the area is walked again. */
+  async function currentUse(recorded: RecordedUse | undefined): Promise<RecordedUse> {
+    if (recorded && now() - recorded.measuredAt < REMEASURE_MS) return recorded;
+    // The area itself is the tenant's container: only what is in it counts.
+    return { usedBytes: Math.max(0, (await measureEntry(area)) - ENTRY_BYTES), measuredAt: now() };
   }
 
   return {
     covers: (realPath) => isWithin(realPath, area),
-    change(growth, run) {
-      const task = last.then(async () => {
-        const before = await currentUse();
+    async change<T>(growth: () => Promise<number>, run: () => Promise<T>): Promise<T> {
+      const ended = await ledger.exclusive(async (recorded): Promise<{ value: Ended<T>; record: RecordedUse | 'stale' }> => {
+        const before = await currentUse(recorded);
         const adds = await growth();
-        const refusal = quotaRefusal(before, adds, limitBytes);
-        if (refusal) throw new ToolError(refusal);
+        const refusal = quotaRefusal(before.usedBytes, adds, limitBytes);
+        if (refusal) return { value: { ok: false, error: new ToolError(refusal) }, record: before };
         try {
           const result = await run();
-          used = Math.max(0, before + adds);
-          return result;
+          return { value: { ok: true, result }, record: { ...before, usedBytes: Math.max(0, before.usedBytes + adds) } };
         } catch (error) {
           // What a failed change left behind is not known: measure again next time.
-          used = undefined;
-          throw error;
+          return { value: { ok: false, error }, record: 'stale' };
         }
       });
-      last = task.catch(() => undefined);
-      return task;
+      if (!ended.ok) throw ended.error;
+      return ended.result;
     },
-    usage() {
-      const task = last.then(async () => ({ usedBytes: await currentUse(), limitBytes }));
-      last = task.catch(() => undefined);
-      return task;
-    },
+    usage: () =>
+      ledger.exclusive(async (recorded) => {
+        const use = await currentUse(recorded);
+        return { value: { usedBytes: use.usedBytes, limitBytes }, record: use };
+      }),
   };
 }
 
@@ -145,14 +179,32 @@ export function underQuota<T>(quota: AreaQuota | undefined, target: string, grow
   return quota?.covers(target) ? quota.change(growth, run) : run();
 }
 
-/** Quotas of `limitBytes` per area, shared by every source built with them. */
-export function createAreaQuotas({ limitBytes, now = Date.now }: { limitBytes: number; now?: () => number }): AreaQuotas {
+/** One quota per area: every filesystem server of a tenant shares its area's. */
+export interface AreaQuotas {
+  /** The quota of the tenant `tenantId`'s area, by the area's real path. */
+  forArea(area: string, tenantId: string): AreaQuota;
+}
+
+/**
+ * Quotas of `limitBytes` per area, shared by every source built with them;
+ * each area's use kept in the ledger `ledgerFor` gives for its tenant (by
+ * default this process's memory).
+ */
+export function createAreaQuotas({
+  limitBytes,
+  now = Date.now,
+  ledgerFor = () => createMemoryLedger(),
+}: {
+  limitBytes: number;
+  now?: () => number;
+  ledgerFor?: (tenantId: string) => AreaUseLedger;
+}): AreaQuotas {
   const byArea = new Map<string, AreaQuota>();
   return {
-    forArea(area) {
+    forArea(area, tenantId) {
       let quota = byArea.get(area);
       if (!quota) {
-        quota = createAreaQuota(area, limitBytes, now);
+        quota = createAreaQuota(area, limitBytes, now, ledgerFor(tenantId));
         byArea.set(area, quota);
       }
       return quota;

@@ -16,7 +16,7 @@ import { registerReadMultipleFilesTool } from './tools/read-multiple-files.ts';
 import { registerSearchFilesTool } from './tools/search-files.ts';
 import { registerWriteFileTool } from './tools/write-file.ts';
 
-export { createAreaQuotas, type AreaQuota, type AreaQuotas } from './area-quota.ts';
+export { createAreaQuotas, createTurns, type AreaQuota, type AreaQuotas, type AreaUseLedger, type RecordedUse } from './area-quota.ts';
 
 /** Largest file content one read returns unless configured otherwise: 1 MiB. */
 export const DEFAULT_MAX_READ_BYTES = 1024 * 1024;
