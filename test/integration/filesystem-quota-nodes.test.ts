@@ -7,7 +7,7 @@ import { createDatabaseLedger } from '../../src/servers/area-use.repository.ts';
 import { ENTRY_BYTES, REMEASURE_MS, createAreaQuotas } from '../../src/servers/filesystem/area-quota.ts';
 import { createFilesystemSource } from '../../src/servers/filesystem/index.ts';
 import type { ToolSource } from '../../src/servers/tool-source.ts';
-import type { Db } from '../../src/shared/db.ts';
+import { withTenant, type Db } from '../../src/shared/db.ts';
 import { createTenancyModule } from '../../src/tenancy/index.ts';
 import { countRows, describeEachDatabase } from '../support/databases.ts';
 
@@ -69,12 +69,23 @@ describeEachDatabase('the quota of a file area shared by gateway nodes', (use) =
     expect(await readdir(path.join(area, 'files'))).toHaveLength(2);
   });
 
-  it('keeps one row of use per tenant, gone with the tenant', async () => {
+  it("keeps one row of use per tenant, which another tenant's transaction can neither see nor write, gone with the tenant", async () => {
     const tenancy = createTenancyModule({ db: use().db });
     const tenant = await tenancy.tenants.create(operator, { slug: `fs-gone-${Date.now()}` });
+    const other = await newTenant();
     const before = await countRows(use().db, 'file_area_use');
     await write(await nodeServer(tenant.id, use().db), 'a.txt', 1);
     expect(await countRows(use().db, 'file_area_use')).toBe(before + 1);
+
+    const seenByOther = await withTenant(use().db, other, (trx) => trx.selectFrom('file_area_use').select('tenant_id').execute());
+    expect(seenByOther).toEqual([]);
+    const forged = withTenant(use().db, other, (trx) =>
+      trx.updateTable('file_area_use').set({ used_bytes: 0 }).where('tenant_id', '=', tenant.id).returning('tenant_id').execute(),
+    );
+    expect(await forged).toEqual([]);
+    await expect(
+      withTenant(use().db, other, (trx) => trx.insertInto('file_area_use').values({ tenant_id: tenant.id, used_bytes: 0, measured_at: new Date() }).execute()),
+    ).rejects.toThrow(/row-level security/);
 
     await tenancy.tenants.remove(tenant, operator, tenant.slug);
     expect(await countRows(use().db, 'file_area_use')).toBe(before);

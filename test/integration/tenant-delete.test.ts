@@ -26,6 +26,7 @@ const TENANT_TABLES = [
   'invitations',
   'oauth_consents',
   'held_call_answers',
+  'file_area_use',
 ] as const;
 
 /** Rows of `tenantId` in each tenant table, read as the owning role (past row-level security). */
@@ -59,6 +60,7 @@ async function seedFullTenant(db: Db, slug: string): Promise<{ tenant: Tenant; o
     .insertInto('held_call_answers')
     .values({ tenant_id: tenant.id, server_id: server.id, state_digest: 'd', tool: 'confirm', responses: JSON.stringify({}) })
     .execute();
+  await db.insertInto('file_area_use').values({ tenant_id: tenant.id, used_bytes: 4096, measured_at: new Date() }).execute();
   const bot = await db
     .insertInto('bots')
     .values({ tenant_id: tenant.id, slug: 'helper', name: 'Helper', description: '', model: 'claude-x', max_tokens: 1024, anthropic_api_key: null })
