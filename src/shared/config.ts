@@ -16,9 +16,14 @@ const oauthClientSchema = z.strictObject({
   redirect_uris: z.array(z.url()).min(1),
   /** Absent for public clients (PKCE only), the usual kind of MCP client. */
   client_secret: z.string().min(32).optional(),
-  token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post']).optional(),
+  token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional(),
+  /** The keys a `private_key_jwt` client signs its assertions with, fetched under the address policy. */
+  jwks_uri: z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional(),
   grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])).min(1).optional(),
   application_type: z.enum(['web', 'native']).optional(),
+}).refine((client) => (client.token_endpoint_auth_method === 'private_key_jwt') === (client.jwks_uri !== undefined), {
+  error: 'jwks_uri is required with token_endpoint_auth_method private_key_jwt, and only with it',
+  path: ['jwks_uri'],
 });
 
 /** A pre-registered OAuth client, as the operator configured it. */

@@ -9,7 +9,7 @@ import { pollUntil } from '../support/gateway-process.ts';
 import type { AuditEventJson } from '../support/http.ts';
 import { connectFullV2 } from '../support/mcp-full-clients.ts';
 import { answerConsent, approveInBrowser, browse, callbackParams, connectWithOAuth, MemoryOAuthProvider, OAuthBrowser } from '../support/oauth.ts';
-import { A, botPath, filesPath, MEMBER_A, OWNER_A, startOAuthFixture, textOf, type OAuthFixture } from '../support/oauth-fixture.ts';
+import { A, botPath, filesPath, KEYED_AGENT_JWKS, MEMBER_A, OWNER_A, startOAuthFixture, textOf, type OAuthFixture } from '../support/oauth-fixture.ts';
 
 describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => {
   let f: OAuthFixture;
@@ -194,6 +194,27 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
       );
       expect(impostor.saved).toBeUndefined();
     }
+  });
+
+  it('connects a client the operator registered with a key set (private_key_jwt), and no other key redeems its code', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    f.docs.documents.set(KEYED_AGENT_JWKS, { keys: [{ ...(await exportJWK(publicKey)), kid: 'agent-1', alg: 'ES256', use: 'sig' }] });
+    const agent = async (key: Parameters<typeof exportPKCS8>[0]) => {
+      const provider = new MemoryOAuthProvider('https://agent.example/callback', {
+        addClientAuthentication: createPrivateKeyJwtAuth({ issuer: 'keyed-agent', subject: 'keyed-agent', privateKey: await exportPKCS8(key), alg: 'ES256' }),
+      });
+      provider.client = { client_id: 'keyed-agent' };
+      return provider;
+    };
+    const provider = await agent(privateKey);
+    await connectWithOAuth({ provider, serverUrl: f.url(filesPath), browser: new OAuthBrowser(f.gateway.url), credentials: OWNER_A });
+    expect(await f.toolNames(filesPath, provider.saved!.access_token)).toEqual(expect.arrayContaining(['read_file']));
+
+    const impostor = await agent((await generateKeyPair('ES256', { extractable: true })).privateKey);
+    await expect(connectWithOAuth({ provider: impostor, serverUrl: f.url(filesPath), browser: new OAuthBrowser(f.gateway.url), credentials: OWNER_A })).rejects.toThrow(
+      /invalid_client|client authentication failed/i,
+    );
+    expect(impostor.saved).toBeUndefined();
   });
 
   it('holds a metadata document that says it is a web client to its redirects exactly, port included', async () => {

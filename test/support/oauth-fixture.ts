@@ -29,6 +29,8 @@ export const OWNER_B = { email: `owner@${B}.example`, password: PASSWORD };
 /** Tenant A's bot `helper` and filesystem server `files` (whose notes.txt says the launch is on Friday). */
 export const botPath = `/t/${A}/mcp/bots/helper`;
 export const filesPath = `/t/${A}/mcp/servers/files`;
+/** Where the key set of the pre-registered `keyed-agent` (private_key_jwt) is served, on the fixture's document server. */
+export const KEYED_AGENT_JWKS = '/keys/keyed-agent.json';
 
 /** A token endpoint's answer. */
 export interface TokenResponse {
@@ -91,6 +93,13 @@ export async function startOAuthFixture() {
         NODE_EXTRA_CA_CERTS: tls.certFile,
         BOTGATE_OAUTH_CLIENTS: JSON.stringify([
           { client_id: 'web-connector', client_name: 'Web Connector', redirect_uris: ['https://connector.example/callback'] },
+          {
+            client_id: 'keyed-agent',
+            client_name: 'Keyed Agent',
+            redirect_uris: ['https://agent.example/callback'],
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks_uri: `${docs.url}${KEYED_AGENT_JWKS}`,
+          },
         ]),
       },
     });

@@ -7,6 +7,7 @@ describe('BOTGATE_OAUTH_CLIENTS', () => {
     const clients = [
       { client_id: 'desktop', client_name: 'Desktop', redirect_uris: ['http://127.0.0.1/callback'], application_type: 'native' },
       { client_id: 'web', redirect_uris: ['https://app.example/cb'], client_secret: 's'.repeat(40), token_endpoint_auth_method: 'client_secret_basic' },
+      { client_id: 'agent', redirect_uris: ['https://agent.example/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://agent.example/jwks.json' },
     ];
     expect(loadConfig({ BOTGATE_OAUTH_CLIENTS: JSON.stringify(clients) }).oauthClients).toEqual(clients);
   });
@@ -19,6 +20,12 @@ describe('BOTGATE_OAUTH_CLIENTS', () => {
       [JSON.stringify([{ client_id: 'x', redirect_uris: ['https://a.example/cb'], typo: 1 }]), /BOTGATE_OAUTH_CLIENTS/],
       [JSON.stringify([{ client_id: 'x', redirect_uris: ['https://a.example/cb'], client_secret: 'short' }]), /client_secret/],
       [JSON.stringify([{ client_id: 'x', redirect_uris: ['https://a.example/cb'] }, { client_id: 'x', redirect_uris: ['https://b.example/cb'] }]), /client_id x appears twice/],
+      [JSON.stringify([{ client_id: 'x', redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'private_key_jwt' }]), /0\.jwks_uri: jwks_uri is required with/],
+      [JSON.stringify([{ client_id: 'x', redirect_uris: ['https://a.example/cb'], jwks_uri: 'https://a.example/jwks.json' }]), /0\.jwks_uri: jwks_uri is required with/],
+      [
+        JSON.stringify([{ client_id: 'x', redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://a.example/jwks.json' }]),
+        /0\.jwks_uri: must be an https URL/,
+      ],
     ];
     for (const [value, message] of cases) {
       let thrown: unknown;
