@@ -96,8 +96,9 @@ async function openTerminal(home: string, command: string[], options: { cwd: str
     screen: () => tmux('capture-pane', '-p', '-J'),
     /** The command's exit status once it has exited. */
     exitStatus: async () => {
-      const [dead, status] = (await tmux('display-message', '-p', '#{pane_dead} #{pane_dead_status}')).trim().split(' ');
-      return dead === '1' ? Number(status) : undefined;
+      const [dead, status = ''] = (await tmux('display-message', '-p', '#{pane_dead} #{pane_dead_status}')).trim().split(' ');
+      // tmux may mark the pane dead a moment before it records the status: not known yet.
+      return dead === '1' && /^\d+$/.test(status) ? Number(status) : undefined;
     },
     close: () => tmux('kill-server').then(() => undefined),
   };
