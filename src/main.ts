@@ -59,6 +59,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     clients: config.oauthClients,
     allowPrivateNetworks: config.allowPrivateNetworks,
     accessTokenTtl: config.oauthAccessTokenTtl,
+    metadataDocuments: config.oauthMetadataDocuments,
     logger,
   });
   const app = createApp({

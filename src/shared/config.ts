@@ -118,6 +118,7 @@ const envSchema = z.object({
       message: `must be from ${ACCESS_TOKEN_TTL_BOUNDS.min} to ${ACCESS_TOKEN_TTL_BOUNDS.max} seconds`,
     })
     .default(600),
+  BOTGATE_OAUTH_METADATA_DOCUMENTS: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   BOTGATE_BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 1mb')
@@ -180,6 +181,11 @@ export interface Config {
   readonly oauthClients: readonly OAuthClientConfig[];
   /** Seconds an OAuth access token lives (BOTGATE_OAUTH_ACCESS_TOKEN_TTL). */
   readonly oauthAccessTokenTtl: number;
+  /**
+   * Whether clients may identify themselves by a client ID metadata document (BOTGATE_OAUTH_METADATA_DOCUMENTS),
+   * which the gateway fetches from the client maker's site; off, they register dynamically instead.
+   */
+  readonly oauthMetadataDocuments: boolean;
   /** Allow-listed stdio commands by name. */
   readonly stdioCommands: Readonly<Record<string, { command: string; args: readonly string[] }>>;
   /** The most servers one tenant may have (BOTGATE_MAX_SERVERS_PER_TENANT); the servers module's default when unset. */
@@ -237,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     maxServersPerTenant: e.BOTGATE_MAX_SERVERS_PER_TENANT,
     oauthClients: e.BOTGATE_OAUTH_CLIENTS ?? [],
     oauthAccessTokenTtl: e.BOTGATE_OAUTH_ACCESS_TOKEN_TTL,
+    oauthMetadataDocuments: e.BOTGATE_OAUTH_METADATA_DOCUMENTS === 'on',
     metricsToken: e.BOTGATE_METRICS_TOKEN,
   });
 }

@@ -9,14 +9,16 @@ import { connectWithOAuth, MemoryOAuthProvider, OAuthBrowser, postMcp } from '..
 const TTL_S = 2;
 const TENANT = 'short-lived';
 
-// A gateway whose operator set BOTGATE_OAUTH_ACCESS_TOKEN_TTL: tokens end when it says, and the refresh token gets new ones.
-describe('BOTGATE_OAUTH_ACCESS_TOKEN_TTL', () => {
+// A gateway whose operator changed its OAuth settings: BOTGATE_OAUTH_ACCESS_TOKEN_TTL (tokens end when
+// it says, and the refresh token gets new ones) and BOTGATE_OAUTH_METADATA_DOCUMENTS=off (a gateway
+// that cannot reach the clients' sites: clients register instead).
+describe('BOTGATE_OAUTH_ACCESS_TOKEN_TTL and BOTGATE_OAUTH_METADATA_DOCUMENTS', () => {
   let gateway: GatewayProcess;
   let dataDir: string;
 
   beforeAll(async () => {
     dataDir = await makeDataDir();
-    gateway = await startGateway({ dataDir, env: { BOTGATE_OAUTH_ACCESS_TOKEN_TTL: String(TTL_S) } });
+    gateway = await startGateway({ dataDir, env: { BOTGATE_OAUTH_ACCESS_TOKEN_TTL: String(TTL_S), BOTGATE_OAUTH_METADATA_DOCUMENTS: 'off' } });
     await seedTenant(dataDir, TENANT);
   });
 
@@ -42,6 +44,35 @@ describe('BOTGATE_OAUTH_ACCESS_TOKEN_TTL', () => {
     // What a client does on invalid_token with a refresh token in hand.
     expect(await auth(provider, { serverUrl: endpoint })).toBe('AUTHORIZED');
     expect(provider.saved?.access_token).not.toBe(first.access_token);
+    expect((await postMcp(endpoint, provider.saved!.access_token)).status).toBe(200);
+  });
+
+  it('with metadata documents off, does not offer them, refuses a client naming one, and a client that has one registers instead', async () => {
+    const metadata = (await (await fetch(`${gateway.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    expect(metadata['client_id_metadata_document_supported']).toBeUndefined();
+    expect(metadata['registration_endpoint']).toBe(`${gateway.url}/oauth/reg`);
+
+    const endpoint = `${gateway.url}/t/${TENANT}/mcp`;
+    const documentUrl = 'https://client.example/oauth/client.json';
+    const named = new URL(`${gateway.url}/oauth/auth`);
+    for (const [key, value] of Object.entries({
+      client_id: documentUrl,
+      redirect_uri: 'http://127.0.0.1:43002/callback',
+      response_type: 'code',
+      scope: 'mcp',
+      resource: endpoint,
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    })) {
+      named.searchParams.set(key, value);
+    }
+    const refused = await new OAuthBrowser(gateway.url).get(named.toString());
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('invalid_client');
+
+    const provider = new MemoryOAuthProvider('http://127.0.0.1:43002/callback', { clientMetadataUrl: documentUrl, clientName: 'Client with a document' });
+    await connectWithOAuth({ provider, serverUrl: endpoint, browser: new OAuthBrowser(gateway.url), credentials: { email: `owner@${TENANT}.example`, password: 'correct horse battery staple' } });
+    expect(provider.client?.client_id).not.toBe(documentUrl);
     expect((await postMcp(endpoint, provider.saved!.access_token)).status).toBe(200);
   });
 });

@@ -121,6 +121,7 @@ describeEachDatabase('OAuth storage', (use) => {
       clients: [{ client_id: 'connector', redirect_uris: [redirectUri] }],
       allowPrivateNetworks: [],
       accessTokenTtl: HOUR,
+      metadataDocuments: true,
       logger: createLogger({ level: 'silent' }),
     });
     const client = await provider.Client.find('connector');

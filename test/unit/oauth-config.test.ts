@@ -40,6 +40,17 @@ describe('BOTGATE_OAUTH_CLIENTS', () => {
   });
 });
 
+describe('BOTGATE_OAUTH_METADATA_DOCUMENTS', () => {
+  it('is on by default, and takes on or off only', () => {
+    expect(loadConfig({}).oauthMetadataDocuments).toBe(true);
+    expect(loadConfig({ BOTGATE_OAUTH_METADATA_DOCUMENTS: 'on' }).oauthMetadataDocuments).toBe(true);
+    expect(loadConfig({ BOTGATE_OAUTH_METADATA_DOCUMENTS: 'off' }).oauthMetadataDocuments).toBe(false);
+    expect(() => loadConfig({ BOTGATE_OAUTH_METADATA_DOCUMENTS: 'false' })).toThrow(
+      new ConfigError('invalid configuration: BOTGATE_OAUTH_METADATA_DOCUMENTS: must be on or off'),
+    );
+  });
+});
+
 describe('BOTGATE_OAUTH_ACCESS_TOKEN_TTL', () => {
   it('is ten minutes by default and takes whole seconds up to a day', () => {
     expect(loadConfig({}).oauthAccessTokenTtl).toBe(600);

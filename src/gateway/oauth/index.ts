@@ -37,6 +37,8 @@ export interface OAuthModuleDeps {
   allowPrivateNetworks: readonly string[];
   /** Seconds an access token lives (BOTGATE_OAUTH_ACCESS_TOKEN_TTL). */
   accessTokenTtl: number;
+  /** Whether clients may identify themselves by a metadata document (BOTGATE_OAUTH_METADATA_DOCUMENTS); on when absent. */
+  metadataDocuments?: boolean;
   logger: Logger;
 }
 
@@ -72,6 +74,7 @@ export function createOAuthModule(deps: OAuthModuleDeps): OAuthModule {
         clients: deps.clients,
         allowPrivateNetworks: deps.allowPrivateNetworks,
         accessTokenTtl: deps.accessTokenTtl,
+        metadataDocuments: deps.metadataDocuments ?? true,
         logger: deps.logger,
       });
       // Fail at start, not at a client's first request, when an operator's client is invalid.

@@ -50,6 +50,11 @@ export interface ProviderOptions {
    * checked on every request anyway; this bounds how long a token leaked from a client works.
    */
   accessTokenTtl: number;
+  /**
+   * Whether clients may identify themselves by a client ID metadata document. Off (a gateway that
+   * cannot reach the clients' sites), discovery no longer offers it, and clients register instead.
+   */
+  metadataDocuments: boolean;
   logger: Logger;
 }
 
@@ -111,7 +116,7 @@ export async function createProvider(options: ProviderOptions): Promise<{ provid
       registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: false },
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       clientIdMetadataDocument: {
-        enabled: true,
+        enabled: options.metadataDocuments,
         ack: 'draft-02',
         // The fetch itself enforces the address policy (outbound-fetch.ts); https is required by the provider.
         allowFetch: () => true,
