@@ -94,11 +94,14 @@ async function openTerminal(home: string, command: string[], options: { cwd: str
   return {
     /** The screen as text, wrapped lines joined. */
     screen: () => tmux('capture-pane', '-p', '-J'),
-    /** The command's exit status once it has exited. */
-    exitStatus: async () => {
-      const [dead, status = ''] = (await tmux('display-message', '-p', '#{pane_dead} #{pane_dead_status}')).trim().split(' ');
-      // tmux may mark the pane dead a moment before it records the status: not known yet.
-      return dead === '1' && /^\d+$/.test(status) ? Number(status) : undefined;
+    /**
+     * How the command ended, once it has: its exit status, or the signal that ended it. tmux may
+     * mark the pane dead a moment before it records either, and then reads `ended`.
+     */
+    ending: async () => {
+      const [dead, status = '', signal = ''] = (await tmux('display-message', '-p', '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}')).trim().split(':');
+      if (dead !== '1') return undefined;
+      return status ? `exit status ${status}` : signal ? `signal ${signal}` : 'ended';
     },
     close: () => tmux('kill-server').then(() => undefined),
   };
@@ -132,9 +135,11 @@ export async function signInWithClaudeCode(options: {
     const callback = await approveAsPerson(options.gatewayUrl, authorization, options.person);
     const landed = await fetch(callback);
     if (landed.status !== 200) throw new Error(`Claude Code's callback ${callback.origin}${callback.pathname} answered ${landed.status}`);
-    const status = await waitFor('`claude mcp login` to exit', terminal.exitStatus);
-    const screen = await terminal.screen();
-    if (status !== 0 || !screen.includes(`Authenticated with "${options.server}"`)) throw new Error(`\`claude mcp login\` exited with ${status}`);
+    const signedIn = `Authenticated with "${options.server}"`;
+    // Done when the command has ended, or says it signed in (it may linger a moment on its prompt).
+    const ending = await waitFor('`claude mcp login` to finish', async () => (await terminal.ending()) ?? ((await terminal.screen()).includes(signedIn) ? 'signed in' : undefined));
+    const failed = /^exit status [1-9]/.test(ending) || ending.startsWith('signal');
+    if (failed || !(await terminal.screen()).includes(signedIn)) throw new Error(`\`claude mcp login\` ended: ${ending}`);
     return authorization;
   } catch (error) {
     const screen = await terminal.screen().catch(() => '');
