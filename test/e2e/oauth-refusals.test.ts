@@ -1,3 +1,4 @@
+import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerConsent, browse, callbackParams, OAuthBrowser } from '../support/oauth.ts';
 import { A, B, botPath, filesPath, OWNER_A, OWNER_B, pkcePair, startOAuthFixture, type OAuthFixture } from '../support/oauth-fixture.ts';
@@ -208,6 +209,47 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
       expect(refused.status).toBe(400);
       expect(await refused.json()).toMatchObject({ error: expect.stringMatching(/^invalid_(redirect_uri|client_metadata)$/), error_description: expect.stringContaining(why) });
     }
+  });
+
+  it('issues no token to a client whose key set is at an address the operator has not allowed (the fetch is refused)', async () => {
+    const redirectUri = 'http://127.0.0.1:41021/cb';
+    const registered = await fetch(f.url('/oauth/reg'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'Keys at the metadata address',
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks_uri: 'https://169.254.169.254/latest/keys.json',
+        application_type: 'native',
+      }),
+    });
+    // Registered: the key set is fetched only when the client proves itself, and that fetch is refused.
+    expect(registered.status).toBe(201);
+    const { client_id: clientId } = (await registered.json()) as { client_id: string };
+    const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath) });
+    const { privateKey } = await generateKeyPair('ES256');
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(f.url('/oauth/token'))
+      .setJti(crypto.randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(privateKey);
+    const refused = await f.token({
+      grant_type: 'authorization_code',
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code,
+      code_verifier: verifier,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ error: 'invalid_client' });
+    expect(refused.body).not.toHaveProperty('access_token');
   });
 
   it('rate-limits dynamic registration per address', async () => {
