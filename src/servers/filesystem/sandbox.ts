@@ -36,6 +36,8 @@ export interface Sandbox {
   resolve(input: string, options: ResolveOptions): Promise<string>;
   /** Whether a real absolute path lies inside a root. */
   contains(realPath: string): boolean;
+  /** Whether an absolute path, every symbolic link on it followed, leads outside the roots (existing or not). */
+  leadsOutside(absolutePath: string): Promise<boolean>;
   /** A real path inside a root as the tools show it: under the root's shown path. */
   show(realPath: string): string;
   /**
@@ -177,6 +179,7 @@ export async function createSandbox(roots: readonly string[], shownAs: readonly 
     contains,
     show,
     showIn,
+    leadsOutside: async (p) => !contains((await resolveReal(path.resolve(p), 0)).real),
 
     async resolve(input, { mustExist, forWrite = false, followLastLink = true }) {
       const syntaxError = checkPathSyntax(input);

@@ -5,6 +5,7 @@ import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import { measureEntry } from '../area-quota.ts';
 import { withFsErrors, type FilesystemContext } from '../file-io.ts';
+import { guardMovedLinks } from '../moved-links.ts';
 
 const inputSchema = z.object({
   source: z.string().describe('File or directory to move: absolute, or relative to the first allowed directory.'),
@@ -20,7 +21,8 @@ export function registerMoveFileTool(registry: ToolRegistry, ctx: FilesystemCont
       description:
         'Move or rename a file or directory. Both paths must be inside the allowed directories. Fails if the ' +
         'destination already exists (nothing is overwritten) or its parent directory is missing (create it ' +
-        'with create_directory first). A symbolic link is moved itself, not the file it points to.',
+        'with create_directory first). A symbolic link is moved itself, not the file it points to; a move that ' +
+        'would leave a link pointing outside the allowed directories is refused.',
       inputSchema,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
@@ -46,7 +48,12 @@ export function registerMoveFileTool(registry: ToolRegistry, ctx: FilesystemCont
           `The destination's parent ${parent} is not an existing directory; create it with create_directory first.`,
         );
       }
-      const move = () => rename(source, destination);
+      const links = guardMovedLinks(ctx.sandbox, source, destination);
+      const move = async () => {
+        await links.before();
+        await rename(source, destination);
+        await links.after(() => rename(destination, source));
+      };
       // Within the tenant's area, or outside it, a move adds nothing there; across its edge it adds or frees the entry.
       const { quota } = ctx;
       const into = quota !== undefined && !quota.covers(source) && quota.covers(destination);
