@@ -86,7 +86,7 @@ export function createOutboundGuard({
   function refusalOf(host: string, address: string): OutboundRefusedError | undefined {
     if (isAddressAllowed(address, allowPrivateNetworks)) return undefined;
     const what = host === address ? `${host} is` : `${host} resolves to ${address},`;
-    return new OutboundRefusedError(host, `${what} a private or reserved address the operator has not allowed`);
+    return new OutboundRefusedError(host, `${what} a private or reserved address the operator has not allowed (BOTGATE_ALLOW_PRIVATE_NETWORKS)`);
   }
 
   /** The refusal of a literal address host (`[::1]` included); undefined for names and allowed addresses. */

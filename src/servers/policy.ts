@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
+import { parseCidrs, type Cidr } from '../shared/cidr.ts';
 
 /** What the operator allows tenants' servers to reach. */
 export interface ServerPolicy {
@@ -27,7 +28,7 @@ export const DEFAULT_MAX_SERVERS_PER_TENANT = 100;
 /** How much a tenant's filesystem servers may write into its own area unless the operator says otherwise: 1 GiB. */
 export const DEFAULT_FS_QUOTA_BYTES = 1024 * 1024 * 1024;
 
-const PRIVATE_RANGES: Array<[string, number, 'ipv4' | 'ipv6']> = [
+const PRIVATE_RANGES: Cidr[] = [
   ['0.0.0.0', 8, 'ipv4'],
   ['10.0.0.0', 8, 'ipv4'],
   ['100.64.0.0', 10, 'ipv4'],
@@ -50,23 +51,10 @@ const PRIVATE_RANGES: Array<[string, number, 'ipv4' | 'ipv6']> = [
 const MAPPED_IPV4 = new BlockList();
 MAPPED_IPV4.addSubnet('::ffff:0:0', 96, 'ipv6');
 
-function toBlockList(ranges: Array<[string, number, 'ipv4' | 'ipv6']>): BlockList {
+function toBlockList(ranges: readonly Cidr[]): BlockList {
   const list = new BlockList();
   for (const [address, prefix, family] of ranges) list.addSubnet(address, prefix, family);
   return list;
-}
-
-/** Parses `10.0.0.0/8`-style CIDRs; throws naming the bad entry. */
-export function parseCidrs(cidrs: readonly string[]): Array<[string, number, 'ipv4' | 'ipv6']> {
-  return cidrs.map((cidr) => {
-    const [address = '', bits = ''] = cidr.trim().split('/');
-    const family = isIP(address);
-    const prefix = Number(bits);
-    if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
-      throw new Error(`not a CIDR: ${cidr}`);
-    }
-    return [address, prefix, family === 4 ? 'ipv4' : 'ipv6'];
-  });
 }
 
 /** Whether an IP address may be contacted under the policy. */
@@ -96,7 +84,7 @@ export async function checkOutboundUrl(url: string, allowPrivateNetworks: readon
   const refused = addresses.find((a) => !isAddressAllowed(a, allowPrivateNetworks));
   return refused === undefined
     ? undefined
-    : `${host} resolves to ${refused}, a private or reserved address the operator has not allowed`;
+    : `${host} resolves to ${refused}, a private or reserved address the operator has not allowed (BOTGATE_ALLOW_PRIVATE_NETWORKS)`;
 }
 
 /** The directory of a tenant's own files. */

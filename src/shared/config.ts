@@ -1,5 +1,6 @@
 import path from 'node:path';
 import * as z from 'zod';
+import { parseCidrs } from './cidr.ts';
 import { MODEL_ID_PATTERN } from './model-id.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -70,7 +71,19 @@ const envSchema = z.object({
   BOTGATE_FS_ROOTS: z.string().optional(),
   BOTGATE_ALLOW_PRIVATE_NETWORKS: z
     .string()
-    .regex(/^[0-9a-fA-F.:/,\s]*$/, 'must be a comma-separated list of CIDRs such as 127.0.0.0/8')
+    .transform((text, ctx) => {
+      const cidrs = text
+        .split(',')
+        .map((cidr) => cidr.trim())
+        .filter((cidr) => cidr !== '');
+      try {
+        parseCidrs(cidrs);
+        return cidrs;
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of CIDRs such as 127.0.0.0/8: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    })
     .optional(),
   BOTGATE_STDIO_COMMANDS: z
     .string()
@@ -234,10 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       .filter((root) => root !== '')
       .map((root) => path.resolve(root)),
     fsQuotaBytes: e.BOTGATE_FS_QUOTA,
-    allowPrivateNetworks: (e.BOTGATE_ALLOW_PRIVATE_NETWORKS ?? '')
-      .split(',')
-      .map((cidr) => cidr.trim())
-      .filter((cidr) => cidr !== ''),
+    allowPrivateNetworks: e.BOTGATE_ALLOW_PRIVATE_NETWORKS ?? [],
     upstreamMessageLimit: e.BOTGATE_UPSTREAM_MESSAGE_LIMIT,
     stdioCommands: e.BOTGATE_STDIO_COMMANDS ?? {},
     maxServersPerTenant: e.BOTGATE_MAX_SERVERS_PER_TENANT,

@@ -70,7 +70,7 @@ describe('outbound guard: every connection is checked where it is made', () => {
     expect(cause).toBeInstanceOf(OutboundRefusedError);
     expect(cause).toMatchObject({
       host: 'rebind.test',
-      reason: 'rebind.test resolves to 10.0.0.7, a private or reserved address the operator has not allowed',
+      reason: 'rebind.test resolves to 10.0.0.7, a private or reserved address the operator has not allowed (BOTGATE_ALLOW_PRIVATE_NETWORKS)',
     });
 
     expect(dns.asked).toEqual(['rebind.test', 'rebind.test']);
@@ -100,7 +100,7 @@ describe('outbound guard: every connection is checked where it is made', () => {
         (error: Error) => error.cause,
       );
       expect(cause).toBeInstanceOf(OutboundRefusedError);
-      expect((cause as Error).message).toMatch(/^(169\.254\.169\.254|::1|127\.0\.0\.2) is a private or reserved address the operator has not allowed$/);
+      expect((cause as Error).message).toMatch(/^(169\.254\.169\.254|::1|127\.0\.0\.2) is a private or reserved address the operator has not allowed \(BOTGATE_ALLOW_PRIVATE_NETWORKS\)$/);
     }
     const redirected = await guard.fetch(`http://app.test:${port}/to-metadata`).then(
       () => undefined,
@@ -128,7 +128,7 @@ describe('outbound guard: every connection is checked where it is made', () => {
     dns.answers['rebind.test'] = '10.0.0.7';
     await expect(get(`http://rebind.test:${port}/`)).rejects.toMatchObject({
       host: 'rebind.test',
-      reason: 'rebind.test resolves to 10.0.0.7, a private or reserved address the operator has not allowed',
+      reason: 'rebind.test resolves to 10.0.0.7, a private or reserved address the operator has not allowed (BOTGATE_ALLOW_PRIVATE_NETWORKS)',
     });
     await expect(get(`http://127.0.0.2:${port}/`)).rejects.toBeInstanceOf(OutboundRefusedError);
 
@@ -176,7 +176,7 @@ describe('remote servers connect only where the check allowed', () => {
 
   it('refuses a name resolving to 127.0.0.1 when 127.0.0.0/8 is not allowed, sending nothing', async () => {
     const source = remote([]);
-    const message = /^upstream mcp\.test:\d+ is not allowed: mcp\.test resolves to 127\.0\.0\.1, a private or reserved address the operator has not allowed$/;
+    const message = /^upstream mcp\.test:\d+ is not allowed: mcp\.test resolves to 127\.0\.0\.1, a private or reserved address the operator has not allowed \(BOTGATE_ALLOW_PRIVATE_NETWORKS\)$/;
 
     const listing = source.listTools(new AbortController().signal);
     await expect(listing).rejects.toBeInstanceOf(UpstreamError);
@@ -225,7 +225,7 @@ describe('github servers connect only where the check allowed', () => {
     await source.close();
     expect(result.isError).toBe(true);
     expect(text(result)).toBe(
-      'GitHub API host ghe.test is not allowed: ghe.test resolves to 127.0.0.1, a private or reserved address the operator has not allowed',
+      'GitHub API host ghe.test is not allowed: ghe.test resolves to 127.0.0.1, a private or reserved address the operator has not allowed (BOTGATE_ALLOW_PRIVATE_NETWORKS)',
     );
     expect(dns.asked).toContain('ghe.test');
     expect(fake.requests).toEqual([]);
@@ -262,13 +262,13 @@ describe.skipIf(!TEST_DATABASE_URL)('database servers connect only where the che
     const byName = await query('db.test', []);
     expect(byName.isError).toBe(true);
     expect(text(byName)).toBe(
-      'database host db.test is not allowed: db.test resolves to 127.0.0.1, a private or reserved address the operator has not allowed',
+      'database host db.test is not allowed: db.test resolves to 127.0.0.1, a private or reserved address the operator has not allowed (BOTGATE_ALLOW_PRIVATE_NETWORKS)',
     );
     expect(dns.asked).toContain('db.test');
 
     const literal = await query('127.0.0.1', []);
     expect(literal.isError).toBe(true);
-    expect(text(literal)).toBe('database host 127.0.0.1 is not allowed: 127.0.0.1 is a private or reserved address the operator has not allowed');
+    expect(text(literal)).toBe('database host 127.0.0.1 is not allowed: 127.0.0.1 is a private or reserved address the operator has not allowed (BOTGATE_ALLOW_PRIVATE_NETWORKS)');
   });
 
   it('connects to the checked address when 127.0.0.0/8 is allowed', async () => {

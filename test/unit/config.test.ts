@@ -117,6 +117,20 @@ describe('loadConfig', () => {
     expect(configErrorFor({ BOTGATE_MAX_SERVERS_PER_TENANT: value }).message).toContain(`BOTGATE_MAX_SERVERS_PER_TENANT: ${reason}`);
   });
 
+  it('reads BOTGATE_ALLOW_PRIVATE_NETWORKS as ranges, a lone address being that one address', () => {
+    expect(loadConfig({ BOTGATE_ALLOW_PRIVATE_NETWORKS: ' 127.0.0.0/8, 10.1.2.3 ,::1' }).allowPrivateNetworks).toEqual(['127.0.0.0/8', '10.1.2.3', '::1']);
+    expect(loadConfig({}).allowPrivateNetworks).toEqual([]);
+  });
+
+  it.each(['127.0.0.1/', '10.0.0.0/99', '10.0.0.0/8/8', 'localhost', '10.0.0.0/ 8', '10.0.0.0/0x8'])(
+    'refuses BOTGATE_ALLOW_PRIVATE_NETWORKS=%s, naming the entry, rather than allow more than meant',
+    (value) => {
+      const message = configErrorFor({ BOTGATE_ALLOW_PRIVATE_NETWORKS: value }).message;
+      expect(message).toContain('BOTGATE_ALLOW_PRIVATE_NETWORKS: must be a comma-separated list of CIDRs');
+      expect(message).toContain(`"${value.trim()}"`);
+    },
+  );
+
   it('reads BOTGATE_FS_QUOTA as bytes, leaving the default to the servers module when unset', () => {
     expect(loadConfig({ BOTGATE_FS_QUOTA: '10gb' }).fsQuotaBytes).toBe(10 * 1024 ** 3);
     expect(loadConfig({ BOTGATE_FS_QUOTA: '500MB' }).fsQuotaBytes).toBe(500 * 1024 ** 2);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isAddressAllowed, parseCidrs, resolveFilesystemRoots, shownFilesystemRoot, type ServerPolicy } from '../../src/servers/policy.ts';
+import { parseCidrs } from '../../src/shared/cidr.ts';
+import { isAddressAllowed, resolveFilesystemRoots, shownFilesystemRoot, type ServerPolicy } from '../../src/servers/policy.ts';
 
 const policy: ServerPolicy = {
   dataDir: '/srv/botgate',
@@ -27,9 +28,21 @@ describe('outbound address policy', () => {
     expect(isAddressAllowed('10.0.0.1', ['127.0.0.0/8'])).toBe(false);
   });
 
+  it('reads a lone address as that address alone, so a missing prefix opens nothing more', () => {
+    expect(parseCidrs(['127.0.0.1', '::1'])).toEqual([
+      ['127.0.0.1', 32, 'ipv4'],
+      ['::1', 128, 'ipv6'],
+    ]);
+    expect(isAddressAllowed('127.0.0.1', ['127.0.0.1'])).toBe(true);
+    for (const address of ['127.0.0.2', '169.254.169.254', '10.1.2.3', '192.168.0.1']) {
+      expect(isAddressAllowed(address, ['127.0.0.1'])).toBe(false);
+    }
+  });
+
   it('names a malformed CIDR', () => {
     expect(() => parseCidrs(['127.0.0.0/33'])).toThrow(/127.0.0.0\/33/);
     expect(() => parseCidrs(['localhost/8'])).toThrow(/localhost/);
+    expect(() => parseCidrs(['127.0.0.1/'])).toThrow(/"127.0.0.1\/"/);
   });
 });
 

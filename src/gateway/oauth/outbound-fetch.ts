@@ -28,7 +28,7 @@ const NULL_BODY = new Set([101, 204, 205, 304]);
  * window), and redirects are not followed.
  */
 export function createPolicyFetch(allowPrivateNetworks: readonly string[]) {
-  const refused = (address: string) => new RefusedAddressError(`${address} is a private or reserved address the operator has not allowed`);
+  const refused = (address: string) => new RefusedAddressError(`${address} is a private or reserved address the operator has not allowed (BOTGATE_ALLOW_PRIVATE_NETWORKS)`);
 
   const lookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
