@@ -4,19 +4,25 @@ import { MAX_STORED_DEPTH, storable } from '../shared/storable-json.ts';
 import type { AuditEvent, RequestContext } from './types.ts';
 
 const SECRET_FIELD = /pass(word)?|secret|token|digest|key$|authorization|cookie/i;
+/** Counts of tokens, not tokens: `maxTokens`, `input_tokens`, `thinking_budget_tokens`, `tokenCount`. */
+const TOKEN_COUNT = /(max|min|input|output|total|prompt|completion|budget|used|remaining)_?tokens$|token_?(count|budget|limit)s?$/i;
 
 /** Whether a field's name says it holds a secret: its value is never stored. */
 export function isSecretField(name: string): boolean {
-  return SECRET_FIELD.test(name);
+  return SECRET_FIELD.test(name) && !TOKEN_COUNT.test(name);
 }
 
-/** Replaces the value of every secret-looking field, at any depth, before it is stored; deeper than `MAX_STORED_DEPTH` is cut. */
+/**
+ * Replaces the value of every secret-looking field, at any depth, before it
+ * is stored (null, "not set", is kept: it tells nothing); deeper than
+ * `MAX_STORED_DEPTH` is cut.
+ */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value instanceof Date) return value.toISOString();
   if (!value || typeof value !== 'object') return value;
   if (depth >= MAX_STORED_DEPTH) return '[nested]';
   if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretField(k) ? '[redacted]' : redactSecrets(v, depth + 1)]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretField(k) && v !== null ? '[redacted]' : redactSecrets(v, depth + 1)]));
 }
 
 export interface AuditChange {

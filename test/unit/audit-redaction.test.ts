@@ -27,6 +27,18 @@ describe('redactSecrets', () => {
     });
   });
 
+  it('keeps counts of tokens, and a secret that is not set', () => {
+    const bot = { maxTokens: 1024, max_tokens: 512, input_tokens: 10, tokenCount: 3, thinking_budget_tokens: 2048, anthropicApiKey: null };
+    expect(redactSecrets(bot)).toEqual(bot);
+    expect(summarizeArguments(bot)).toEqual(bot);
+    expect(redactSecrets({ tokens: 'abc', accessTokens: ['t'], tokenHash: 'h', anthropicApiKey: 'sk-ant-x' })).toEqual({
+      tokens: '[redacted]',
+      accessTokens: '[redacted]',
+      tokenHash: '[redacted]',
+      anthropicApiKey: '[redacted]',
+    });
+  });
+
   it('keeps ordinary fields, including ids and the display prefix of a key', () => {
     const key = { id: 'k1', keyId: 'k2', name: 'ci', prefix: 'bgk_AbCdEfGh', scopes: ['mcp'], userId: null };
 
