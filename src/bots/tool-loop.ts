@@ -11,6 +11,7 @@ import {
   type ModelTool,
   type ModelUsage,
 } from './model-client.ts';
+import { modelToolNames } from './model-tool-names.ts';
 
 /** What a tool call gave back, in the form the model reads it. */
 export interface ToolOutcome {
@@ -108,8 +109,9 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
     throw new RangeError(`maxRounds must be a positive integer, got ${input.maxRounds}`);
   }
   signal.throwIfAborted();
-  const tools = await input.tools.listTools(signal);
-  const toolNames = new Set(tools.map((tool) => tool.name));
+  const listed = await input.tools.listTools(signal);
+  const names = modelToolNames(listed.map((tool) => tool.name));
+  const tools = listed.map((tool) => ({ ...tool, name: names.toModel(tool.name) }));
   const added: MessageParam[] = [];
   const nested: ToolLoopResult['nested'] = { usage: { ...ZERO_USAGE }, costs: [] };
   let usage: ModelUsage = { ...ZERO_USAGE };
@@ -133,8 +135,8 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
 
     // `wantsTools` implies a tool_use block, so the message is never empty here.
     if (assistant) added.push(assistant);
-    for (const call of calls) input.onEvent({ type: 'tool_use', id: call.id, name: call.name, input: call.input });
-    const results = await Promise.all(calls.map(async (call) => ({ call, outcome: await runTool(input, toolNames, call) })));
+    for (const call of calls) input.onEvent({ type: 'tool_use', id: call.id, name: names.fromModel(call.name) ?? call.name, input: call.input });
+    const results = await Promise.all(calls.map(async (call) => ({ call, outcome: await runTool(input, names.fromModel(call.name), call) })));
     added.push({
       role: 'user',
       content: results.map(({ call, outcome }) => ({
@@ -189,24 +191,28 @@ function callUsage(response: ModelResponse): ModelUsage {
   return response.discardedUsage ? addUsage(response.usage, response.discardedUsage) : response.usage;
 }
 
-/** Runs one tool call; only a cancellation escapes as a throw. */
-async function runTool(input: ToolLoopInput, toolNames: ReadonlySet<string>, call: ToolUseBlock): Promise<ToolOutcome> {
+/**
+ * Runs one tool call, `name` being the listed tool's name for the one the
+ * model called (undefined: it was not offered); only a cancellation escapes
+ * as a throw.
+ */
+async function runTool(input: ToolLoopInput, name: string | undefined, call: ToolUseBlock): Promise<ToolOutcome> {
   const { signal } = input;
   let outcome: ToolOutcome;
-  if (!toolNames.has(call.name)) {
+  if (name === undefined) {
     // The model named a tool it was not offered: it must not reach the client.
     outcome = { text: `Unknown tool: ${call.name}`, isError: true };
   } else {
     try {
-      outcome = await input.tools.callTool(call.name, call.input, signal);
+      outcome = await input.tools.callTool(name, call.input, signal);
     } catch (error) {
       if (signal.aborted) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      outcome = { text: `The tool ${call.name} failed: ${message}`, isError: true };
+      outcome = { text: `The tool ${name} failed: ${message}`, isError: true };
     }
   }
   // After a cancellation the run has already failed: its listeners hear nothing more.
-  if (!signal.aborted) input.onEvent({ type: 'tool_result', id: call.id, name: call.name, isError: outcome.isError, text: outcome.text });
+  if (!signal.aborted) input.onEvent({ type: 'tool_result', id: call.id, name: name ?? call.name, isError: outcome.isError, text: outcome.text });
   return outcome;
 }
 

@@ -331,6 +331,28 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     expect(textOf(listed)).not.toContain('pwned.txt');
   });
 
+  it('offers tools whose names are too long for the Messages API under names it takes, and runs them', async () => {
+    const slug = 'engineering-team-shared-notes-archive-2026';
+    must(await admin().post('/api/v1/servers', { json: { slug, kind: 'filesystem', config: { roots: ['files'] } } }), 201);
+    must(await admin().post('/api/v1/bots', { json: { slug: 'archivist', model: 'claude-sonnet-4-5', description: 'Reads the archive.', system_prompt: 'You read.', servers: [{ slug, tools: ['list_allowed_directories', 'read_file'] }] } }), 201);
+    const client = await connectFullV2(botUrl('archivist'), key);
+    fake.script(textReply('Looking.'));
+    expect(textOf(await client.callTool('ask', { message: 'What can you read?' }))).toBe('Looking.');
+    const offered = ((fake.requests[0]?.body as { tools?: Array<{ name: string }> } | undefined)?.tools ?? []).map((t) => t.name);
+    expect(`${slug}__list_allowed_directories`.length).toBeGreaterThan(64);
+    expect(offered).toHaveLength(2);
+    for (const name of offered) expect(name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+    const listName = offered.find((name) => name.startsWith(`${slug}__list`));
+    expect(listName).toBeDefined();
+
+    fake.reset();
+    fake.script(toolUseReply([{ name: listName!, input: {} }]), textReply('I can read /files.'));
+    const result = await client.callTool('ask', { message: 'Which directories?' });
+    await client.close();
+    expect(textOf(result)).toBe('I can read /files.');
+    expect(toolResultsSent(fake, 1)).toEqual([{ content: expect.stringContaining('/files') }]);
+  });
+
   it('keeps a narrower key to its tools although a broader caller’s run of the same bot kept its tool list', async () => {
     const created = await admin().post<{ key: { secret: string } }>('/api/v1/keys', {
       json: { name: 'read only', scopes: ['mcp'], tools: ['files__read_file', 'bot__helper'] },

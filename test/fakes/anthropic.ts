@@ -149,6 +149,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(JSON.stringify(body));
 }
 
+/** The API's refusal of a request offering a tool under a name it does not take; undefined when all are fine. */
+function invalidToolName(body: unknown): string | undefined {
+  const tools = typeof body === 'object' && body !== null ? (body as { tools?: unknown }).tools : undefined;
+  if (!Array.isArray(tools)) return undefined;
+  const index = tools.findIndex((tool: { name?: unknown }) => typeof tool.name !== 'string' || !/^[a-zA-Z0-9_-]{1,64}$/.test(tool.name));
+  return index < 0 ? undefined : `tools.${index}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'`;
+}
+
 const apiError = (type: string, message: string) => ({ type: 'error', error: { type, message }, request_id: newId('req') });
 
 /** Waits `ms`, or less if the fake closes or the client leaves first. */
@@ -241,6 +249,11 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     }
     if (typeof req.headers['anthropic-version'] !== 'string') {
       sendJson(res, 400, apiError('invalid_request_error', 'anthropic-version: header is required'));
+      return;
+    }
+    const badName = invalidToolName(body);
+    if (badName) {
+      sendJson(res, 400, apiError('invalid_request_error', badName));
       return;
     }
     const reply = queue.shift() ?? options.respond?.(body);

@@ -181,6 +181,37 @@ describe('runToolLoop', () => {
     expect(events).toContainEqual({ type: 'tool_result', id: 'tu_1', name: 'fs__delete_everything', isError: true, text: 'Unknown tool: fs__delete_everything' });
   });
 
+  it('gives the model names the Messages API takes, and calls the tool by its own name', async () => {
+    const long = 'a-forty-three-character-long-server-slug-x__trigger-long-running-operation';
+    const dotted = 'docs__search.v2';
+    const tools = fakeTools({}, [long, dotted, 'gh__get_issue']);
+    const offered = (request: ModelRequest) => request.tools.map((tool) => tool.name);
+    const first = scriptedModel([{ content: [text('ok')] }]);
+    await runToolLoop(setup(first, tools.client).input);
+    const [longName, dottedName, plain] = offered(first.requests[0]!);
+    expect([longName, dottedName]).toEqual([expect.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), expect.stringMatching(/^docs__search_v2_[0-9a-f]{8}$/)]);
+    expect(longName!.startsWith('a-forty-three-character-long-server-slug-x__tri')).toBe(true);
+    expect(plain).toBe('gh__get_issue');
+
+    const model = scriptedModel([{ content: [toolUse('tu_1', longName!, { n: 1 }), toolUse('tu_2', dottedName!)], stopReason: 'tool_use' }, { content: [text('Done.')] }]);
+    const { input, events } = setup(model, tools.client);
+    const result = await runToolLoop(input);
+
+    expect(tools.calls).toEqual([{ name: long, input: { n: 1 } }, { name: dotted, input: {} }]);
+    expect(offered(model.requests[1]!)).toEqual([longName, dottedName, 'gh__get_issue']);
+    expect(result.added[0]).toMatchObject({ role: 'assistant', content: [{ type: 'tool_use', name: longName }, { type: 'tool_use', name: dottedName }] });
+    expect(events).toContainEqual({ type: 'tool_result', id: 'tu_1', name: long, isError: false, text: `${long} ok` });
+  });
+
+  it('keeps two long names that start alike apart', async () => {
+    const prefix = `${'s'.repeat(40)}__${'t'.repeat(30)}`;
+    const tools = fakeTools({}, [`${prefix}_one`, `${prefix}_two`]);
+    const model = scriptedModel([{ content: [text('ok')] }]);
+    await runToolLoop(setup(model, tools.client).input);
+    const names = model.requests[0]!.tools.map((tool) => tool.name);
+    expect(new Set(names).size).toBe(2);
+  });
+
   it('stops at maxRounds without running the last tools, dropping the unanswered tool_use message but keeping its text', async () => {
     const model = scriptedModel([
       { content: [text('Checking.'), toolUse('tu_1', 'gh__list_issues')], stopReason: 'tool_use' },

@@ -1,7 +1,7 @@
 import type { DiscoverResult } from '@modelcontextprotocol/client';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { BotRunRefused, BotRunStopped, BotRunTimeout, ModelError, type AskResult, type BotInfo, type BotRunEvent, type BotRunner, type ToolClientFactory } from '../../bots/index.ts';
+import { BotRunRefused, BotRunStopped, BotRunTimeout, ModelError, type AskResult, type ModelErrorKind, type BotInfo, type BotRunEvent, type BotRunner, type ToolClientFactory } from '../../bots/index.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { errorResult, RESERVED_SERVER_SLUG, type ToolCallContext } from '../../servers/index.ts';
@@ -114,11 +114,27 @@ export function askResultJson(result: AskResult) {
   };
 }
 
+/** What the caller can do after a model call failed: wait for a passing trouble, or have the bot fixed. */
+const MODEL_FAILURE_ADVICE: Record<ModelErrorKind, string> = {
+  timeout: 'try again later.',
+  cancelled: 'it was cancelled.',
+  rate_limited: 'try again later.',
+  overloaded: 'try again later.',
+  server_error: 'try again later.',
+  connection: 'try again later.',
+  circuit_open: 'try again later.',
+  invalid_response: 'try again later.',
+  authentication: "the bot's Anthropic API key was refused, and will be until an admin of the tenant sets a valid one.",
+  invalid_request: 'asking again will fail the same way until an admin of the tenant changes the bot.',
+  api_error: 'asking again will likely fail the same way; an admin of the tenant should look at the bot.',
+};
+
 /** Why a run failed, in words the calling model or person can act on; undefined for failures to rethrow. */
 export function describeRunFailure(error: unknown): string | undefined {
   if (error instanceof BotRunRefused || error instanceof BotRunTimeout || error instanceof BotRunStopped) return error.message;
   if (error instanceof ModelError) {
-    return error.kind === 'cancelled' ? undefined : `The bot could not answer: ${error.message}. Nothing of this turn was saved; try again later.`;
+    if (error.kind === 'cancelled') return undefined;
+    return `The bot could not answer: ${error.message.replace(/\.+$/, '')}. Nothing of this turn was saved; ${MODEL_FAILURE_ADVICE[error.kind]}`;
   }
   if (error instanceof AppError && error.code === 'not_found') {
     return error.message.startsWith('conversation') ? `${error.message}: conversation_id must be one this bot returned to you` : error.message;
