@@ -9,6 +9,7 @@ export type AppErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
+  | 'loop_detected'
   | 'unavailable'
   | 'internal';
 
@@ -23,6 +24,7 @@ export const HTTP_STATUS: Readonly<Record<AppErrorCode, number>> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  loop_detected: 508,
   unavailable: 503,
   internal: 500,
 };

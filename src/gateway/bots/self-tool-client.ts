@@ -1,6 +1,7 @@
 import { Client, StreamableHTTPClientTransport, type CallToolResult, type DiscoverResult } from '@modelcontextprotocol/client';
 import type { ModelTool, ModelUsage, ToolClient, ToolOutcome } from '../../bots/index.ts';
 import { CHAIN_META_KEY } from './chain.ts';
+import { incomingVia, VIA_HEADER } from '../../shared/via.ts';
 
 const CLIENT_INFO = { name: 'botgate-bot', version: '1' };
 
@@ -68,7 +69,9 @@ export function createSelfToolClient(options: {
   function client(): Promise<Client> {
     connected ??= (async () => {
       const mcp = new Client(CLIENT_INFO, { versionNegotiation: { mode: 'auto' } });
-      const headers = { authorization: `Bearer ${options.credential}` };
+      // The chain the run's request came with goes on with its tools, so that a loop through remote servers and bots is seen.
+      const via = incomingVia();
+      const headers = { authorization: `Bearer ${options.credential}`, ...(via !== undefined && { [VIA_HEADER]: via }) };
       const discover = options.discoveries.get(options.url);
       await mcp.connect(new StreamableHTTPClientTransport(new URL(options.url), { requestInit: { headers } }), discover && { prior: { kind: 'modern', discover } });
       const learned = mcp.getDiscoverResult();

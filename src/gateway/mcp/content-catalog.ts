@@ -87,7 +87,7 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
           entry.source.listResources?.(signal).then((resources) =>
             namespaced ? resources.map((r) => ({ ...r, uri: namespace.uri(entry.slug, r.uri) })) : resources,
           ),
-        options.onListError,
+        options,
       ),
 
     listResourceTemplates: (signal) =>
@@ -98,7 +98,7 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
           entry.source.listResourceTemplates?.(signal).then((templates) =>
             namespaced ? templates.map((t) => ({ ...t, uriTemplate: namespace.uri(entry.slug, t.uriTemplate) })) : templates,
           ),
-        options.onListError,
+        options,
       ),
 
     async readResource(uri, signal, asking) {
@@ -117,7 +117,7 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
           entry.source.listPrompts?.(signal).then((prompts) =>
             namespaced ? prompts.map((p) => ({ ...p, name: namespace.name(entry.slug, p.name) })) : prompts,
           ),
-        options.onListError,
+        options,
       ),
 
     async getPrompt(name, args, signal, asking) {

@@ -4,6 +4,7 @@ import { toNodeHandler, type NodeIncomingMessageLike } from '@modelcontextprotoc
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ChangeBus } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
+import { MAX_VIA, parseVia, runVia, VIA_HEADER, viaEntry } from '../../shared/via.ts';
 import type { BotsModule } from '../../bots/index.ts';
 import type { ServersModule, ServerRuntime } from '../../servers/index.ts';
 import { denialReason, mayUseServer, mayUseTool, type AuditWriter, type Principal, type TenancyModule } from '../../tenancy/index.ts';
@@ -168,6 +169,25 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
   };
 
   /**
+   * Refuses a request that came back to its tenant through the tenant's own
+   * remote servers (see via.ts), and serves the rest knowing their chain, so
+   * that remote servers' requests carry it on.
+   */
+  const guardLoops: RequestHandler = (req, res, next) => {
+    const principal = res.locals['principal'] as Principal;
+    const incoming = parseVia(req.get(VIA_HEADER));
+    const tenant = viaEntry(principal.tenant.id);
+    if (incoming.includes(tenant)) {
+      throw new AppError(
+        'loop_detected',
+        `this request came back to the tenant ${principal.tenant.slug} through one of its remote servers: a remote server leads back to this gateway in a loop`,
+      );
+    }
+    if (incoming.length >= MAX_VIA) throw new AppError('loop_detected', `this request has come through ${incoming.length} gateways' remote servers, more than ${MAX_VIA - 1} allowed`);
+    runVia({ incoming, tenant }, next);
+  };
+
+  /**
    * The sources a key may use. A key restricted to single tools of a server
    * sees only those tools; one granted the whole server sees all of it.
    */
@@ -319,7 +339,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     return bots.length > 0 ? [botsEntry(askContext(res, principal), bots)] : [];
   }
 
-  router.all('/t/:tenant/mcp', authenticate, async (req, res) => {
+  router.all('/t/:tenant/mcp', authenticate, guardLoops, async (req, res) => {
     const principal = res.locals['principal'] as Principal;
     const runtimes = (await deps.servers.servers.listRuntime(principal.tenant)).filter((server) => server.slug !== BOTS_NAMESPACE);
     const [servers, bots] = await Promise.all([entriesFor(principal, runtimes), botsEntries(res, principal)]);
@@ -327,7 +347,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}` });
   });
 
-  router.all('/t/:tenant/mcp/servers/:server', authenticate, async (req, res) => {
+  router.all('/t/:tenant/mcp/servers/:server', authenticate, guardLoops, async (req, res) => {
     const principal = res.locals['principal'] as Principal;
     const slug = param(req, 'server');
     const runtime = (await deps.servers.servers.listRuntime(principal.tenant)).find((s) => s.slug === slug);
@@ -337,7 +357,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/${slug}`, server: slug });
   });
 
-  router.all('/t/:tenant/mcp/bots/:bot', authenticate, async (req, res) => {
+  router.all('/t/:tenant/mcp/bots/:bot', authenticate, guardLoops, async (req, res) => {
     const principal = res.locals['principal'] as Principal;
     const slug = param(req, 'bot');
     // Read once with its key: an ask on this endpoint needs no second read.

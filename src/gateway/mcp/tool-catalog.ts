@@ -70,20 +70,23 @@ export function createCatalogRouting(entries: readonly CatalogEntry[], namespace
 
 /**
  * Lists one kind of item from every source that offers it, concurrently. A
- * source whose listing fails is left out (and reported) without harming the others.
+ * source whose listing fails is reported, and left out of the aggregate
+ * without harming the others; a single server's endpoint, which has no
+ * others, answers with the failure instead of an empty list that would hide it.
  */
 export async function collectLists<T>(
   entries: readonly CatalogEntry[],
   what: string,
   fetch: (entry: CatalogEntry) => Promise<T[]> | undefined,
-  onListError: CatalogOptions['onListError'],
+  options: CatalogOptions,
 ): Promise<T[]> {
   const lists = await Promise.all(
     entries.map(async (entry) => {
       try {
         return (await fetch(entry)) ?? [];
       } catch (error) {
-        onListError(entry, error, what);
+        options.onListError(entry, error, what);
+        if (!options.namespaced) throw error;
         return [];
       }
     }),
@@ -104,7 +107,7 @@ export function createToolCatalog(entries: readonly CatalogEntry[], options: Cat
           const tools = await entry.source.listTools(signal);
           return options.namespaced ? tools.map((tool) => ({ ...tool, name: namespace.name(entry.slug, tool.name) })) : tools;
         },
-        options.onListError,
+        options,
       ),
 
     route(name) {

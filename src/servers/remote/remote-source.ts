@@ -1,3 +1,4 @@
+import { outgoingVia, VIA_HEADER } from '../../shared/via.ts';
 import type { ListKind } from '../list-changes.ts';
 import type { OutboundGuard } from '../outbound.ts';
 import type { HeldCallLink } from './held-call-relay.ts';
@@ -50,11 +51,12 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Omit<
     },
     onError: (error, uri) => options.onWatchError?.(error, uri),
   });
+  const outbound = carryingVia(options.outbound);
   const connector = createUpstreamConnector({
     url: options.url,
     headers: buildUpstreamHeaders(options),
-    fetch: options.outbound.fetch,
-    request: options.outbound.request,
+    fetch: outbound.fetch,
+    request: outbound.request,
     maxMessageBytes: options.outbound.maxMessageBytes,
     connectTimeoutMs,
     eraCache: options.eraCache,
@@ -69,4 +71,21 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Omit<
     heldCalls: options.heldCalls,
   });
   return withResourceWatches(proxy, watches);
+}
+
+/** The outbound requests with the chain of the request being served (via.ts), so that a loop back to this gateway is refused. */
+function carryingVia(outbound: Pick<OutboundGuard, 'fetch' | 'request'>): Pick<OutboundGuard, 'fetch' | 'request'> {
+  return {
+    fetch: (input, init) => {
+      const via = outgoingVia();
+      if (via === undefined) return outbound.fetch(input, init);
+      const headers = new Headers(init?.headers);
+      headers.set(VIA_HEADER, via);
+      return outbound.fetch(input, { ...init, headers });
+    },
+    request: (url, options) => {
+      const via = outgoingVia();
+      return outbound.request(url, via === undefined ? options : { ...options, headers: { ...options.headers, [VIA_HEADER]: via } });
+    },
+  };
 }

@@ -85,6 +85,23 @@ export function isTimeout(error: unknown): boolean {
   );
 }
 
+/** The message an error response's JSON body gives (JSON-RPC's `error.message`, or `message`, `error_description`, `error`), as `: "…"`; else nothing. */
+function saidInBody(text: unknown): string {
+  let body: unknown;
+  try {
+    body = typeof text === 'string' ? JSON.parse(text) : undefined;
+  } catch {
+    return '';
+  }
+  if (typeof body !== 'object' || body === null) return '';
+  const { error, message, error_description: description } = body as Record<string, unknown>;
+  const nested = typeof error === 'object' && error !== null ? (error as Record<string, unknown>)['message'] : undefined;
+  const said = [nested, message, description, error].find((value): value is string => typeof value === 'string' && value.trim() !== '');
+  if (said === undefined) return '';
+  const flat = said.replace(/\s+/g, ' ').trim();
+  return `: "${flat.length > 300 ? `${flat.slice(0, 300)}…` : flat}"`;
+}
+
 /** Turns any failure of an upstream operation into an `UpstreamError` naming the host and a short reason. */
 export function toUpstreamError(error: unknown, host: string, timeoutMs: number): UpstreamError {
   if (error instanceof UpstreamError) return error;
@@ -106,7 +123,7 @@ export function toUpstreamError(error: unknown, host: string, timeoutMs: number)
   const reason =
     networkReason(error) ??
     (isTimeout(error) ? `no answer within ${timeoutMs} ms` : undefined) ??
-    (error instanceof SdkHttpError ? `HTTP ${error.status}${error.statusText ? ` ${error.statusText}` : ''}` : undefined) ??
+    (error instanceof SdkHttpError ? `HTTP ${error.status}${error.statusText ? ` ${error.statusText}` : ''}${saidInBody(error.data['text'])}` : undefined) ??
     (error instanceof Error ? error.message : String(error));
   return new UpstreamError(`upstream ${host} unavailable: ${reason}`, 'unavailable', undefined, { cause: error });
 }
