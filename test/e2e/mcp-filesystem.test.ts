@@ -96,6 +96,27 @@ describe('MCP endpoints over a filesystem server', () => {
     }
   });
 
+  it('answers a path too long once in the area, or one starting with "~", with why, not as an unexpected failure', async () => {
+    // Existing directories, so that the lookup reaches a name past PATH_MAX (4095 bytes) once the area's path is in front.
+    const existing = `${'d'.repeat(200)}/`.repeat(19);
+    const long = `${existing}${'f'.repeat(250)}`;
+    const area = path.join(dataDir, 'files', 'acme', 'files');
+    await fs.mkdir(path.join(area, existing), { recursive: true });
+    const client = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
+    try {
+      const read = await client.callTool('files__read_file', { path: long });
+      expect(read.isError).toBe(true);
+      expect(textOf(read)).toMatch(/^Path too long: "d{60}…" \(4069 characters\) resolves to a path of 4\d{3} bytes .* over the system limit of 4095 bytes/);
+      const home = await client.callTool('files__write_file', { path: '~/notes.txt', content: 'x' });
+      expect(home.isError).toBe(true);
+      expect(textOf(home)).toMatch(/^Invalid path: "~\/notes\.txt" starts with "~"/);
+    } finally {
+      await client.close();
+      await fs.rm(path.join(area, 'd'.repeat(200)), { recursive: true });
+    }
+    await expect(fs.stat(path.join(area, '~'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('negotiates the 2026-07-28 revision with the v2 client', async () => {
     const client = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
     expect(client.era()).toBe('modern');

@@ -310,12 +310,17 @@ describe('directory_tree', () => {
     expect(structured(result)['truncated']).toBe(false);
   });
 
-  it('stops at maxDepth and after 1000 entries', async () => {
-    const shallow = JSON.parse(text(await call('directory_tree', { path: 'src', maxDepth: 1 })));
-    expect(shallow).toEqual([
-      { name: 'deep', type: 'directory' },
+  it('stops at maxDepth, marking the directories it did not expand, and after 1000 entries', async () => {
+    const cut = await call('directory_tree', { path: 'src', maxDepth: 1 });
+    const shallow = [
+      { name: 'deep', type: 'directory', maxDepthReached: true },
       { name: 'index.ts', type: 'file' },
-    ]);
+    ];
+    expect(structured(cut)['tree']).toEqual(shallow);
+    expect(text(cut)).toBe(
+      `${JSON.stringify(shallow, null, 2)}\n(1 directory was not expanded at maxDepth 1 (marked "maxDepthReached"): ` +
+        'raise maxDepth (up to 10) or call directory_tree on them to see inside)',
+    );
 
     const many = path.join(root, 'many');
     await mkdir(many);
@@ -344,12 +349,56 @@ describe('search_files', () => {
     );
   });
 
+  it('matches braces, character classes and, with a trailing "/", directories only', async () => {
+    const found = async (pattern: string) => structured(await call('search_files', { path: '.', pattern, excludePatterns: ['node_modules/'] }))['matches'];
+    const under = (...names: string[]) => names.map((name) => path.join(root, name));
+    expect(await found('**/*.{ts,md}')).toEqual(under('README.md', 'notes-link.md', 'src/deep/notes.md', 'src/deep/util.ts', 'src/index.ts'));
+    expect(await found('src/*.[tj]s')).toEqual(under('src/index.ts'));
+    expect(await found('**/[nu]*.{ts,md}')).toEqual(under('notes-link.md', 'src/deep/notes.md', 'src/deep/util.ts'));
+    expect(await found('**/')).toEqual(under('empty', 'src', 'src/deep'));
+    expect(await found('src/**/')).toEqual(under('src', 'src/deep'));
+  });
+
+  it('refuses a pattern that names nothing', async () => {
+    const result = await call('search_files', { path: '.', pattern: '/' });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toBe('Invalid pattern "/": it names no entries. Use "**" for everything, "**/" for every directory.');
+  });
+
   it('says when nothing matches and caps the results', async () => {
     expect(text(await call('search_files', { path: '.', pattern: '**/*.java' }))).toBe('No matches found');
     const capped = await call('search_files', { path: '.', pattern: '**', maxResults: 2 });
     expect(capped.structuredContent).toMatchObject({ truncated: true, examined: 2 });
     expect(text(capped)).toContain('(stopped after 2 matches / 2 entries examined)');
     expect(structured(capped)['matches']).toHaveLength(2);
+  });
+});
+
+// Root reads any directory, so only a test run by another user can make one unreadable (test/unit/filesystem-walk.test.ts covers the rest).
+describe.skipIf(process.getuid?.() === 0)('an unreadable subdirectory', () => {
+  it('is skipped and named by search_files and directory_tree, which return the rest', async () => {
+    const locked = path.join(root, 'src', 'locked');
+    await mkdir(locked);
+    await chmod(locked, 0o000);
+    try {
+      const search = await call('search_files', { path: 'src', pattern: '**/*.ts', excludePatterns: ['node_modules'] });
+      expect(search.isError).toBeUndefined();
+      expect(text(search)).toBe(
+        [
+          path.join(root, 'src', 'deep', 'util.ts'),
+          path.join(root, 'src', 'index.ts'),
+          `(skipped 1 directory that could not be read (permission denied): ${locked})`,
+        ].join('\n'),
+      );
+      expect(search.structuredContent).toMatchObject({ unreadableDirectories: [locked], unreadableCount: 1 });
+
+      const tree = await call('directory_tree', { path: 'src', excludePatterns: ['node_modules'] });
+      expect(structured(tree)['tree']).toContainEqual({ name: 'locked', type: 'directory', unreadable: true });
+      expect(tree.structuredContent).toMatchObject({ unreadableDirectories: [locked], unreadableCount: 1 });
+    } finally {
+      await chmod(locked, 0o755);
+      await rm(locked, { recursive: true });
+    }
   });
 });
 

@@ -151,6 +151,54 @@ describe('sandbox.resolve', () => {
   });
 });
 
+describe('paths too long once resolved', () => {
+  // 19 existing directories and a new name: 4069 characters, within the 4096 accepted, but not once the root is in front.
+  const existing = `${'d'.repeat(200)}/`.repeat(19);
+  const long = `${existing}${'f'.repeat(250)}`;
+  const message = /^Path too long: "d{60}…" \(4069 characters\) resolves to a path of 4\d{3} bytes inside the allowed directories, over the system limit of 4095 bytes \(PATH_MAX\)\. Use shorter names or fewer levels\.$/;
+  const text = (result: { content: { type: string; text?: string }[] }) => result.content.map((c) => c.text ?? '').join('\n');
+
+  beforeAll(async () => {
+    if (root.length + 1 + long.length <= 4095) throw new Error(`the root ${root} is too short for these tests`);
+    await mkdir(path.join(root, existing), { recursive: true });
+    await symlink(path.join(root, existing), path.join(root, 'deep-link'));
+  });
+
+  afterAll(async () => {
+    await rm(path.join(root, 'd'.repeat(200)), { recursive: true });
+    await rm(path.join(root, 'deep-link'));
+  });
+
+  it.each(['read_file', 'get_file_info', 'list_directory', 'search_files'])('%s refuses one, naming its length and the limit', async (tool) => {
+    const result = await source.callTool(tool, { path: long, pattern: '**' }, context);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(message);
+  });
+
+  it('write_file refuses one and creates nothing', async () => {
+    const before = await snapshot(root);
+    const result = await source.callTool('write_file', { path: long, content: 'x' }, context);
+    expect(text(result)).toMatch(message);
+    expect(await snapshot(root)).toEqual(before);
+  });
+
+  it('read_multiple_files reports one inline and reads the other files', async () => {
+    const result = await source.callTool('read_multiple_files', { paths: [long, 'docs/readme.md'] }, context);
+    expect(result.isError).toBeUndefined();
+    const [failed, read] = text(result).split('---\n');
+    expect(failed).toMatch(/^d{200}\/.*: Error - Path too long: .* over the system limit of 4095 bytes/);
+    expect(read).toBe('docs/readme.md:\nhello\n\n');
+  });
+
+  it('refuses a short path that a symbolic link makes too long', async () => {
+    const result = await source.callTool('read_file', { path: `deep-link/${'f'.repeat(250)}` }, context);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /^Path too long: it leads through symbolic links to a path of 4\d{3} bytes inside the allowed directories, over the system limit of 4095 bytes/,
+    );
+  });
+});
+
 describe('attacks through the tools', () => {
   const attacks: [string, string, () => Record<string, unknown>][] = [
     ['write_file', '../outside/planted.txt', () => ({ path: '../outside/planted.txt', content: 'x' })],

@@ -165,6 +165,83 @@ describe('edit_file', () => {
     expect(text(result)).toMatch(/No such file or directory/);
     expect(await readdir(root)).toEqual(['code.ts']);
   });
+
+  it('edits LF lines of a file with mixed line endings, sent byte for byte, keeping each line’s ending', async () => {
+    await writeFile(path.join(root, 'mixed.txt'), 'a\r\nb\nc\n');
+    const result = await call('edit_file', { path: 'mixed.txt', edits: [{ oldText: 'b\nc', newText: 'B\nC' }] });
+    expect(result.isError).toBeUndefined();
+    expect(await readFile(path.join(root, 'mixed.txt'))).toEqual(Buffer.from('a\r\nB\nC\n'));
+  });
+
+  it('finds CRLF text in an LF file, writing it with LF', async () => {
+    const result = await call('edit_file', { path: 'code.ts', edits: [{ oldText: 'const a = 1;\r\nconst b = 2;', newText: 'const ab = 12;\r\n' }] });
+    expect(result.isError).toBeUndefined();
+    expect(await read('code.ts')).toBe('const ab = 12;\n\nconst c = 3;\n');
+  });
+
+  it('shows adding a final newline in the diff, and says the file is unchanged only when it is', async () => {
+    await writeFile(path.join(root, 'open.txt'), 'a\nb\nc');
+    const added = await call('edit_file', { path: 'open.txt', edits: [{ oldText: 'c', newText: 'c\n' }] });
+    expect(text(added)).not.toContain('unchanged');
+    expect(text(added)).toContain('@@ -1,3 +1,3 @@\n a\n b\n-c\n\\ No newline at end of file\n+c\n');
+    expect(await read('open.txt')).toBe('a\nb\nc\n');
+
+    const removed = await call('edit_file', { path: 'open.txt', edits: [{ oldText: 'c\n', newText: 'c' }] });
+    expect(text(removed)).toContain('-c\n+c\n\\ No newline at end of file\n');
+    expect(await read('open.txt')).toBe('a\nb\nc');
+
+    const same = await call('edit_file', { path: 'open.txt', edits: [{ oldText: 'b', newText: 'b' }] });
+    expect(text(same)).toBe(`Edited ${path.join(root, 'open.txt')}.\nThe edits leave the file unchanged.`);
+  });
+
+  it('edits a file larger than one read returns', async () => {
+    const big = `${`${'x'.repeat(99)}\n`.repeat(21_000)}end\n`;
+    await writeFile(path.join(root, 'big.txt'), big);
+    const result = await call('edit_file', { path: 'big.txt', edits: [{ oldText: 'end', newText: 'END' }] });
+    expect(result.isError).toBeUndefined();
+    expect(text(result)).toContain('@@ -20998,4 +20998,4 @@');
+    expect(text(result)).toContain('-end\n+END\n');
+    expect(await read('big.txt')).toBe(big.replace('end', 'END'));
+  });
+
+  it('leaves out a diff too long for one answer, saying so', async () => {
+    const small = await createFilesystemSource({ roots: [root], readOnly: false, maxReadBytes: 100 });
+    const result = await call('edit_file', { path: 'code.ts', edits: [{ oldText: 'const b = 2;', newText: `const b = '${'b'.repeat(200)}';` }] }, small);
+    expect(result.isError).toBeUndefined();
+    expect(text(result)).toMatch(/^Edited .*code\.ts\.\nThe diff is 3\d\d B, over the 100 B limit for one answer, so it is not shown; read the changed lines with read_file\.$/);
+    expect(result.structuredContent).toMatchObject({ diffOmitted: true });
+    expect(await read('code.ts')).toContain('b'.repeat(200));
+  });
+
+  it('refuses a file over the edit limit with a message about editing, changing nothing', async () => {
+    const huge = `start\n${'x'.repeat(11 * 1024 * 1024)}\n`;
+    await writeFile(path.join(root, 'huge.txt'), huge);
+    const result = await call('edit_file', { path: 'huge.txt', edits: [{ oldText: 'start', newText: 'begin' }] });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toBe(
+      `${path.join(root, 'huge.txt')} is 11.0 MiB, over the 10.0 MiB limit for edit_file. Nothing was changed; ` +
+        'files this large cannot be edited with this tool.',
+    );
+    expect(await read('huge.txt')).toBe(huge);
+  });
+});
+
+describe('paths a shell would expand', () => {
+  it.each([
+    ['~/notes.txt', /^Invalid path: "~\/notes\.txt" starts with "~", which does not mean a home directory here\. Paths are relative to the first allowed directory/],
+    ['~alice/notes.txt', /^Invalid path: "~alice\/notes\.txt" starts with "~"/],
+    ['C:\\Users\\me\\notes.txt', /^Invalid path: "C:\\\\Users\\\\me\\\\notes\.txt" is a Windows drive path; .* \(see list_allowed_directories\)\.$/],
+  ])('write_file refuses %j and creates nothing', async (input, message) => {
+    const result = await call('write_file', { path: input, content: 'x' });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(message);
+    expect(await readdir(root)).toEqual(['code.ts']);
+  });
+
+  it('writes a name starting with "~" given as "./~…"', async () => {
+    await call('write_file', { path: './~draft.txt', content: 'x' });
+    expect(await read('~draft.txt')).toBe('x');
+  });
 });
 
 describe('create_directory', () => {

@@ -1,12 +1,23 @@
 /** Beyond this many cells the line-matching table is skipped and the changed middle shown as replaced. */
 const MAX_TABLE_CELLS = 4_000_000;
 
+/** What diff(1) and git print after a last line that has no newline. */
+const NO_NEWLINE = '\\ No newline at end of file';
+
 type Op = { kind: ' ' | '-' | '+'; line: string };
 
+/**
+ * The lines of `text`, each with its `\n`: a last line without one differs
+ * from the same text with one, so adding or removing the final newline is a
+ * change like any other.
+ */
 function splitLines(text: string): string[] {
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
+  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+}
+
+/** A line of a hunk: the line without its newline, or followed by the marker when it has none. */
+function hunkLine({ kind, line }: Op): string {
+  return line.endsWith('\n') ? `${kind}${line.slice(0, -1)}` : `${kind}${line}\n${NO_NEWLINE}`;
 }
 
 /** Line operations turning `a` into `b`: longest common subsequence after trimming the common ends. */
@@ -66,7 +77,8 @@ function range(start: number, length: number): string {
 
 /**
  * A unified diff (`---`/`+++` headers, `@@` hunks with `context` lines
- * around each change) of two versions of `label`; empty when they are equal.
+ * around each change) of two versions of `label`, as patch(1) applies it; a
+ * changed final newline shows as diff(1) shows it. Empty when they are equal.
  */
 export function createUnifiedDiff(label: string, before: string, after: string, context = 3): string {
   const ops = diffLines(splitLines(before), splitLines(after));
@@ -93,7 +105,7 @@ export function createUnifiedDiff(label: string, before: string, after: string, 
     const newLength = hunk.filter((op) => op.kind !== '-').length;
     const oldRange = range(oldBefore + (oldLength > 0 ? 1 : 0), oldLength);
     const newRange = range(newBefore + (newLength > 0 ? 1 : 0), newLength);
-    out.push(`@@ -${oldRange} +${newRange} @@`, ...hunk.map((op) => `${op.kind}${op.line}`));
+    out.push(`@@ -${oldRange} +${newRange} @@`, ...hunk.map(hunkLine));
   }
   return `${out.join('\n')}\n`;
 }

@@ -4,6 +4,8 @@ import { ToolError } from '../tool-source.ts';
 
 /** Longest path we accept, in characters (Linux PATH_MAX). */
 export const MAX_PATH_LENGTH = 4096;
+/** Longest absolute path the system takes, in UTF-8 bytes: PATH_MAX counts the terminating NUL. */
+export const MAX_RESOLVED_BYTES = MAX_PATH_LENGTH - 1;
 /** Longest single path component, in UTF-8 bytes (Linux NAME_MAX). */
 export const MAX_COMPONENT_BYTES = 255;
 /** Symbolic links followed for one path before giving up (Linux MAXSYMLINKS). */
@@ -54,11 +56,31 @@ export function isWithin(child: string, parent: string): boolean {
   return child.startsWith(prefix);
 }
 
+/** How paths are given, for messages refusing one given otherwise. */
+const HOW_PATHS_WORK =
+  'Paths are relative to the first allowed directory, or absolute within the allowed directories ' +
+  '(see list_allowed_directories).';
+
+/** `input` for a message: quoted, and cut short when long. */
+function quote(input: string): string {
+  return JSON.stringify(input.length > 60 ? `${input.slice(0, 60)}…` : input);
+}
+
 /** Why `input` is not a usable path, before it is resolved; `undefined` when it is well-formed. */
 export function checkPathSyntax(input: string): string | undefined {
   if (input.length === 0) return 'Invalid path: it is empty; use "." for the first allowed directory.';
   if (input.includes('\0')) return 'Invalid path: it contains a NUL byte.';
   if (input.length > MAX_PATH_LENGTH) return `Invalid path: it is longer than ${MAX_PATH_LENGTH} characters.`;
+  // Taken literally, "~/x" would create a directory named "~"; no shell here expands it to a home directory.
+  if (input.startsWith('~')) {
+    return (
+      `Invalid path: ${quote(input)} starts with "~", which does not mean a home directory here. ${HOW_PATHS_WORK} ` +
+      'For a name that really starts with "~", write "./~…".'
+    );
+  }
+  if (/^[A-Za-z]:(?:[\\/]|$)/.test(input)) {
+    return `Invalid path: ${quote(input)} is a Windows drive path; this server's paths are POSIX paths. ${HOW_PATHS_WORK}`;
+  }
   const long = input.split(/[\\/]/).find((c) => Buffer.byteLength(c, 'utf8') > MAX_COMPONENT_BYTES);
   if (long !== undefined) {
     return `Invalid path: the name "${long.slice(0, 32)}…" is longer than ${MAX_COMPONENT_BYTES} bytes.`;
@@ -77,6 +99,14 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Why a path that `leads` to the too long `full` is refused: their lengths and the limit, not the path itself. */
+function tooLong(leads: string, full: string): string {
+  return (
+    `Path too long: ${leads} a path of ${Buffer.byteLength(full, 'utf8')} bytes inside the allowed directories, ` +
+    `over the system limit of ${MAX_RESOLVED_BYTES} bytes (PATH_MAX). Use shorter names or fewer levels.`
+  );
+}
 
 /**
  * Creates the allowed directories (`mkdir -p`) and returns a sandbox over
@@ -154,6 +184,9 @@ export async function createSandbox(roots: readonly string[], shownAs: readonly 
       const code = errorCode(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') return { real: candidate, exists: false };
       if (code === 'EACCES' || code === 'EPERM') throw new ToolError(`Permission denied: ${candidate}`);
+      // Through a symbolic link, a path within the limit can lead to one over it.
+      if (code === 'ENAMETOOLONG') throw new ToolError(tooLong('it leads through symbolic links to', candidate));
+      if (code === 'ELOOP') throw new ToolError(`Too many levels of symbolic links at ${candidate}.`);
       throw error;
     }
     if (!stats.isSymbolicLink()) return { real: candidate, exists: true };
@@ -190,6 +223,10 @@ export async function createSandbox(roots: readonly string[], shownAs: readonly 
         throw new ToolError(
           `Access denied: ${JSON.stringify(input)} is outside the allowed directories (${rootList}).`,
         );
+      }
+      // Refused here, not by the first system call that fails on it (ENAMETOOLONG).
+      if (Buffer.byteLength(lexical, 'utf8') > MAX_RESOLVED_BYTES) {
+        throw new ToolError(tooLong(`${quote(input)} (${input.length} characters) resolves to`, lexical));
       }
       const resolved = followLastLink ? await resolveReal(lexical, 0) : await resolveEntry(lexical);
       if (!contains(resolved.real)) {

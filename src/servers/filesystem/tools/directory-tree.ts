@@ -1,11 +1,9 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
-import { withFsErrors, type FilesystemContext } from '../file-io.ts';
+import type { FilesystemContext } from '../file-io.ts';
 import { createExcluder } from '../glob.ts';
-import { entryType, sortEntries, type EntryType } from './list-directory.ts';
+import { buildTree, unreadableNote, type TreeOutcome } from '../walk.ts';
 
 /** Entries in one tree, all levels together. */
 const MAX_ENTRIES = 1000;
@@ -19,7 +17,7 @@ const inputSchema = z.object({
     .min(1)
     .max(MAX_DEPTH)
     .default(3)
-    .describe('Levels to descend; directories at the last level are shown without children.'),
+    .describe('Levels to descend; directories at the last level are marked "maxDepthReached" and shown without children.'),
   excludePatterns: z
     .array(z.string())
     .default([])
@@ -28,10 +26,20 @@ const inputSchema = z.object({
     ),
 });
 
-interface TreeNode {
-  name: string;
-  type: EntryType;
-  children?: TreeNode[];
+/** What a tree result says after the tree: what was left out, and where to look for it. */
+export function treeNotes(outcome: TreeOutcome, maxDepth: number, show: (realPath: string) => string): string[] {
+  const notes: string[] = [];
+  if (outcome.truncated) notes.push(`(truncated after ${MAX_ENTRIES} entries)`);
+  if (outcome.notExpanded > 0) {
+    const deeper = maxDepth < MAX_DEPTH ? `raise maxDepth (up to ${MAX_DEPTH}) or ` : '';
+    notes.push(
+      `(${outcome.notExpanded} ${outcome.notExpanded === 1 ? 'directory was' : 'directories were'} not expanded at ` +
+        `maxDepth ${maxDepth} (marked "maxDepthReached"): ${deeper}call directory_tree on them to see inside)`,
+    );
+  }
+  const unreadable = unreadableNote(outcome.unreadable, show);
+  if (unreadable) notes.push(unreadable);
+  return notes;
 }
 
 /** `directory_tree`: a recursive JSON view of a directory, bounded in depth and size. */
@@ -42,39 +50,30 @@ export function registerDirectoryTreeTool(registry: ToolRegistry, ctx: Filesyste
       title: 'Directory Tree',
       description:
         'Get a recursive tree of files and directories as JSON: each entry has "name", "type" ' +
-        '("file", "directory" or "symlink") and, for directories within maxDepth, "children". Symbolic links ' +
-        `are not followed. At most ${MAX_ENTRIES} entries are returned; "truncated" says when some were left out.`,
+        '("file", "directory" or "symlink") and, for directories within maxDepth, "children". A directory at ' +
+        'maxDepth is marked "maxDepthReached": true, one that cannot be read "unreadable": true. Symbolic ' +
+        `links are not followed. At most ${MAX_ENTRIES} entries are returned; "truncated" says when some were left out.`,
       inputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args, { signal }) => {
       const top = await ctx.sandbox.resolve(args.path, { mustExist: true });
-      const excluded = createExcluder(args.excludePatterns);
-      let count = 0;
-      let truncated = false;
-
-      async function build(dir: string, depth: number): Promise<TreeNode[]> {
-        signal.throwIfAborted();
-        const dirents = sortEntries(await withFsErrors(dir, () => readdir(dir, { withFileTypes: true })));
-        const nodes: TreeNode[] = [];
-        for (const entry of dirents) {
-          const full = path.join(dir, entry.name);
-          if (excluded(path.relative(top, full).split(path.sep).join('/'), entry.name)) continue;
-          if (count >= MAX_ENTRIES) {
-            truncated = true;
-            break;
-          }
-          count++;
-          const node: TreeNode = { name: entry.name, type: entryType(entry) };
-          if (node.type === 'directory' && depth < args.maxDepth) node.children = await build(full, depth + 1);
-          nodes.push(node);
-        }
-        return nodes;
-      }
-
-      const tree = await build(top, 1);
-      const text = JSON.stringify(tree, null, 2) + (truncated ? `\n(truncated after ${MAX_ENTRIES} entries)` : '');
-      return textResult(text, { path: ctx.sandbox.show(top), tree, truncated });
+      const outcome = await buildTree({
+        top,
+        maxDepth: args.maxDepth,
+        maxEntries: MAX_ENTRIES,
+        excluded: createExcluder(args.excludePatterns),
+        signal,
+      });
+      const show = (real: string) => ctx.sandbox.show(real);
+      const { tree, truncated, unreadable } = outcome;
+      const text = [JSON.stringify(tree, null, 2), ...treeNotes(outcome, args.maxDepth, show)].join('\n');
+      return textResult(text, {
+        path: show(top),
+        tree,
+        truncated,
+        ...(unreadable.count > 0 && { unreadableDirectories: unreadable.paths.map(show), unreadableCount: unreadable.count }),
+      });
     },
   );
 }

@@ -3,8 +3,15 @@ import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import { createUnifiedDiff } from '../diff.ts';
 import { fileGrowth, underQuota } from '../area-quota.ts';
-import { withFsErrors, writeFileAtomic, type FilesystemContext } from '../file-io.ts';
-import { checkWholeReadSize, inspectFile, readText } from '../read-content.ts';
+import { formatSize, withFsErrors, writeFileAtomic, type FilesystemContext } from '../file-io.ts';
+import { inspectFile, readText } from '../read-content.ts';
+
+/**
+ * Largest file edit_file edits: larger than what one read returns, since an
+ * edit sends only the changed text; bounded because the file is held in
+ * memory (with its new version and their diff) while it is edited.
+ */
+const MAX_EDIT_BYTES = 10 * 1024 * 1024;
 
 const inputSchema = z.object({
   path: z.string().describe('File to edit: absolute, or relative to the first allowed directory.'),
@@ -35,32 +42,86 @@ function countUpToTwo(haystack: string, needle: string): number {
   return haystack.indexOf(needle, first + 1) === -1 ? 1 : 2;
 }
 
-/** Applies exact-text replacements in order; all of them or none. */
+const toCrlf = (text: string): string => text.replace(/\r?\n/g, '\r\n');
+const toLf = (text: string): string => text.replace(/\r\n/g, '\n');
+
+/** The line-ending conversion for the line `index` lies in (or the last line's, at the end); undefined in a one-line text. */
+function lineEndingAt(content: string, index: number): ((text: string) => string) | undefined {
+  const after = content.indexOf('\n', index);
+  const newline = after === -1 ? content.lastIndexOf('\n', index) : after;
+  if (newline === -1) return undefined;
+  return content[newline - 1] === '\r' ? toCrlf : toLf;
+}
+
+/** Where `oldText` is replaced, and by what. */
+interface Match {
+  at: number;
+  oldText: string;
+  newText: string;
+}
+
+/**
+ * The one place `edit` applies in `content`: its oldText as sent, else (only
+ * when that is nowhere) with its line endings turned into the file's,
+ * CRLF or LF, and its newText turned the same way. Models write "\n" for a
+ * CRLF file, or copy "\r\n" into an LF one; a mixed file has both. An
+ * oldText without line breaks says nothing about them: newText's then
+ * follow the line it replaces text in.
+ */
+function findEdit(content: string, edit: { oldText: string; newText: string }, which: string): Match {
+  const exact = countUpToTwo(content, edit.oldText);
+  const forms =
+    exact > 0
+      ? [{ ...edit, found: exact }]
+      : [toCrlf, toLf]
+          .map((adapt) => ({ oldText: adapt(edit.oldText), newText: adapt(edit.newText) }))
+          .filter((form) => form.oldText !== edit.oldText)
+          .map((form) => ({ ...form, found: countUpToTwo(content, form.oldText) }))
+          .filter((form) => form.found > 0);
+  // Two forms found (a mixed oldText, as CRLF in one place and LF in another) are as ambiguous as one found twice.
+  const [form, other] = forms;
+  if (!form) {
+    throw new ToolError(
+      `${which}: oldText ${preview(edit.oldText)} was not found. Nothing was changed; ` +
+        'read the file and copy the text exactly.',
+    );
+  }
+  if (form.found > 1 || other) {
+    throw new ToolError(
+      `${which}: oldText ${preview(edit.oldText)} occurs more than once. Nothing was changed; ` +
+        'include more surrounding text so it is unique.',
+    );
+  }
+  const at = content.indexOf(form.oldText);
+  const adapt = form.oldText.includes('\n') ? undefined : lineEndingAt(content, at);
+  return { at, oldText: form.oldText, newText: adapt ? adapt(form.newText) : form.newText };
+}
+
+/** Applies exact-text replacements in order; all of them or none. The file's line endings are kept as they are. */
 export function applyEdits(content: string, edits: readonly { oldText: string; newText: string }[]): string {
-  // Models write "\n"; match a CRLF file by translating the edit rather than the file.
-  const eol = content.includes('\r\n') ? '\r\n' : '\n';
-  const toFile = (text: string): string => (eol === '\n' ? text : text.replace(/\r?\n/g, eol));
   let result = content;
   edits.forEach((edit, index) => {
-    const oldText = toFile(edit.oldText);
-    const found = countUpToTwo(result, oldText);
-    const which = `Edit ${index + 1} of ${edits.length}`;
-    if (found === 0) {
-      throw new ToolError(
-        `${which}: oldText ${preview(edit.oldText)} was not found. Nothing was changed; ` +
-          'read the file and copy the text exactly.',
-      );
-    }
-    if (found > 1) {
-      throw new ToolError(
-        `${which}: oldText ${preview(edit.oldText)} occurs more than once. Nothing was changed; ` +
-          'include more surrounding text so it is unique.',
-      );
-    }
-    const at = result.indexOf(oldText);
-    result = result.slice(0, at) + toFile(edit.newText) + result.slice(at + oldText.length);
+    const { at, oldText, newText } = findEdit(result, edit, `Edit ${index + 1} of ${edits.length}`);
+    result = result.slice(0, at) + newText + result.slice(at + oldText.length);
   });
   return result;
+}
+
+/** The diff in a Markdown code fence longer than any run of backticks in it. */
+function fenced(diff: string): string {
+  const fence = '`'.repeat(Math.max(3, ...[...diff.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+  return `${fence}diff\n${diff}${fence}`;
+}
+
+/** What the answer says of the change: the diff, or why it is not shown. */
+function describeChange(before: string, after: string, diff: string, maxBytes: number): string {
+  if (after === before) return 'The edits leave the file unchanged.';
+  const bytes = Buffer.byteLength(diff, 'utf8');
+  if (bytes <= maxBytes) return fenced(diff);
+  return (
+    `The diff is ${formatSize(bytes)}, over the ${formatSize(maxBytes)} limit for one answer, so it is not ` +
+    'shown; read the changed lines with read_file.'
+  );
 }
 
 /** `edit_file`: exact, unique text replacements with a diff of the result; `dryRun` only previews. */
@@ -73,7 +134,8 @@ export function registerEditFileTool(registry: ToolRegistry, ctx: FilesystemCont
         "Edit a text file by replacing exact text. Each edit's oldText must occur exactly once in the file " +
         '(whitespace and line breaks included); otherwise nothing is changed and the error names the edit. ' +
         'Edits apply in order. Returns a unified diff of the change; with dryRun true the diff is shown and ' +
-        'the file left untouched. Use write_file to replace a whole file.',
+        `the file left untouched. Files up to ${formatSize(MAX_EDIT_BYTES)} can be edited. Use write_file to ` +
+        'replace a whole file.',
       inputSchema,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
@@ -83,7 +145,12 @@ export function registerEditFileTool(registry: ToolRegistry, ctx: FilesystemCont
         const facts = await inspectFile(real);
         if (facts.binary)
           throw new ToolError(`${real} is a binary file (${facts.mimeType}) and cannot be edited as text.`);
-        checkWholeReadSize(real, facts, ctx.maxReadBytes);
+        if (facts.size > MAX_EDIT_BYTES) {
+          throw new ToolError(
+            `${real} is ${formatSize(facts.size)}, over the ${formatSize(MAX_EDIT_BYTES)} limit for edit_file. ` +
+              'Nothing was changed; files this large cannot be edited with this tool.',
+          );
+        }
         const before = await readText(real, signal);
         const after = applyEdits(before, args.edits);
         const diff = createUnifiedDiff(ctx.sandbox.show(real), before, after);
@@ -91,10 +158,14 @@ export function registerEditFileTool(registry: ToolRegistry, ctx: FilesystemCont
           const write = () => writeFileAtomic(real, after, signal);
           await underQuota(ctx.quota, real, () => fileGrowth(real, Buffer.byteLength(after, 'utf8')), write);
         }
-        const fence = '`'.repeat(Math.max(3, ...[...diff.matchAll(/`+/g)].map((m) => m[0].length + 1)));
         const summary = args.dryRun ? 'Dry run; the file was not changed.' : `Edited ${ctx.sandbox.show(real)}.`;
-        const body = diff === '' ? 'The edits leave the file unchanged.' : `${fence}diff\n${diff}${fence}`;
-        return textResult(`${summary}\n${body}`, { path: ctx.sandbox.show(real), diff, dryRun: args.dryRun });
+        const body = describeChange(before, after, diff, ctx.maxReadBytes);
+        const fits = Buffer.byteLength(diff, 'utf8') <= ctx.maxReadBytes;
+        return textResult(`${summary}\n${body}`, {
+          path: ctx.sandbox.show(real),
+          ...(fits ? { diff } : { diffOmitted: true }),
+          dryRun: args.dryRun,
+        });
       });
     },
   );

@@ -24,7 +24,7 @@ export function listingNotes(total: number, shown: number): string[] {
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
 
 /** The kind of a directory entry, without following symbolic links. */
-export function entryType(entry: Dirent): EntryType {
+export function entryType(entry: Pick<Dirent, 'isDirectory' | 'isFile' | 'isSymbolicLink'>): EntryType {
   if (entry.isDirectory()) return 'directory';
   if (entry.isFile()) return 'file';
   if (entry.isSymbolicLink()) return 'symlink';
@@ -35,7 +35,7 @@ export function entryType(entry: Dirent): EntryType {
 export const MARKERS: Record<EntryType, string> = { file: '[FILE]', directory: '[DIR]', symlink: '[LINK]', other: '[OTHER]' };
 
 /** Entries sorted by name (code point order, so the result is the same everywhere). */
-export function sortEntries(entries: Dirent[]): Dirent[] {
+export function sortEntries<T extends { name: string }>(entries: T[]): T[] {
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
