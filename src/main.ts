@@ -8,6 +8,7 @@ import { migrateToLatest } from './shared/migrate.ts';
 import { loadOrCreateSecretKey } from './shared/secret-key.ts';
 import {
   allowedHostnames,
+  checkCanListen,
   createApp,
   createLoginThrottle,
   createOAuthModule,
@@ -15,6 +16,7 @@ import {
   listen,
   removeOperatorCredential,
   writeOperatorCredential,
+  type RunningServer,
 } from './gateway/index.ts';
 
 /** The version the gateway reports to MCP clients. */
@@ -26,10 +28,32 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+const ALL_INTERFACES = new Set(['0.0.0.0', '::', '[::]']);
+
+/**
+ * What the start-up line says: the address the socket is bound to (`0.0.0.0:3000`
+ * in a container) and the URL clients use, PUBLIC_URL or else the one the gateway
+ * names itself by (loopback for all interfaces, which other machines cannot use).
+ */
+function listeningLog(config: Config, selfUrl: string, extra: Record<string, unknown>): Record<string, unknown> {
+  const { port } = new URL(selfUrl);
+  const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
+  const url = config.publicUrl ?? selfUrl;
+  return {
+    listening: `${host}:${port}`,
+    url,
+    ...(ALL_INTERFACES.has(config.host) &&
+      !config.publicUrl && { note: `set PUBLIC_URL to the address clients on other machines use: until then OAuth and MCP resource URLs name ${url}` }),
+    ...extra,
+  };
+}
+
 /** The composition root: config → database → modules → app → listen. */
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   // A bad operator price file stops start-up before anything is touched, naming the file and the field.
   await loadPriceTable({ overrideFile: config.pricesFile });
+  // A port that is taken stops start-up too, before a database is made or migrated for a gateway that cannot serve.
+  await checkCanListen({ host: config.host, port: config.port });
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const secretKey = await loadOrCreateSecretKey(config.dataDir, config.secretKey);
   const database = await openDatabase({
@@ -88,20 +112,22 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   });
   // Other nodes' changes (and tenant deletions) are heard before the first client can listen for them.
   await modules.connect();
-  const server = await listen(app, { host: config.host, port: config.port });
-  selfUrl = server.url;
+  let server: RunningServer | undefined;
   try {
+    // The port can still be taken since it was checked.
+    server = await listen(app, { host: config.host, port: config.port });
+    selfUrl = server.url;
     // The issuer is the public URL, else the one the gateway listens on (known only now, with port 0).
     await oauth.start(config.publicUrl ?? server.url);
   } catch (error) {
-    await server.close();
+    await server?.close();
     await modules.close();
     await loginThrottle.close();
     await database.close();
     throw error;
   }
   await writeOperatorCredential(config.dataDir, { url: server.url, token: operatorToken, pid: process.pid });
-  logger.info({ url: server.url, database: database.kind, loginThrottle: loginThrottle.store }, 'botgate listening');
+  logger.info(listeningLog(config, server.url, { database: database.kind, loginThrottle: loginThrottle.store }), 'botgate listening');
 
   return {
     url: server.url,

@@ -1,35 +1,18 @@
+import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 import { AppError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
 import { formatResult } from './format.ts';
-import { openCommandRunner } from './runner.ts';
+import { checkOptions } from './options.ts';
+import { embeddedDatabaseExists, openCommandRunner } from './runner.ts';
+import { commandUsage, globalUsage, knownCommand, UsageError } from './usage.ts';
 import type { OperatorCommandName } from '../gateway/index.ts';
-
-const USAGE = `Usage: botgate <command> [options]
-
-  serve                                   run the gateway (PORT, DATA_DIR, DATABASE_URL, ...)
-  migrate                                 apply database migrations
-  tenant create <slug> [--name <name>]
-  user create --tenant <slug> --email <email> --role owner|admin|member|auditor [--password-stdin]
-  key create --tenant <slug> --name <name> --scopes mcp,admin,read [--expires 30d] [--user <email>]
-             [--tools files,gh__list_issues]   (restrict the key to these servers or tools)
-  key list --tenant <slug>
-  key revoke --tenant <slug> <key-id>
-  server create --tenant <slug> --slug <server> --kind filesystem|github|database|remote|stdio
-                [--config '<json>'] [--secret NAME=VALUE ...]
-  server list --tenant <slug>
-  server status --tenant <slug> --slug <server>   (does it work? lists its tools, tries its upstream or credentials)
-  bot create --tenant <slug> --slug <bot> --model <model> --system <text>
-             --description <text for the calling model> [--name <name>] [--servers a,b] [--bots x,y]
-             [--max-tokens N] [--thinking-budget N]   (extended thinking; below --max-tokens)
-  bot list --tenant <slug>
-
-Every command takes --json for machine-readable output.`;
 
 const OPTIONS = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
   name: { type: 'string' },
   tenant: { type: 'string' },
   email: { type: 'string' },
@@ -53,8 +36,6 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
-
-class UsageError extends Error {}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -191,10 +172,23 @@ async function serve(): Promise<number> {
   return 0;
 }
 
+/**
+ * Where the CLI is about to make a new embedded database: fine on a first run
+ * without a gateway, but from the wrong directory (DATA_DIR defaults to
+ * ./data) it would quietly be a database no running gateway reads.
+ */
+function noteNewDatabase(dataDir: string, json: boolean): void {
+  const message =
+    `no database in ${dataDir} yet: creating a new embedded database there; ` +
+    'a gateway running with another DATA_DIR will not see it (set DATA_DIR to its directory)';
+  process.stderr.write(json ? `${JSON.stringify({ note: { message } })}\n` : `botgate: note: ${message}\n`);
+}
+
 async function migrate(json: boolean): Promise<number> {
   const config = loadConfig(process.env);
   const { openDatabase } = await import('../shared/db.ts');
   const { migrateToLatest } = await import('../shared/migrate.ts');
+  if (!config.databaseUrl && !(await embeddedDatabaseExists(config.dataDir))) noteNewDatabase(config.dataDir, json);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
   try {
     const applied = await migrateToLatest(database.db);
@@ -205,24 +199,49 @@ async function migrate(json: boolean): Promise<number> {
   }
 }
 
+/** The package's version, as `npm` and the registry know it. */
+async function packageVersion(): Promise<string> {
+  const text = await fs.readFile(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+/** A server found unavailable makes `server status` exit 1, so that scripts and probes can tell without parsing. */
+function exitCodeOf(name: OperatorCommandName, result: unknown): number {
+  if (name !== 'server.status') return 0;
+  return (result as { status?: { state?: string } }).status?.state === 'ok' ? 0 : 1;
+}
+
 /** Runs the command line; returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   let json = argv.includes('--json');
+  let command: string | undefined;
   try {
     const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     json = values.json ?? false;
-    if (values.help || positionals.length === 0) {
-      process.stdout.write(`${USAGE}\n`);
-      return values.help ? 0 : 2;
+    if (values.version) {
+      process.stdout.write(`${await packageVersion()}\n`);
+      return 0;
     }
+    // `botgate help [command]` and `botgate [command] --help`.
+    const helpWith = positionals[0] === 'help' ? positionals.slice(1) : values.help ? positionals : undefined;
+    if (helpWith !== undefined) {
+      process.stdout.write(`${helpWith.length === 0 ? globalUsage() : commandUsage(helpWith)}\n`);
+      return 0;
+    }
+    if (positionals.length === 0) {
+      process.stdout.write(`${globalUsage()}\n`);
+      return 2;
+    }
+    command = knownCommand(positionals);
     if (positionals[0] === 'serve') return await serve();
     if (positionals[0] === 'migrate') return await migrate(json);
-    const command = await toCommand(positionals, values);
-    const runner = await openCommandRunner(loadConfig(process.env));
+    const operation = await toCommand(positionals, values);
+    checkOptions(operation.name, operation.args);
+    const runner = await openCommandRunner(loadConfig(process.env), { onNewDatabase: (dataDir) => noteNewDatabase(dataDir, json) });
     try {
-      const result = await runner.run(command.name, command.args);
-      process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatResult(command.name, result)}\n`);
-      return 0;
+      const result = await runner.run(operation.name, operation.args);
+      process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatResult(operation.name, result)}\n`);
+      return exitCodeOf(operation.name, result);
     } finally {
       await runner.close();
     }
@@ -230,7 +249,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     const message = error instanceof AppError || error instanceof ConfigError || usage ? (error as Error).message : `unexpected error: ${(error as Error).message}`;
     if (json) process.stderr.write(`${JSON.stringify({ error: { message } })}\n`);
-    else process.stderr.write(`botgate: ${message}${usage ? ' (botgate --help for usage)' : ''}\n`);
+    else process.stderr.write(`botgate: ${message}${usage ? ` (botgate ${command ? `${command} ` : ''}--help for usage)` : ''}\n`);
     return usage ? 2 : 1;
   }
 }

@@ -1,3 +1,5 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppError } from '../shared/errors.ts';
 import type { Config } from '../shared/config.ts';
@@ -80,6 +82,14 @@ export function createGatewayRunner(url: string, token: string): CommandRunner {
   };
 }
 
+/** Whether DATA_DIR already holds an embedded database (PGlite writes PG_VERSION when it creates one). */
+export async function embeddedDatabaseExists(dataDir: string): Promise<boolean> {
+  return fs.access(path.join(dataDir, 'pglite', 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** How long the CLI waits for the process holding the embedded database to become a gateway it can reach, or to let go. */
 const HOLDER_WAIT_MS = 30_000;
 const HOLDER_POLL_MS = 200;
@@ -89,13 +99,21 @@ const HOLDER_POLL_MS = 200;
  * database admits one: while a gateway holds it, the CLI goes through that
  * gateway. A gateway that is starting holds the database before it listens,
  * and another CLI command holds it until it ends: the CLI waits for either.
+ * Nobody holding it may also mean that DATA_DIR is not the gateway's: when
+ * there is no database there yet, `onNewDatabase` hears of it before one is made.
  */
-export async function openCommandRunner(config: Config, { waitMs = HOLDER_WAIT_MS } = {}): Promise<CommandRunner> {
+export async function openCommandRunner(
+  config: Config,
+  { waitMs = HOLDER_WAIT_MS, onNewDatabase }: { waitMs?: number; onNewDatabase?: (dataDir: string) => void } = {},
+): Promise<CommandRunner> {
   if (config.databaseUrl) return openDirectRunner(config);
   const deadline = Date.now() + waitMs;
   for (;;) {
     const holder = await readLockHolder(config.dataDir, 'pglite');
-    if (holder === undefined) return openDirectRunner(config);
+    if (holder === undefined) {
+      if (!(await embeddedDatabaseExists(config.dataDir))) onNewDatabase?.(config.dataDir);
+      return openDirectRunner(config);
+    }
     const credential = await readOperatorCredential(config.dataDir);
     if (credential && credential.pid === holder) return createGatewayRunner(credential.url, credential.token);
     if (Date.now() >= deadline) {

@@ -105,7 +105,15 @@ export function createApp(deps: AppDependencies): Express {
       bindings: principalBindings,
     }),
   );
-  app.use(helmet());
+  // HSTS and upgrade-insecure-requests only behind https: on a plain-http gateway (a laptop, a port on a
+  // container) they would send browsers to an https port nobody listens on, and pin that for a year.
+  const https = deps.publicUrl?.startsWith('https:') ?? false;
+  app.use(
+    helmet({
+      strictTransportSecurity: https,
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } },
+    }),
+  );
   app.use(createHealthRoutes({ isReady: deps.isReady }));
   if (deps.metrics) app.use(createMetricsRoutes({ metrics: deps.metrics, token: deps.metricsToken }));
 

@@ -1,5 +1,5 @@
 export { createApp, type AppDependencies } from './app.ts';
-export { listen, type RunningServer } from './server.ts';
+export { checkCanListen, listen, type RunningServer } from './server.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { allowedHostnames } from './host-guard.ts';
 export { createOAuthModule, type OAuthModule } from './oauth/index.ts';

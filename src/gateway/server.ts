@@ -1,6 +1,7 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import { ConfigError } from '../shared/config.ts';
 
 export interface RunningServer {
   /** Base URL the server answers on, with the actual port. */
@@ -9,15 +10,49 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
+interface ListenOptions {
+  host: string;
+  port: number;
+}
+
+/** Why host:port cannot be listened on, in words that say what to change; other errors as they are. */
+function listenError(error: unknown, { host, port }: ListenOptions): unknown {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return new ConfigError(`port ${port} on ${host} is already in use (another gateway?); set PORT to a free port`, { cause: error });
+    case 'EACCES':
+      return new ConfigError(`not allowed to listen on port ${port} on ${host}; set PORT to 1024 or above`, { cause: error });
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(`${host} is not an address of this machine; set HOST to one of its addresses, or 0.0.0.0 for all`, { cause: error });
+    default:
+      return error;
+  }
+}
+
+/**
+ * Fails as `listen` would if host:port cannot be listened on (taken, privileged),
+ * so that a gateway that cannot serve says so before it opens or migrates a
+ * database. Port 0 always can be.
+ */
+export async function checkCanListen(options: ListenOptions): Promise<void> {
+  if (options.port === 0) return;
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error) => reject(listenError(error, options)));
+    probe.listen(options.port, options.host, () => probe.close(() => resolve()));
+  });
+}
+
 /** Listens on host:port (port 0 picks a free one). */
-export async function listen(app: Express, options: { host: string; port: number }): Promise<RunningServer> {
+export async function listen(app: Express, options: ListenOptions): Promise<RunningServer> {
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: Error) => reject(listenError(error, options));
+    server.once('error', failed);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });

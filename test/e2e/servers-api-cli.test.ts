@@ -78,7 +78,7 @@ describe('CLI: botgate server create / list', () => {
       runCli(['server', 'create', '--tenant', 'cli-co', '--slug', 'bad', '--kind', 'github', '--secret', 'no-equals-sign'], cli),
     ]);
     expect(badJson).toMatchObject({ code: 2, stdout: '' });
-    expect(badJson.stderr).toMatch(/^botgate: --config must be JSON, for example '\{"readOnly": true\}' \(botgate --help for usage\)\n$/);
+    expect(badJson.stderr).toMatch(/^botgate: --config must be JSON, for example '\{"readOnly": true\}' \(botgate server create --help for usage\)\n$/);
     expect(badJsonAsJson).toMatchObject({ code: 2, stdout: '' });
     expect(JSON.parse(badJsonAsJson.stderr)).toEqual({ error: { message: expect.stringMatching(/^--config must be JSON/) } });
     expect(badSecret.code).toBe(2);

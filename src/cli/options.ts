@@ -1,0 +1,52 @@
+import { operatorCommandSchemas, type OperatorCommandName } from '../gateway/index.ts';
+import { optionPlaceholder, UsageError } from './usage.ts';
+
+/** Fields that do not take their option's name with dashes for underscores. */
+const OPTION_OF_FIELD: Readonly<Record<string, string>> = { secrets: 'secret', password: 'password-stdin' };
+
+/** Fields given as words after the command rather than as options; the command checks their presence itself. */
+const POSITIONAL: Readonly<Partial<Record<OperatorCommandName, string>>> = { 'tenant.create': 'slug', 'key.revoke': 'id' };
+
+/** Values to show where the usage writes every choice (`mcp,admin,read`) rather than a placeholder. */
+const EXAMPLES: Readonly<Record<string, string>> = { scopes: 'mcp,admin' };
+
+/** Why one option is missing or refused, in the command line's words. */
+function describeIssue(
+  command: string,
+  args: Record<string, unknown>,
+  issue: { code: string; path: readonly PropertyKey[]; message: string; values?: readonly unknown[] },
+): string {
+  const field = String(issue.path[0]);
+  const option = OPTION_OF_FIELD[field] ?? field.replaceAll('_', '-');
+  if (args[field] === undefined) {
+    const example = EXAMPLES[option];
+    if (example !== undefined) return `missing --${option} (for example --${option} ${example})`;
+    const placeholder = optionPlaceholder(command, option);
+    return `missing --${option}${placeholder === undefined ? '' : ` ${placeholder}`}`;
+  }
+  if (issue.code === 'invalid_value' && issue.values) {
+    // The value refused, e.g. the second of `--scopes mcp,owner`.
+    const value = issue.path.slice(1).reduce<unknown>((at, key) => (at as Record<PropertyKey, unknown>)[key], args[field]);
+    return `--${option}: ${JSON.stringify(value)} is not one of ${issue.values.join(', ')}`;
+  }
+  const inner = issue.path.slice(1).join('.');
+  return `--${option}${inner ? ` (${inner})` : ''}: ${issue.message}`;
+}
+
+/**
+ * Checks the arguments made from the options against the command's input
+ * schema, the one the gateway applies, so that a missing or refused option is
+ * named as the user wrote it (`missing --tenant <slug>`), not as a field of
+ * the API input; and before anything is opened. Positional words (the new
+ * tenant's slug, a key id) and what only the services check (that the tenant
+ * exists, a server's config) are left to the gateway, which names the field.
+ */
+export function checkOptions(name: OperatorCommandName, args: Record<string, unknown>): void {
+  const result = operatorCommandSchemas[name].safeParse(args);
+  if (result.success) return;
+  const command = name.replace('.', ' ');
+  const problems = result.error.issues
+    .filter((issue) => issue.path.length > 0 && issue.path[0] !== POSITIONAL[name])
+    .map((issue) => describeIssue(command, args, issue));
+  if (problems.length > 0) throw new UsageError([...new Set(problems)].join('; '));
+}
