@@ -6,9 +6,13 @@ import {
   type ClientCapabilities,
   type ProgressToken,
 } from '@modelcontextprotocol/server';
+import { nestedDeeperThan } from '../../shared/json-depth.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { isUnavailableResult, UnknownToolError, type AskingContext, type ToolCallOutcome } from '../../servers/index.ts';
 import type { CatalogEntry, RoutedTool, ToolCatalog } from './tool-catalog.ts';
+
+/** Nesting of arrays and objects a tool's result may have: far more than any real result, far less than overflows a stack. */
+export const MAX_RESULT_DEPTH = 512;
 
 /** What the gateway records about each tool call. */
 export interface ToolCallRecord {
@@ -70,6 +74,14 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
       input: request.input,
       caller: runner.caller,
     });
+    if (!isInputRequiredResult(result) && nestedDeeperThan(result, MAX_RESULT_DEPTH)) {
+      // Passed on, it would overflow the stack of whatever serializes it next: this gateway, or the client.
+      record('tool_error');
+      return {
+        content: [{ type: 'text', text: `The tool ${request.name} returned a result nested more than ${MAX_RESULT_DEPTH} levels deep, which the gateway does not pass on.` }],
+        isError: true,
+      };
+    }
     record(isInputRequiredResult(result) ? 'input_required' : isUnavailableResult(result) ? 'upstream_unavailable' : result.isError ? 'tool_error' : 'ok');
     return result;
   } catch (error) {
