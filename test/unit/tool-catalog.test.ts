@@ -52,6 +52,26 @@ describe('tool catalog', () => {
     expect(errors).toEqual(['down']);
   });
 
+  it('answers the aggregate without a source that does not list in time', async () => {
+    const hanging: ToolSource = { ...failing, listTools: () => new Promise(() => undefined) };
+    const errors: string[] = [];
+    const catalog = createToolCatalog(
+      [
+        { slug: 'slow', serverId: '1', source: hanging },
+        { slug: 'up', serverId: '2', source: echoSource() },
+      ],
+      { namespaced: true, listWaitMs: 20, onListError: (entry, error) => errors.push(`${entry.slug}: ${(error as Error).message}`) },
+    );
+
+    expect((await catalog.list(context.signal)).map((t) => t.name)).toEqual(['up__echo']);
+    expect(errors).toEqual(['slow: its tools did not come within 20 ms; left out of this answer']);
+  });
+
+  it('answers a single server’s endpoint with its failure, not an empty list', async () => {
+    const catalog = createToolCatalog([{ slug: 'down', serverId: '1', source: failing }], { namespaced: false, onListError: () => {} });
+    await expect(catalog.list(context.signal)).rejects.toThrow('upstream down');
+  });
+
   it('validates arguments before a built-in tool runs', async () => {
     const source = echoSource();
     const result = await source.callTool('echo', { text: 42 }, context);

@@ -25,6 +25,12 @@ export interface CatalogEntry {
 
 export interface CatalogOptions {
   namespaced: boolean;
+  /**
+   * How long the aggregate waits for one source's list (default
+   * `AGGREGATE_LIST_WAIT_MS`); a source that has not answered by then is left
+   * out of this answer, so one slow server does not hold up the others.
+   */
+  listWaitMs?: number;
   /** Told about a source whose listing failed and was left out; `what` names the list. */
   onListError: (entry: CatalogEntry, error: unknown, what: string) => void;
 }
@@ -68,6 +74,18 @@ export function createCatalogRouting(entries: readonly CatalogEntry[], namespace
   };
 }
 
+/** How long the aggregate endpoint waits for one source's list before answering without it. */
+export const AGGREGATE_LIST_WAIT_MS = 5_000;
+
+/** `listed`, or a failure saying it took too long once `ms` have passed; the listing itself goes on, bounded by its source. */
+function withinWait<T>(listed: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`its ${what} did not come within ${ms} ms; left out of this answer`)), ms);
+  });
+  return Promise.race([listed, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Lists one kind of item from every source that offers it, concurrently. A
  * source whose listing fails is reported, and left out of the aggregate
@@ -83,7 +101,8 @@ export async function collectLists<T>(
   const lists = await Promise.all(
     entries.map(async (entry) => {
       try {
-        return (await fetch(entry)) ?? [];
+        const listed = fetch(entry);
+        return (await (options.namespaced && listed ? withinWait(listed, options.listWaitMs ?? AGGREGATE_LIST_WAIT_MS, what) : listed)) ?? [];
       } catch (error) {
         options.onListError(entry, error, what);
         if (!options.namespaced) throw error;
