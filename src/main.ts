@@ -70,6 +70,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   }
 
   let draining = false;
+  // Ready once OAuth is too: before, an MCP client's 401 would name no metadata to sign in with.
+  let oauthStarted = false;
   const stopping = new AbortController();
   let selfUrl: string | undefined;
   const modules = composeModules({ config, db: database.db, logger, secretKey });
@@ -95,7 +97,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     version: VERSION,
     bodyLimit: config.bodyLimit,
     allowedHostnames: allowedHostnames(config.host, config.publicUrl),
-    isReady: async () => !draining && (await pingDatabase(database.db)),
+    isReady: async () => !draining && oauthStarted && (await pingDatabase(database.db)),
     changes: modules.changes,
     stopping: stopping.signal,
     selfUrl: () => {
@@ -119,6 +121,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     selfUrl = server.url;
     // The issuer is the public URL, else the one the gateway listens on (known only now, with port 0).
     await oauth.start(config.publicUrl ?? server.url);
+    oauthStarted = true;
   } catch (error) {
     await server?.close();
     await modules.close();

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/everything-server.ts';
 import { exists, makeDataDir, spawnGateway, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
 /** The JSON log line with message `msg` that the gateway wrote. */
@@ -45,6 +46,25 @@ describe('botgate serve at start-up', () => {
       await new Promise((resolve) => taken.close(resolve));
     }
   });
+
+  it('is not ready before OAuth is: the first client refused once it is ready is told where to sign in', async () => {
+    const port = await freePort();
+    const serve = spawnGateway({ dataDir: await freshDir(), env: { PORT: String(port) } });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      for (let ready = false; !ready; ) {
+        const status = await fetch(`${base}/readyz`).then((r) => r.status, () => 0);
+        ready = status === 200;
+        if (!ready) await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      const refused = await fetch(`${base}/t/acme/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toContain(`resource_metadata="${base}/.well-known/oauth-protected-resource/t/acme/mcp"`);
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
+  }, 120_000);
 
   it('on all interfaces behind https, says where it listens and the public URL, and sends HSTS', async () => {
     const gateway = await startGateway({
