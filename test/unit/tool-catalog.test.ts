@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createToolRegistry, type ToolSource } from '../../src/servers/index.ts';
-import { createToolCatalog, type CatalogEntry } from '../../src/gateway/mcp/tool-catalog.ts';
+import { AGGREGATE_LIST_WAIT_MS, createListWaits, createToolCatalog, FAILED_LIST_MEMORY_MS, type CatalogEntry } from '../../src/gateway/mcp/tool-catalog.ts';
 import { summarizeArguments } from '../../src/gateway/mcp/tool-audit.ts';
 import * as z from 'zod';
 
@@ -60,11 +60,26 @@ describe('tool catalog', () => {
         { slug: 'slow', serverId: '1', source: hanging },
         { slug: 'up', serverId: '2', source: echoSource() },
       ],
-      { namespaced: true, listWaitMs: 20, onListError: (entry, error) => errors.push(`${entry.slug}: ${(error as Error).message}`) },
+      { namespaced: true, listWaitMs: () => 20, onListError: (entry, error) => errors.push(`${entry.slug}: ${(error as Error).message}`) },
     );
 
     expect((await catalog.list(context.signal)).map((t) => t.name)).toEqual(['up__echo']);
     expect(errors).toEqual(['slow: its tools did not come within 20 ms; left out of this answer']);
+  });
+
+  it('stops waiting for a server whose list failed, for a while', () => {
+    let clock = 1_000;
+    const waits = createListWaits(() => clock);
+    const slow: CatalogEntry = { slug: 'slow', serverId: 's1', source: failing };
+    const fine: CatalogEntry = { slug: 'fine', serverId: 's2', source: echoSource() };
+    expect(waits.waitMs(slow)).toBe(AGGREGATE_LIST_WAIT_MS);
+    waits.failed(slow);
+    expect([waits.waitMs(slow), waits.waitMs(fine)]).toEqual([0, AGGREGATE_LIST_WAIT_MS]);
+    // Listings meanwhile, which do not wait for it and so miss it, do not make the pause longer.
+    clock += FAILED_LIST_MEMORY_MS - 1;
+    waits.failed(slow);
+    clock += 1;
+    expect(waits.waitMs(slow)).toBe(AGGREGATE_LIST_WAIT_MS);
   });
 
   it('answers a single server’s endpoint with its failure, not an empty list', async () => {

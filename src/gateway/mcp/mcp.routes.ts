@@ -19,7 +19,7 @@ import type { ChallengeError } from '../oauth/resource.ts';
 import { bindPrincipalToLog, contextOf, param } from '../http.ts';
 import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
-import { createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
+import { createListWaits, createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
 import type { ToolCallRunner } from './tool-call.ts';
 import type { Metrics } from '../metrics.ts';
 import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
@@ -306,12 +306,16 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     return serveNode(Object.assign(req, { auth }), res, body);
   }
 
-  const onListError = (entry: CatalogEntry, error: unknown, what: string) =>
+  const listWaits = createListWaits();
+  const onListError = (entry: CatalogEntry, error: unknown, what: string) => {
+    listWaits.failed(entry);
     deps.logger.warn({ err: error, server: entry.slug }, `listing a server’s ${what} failed; left out`);
+  };
+  const listWaitMs = (entry: CatalogEntry) => listWaits.waitMs(entry);
 
   /** The tool and content catalogs of one endpoint over `entries`. */
   function catalogsFor(entries: CatalogEntry[], namespaced: boolean) {
-    const options: CatalogOptions = { namespaced, onListError };
+    const options: CatalogOptions = { namespaced, onListError, listWaitMs };
     return { catalog: createToolCatalog(entries, options), content: createContentCatalog(entries, options) };
   }
 

@@ -26,11 +26,11 @@ export interface CatalogEntry {
 export interface CatalogOptions {
   namespaced: boolean;
   /**
-   * How long the aggregate waits for one source's list (default
+   * How long the aggregate waits for a source's list (default
    * `AGGREGATE_LIST_WAIT_MS`); a source that has not answered by then is left
    * out of this answer, so one slow server does not hold up the others.
    */
-  listWaitMs?: number;
+  listWaitMs?: (entry: CatalogEntry) => number;
   /** Told about a source whose listing failed and was left out; `what` names the list. */
   onListError: (entry: CatalogEntry, error: unknown, what: string) => void;
 }
@@ -77,6 +77,33 @@ export function createCatalogRouting(entries: readonly CatalogEntry[], namespace
 /** How long the aggregate endpoint waits for one source's list before answering without it. */
 export const AGGREGATE_LIST_WAIT_MS = 5_000;
 
+/** How long the aggregate stops waiting for a server whose list failed or came late. */
+export const FAILED_LIST_MEMORY_MS = 30_000;
+
+/**
+ * How long the aggregate waits for each server's list: not at all, for
+ * `FAILED_LIST_MEMORY_MS`, after one failed or came late (its listing still
+ * runs, and may recover), so that a hanging upstream costs its tenant one
+ * wait rather than one every listing.
+ */
+export function createListWaits(now: () => number = Date.now): { waitMs(entry: CatalogEntry): number; failed(entry: CatalogEntry): void } {
+  const failedUntil = new Map<string, number>();
+  return {
+    waitMs(entry) {
+      const until = failedUntil.get(entry.serverId);
+      if (until !== undefined && until > now()) return 0;
+      failedUntil.delete(entry.serverId);
+      return AGGREGATE_LIST_WAIT_MS;
+    },
+    failed(entry) {
+      // Bots have no server id; they run in this process. Missing the no-wait while remembered
+      // does not prolong it: once it ends, the next listing waits for the server again.
+      const until = failedUntil.get(entry.serverId);
+      if (entry.serverId && (until === undefined || until <= now())) failedUntil.set(entry.serverId, now() + FAILED_LIST_MEMORY_MS);
+    },
+  };
+}
+
 /** `listed`, or a failure saying it took too long once `ms` have passed; the listing itself goes on, bounded by its source. */
 function withinWait<T>(listed: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -102,7 +129,7 @@ export async function collectLists<T>(
     entries.map(async (entry) => {
       try {
         const listed = fetch(entry);
-        return (await (options.namespaced && listed ? withinWait(listed, options.listWaitMs ?? AGGREGATE_LIST_WAIT_MS, what) : listed)) ?? [];
+        return (await (options.namespaced && listed ? withinWait(listed, options.listWaitMs?.(entry) ?? AGGREGATE_LIST_WAIT_MS, what) : listed)) ?? [];
       } catch (error) {
         options.onListError(entry, error, what);
         if (!options.namespaced) throw error;
