@@ -1,7 +1,7 @@
 import type { Logger } from '../shared/logger.ts';
 import { notFound } from '../shared/errors.ts';
 import type { Tenant } from '../tenancy/index.ts';
-import type { ToolPinService } from './pinning/index.ts';
+import { refusedToolsOf, type RefusedTool, type ToolPinService } from './pinning/index.ts';
 import { UpstreamError } from './remote/index.ts';
 import type { ServerService } from './server.service.ts';
 import type { SourcePool } from './source-pool.ts';
@@ -12,7 +12,12 @@ export const CHECK_TIMEOUT_MS = 15_000;
 
 /** What listing a server's tools, as an MCP client's listing would, found. */
 export interface ServerCheck {
-  /** `ok`: the server listed its tools; `unavailable`: it could not, and `error` says why. */
+  /**
+   * `ok`: the server listed its tools; `unavailable`: it could not, and
+   * `error` says why. When ok, `error` names the listed tools withheld for a
+   * reason no approval fixes (a duplicate or bad name, a definition that
+   * cannot be stored or is too large), and why.
+   */
   state: 'ok' | 'unavailable';
   /** Tools MCP clients are offered now (none when unavailable). */
   tools: number;
@@ -22,6 +27,17 @@ export interface ServerCheck {
   error?: string;
   /** A filesystem server's tenant area: what it holds and its quota. */
   storage?: { usedBytes: number; limitBytes: number } | undefined;
+}
+
+/** Withheld tools a status names; it counts the rest. */
+const MAX_NAMED = 10;
+
+/** `2 listed tools are withheld: "dup" (it is listed more than once by the upstream); …`, names quoted as JSON (no raw line breaks). */
+function describeRefused(refused: RefusedTool[]): string {
+  const named = refused.slice(0, MAX_NAMED).map(({ name, reason }) => `${JSON.stringify(name)} (${reason})`);
+  const more = refused.length > MAX_NAMED ? `; and ${refused.length - MAX_NAMED} more` : '';
+  const count = refused.length === 1 ? '1 listed tool is' : `${refused.length} listed tools are`;
+  return `${count} withheld: ${named.join('; ')}${more}`;
 }
 
 /**
@@ -47,7 +63,18 @@ export async function checkServer(
     const source = await deps.sources.sourceFor(tenant, runtime);
     const tools = await source.listTools(signal);
     const status = await source.check?.(signal);
-    return { state: 'ok', tools: tools.length, awaitingApproval, durationMs: elapsed(), ...(status?.storage && { storage: status.storage }) };
+    const refused = refusedToolsOf(source);
+    if (refused.length > 0) {
+      deps.logger.warn({ serverId: runtime.id, withheld: refused.slice(0, MAX_NAMED) }, 'a server lists tools the gateway withholds');
+    }
+    return {
+      state: 'ok',
+      tools: tools.length,
+      awaitingApproval,
+      durationMs: elapsed(),
+      ...(refused.length > 0 && { error: describeRefused(refused) }),
+      ...(status?.storage && { storage: status.storage }),
+    };
   } catch (error) {
     // However the source reports being stopped, the bound is what stopped it.
     const timedOut = signal.aborted;

@@ -167,9 +167,9 @@ describeEachDatabase('tool definition pinning', (use) => {
     expect(heard).toHaveLength(2);
   });
 
-  it('audits a second, different change again, and approves only the tools named', async () => {
+  it('audits a second, different change again an hour on, and approves only the tools named', async () => {
     const { db } = use();
-    const { servers, tenant, upstream, pinned, events } = await setup(db);
+    const { servers, tenant, server, upstream, pinned, events } = await setup(db);
     const source = pinned();
     await source.listTools(signal);
 
@@ -178,8 +178,15 @@ describeEachDatabase('tool definition pinning', (use) => {
     upstream.tools.set('add', { ...upstream.tools.get('add')!, inputSchema: { type: 'object', properties: { a: { type: 'string' } } } });
     expect(await source.listTools(signal)).toEqual([]);
     upstream.tools.set('echo', { ...echo, title: 'Echo' });
+    // Within the hour, the change awaiting approval stays the one recorded.
+    expect(await source.listTools(signal)).toEqual([]);
+    expect(await events('tool.definition_changed')).toHaveLength(2);
+    await withTenant(db, tenant.id, (trx) =>
+      trx.updateTable('tool_pins').set({ updated_at: new Date(Date.now() - 61 * 60_000) }).where('server_id', '=', server.id).execute(),
+    );
     expect(await source.listTools(signal)).toEqual([]);
     expect(await events('tool.definition_changed')).toHaveLength(3);
+    expect((await servers.pins.list(tenant, 'upstream')).find((p) => p.name === 'echo')?.pending?.definition).toMatchObject({ title: 'Echo' });
 
     const nothingChanged = await servers.pins.list(tenant, 'upstream');
     await expect(servers.pins.approve(tenant, admin, 'upstream', ['add', 'nope'])).rejects.toThrow(/tools: no pending definition change for "nope"/);

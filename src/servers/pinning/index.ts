@@ -1,4 +1,5 @@
-export { createPinnedSource, type PinnedSourceOptions } from './pinned-source.ts';
+export { createPinnedSource, refusedToolsOf, type PinnedSourceOptions } from './pinned-source.ts';
+export type { RefusedTool } from './tool-check.ts';
 export { createToolPinService, type ToolPinInfo, type ToolPinService } from './tool-pin.service.ts';
 export {
   canonicalJson,

@@ -4,7 +4,9 @@ import { recordAudit, type RequestContext } from '../../tenancy/index.ts';
 import { UpstreamError } from '../remote/index.ts';
 import type { NotifyToolsChanged } from '../list-changes.ts';
 import { errorResult, ToolError, unavailableResult, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
-import { definitionOf, diffDefinitions, digestDefinition, type ToolDefinition } from './tool-definition.ts';
+import { definitionChangeAudit } from './definition-audit.ts';
+import { checkListedTools, type PinnableTool, type RefusedTool } from './tool-check.ts';
+import { cutText } from './tool-definition.ts';
 import { insertToolPin, listToolPins, markToolPending } from './tool-pin.repository.ts';
 
 export interface PinnedSourceOptions<S extends ToolSource<ToolCallOutcome>> {
@@ -20,14 +22,32 @@ export interface PinnedSourceOptions<S extends ToolSource<ToolCallOutcome>> {
   notifyToolsChanged?: NotifyToolsChanged;
 }
 
-interface Seen {
-  tool: Tool;
-  definition: ToolDefinition;
-  digest: string;
+/**
+ * While a change awaits approval, a different one replaces it (and is
+ * audited) at most this often; a refused tool is audited at most this often
+ * per source. An upstream changing its tools at every listing so costs the
+ * database a bounded amount an hour, whoever lists.
+ */
+const REAUDIT_INTERVAL_MS = 60 * 60_000;
+/** Refused tool names a source remembers having audited; past this, further ones are withheld unaudited until some are forgotten. */
+const MAX_REFUSALS_REMEMBERED = 1_000;
+
+/** Why a tool the last listing withheld is withheld: a change awaiting approval, or a reason no approval fixes. */
+type Withholding = { awaitsApproval: true } | { awaitsApproval: false; reason: string };
+
+/** A tool name as messages show it: quoted as JSON (no raw line breaks) and cut. */
+function shownName(name: string): string {
+  return JSON.stringify(cutText(name, 64));
 }
 
 /** What a model is told when it calls a withheld tool. */
-function withheldToolMessage(tool: string, serverSlug: string): string {
+function withheldToolMessage(tool: string, serverSlug: string, withholding: Withholding): string {
+  if (!withholding.awaitsApproval) {
+    return (
+      `The tool ${shownName(tool)} of server "${serverSlug}" is withheld: ${withholding.reason}. ` +
+      "The gateway does not offer it until the upstream fixes this, and an admin's approval cannot change that. Do not retry it."
+    );
+  }
   return (
     `The tool "${tool}" is withheld: its definition on server "${serverSlug}" changed since it was approved, ` +
     `and the change awaits an admin's approval (POST /api/v1/servers/${serverSlug}/approve-tools). ` +
@@ -35,32 +55,58 @@ function withheldToolMessage(tool: string, serverSlug: string): string {
   );
 }
 
+const REFUSED = Symbol('botgate.refusedTools');
+
+/**
+ * The tools the last listing through a pinned source withheld for a reason
+ * no approval fixes (see `checkListedTools`), names cut to 64 characters for
+ * display; none for any other source.
+ */
+export function refusedToolsOf(source: object): RefusedTool[] {
+  const read = (source as { [REFUSED]?: () => RefusedTool[] })[REFUSED];
+  return read ? read() : [];
+}
+
 /**
  * Wraps an upstream so that only tools matching their pinned definitions are
  * listed or called. A tool seen for the first time is pinned as it is; a
  * changed definition is recorded as pending (audited once per distinct
- * change) and the tool withheld until an admin approves it. Digests already
- * verified are kept in memory, so an unchanged list costs no database work.
- * Every other method of the source (resources, prompts) passes through.
+ * change, at most once an hour while one is pending) and the tool withheld
+ * until an admin approves it. A tool that cannot be pinned at all (see
+ * `checkListedTools`) is withheld alone, with its reason, and audited
+ * compactly. Digests already verified are kept in memory, so an unchanged
+ * list costs no database work. Every other method of the source (resources,
+ * prompts) passes through.
  */
 export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(options: PinnedSourceOptions<S>): S {
   const { source, db, tenantId, serverId, serverSlug, auditContext, notifyToolsChanged } = options;
   // Tool name → digest of the definition last listed and found pinned; replaced on every list.
   let verified = new Map<string, string>();
-  // Tools the last list withheld, so a call to one is refused with the reason.
-  let withheld = new Set<string>();
+  // Tools the last list withheld, and why, so a call to one is refused with the reason.
+  let withheld = new Map<string, Withholding>();
+  // Refused tool names (cut) → when this source last audited their refusal.
+  const refusalsAudited = new Map<string, number>();
+
+  /** The refusals of a listing to audit: those not audited by this source within the interval. */
+  function refusalsToAudit(refused: RefusedTool[], now: number): RefusedTool[] {
+    for (const [name, at] of refusalsAudited) if (now - at >= REAUDIT_INTERVAL_MS) refusalsAudited.delete(name);
+    const room = MAX_REFUSALS_REMEMBERED - refusalsAudited.size;
+    return refused.filter((tool) => !refusalsAudited.has(cutText(tool.name, 128))).slice(0, Math.max(room, 0));
+  }
 
   /**
-   * Compares definitions not verified yet with their pins, in one short
-   * transaction; returns the names that match, and whether this call newly
-   * withheld a tool (so listeners are told once per change, on whichever node noticed it).
+   * Compares definitions not verified yet with their pins, and audits new
+   * refusals, in one short transaction; returns the names that match, and
+   * whether this call newly withheld a tool (so listeners are told once per
+   * change, on whichever node noticed it).
    */
-  function checkPins(unverified: Seen[]): Promise<{ matching: Set<string>; newlyPending: boolean }> {
+  function checkPins(unverified: PinnableTool[], refusals: RefusedTool[]): Promise<{ matching: Set<string>; newlyPending: boolean }> {
     return withTenant(db, tenantId, async (trx) => {
       const names = unverified.map((seen) => seen.tool.name);
       const pins = new Map((await listToolPins(trx, tenantId, serverId, { names })).map((pin) => [pin.toolName, pin]));
       const matching = new Set<string>();
       let newlyPending = false;
+      const replacesBefore = new Date(Date.now() - REAUDIT_INTERVAL_MS);
       for (const { tool, definition, digest } of unverified) {
         const candidate = { tenantId, serverId, toolName: tool.name, digest, definition };
         let pin = pins.get(tool.name);
@@ -78,46 +124,47 @@ export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(option
           matching.add(tool.name);
           continue;
         }
-        // Already pending: nothing to write. Otherwise the conditional update makes the
-        // record and its audit event happen once per distinct change, across requests and nodes.
-        if (pin.pendingDigest !== digest && (await markToolPending(trx, candidate))) {
+        // Already pending, or another change pending since less than the interval: nothing to write.
+        // Otherwise the conditional update makes the record and its audit event happen once per
+        // distinct change, across requests and nodes.
+        const mayRecord = pin.pendingDigest === null || (pin.pendingDigest !== digest && pin.updatedAt < replacesBefore);
+        if (mayRecord && (await markToolPending(trx, candidate, replacesBefore))) {
           newlyPending = true;
           await recordAudit(trx, tenantId, auditContext, {
             action: 'tool.definition_changed',
             resourceType: 'server',
             resourceId: serverId,
-            before: { server: serverSlug, tool: tool.name, sha256: pin.digest, definition: pin.definition },
-            after: {
-              server: serverSlug,
-              tool: tool.name,
-              sha256: digest,
-              definition,
-              changes: diffDefinitions(pin.definition, definition),
-            },
+            ...definitionChangeAudit(serverSlug, tool.name, { sha256: pin.digest, definition: pin.definition }, { sha256: digest, definition }),
           });
         }
+      }
+      for (const { name, reason, bytes, sha256 } of refusals) {
+        await recordAudit(trx, tenantId, auditContext, {
+          action: 'tool.definition_refused',
+          resourceType: 'server',
+          resourceId: serverId,
+          after: { server: serverSlug, tool: cutText(name, 128), reason, ...(bytes !== undefined && { bytes, sha256 }) },
+        });
       }
       return { matching, newlyPending };
     });
   }
 
   async function listTools(signal: AbortSignal): Promise<Tool[]> {
-    const tools = await source.listTools(signal);
-    const counts = new Map<string, number>();
-    for (const tool of tools) counts.set(tool.name, (counts.get(tool.name) ?? 0) + 1);
-    // A name listed twice could show one definition and run another: neither is trusted.
-    const seen: Seen[] = tools
-      .filter((tool) => counts.get(tool.name) === 1)
-      .map((tool) => {
-        const definition = definitionOf(tool);
-        return { tool, definition, digest: digestDefinition(definition) };
-      });
-    const unverified = seen.filter((s) => verified.get(s.tool.name) !== s.digest);
-    const { matching, newlyPending } = unverified.length > 0 ? await checkPins(unverified) : { matching: new Set<string>(), newlyPending: false };
+    const { pinnable, refused } = checkListedTools(await source.listTools(signal));
+    const unverified = pinnable.filter((s) => verified.get(s.tool.name) !== s.digest);
+    const now = Date.now();
+    const refusals = refusalsToAudit(refused, now);
+    const { matching, newlyPending } =
+      unverified.length > 0 || refusals.length > 0 ? await checkPins(unverified, refusals) : { matching: new Set<string>(), newlyPending: false };
+    for (const { name } of refusals) refusalsAudited.set(cutText(name, 128), now);
     if (newlyPending) notifyToolsChanged?.(tenantId, serverSlug);
-    const passed = seen.filter((s) => verified.get(s.tool.name) === s.digest || matching.has(s.tool.name));
+    const passed = pinnable.filter((s) => verified.get(s.tool.name) === s.digest || matching.has(s.tool.name));
     verified = new Map(passed.map((s) => [s.tool.name, s.digest]));
-    withheld = new Set(tools.map((tool) => tool.name).filter((name) => !verified.has(name)));
+    withheld = new Map<string, Withholding>([
+      ...refused.map(({ name, reason }) => [name, { awaitsApproval: false, reason }] as const),
+      ...pinnable.filter((s) => !verified.has(s.tool.name)).map((s) => [s.tool.name, { awaitsApproval: true }] as const),
+    ]);
     return passed.map((s) => s.tool);
   }
 
@@ -137,9 +184,13 @@ export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(option
         }
       }
       if (verified.has(name)) return source.callTool(name, args, context);
-      if (withheld.has(name)) return errorResult(withheldToolMessage(name, serverSlug));
+      const withholding = withheld.get(name);
+      if (withholding) return errorResult(withheldToolMessage(name, serverSlug, withholding));
       // As the upstream itself would answer: a tool error the model can act on, and nothing sent upstream.
       return errorResult(`Unknown tool: ${name}. The server ${serverSlug} does not offer it.`);
     },
+
+    [REFUSED]: () =>
+      [...withheld].flatMap(([name, withholding]) => (withholding.awaitsApproval ? [] : [{ name: cutText(name, 64), reason: withholding.reason }])),
   };
 }

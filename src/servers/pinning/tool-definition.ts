@@ -42,9 +42,14 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** SHA-256 (hex) of a text, such as a definition's canonical JSON. */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
 /** SHA-256 (hex) of the canonical JSON of a definition. */
 export function digestDefinition(definition: ToolDefinition): string {
-  return createHash('sha256').update(canonicalJson(definition)).digest('hex');
+  return sha256Hex(canonicalJson(definition));
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -66,4 +71,16 @@ export function diffDefinitions(before: unknown, after: unknown): DefinitionChan
   collectChanges(before, after, '', changes);
   if (changes.length <= MAX_CHANGES) return changes;
   return [...changes.slice(0, MAX_CHANGES), { path: `… ${changes.length - MAX_CHANGES} more changes` }];
+}
+
+/**
+ * `text` cut to its first `chars` UTF-16 units and marked with "…" when
+ * longer; never between the halves of a surrogate pair, which would leave a
+ * lone surrogate that PostgreSQL cannot store.
+ */
+export function cutText(text: string, chars: number): string {
+  if (text.length <= chars) return text;
+  const last = text.charCodeAt(chars - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? chars - 1 : chars;
+  return `${text.slice(0, end)}…`;
 }

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Tx } from '../../shared/db.ts';
 import type { ToolDefinition } from './tool-definition.ts';
 
@@ -72,12 +71,15 @@ export async function insertToolPin(
 }
 
 /**
- * Records a changed definition as pending unless exactly that change is
- * already pending; true when this call recorded it (and so should audit it).
+ * Records a changed definition as pending when none is, or replaces a
+ * different pending one recorded before `replacesBefore`; true when this call
+ * recorded it (and so should audit it). An upstream changing a tool at every
+ * listing so costs one write per tool per interval, not one per listing.
  */
 export async function markToolPending(
   trx: Tx,
   change: { tenantId: string; serverId: string; toolName: string; digest: string; definition: ToolDefinition },
+  replacesBefore: Date,
 ): Promise<boolean> {
   const rows = await trx
     .updateTable('tool_pins')
@@ -86,7 +88,7 @@ export async function markToolPending(
     .where('server_id', '=', change.serverId)
     .where('tool_name', '=', change.toolName)
     .where('digest', '!=', change.digest)
-    .where(sql<boolean>`pending_digest is distinct from ${change.digest}`)
+    .where((eb) => eb.or([eb('pending_digest', 'is', null), eb.and([eb('pending_digest', '!=', change.digest), eb('updated_at', '<', replacesBefore)])]))
     .returning('tool_name')
     .execute();
   return rows.length > 0;

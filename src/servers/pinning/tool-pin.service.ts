@@ -3,6 +3,7 @@ import { AppError, notFound } from '../../shared/errors.ts';
 import { recordAudit, slugSchema, type RequestContext, type Tenant } from '../../tenancy/index.ts';
 import type { NotifyToolsChanged } from '../list-changes.ts';
 import { findServerRecord } from '../server.repository.ts';
+import { definitionChangeAudit } from './definition-audit.ts';
 import { diffDefinitions, type DefinitionChange, type ToolDefinition } from './tool-definition.ts';
 import { approveToolPin, listToolPins, type ToolPin } from './tool-pin.repository.ts';
 
@@ -85,14 +86,12 @@ export function createToolPinService({
             action: 'tool.definition_approved',
             resourceType: 'server',
             resourceId: serverId,
-            before: { server: slug, tool: pin.toolName, sha256: pin.digest, definition: pin.definition },
-            after: {
-              server: slug,
-              tool: pin.toolName,
-              sha256: pin.pendingDigest,
-              definition: pin.pendingDefinition,
-              changes: diffDefinitions(pin.definition, pin.pendingDefinition),
-            },
+            ...definitionChangeAudit(
+              slug,
+              pin.toolName,
+              { sha256: pin.digest, definition: pin.definition },
+              { sha256: pin.pendingDigest, definition: pin.pendingDefinition },
+            ),
           });
         }
         return pending.map((pin) => pin.toolName);
