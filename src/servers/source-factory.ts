@@ -135,6 +135,7 @@ export function createSourceFactory({
           outbound,
           eraCache,
           heldCalls: heldCalls?.link(tenant.id, server.id),
+          logger: logger.child({ serverId: server.id }),
           // The upstream's own announcements reach this tenant's listeners, as the server's.
           ...(notifyToolsChanged && { onListsChanged: (lists: ListKind[]) => notifyToolsChanged(tenant.id, server.slug, lists) }),
           onWatchError: (error, uri) =>

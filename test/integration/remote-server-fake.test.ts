@@ -158,12 +158,15 @@ describe('remote source against a recording upstream (2026-07-28 era)', () => {
     }
   });
 
-  it('gives up on a silent upstream after timeoutMs, then reconnects for the next call', async () => {
+  it('gives up on a silent upstream after timeoutMs, cancelling the call there, and serves the next call on the same connection', async () => {
     const remote = source({ timeoutMs: 300 });
+    const cancelledBefore = upstream.cancellations;
     const result = await remote.callTool('hang', {}, quietContext());
     expect(result).toEqual(unavailableResult(expect.stringMatching(/^upstream 127\.0\.0\.1:\d+ unavailable: no answer within 300 ms$/) as unknown as string));
+    await pollUntil(() => upstream.cancellations === cancelledBefore + 1);
     expect(await remote.callTool('echo', { message: 'again' }, quietContext())).toEqual({
       content: [{ type: 'text', text: 'echo: again' }],
     });
+    expect(upstream.requests.filter((request) => request.rpcMethod === 'server/discover')).toHaveLength(1);
   });
 });

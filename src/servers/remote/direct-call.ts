@@ -8,7 +8,6 @@ import {
   SdkError,
   SdkErrorCode,
   SdkHttpError,
-  UnauthorizedError,
   type CallToolResult,
 } from '@modelcontextprotocol/client';
 import { CallToolResultSchema } from '@modelcontextprotocol/core';
@@ -16,15 +15,17 @@ import { createParser } from 'eventsource-parser';
 import type { ListKind } from '../list-changes.ts';
 import { bodySizeGuard, eventSizeGuard, MessageTooLargeError } from '../message-limit.ts';
 import type { OutboundRequest, OutboundRequestOptions, OutboundResponse } from '../outbound.ts';
+import { foreignAnswer, isWithinOrigin, jsonMessages } from './checked-fetch.ts';
 import type { ResourceUpdate } from './resource-watch.ts';
+import { AnswerError, RedirectedError } from './upstream-error.ts';
 
 /**
  * One 2025-era `tools/call` sent as a plain JSON-RPC POST on a session the SDK
  * client opened, instead of through the client (whose fetch, web streams and
  * protocol machinery cost ten times more CPU per call). It behaves as the
  * client does on such a session: progress, pings, cancellation and resumed
- * event streams included, and its failures are the errors the client raises,
- * so callers classify them alike.
+ * event streams included, and its failures are the errors the client raises
+ * (through `checkingAnswers`), so callers classify them alike.
  */
 export type DirectCall = (params: { name: string; arguments: Record<string, unknown> }, options: DirectCallOptions) => Promise<CallToolResult>;
 
@@ -133,11 +134,8 @@ export function sameOriginRedirect(from: URL, response: Pick<OutboundResponse, '
   const location = headerValue(response.headers.location);
   if (!location || !URL.canParse(location, from.href)) return undefined;
   const to = new URL(location, from);
-  const sameOrigin =
-    (from.protocol === to.protocol && from.host === to.host) ||
-    (from.protocol === 'http:' && to.protocol === 'https:' && from.hostname === to.hostname && !from.port && !to.port);
   const sameUserinfo = (!to.username && !to.password) || (to.username === from.username && to.password === from.password);
-  return sameOrigin && sameUserinfo ? to : undefined;
+  return isWithinOrigin(from, to) && sameUserinfo ? to : undefined;
 }
 
 /** A whole body as text, read through the guard: a body over the limit rejects and is not read further. */
@@ -151,11 +149,16 @@ async function readText(body: OutboundResponse['body'], limit: number): Promise<
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The error the SDK client raises for a refused POST, so it is classified (and retried) the same way. */
-async function httpFailure(response: OutboundResponse, limit: number): Promise<Error> {
+/**
+ * The error the SDK client (with no auth provider, as the connector makes it)
+ * raises for a refused POST, so it is classified (and retried) the same way;
+ * a redirect not followed is a `RedirectedError`, as through the client's fetch.
+ */
+async function httpFailure(response: OutboundResponse, from: URL, limit: number): Promise<Error> {
   const status = response.statusCode;
   const text = await readText(response.body, limit).catch(() => null);
-  if (status === 401) return new UnauthorizedError();
+  const location = headerValue(response.headers.location);
+  if (status >= 300 && status < 400 && location && URL.canParse(location, from.href)) return new RedirectedError(status, new URL(location, from));
   const challenge = headerValue(response.headers['www-authenticate']);
   if (status === 403 && challenge) {
     const { scope, error, errorDescription } = extractWWWAuthenticateParams(
@@ -165,9 +168,7 @@ async function httpFailure(response: OutboundResponse, limit: number): Promise<E
       return new InsufficientScopeError({ ...(scope && { requiredScope: scope }), ...(errorDescription && { errorDescription }) });
     }
   }
-  const location = headerValue(response.headers.location);
-  const reason = status >= 300 && status < 400 && location ? `Redirect to ${location} not followed` : text;
-  return new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${reason}`, {
+  return new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${text}`, {
     status,
     statusText: STATUS_CODES[status] ?? '',
     text,
@@ -200,8 +201,9 @@ function settle(response: Message): CallToolResult {
   throw new SdkError(SdkErrorCode.InvalidResult, 'Invalid error response for tools/call');
 }
 
-function noAnswer(): SdkError {
-  return new SdkError(SdkErrorCode.ConnectionClosed, 'the upstream ended the response without answering the call');
+/** A call's event stream that ended before its answer: that call fails, the session goes on. */
+function noAnswer(): AnswerError {
+  return new AnswerError('the upstream ended the response without answering the call', 'unavailable');
 }
 
 /** An event stream's content type: the one answer a resumption may get. */
@@ -378,7 +380,7 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
         failure = error instanceof Error ? error.message : String(error);
       }
     }
-    throw new SdkError(SdkErrorCode.ConnectionClosed, `the upstream ended the call's event stream before answering, and resuming it failed (${failure})`);
+    throw new AnswerError(`the upstream ended the call's event stream before answering, and resuming it failed (${failure})`, 'unavailable');
   }
 
   /**
@@ -409,15 +411,15 @@ export function createDirectCall(target: DirectCallTarget): DirectCall {
   async function exchange(request: Message, signal: AbortSignal, handlers: CallHandlers): Promise<CallToolResult> {
     const id = request['id'] as string;
     const response = await post(request, signal);
-    if (response.statusCode < 200 || response.statusCode > 299) throw await httpFailure(response, target.maxMessageBytes);
+    if (response.statusCode < 200 || response.statusCode > 299) throw await httpFailure(response, target.url, target.maxMessageBytes);
     const type = mediaType(response.headers['content-type']);
     if (type === 'text/event-stream') return settle(await awaitAnswer(response.body, id, signal, handlers));
     if (type === 'application/json') {
-      const body: unknown = JSON.parse(await readText(response.body, target.maxMessageBytes));
-      for (const message of Array.isArray(body) ? body : [body]) {
+      const messages = jsonMessages(await readText(response.body, target.maxMessageBytes));
+      for (const message of messages) {
         if (isObject(message) && receive(message, id, handlers)) return settle(message);
       }
-      throw noAnswer();
+      throw foreignAnswer(messages);
     }
     await response.body.dump();
     const contentType = headerValue(response.headers['content-type']);

@@ -16,7 +16,7 @@ import { totalTimeout, type DirectCall } from './direct-call.ts';
 import type { HeldCallLink } from './held-call-relay.ts';
 import type { ResourceWatchListener } from './resource-watch.ts';
 import type { UpstreamConnector } from './upstream-connection.ts';
-import { isConnectionFailure, isRefusedUnrun, toUpstreamError } from './upstream-error.ts';
+import { isConnectionLost, isRefusedUnrun, toUpstreamError } from './upstream-error.ts';
 
 /**
  * A tool source that also proxies the upstream's resources, prompts and
@@ -148,25 +148,32 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
   }
 
   /**
-   * Runs `operation` on the shared connection within `timeoutMs`. A failure of
-   * a connection that earlier calls had used is retried once on a new one
-   * when `mayRetry` says resending is safe (the upstream may have restarted).
+   * Runs `operation` on the shared connection within `timeoutMs`. A failure
+   * that shows the connection is gone replaces it (any other fails this
+   * operation alone); one of a connection that earlier calls had used is
+   * retried once on a new one when `mayRetry` says resending is safe (the
+   * upstream may have restarted).
    */
   async function run<T>(signal: AbortSignal, mayRetry: (error: unknown) => boolean, operation: Operation<T>): Promise<T> {
     const started = Date.now();
     // Made only when a connection is still being opened: the common call pays for no timer.
     const wait = () => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
     for (let attempt = 0; ; attempt++) {
-      const { client, fresh, directCall } = await connector.acquire(wait);
+      const lease = await connector.acquire(wait);
+      const { client, fresh, directCall } = lease;
       try {
         const timeout = Math.max(1, timeoutMs - (Date.now() - started));
         return await operation(client, { signal, timeout }, directCall);
       } catch (caught) {
+        // A 2025-era upstream that forgot the session refuses its requests (404).
+        const session = client.transport?.sessionId !== undefined;
         // A lost connection the connector ended on purpose fails with the connector's reason.
-        const error = isConnectionFailure(caught) ? (connector.endedBy?.(client) ?? caught) : caught;
-        if (signal.aborted || !isConnectionFailure(error)) throw error;
+        const error = isConnectionLost(caught, session) ? (connector.endedBy?.(client) ?? caught) : caught;
+        if (signal.aborted || !isConnectionLost(error, session)) throw error;
         connector.discard(client);
         if (fresh || attempt > 0 || !mayRetry(error)) throw error;
+      } finally {
+        lease.release?.();
       }
     }
   }

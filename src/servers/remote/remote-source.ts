@@ -1,9 +1,11 @@
+import type { Logger } from '../../shared/logger.ts';
 import { outgoingVia, VIA_HEADER } from '../../shared/via.ts';
 import type { ListKind } from '../list-changes.ts';
 import type { OutboundGuard } from '../outbound.ts';
 import type { HeldCallLink } from './held-call-relay.ts';
 import { createProxySource, type RemoteSource } from './proxy-source.ts';
 import { createResourceWatches } from './resource-watch.ts';
+import type { DroppedTool } from './tool-listing.ts';
 import { buildUpstreamHeaders, createUpstreamConnector } from './upstream-connection.ts';
 import { withResourceWatches } from './watched-source.ts';
 
@@ -32,6 +34,8 @@ export interface RemoteSourceOptions {
   onWatchError?: (error: unknown, uri: string | undefined) => void;
   /** Lets a retry answering the upstream's question reach the call on any node (see `ProxySourceOptions`). */
   heldCalls?: HeldCallLink | undefined;
+  /** Told of the upstream's tools left out of a listing because they are invalid (a child logger naming the server). */
+  logger?: Pick<Logger, 'warn'> | undefined;
 }
 
 /**
@@ -47,7 +51,7 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Omit<
   const watches = createResourceWatches({
     // Opening a connection is what subscribes the watched resources on it.
     reconnect: async () => {
-      await connector.acquire(() => AbortSignal.timeout(connectTimeoutMs));
+      (await connector.acquire(() => AbortSignal.timeout(connectTimeoutMs))).release?.();
     },
     onError: (error, uri) => options.onWatchError?.(error, uri),
   });
@@ -62,6 +66,7 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Omit<
     eraCache: options.eraCache,
     onListsChanged: options.onListsChanged,
     watches,
+    onToolsDropped: (dropped) => logDropped(options.logger, upstream, dropped),
   });
   const proxy = createProxySource({
     connector,
@@ -71,6 +76,19 @@ export function createRemoteSource(options: RemoteSourceOptions): Required<Omit<
     heldCalls: options.heldCalls,
   });
   return withResourceWatches(proxy, watches);
+}
+
+/** Invalid tools named in the log in one listing, at most: an upstream may list any number. */
+const MAX_LOGGED_DROPS = 20;
+
+/** Logs the tools a listing left out, each with its reason, so that an admin can have the upstream fixed. */
+function logDropped(logger: Pick<Logger, 'warn'> | undefined, upstream: string, dropped: DroppedTool[]): void {
+  for (const { name, reason } of dropped.slice(0, MAX_LOGGED_DROPS)) {
+    logger?.warn({ upstream, tool: name, reason }, 'dropped an invalid tool from the upstream’s listing');
+  }
+  if (dropped.length > MAX_LOGGED_DROPS) {
+    logger?.warn({ upstream, more: dropped.length - MAX_LOGGED_DROPS }, 'dropped more invalid tools from the upstream’s listing');
+  }
 }
 
 /** The outbound requests with the chain of the request being served (via.ts), so that a loop back to this gateway is refused. */

@@ -3,10 +3,12 @@ import { setMaxListeners } from 'node:events';
 import { Client, SdkHttpError, StreamableHTTPClientTransport, type ListChangedHandlers, type PriorDiscovery } from '@modelcontextprotocol/client';
 import type { ListKind } from '../list-changes.ts';
 import type { OutboundFetch, OutboundRequest } from '../outbound.ts';
+import { checkingAnswers } from './checked-fetch.ts';
 import { createDirectCall, type DirectCall } from './direct-call.ts';
 import type { ResourceWatches } from './resource-watch.ts';
-import { relayResourceUpdates, subscribeOnClient } from './watched-source.ts';
+import { LenientListingClient, ListingTransport, type DroppedTool } from './tool-listing.ts';
 import { isTimeout, UpstreamError } from './upstream-error.ts';
+import { relayResourceUpdates, subscribeOnClient } from './watched-source.ts';
 
 const CLIENT_INFO = { name: 'botgate', version: '0.1.0' };
 
@@ -51,6 +53,8 @@ export interface UpstreamConnectionOptions {
   onListsChanged?: ((lists: ListKind[]) => void) | undefined;
   /** Told of each connection that opens and closes, and of the resource updates arriving on it (see `ResourceWatches`). */
   watches?: Pick<ResourceWatches, 'connected' | 'disconnected' | 'deliver'> | undefined;
+  /** Told of the invalid tools left out of a listing answer, which keeps the upstream's valid tools (see `LenientListingClient`). */
+  onToolsDropped?: ((dropped: DroppedTool[]) => void) | undefined;
 }
 
 /** Changes arriving in a burst are told once. */
@@ -104,6 +108,10 @@ interface Connection {
   directCall: DirectCall | undefined;
   /** Aborted when the connection closes, ending its direct calls. */
   lifetime: AbortController;
+  /** Leases held and direct calls under way: a replaced connection closes once none are left. */
+  calls: number;
+  /** Replaced after a failure: no new call goes to it, and it closes once its calls are done. */
+  retired: boolean;
 }
 
 /** A connection being established, and once it is, the connection. */
@@ -116,6 +124,8 @@ export interface UpstreamLease {
   fresh: boolean;
   /** Set on a 2025-era HTTP session: `tools/call` without the client's overhead, behaving as `client.callTool`. */
   directCall?: DirectCall | undefined;
+  /** Says the call is done with the connection: one replaced meanwhile closes once nothing runs on it. Idempotent. */
+  release?(): void;
 }
 
 /** One lazily (re)established connection to an upstream, shared by all calls of a source. */
@@ -124,9 +134,13 @@ export interface UpstreamConnector {
    * The connected client, connecting first when needed. `wait` gives the
    * signal that bounds waiting for a connection; it is asked for only when
    * there is one to wait for (an open connection is handed out at once).
+   * The lease is to be released once the call is done with it.
    */
   acquire(wait: () => AbortSignal): Promise<UpstreamLease>;
-  /** Forgets a client that failed, so the next call reconnects (and probes the era again). */
+  /**
+   * Replaces a client whose connection is gone, so the next call reconnects
+   * (and probes the era again). Calls under way on it are left to finish.
+   */
   discard(client: Client): void;
   /** Why a client's connection was ended, when the connector ended it for a reason its calls should report. */
   endedBy?(client: Client): Error | undefined;
@@ -151,7 +165,6 @@ export function buildUpstreamHeaders(options: {
   return headers;
 }
 
-/** Waits for `promise`, giving up (not cancelling it) when `signal` aborts. */
 /** A connection being opened, shared by every caller that arrives meanwhile; `connection` once open. */
 export interface PendingConnection<C> {
   promise: Promise<C>;
@@ -168,6 +181,7 @@ export function trackPending<C>(promise: Promise<C>, forget: (entry: PendingConn
   return entry;
 }
 
+/** Waits for `promise`, giving up (not cancelling it) when `signal` aborts. */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
@@ -177,9 +191,9 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
-async function closeConnection({ client, transport, lifetime }: Connection, endSession: boolean): Promise<void> {
+async function closeConnection({ client, transport, lifetime }: Connection): Promise<void> {
   lifetime.abort();
-  if (endSession && transport.sessionId) {
+  if (transport.sessionId) {
     // Ends a 2025-era session so the upstream can free it; a dead upstream must not hold up closing.
     await abortable(transport.terminateSession(), AbortSignal.timeout(TERMINATE_SESSION_MS)).catch(() => undefined);
   }
@@ -203,16 +217,47 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
   // Verdicts are reused only within one authorization context, as the SDK requires.
   const eraKey = `${options.url} ${credentialDigest}`;
   let current: Pending | undefined;
+  // Connections replaced while calls still ran on them: each closes when its last call is done.
+  const retired = new Set<Connection>();
   // Shared by every connection of this upstream, so a burst across calls is told once.
   const directListChanges = debouncedListChanges(options.onListsChanged);
   let closed = false;
 
-  /** Drops the current connection after a failure: the next call reconnects, probing the era again. */
+  /**
+   * Replaces a connection that is gone: the next call reconnects, probing the
+   * era again. Calls under way on it are not failed for it (one that lost the
+   * connection fails on its own); once they are done it closes, ending a
+   * 2025-era session so the upstream need not keep it.
+   */
   function forget(connection: Connection): void {
-    if (current?.connection !== connection) return;
-    current = undefined;
-    options.eraCache?.delete(eraKey);
-    void closeConnection(connection, false);
+    if (current?.connection === connection) {
+      current = undefined;
+      options.eraCache?.delete(eraKey);
+    }
+    if (connection.retired) return;
+    connection.retired = true;
+    if (connection.calls === 0) void closeConnection(connection);
+    else retired.add(connection);
+  }
+
+  /** One call fewer on `connection`; the last one on a replaced connection closes it. */
+  function release(connection: Connection): void {
+    connection.calls -= 1;
+    if (connection.calls === 0 && retired.delete(connection)) void closeConnection(connection);
+  }
+
+  function lease(connection: Connection, fresh: boolean): UpstreamLease {
+    connection.calls += 1;
+    let held = true;
+    return {
+      client: connection.client,
+      fresh,
+      directCall: connection.directCall,
+      release: () => {
+        if (held) release(connection);
+        held = false;
+      },
+    };
   }
 
   function cachedPrior(): PriorDiscovery | undefined {
@@ -224,7 +269,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
 
   async function connect(): Promise<Connection> {
     const listChanged = listChangedHandlers(options.onListsChanged);
-    const client = new Client(CLIENT_INFO, {
+    const client = new LenientListingClient(CLIENT_INFO, {
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
       // Input an upstream asks for is the calling client's to give: passed on, never fulfilled here.
       inputRequired: { autoFulfill: false },
@@ -232,12 +277,12 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
       // (asked-calls.ts); refused otherwise. A 2026-07-28 upstream is told each calling client's own instead.
       capabilities: UPSTREAM_ASKABLE,
       ...(listChanged && { listChanged }),
-    });
+    }, (dropped) => options.onToolsDropped?.(dropped));
     const { watches } = options;
     if (watches) relayResourceUpdates(client, watches);
-    const transport = new StreamableHTTPClientTransport(new URL(options.url), {
+    const transport = new ListingTransport(new URL(options.url), {
       requestInit: { headers: options.headers },
-      fetch: options.fetch,
+      fetch: checkingAnswers(options.fetch),
     });
     const prior = cachedPrior();
     try {
@@ -254,24 +299,32 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
     const lifetime = new AbortController();
     // Each direct call in flight listens for the end of its connection: as many as the upstream's callers.
     setMaxListeners(0, lifetime.signal);
+    const connection: Connection = { client, transport, directCall: undefined, lifetime, calls: 0, retired: false };
     const protocolVersion = transport.protocolVersion;
-    const directCall =
-      client.getProtocolEra() === 'legacy' && protocolVersion
-        ? createDirectCall({
-            url: new URL(options.url),
-            headers: options.headers,
-            sessionId: transport.sessionId,
-            protocolVersion,
-            request: options.request,
-            maxMessageBytes: options.maxMessageBytes,
-            closed: lifetime.signal,
-            onListsChanged: directListChanges,
-            onResourceUpdated: watches && ((update) => watches.deliver(update)),
-          })
-        : undefined;
-    const connection: Connection = { client, transport, directCall, lifetime };
+    if (client.getProtocolEra() === 'legacy' && protocolVersion) {
+      const directCall = createDirectCall({
+        url: new URL(options.url),
+        headers: options.headers,
+        sessionId: transport.sessionId,
+        protocolVersion,
+        request: options.request,
+        maxMessageBytes: options.maxMessageBytes,
+        closed: lifetime.signal,
+        onListsChanged: directListChanges,
+        onResourceUpdated: watches && ((update) => watches.deliver(update)),
+      });
+      // A call holds its connection until answered: one that asked the client something outlives the request that made it.
+      connection.directCall = async (params, callOptions) => {
+        connection.calls += 1;
+        try {
+          return await directCall(params, callOptions);
+        } finally {
+          release(connection);
+        }
+      };
+    }
     if (closed) {
-      await closeConnection(connection, true);
+      await closeConnection(connection);
       throw new UpstreamError(`upstream ${host} unavailable: the source was closed`, 'unavailable');
     }
     if (!prior) {
@@ -298,7 +351,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
     async acquire(wait) {
       if (closed) throw new UpstreamError(`upstream ${host} unavailable: the source was closed`, 'unavailable');
       const open = current?.connection;
-      if (open) return { client: open.client, fresh: false, directCall: open.directCall };
+      if (open) return lease(open, false);
       let fresh = false;
       if (!current) {
         current = trackPending(connect(), (entry) => {
@@ -306,8 +359,7 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
         });
         fresh = true;
       }
-      const { client, directCall } = await abortable(current.promise, wait());
-      return { client, fresh, directCall };
+      return lease(await abortable(current.promise, wait()), fresh);
     },
 
     discard(client) {
@@ -320,7 +372,10 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
       const entry = current;
       current = undefined;
       const connection = await entry?.promise.catch(() => undefined);
-      if (connection) await closeConnection(connection, true);
+      // Replaced connections close too, ending the calls still under way on them.
+      const ending = [...retired, ...(connection ? [connection] : [])];
+      retired.clear();
+      await Promise.all(ending.map((ended) => closeConnection(ended)));
     },
   };
 }

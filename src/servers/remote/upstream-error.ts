@@ -1,4 +1,5 @@
-import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
+import { InsufficientScopeError, ProtocolError, SdkError, SdkErrorCode, SdkHttpError, UnauthorizedError } from '@modelcontextprotocol/client';
+import { findCause } from '../../shared/errors.ts';
 import { findMessageTooLarge } from '../message-limit.ts';
 import { findOutboundRefusal } from '../outbound.ts';
 
@@ -24,6 +25,39 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * What was wrong with the upstream's answer to one request, in words fit for
+ * the tenant: `error` when it answered with something unusable, `unavailable`
+ * when its answer never came whole. It fails that request only.
+ */
+export class AnswerError extends Error {
+  override readonly name = 'AnswerError';
+  constructor(
+    message: string,
+    readonly failure: 'unavailable' | 'error',
+  ) {
+    super(message);
+  }
+}
+
+/** The upstream redirected a request elsewhere than the SDK client follows (its own origin, same method): nothing was sent there. */
+export class RedirectedError extends Error {
+  override readonly name = 'RedirectedError';
+  constructor(
+    readonly status: number,
+    readonly location: URL,
+  ) {
+    super(`Redirect to ${shownLocation(location)} not followed`);
+  }
+}
+
+/** Where a redirect points, without the parts that may carry credentials (userinfo, query, fragment). */
+function shownLocation(location: URL): string {
+  const shown = new URL(location);
+  shown.username = shown.password = shown.search = shown.hash = '';
+  return shown.href;
+}
+
 // SDK errors raised about an answer the upstream gave, not about the connection.
 const ANSWER_ERRORS: ReadonlySet<string> = new Set([
   SdkErrorCode.CapabilityNotSupported,
@@ -32,14 +66,22 @@ const ANSWER_ERRORS: ReadonlySet<string> = new Set([
   SdkErrorCode.UnsupportedResultType,
   SdkErrorCode.InputRequiredRoundsExceeded,
   SdkErrorCode.ListPaginationExceeded,
+  SdkErrorCode.ClientHttpUnexpectedContent,
 ]);
 
-/** Whether an error says the connection is unusable (so it is dropped and re-established next time). */
-export function isConnectionFailure(error: unknown): boolean {
-  if (error instanceof UpstreamError) return error.failure === 'unavailable';
-  // A call that ran past its bound in all was still being answered: the connection is fine.
-  if (error instanceof ProtocolError || findMessageTooLarge(error) || totalTimeoutOf(error) !== undefined) return false;
-  return !(error instanceof SdkError && ANSWER_ERRORS.has(error.code));
+/**
+ * Whether an error shows that the connection itself is gone, so that it is
+ * replaced: the network failed under it, its transport closed, or (`session`:
+ * on a 2025-era session) the upstream no longer knows the session. Anything
+ * else (a call's own timeout, an HTTP error status on its own request, an
+ * answer that is unusable or for another request) fails that call alone.
+ */
+export function isConnectionLost(error: unknown, session: boolean): boolean {
+  if (error instanceof UpstreamError || findOutboundRefusal(error)) return false;
+  if (session && isSessionRefused(error)) return true;
+  if (error instanceof SdkError) return error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.NotConnected;
+  // undici's fetch wraps every network failure so; its requests throw the network error itself.
+  return networkReason(error) !== undefined || (error instanceof TypeError && error.message === 'fetch failed');
 }
 
 /**
@@ -49,6 +91,13 @@ export function isConnectionFailure(error: unknown): boolean {
  */
 export function isRefusedUnrun(error: unknown): boolean {
   return error instanceof SdkHttpError && (error.status === 404 || error.status === 400);
+}
+
+/** A refusal that says the session is unknown: 404, or a 400 whose body speaks of the session. */
+function isSessionRefused(error: unknown): boolean {
+  if (!(error instanceof SdkHttpError)) return false;
+  const text = error.data['text'];
+  return error.status === 404 || (error.status === 400 && typeof text === 'string' && /session/i.test(text));
 }
 
 const NETWORK_CODES: Readonly<Record<string, string>> = {
@@ -102,28 +151,45 @@ function saidInBody(text: unknown): string {
   return `: "${flat.length > 300 ? `${flat.slice(0, 300)}…` : flat}"`;
 }
 
+/** The HTTP status of a refusal of the configured credentials (401, 403), as `HTTP 401 Unauthorized: "…"`; else undefined. */
+function refusedCredentials(error: unknown): string | undefined {
+  if (error instanceof SdkHttpError && (error.status === 401 || error.status === 403)) {
+    return `HTTP ${error.status}${error.statusText ? ` ${error.statusText}` : ''}${saidInBody(error.data['text'])}`;
+  }
+  if (findCause(error, UnauthorizedError)) return 'HTTP 401 Unauthorized';
+  const scope = findCause(error, InsufficientScopeError);
+  return scope && `HTTP 403 Forbidden: insufficient scope${scope.requiredScope ? ` (it asks for "${scope.requiredScope}")` : ''}`;
+}
+
 /** Turns any failure of an upstream operation into an `UpstreamError` naming the host and a short reason. */
 export function toUpstreamError(error: unknown, host: string, timeoutMs: number): UpstreamError {
   if (error instanceof UpstreamError) return error;
+  const failed = (message: string, failure: UpstreamFailure, code?: number) => new UpstreamError(message, failure, code, { cause: error });
   const refusal = findOutboundRefusal(error);
-  if (refusal) return new UpstreamError(`upstream ${host} is not allowed: ${refusal.reason}`, 'refused', undefined, { cause: error });
-  if (error instanceof ProtocolError) {
-    return new UpstreamError(`upstream ${host} answered with an error: ${error.message}`, 'error', error.code, { cause: error });
-  }
+  if (refusal) return failed(`upstream ${host} is not allowed: ${refusal.reason}`, 'refused');
+  if (error instanceof ProtocolError) return failed(`upstream ${host} answered with an error: ${error.message}`, 'error', error.code);
   const maxTotal = totalTimeoutOf(error);
   if (maxTotal !== undefined) {
-    return new UpstreamError(`upstream ${host} took too long: the call ran past ${maxTotal} ms, the most one call may take, progress or not`, 'error', undefined, {
-      cause: error,
-    });
+    return failed(`upstream ${host} took too long: the call ran past ${maxTotal} ms, the most one call may take, progress or not`, 'error');
   }
-  if (!isConnectionFailure(error)) {
-    const message = findMessageTooLarge(error)?.message ?? (error instanceof Error ? error.message : String(error));
-    return new UpstreamError(`upstream ${host} gave an unusable answer: ${message}`, 'error', undefined, { cause: error });
+  const redirect = findCause(error, RedirectedError);
+  if (redirect) {
+    // Following it could hand the configured credentials to another server.
+    const to = shownLocation(redirect.location);
+    return failed(`upstream ${host} redirected the request to ${to}, and redirects are not followed: if the server moved there, change its URL`, 'error');
   }
+  const credentials = refusedCredentials(error);
+  if (credentials) {
+    return failed(`upstream ${host} refused the credentials configured for this server (${credentials}): an admin should check its token and headers`, 'error');
+  }
+  const answer = findCause(error, AnswerError);
+  if (answer?.failure === 'unavailable') return failed(`upstream ${host} unavailable: ${answer.message}`, 'unavailable');
+  const unusable = answer ?? findMessageTooLarge(error) ?? (error instanceof SdkError && ANSWER_ERRORS.has(error.code) ? error : undefined);
+  if (unusable) return failed(`upstream ${host} gave an unusable answer: ${unusable.message}`, 'error');
   const reason =
     networkReason(error) ??
     (isTimeout(error) ? `no answer within ${timeoutMs} ms` : undefined) ??
     (error instanceof SdkHttpError ? `HTTP ${error.status}${error.statusText ? ` ${error.statusText}` : ''}${saidInBody(error.data['text'])}` : undefined) ??
     (error instanceof Error ? error.message : String(error));
-  return new UpstreamError(`upstream ${host} unavailable: ${reason}`, 'unavailable', undefined, { cause: error });
+  return failed(`upstream ${host} unavailable: ${reason}`, 'unavailable');
 }
