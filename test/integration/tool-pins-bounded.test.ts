@@ -48,6 +48,33 @@ describeEachDatabase('tool pinning: what one tool definition may cost', (use) =>
     expect(check.error).toMatch(/^1 listed tool is withheld: "huge" \(its definition is 1,048,\d{3} bytes of JSON/);
   });
 
+  it('pins no more tools, nor bytes of definitions, than the limits for one server, and says why the rest are withheld', async () => {
+    const { db } = use();
+    const { servers, tenant, upstream, pinned } = await setupPinnedUpstream(db);
+    const tool = (name: string, description = `The ${name} tool.`): Tool => ({ name, description, inputSchema: { type: 'object' } });
+    // An upstream naming fresh tools at every listing: pins stay for tools no longer listed, so they would add up.
+    let round = 1;
+    upstream.list = () => [ECHO, tool(`fresh-${round}-a`), tool(`fresh-${round}-b`)];
+    const source = pinned({ tools: 4, bytes: 1024 * 1024 });
+
+    expect(names(await source.listTools(signal))).toEqual(['echo', 'fresh-1-a', 'fresh-1-b']);
+    round = 2;
+    expect(names(await source.listTools(signal))).toEqual(['echo', 'fresh-2-a']);
+    const refused = await source.callTool('fresh-2-b', {}, callContext);
+    expect(textOf(refused)).toMatch(/^The tool "fresh-2-b" of server "up" is withheld: the server already has 4 tools pinned, the most the gateway keeps for one server\./);
+    round = 3;
+    expect(names(await source.listTools(signal))).toEqual(['echo']);
+    expect((await servers.pins.list(tenant, 'up')).map((p) => p.name).sort()).toEqual(['echo', 'fresh-1-a', 'fresh-1-b', 'fresh-2-a']);
+    // Pinned tools still listed are served as before.
+    expect(textOf(await source.callTool('echo', {}, callContext))).toBe('ran echo');
+
+    // And by bytes: a definition that would pass the bytes kept is withheld the same way.
+    upstream.list = () => [ECHO, tool('big', randomText(64 * 1024))];
+    const small = pinned({ tools: 100, bytes: 32 * 1024 });
+    expect(names(await small.listTools(signal))).toEqual(['echo']);
+    expect(textOf(await small.callTool('big', {}, callContext))).toMatch(/is withheld: the server's pinned tool definitions already hold [\d,]+ bytes; with this one they would pass the 32,768/);
+  });
+
   it('audits a changed definition with a diff cut to 16 KiB and hashes instead of copies, at most once an hour while one awaits approval', async () => {
     const { db } = use();
     const { servers, tenant, server, upstream, pinned, events } = await setupPinnedUpstream(db);

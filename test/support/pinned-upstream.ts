@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import pino from 'pino';
 import { createPinnedSource } from '../../src/servers/pinning/index.ts';
+import type { PinLimits } from '../../src/servers/pinning/pinned-source.ts';
 import { createServersModule, type SourcePool, type ToolSource } from '../../src/servers/index.ts';
 import { checkServer } from '../../src/servers/server-check.ts';
 import { createInProcessChangeBus } from '../../src/shared/change-bus.ts';
@@ -52,8 +53,8 @@ export async function setupPinnedUpstream(db: Db, slug = 'up') {
     },
     close: async () => undefined,
   };
-  const pinned = () =>
-    createPinnedSource({ source, db, tenantId: tenant.id, serverId: server.id, serverSlug: slug, auditContext: operator });
+  const pinned = (limits?: PinLimits) =>
+    createPinnedSource({ source, db, tenantId: tenant.id, serverId: server.id, serverSlug: slug, auditContext: operator, ...(limits && { limits }) });
   const events = async (action: string) => (await tenancy.audit.list(tenant.id, { action, limit: 100 })).events;
   /** What `server status` reports for the server, checked through `through`; and what it logged. */
   async function status(through: ToolSource) {

@@ -7,7 +7,7 @@ import { errorResult, ToolError, unavailableResult, type ToolCallOutcome, type T
 import { definitionChangeAudit } from './definition-audit.ts';
 import { checkListedTools, type PinnableTool, type RefusedTool } from './tool-check.ts';
 import { cutText } from './tool-definition.ts';
-import { insertToolPin, listToolPins, markToolPending } from './tool-pin.repository.ts';
+import { insertToolPin, listToolPins, markToolPending, measureToolPins } from './tool-pin.repository.ts';
 
 export interface PinnedSourceOptions<S extends ToolSource<ToolCallOutcome>> {
   /** The upstream whose tool definitions are pinned. */
@@ -20,6 +20,14 @@ export interface PinnedSourceOptions<S extends ToolSource<ToolCallOutcome>> {
   auditContext: RequestContext;
   /** Told after a changed definition is recorded as pending: the tool is withheld from now on. */
   notifyToolsChanged?: NotifyToolsChanged;
+  /** The most tools, and bytes of their definitions, kept pinned for the server; `PIN_LIMITS` by default. */
+  limits?: PinLimits;
+}
+
+/** See `PinnedSourceOptions.limits`. */
+export interface PinLimits {
+  tools: number;
+  bytes: number;
 }
 
 /**
@@ -29,6 +37,22 @@ export interface PinnedSourceOptions<S extends ToolSource<ToolCallOutcome>> {
  * database a bounded amount an hour, whoever lists.
  */
 const REAUDIT_INTERVAL_MS = 60 * 60_000;
+/**
+ * The most tools, and bytes of their definitions, one server may have pinned.
+ * Pins are kept for tools the upstream no longer lists too, so an upstream
+ * listing new tools at every listing would otherwise grow them without end.
+ */
+export const PIN_LIMITS: PinLimits = { tools: 2_000, bytes: 32 * 1024 * 1024 };
+
+/** Why a new tool of `bytes` cannot be pinned beside what the server keeps; undefined when it can. */
+function pinLimitReason(limits: PinLimits, kept: { count: number; bytes: number }, bytes: number): string | undefined {
+  if (kept.count >= limits.tools) return `the server already has ${limits.tools.toLocaleString('en-US')} tools pinned, the most the gateway keeps for one server`;
+  if (kept.bytes + bytes > limits.bytes) {
+    return `the server's pinned tool definitions already hold ${kept.bytes.toLocaleString('en-US')} bytes; with this one they would pass the ${limits.bytes.toLocaleString('en-US')} the gateway keeps for one server`;
+  }
+  return undefined;
+}
+
 /** Refused tool names a source remembers having audited; past this, further ones are withheld unaudited until some are forgotten. */
 const MAX_REFUSALS_REMEMBERED = 1_000;
 
@@ -79,7 +103,7 @@ export function refusedToolsOf(source: object): RefusedTool[] {
  * prompts) passes through.
  */
 export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(options: PinnedSourceOptions<S>): S {
-  const { source, db, tenantId, serverId, serverSlug, auditContext, notifyToolsChanged } = options;
+  const { source, db, tenantId, serverId, serverSlug, auditContext, notifyToolsChanged, limits = PIN_LIMITS } = options;
   // Tool name → digest of the definition last listed and found pinned; replaced on every list.
   let verified = new Map<string, string>();
   // Tools the last list withheld, and why, so a call to one is refused with the reason.
@@ -100,19 +124,32 @@ export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(option
    * whether this call newly withheld a tool (so listeners are told once per
    * change, on whichever node noticed it).
    */
-  function checkPins(unverified: PinnableTool[], refusals: RefusedTool[]): Promise<{ matching: Set<string>; newlyPending: boolean }> {
+  function checkPins(
+    unverified: PinnableTool[],
+    refusals: RefusedTool[],
+  ): Promise<{ matching: Set<string>; newlyPending: boolean; overLimit: Map<string, string> }> {
     return withTenant(db, tenantId, async (trx) => {
       const names = unverified.map((seen) => seen.tool.name);
       const pins = new Map((await listToolPins(trx, tenantId, serverId, { names })).map((pin) => [pin.toolName, pin]));
       const matching = new Set<string>();
+      // New tools not pinned because the server's pins are full, and why.
+      const overLimit = new Map<string, string>();
       let newlyPending = false;
       const replacesBefore = new Date(Date.now() - REAUDIT_INTERVAL_MS);
-      for (const { tool, definition, digest } of unverified) {
+      // What the server's pins hold already, read only when there are new tools to pin.
+      let kept = unverified.some((seen) => !pins.has(seen.tool.name)) ? await measureToolPins(trx, tenantId, serverId) : { count: 0, bytes: 0 };
+      for (const { tool, definition, digest, bytes } of unverified) {
         const candidate = { tenantId, serverId, toolName: tool.name, digest, definition };
         let pin = pins.get(tool.name);
         if (!pin) {
+          const full = pinLimitReason(limits, kept, bytes);
+          if (full) {
+            overLimit.set(tool.name, full);
+            continue;
+          }
           // First seen is trusted: the admin chose this upstream.
           if (await insertToolPin(trx, candidate)) {
+            kept = { count: kept.count + 1, bytes: kept.bytes + bytes };
             matching.add(tool.name);
             continue;
           }
@@ -146,7 +183,7 @@ export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(option
           after: { server: serverSlug, tool: cutText(name, 128), reason, ...(bytes !== undefined && { bytes, sha256 }) },
         });
       }
-      return { matching, newlyPending };
+      return { matching, newlyPending, overLimit };
     });
   }
 
@@ -155,15 +192,22 @@ export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(option
     const unverified = pinnable.filter((s) => verified.get(s.tool.name) !== s.digest);
     const now = Date.now();
     const refusals = refusalsToAudit(refused, now);
-    const { matching, newlyPending } =
-      unverified.length > 0 || refusals.length > 0 ? await checkPins(unverified, refusals) : { matching: new Set<string>(), newlyPending: false };
+    const { matching, newlyPending, overLimit } =
+      unverified.length > 0 || refusals.length > 0
+        ? await checkPins(unverified, refusals)
+        : { matching: new Set<string>(), newlyPending: false, overLimit: new Map<string, string>() };
     for (const { name } of refusals) refusalsAudited.set(cutText(name, 128), now);
     if (newlyPending) notifyToolsChanged?.(tenantId, serverSlug);
     const passed = pinnable.filter((s) => verified.get(s.tool.name) === s.digest || matching.has(s.tool.name));
     verified = new Map(passed.map((s) => [s.tool.name, s.digest]));
     withheld = new Map<string, Withholding>([
       ...refused.map(({ name, reason }) => [name, { awaitsApproval: false, reason }] as const),
-      ...pinnable.filter((s) => !verified.has(s.tool.name)).map((s) => [s.tool.name, { awaitsApproval: true }] as const),
+      ...pinnable
+        .filter((s) => !verified.has(s.tool.name))
+        .map((s): [string, Withholding] => {
+          const reason = overLimit.get(s.tool.name);
+          return [s.tool.name, reason === undefined ? { awaitsApproval: true } : { awaitsApproval: false, reason }];
+        }),
     ]);
     return passed.map((s) => s.tool);
   }

@@ -17,6 +17,8 @@ export interface PinnableTool {
   tool: Tool;
   definition: ToolDefinition;
   digest: string;
+  /** Bytes of the definition's canonical JSON. */
+  bytes: number;
 }
 
 /** A listed tool withheld whatever an admin approves, and why. */
@@ -75,7 +77,7 @@ export function checkListedTools(tools: readonly Tool[]): { pinnable: PinnableTo
       refused.set(name, { name, reason, bytes, sha256: sha256Hex(json) });
       continue;
     }
-    pinnable.push({ tool, definition, digest: sha256Hex(json) });
+    pinnable.push({ tool, definition, digest: sha256Hex(json), bytes });
   }
   return { pinnable, refused: [...refused.values()] };
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Tx } from '../../shared/db.ts';
 import type { ToolDefinition } from './tool-definition.ts';
 
@@ -48,6 +49,17 @@ export async function listToolPins(
   if (options.forUpdate) query = query.forUpdate();
   const rows = await query.orderBy('tool_name').execute();
   return rows.map(toPin);
+}
+
+/** How many tools of one server are pinned, and the bytes of their definitions' JSON. */
+export async function measureToolPins(trx: Tx, tenantId: string, serverId: string): Promise<{ count: number; bytes: number }> {
+  const row = await trx
+    .selectFrom('tool_pins')
+    .select((eb) => [eb.fn.countAll<string>().as('count'), sql<string>`coalesce(sum(octet_length(definition::text)), 0)`.as('bytes')])
+    .where('tenant_id', '=', tenantId)
+    .where('server_id', '=', serverId)
+    .executeTakeFirstOrThrow();
+  return { count: Number(row.count), bytes: Number(row.bytes) };
 }
 
 /** Pins a tool seen for the first time; false when another request pinned it first. */
