@@ -32,10 +32,21 @@ function hasOnePlainHost(text: string): boolean {
   }
 }
 
+/** Whether the URL names the user to connect as: pg would otherwise take the gateway's own (PGUSER, the system user). */
+function namesUser(text: string): boolean {
+  try {
+    return new URL(text).username !== '';
+  } catch {
+    return false;
+  }
+}
+
 const postgresUrl = z
   .string()
+  .max(4096, 'must be at most 4096 characters')
   .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL')
-  .refine(hasOnePlainHost, 'must name one host, with no parameters besides sslmode, ssl, application_name and connect_timeout');
+  .refine(hasOnePlainHost, 'must name one host, with no parameters besides sslmode, ssl, application_name and connect_timeout')
+  .refine(namesUser, 'must name the user to connect as: postgres://user:password@host/database');
 
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 

@@ -8,6 +8,7 @@ import { registerDescribeTableTool } from './tools/describe-table.ts';
 import { registerListSchemasTool } from './tools/list-schemas.ts';
 import { registerListTablesTool } from './tools/list-tables.ts';
 import { registerQueryTool } from './tools/query.ts';
+import { parseIntoClientConfig } from 'pg-connection-string';
 
 const positiveInteger = z.number().int().positive();
 
@@ -27,11 +28,31 @@ const optionsSchema = z.object({
  * whatever the URL's `sslmode` says (pg would let the URL's win).
  */
 function connectionConfig(url: string, ca: string | undefined): ClientConfig {
-  if (ca === undefined) return { connectionString: url };
+  // Parsed as pg parses it, but handed over as settings: with a connection string,
+  // pg would read the parts it leaves out from the environment after ours.
+  const credentials = credentialsOf(url);
+  if (ca === undefined) return { ...parseIntoClientConfig(url), ...credentials };
   const withoutTlsParams = new URL(url);
   withoutTlsParams.searchParams.delete('sslmode');
   withoutTlsParams.searchParams.delete('ssl');
-  return { connectionString: withoutTlsParams.toString(), ssl: { ca } };
+  return { ...parseIntoClientConfig(withoutTlsParams.toString()), ssl: { ca }, ...credentials };
+}
+
+/**
+ * The user, password, database and port the URL names, given to pg outright: what
+ * the URL leaves out, pg would take from the gateway's own environment
+ * (PGUSER, PGPASSWORD, ~/.pgpass, the system user), handing the operator's
+ * credentials to a tenant's database. No password is an empty one; no
+ * database is the user's, as PostgreSQL's default.
+ */
+function credentialsOf(url: string): Pick<ClientConfig, 'user' | 'password' | 'database' | 'port'> {
+  const parsed = new URL(url);
+  const user = decodeURIComponent(parsed.username);
+  if (user === '') throw new Error('the database URL names no user');
+  const password = decodeURIComponent(parsed.password);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || user;
+  // A function, as an empty string would make pg look in the environment after all.
+  return { user, password: () => Promise.resolve(password), database, port: Number(parsed.port) || 5432 };
 }
 
 export type DatabaseSourceOptions = z.input<typeof optionsSchema> & {
