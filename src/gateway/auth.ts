@@ -7,6 +7,7 @@ import {
   type Permission,
   type Principal,
   type SessionService,
+  type TenancyModule,
   type ValidSession,
 } from '../tenancy/index.ts';
 import { bindPrincipalToLog, principalOf } from './http.ts';
@@ -103,6 +104,20 @@ export function requirePermission(permission: Permission): RequestHandler {
   return (_req, res, next) => {
     const reason = denialReason(principalOf(res), permission);
     if (reason) throw new AppError('forbidden', reason);
+    next();
+  };
+}
+
+/** When the key acting expires; null for a person, or a key that does not. */
+export async function actingKeyExpiry(tenancy: TenancyModule, principal: Principal): Promise<Date | null> {
+  return principal.keyId === null ? null : (await tenancy.apiKeys.get(principal.tenant.id, principal.keyId)).expiresAt;
+}
+
+/** 403 for a key that expires: what the route makes (a member, an invitation) would outlast it. */
+export function requireLastingKey(tenancy: TenancyModule, what: string): RequestHandler {
+  return async (_req, res, next) => {
+    const expiresAt = await actingKeyExpiry(tenancy, principalOf(res));
+    if (expiresAt !== null) throw new AppError('forbidden', `a key that expires may not ${what}, which would outlast it`);
     next();
   };
 }

@@ -72,6 +72,25 @@ export function roleAllows(role: Role, permission: Permission): boolean {
   return ROLE_PERMISSIONS[role].includes(permission);
 }
 
+/**
+ * What a key restricted to some tools may not do: each could widen what it
+ * reaches (a filesystem server's roots, a bot's attachments, a new person).
+ */
+const WIDENING: ReadonlySet<Permission> = new Set(['servers:write', 'bots:write', 'members:write', 'invitations:write']);
+
+/** Why a key is too narrow for a permission that gives more than it has; undefined for a person, or a key broad enough. */
+function narrowKeyDenial(principal: Principal, permission: Permission): string | undefined {
+  if (principal.keyId === null) return undefined;
+  if (principal.tools !== null && WIDENING.has(permission)) {
+    return `this key is restricted to some tools, so it may not use ${permission}: that could widen what it reaches`;
+  }
+  // A person added or invited gets every scope of the role: only a key holding them may do it.
+  if ((permission === 'members:write' || permission === 'invitations:write') && !(principal.scopes.includes('mcp') && principal.scopes.includes('admin'))) {
+    return `${permission} needs a key with both the "mcp" and "admin" scopes, as the people it adds get every scope of their role`;
+  }
+  return undefined;
+}
+
 /** Why a principal may not do something, or undefined when it may. */
 export function denialReason(principal: Principal, permission: Permission): string | undefined {
   if (!scopeAllows(principal.scopes, permission)) {
@@ -81,7 +100,7 @@ export function denialReason(principal: Principal, permission: Permission): stri
   if (!roleAllows(principal.role, permission)) {
     return `the role "${principal.role}" does not allow ${permission}`;
   }
-  return undefined;
+  return narrowKeyDenial(principal, permission);
 }
 
 /** Whether someone of role `inviter` may invite a person as `role`: only an owner makes owners. */

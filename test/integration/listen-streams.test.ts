@@ -53,7 +53,7 @@ describe('listen streams still waiting for their upstreams', () => {
     server = http.createServer((req, res) => {
       void (async () => {
         const body: unknown = JSON.parse(await readBody(req));
-        const scope = { tenantId: 'tenant-a', server: undefined, mayUseServer: () => true, watchResource };
+        const scope = { tenantId: 'tenant-a', server: undefined, mayUseServer: () => true, watchResource, credentialHolds: async () => true };
         await listen.serve(Object.assign(req, { auth: { token: 't', clientId: 'c', scopes: ['mcp'] } }), res, scope, body);
       })().catch((error: unknown) => {
         res.writeHead(error instanceof AppError && error.code === 'rate_limited' ? 429 : 500).end(String(error));

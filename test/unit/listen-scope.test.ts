@@ -5,7 +5,7 @@ import { mayUseServer } from '../../src/tenancy/index.ts';
 
 const scope = (overrides: Partial<ListenScope> & { tools?: string[] | null } = {}): ListenScope => {
   const tools = overrides.tools ?? null;
-  return { tenantId: 'tenant-a', server: undefined, mayUseServer: (slug) => mayUseServer(tools, slug), watchResource: () => undefined, ...overrides };
+  return { tenantId: 'tenant-a', server: undefined, mayUseServer: (slug) => mayUseServer(tools, slug), watchResource: () => undefined, credentialHolds: async () => true, ...overrides };
 };
 
 const change = (tenantId: string, server: unknown, lists: unknown = ['tools', 'prompts', 'resources']): ChangeEvent => ({

@@ -4,9 +4,12 @@ import type { Principal, Role, Scope } from '../../src/tenancy/types.ts';
 
 const PERMISSIONS: Permission[] = ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write', 'conversations:read', 'tenant:delete'];
 
-/** What each role may do with an `admin` key: the whole table, written out rather than derived. */
+/**
+ * What each role may do with an `admin` key: the whole table, written out rather than derived.
+ * An owner's `admin` key may not add members: they would get the `mcp` scope it lacks (see below).
+ */
 const ALLOWED_WITH_ADMIN_SCOPE: Record<Role, Permission[]> = {
-  owner: ['keys:read', 'keys:write', 'members:read', 'members:write', 'audit:read', 'bots:read', 'bots:write', 'conversations:read', 'tenant:delete'],
+  owner: ['keys:read', 'keys:write', 'members:read', 'audit:read', 'bots:read', 'bots:write', 'conversations:read', 'tenant:delete'],
   admin: ['keys:read', 'keys:write', 'members:read', 'audit:read', 'bots:read', 'bots:write', 'conversations:read'],
   member: ['bots:read', 'conversations:read'],
   auditor: ['members:read', 'audit:read', 'bots:read'],
@@ -53,7 +56,7 @@ describe('denialReason', () => {
 
   it('covers every role, scope and permission in the matrix', () => {
     expect(cases).toHaveLength(4 * 3 * 9);
-    expect(cases.filter((c) => c.allowed)).toHaveLength(21 + 15);
+    expect(cases.filter((c) => c.allowed)).toHaveLength(20 + 15);
   });
 
   it('blames the missing scope first, naming what would be needed', () => {
@@ -64,6 +67,24 @@ describe('denialReason', () => {
       'this key lacks the "read" or "admin" scope needed for audit:read',
     );
     expect(denialReason(principal('member', ['read']), 'members:write')).toMatch(/"admin" scope/);
+  });
+
+  it('keeps a key from widening what it reaches: people only with every scope, servers and bots only unrestricted', () => {
+    const key = (scopes: Scope[], tools: string[] | null = null): Principal => ({ ...principal('owner', scopes), tools });
+    const person: Principal = { ...principal('owner', ['admin']), keyId: null, actor: { type: 'user', id: '00000000-0000-4000-8000-000000000003' } };
+    expect(denialReason(key(['mcp', 'admin']), 'members:write')).toBeUndefined();
+    expect(denialReason(person, 'members:write')).toBeUndefined();
+    expect(denialReason(key(['admin']), 'members:write')).toBe(
+      'members:write needs a key with both the "mcp" and "admin" scopes, as the people it adds get every scope of their role',
+    );
+    expect(denialReason(key(['admin']), 'invitations:write')).toMatch(/needs a key with both/);
+    for (const permission of ['servers:write', 'bots:write', 'members:write', 'invitations:write'] as const) {
+      expect(denialReason(key(['mcp', 'admin'], ['files']), permission)).toBe(
+        `this key is restricted to some tools, so it may not use ${permission}: that could widen what it reaches`,
+      );
+    }
+    expect(denialReason(key(['mcp', 'admin'], ['files']), 'keys:write')).toBeUndefined();
+    expect(denialReason(key(['mcp', 'admin'], ['files']), 'servers:read')).toBeUndefined();
   });
 
   it('blames the role when the scope would be enough', () => {

@@ -18,7 +18,12 @@ export interface ListenScope {
   mayUseServer(slug: string): boolean;
   /** Hears of updates to a resource the endpoint publishes (see `ContentCatalog.watchResource`). */
   watchResource(uri: string, listener: ResourceWatchListener): (() => void) | undefined;
+  /** Whether the credential that opened the stream still holds: not revoked, not expired. */
+  credentialHolds(): Promise<boolean>;
 }
+
+/** How often an open stream's credential is checked again: a revoked or expired key's stream ends within this. */
+export const RECHECK_CREDENTIAL_MS = 10_000;
 
 /** Streams one tenant may hold open on one node; each holds a connection. */
 const MAX_STREAMS_PER_TENANT = 256;
@@ -125,7 +130,9 @@ export interface ListenStreams {
  * as long as the handler; when `stopping` aborts, every open stream is ended
  * gracefully so draining need not wait, and when a tenant is deleted (on any
  * node), its streams on this node end. A stream whose watched server closes
- * (reconfigured, deleted) ends too, so its client listens again.
+ * (reconfigured, deleted) ends too, so its client listens again; so does one
+ * whose credential was revoked or expired (checked every
+ * `RECHECK_CREDENTIAL_MS`).
  */
 export function createListenStreams(options: {
   changes: ChangeBus;
@@ -137,6 +144,8 @@ export function createListenStreams(options: {
   maxStreamsPerTenant?: number;
   /** How long a stream waits for its upstreams' answers before it is acknowledged. Default `ACCEPT_WAIT_MS`. */
   acceptWaitMs?: number;
+  /** How often an open stream's credential is checked again. Default `RECHECK_CREDENTIAL_MS`. */
+  recheckCredentialMs?: number;
 }): ListenStreams {
   const { changes, factory, logger, stopping } = options;
   const maxStreams = options.maxStreamsPerTenant ?? MAX_STREAMS_PER_TENANT;
@@ -211,7 +220,16 @@ export function createListenStreams(options: {
       handler = created;
       const held = perTenant.get(scope.tenantId) ?? new Set<McpHttpHandler>();
       perTenant.set(scope.tenantId, held.add(created));
+      // A key revoked, or expired, while its stream is open: the stream ends, as its next request would be refused.
+      const recheck = setInterval(() => {
+        scope.credentialHolds().then(
+          (holds) => holds || end([created]),
+          (error: unknown) => logger.warn({ err: error }, 'checking a listen stream’s credential failed; checked again later'),
+        );
+      }, options.recheckCredentialMs ?? RECHECK_CREDENTIAL_MS);
+      recheck.unref();
       res.once('close', () => {
+        clearInterval(recheck);
         held.delete(created);
         if (held.size === 0 && perTenant.get(scope.tenantId) === held) perTenant.delete(scope.tenantId);
       });

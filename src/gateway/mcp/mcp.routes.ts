@@ -126,6 +126,15 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     if (value) res.set('www-authenticate', value);
   }
 
+  /** Whether the request's credential still authenticates: for a stream open long after it was checked. */
+  async function credentialHolds(req: Request): Promise<boolean> {
+    const token = bearerToken(req.get('authorization'));
+    if (!token) return false;
+    if (token.startsWith(RUN_CREDENTIAL_PREFIX)) return deps.credentials.resolve(token) !== undefined;
+    if (deps.oauth?.handles(token)) return (await deps.oauth.authenticate(token, `${req.baseUrl}${req.path}`)) !== undefined;
+    return Boolean(await deps.tenancy.apiKeys.authenticate(token));
+  }
+
   /**
    * Authenticates the API key, run credential or OAuth access token; checks the
    * tenant in the path and the `mcp` scope.
@@ -263,6 +272,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
         server: state.server,
         mayUseServer: (slug) => mayUseServer(principal.tools, slug),
         watchResource: (uri, listener) => state.content.watchResource(uri, listener),
+        credentialHolds: () => credentialHolds(req),
       };
       return listen.serve(message, res, scope, body);
     };
@@ -356,7 +366,8 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     const slug = param(req, 'server');
     const runtime = (await deps.servers.servers.listRuntime(principal.tenant)).find((s) => s.slug === slug);
     if (!runtime) throw new AppError('not_found', 'server not found');
-    if (!mayUseServer(principal.tools, slug)) throw new AppError('forbidden', `this key may not use the server ${slug}`);
+    // A server the key may not use looks like one that does not exist, as it does in the aggregate.
+    if (!mayUseServer(principal.tools, slug)) throw new AppError('not_found', 'server not found');
     const catalogs = catalogsFor(await entriesFor(principal, [runtime]), false);
     await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/${slug}`, server: slug });
   });
@@ -367,7 +378,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     // Read once with its key: an ask on this endpoint needs no second read.
     const loaded = await deps.bots.bots.forRun(principal.tenant, slug);
     const bot = loaded.info;
-    if (!mayUseTool(principal.tools, BOTS_NAMESPACE, bot.slug)) throw new AppError('forbidden', `this key may not use the bot ${slug}`);
+    if (!mayUseTool(principal.tools, BOTS_NAMESPACE, bot.slug)) throw new AppError('not_found', 'bot not found');
     const entry = botEntry({ ...askContext(res, principal), loadedBot: loaded }, bot, deps.bots.conversations);
     const catalogs = catalogsFor([entry], false);
     await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/bots/${bot.slug}`, server: BOTS_NAMESPACE });

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { Router, type Response } from 'express';
 import * as z from 'zod';
 import type { BotRunEvent, BotsModule } from '../../bots/index.ts';
-import { denialReason } from '../../tenancy/index.ts';
+import { denialReason, mayUseTool } from '../../tenancy/index.ts';
 import { AppError } from '../../shared/errors.ts';
-import { askResultJson, describeRunFailure, runAsk, type BotRuntime } from '../bots/bot-ask.ts';
+import { askResultJson, BOTS_NAMESPACE, describeRunFailure, runAsk, type BotRuntime } from '../bots/bot-ask.ts';
 import { createProgressCoalescer } from '../bots/progress-coalescer.ts';
 import { param, parseInput, principalOf } from '../http.ts';
 
@@ -40,6 +40,8 @@ export function createChatRoutes(deps: BotRuntime & { bots: BotsModule }): Route
     if (denied) throw new AppError('forbidden', denied);
     const body = parseInput(chatBody, req.body, 'body');
     const bot = await deps.bots.bots.get(principal.tenant, param(req, 'bot'));
+    // As on the bot's MCP endpoint: a key restricted to some tools uses only the bots among them.
+    if (!mayUseTool(principal.tools, BOTS_NAMESPACE, bot.slug)) throw new AppError('not_found', 'bot not found');
 
     res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
     res.flushHeaders();

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import * as z from 'zod';
 import { emailSchema, roleSchema, type InvitationInfo, type TenancyModule } from '../../tenancy/index.ts';
-import { requirePermission } from '../auth.ts';
+import { requireLastingKey, requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
 
 const inviteBody = z.strictObject({ email: emailSchema, role: roleSchema });
@@ -31,7 +31,7 @@ export function createInvitationRoutes({ tenancy, publicUrl }: { tenancy: Tenanc
     res.json({ invitations: invitations.map(invitationJson) });
   });
 
-  router.post('/invitations', requirePermission('invitations:write'), async (req, res) => {
+  router.post('/invitations', requirePermission('invitations:write'), requireLastingKey(tenancy, 'invite people'), async (req, res) => {
     const principal = principalOf(res);
     const body = parseInput(inviteBody, req.body, 'body');
     const invitation = await tenancy.invitations.create(principal.tenant.id, contextOf(req, res), principal.role, body);

@@ -11,7 +11,7 @@ import {
   type Scope,
   type TenancyModule,
 } from '../../tenancy/index.ts';
-import { requirePermission } from '../auth.ts';
+import { actingKeyExpiry, requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
 import { issuedKeyJson, keyJson } from '../serialize.ts';
 
@@ -55,6 +55,15 @@ function assertMayIssue(
   }
 }
 
+/** Refuses a key (`expiresAt`, null: never) that would outlast the expiring key making it (`actingExpiry`). */
+function assertOutlastsNot(actingExpiry: Date | null, expiresAt: Date | null): void {
+  if (actingExpiry === null || (expiresAt !== null && expiresAt <= actingExpiry)) return;
+  throw new AppError(
+    'forbidden',
+    `this key expires at ${actingExpiry.toISOString()}, and the keys it makes may not outlast it: give an expires_in ending no later`,
+  );
+}
+
 /** API keys of the caller's tenant. */
 export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router {
   const router = Router();
@@ -73,6 +82,7 @@ export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router
     const principal = principalOf(res);
     const body = parseInput(createKeyBody, req.body, 'body');
     assertMayIssue(principal, body.scopes, body.tools ?? null, body.user_id);
+    assertOutlastsNot(await actingKeyExpiry(tenancy, principal), body.expires_in === undefined ? null : new Date(Date.now() + body.expires_in));
     const key = await tenancy.apiKeys.create(principal.tenant.id, contextOf(req, res), {
       name: body.name,
       scopes: body.scopes,
@@ -89,6 +99,7 @@ export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router
     // The successor's secret goes to the caller, so it must not outrank the caller's own key.
     const current = await tenancy.apiKeys.get(principal.tenant.id, param(req, 'id'));
     assertMayIssue(principal, current.scopes, current.tools, current.userId);
+    assertOutlastsNot(await actingKeyExpiry(tenancy, principal), current.expiresAt);
     const { key, previous } = await tenancy.apiKeys.rotate(
       principal.tenant.id,
       contextOf(req, res),

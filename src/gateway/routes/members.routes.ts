@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import * as z from 'zod';
 import { emailSchema, passwordSchema, roleSchema, type TenancyModule } from '../../tenancy/index.ts';
-import { requirePermission } from '../auth.ts';
+import { requireLastingKey, requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
 import { memberJson } from '../serialize.ts';
 
@@ -17,13 +17,15 @@ export function createMemberRoutes({ tenancy }: { tenancy: TenancyModule }): Rou
     res.json({ members: members.map(memberJson) });
   });
 
-  router.post('/members', requirePermission('members:write'), async (req, res) => {
+  const lasting = requireLastingKey(tenancy, 'add members or change their roles');
+
+  router.post('/members', requirePermission('members:write'), lasting, async (req, res) => {
     const body = parseInput(addMemberBody, req.body, 'body');
     const added = await tenancy.members.add(principalOf(res).tenant.id, contextOf(req, res), body);
     res.status(201).json({ member: memberJson(added.member), created_user: added.createdUser });
   });
 
-  router.patch('/members/:userId', requirePermission('members:write'), async (req, res) => {
+  router.patch('/members/:userId', requirePermission('members:write'), lasting, async (req, res) => {
     const body = parseInput(changeRoleBody, req.body, 'body');
     const member = await tenancy.members.changeRole(
       principalOf(res).tenant.id,
