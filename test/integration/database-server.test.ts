@@ -87,6 +87,13 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: tools', () => {
     expect(data((await call('list_tables', { schema: 'reporting' })))['tables']).toEqual([]);
   });
 
+  it('refuses a value nested too deeply to return, saying so, and goes on working', async () => {
+    const result = await call('query', { sql: "select (repeat('[', 5000) || repeat(']', 5000))::jsonb as deep" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/^A value in the result is nested more than 512 levels deep, more than the gateway returns; select a part of it/);
+    expect(data(await call('query', { sql: 'select 1 as one' }))['rows']).toEqual([[1]]);
+  });
+
   it('says which schemas exist when asked for a missing one', async () => {
     const result = await call('list_tables', { schema: 'nope' });
     expect(result.isError).toBe(true);

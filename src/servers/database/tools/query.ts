@@ -1,5 +1,6 @@
 import { DatabaseError, type ClientBase, type QueryArrayResult } from 'pg';
 import * as z from 'zod';
+import { nestedDeeperThan } from '../../../shared/json-depth.ts';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import { formatTable, jsonSafeTypes } from '../format.ts';
@@ -57,6 +58,17 @@ async function runUserStatement<R>(run: () => Promise<R>): Promise<R> {
   }
 }
 
+/** Nesting a value in a result may have: as for any tool's result (see the gateway's MAX_RESULT_DEPTH). */
+const MAX_VALUE_DEPTH = 512;
+
+/** A row as JSON, to count its bytes; a value nested past what JSON.stringify can walk is refused, naming the cause. */
+function rowJson(row: unknown[]): string {
+  if (nestedDeeperThan(row, MAX_VALUE_DEPTH)) {
+    throw new ToolError(`A value in the result is nested more than ${MAX_VALUE_DEPTH} levels deep, more than the gateway returns; select a part of it (->, #>) instead.`);
+  }
+  return JSON.stringify(row);
+}
+
 /** Accumulates rows up to the row and byte limits. */
 function createCollector(limits: DatabaseLimits) {
   const outcome: QueryOutcome = { columns: [], rows: [], rowCount: 0, truncated: false };
@@ -70,7 +82,7 @@ function createCollector(limits: DatabaseLimits) {
     add(result: QueryArrayResult): boolean {
       if (outcome.columns.length === 0) outcome.columns = result.fields.map((f) => f.name);
       for (const row of result.rows) {
-        const size = Buffer.byteLength(JSON.stringify(row));
+        const size = Buffer.byteLength(rowJson(row));
         const truncatedBy =
           outcome.rows.length >= limits.rowLimit ? 'rowLimit' : bytes + size > limits.maxResultBytes ? 'maxResultBytes' : undefined;
         if (truncatedBy) {
