@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { apiClient, request, seedTenant } from '../support/http.ts';
+import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { apiClient, request, seedTenant, type AuditEventJson } from '../support/http.ts';
+import { connectFullV2 } from '../support/mcp-full-clients.ts';
 import { openListener } from '../support/mcp-listener.ts';
 
 // A key never gives more than it has: not through a key it makes, a person it
@@ -121,4 +122,18 @@ describe('keys that try to reach beyond what they hold', () => {
     expect(otherClosed).toBe(false);
     await other.close();
   }, 60_000);
+
+  it('audits a call its key may not make as denied, not as the tool’s own error', async () => {
+    const readOnly = await makeKey('read-files', { scopes: ['mcp'], tools: ['files__read_file'] });
+    const client = await connectFullV2(`${gateway.url}/t/acme/mcp`, readOnly);
+    const refused = await client.callTool('files__write_file', { path: 'x.txt', content: 'x' });
+    await client.close();
+    expect(refused).toMatchObject({ isError: true, content: [{ type: 'text', text: 'This API key may not use the tool write_file of files.' }] });
+    const events = await pollUntil('the refused call audited', async () => {
+      const { body } = await full.get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=50');
+      const found = body.events.filter((event) => (event.after as { tool?: string } | null)?.tool === 'write_file');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(events[0]?.after).toMatchObject({ server: 'files', tool: 'write_file', outcome: 'denied' });
+  });
 });

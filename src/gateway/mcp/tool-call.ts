@@ -9,6 +9,7 @@ import {
 import { nestedDeeperThan } from '../../shared/json-depth.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { isUnavailableResult, UnknownToolError, type AskingContext, type ToolCallOutcome } from '../../servers/index.ts';
+import { isDeniedResult } from '../restricted-source.ts';
 import type { CatalogEntry, RoutedTool, ToolCatalog } from './tool-catalog.ts';
 
 /** Nesting of arrays and objects a tool's result may have: far more than any real result, far less than overflows a stack. */
@@ -21,7 +22,8 @@ export interface ToolCallRecord {
   args: Record<string, unknown>;
   /** `input_required`: the tool asked the client for input (2026-07-28); the client's retry is a call of its own. */
   /** `upstream_unavailable`: the service behind the tool could not be reached or did not answer in time. */
-  outcome: 'ok' | 'tool_error' | 'upstream_unavailable' | 'input_required' | 'failed';
+  /** `denied`: the key may not use the tool; nothing reached it. */
+  outcome: 'ok' | 'tool_error' | 'upstream_unavailable' | 'input_required' | 'denied' | 'failed';
   durationMs: number;
   /** The keys of the input responses a retry carried: which of the tool's questions the client answered. */
   inputResponses?: string[] | undefined;
@@ -82,7 +84,7 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
         isError: true,
       };
     }
-    record(isInputRequiredResult(result) ? 'input_required' : isUnavailableResult(result) ? 'upstream_unavailable' : result.isError ? 'tool_error' : 'ok');
+    record(outcomeOf(result));
     return result;
   } catch (error) {
     record('failed');
@@ -90,6 +92,14 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
     runner.logger.error({ err: error, server: routed.entry.slug, tool: routed.tool }, 'tool call failed');
     return { content: [{ type: 'text', text: `The tool ${request.name} failed unexpectedly; try again later.` }], isError: true };
   }
+}
+
+/** How a call that returned ended, as the audit trail and the metrics name it. */
+function outcomeOf(result: ToolCallOutcome): ToolCallRecord['outcome'] {
+  if (isInputRequiredResult(result)) return 'input_required';
+  if (isUnavailableResult(result)) return 'upstream_unavailable';
+  if (isDeniedResult(result)) return 'denied';
+  return result.isError ? 'tool_error' : 'ok';
 }
 
 /** The notification that reports a call's progress to the client that gave `progressToken`. */
