@@ -293,6 +293,38 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     expect(stored.messages).toHaveLength(8);
   });
 
+  it('keeps a narrower key to its own conversations: it cannot list, read or continue another principal’s', async () => {
+    // A conversation of the admin key: its history holds what the bot's tools returned.
+    fake.script(textReply('The launch is on Friday.'));
+    const full = await connectFullV2(botUrl('helper'), key);
+    const theirs = structuredOf(await full.callTool('ask', { message: 'When is the launch?' })).conversation_id;
+    await full.close();
+    const created = await admin().post<{ key: { secret: string } }>('/api/v1/keys', { json: { name: 'helper only', scopes: ['mcp'], tools: ['bot__helper'] } });
+    must(created, 201);
+    const narrow = created.body.key.secret;
+
+    fake.script(textReply('Hello.'));
+    const client = await connectFullV2(botUrl('helper'), narrow);
+    const own = structuredOf(await client.callTool('ask', { message: 'Hello?' })).conversation_id;
+    try {
+      expect((await client.listResources()).map((r) => r.uri)).toEqual([`conversation://${own}`]);
+      await expect(client.readResource(`conversation://${theirs}`)).rejects.toThrow(/not found/i);
+    } finally {
+      await client.close();
+    }
+    const messagesOf = async () => (await admin().get<{ conversation: { messages: unknown[] } }>(`/api/v1/conversations/${theirs}`)).body.conversation.messages;
+    const before = await messagesOf();
+    expect(before.length).toBeGreaterThan(0);
+    const continued = await fetch(`${gateway.url}/api/v1/bots/helper/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${narrow}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'Tell me more.', conversation_id: theirs }),
+    });
+    const answer = await continued.text();
+    expect(answer).toMatch(/conversation not found/);
+    expect(await messagesOf()).toEqual(before);
+  });
+
   it('refuses a forged run credential on the MCP and REST paths, and a claimed call chain that makes a cycle, changing nothing', async () => {
     const conversationsBefore = (await admin().get<{ conversations: unknown[] }>('/api/v1/conversations?limit=200')).body.conversations.length;
     const forged = `bgr_${'A'.repeat(43)}`;

@@ -81,6 +81,8 @@ describe('keys that try to reach beyond what they hold', () => {
     expect((await as('expiring').post('/api/v1/keys', { json: { name: 'longer', scopes: ['mcp'], expires_in: '2h' } })).status).toBe(403);
     expect((await as('expiring').post('/api/v1/members', { json: { email: 'mallory@acme.example', role: 'owner', password: 'correct-horse-battery-staple-9' } })).status).toBe(403);
     expect((await as('expiring').post('/api/v1/invitations', { json: { email: 'eve@acme.example', role: 'member' } })).status).toBe(403);
+    const members = (await full.get<{ members: Array<{ user_id: string }> }>('/api/v1/members')).body.members;
+    expect((await as('expiring').patch(`/api/v1/members/${members[0]?.user_id}`, { json: { role: 'admin' } })).status).toBe(403);
     // Rotating a key that never expires would hand back a secret that never does.
     const { body } = await full.get<{ keys: Array<{ id: string; name: string }> }>('/api/v1/keys');
     const adminKey = body.keys.find((key) => key.name === 'admin');
