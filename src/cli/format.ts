@@ -87,6 +87,7 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
         awaiting_approval: number;
         duration_ms: number;
         error?: string;
+        withheld?: { summary: string };
         storage?: { used_bytes: number; limit_bytes: number };
       };
       const server = `${String(r['server'])} in ${String(r['tenant'])}`;
@@ -95,7 +96,8 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
       const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
       const { storage } = status;
       const area = storage ? `; the tenant's area holds ${mib(storage.used_bytes)} of its ${mib(storage.limit_bytes)} quota` : '';
-      return `${server}: ${status.state}, ${status.tools} tools${held}, listed in ${status.duration_ms} ms${area}`;
+      const withheld = status.withheld ? `; ${status.withheld.summary}` : '';
+      return `${server}: ${status.state}, ${status.tools === 1 ? '1 tool' : `${status.tools} tools`}${held}, listed in ${status.duration_ms} ms${area}${withheld}`;
     }
     case 'bot.create': {
       const bot = r['bot'] as BotView;

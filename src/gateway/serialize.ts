@@ -103,6 +103,7 @@ export function serverCheckJson(check: ServerCheck) {
     awaiting_approval: check.awaitingApproval,
     duration_ms: check.durationMs,
     ...(check.error !== undefined && { error: check.error }),
+    ...(check.withheld && { withheld: check.withheld }),
     ...(check.storage && { storage: { used_bytes: check.storage.usedBytes, limit_bytes: check.storage.limitBytes } }),
   };
 }

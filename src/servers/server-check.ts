@@ -12,12 +12,7 @@ export const CHECK_TIMEOUT_MS = 15_000;
 
 /** What listing a server's tools, as an MCP client's listing would, found. */
 export interface ServerCheck {
-  /**
-   * `ok`: the server listed its tools; `unavailable`: it could not, and
-   * `error` says why. When ok, `error` names the listed tools withheld for a
-   * reason no approval fixes (a duplicate or bad name, a definition that
-   * cannot be stored or is too large), and why.
-   */
+  /** `ok`: the server listed its tools; `unavailable`: it could not, and `error` says why. */
   state: 'ok' | 'unavailable';
   /** Tools MCP clients are offered now (none when unavailable). */
   tools: number;
@@ -25,6 +20,12 @@ export interface ServerCheck {
   awaitingApproval: number;
   durationMs: number;
   error?: string;
+  /**
+   * Listed tools withheld for a reason no approval fixes (a duplicate or bad
+   * name, a definition that cannot be stored or is too large): how many, the
+   * first ten with their reasons, and a sentence saying so.
+   */
+  withheld?: { count: number; tools: RefusedTool[]; summary: string } | undefined;
   /** A filesystem server's tenant area: what it holds and its quota. */
   storage?: { usedBytes: number; limitBytes: number } | undefined;
 }
@@ -72,7 +73,9 @@ export async function checkServer(
       tools: tools.length,
       awaitingApproval,
       durationMs: elapsed(),
-      ...(refused.length > 0 && { error: describeRefused(refused) }),
+      ...(refused.length > 0 && {
+        withheld: { count: refused.length, tools: refused.slice(0, MAX_NAMED), summary: describeRefused(refused) },
+      }),
       ...(status?.storage && { storage: status.storage }),
     };
   } catch (error) {

@@ -73,13 +73,19 @@ describe('a hostile upstream listing tools that cannot be pinned', () => {
   });
 
   it('reports the server ok, naming the withheld tools, in the API and the CLI', async () => {
-    const { body } = await admin().get<{ status: { state: string; tools: number; awaiting_approval: number; error?: string } }>('/api/v1/servers/up/status');
+    type Withheld = { count: number; tools: { name: string; reason: string }[]; summary: string };
+    const { body } = await admin().get<{ status: { state: string; tools: number; awaiting_approval: number; error?: string; withheld?: Withheld } }>(
+      '/api/v1/servers/up/status',
+    );
     expect(body.status).toMatchObject({ state: 'ok', tools: 1, awaiting_approval: 0 });
-    expect(body.status.error).toMatch(/^4 listed tools are withheld: "dup" \(it is listed more than once by the upstream\); "bad name" \(its name is not/);
-    expect(body.status.error).toContain('"nul" (the field "description" of its definition must not contain the NUL character');
+    expect(body.status.error).toBeUndefined();
+    expect(body.status.withheld?.count).toBe(4);
+    expect(body.status.withheld?.tools).toContainEqual({ name: 'dup', reason: 'it is listed more than once by the upstream' });
+    expect(body.status.withheld?.summary).toMatch(/^4 listed tools are withheld: "dup" \(it is listed more than once by the upstream\); "bad name" \(its name is not/);
+    expect(body.status.withheld?.summary).toContain('"nul" (the field "description" of its definition must not contain the NUL character');
     const text = await runCli(['server', 'status', '--tenant', 'acme', '--slug', 'up'], { dataDir });
     expect(text.code).toBe(0);
-    expect(text.stdout.trim()).toMatch(/^up in acme: ok: 4 listed tools are withheld: "dup" /);
+    expect(text.stdout.trim()).toMatch(/^up in acme: ok, 1 tool, listed in \d+ ms; 4 listed tools are withheld: "dup" /);
   });
 
   it('keeps what the database holds small: nothing of the bad tools is pinned, and their audit events are compact', async () => {

@@ -139,7 +139,7 @@ describe('pinned tool definitions of a remote upstream', () => {
 
     expect([reader.status, reader.body.status]).toEqual([200, { state: 'ok', tools: 1, awaiting_approval: 1, duration_ms: expect.any(Number) }]);
     const text = await runCli(['server', 'status', '--tenant', 'acme', '--slug', 'up'], { dataDir });
-    expect(text.stdout.trim()).toMatch(/^up in acme: ok, 1 tools \(1 changed, awaiting approval\), listed in \d+ ms$/);
+    expect(text.stdout.trim()).toMatch(/^up in acme: ok, 1 tool \(1 changed, awaiting approval\), listed in \d+ ms$/);
   });
 
   it('reports an upstream that cannot be reached without harming the others, and hides other tenants’ servers', async () => {

@@ -50,8 +50,11 @@ describeEachDatabase('tool pinning: tools the gateway cannot pin', (use) => {
     expect((await servers.pins.list(tenant, 'up')).map((p) => [p.name, p.status])).toEqual([['echo', 'pinned']]);
     const { check, log } = await status(source);
     expect(check).toMatchObject({ state: 'ok', tools: 1, awaitingApproval: 0 });
-    for (const name of Object.keys(reasons)) expect(check.error).toContain(`"${name}"`);
-    expect(check.error).toMatch(/^4 listed tools are withheld: /);
+    for (const name of Object.keys(reasons)) expect(check.withheld?.summary).toContain(`"${name}"`);
+    expect(check.withheld?.summary).toMatch(/^4 listed tools are withheld: /);
+    expect(check.withheld?.count).toBe(4);
+    expect(check.withheld?.tools.map((t) => t.name).sort()).toEqual(Object.keys(reasons).sort());
+    expect(check.error).toBeUndefined();
     expect(log).toContainEqual(expect.objectContaining({ level: 40, msg: 'a server lists tools the gateway withholds' }));
 
     // Each refusal is audited compactly, by each source (node) once an hour however often it lists.
@@ -90,12 +93,12 @@ describeEachDatabase('tool pinning: tools the gateway cannot pin', (use) => {
     expect(await events('tool.definition_changed')).toEqual([]);
     const { check } = await status(source);
     expect(check).toMatchObject({ state: 'ok', tools: 1, awaitingApproval: 0 });
-    expect(check.error).toBe('2 listed tools are withheld: "dup" (it is listed more than once by the upstream); "twice" (it is listed more than once by the upstream)');
+    expect(check.withheld?.summary).toBe('2 listed tools are withheld: "dup" (it is listed more than once by the upstream); "twice" (it is listed more than once by the upstream)');
 
     // Listed once again, as pinned: served again, with no approval.
     upstream.list = () => [ECHO, tool('dup')];
     expect(names(await source.listTools(signal))).toEqual(['dup', 'echo']);
-    expect((await status(source)).check.error).toBeUndefined();
+    expect((await status(source)).check.withheld).toBeUndefined();
   });
 
   it('withholds tools whose names break the MCP naming rule, and serves those that keep it', async () => {
@@ -118,9 +121,9 @@ describeEachDatabase('tool pinning: tools the gateway cannot pin', (use) => {
     expect((await servers.pins.list(tenant, 'up')).map((p) => p.name).sort()).toEqual([...good, 'echo'].sort());
     const { check } = await status(source);
     expect(check).toMatchObject({ state: 'ok', tools: 3, awaitingApproval: 0 });
-    expect(check.error).toMatch(/^7 listed tools are withheld: /);
+    expect(check.withheld?.summary).toMatch(/^7 listed tools are withheld: /);
     // Names are quoted as JSON and cut: no raw line break, no 129-character name.
-    expect(check.error).toContain('"new\\nline"');
-    expect(check.error).not.toMatch(/\n|x{129}/);
+    expect(check.withheld?.summary).toContain('"new\\nline"');
+    expect(check.withheld?.summary).not.toMatch(/\n|x{129}/);
   });
 });
