@@ -25,7 +25,7 @@ export interface ServerCheck {
    * name, a definition that cannot be stored or is too large): how many, the
    * first ten with their reasons, and a sentence saying so.
    */
-  withheld?: { count: number; tools: RefusedTool[]; summary: string } | undefined;
+  withheld?: { count: number; tools: Pick<RefusedTool, 'name' | 'reason'>[]; summary: string } | undefined;
   /** A filesystem server's tenant area: what it holds and its quota. */
   storage?: { usedBytes: number; limitBytes: number } | undefined;
 }
@@ -74,7 +74,11 @@ export async function checkServer(
       awaitingApproval,
       durationMs: elapsed(),
       ...(refused.length > 0 && {
-        withheld: { count: refused.length, tools: refused.slice(0, MAX_NAMED), summary: describeRefused(refused) },
+        withheld: {
+          count: refused.length,
+          tools: refused.slice(0, MAX_NAMED).map(({ name, reason }) => ({ name, reason })),
+          summary: describeRefused(refused),
+        },
       }),
       ...(status?.storage && { storage: status.storage }),
     };
