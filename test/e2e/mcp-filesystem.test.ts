@@ -266,7 +266,7 @@ describe('MCP endpoints over a filesystem server', () => {
     expect(status.body.status).toMatchObject({ state: 'ok', storage: { limit_bytes: 1024 * 1024 } });
     expect(status.body.status.storage?.used_bytes).toBeGreaterThan(600 * 1024);
     const text = await runCli(['server', 'status', '--tenant', 'acme', '--slug', 'files'], { dataDir });
-    expect(text.stdout).toMatch(/^files in acme: ok, 12 tools, listed in \d+ ms; the tenant's area holds 0\.\d MiB of its 1\.0 MiB quota$/m);
+    expect(text.stdout).toMatch(/^files in acme: ok, 14 tools, listed in \d+ ms; the tenant's area holds 0\.\d MiB of its 1\.0 MiB quota$/m);
     // Room again once a file is written over with less.
     const again = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);
     try {

@@ -64,7 +64,9 @@ describe('listTools', () => {
       'list_directory_with_sizes',
       'move_file',
       'read_file',
+      'read_media_file',
       'read_multiple_files',
+      'read_text_file',
       'search_files',
       'write_file',
     ]);
@@ -74,6 +76,8 @@ describe('listTools', () => {
     }
     const readTools = [
       'read_file',
+      'read_text_file',
+      'read_media_file',
       'read_multiple_files',
       'list_directory',
       'list_directory_with_sizes',

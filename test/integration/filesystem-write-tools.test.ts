@@ -308,7 +308,7 @@ describe('a read-only source', () => {
     const names = (await readOnly.listTools(context.signal)).map((t) => t.name);
     expect(names).not.toEqual(expect.arrayContaining(['write_file']));
     for (const name of ['write_file', 'edit_file', 'create_directory', 'move_file']) expect(names).not.toContain(name);
-    expect(names).toHaveLength(8);
+    expect(names).toHaveLength(10);
 
     await expect(call('write_file', { path: 'x.txt', content: 'x' }, readOnly)).rejects.toBeInstanceOf(
       UnknownToolError,

@@ -152,3 +152,69 @@ describe('buildTree', () => {
     expect(JSON.stringify(outcome.tree)).not.toContain('maxDepthReached');
   });
 });
+
+describe('buildTree within its entry budget', () => {
+  const files = (prefix: string, count: number): FakeTree =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${String(i).padStart(2, '0')}`, '']));
+  const build = (tree: FakeTree, maxEntries: number, asked: string[] = []) =>
+    buildTree({ top: '/top', maxDepth: 3, maxEntries, excluded: createExcluder([]), signal, readDirectory: fakeReadDirectory(tree, asked) });
+
+  it('shows every top-level entry before any deeper one, so a large early directory cannot hide the later ones', async () => {
+    const asked: string[] = [];
+    const outcome = await build({ big: files('f', 20), docs: { 'a.md': '' }, 'z.txt': '' }, 5, asked);
+    expect(outcome.tree).toEqual([
+      {
+        name: 'big',
+        type: 'directory',
+        children: [
+          { name: 'f00', type: 'file' },
+          { name: 'f01', type: 'file' },
+        ],
+        entryLimitReached: true,
+      },
+      { name: 'docs', type: 'directory', entryLimitReached: true },
+      { name: 'z.txt', type: 'file' },
+    ]);
+    expect(outcome).toMatchObject({ truncated: true, notListed: 2, notExpanded: 0 });
+    // Once the budget is spent, the directories still queued are marked, not read.
+    expect(asked).toEqual(['/top', '/top/big']);
+    expect(treeNotes(outcome, 3, show)).toEqual([
+      '(truncated after 1000 entries, the most one tree shows, taken level by level: every depth before the next. ' +
+        '2 directories were not listed in full (marked "entryLimitReached"). To see the rest, call directory_tree on a ' +
+        'subdirectory or with a lower maxDepth, or leave out large directories with excludePatterns, e.g. ["node_modules", ".git"].)',
+    ]);
+  });
+
+  it('marks nothing when the top directory alone is cut, and says so without naming directories', async () => {
+    const outcome = await build(files('f', 8), 5);
+    expect(outcome.tree).toHaveLength(5);
+    expect(outcome).toMatchObject({ truncated: true, notListed: 0 });
+    expect(JSON.stringify(outcome.tree)).not.toContain('entryLimitReached');
+    expect(treeNotes(outcome, 3, show)[0]).toMatch(/^\(truncated after 1000 entries, the most one tree shows, taken level by level: every depth before the next\. To see the rest/);
+  });
+
+  it('is not truncated when the entries exactly fill the budget, empty directories included', async () => {
+    const outcome = await build({ a: { 'x.md': '' }, empty: {}, 'z.txt': '' }, 4);
+    expect(outcome).toMatchObject({ truncated: false, notListed: 0 });
+    expect(outcome.tree).toEqual([
+      { name: 'a', type: 'directory', children: [{ name: 'x.md', type: 'file' }] },
+      { name: 'empty', type: 'directory', children: [] },
+      { name: 'z.txt', type: 'file' },
+    ]);
+  });
+
+  it('does not suggest a deeper tree when the budget, not maxDepth, was what ran out', async () => {
+    const outcome = await buildTree({
+      top: '/top',
+      maxDepth: 1,
+      maxEntries: 2,
+      excluded: createExcluder([]),
+      signal,
+      readDirectory: fakeReadDirectory({ a: {}, b: {}, c: {} }),
+    });
+    expect(outcome).toMatchObject({ truncated: true, notExpanded: 2, notListed: 0 });
+    expect(treeNotes(outcome, 1, show)[1]).toBe(
+      '(2 directories were not expanded at maxDepth 1 (marked "maxDepthReached"): call directory_tree on them to see inside)',
+    );
+  });
+});

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { getSystemErrorMap } from 'node:util';
 import { ToolError } from '../tool-source.ts';
 import type { AreaQuota } from './area-quota.ts';
-import type { Sandbox } from './sandbox.ts';
+import { errorCode, type Sandbox } from './sandbox.ts';
 
 /** What every filesystem tool is given: the sandbox, the read limit and the quota of the tenant's area. */
 export interface FilesystemContext {
@@ -54,6 +55,23 @@ export function toToolError(error: unknown, displayPath: string): unknown {
   const code = error instanceof Error && 'code' in error ? error.code : undefined;
   const message = typeof code === 'string' ? FS_MESSAGES[code] : undefined;
   return message ? new ToolError(message(displayPath), { cause: error }) : error;
+}
+
+/**
+ * Why reading `displayPath` failed, for a result that reports its files one
+ * by one: as `toToolError` words it when it can; another system error (EIO,
+ * ...) by its code and the system's description of it, not by its own
+ * message, which names the path as the host has it; anything else only as
+ * unexpected.
+ */
+export function describeReadFailure(error: unknown, displayPath: string): string {
+  const known = toToolError(error, displayPath);
+  if (known instanceof ToolError) return known.message;
+  const code = errorCode(error);
+  if (code === undefined || !/^E[A-Z0-9]+$/.test(code)) return `Cannot read ${displayPath}: it failed unexpectedly.`;
+  const errno = (error as { errno?: unknown }).errno;
+  const described = typeof errno === 'number' ? getSystemErrorMap().get(errno)?.[1] : undefined;
+  return `Cannot read ${displayPath}: ${described ?? 'system error'} (${code}).`;
 }
 
 /** Runs a filesystem operation, reporting its failure against `displayPath`. */

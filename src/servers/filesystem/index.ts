@@ -12,7 +12,9 @@ import { registerListDirectoryTool } from './tools/list-directory.ts';
 import { registerListDirectoryWithSizesTool } from './tools/list-directory-with-sizes.ts';
 import { registerMoveFileTool } from './tools/move-file.ts';
 import { registerReadFileTool } from './tools/read-file.ts';
+import { registerReadMediaFileTool } from './tools/read-media-file.ts';
 import { registerReadMultipleFilesTool } from './tools/read-multiple-files.ts';
+import { registerReadTextFileTool } from './tools/read-text-file.ts';
 import { registerSearchFilesTool } from './tools/search-files.ts';
 import { registerWriteFileTool } from './tools/write-file.ts';
 
@@ -49,6 +51,8 @@ export async function createFilesystemSource(options: FilesystemSourceOptions): 
   };
   const registry = createToolRegistry();
   registerReadFileTool(registry, ctx);
+  registerReadTextFileTool(registry, ctx);
+  registerReadMediaFileTool(registry, ctx);
   registerReadMultipleFilesTool(registry, ctx);
   registerListDirectoryTool(registry, ctx);
   registerListDirectoryWithSizesTool(registry, ctx);

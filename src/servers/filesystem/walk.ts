@@ -79,6 +79,35 @@ function byComponents(a: string, b: string): number {
 }
 
 /**
+ * Lists `top`, then the directories `visit` queues, in the order queued: a
+ * directory's subdirectories are queued as its entries are visited, so every
+ * directory at one depth is listed before any below it (breadth first) and a
+ * budget spent along the way reaches every subtree's shallow entries before
+ * any subtree's deep ones. `visit` gets a directory's entries in name order
+ * (undefined: unreadable, recorded in `unreadable`) and returns false to
+ * stop; the directories still queued then are returned, unlisted.
+ */
+async function walkLevels<T extends { directory: string }>(
+  top: T,
+  read: ReadDirectory,
+  signal: AbortSignal,
+  unreadable: Unreadable,
+  visit: (at: T, entries: DirectoryEntry[] | undefined, queue: (next: T) => void) => boolean,
+): Promise<T[]> {
+  const pending = [top];
+  const queue = (next: T) => {
+    pending.push(next);
+  };
+  for (let next = 0; next < pending.length; next++) {
+    signal.throwIfAborted();
+    const at = pending[next] as T;
+    const entries = await listForWalk(read, at.directory, top.directory, unreadable);
+    if (!visit(at, entries, queue)) return pending.slice(next + 1);
+  }
+  return [];
+}
+
+/**
  * Entries below `top` whose relative path matches, level by level (breadth
  * first) so that the entry budget reaches every subtree's shallow entries
  * before any subtree's deep ones. Symbolic links are not followed.
@@ -89,15 +118,11 @@ export async function searchEntries(options: SearchOptions): Promise<SearchOutco
   const unreadable: Unreadable = { paths: [], count: 0 };
   let examined = 0;
   let stoppedBy: SearchOutcome['stoppedBy'];
-  const pending = [top];
-  search: for (let next = 0; next < pending.length; next++) {
-    signal.throwIfAborted();
-    const directory = pending[next] as string;
-    const entries = await listForWalk(readDirectory, directory, top, unreadable);
+  await walkLevels({ directory: top }, readDirectory, signal, unreadable, ({ directory }, entries, queue) => {
     for (const entry of entries ?? []) {
       if (matches.length >= options.maxResults || examined >= options.maxExamined) {
         stoppedBy = matches.length >= options.maxResults ? 'results' : 'entries';
-        break search;
+        return false;
       }
       examined++;
       const full = path.join(directory, entry.name);
@@ -105,9 +130,10 @@ export async function searchEntries(options: SearchOptions): Promise<SearchOutco
       const isDirectory = entry.isDirectory();
       if (options.excluded(relative, entry.name, isDirectory)) continue;
       if (options.matches(relative, isDirectory)) matches.push(full);
-      if (isDirectory) pending.push(full);
+      if (isDirectory) queue({ directory: full });
     }
-  }
+    return true;
+  });
   return { matches: matches.sort(byComponents), examined, unreadable, ...(stoppedBy && { stoppedBy }) };
 }
 
@@ -117,6 +143,8 @@ export interface TreeNode {
   children?: TreeNode[];
   /** A directory at `maxDepth`, shown without looking inside. */
   maxDepthReached?: true;
+  /** A directory whose entries are not all shown because the entry limit was reached: `children` holds those that are, if any. */
+  entryLimitReached?: true;
   /** A directory that could not be read (permission denied). */
   unreadable?: true;
 }
@@ -126,6 +154,7 @@ export interface TreeOptions {
   top: string;
   /** Levels shown; directories at the last one are marked `maxDepthReached`. */
   maxDepth: number;
+  /** Entries shown at most, all levels together, taken level by level. */
   maxEntries: number;
   excluded: (relativePath: string, name: string, isDirectory: boolean) => boolean;
   signal: AbortSignal;
@@ -138,47 +167,67 @@ export interface TreeOutcome {
   truncated: boolean;
   /** Directories marked `maxDepthReached`. */
   notExpanded: number;
+  /** Directories marked `entryLimitReached`. */
+  notListed: number;
   unreadable: Unreadable;
 }
 
-/** The tree below `top`, depth first in name order, without following symbolic links. */
+/** A directory the tree is to list: below the top, it fills in its own node. */
+interface TreeDirectory {
+  directory: string;
+  depth: number;
+  node?: TreeNode;
+}
+
+/**
+ * The tree below `top` in name order, without following symbolic links.
+ * Entries are taken level by level (breadth first), so when `maxEntries`
+ * runs out it is the deepest ones that are left out, whichever subtree
+ * comes first: a large early directory cannot hide the later ones.
+ */
 export async function buildTree(options: TreeOptions): Promise<TreeOutcome> {
   const { top, signal, readDirectory = readDirectoryFromDisk } = options;
   const unreadable: Unreadable = { paths: [], count: 0 };
+  const tree: TreeNode[] = [];
   let count = 0;
   let notExpanded = 0;
+  let notListed = 0;
   let truncated = false;
+  const markNotListed = (node: TreeNode) => {
+    if (node.children?.length === 0) delete node.children;
+    node.entryLimitReached = true;
+    notListed++;
+  };
 
-  async function build(directory: string, depth: number): Promise<TreeNode[] | undefined> {
-    signal.throwIfAborted();
-    const entries = await listForWalk(readDirectory, directory, top, unreadable);
-    if (!entries) return undefined;
-    const nodes: TreeNode[] = [];
+  const unlisted = await walkLevels<TreeDirectory>({ directory: top, depth: 1 }, readDirectory, signal, unreadable, (at, entries, queue) => {
+    if (!entries) {
+      if (at.node) at.node.unreadable = true;
+      return true;
+    }
+    const nodes = at.node ? (at.node.children = []) : tree;
     for (const entry of entries) {
-      const full = path.join(directory, entry.name);
+      const full = path.join(at.directory, entry.name);
       if (options.excluded(relativeTo(top, full), entry.name, entry.isDirectory())) continue;
       if (count >= options.maxEntries) {
         truncated = true;
-        break;
+        if (at.node) markNotListed(at.node);
+        return false;
       }
       count++;
       const node: TreeNode = { name: entry.name, type: entryType(entry) };
       nodes.push(node);
       if (node.type !== 'directory') continue;
-      if (depth >= options.maxDepth) {
+      if (at.depth >= options.maxDepth) {
         node.maxDepthReached = true;
         notExpanded++;
-        continue;
+      } else {
+        queue({ directory: full, depth: at.depth + 1, node });
       }
-      const children = await build(full, depth + 1);
-      if (children) node.children = children;
-      else node.unreadable = true;
     }
-    return nodes;
-  }
-
-  const tree = (await build(top, 1)) ?? [];
-  return { tree, truncated, notExpanded, unreadable };
+    return true;
+  });
+  for (const { node } of unlisted) if (node) markNotListed(node);
+  return { tree, truncated, notExpanded, notListed, unreadable };
 }
 
 /** What a result says about skipped directories, `show`n as the tools show paths; empty when there were none. */

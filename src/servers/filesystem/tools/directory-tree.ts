@@ -5,7 +5,7 @@ import type { FilesystemContext } from '../file-io.ts';
 import { createExcluder } from '../glob.ts';
 import { buildTree, unreadableNote, type TreeOutcome } from '../walk.ts';
 
-/** Entries in one tree, all levels together. */
+/** Entries in one tree, all levels together, taken level by level. */
 const MAX_ENTRIES = 1000;
 const MAX_DEPTH = 10;
 
@@ -29,9 +29,18 @@ const inputSchema = z.object({
 /** What a tree result says after the tree: what was left out, and where to look for it. */
 export function treeNotes(outcome: TreeOutcome, maxDepth: number, show: (realPath: string) => string): string[] {
   const notes: string[] = [];
-  if (outcome.truncated) notes.push(`(truncated after ${MAX_ENTRIES} entries)`);
+  if (outcome.truncated) {
+    const n = outcome.notListed;
+    const marked = n === 0 ? '' : ` ${n} ${n === 1 ? 'directory was' : 'directories were'} not listed in full (marked "entryLimitReached").`;
+    notes.push(
+      `(truncated after ${MAX_ENTRIES} entries, the most one tree shows, taken level by level: every depth before ` +
+        `the next.${marked} To see the rest, call directory_tree on a subdirectory or with a lower maxDepth, or ` +
+        'leave out large directories with excludePatterns, e.g. ["node_modules", ".git"].)',
+    );
+  }
   if (outcome.notExpanded > 0) {
-    const deeper = maxDepth < MAX_DEPTH ? `raise maxDepth (up to ${MAX_DEPTH}) or ` : '';
+    // Past the entry limit, a deeper tree would only be cut sooner.
+    const deeper = maxDepth < MAX_DEPTH && !outcome.truncated ? `raise maxDepth (up to ${MAX_DEPTH}) or ` : '';
     notes.push(
       `(${outcome.notExpanded} ${outcome.notExpanded === 1 ? 'directory was' : 'directories were'} not expanded at ` +
         `maxDepth ${maxDepth} (marked "maxDepthReached"): ${deeper}call directory_tree on them to see inside)`,
@@ -52,7 +61,9 @@ export function registerDirectoryTreeTool(registry: ToolRegistry, ctx: Filesyste
         'Get a recursive tree of files and directories as JSON: each entry has "name", "type" ' +
         '("file", "directory" or "symlink") and, for directories within maxDepth, "children". A directory at ' +
         'maxDepth is marked "maxDepthReached": true, one that cannot be read "unreadable": true. Symbolic ' +
-        `links are not followed. At most ${MAX_ENTRIES} entries are returned; "truncated" says when some were left out.`,
+        `links are not followed. At most ${MAX_ENTRIES} entries are returned, taken level by level (every entry at ` +
+        'one depth before any deeper one); when some are left out, "truncated" is true and directories not listed ' +
+        'in full are marked "entryLimitReached": true.',
       inputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },

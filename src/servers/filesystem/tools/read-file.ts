@@ -2,11 +2,12 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import { formatSize, withFsErrors, type FilesystemContext } from '../file-io.ts';
-import { checkWholeReadSize, inspectFile, readLines, readMedia, readTail, readText } from '../read-content.ts';
+import { checkWholeReadSize, inspectFile, readLines, readMedia, readTail, readText, type FileFacts } from '../read-content.ts';
 
 const lineCount = z.number().int().positive();
 
-const inputSchema = z.object({
+/** The arguments of the tools that read a text file: its path, and which of its lines. */
+export const readTextInputSchema = z.object({
   path: z.string().describe('File to read: absolute, or relative to the first allowed directory.'),
   head: lineCount.optional().describe('Return only the first N lines.'),
   tail: lineCount.optional().describe('Return only the last N lines.'),
@@ -14,9 +15,11 @@ const inputSchema = z.object({
   end_line: lineCount.optional().describe('Last line to return (1-based, inclusive); defaults to the end of the file.'),
 });
 
-type Args = z.output<typeof inputSchema>;
+type Args = z.output<typeof readTextInputSchema>;
+type LineRange = { head: number } | { tail: number } | { start: number; end: number };
 
-function chooseRange(args: Args): { head: number } | { tail: number } | { start: number; end: number } | undefined {
+/** Which lines `args` ask for; undefined for the whole file. Refuses two ways of asking at once, or an empty range. */
+export function chooseRange(args: Args): LineRange | undefined {
   const ways = [
     args.head !== undefined,
     args.tail !== undefined,
@@ -34,6 +37,22 @@ function chooseRange(args: Args): { head: number } | { tail: number } | { start:
   return { start, end };
 }
 
+/** The text of a file that is not binary: whole, within the read limit, or the lines `range` picks. */
+export async function readTextPart(
+  real: string,
+  facts: FileFacts,
+  range: LineRange | undefined,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<string> {
+  if (!range) {
+    checkWholeReadSize(real, facts, maxBytes);
+    return readText(real, signal);
+  }
+  if ('tail' in range) return readTail(real, range.tail, maxBytes, signal);
+  return readLines(real, 'head' in range ? { start: 1, end: range.head } : range, maxBytes, signal);
+}
+
 /** `read_file`: a text file (whole or a line range), or an image, audio or other binary file as media content. */
 export function registerReadFileTool(registry: ToolRegistry, ctx: FilesystemContext): void {
   registry.registerTool(
@@ -45,7 +64,7 @@ export function registerReadFileTool(registry: ToolRegistry, ctx: FilesystemCont
         'start_line/end_line to read part of a long file. Files over ' +
         `${formatSize(ctx.maxReadBytes)} can only be read in parts. Images and audio come back as image/audio ` +
         'content, other binary files as an embedded resource (base64).',
-      inputSchema,
+      inputSchema: readTextInputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args, { signal }) => {
@@ -60,13 +79,7 @@ export function registerReadFileTool(registry: ToolRegistry, ctx: FilesystemCont
           const media = await readMedia(real, shown, facts, signal);
           return { content: [{ type: 'text', text: `${shown} (${facts.mimeType}, ${formatSize(facts.size)})` }, media] };
         }
-        if (!range) {
-          checkWholeReadSize(real, facts, ctx.maxReadBytes);
-          return textResult(await readText(real, signal));
-        }
-        if ('tail' in range) return textResult(await readTail(real, range.tail, ctx.maxReadBytes, signal));
-        const lines = 'head' in range ? { start: 1, end: range.head } : range;
-        return textResult(await readLines(real, lines, ctx.maxReadBytes, signal));
+        return textResult(await readTextPart(real, facts, range, ctx.maxReadBytes, signal));
       });
     },
   );

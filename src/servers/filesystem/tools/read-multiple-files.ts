@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
-import { formatSize, toToolError, type FilesystemContext } from '../file-io.ts';
+import { describeReadFailure, formatSize, type FilesystemContext } from '../file-io.ts';
 import { inspectFile, readText } from '../read-content.ts';
 
 const MAX_PATHS = 50;
@@ -35,28 +35,28 @@ export function registerReadMultipleFilesTool(registry: ToolRegistry, ctx: Files
       const files: FileOutcome[] = [];
       for (const requested of paths) {
         signal.throwIfAborted();
+        // Until the path resolves, a failure is told against the path as given.
+        let where = requested;
         try {
           const real = await ctx.sandbox.resolve(requested, { mustExist: true });
-          try {
-            const facts = await inspectFile(real);
-            if (facts.binary) {
-              throw new ToolError(`binary file (${facts.mimeType}, ${formatSize(facts.size)}); use read_file.`);
-            }
-            if (facts.size > budget) {
-              throw new ToolError(
-                `${formatSize(facts.size)} would exceed the ${formatSize(ctx.maxReadBytes)} limit for this call; ` +
-                  'read it on its own with read_file, in parts if needed.',
-              );
-            }
-            const content = await readText(real, signal);
-            budget -= facts.size;
-            files.push({ path: requested, content });
-          } catch (error) {
-            throw toToolError(error, real);
+          where = real;
+          const facts = await inspectFile(real);
+          if (facts.binary) {
+            throw new ToolError(`binary file (${facts.mimeType}, ${formatSize(facts.size)}); use read_file.`);
           }
+          if (facts.size > budget) {
+            throw new ToolError(
+              `${formatSize(facts.size)} would exceed the ${formatSize(ctx.maxReadBytes)} limit for this call; ` +
+                'read it on its own with read_file, in parts if needed.',
+            );
+          }
+          const content = await readText(real, signal);
+          budget -= facts.size;
+          files.push({ path: requested, content });
         } catch (error) {
-          if (!(error instanceof ToolError)) throw error;
-          files.push({ path: requested, error: ctx.sandbox.showIn(error.message) });
+          // A cancelled call fails as a whole; whatever else goes wrong with one file is told in its place.
+          if (signal.aborted) throw error;
+          files.push({ path: requested, error: ctx.sandbox.showIn(describeReadFailure(error, where)) });
         }
       }
       const text = files
