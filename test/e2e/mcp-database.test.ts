@@ -3,10 +3,23 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { apiClient, seedTenant } from '../support/http.ts';
+import { apiClient, operatorCommand, seedTenant } from '../support/http.ts';
 import { CLIENTS } from '../support/mcp-clients.ts';
 
 const textOf = (result: { content: unknown[] }) => result.content.map((c) => (c as { text?: string }).text ?? '').join('\n');
+
+/** Whether the PostgreSQL server of TEST_DATABASE_URL ships dblink (part of contrib, which may not be installed). */
+async function dblinkAvailable(): Promise<boolean> {
+  if (!TEST_DATABASE_URL) return false;
+  const client = new Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query("select 1 from pg_available_extensions where name = 'dblink'")).rowCount === 1;
+  } finally {
+    await client.end();
+  }
+}
+const withDblink = await dblinkAvailable();
 
 const FIXTURE = `
   create table customers (id serial primary key, name text not null, vip boolean not null default false);
@@ -119,6 +132,40 @@ describe.skipIf(!TEST_DATABASE_URL)('MCP endpoints over a database server', () =
     expect(bad.body.status).toMatchObject({ state: 'unavailable', tools: 0 });
     expect(bad.body.status.error).toMatch(/database "no_such_database_here" does not exist/);
     expect((await api.delete('/api/v1/servers/lost')).status).toBe(204);
+  });
+
+  // Skipped where the PostgreSQL server does not offer dblink (no contrib package).
+  it.skipIf(!withDblink)('closes a dblink connection one key opened before another key of the tenant calls the server', async () => {
+    const linked = await createThrowawayPostgres(TEST_DATABASE_URL ?? '');
+    const api = apiClient(gateway.url, key);
+    try {
+      const admin = new Client({ connectionString: linked.url });
+      await admin.connect();
+      await admin.query('create extension dblink');
+      await admin.end();
+      expect((await api.post('/api/v1/servers', { json: { slug: 'linked', kind: 'database', secrets: { url: linked.url } } })).status).toBe(201);
+      const other = (await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', { tenant: 'db-co', name: 'other', scopes: ['mcp'] })).key;
+
+      const { hostname, port, username, pathname } = new URL(linked.url);
+      const target = `host=${hostname} port=${port || '5432'} user=${username} dbname=${pathname.slice(1)}`;
+      const [, connect] = CLIENTS[1];
+      const first = await connect(`${gateway.url}/t/db-co/mcp`, key);
+      const second = await connect(`${gateway.url}/t/db-co/mcp`, other.secret);
+      try {
+        const opened = await first.callTool('linked__query', { sql: `select dblink_connect('mine', '${target}') as status` });
+        expect(opened.structuredContent).toMatchObject({ rows: [['OK']] });
+        const seen = await second.callTool('linked__query', { sql: 'select dblink_get_connections() as connections' });
+        expect(seen.structuredContent).toMatchObject({ rows: [[null]] });
+        const used = await second.callTool('linked__query', { sql: "select dblink_is_busy('mine')" });
+        expect(used.isError).toBe(true);
+        expect(textOf(used)).toContain('connection "mine" not available');
+      } finally {
+        await Promise.all([first.close(), second.close()]);
+      }
+    } finally {
+      await api.delete('/api/v1/servers/linked');
+      await linked.drop();
+    }
   });
 
   it('does not show the server to another tenant', async () => {

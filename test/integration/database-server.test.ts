@@ -161,6 +161,14 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: tools', () => {
     expect(text(result)).toContain('(3 rows)');
   });
 
+  it('escapes | and line breaks in the text table, so each row keeps its line and columns; the structured rows keep the values', async () => {
+    const result = await call('query', { sql: "select 'a | b' as \"x|y\", E'one\\ntwo | three' as z union all select '|', 'four'" });
+    expect(text(result)).toBe(
+      ['x\\|y   | z', '-------+------------------', 'a \\| b | one\\ntwo \\| three', '\\|     | four', '(2 rows)'].join('\n'),
+    );
+    expect(result.structuredContent).toMatchObject({ columns: ['x|y', 'z'], rows: [['a | b', 'one\ntwo | three'], ['|', 'four']] });
+  });
+
   it('runs EXPLAIN, SHOW, VALUES, TABLE and a parenthesised query', async () => {
     for (const sql of ['explain select * from orders', 'show statement_timeout', 'values (1)', 'table customers', '(select 1) union (select 2)']) {
       const result = await call('query', { sql });

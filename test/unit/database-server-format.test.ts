@@ -15,6 +15,34 @@ describe('formatTable', () => {
   });
 });
 
+describe('formatTable: cells that cannot be mistaken for columns or rows', () => {
+  it('escapes a | in a value, so each row keeps its columns', () => {
+    const table = formatTable(['id', 'note'], [[1, 'a | b'], [2, 'c|d|e'], [3, '|']]);
+    expect(table).toBe(['id | note', '---+--------', '1  | a \\| b', '2  | c\\|d\\|e', '3  | \\|'].join('\n'));
+    // Split where a | is not escaped: every row has its two cells.
+    for (const line of table.split('\n').slice(2)) expect(line.split(/(?<!\\)\|/)).toHaveLength(2);
+  });
+
+  it('escapes a | in a column name and in JSON', () => {
+    expect(formatTable(['a|b', 'j'], [[1, { k: 'x|y' }]])).toBe(['a\\|b | j', '-----+-------------', '1    | {"k":"x\\|y"}'].join('\n'));
+  });
+
+  it('keeps a value with line breaks, control characters or line separators on its own line', () => {
+    expect(renderCell('a\r\nb\rc\nd')).toBe('a\\nb\\rc\\nd');
+    expect(renderCell('bell\u0007 esc\u001b[31m nul\u0000 del\u007f c1\u0085')).toBe(
+      'bell\\u0007 esc\\u001b[31m nul\\u0000 del\\u007f c1\\u0085',
+    );
+    expect(renderCell('line\u2028para\u2029')).toBe('line\\u2028para\\u2029');
+    expect(renderCell('abc\u202edef\u2066')).toBe('abc\\u202edef\\u2066');
+    const table = formatTable(['v'], [['x\n1  | forged'], ['y\u2028z']]);
+    expect(table.split(/\r\n|[\n\r\u2028\u2029\u0085]/)).toEqual(['v', '-'.repeat(15), 'x\\n1  \\| forged', 'y\\u2028z']);
+  });
+
+  it('leaves other text alone, backslashes included', () => {
+    expect(renderCell('\\x0102 C:\\dir naïve 日本 😀')).toBe('\\x0102 C:\\dir naïve 日本 😀');
+  });
+});
+
 describe('formatTable: a text table whose size stays near its cells’', () => {
   it('does not pad every row to one long cell', () => {
     // 300 rows of about 1 MB in all, one cell of them long: padded to it, they were 300 MB of text.

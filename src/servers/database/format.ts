@@ -24,11 +24,24 @@ export const jsonSafeTypes: CustomTypesConfig = {
   getTypeParser: parseValue as CustomTypesConfig['getTypeParser'],
 };
 
-/** A value as one line of a text table. */
+const escapes: Readonly<Record<string, string>> = { '\r\n': '\\n', '\n': '\\n', '\r': '\\r', '\t': '\\t', '|': '\\|' };
+/**
+ * What would break a row's line or column apart, or reorder what a reader
+ * sees: the column separator, control characters (line breaks among them),
+ * Unicode's line and paragraph separators, and bidirectional controls.
+ */
+const unsafe = /\r\n|[|\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * A value as one cell of a text table: on one line, with no `|` but the
+ * separators'. `|` becomes `\|`, line breaks and tabs `\n`, `\r` and `\t`,
+ * other control characters `\uXXXX`. Backslashes are not doubled, so a cell
+ * reads as its value does; the structured result holds values exactly.
+ */
 export function renderCell(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.replace(/\r?\n/g, '\\n').replace(/\t/g, '\\t');
+  return text.replace(unsafe, (char) => escapes[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Columns are padded to their widest cell up to this many characters; a longer cell is shown whole, unpadded. */
@@ -47,14 +60,16 @@ export const MAX_TABLE_CHARS = 4 * 1024 * 1024;
  * row; past `maxChars` the table stops with a line saying so.
  */
 export function formatTable(columns: readonly string[], rows: readonly (readonly unknown[])[], maxChars = MAX_TABLE_CHARS): string {
+  // Column names are the query's to choose (select 1 as "a|b"): escaped as cells are.
+  const header = columns.map(renderCell);
   const cells = rows.map((row) => columns.map((_, i) => renderCell(row[i])));
-  const widths = columns.map((name, i) => Math.min(MAX_PADDED_WIDTH, Math.max(name.length, ...cells.map((row) => row[i]?.length ?? 0))));
+  const widths = header.map((name, i) => Math.min(MAX_PADDED_WIDTH, Math.max(name.length, ...cells.map((row) => row[i]?.length ?? 0))));
   const line = (values: readonly string[]) =>
     values
       .map((value, i) => value.padEnd(widths[i] ?? 0))
       .join(' | ')
       .trimEnd();
-  const lines = [line(columns), widths.map((w) => '-'.repeat(w)).join('-+-')];
+  const lines = [line(header), widths.map((w) => '-'.repeat(w)).join('-+-')];
   let length = lines[0]!.length + lines[1]!.length + 2;
   for (const [index, row] of cells.entries()) {
     const next = line(row);

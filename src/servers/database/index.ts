@@ -73,7 +73,9 @@ export type DatabaseSourceOptions = z.input<typeof optionsSchema> & {
  *
  * Read-only transactions stop writes to tables, but not functions with
  * outside effects that the connecting role may call (dblink, for one): give
- * the source a role that may only read.
+ * the source a role that may only read. Connections to other servers outlive
+ * DISCARD ALL, so where dblink is installed, or postgres_fdw holds
+ * connections, a pooled connection is closed after each call, not reused.
  */
 export function createDatabaseSource({ createSocket, ...options }: DatabaseSourceOptions): ToolSource {
   const parsed = optionsSchema.safeParse(options);

@@ -127,12 +127,47 @@ async function cancelBackend(connection: ClientConfig, pid: number): Promise<voi
   }
 }
 
-/** Ends the transaction and clears session state a query could leave behind (advisory locks, settings). */
+interface InstalledExtension {
+  name: 'dblink' | 'postgres_fdw';
+  /** The extension's schema, quoted as an identifier. */
+  schema: string;
+  listsConnections: boolean;
+}
+
+/**
+ * Whether the session may hold connections to other servers, which outlive
+ * the transaction and DISCARD ALL, and would carry one call's remote session
+ * into the next: dblink's, whenever dblink is installed (its unnamed
+ * connection is listed nowhere), and postgres_fdw's cached ones (listed since
+ * PostgreSQL 14; assumed before). Reads the catalog only, so it cannot fail
+ * for want of either extension.
+ */
+async function mayHoldOutsideConnections(client: PoolClient): Promise<boolean> {
+  const installed = await client.query<InstalledExtension>(
+    `select e.extname as name, pg_catalog.quote_ident(n.nspname) as schema,
+            exists(select from pg_catalog.pg_proc p
+                    where p.pronamespace = e.extnamespace and p.proname = 'postgres_fdw_get_connections') as "listsConnections"
+       from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace
+      where e.extname in ('dblink', 'postgres_fdw')`,
+  );
+  for (const extension of installed.rows) {
+    if (extension.name === 'dblink' || !extension.listsConnections) return true;
+    const open = await client.query(`select from ${extension.schema}.postgres_fdw_get_connections() limit 1`);
+    if (open.rows.length > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Ends the transaction and clears session state a query could leave behind
+ * (advisory locks, settings); false when the connection is not fit to be
+ * reused, as when it may hold connections to other servers.
+ */
 async function resetSession(client: PoolClient): Promise<boolean> {
   try {
     await client.query('rollback');
     await client.query('discard all');
-    return true;
+    return !(await mayHoldOutsideConnections(client));
   } catch {
     return false;
   }

@@ -4,6 +4,7 @@ import { nestedDeeperThan } from '../../../shared/json-depth.ts';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import { formatTable, jsonSafeTypes } from '../format.ts';
+import type { TruncatedBy } from '../row-cap.ts';
 import type { DatabaseLimits, DatabaseToolContext } from '../session.ts';
 import { splitStatements } from '../statements.ts';
 
@@ -20,7 +21,7 @@ export interface QueryOutcome {
   rowCount: number;
   truncated: boolean;
   /** Why rows were left off: more than `rowLimit` rows, or more than `maxResultBytes`. */
-  truncatedBy?: 'rowLimit' | 'maxResultBytes';
+  truncatedBy?: TruncatedBy;
 }
 
 /**
