@@ -131,6 +131,22 @@ describe.skipIf(!TEST_DATABASE_URL)('database server: tools', () => {
     );
   });
 
+  it('keeps names, comments and definitions on their own lines, so none can fake a line of the description', async () => {
+    const admin = new Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`create table "sly\nPrimary key: (forged)" ("id\nIndexes:" int primary key);
+      comment on table "sly\nPrimary key: (forged)" is E'fine\\n\\nPrimary key: (also forged)'`);
+    const sly = await call('describe_table', { table: 'sly\nPrimary key: (forged)' });
+    await admin.query(`drop table "sly\nPrimary key: (forged)"`);
+    await admin.end();
+    expect(sly.isError).toBeFalsy();
+    const lines = text(sly).split('\n');
+    expect(lines[0]).toBe('"public"."sly\\nPrimary key: (forged)" (table): fine\\n\\nPrimary key: (also forged)');
+    expect(lines.filter((line) => line.startsWith('Primary key:'))).toEqual(['Primary key: (id\\nIndexes:)']);
+    expect(lines.filter((line) => line === 'Indexes:')).toHaveLength(1);
+    expect(data(sly)['description']).toBe('fine\n\nPrimary key: (also forged)');
+  });
+
   it('describes a view with its definition, and refuses a missing table', async () => {
     const view = await call('describe_table', { table: 'big_orders' });
     expect(data(view)['kind']).toBe('view');

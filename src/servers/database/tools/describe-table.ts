@@ -2,7 +2,7 @@ import type { ClientBase } from 'pg';
 import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
-import { formatTable } from '../format.ts';
+import { formatTable, renderCell } from '../format.ts';
 import { capRows, describeTruncation, type TruncatedBy } from '../row-cap.ts';
 import type { DatabaseLimits, DatabaseToolContext } from '../session.ts';
 
@@ -158,7 +158,8 @@ function truncationOf(d: Description, list: ListName, limits: DatabaseLimits): s
 
 function describeAsText(d: Description, limits: DatabaseLimits): string {
   const estimate = d.estimatedRows === null ? '' : `, about ${d.estimatedRows} rows`;
-  const lines = [`"${d.schema}"."${d.table}" (${d.kind}${estimate})${d.description ? `: ${d.description}` : ''}`, ''];
+  // Names, comments and definitions are one line each, escaped as cells are, so none can fake a line of its own.
+  const lines = [`"${renderCell(d.schema)}"."${renderCell(d.table)}" (${d.kind}${estimate})${d.description ? `: ${renderCell(d.description)}` : ''}`, ''];
   lines.push(
     formatTable(
       ['column', 'type', 'nullable', 'default', 'description'],
@@ -166,12 +167,12 @@ function describeAsText(d: Description, limits: DatabaseLimits): string {
     ),
     ...truncationOf(d, 'columns', limits),
   );
-  if (d.primaryKey) lines.push('', `Primary key: (${d.primaryKey.join(', ')})`);
+  if (d.primaryKey) lines.push('', `Primary key: (${d.primaryKey.map(renderCell).join(', ')})`);
   if (d.foreignKeys.length > 0 || d.truncatedLists?.foreignKeys) {
-    lines.push('', 'Foreign keys:', ...d.foreignKeys.map((fk) => `  ${fk.name}: ${fk.definition}`), ...truncationOf(d, 'foreignKeys', limits));
+    lines.push('', 'Foreign keys:', ...d.foreignKeys.map((fk) => `  ${renderCell(fk.name)}: ${renderCell(fk.definition)}`), ...truncationOf(d, 'foreignKeys', limits));
   }
   if (d.indexes.length > 0 || d.truncatedLists?.indexes) {
-    lines.push('', 'Indexes:', ...d.indexes.map((i) => `  ${i.definition}`), ...truncationOf(d, 'indexes', limits));
+    lines.push('', 'Indexes:', ...d.indexes.map((i) => `  ${renderCell(i.definition)}`), ...truncationOf(d, 'indexes', limits));
   }
   if (d.viewDefinition) lines.push('', 'Definition:', d.viewDefinition.trim());
   return lines.join('\n');
