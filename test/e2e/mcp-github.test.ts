@@ -102,6 +102,33 @@ describe('MCP endpoints over a github server', () => {
     expect((await api.delete('/api/v1/servers/gh-old')).status).toBe(204);
   });
 
+  it('serves a GitHub Enterprise Server at /api/v3 whose administrator turned rate limiting off', async () => {
+    const ghes = await startFakeGithub({ pathPrefix: '/api/v3', rateLimiting: false });
+    try {
+      seedGithub(ghes);
+      const api = apiClient(gateway.url, key);
+      const created = await api.post('/api/v1/servers', {
+        json: { slug: 'ghe', kind: 'github', config: { owner: 'acme', repo: 'widgets', baseUrl: ghes.url }, secrets: { token: newToken(ghes) } },
+      });
+      expect(created.status).toBe(201);
+      // GET /rate_limit answers 404 "Rate limiting is not enabled." there: the token was taken all the same.
+      const status = await api.get<{ status: { state: string; tools: number; error?: string } }>('/api/v1/servers/ghe/status');
+      expect(status.body.status).toMatchObject({ state: 'ok', tools: 23 });
+
+      const client = await connectV2(`${gateway.url}/t/gh-co/mcp/servers/ghe`, key);
+      try {
+        const listed = await client.callTool('list_issues', { state: 'all', perPage: 2 });
+        expect(textOf(listed)).toMatch(/^Issues in acme\/widgets \(page 1\):\n#3 .*\n#2 .*\nMore results: call again with page=2\.$/);
+      } finally {
+        await client.close();
+      }
+      expect(ghes.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual(['GET /api/v3/rate_limit', 'GET /api/v3/repos/acme/widgets/issues']);
+      expect((await api.delete('/api/v1/servers/ghe')).status).toBe(204);
+    } finally {
+      await ghes.close();
+    }
+  });
+
   it('proposes a change as an agent would, through the one-server endpoint: branch, file, pull request, review, checks, merge', async () => {
     const client = await connectV2(`${gateway.url}/t/gh-co/mcp/servers/gh`, key);
     const call = async (tool: string, args: Record<string, unknown>) => {

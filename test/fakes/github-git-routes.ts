@@ -7,6 +7,7 @@ const WEB = 'https://github.com';
 const GET_REF_DOC = '/git/refs#get-a-reference';
 const CREATE_REF_DOC = '/git/refs#create-a-reference';
 const PUT_CONTENTS_DOC = '/repos/contents#create-or-update-file-contents';
+const GET_BLOB_DOC = '/git/blobs#get-a-blob';
 
 function stringField(body: unknown, field: string): string | undefined {
   const value = (body as Record<string, unknown> | null)?.[field];
@@ -128,12 +129,29 @@ function putContents(req: FakeRequest, repo: FakeRepo, [path = '']: string[]): F
   return ok({ content: fileJson, commit: fileCommitJson(req.api, repo, commit, branch.commits[1]) }, current === undefined ? 201 : 200);
 }
 
+/**
+ * A blob by its sha, from any branch's files: base64 in JSON, or its bytes alone with the raw media
+ * type (`Accept: application/vnd.github.raw`), as GitHub serves blobs up to 100 MB.
+ */
+function getBlob(req: FakeRequest, repo: FakeRepo, [sha = '']: string[]): FakeResponse {
+  const content = [...repo.branches.values()].flatMap((b) => [...b.files.values()]).find((c) => blobSha(c) === sha);
+  if (content === undefined) return githubError(404, 'Not Found', GET_BLOB_DOC);
+  const bytes = Buffer.from(content);
+  if (/application\/vnd\.github(?:\.v3)?\.raw/.test(String(req.headers.accept))) {
+    return { status: 200, raw: bytes, headers: { 'content-type': 'application/vnd.github.raw' } };
+  }
+  const url = `${req.api}/repos/${repo.owner}/${repo.name}/git/blobs/${sha}`;
+  const base64 = (bytes.toString('base64').match(/.{1,60}/g) ?? []).join('\n');
+  return ok({ sha, node_id: `B_${sha}`, size: bytes.length, url, content: base64, encoding: 'base64' });
+}
+
 const R = '^/repos/([^/]+)/([^/]+)';
 
 /** Git data and file-writing routes: branches made from a commit, files created or replaced by a commit. */
 export const gitRoutes: Route[] = [
   { method: 'GET', pattern: new RegExp(`${R}$`), handle: withRepo('/repos/repos#get-a-repository', (req, repo) => ok(repoJson(req.api, repo))) },
   { method: 'GET', pattern: new RegExp(`${R}/git/ref/(.+)$`), handle: withRepo(GET_REF_DOC, getRef) },
+  { method: 'GET', pattern: new RegExp(`${R}/git/blobs/([0-9a-f]{40})$`), handle: withRepo(GET_BLOB_DOC, getBlob) },
   { method: 'POST', pattern: new RegExp(`${R}/git/refs$`), handle: withRepo(CREATE_REF_DOC, createRef) },
   { method: 'PUT', pattern: new RegExp(`${R}/contents/(.+)$`), handle: withRepo(PUT_CONTENTS_DOC, putContents) },
 ];

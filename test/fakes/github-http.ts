@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FakeGithubState } from './github-state.ts';
 
 /** Request and response types and helpers shared by the fake's route files. */
@@ -12,11 +13,14 @@ export interface FakeRequest {
   login: string;
   /** The fake's base URL, for `url` fields and `Link` headers. */
   api: string;
+  headers: IncomingHttpHeaders;
 }
 
 export interface FakeResponse {
   status: number;
   body?: unknown;
+  /** Sent as is instead of `body` as JSON, with the content type in `headers`. */
+  raw?: Uint8Array;
   headers?: Record<string, string>;
 }
 

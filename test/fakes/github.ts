@@ -12,7 +12,7 @@ import { addToken, createFakeGithubState, type FakeGithubState } from './github-
 
 export { addIssue, addRepo, addToken, commitToBranch, type FakeGithubState, type FakeIssue, type FakeRepo } from './github-state.ts';
 
-/** A request as the fake received it. `path` is the raw path with its query string. */
+/** A request as the fake received it. `path` is the raw path (with any `pathPrefix`) and its query string. */
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -34,7 +34,17 @@ export interface FakeGithub {
   state: FakeGithubState;
   /** Answers the next `times` requests matching `method` and `path` (the decoded path, no query) with `failure`. */
   failNext(match: { method?: string; path: string | RegExp }, failure: FakeFailure, times?: number): void;
+  /** Holds the next `times` matching requests unanswered until `release()`; `received` settles once all of them have arrived. */
+  holdNext(match: { method?: string; path: string | RegExp }, times?: number): { received: Promise<void>; release(): void };
   close(): Promise<void>;
+}
+
+/** How the fake differs from github.com. */
+export interface FakeGithubOptions {
+  /** Where the REST API is mounted: `/api/v3` on GitHub Enterprise Server. */
+  pathPrefix?: string;
+  /** False as on a GitHub Enterprise Server whose administrator turned rate limiting off: no rate-limit headers, and `GET /rate_limit` is a 404. */
+  rateLimiting?: boolean;
 }
 
 /** The token the fake accepts from the start, authenticating as `octocat`. */
@@ -99,22 +109,37 @@ async function readJson(req: IncomingMessage): Promise<{ body: unknown } | undef
   }
 }
 
+type Match = { method?: string | undefined; path: string | RegExp };
+
+function matches(match: Match, method: string, path: string): boolean {
+  return (!match.method || match.method === method) && (typeof match.path === 'string' ? match.path === path : match.path.test(path));
+}
+
 /** Starts an in-memory GitHub REST API on 127.0.0.1 speaking GitHub's paths, shapes, status codes and headers. */
-export async function startFakeGithub(): Promise<FakeGithub> {
+export async function startFakeGithub({ pathPrefix = '', rateLimiting = true }: FakeGithubOptions = {}): Promise<FakeGithub> {
   resetUserIds();
   const state = createFakeGithubState();
   addToken(state, FAKE_GITHUB_TOKEN, 'octocat');
   const requests: RecordedRequest[] = [];
-  const failures: Array<{ method: string | undefined; path: string | RegExp; failure: FakeFailure; left: number }> = [];
+  const failures: Array<Match & { failure: FakeFailure; left: number }> = [];
+  const holds: Array<Match & { left: number; arrived: () => void; released: Promise<void> }> = [];
   const used = { core: 0, search: 0 };
   let url = '';
 
   const answer = async (req: IncomingMessage): Promise<FakeResponse> => {
     const target = new URL(req.url ?? '/', url);
-    const path = decodeURIComponent(target.pathname);
+    const prefixed = target.pathname.startsWith(`${pathPrefix}/`);
+    const path = decodeURIComponent(target.pathname.slice(pathPrefix.length));
     const parsed = await readJson(req);
     const method = req.method ?? 'GET';
     requests.push({ method, path: `${target.pathname}${target.search}`, headers: req.headers, body: parsed?.body });
+    if (!prefixed) return githubError(404, 'Not Found', '');
+    const hold = holds.find((h) => h.left > 0 && matches(h, method, path));
+    if (hold) {
+      hold.left -= 1;
+      if (hold.left === 0) hold.arrived();
+      await hold.released;
+    }
 
     const auth = req.headers.authorization?.match(/^(?:token|bearer) (.+)$/i);
     if (!auth) return githubError(401, 'Requires authentication', '/overview/resources-in-the-rest-api#authentication');
@@ -123,8 +148,8 @@ export async function startFakeGithub(): Promise<FakeGithub> {
     if (!parsed) return githubError(400, 'Problems parsing JSON', '');
 
     // GitHub's own rate-limit status: any valid token may read it, and reading it costs nothing.
-    if (method === 'GET' && path === '/rate_limit') return rateLimitStatus(used);
-    const failure = failures.find((f) => f.left > 0 && (!f.method || f.method === method) && (typeof f.path === 'string' ? f.path === path : f.path.test(path)));
+    if (method === 'GET' && path === '/rate_limit') return rateLimiting ? rateLimitStatus(used) : githubError(404, 'Rate limiting is not enabled.', '');
+    const failure = failures.find((f) => f.left > 0 && matches(f, method, path));
     if (failure) {
       failure.left -= 1;
       return failure.failure;
@@ -132,28 +157,31 @@ export async function startFakeGithub(): Promise<FakeGithub> {
     for (const route of routes) {
       const match = method === route.method ? route.pattern.exec(path) : null;
       if (!match) continue;
-      const request: FakeRequest = { method, path, query: target.searchParams, body: parsed.body, login, api: url };
+      const request: FakeRequest = { method, path, query: target.searchParams, body: parsed.body, login, api: url, headers: req.headers };
       return route.handle(request, match.slice(1).map((m) => m ?? ''), state);
     }
     return githubError(404, 'Not Found', '');
   };
 
   const send = (req: IncomingMessage, res: ServerResponse, response: FakeResponse) => {
-    const resource = req.url?.startsWith('/search/') ? 'search' : 'core';
-    if (req.url !== '/rate_limit') used[resource] += 1;
+    const route = req.url?.slice(pathPrefix.length);
+    const resource = route?.startsWith('/search/') ? 'search' : 'core';
+    if (route !== '/rate_limit') used[resource] += 1;
     const limit = resource === 'search' ? 30 : 5000;
     res.writeHead(response.status, {
       'content-type': 'application/json; charset=utf-8',
       'x-github-media-type': 'github.v3; format=json',
       'x-github-request-id': `FAKE:${requests.length}`,
-      'x-ratelimit-limit': String(limit),
-      'x-ratelimit-remaining': String(Math.max(limit - used[resource], 0)),
-      'x-ratelimit-used': String(used[resource]),
-      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
-      'x-ratelimit-resource': resource,
+      ...(rateLimiting && {
+        'x-ratelimit-limit': String(limit),
+        'x-ratelimit-remaining': String(Math.max(limit - used[resource], 0)),
+        'x-ratelimit-used': String(used[resource]),
+        'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+        'x-ratelimit-resource': resource,
+      }),
       ...response.headers,
     });
-    res.end(response.body === undefined ? '' : JSON.stringify(response.body));
+    res.end(response.raw ?? (response.body === undefined ? '' : JSON.stringify(response.body)));
   };
 
   const server = createServer((req, res) => {
@@ -163,7 +191,7 @@ export async function startFakeGithub(): Promise<FakeGithub> {
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${pathPrefix}`;
 
   return {
     url,
@@ -171,6 +199,14 @@ export async function startFakeGithub(): Promise<FakeGithub> {
     state,
     failNext(match, failure, times = 1) {
       failures.push({ method: match.method, path: match.path, failure, left: times });
+    },
+    holdNext(match, times = 1) {
+      let arrived = () => {};
+      let release = () => {};
+      const received = new Promise<void>((resolve) => (arrived = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      holds.push({ method: match.method, path: match.path, left: times, arrived, released });
+      return { received, release };
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

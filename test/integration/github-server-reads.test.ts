@@ -82,14 +82,23 @@ describe('github source: get_file_contents', () => {
     expect(badRef.text).toBe("Path 'README.md' in acme/widgets@nope not found (or the token cannot see it). GitHub said: No commit found for the ref nope.");
   });
 
-  it('describes binary, empty and over-large files instead of dumping them', async () => {
+  it('describes binary and empty files instead of dumping them', async () => {
     expect((await callTool(source, 'get_file_contents', { path: 'assets/logo.png' })).text).toBe(
       'assets/logo.png in acme/widgets is a binary file (10 bytes); its content is not shown.',
     );
     expect((await callTool(source, 'get_file_contents', { path: 'empty.txt' })).text).toBe(`empty.txt in acme/widgets is an empty file.\n${shaNote('')}`);
-    expect((await callTool(source, 'get_file_contents', { path: 'data/huge.csv' })).text).toBe(
-      'data/huge.csv in acme/widgets is too large to read through the contents API (1080000 bytes).',
-    );
+  });
+
+  it('reads a file over 1 MB, which the contents API leaves empty, as its raw blob, cut to 100,000 characters', async () => {
+    const content = 'id,value\n'.repeat(120_000);
+    const seen = await callTool(source, 'get_file_contents', { path: 'data/huge.csv' });
+    expect(seen.text).toBe(`${content.slice(0, 100_000)}\n… [truncated: ${content.length - 100_000} more characters]\n${shaNote(content)}`);
+    expect(seen.structured).toMatchObject({ type: 'file', size: 1_080_000, sha: blobSha(content), truncated: true });
+    // The blob the contents API named, so the text matches the sha even if the branch moves meanwhile.
+    expect(fake.requests.slice(-2).map((r) => [r.path, r.headers.accept])).toEqual([
+      ['/repos/acme/widgets/contents/data%2Fhuge.csv', 'application/vnd.github.v3+json'],
+      [`/repos/acme/widgets/git/blobs/${blobSha(content)}`, 'application/vnd.github.v3.raw'],
+    ]);
   });
 });
 

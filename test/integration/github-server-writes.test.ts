@@ -128,7 +128,7 @@ describe('github source: bad input changes nothing', () => {
     const { source } = sourceFor(fake, { owner: 'acme', repo: 'widgets' });
     const before = snapshot(widgets);
     const seen = await callTool(source, 'create_issue', { title: 'Assign a ghost', assignees: ['ghost'] });
-    expect(seen).toMatchObject({ isError: true, text: 'GitHub rejected the request (422 Validation Failed): assignees is invalid. Fix the arguments and try again.' });
+    expect(seen).toMatchObject({ isError: true, text: "GitHub rejected the request (422 Validation Failed): assignees 'ghost' is invalid. Fix the arguments and try again." });
     expect(snapshot(widgets)).toBe(before);
   });
 
@@ -152,7 +152,7 @@ describe('github source: bad input changes nothing', () => {
     expect(nothing).toMatchObject({ isError: true, text: expect.stringMatching(/^Invalid arguments for update_issue: .*give at least one of title, body, state, labels, assignees to change/) });
     expect(fake.requests).toHaveLength(0);
     const ghost = await callTool(source, 'update_issue', { issueNumber: 1, assignees: ['ghost'], title: 'Renamed' });
-    expect(ghost.text).toBe('GitHub rejected the request (422 Validation Failed): assignees is invalid. Fix the arguments and try again.');
+    expect(ghost.text).toBe("GitHub rejected the request (422 Validation Failed): assignees 'ghost' is invalid. Fix the arguments and try again.");
     const missing = await callTool(source, 'update_issue', { issueNumber: 99, state: 'closed' });
     expect(missing.text).toBe('Issue #99 in acme/widgets not found (or the token cannot see it).');
     expect(snapshot(widgets)).toBe(before);
@@ -173,7 +173,13 @@ describe('github source: bad input changes nothing', () => {
     expect((await callTool(source, 'merge_pull_request', { pullNumber: 3 })).isError).toBe(false);
     const merged = { issues: snapshot(widgets), main: main() };
     const again = await callTool(source, 'merge_pull_request', { pullNumber: 3 });
-    expect(again).toMatchObject({ isError: true, text: 'GitHub answered 405: Pull Request is not mergeable.' });
+    expect(again).toMatchObject({
+      isError: true,
+      text:
+        'Pull request #3 in acme/widgets was not merged (405: Pull Request is not mergeable). It may be closed or merged already, conflict with ' +
+        'its base branch, lack the approvals or passing checks its branch protection requires, or the repository may not allow "merge" merges. ' +
+        'get_pull_request shows whether it is mergeable, get_pull_request_status its checks.',
+    });
     expect({ issues: snapshot(widgets), main: main() }).toEqual(merged);
   });
 

@@ -2,24 +2,41 @@ import { createHash } from 'node:crypto';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
+import { findCause } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { findMessageTooLarge, withBody } from '../message-limit.ts';
 import type { OutboundFetch } from '../outbound.ts';
 
+/** GitHub's answer sent the request to another origin (scheme, host or port) than the configured API's; it was not followed. */
+export class CrossOriginRedirectError extends Error {
+  override readonly name = 'CrossOriginRedirectError';
+  constructor(
+    /** Where the redirect pointed, without its query (which could carry anything). */
+    readonly location: string,
+  ) {
+    super(`GitHub redirected the request to ${location}, outside the configured API`);
+  }
+}
+
+/** The redirect refusal behind an error, looking through the causes fetch and Octokit wrap it in. */
+export function findCrossOriginRedirect(error: unknown): CrossOriginRedirectError | undefined {
+  return findCause(error, CrossOriginRedirectError);
+}
+
 /**
- * An answer over the operator's message limit is final: fetched again, it
- * would be as large. Octokit reports it as a failed request (status 500),
- * which the retry plugin would send again; its error hook runs before the
- * retry plugin's (hooks registered earlier run first), and the limit's own
- * error, which is not a request error, is one the retry plugin lets through.
+ * An answer over the operator's message limit, or a redirect elsewhere, is
+ * final: fetched again, it would be the same. Octokit reports it as a failed
+ * request (status 500), which the retry plugin would send again; its error
+ * hook runs before the retry plugin's (hooks registered earlier run first),
+ * and the cause, which is not a request error, is one the retry plugin lets through.
  */
-function overLimitIsFinal(octokit: Pick<Octokit, 'hook'>): void {
+function finalFailures(octokit: Pick<Octokit, 'hook'>): void {
   octokit.hook.error('request', (error) => {
-    throw findMessageTooLarge(error) ?? error;
+    throw findMessageTooLarge(error) ?? findCrossOriginRedirect(error) ?? error;
   });
 }
 
-const GithubOctokit = Octokit.plugin(throttling, overLimitIsFinal, retry);
+const GithubOctokit = Octokit.plugin(throttling, finalFailures, retry);
 
 /** The Octokit instance the GitHub tools call: REST methods plus throttling and retry. */
 export type GithubClient = InstanceType<typeof GithubOctokit>;
@@ -50,6 +67,39 @@ function readingBodies(fetch: OutboundFetch): OutboundFetch {
   };
 }
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/**
+ * Follows GitHub's redirects within `origin` only (a renamed repository's 301
+ * stays on the API host). fetch would follow one to any host: without the
+ * token, which it drops across origins, but with the request's body, and its
+ * answer would pass for GitHub's; an API moved from http to https would then
+ * answer 401, and the token would be blamed.
+ */
+function followingRedirectsWithin(origin: string, fetch: OutboundFetch): OutboundFetch {
+  return async (input, init = {}) => {
+    let url = new URL(input);
+    let request: RequestInit = init;
+    for (let redirects = 0; ; redirects += 1) {
+      const response = await fetch(url, { ...request, redirect: 'manual' });
+      const location = REDIRECTS.has(response.status) ? response.headers.get('location') : null;
+      if (location === null) return response;
+      await response.body?.cancel();
+      const next = new URL(location, url);
+      if (next.origin !== origin) throw new CrossOriginRedirectError(`${next.origin}${next.pathname}`);
+      if (redirects === MAX_REDIRECTS) throw new Error(`GitHub redirected more than ${MAX_REDIRECTS} times`);
+      // As fetch does: a 303, or a 301 or 302 after a POST, goes on as a GET without the body.
+      const method = request.method?.toUpperCase() ?? 'GET';
+      if ((response.status === 303 && method !== 'HEAD') || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+        const { body: _body, ...rest } = request;
+        request = { ...rest, method: 'GET' };
+      }
+      url = next;
+    }
+  };
+}
+
 /**
  * Builds the Octokit client. The throttling plugin keeps module-wide request
  * queues keyed by `id` (one write per second, one search per two seconds);
@@ -68,7 +118,7 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
     auth: options.token,
     baseUrl: options.baseUrl,
     userAgent: options.userAgent,
-    request: { fetch: readingBodies(options.fetch) },
+    request: { fetch: readingBodies(followingRedirectsWithin(new URL(options.baseUrl).origin, options.fetch)) },
     log: {
       debug: noop,
       info: noop,
@@ -81,7 +131,9 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
       onSecondaryRateLimit: retryOnce('secondary'),
     },
     // 5xx and network failures: one retry after a second. 4xx answers are final: the plugin's own list
-    // leaves out 405 (not mergeable) and 409 (a stale sha), which sending again cannot change.
-    retry: { retries: 1, doNotRetry: [400, 401, 403, 404, 405, 409, 410, 422, 451] },
+    // leaves out 405 (not mergeable) and 409 (a stale sha), which sending again cannot change, and 429,
+    // GitHub's rate limit, which the throttling plugin above retries when its wait is short enough and
+    // which sent again a second later would only prolong.
+    retry: { retries: 1, doNotRetry: [400, 401, 403, 404, 405, 409, 410, 422, 429, 451] },
   });
 }

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { findMessageTooLarge } from '../message-limit.ts';
 import { findOutboundRefusal } from '../outbound.ts';
 import { ToolError, type ToolCallContext } from '../tool-source.ts';
-import type { GithubClient } from './client.ts';
+import { findCrossOriginRedirect, type GithubClient } from './client.ts';
 import { describeHttpError, isHttpError } from './errors.ts';
 
 /** GitHub owner and repository names: no slashes and no dot segments, so they cannot reshape the request path. */
@@ -38,11 +38,13 @@ export interface GithubToolContext {
 export function createGithubToolContext(options: {
   client: GithubClient;
   token: string;
+  /** The REST API root, for messages about it. */
+  baseUrl: string;
   owner: string | undefined;
   repo: string | undefined;
   requestTimeoutMs: number;
 }): GithubToolContext {
-  const { client, token, owner: defaultOwner, repo: defaultRepo, requestTimeoutMs } = options;
+  const { client, token, baseUrl, owner: defaultOwner, repo: defaultRepo, requestTimeoutMs } = options;
   const redact = (message: string) => message.replaceAll(token, '[redacted]');
   const name = (what: string, fallback: string | undefined) =>
     z
@@ -72,15 +74,32 @@ export function createGithubToolContext(options: {
       const timer = setTimeout(abort, requestTimeoutMs);
       context.signal.addEventListener('abort', abort, { once: true });
       if (context.signal.aborted) abort();
+      // The signal reaches fetch only once the request leaves the throttling plugin's per-token
+      // queues (writes a second apart, searches two) or its wait for a rate-limit reset, and
+      // neither watches it: the call ends at the abort, and the request, when its turn comes, is not sent.
+      const aborted = new Promise<never>((_, reject) => {
+        controller.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      });
       try {
-        return await run({ signal: controller.signal });
+        return await Promise.race([run({ signal: controller.signal }), aborted]);
       } catch (error) {
         if (context.signal.aborted) throw new ToolError('The request was cancelled.');
+        // A tool's own explanation may quote GitHub, which must not carry the token either.
+        if (error instanceof ToolError) throw new ToolError(redact(error.message), { unavailable: error.unavailable });
         if (controller.signal.aborted) {
           throw new ToolError(`GitHub did not answer within ${requestTimeoutMs / 1000} seconds. Try again later.`, { unavailable: true });
         }
         const refusal = findOutboundRefusal(error);
         if (refusal) throw new ToolError(`GitHub API host ${refusal.host} is not allowed: ${refusal.reason}`);
+        const redirect = findCrossOriginRedirect(error);
+        if (redirect) {
+          throw new ToolError(
+            redact(
+              `The GitHub API at ${baseUrl} redirected the request for ${subject} to ${redirect.location}, another scheme, host or port; ` +
+                "the redirect was not followed, so neither the token nor the request went there. If the API has moved, the server's baseUrl must be changed to its new address.",
+            ),
+          );
+        }
         const tooLarge = findMessageTooLarge(error);
         if (tooLarge) throw new ToolError(`GitHub's answer about ${subject} was not read: ${tooLarge.message}. Ask for less (a smaller file, fewer results).`);
         // A 5xx, or a network failure Octokit reports as one: GitHub itself was not there to answer.

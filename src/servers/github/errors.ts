@@ -1,8 +1,13 @@
+import { truncate } from './format.ts';
+
 /** GitHub's error body: `{ message, documentation_url, errors }`. */
 interface GithubErrorBody {
   message?: string;
-  errors?: Array<string | { resource?: string; field?: string; code?: string; message?: string }>;
+  errors?: Array<string | { resource?: string; field?: string; code?: string; message?: string; value?: unknown }>;
 }
+
+/** The most of GitHub's own words (its message, its validation details) put in an error. */
+const MAX_MESSAGE_CHARS = 1_000;
 
 /** What Octokit throws for an HTTP failure (its RequestError, matched by shape to avoid a transitive import). */
 interface HttpError extends Error {
@@ -29,7 +34,9 @@ function describeValidationErrors(errors: GithubErrorBody['errors']): string {
       if (typeof e === 'string') return e;
       const subject = e.field ?? e.resource ?? 'request';
       if (e.message) return e.field ? `${e.field}: ${e.message}` : e.message;
-      return `${subject} ${CODE_MEANINGS[e.code ?? ''] ?? `failed (${e.code ?? 'unknown'})`}`;
+      // GitHub names the offending value (an unknown assignee among several) when it has one.
+      const value = typeof e.value === 'string' || typeof e.value === 'number' ? ` '${e.value}'` : '';
+      return `${subject}${value} ${CODE_MEANINGS[e.code ?? ''] ?? `failed (${e.code ?? 'unknown'})`}`;
     })
     .join('; ');
 }
@@ -57,7 +64,8 @@ export function describeHttpError(error: HttpError, subject: string, now = Date.
   const headers = error.response?.headers ?? {};
   const data = error.response?.data;
   const body: GithubErrorBody = typeof data === 'object' && data !== null ? data : {};
-  const githubMessage = body.message?.trim();
+  // A message is a sentence on GitHub; one from a proxy or a broken server could be anything.
+  const githubMessage = typeof body.message === 'string' ? truncate(body.message.trim(), MAX_MESSAGE_CHARS).text : undefined;
   const { status } = error;
 
   if (status === 401) {
@@ -65,12 +73,17 @@ export function describeHttpError(error: HttpError, subject: string, now = Date.
   }
   if (status === 403 || status === 429) {
     const until = rateLimitedUntil(headers, now);
-    const secondary = /secondary rate/i.test(githubMessage ?? '');
+    // GitHub answers 429 only for rate limits: one without the primary limit's headers is the secondary limit.
+    const secondary = /secondary rate/i.test(githubMessage ?? '') || (status === 429 && headers['x-ratelimit-remaining'] !== '0');
     if (until || secondary) {
       const kind = secondary ? "GitHub's secondary rate limit" : "GitHub's API rate limit for this token";
       return `${kind} was exceeded: rate limited until ${until ?? 'a minute from now'}. Try again after that time.`;
     }
     return `GitHub refused access to ${subject} (403${githubMessage ? `: ${githubMessage}` : ''}). The token may lack the permission or scope this needs.`;
+  }
+  // A repository without commits: GitHub answers 404 "This repository is empty." for its contents, 409 "Git Repository is empty." for its history.
+  if ((status === 404 || status === 409) && /repository is empty/i.test(githubMessage ?? '')) {
+    return `GitHub has nothing for ${subject}: the repository is empty, with no commits, branches or files yet (${status}: ${githubMessage}).`;
   }
   if (status === 404) {
     const detail = githubMessage && githubMessage !== 'Not Found' ? ` GitHub said: ${githubMessage}.` : '';
@@ -79,7 +92,7 @@ export function describeHttpError(error: HttpError, subject: string, now = Date.
   if (status === 409) return `GitHub reported a conflict for ${subject} (409${githubMessage ? `: ${githubMessage}` : ''}).`;
   if (status === 422) {
     // GitHub's details may end a sentence of their own.
-    const details = describeValidationErrors(body.errors).replace(/\.$/, '');
+    const details = truncate(describeValidationErrors(body.errors), MAX_MESSAGE_CHARS).text.replace(/\.$/, '');
     return `GitHub rejected the request (422 ${githubMessage ?? 'Unprocessable Entity'})${details ? `: ${details}` : ''}. Fix the arguments and try again.`;
   }
   if (status >= 500 && error.response === undefined) return `Could not reach GitHub: ${error.message}. Try again later.`;

@@ -16,6 +16,25 @@ export function nextPageFrom(headers: { link?: string | undefined }): number | u
   return Number.isInteger(page) && page > 0 ? page : undefined;
 }
 
+/** GitHub's search API serves the first 1,000 results of a query and refuses pages past them (422). */
+export const MAX_SEARCH_RESULTS = 1_000;
+
+/**
+ * The next page of a search, if GitHub will serve it: results remain, the
+ * page was full, and it would start within the first 1,000 results.
+ */
+export function nextSearchPage(args: { page: number; perPage: number }, shownOnPage: number, totalCount: number): number | undefined {
+  const shown = (args.page - 1) * args.perPage + shownOnPage;
+  return shown < Math.min(totalCount, MAX_SEARCH_RESULTS) && shownOnPage === args.perPage ? args.page + 1 : undefined;
+}
+
+/** Said when a search found more than GitHub serves, so that the model narrows it rather than pages on. */
+export function searchCapLine(totalCount: number): string {
+  return totalCount > MAX_SEARCH_RESULTS
+    ? `\nGitHub serves only the first ${MAX_SEARCH_RESULTS} results of a search: narrow the query (qualifiers such as repo:, path:, language:) to reach the rest.`
+    : '';
+}
+
 /** A closing line telling the model how to get more results. */
 export function moreLine(nextPage: number | undefined): string {
   return nextPage === undefined ? '' : `\nMore results: call again with page=${nextPage}.`;

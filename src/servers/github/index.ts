@@ -4,6 +4,7 @@ import { createToolRegistry } from '../tool-registry.ts';
 import type { ToolSource } from '../tool-source.ts';
 import { createGithubClient } from './client.ts';
 import { createGithubToolContext, NAME_PATTERN } from './context.ts';
+import { failureOf } from './errors.ts';
 import { registerAddIssueCommentTool } from './tools/add-issue-comment.ts';
 import { registerCreateBranchTool } from './tools/create-branch.ts';
 import { registerCreateIssueTool } from './tools/create-issue.ts';
@@ -58,9 +59,10 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
   for (const [field, value] of [['owner', options.owner], ['repo', options.repo]] as const) {
     if (value !== undefined && !NAME_PATTERN.test(value)) throw new Error(`github source: ${field} '${value}' is not a valid GitHub name`);
   }
+  const baseUrl = (options.baseUrl ?? 'https://api.github.com').replace(/\/+$/, '');
   const client = createGithubClient({
     token: options.token,
-    baseUrl: (options.baseUrl ?? 'https://api.github.com').replace(/\/+$/, ''),
+    baseUrl,
     userAgent: options.userAgent ?? 'botgate',
     fetch: options.fetch,
     retryAfterCapMs: options.retryAfterCapMs ?? 10_000,
@@ -69,6 +71,7 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
   const ctx = createGithubToolContext({
     client,
     token: options.token,
+    baseUrl,
     owner: options.owner,
     repo: options.repo,
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
@@ -100,8 +103,16 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
   return {
     ...registry,
     // GitHub's rate-limit status: any valid token may read it, it costs no request of the quota, and a bad token is refused.
+    // A GitHub Enterprise Server without rate limiting answers 404 "Rate limiting is not enabled." instead, after taking the token.
     check: async (signal) => {
-      await ctx.call({ signal, progress: async () => {} }, 'the token', (request) => client.rest.rateLimit.get({ request }));
+      await ctx.call({ signal, progress: async () => {} }, 'the token', async (request) => {
+        try {
+          await client.rest.rateLimit.get({ request });
+        } catch (error) {
+          const failure = failureOf(error);
+          if (failure?.status !== 404 || !/rate limiting is not enabled/i.test(failure.message)) throw error;
+        }
+      });
     },
   };
 }

@@ -1,8 +1,9 @@
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
-import { textResult } from '../../tool-source.ts';
+import { textResult, ToolError } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
+import { failureOf } from '../errors.ts';
 import { readOnlyAnnotations, truncate } from '../format.ts';
 
 /** Longest file text returned to the model. */
@@ -11,8 +12,7 @@ const MAX_FILE_CHARS = 100_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decoded text, or undefined for content that is not UTF-8 text. */
-function decodeText(base64: string): string | undefined {
-  const bytes = Buffer.from(base64, 'base64');
+function decodeText(bytes: Uint8Array): string | undefined {
   if (bytes.includes(0)) return undefined;
   try {
     return utf8.decode(bytes);
@@ -39,6 +39,7 @@ export function registerGetFileContentsTool(registry: ToolRegistry, ctx: GithubT
       title: 'Get file or directory contents',
       description:
         "Reads a file from a GitHub repository and returns its text, or lists a directory's entries. " +
+        `Text past ${MAX_FILE_CHARS} characters is cut (files up to 100 MB can be read); a binary file is described, not shown. ` +
         'Use an empty path for the repository root; pass ref to read a branch, tag or commit other than the default branch.',
       inputSchema: z.object({
         ...ctx.repoShape,
@@ -77,11 +78,29 @@ export function registerGetFileContentsTool(registry: ToolRegistry, ctx: GithubT
         return textResult(`${path} in ${where} is a submodule of ${url} at ${data.sha}.`, { ...base, type: 'submodule', url, sha: data.sha });
       }
       const file = { ...base, type: 'file', sha: data.sha, size: data.size };
-      // The contents API leaves `content` empty (encoding "none") for files over 1 MB.
-      if (data.encoding !== 'base64' || (data.content === '' && data.size > 0)) {
-        return textResult(`${path} in ${where} is too large to read through the contents API (${data.size} bytes).`, { ...file, tooLarge: true });
-      }
-      const decoded = decodeText(data.content);
+      // The contents API leaves `content` empty (encoding "none") for files over 1 MB. The blob it names
+      // (so the content matches the sha returned, should the branch move meanwhile) comes raw up to 100 MB.
+      const bytes =
+        data.encoding === 'base64' && !(data.content === '' && data.size > 0)
+          ? Buffer.from(data.content, 'base64')
+          : await ctx.call(context, subject, async (request) => {
+              try {
+                const raw = await ctx.client.rest.git.getBlob({
+                  owner,
+                  repo,
+                  file_sha: data.sha,
+                  mediaType: { format: 'raw' },
+                  request: { ...request, parseSuccessResponseBody: false },
+                });
+                return new Uint8Array(await new Response(raw.data as unknown as ReadableStream<Uint8Array>).arrayBuffer());
+              } catch (error) {
+                // Over 100 MB GitHub's 403 says "This API returns blobs up to 100 MB in size": no token lacks a scope here.
+                const failure = failureOf(error);
+                if (failure?.status !== 403 || !/too large|up to \d+ MB/i.test(failure.message)) throw error;
+                throw new ToolError(`${path} in ${where} is too large to read through GitHub's API (${data.size} bytes; it serves files up to 100 MB).`);
+              }
+            });
+      const decoded = decodeText(bytes);
       if (decoded === undefined) {
         return textResult(`${path} in ${where} is a binary file (${data.size} bytes); its content is not shown.`, { ...file, binary: true });
       }

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
-import { textResult } from '../../tool-source.ts';
+import { textResult, ToolError } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
+import { failureOf } from '../errors.ts';
 import { pullNumberShape } from '../format.ts';
 
 /** Merging changes the base branch for everyone and cannot be undone from here; repeating it fails. */
@@ -33,18 +34,30 @@ export function registerMergePullRequestTool(registry: ToolRegistry, ctx: Github
     },
     async (args, context) => {
       const { owner, repo } = ctx.resolveRepo(args);
-      const { data } = await ctx.call(context, `pull request #${args.pullNumber} in ${owner}/${repo}`, (request) =>
-        ctx.client.rest.pulls.merge({
-          owner,
-          repo,
-          pull_number: args.pullNumber,
-          merge_method: args.mergeMethod,
-          ...(args.sha !== undefined && { sha: args.sha }),
-          ...(args.commitTitle !== undefined && { commit_title: args.commitTitle }),
-          ...(args.commitMessage !== undefined && { commit_message: args.commitMessage }),
-          request,
-        }),
-      );
+      const { data } = await ctx.call(context, `pull request #${args.pullNumber} in ${owner}/${repo}`, async (request) => {
+        try {
+          return await ctx.client.rest.pulls.merge({
+            owner,
+            repo,
+            pull_number: args.pullNumber,
+            merge_method: args.mergeMethod,
+            ...(args.sha !== undefined && { sha: args.sha }),
+            ...(args.commitTitle !== undefined && { commit_title: args.commitTitle }),
+            ...(args.commitMessage !== undefined && { commit_message: args.commitMessage }),
+            request,
+          });
+        } catch (error) {
+          // GitHub's 405 says only that it will not merge ("Pull Request is not mergeable"), or which rule stops it.
+          const failure = failureOf(error);
+          if (failure?.status !== 405) throw error;
+          throw new ToolError(
+            `Pull request #${args.pullNumber} in ${owner}/${repo} was not merged (405: ${failure.message.slice(0, 1_000) || 'Method Not Allowed'}). ` +
+              'It may be closed or merged already, conflict with its base branch, lack the approvals or passing checks its branch protection ' +
+              `requires, or the repository may not allow "${args.mergeMethod}" merges. get_pull_request shows whether it is mergeable, ` +
+              'get_pull_request_status its checks.',
+          );
+        }
+      });
       return textResult(`Merged pull request #${args.pullNumber} in ${owner}/${repo} (${args.mergeMethod}) as ${data.sha.slice(0, 7)}: ${data.message}`, {
         owner,
         repo,

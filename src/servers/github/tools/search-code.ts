@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
-import { count, moreLine, pageShape, readOnlyAnnotations } from '../format.ts';
+import { count, moreLine, nextSearchPage, pageShape, readOnlyAnnotations, searchCapLine } from '../format.ts';
 import { scopedQuery, scopeNote } from '../search-scope.ts';
 
 /** Registers `search_code`: GitHub code search, scoped to a repository unless the query says otherwise. */
@@ -27,11 +27,10 @@ export function registerSearchCodeTool(registry: ToolRegistry, ctx: GithubToolCo
         ctx.client.rest.search.code({ q, per_page: args.perPage, page: args.page, request }),
       );
       const items = data.items.map((i) => ({ repository: i.repository.full_name, path: i.path, sha: i.sha, url: i.html_url }));
-      const shown = (args.page - 1) * args.perPage + items.length;
-      const nextPage = shown < data.total_count && items.length === args.perPage ? args.page + 1 : undefined;
+      const nextPage = nextSearchPage(args, items.length, data.total_count);
       const header = `${count(data.total_count, 'code result')} for '${q}'${data.incomplete_results ? ' (incomplete: the search timed out)' : ''}`;
       const lines = items.map((i) => `${i.repository}: ${i.path}`);
-      return textResult(`${header}${items.length > 0 ? `:\n${lines.join('\n')}` : '.'}${moreLine(nextPage)}`, {
+      return textResult(`${header}${items.length > 0 ? `:\n${lines.join('\n')}` : '.'}${searchCapLine(data.total_count)}${moreLine(nextPage)}`, {
         query: q,
         totalCount: data.total_count,
         incompleteResults: data.incomplete_results,

@@ -3,7 +3,7 @@ import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
 import { isHttpError } from '../errors.ts';
-import { count, moreLine, nextPageFrom, pageShape, readOnlyAnnotations } from '../format.ts';
+import { count, moreLine, nextSearchPage, pageShape, readOnlyAnnotations, searchCapLine } from '../format.ts';
 import { scopedQuery, scopeNote } from '../search-scope.ts';
 
 /** Owner and name from a search item's `repository_url` (`…/repos/{owner}/{repo}`, also under GHES's `/api/v3`). */
@@ -45,7 +45,7 @@ export function registerSearchIssuesTool(registry: ToolRegistry, ctx: GithubTool
     },
     async (args, context) => {
       const q = scopedQuery(ctx, args.query, args);
-      const { data, headers } = await ctx.call(context, `issues matching '${q}'`, async (request) => {
+      const { data } = await ctx.call(context, `issues matching '${q}'`, async (request) => {
         try {
           return await ctx.client.rest.search.issuesAndPullRequests({
             q,
@@ -74,10 +74,10 @@ export function registerSearchIssuesTool(registry: ToolRegistry, ctx: GithubTool
         author: i.user?.login ?? null,
         url: i.html_url,
       }));
-      const nextPage = nextPageFrom(headers);
+      const nextPage = nextSearchPage(args, items.length, data.total_count);
       const header = `${count(data.total_count, 'result')} for '${q}'${data.incomplete_results ? ' (incomplete: the search timed out)' : ''}`;
       const lines = items.map((i) => `${i.owner}/${i.repo}#${i.number} [${i.state}]${i.isPullRequest ? ' PR' : ''} ${i.title}`);
-      return textResult(`${header}${items.length > 0 ? `:\n${lines.join('\n')}` : '.'}${moreLine(nextPage)}`, {
+      return textResult(`${header}${items.length > 0 ? `:\n${lines.join('\n')}` : '.'}${searchCapLine(data.total_count)}${moreLine(nextPage)}`, {
         query: q,
         totalCount: data.total_count,
         incompleteResults: data.incomplete_results,

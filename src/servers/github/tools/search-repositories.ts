@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
-import { count, moreLine, pageShape, readOnlyAnnotations } from '../format.ts';
+import { count, moreLine, nextSearchPage, pageShape, readOnlyAnnotations, searchCapLine } from '../format.ts';
 
 /** Registers `search_repositories`: GitHub repository search. */
 export function registerSearchRepositoriesTool(registry: ToolRegistry, ctx: GithubToolContext): void {
@@ -34,13 +34,12 @@ export function registerSearchRepositoriesTool(registry: ToolRegistry, ctx: Gith
         url: r.html_url,
         updatedAt: r.updated_at,
       }));
-      const shown = (args.page - 1) * args.perPage + items.length;
-      const nextPage = shown < data.total_count && items.length === args.perPage ? args.page + 1 : undefined;
+      const nextPage = nextSearchPage(args, items.length, data.total_count);
       const lines = items.map(
         (r) => `${r.fullName} ★${r.stars}${r.language ? ` [${r.language}]` : ''}${r.private ? ' (private)' : ''}${r.description ? ` — ${r.description}` : ''}`,
       );
       const header = `${count(data.total_count, 'repository').replace(/ys$/, 'ies')} for '${args.query}'`;
-      return textResult(`${header}${items.length > 0 ? `:\n${lines.join('\n')}` : '.'}${moreLine(nextPage)}`, {
+      return textResult(`${header}${items.length > 0 ? `:\n${lines.join('\n')}` : '.'}${searchCapLine(data.total_count)}${moreLine(nextPage)}`, {
         totalCount: data.total_count,
         items,
         ...(nextPage !== undefined && { nextPage }),
