@@ -5,10 +5,43 @@ import { MODEL_ID_PATTERN } from './model-id.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** A stdio command's name, as tenants give it in a server's `config.command`. */
+const STDIO_COMMAND_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const STDIO_COMMAND_NAME_RULE = 'must be a command name: 1-64 lowercase letters, digits, "-" or "_", not starting with "-" or "_"';
+
 const stdioCommandsSchema = z.record(
-  z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),
+  z.string().regex(STDIO_COMMAND_NAME, STDIO_COMMAND_NAME_RULE),
   z.strictObject({ command: z.string().min(1), args: z.array(z.string()).default([]) }),
 );
+const STDIO_COMMANDS_SHAPE = 'must be JSON like {"name": {"command": "/usr/bin/x", "args": []}}';
+
+/** Parses BOTGATE_STDIO_COMMANDS, naming the command and field at fault. */
+function parseStdioCommands(text: string, ctx: z.RefinementCtx) {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: STDIO_COMMANDS_SHAPE });
+    return z.NEVER;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    ctx.addIssue({ code: 'custom', message: STDIO_COMMANDS_SHAPE });
+    return z.NEVER;
+  }
+  // Checked here too: the record drops a "__proto__" key rather than refusing it, and the operator would not know.
+  const badName = Object.keys(parsed).find((name) => !STDIO_COMMAND_NAME.test(name));
+  if (badName !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(badName)}: ${STDIO_COMMAND_NAME_RULE}` });
+    return z.NEVER;
+  }
+  const result = stdioCommandsSchema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    ctx.addIssue({ code: 'custom', message: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'is invalid'}` });
+    return z.NEVER;
+  }
+  return result.data;
+}
 
 /** A pre-registered OAuth client (RFC 7591 metadata names); MCP clients that ship a client id use these. */
 const oauthClientSchema = z.strictObject({
@@ -85,17 +118,7 @@ const envSchema = z.object({
       }
     })
     .optional(),
-  BOTGATE_STDIO_COMMANDS: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return stdioCommandsSchema.parse(JSON.parse(text));
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"name": {"command": "/usr/bin/x", "args": []}}' });
-        return z.NEVER;
-      }
-    })
-    .optional(),
+  BOTGATE_STDIO_COMMANDS: z.string().transform(parseStdioCommands).optional(),
   BOTGATE_PRICES_FILE: z.string().min(1).optional(),
   BOTGATE_SUMMARY_MODEL: z.string().regex(MODEL_ID_PATTERN, 'must be a model id such as "claude-haiku-4-5"').optional(),
   BOTGATE_OAUTH_CLIENTS: z

@@ -18,8 +18,9 @@ export interface StderrLog {
 
 /**
  * Logs a stdio server's stderr at `info`, one line per entry, cutting long
- * lines and dropping lines past a per-minute budget (the drop is logged once
- * per minute). Memory stays bounded whatever the child writes.
+ * lines and dropping lines past a per-minute budget (the first drop of a
+ * minute is logged, and the count with the next minute's first line). Memory
+ * stays bounded whatever the child writes.
  */
 export function createStderrLog(logger: Logger): StderrLog {
   const recent: string[] = [];
@@ -41,6 +42,8 @@ export function createStderrLog(logger: Logger): StderrLog {
       logged++;
       logger.info({ pid, stderr: line }, 'stdio server stderr');
     } else {
+      // Said at once, so that a burst that then stops is not left unexplained until the next line.
+      if (dropped === 0) logger.warn({ pid, perMinute: LINES_PER_MINUTE }, 'stdio server stderr over the log budget: dropping lines until the minute is up');
       dropped++;
     }
   }

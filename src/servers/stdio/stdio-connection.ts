@@ -1,7 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { Client, type PriorDiscovery } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Logger } from '../../shared/logger.ts';
 import { MessageTooLargeError } from '../message-limit.ts';
 import {
@@ -15,6 +13,7 @@ import {
   type ResourceWatches,
   type UpstreamConnector,
 } from '../remote/index.ts';
+import { ProcessGroupTransport, UnreadInputError } from './process-group-transport.ts';
 import { createStderrLog } from './stderr-log.ts';
 
 const CLIENT_INFO = { name: 'botgate', version: '0.1.0' };
@@ -33,7 +32,11 @@ export interface StdioConnectionOptions {
   upstream: string;
   /** Bound on spawning the process and the MCP handshake. */
   connectTimeoutMs: number;
-  /** The most one message (one line) from the process may hold; past it the connection ends, as after a crash. */
+  /**
+   * The most one message (one line) from the process may hold, and the most of
+   * the gateway's messages it may leave unread; past either the connection
+   * ends, as after a crash.
+   */
   maxMessageBytes: number;
   /** Delay before the first restart after a crash, doubling per further crash up to `maxMs`. */
   backoff: { initialMs: number; maxMs: number };
@@ -46,6 +49,8 @@ export interface StdioConnectionOptions {
 export interface StdioConnector extends UpstreamConnector {
   /** The running child's pid, if one runs. */
   readonly pid: number | undefined;
+  /** Whether a child is starting or runs. */
+  readonly running: boolean;
   /** Ends the running child, if any, as planned (not a crash); the next `acquire` starts a new one. */
   stop(): Promise<void>;
 }
@@ -59,9 +64,6 @@ interface Connection {
 }
 
 type Pending = PendingConnection<Connection>;
-
-/** What the SDK's stdio transport reports, before it closes, when a line passes its `maxBufferSize`. */
-const BUFFER_EXCEEDED = /^ReadBuffer exceeded maximum size/;
 
 /**
  * Starts the command on first use and keeps one child per connector. A child
@@ -78,14 +80,17 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
   let prior: PriorDiscovery | undefined;
   let crashes = 0;
   let retryAt = 0;
-  // Children ended for a line over the limit: their calls report the limit, not a lost connection.
-  const overflowed = new WeakMap<Client, MessageTooLargeError>();
+  // What the backoff is after, for calls refused meanwhile.
+  let lastFailure = '';
+  // Why each ended child's calls failed, in words for the tenant rather than "Connection closed".
+  const endings = new WeakMap<Client, Error>();
 
   const unavailable = (reason: string, cause?: unknown) =>
     new UpstreamError(`upstream ${upstream} unavailable: ${reason}`, 'unavailable', undefined, { cause });
 
-  /** Counts a failure and returns how long the next start waits. */
-  function scheduleRestart(): number {
+  /** Counts a failure, saying what it was, and returns how long the next start waits. */
+  function scheduleRestart(failure: string): number {
+    lastFailure = failure;
     crashes++;
     const delay = Math.min(backoff.initialMs * 2 ** (crashes - 1), backoff.maxMs);
     retryAt = Date.now() + delay;
@@ -97,19 +102,20 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
     if (connection.stopping || closed) return;
     const uptimeMs = Date.now() - connection.startedAt;
     if (uptimeMs >= STABLE_MS) crashes = 0;
-    const restartInMs = scheduleRestart();
+    const restartInMs = scheduleRestart('it exited unexpectedly');
     logger.warn({ pid: connection.pid, uptimeMs, restartInMs, stderr: stderr.tail() }, 'stdio server exited unexpectedly');
   }
 
   async function stopConnection(connection: Connection): Promise<void> {
     connection.stopping = true;
+    endings.set(connection.client, unavailable('it was stopped'));
     // Closes stdin, then escalates to SIGTERM and SIGKILL if the child lingers.
     await connection.client.close().catch(() => undefined);
   }
 
   async function start(): Promise<Connection> {
     if (options.cwd) await mkdir(options.cwd, { recursive: true, mode: 0o700 });
-    const transport = new StdioClientTransport({
+    const transport = new ProcessGroupTransport({
       command: options.command,
       args: [...options.args],
       env: { ...options.env },
@@ -119,7 +125,7 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
     });
     let pid: number | undefined;
     // Followed before the start so a child writing much at startup never blocks on a full pipe.
-    if (transport.stderr) stderr.follow(transport.stderr as Readable, () => pid ?? transport.pid ?? undefined);
+    if (transport.stderr) stderr.follow(transport.stderr, () => pid ?? transport.pid ?? undefined);
     const client = new Client(CLIENT_INFO, {
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
       // Input an upstream asks for is the calling client's to give: passed on, never fulfilled here.
@@ -133,7 +139,7 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
     } catch (error) {
       prior = undefined;
       await client.close().catch(() => undefined);
-      const restartInMs = scheduleRestart();
+      const restartInMs = scheduleRestart('it failed to start');
       logger.warn({ err: error, restartInMs, stderr: stderr.tail() }, 'stdio server failed to start');
       // The operator's command line and the child's output stay in the log, out of the tenant's sight.
       const reason = isTimeout(error)
@@ -145,9 +151,11 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
     const connection: Connection = { client, pid, startedAt, stopping: false };
     const subscribe = subscribeOnClient(client, options.connectTimeoutMs);
     client.onerror = (error) => {
-      if (BUFFER_EXCEEDED.test(error.message)) overflowed.set(client, new MessageTooLargeError(options.maxMessageBytes));
+      if (error instanceof MessageTooLargeError) endings.set(client, error);
+      if (error instanceof UnreadInputError) endings.set(client, unavailable(error.message));
     };
     client.onclose = () => {
+      if (!connection.stopping && !closed && !endings.has(client)) endings.set(client, unavailable('it exited unexpectedly'));
       onExit(connection);
       watches?.disconnected(subscribe);
     };
@@ -180,6 +188,10 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
       return current?.connection?.pid;
     },
 
+    get running() {
+      return current !== undefined;
+    },
+
     async acquire(wait) {
       if (closed) throw unavailable('the source was closed');
       const open = current?.connection;
@@ -188,7 +200,7 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
       if (!current) {
         const waitMs = retryAt - Date.now();
         if (waitMs > 0) {
-          throw unavailable(`it exited unexpectedly and is restarted in ${Math.ceil(waitMs / 100) / 10} s; try again then`);
+          throw unavailable(`${lastFailure} and is restarted in ${Math.ceil(waitMs / 100) / 10} s; try again then`);
         }
         current = trackPending(start(), (entry) => {
           if (current === entry) current = undefined;
@@ -202,7 +214,7 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
     // A timed-out request is not a dead child: the child is kept, and replaced only when it exits.
     discard: () => undefined,
 
-    endedBy: (client) => overflowed.get(client),
+    endedBy: (client) => endings.get(client),
 
     stop: () => stopEntry(takeCurrent()),
 

@@ -130,6 +130,8 @@ export function createStdioSource(options: StdioSourceOptions): StdioSource {
   const source = withResourceWatches(running, watches);
   return {
     ...source,
+    // A running child is held between requests: when its server is changed or deleted, the pool ends it at once.
+    inUse: () => source.inUse() || connector.running,
     watchResource(uri, listener) {
       const stop = source.watchResource(uri, listener);
       return () => {
