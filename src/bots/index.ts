@@ -16,6 +16,8 @@ export interface BotsModule {
   bots: BotService;
   conversations: ConversationService;
   runner: BotRunner;
+  /** Whether the operator's Anthropic API key is configured: bots without their own key answer with it. */
+  hasOperatorApiKey: boolean;
   /** Lets go of a deleted tenant in this process: stops its runs in progress and drops its cached bots. */
   forgetTenant(tenantId: string): void;
 }
@@ -72,6 +74,7 @@ export function createBotsModule(deps: BotsModuleDependencies): BotsModule {
     bots,
     conversations,
     runner,
+    hasOperatorApiKey: deps.anthropic.apiKey !== undefined,
     forgetTenant(tenantId) {
       runner.stopTenant(tenantId, TENANT_DELETED);
       cached?.forgetTenant(tenantId);

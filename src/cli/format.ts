@@ -8,6 +8,7 @@ interface KeyView {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  replaced_by?: string | null;
   secret?: string;
 }
 
@@ -22,15 +23,35 @@ interface ServerView {
 interface BotView {
   id: string;
   slug: string;
+  name: string;
   model: string;
   priced: boolean;
   servers: Array<{ slug: string }>;
   bots: string[];
 }
 
+interface TenantView {
+  id: string;
+  slug: string;
+  name: string;
+  created_at: string;
+}
+
+interface MemberView {
+  user_id: string;
+  email: string;
+  role: string;
+}
+
+/** A server's config and which secrets it has, as `server list` shows them. */
+function serverSettings(server: ServerView): string {
+  return [JSON.stringify(server.config), Object.keys(server.secrets).map((n) => `${n}=set`).join(',')].join('\t');
+}
+
 function keyStatus(key: KeyView): string {
   if (key.revoked_at) return 'revoked';
   if (key.expires_at && new Date(key.expires_at) <= new Date()) return 'expired';
+  if (key.replaced_by) return `rotated to ${key.replaced_by}${key.expires_at ? `, works until ${key.expires_at}` : ''}`;
   return key.expires_at ? `expires ${key.expires_at}` : 'active';
 }
 
@@ -41,6 +62,16 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
     case 'tenant.create': {
       const tenant = r['tenant'] as { slug: string; id: string };
       return `created tenant ${tenant.slug} (${tenant.id})`;
+    }
+    case 'tenant.list': {
+      const tenants = r['tenants'] as TenantView[];
+      if (tenants.length === 0) return 'no tenants';
+      return tenants.map((t) => [t.slug, t.name, t.id, t.created_at].join('\t')).join('\n');
+    }
+    case 'user.list': {
+      const members = r['members'] as MemberView[];
+      if (members.length === 0) return `no members in ${String(r['tenant'])}`;
+      return members.map((m) => [m.email, m.role, m.user_id].join('\t')).join('\n');
     }
     case 'user.create': {
       const user = r['user'] as { email: string; id: string };
@@ -69,6 +100,16 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
       const key = r['key'] as KeyView;
       return `revoked key "${key.name}" ${key.id}`;
     }
+    case 'key.rotate': {
+      const key = r['key'] as KeyView;
+      const previous = r['previous'] as KeyView;
+      const until = previous.expires_at && new Date(previous.expires_at) > new Date() ? `keeps working until ${previous.expires_at}` : 'no longer works';
+      return [
+        `rotated key "${key.name}": the new key is ${key.id} with scopes ${key.scopes.join(',')} (${keyStatus(key)}); the old one, ${previous.id}, ${until}`,
+        'the new key is shown once, store it now:',
+        key.secret ?? '',
+      ].join('\n');
+    }
     case 'server.create': {
       const server = r['server'] as ServerView;
       return `created ${server.kind} server ${server.slug} (${server.id}) in ${String(r['tenant'])}`;
@@ -76,9 +117,16 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
     case 'server.list': {
       const servers = r['servers'] as ServerView[];
       if (servers.length === 0) return `no servers in ${String(r['tenant'])}`;
-      return servers
-        .map((s) => [s.slug, s.kind, JSON.stringify(s.config), Object.keys(s.secrets).map((n) => `${n}=set`).join(',')].join('\t'))
-        .join('\n');
+      return servers.map((s) => [s.slug, s.kind, serverSettings(s)].join('\t')).join('\n');
+    }
+    case 'server.update': {
+      const server = r['server'] as ServerView;
+      const secrets = Object.keys(server.secrets).map((n) => `${n}=set`);
+      return `updated ${server.kind} server ${server.slug} in ${String(r['tenant'])}: config ${JSON.stringify(server.config)}, secrets ${secrets.join(',') || 'none'}`;
+    }
+    case 'server.delete': {
+      const server = r['server'] as ServerView;
+      return `deleted ${server.kind} server ${server.slug} (${server.id}) from ${String(r['tenant'])}`;
     }
     case 'server.status': {
       const status = r['status'] as {
@@ -112,7 +160,30 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
         .map((b) => [b.slug, b.priced ? b.model : `${b.model} (unpriced)`, b.servers.map((s) => s.slug).join(','), b.bots.join(',')].join('\t'))
         .join('\n');
     }
+    case 'bot.delete': {
+      const bot = r['bot'] as BotView;
+      return `deleted bot ${bot.slug} (${bot.id}) from ${String(r['tenant'])}`;
+    }
     default:
       return JSON.stringify(result);
   }
+}
+
+/**
+ * What the user should know about a result that is no error, for stderr. `via`
+ * says whose configuration the command saw: the running gateway's, or (on the
+ * database directly) this process's own environment.
+ */
+export function warningsOf(name: OperatorCommandName, result: unknown, via: 'database' | 'gateway'): string[] {
+  const r = result as Record<string, unknown>;
+  if (name !== 'bot.create' || r['can_answer'] !== false) return [];
+  const slug = (r['bot'] as BotView).slug;
+  const own = `give the bot a key of its own (anthropic_api_key in PATCH /api/v1/bots/${slug})`;
+  return [
+    via === 'gateway'
+      ? `bot ${slug} cannot answer: it has no Anthropic API key of its own, and the gateway has no ANTHROPIC_API_KEY; ` +
+        `set ANTHROPIC_API_KEY for the gateway and restart it, or ${own}`
+      : `bot ${slug} cannot answer unless the gateway serving it has ANTHROPIC_API_KEY: it has no Anthropic API key of its own, ` +
+        `and ANTHROPIC_API_KEY is not set for this command; set it for the gateway, or ${own}`,
+  ];
 }

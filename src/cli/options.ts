@@ -5,7 +5,14 @@ import { optionPlaceholder, UsageError } from './usage.ts';
 const OPTION_OF_FIELD: Readonly<Record<string, string>> = { secrets: 'secret', password: 'password-stdin' };
 
 /** Fields given as words after the command rather than as options; the command checks their presence itself. */
-const POSITIONAL: Readonly<Partial<Record<OperatorCommandName, string>>> = { 'tenant.create': 'slug', 'key.revoke': 'id' };
+const POSITIONAL: Readonly<Partial<Record<OperatorCommandName, string>>> = {
+  'tenant.create': 'slug',
+  'key.revoke': 'id',
+  'key.rotate': 'id',
+  'server.update': 'slug',
+  'server.delete': 'slug',
+  'bot.delete': 'slug',
+};
 
 /** Values to show where the usage writes every choice (`mcp,admin,read`) rather than a placeholder. */
 const EXAMPLES: Readonly<Record<string, string>> = { scopes: 'mcp,admin' };

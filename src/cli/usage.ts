@@ -13,14 +13,22 @@ const COMMANDS: readonly CommandUsage[] = [
   { command: 'serve', usage: 'serve                                   run the gateway (PORT, DATA_DIR, DATABASE_URL, ...)' },
   { command: 'migrate', usage: 'migrate                                 apply database migrations' },
   { command: 'tenant create', usage: 'tenant create <slug> [--name <name>]' },
+  { command: 'tenant list', usage: 'tenant list' },
   { command: 'user create', usage: 'user create --tenant <slug> --email <email> --role owner|admin|member|auditor [--password-stdin]' },
+  { command: 'user list', usage: 'user list --tenant <slug>   (members and their roles)' },
   {
     command: 'key create',
     usage: `key create --tenant <slug> --name <name> --scopes mcp,admin,read [--expires 30d] [--user <email>]
-           [--tools files,gh__list_issues]   (restrict the key to these servers or tools)`,
+           [--tools files,gh__list_issues,bot__notes]   (restrict the key to these servers, tools or bots;
+           each server or bot must exist in the tenant)`,
   },
   { command: 'key list', usage: 'key list --tenant <slug>' },
   { command: 'key revoke', usage: 'key revoke --tenant <slug> <key-id>' },
+  {
+    command: 'key rotate',
+    usage: `key rotate --tenant <slug> <key-id> [--grace 24h]   (a new key with the same name, scopes and tools, shown once;
+           the old one keeps working for --grace, 24h unless given, 0s to end it now)`,
+  },
   {
     command: 'server create',
     usage: `server create --tenant <slug> --slug <server> --kind filesystem|github|database|remote|stdio
@@ -33,12 +41,20 @@ const COMMANDS: readonly CommandUsage[] = [
               exits 1 when the server is unavailable)`,
   },
   {
+    command: 'server update',
+    usage: `server update --tenant <slug> <server> [--config '<json>'] [--secret NAME=VALUE ...] [--clear-secret NAME ...]
+              (--config replaces the whole config; --secret sets or replaces one secret, --clear-secret removes one,
+              the others are kept)`,
+  },
+  { command: 'server delete', usage: 'server delete --tenant <slug> <server>' },
+  {
     command: 'bot create',
     usage: `bot create --tenant <slug> --slug <bot> --model <model> --system <text>
            --description <text for the calling model> [--name <name>] [--servers a,b] [--bots x,y]
            [--max-tokens N] [--thinking-budget N]   (extended thinking; below --max-tokens)`,
   },
   { command: 'bot list', usage: 'bot list --tenant <slug>' },
+  { command: 'bot delete', usage: 'bot delete --tenant <slug> <bot>' },
 ];
 
 const FOOTER = `Every command takes --json for machine-readable output.

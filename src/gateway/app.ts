@@ -8,7 +8,7 @@ import type { BotsModule } from '../bots/index.ts';
 import type { ServersModule } from '../servers/index.ts';
 import type { AuditWriter, Principal, TenancyModule } from '../tenancy/index.ts';
 import { requireCredential } from './auth.ts';
-import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { auditRefusals, errorHandler, notFoundHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
 import { observeRequests } from './http-metrics.ts';
 import type { Metrics } from './metrics.ts';
@@ -130,6 +130,9 @@ export function createApp(deps: AppDependencies): Express {
   // The MCP endpoints, the hot path, before the other routers (no path of theirs starts with /t/).
   app.use('/t', createHostGuard(deps.allowedHostnames));
   app.use(createMcpRoutes({ ...deps, ...runtime, oauth: deps.oauth?.resourceServer }));
+  // At the end of each router whose requests carry a principal (MCP's, the API's): a 403 passes one of them.
+  const auditRefusal = auditRefusals(deps.auditWriter);
+  app.use(auditRefusal);
 
   const secureCookies = deps.secureCookies ?? false;
   if (deps.signIn) {
@@ -149,7 +152,7 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createOperatorRoutes(deps.operator));
   api.use(requireCredential(deps.tenancy.apiKeys, deps.tenancy.sessions, { secureCookies }));
   api.use(createMeRoutes());
-  api.use(createKeyRoutes({ tenancy: deps.tenancy }));
+  api.use(createKeyRoutes({ tenancy: deps.tenancy, servers: deps.servers, bots: deps.bots }));
   api.use(createMemberRoutes({ tenancy: deps.tenancy }));
   api.use(createInvitationRoutes({ tenancy: deps.tenancy, publicUrl: deps.publicUrl }));
   api.use(createAuditRoutes({ tenancy: deps.tenancy }));
@@ -159,6 +162,7 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createChatRoutes(runtime));
   api.use(createUsageRoutes({ tenancy: deps.tenancy }));
   api.use(createTenantRoutes({ tenancy: deps.tenancy }));
+  api.use(auditRefusal);
   app.use('/api/v1', api);
   if (deps.oauth) app.use(deps.oauth.router);
 

@@ -103,7 +103,8 @@ export function requireCredential(
 export function requirePermission(permission: Permission): RequestHandler {
   return (_req, res, next) => {
     const reason = denialReason(principalOf(res), permission);
-    if (reason) throw new AppError('forbidden', reason);
+    // The permission goes to the audit trail (`auditRefusals`); the client is told the reason.
+    if (reason) throw new AppError('forbidden', reason, { details: { permission } });
     next();
   };
 }

@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, HTTP_STATUS } from '../shared/errors.ts';
+import type { AuditWriter, Principal } from '../tenancy/index.ts';
+import { contextOf } from './http.ts';
 
 interface BodyParserError {
   type?: string;
@@ -44,3 +46,43 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, next) => {
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new AppError('not_found', `no route for ${req.method} ${req.path}`));
 };
+
+/** The most of a refused request's path the audit trail keeps. */
+const MAX_AUDITED_PATH = 512;
+
+/**
+ * Records each refusal (403) of an authenticated principal in its tenant's
+ * audit trail as `access.denied`: the method, the route's pattern and the
+ * path (without its query), the permission it lacked when one was checked
+ * (`details.permission`), and the reason it was told. Queued, not written on
+ * the request's path. Unauthenticated requests (401) are not recorded: anyone
+ * could fill the trail with them; nor are 404s, another tenant's resources among them.
+ *
+ * Mounted at the end of each router whose requests carry a principal, before
+ * `errorHandler`: there the router's mount path (`req.baseUrl`) is still set,
+ * and together with the matched route it gives the pattern.
+ */
+export function auditRefusals(auditWriter: AuditWriter): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    const principal = res.locals['principal'] as Principal | undefined;
+    if (principal && error instanceof AppError && error.code === 'forbidden' && !res.headersSent) {
+      const matched = (req.route as { path?: unknown } | undefined)?.path;
+      const route = typeof matched === 'string' ? `${req.baseUrl}${matched}` : null;
+      const path = req.originalUrl.split('?', 1)[0] ?? '';
+      const permission = (error.details as { permission?: unknown } | undefined)?.permission;
+      auditWriter.enqueue(principal.tenant.id, contextOf(req, res), {
+        action: 'access.denied',
+        resourceType: 'route',
+        resourceId: route,
+        after: {
+          method: req.method,
+          route,
+          path: path.length > MAX_AUDITED_PATH ? `${path.slice(0, MAX_AUDITED_PATH)}…` : path,
+          ...(typeof permission === 'string' && { permission }),
+          reason: error.message,
+        },
+      });
+    }
+    next(error);
+  };
+}

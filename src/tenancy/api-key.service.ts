@@ -45,6 +45,9 @@ export interface ApiKeyService {
   ): Promise<{ key: IssuedApiKey; previous: ApiKeyInfo }>;
 }
 
+/** How long a rotated key keeps working beside its successor unless the caller says otherwise. */
+export const DEFAULT_ROTATION_GRACE_MS = 24 * 3_600_000;
+
 const LAST_USED_INTERVAL_MS = 60_000;
 const MAX_TRACKED_KEYS = 10_000;
 

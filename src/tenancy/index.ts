@@ -89,6 +89,7 @@ export type {
   Scope,
   Tenant,
 } from './types.ts';
+export { DEFAULT_ROTATION_GRACE_MS } from './api-key.service.ts';
 export type { ApiKeyService, CreateKeyInput } from './api-key.service.ts';
 export type { AuditService, AuditQuery, AuditPage } from './audit.service.ts';
 export type { MemberService, AddMemberInput, AddedMember } from './member.service.ts';
@@ -113,5 +114,5 @@ export { recordAudit, type AuditChange } from './audit.ts';
 export { parseOrThrow } from './parse.ts';
 export { isUuid } from './validation.ts';
 export { createAuditWriter, type AuditWriter } from './audit-writer.ts';
-export { intersectTools, mayUseServer, mayUseTool, toolsBeyond } from './tool-restrictions.ts';
+export { intersectTools, mayUseServer, mayUseTool, toolsBeyond, unknownToolSources } from './tool-restrictions.ts';
 export { toolRestrictionsSchema } from './validation.ts';

@@ -19,6 +19,11 @@ export async function findTenantBySlug(trx: Tx | Db, slug: string): Promise<Tena
   return row ? toTenant(row) : undefined;
 }
 
+/** Every tenant, by slug; needs the authenticator role (it reads across tenants). */
+export async function listTenants(trx: Tx): Promise<Tenant[]> {
+  return (await trx.selectFrom('tenants').selectAll().orderBy('slug').execute()).map(toTenant);
+}
+
 /**
  * Locks the tenant's row until the transaction ends, so that nothing is added to it meanwhile (a
  * row referring to it waits, then fails if the tenant is deleted). False when there is no such tenant.

@@ -5,7 +5,7 @@ import { APP_ROLE, isUniqueViolation, withAuthenticator, withTenant } from '../s
 import { AppError, notFound } from '../shared/errors.ts';
 import { recordAudit } from './audit.ts';
 import { destroyTenantGrants } from './oauth.service.ts';
-import { deleteTenant, findTenantBySlug, insertTenant, insertTenantDeletion, lockTenant } from './tenant.repository.ts';
+import { deleteTenant, findTenantBySlug, insertTenant, insertTenantDeletion, listTenants, lockTenant } from './tenant.repository.ts';
 import type { RequestContext, Tenant } from './types.ts';
 import { nameSchema, slugSchema } from './validation.ts';
 import { parseOrThrow } from './parse.ts';
@@ -14,6 +14,8 @@ export interface TenantService {
   create(context: RequestContext, input: { slug: string; name?: string | undefined }): Promise<Tenant>;
   /** The tenant with this slug; 404 when there is none. */
   getBySlug(slug: string): Promise<Tenant>;
+  /** Every tenant, by slug: for the operator, who sees them all (`botgate tenant list`). */
+  list(): Promise<Tenant[]>;
   /**
    * Deletes the tenant and, by cascade, all of its data; `confirm` must be its slug. The OAuth
    * grants given for it go in the same transaction, with every token issued under them. The
@@ -60,6 +62,8 @@ export function createTenantService({
       if (!tenant) throw notFound('tenant');
       return tenant;
     },
+
+    list: () => withAuthenticator(db, listTenants),
 
     async remove(tenant, context, confirm) {
       if (confirm !== tenant.slug) {

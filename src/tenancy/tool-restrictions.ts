@@ -41,3 +41,21 @@ export function intersectTools(held: readonly string[] | null, wanted: readonly 
   }
   return [...allowed];
 }
+
+/**
+ * Entries of a restriction that name nothing the tenant has: a server not among
+ * `servers`, or a bot (`{botsNamespace}__{slug}`) not among `bots`. The bots
+ * namespace alone stands for all bots. A `{server}__{tool}` entry is checked for
+ * its server only: an upstream's tools are known only once it is reached.
+ */
+export function unknownToolSources(
+  entries: readonly string[],
+  known: { servers: readonly string[]; bots: readonly string[]; botsNamespace: string },
+): string[] {
+  return entries.filter((entry) => {
+    const at = entry.indexOf(SEPARATOR);
+    const source = at < 0 ? entry : entry.slice(0, at);
+    if (source === known.botsNamespace) return at >= 0 && !known.bots.includes(entry.slice(at + SEPARATOR.length));
+    return !known.servers.includes(source);
+  });
+}

@@ -156,7 +156,7 @@ describe('REST API and CLI: bots', () => {
   });
 
   it('creates and lists bots with the CLI', async () => {
-    const created = await runCliJson<{ bot: BotJson; tenant: string }>(
+    const created = await runCliJson<{ bot: BotJson; tenant: string; can_answer: boolean }>(
       [
         'bot', 'create', '--tenant', 'bot-a', '--slug', 'cli-bot', '--model', 'claude-sonnet-4-5', '--system', 'You help.',
         '--description', 'Delegates file questions to the kept bot.', '--servers', 'files', '--bots', 'kept',
@@ -178,6 +178,8 @@ describe('REST API and CLI: bots', () => {
         thinking_budget: 2048,
         anthropic_api_key: null,
       }),
+      // Neither the bot nor the gateway here has an Anthropic key.
+      can_answer: false,
     });
     // A budget that is not a number, or one the service refuses, exits non-zero naming it, and creates nothing.
     const notNumber = await runCli(['bot', 'create', '--tenant', 'bot-a', '--slug', 'x1', '--model', 'claude-haiku-4-5', '--system', 's', '--description', 'd', '--thinking-budget', 'lots'], cli);
@@ -192,7 +194,9 @@ describe('REST API and CLI: bots', () => {
       ['bot', 'create', '--tenant', 'bot-a', '--slug', 'future', '--model', 'claude-future-9', '--system', '', '--description', 'Tries a new model.'],
       cli,
     );
-    expect(unpriced).toMatchObject({ code: 0, stderr: '' });
+    expect(unpriced.code).toBe(0);
+    // Neither the bot nor the gateway has an Anthropic key: the CLI says so on stderr, and the bot is created.
+    expect(unpriced.stderr).toMatch(/^botgate: warning: bot future cannot answer: it has no Anthropic API key of its own, and the gateway has no ANTHROPIC_API_KEY/);
     expect(unpriced.stdout).toMatch(/^created bot future \([0-9a-f-]{36}\) in bot-a using claude-future-9\nwarning: claude-future-9 is not in the price table/);
     const text = await runCli(['bot', 'list', '--tenant', 'bot-a'], cli);
     expect(text.stdout).toContain('cli-bot\tclaude-sonnet-4-5\tfiles\tkept\n');

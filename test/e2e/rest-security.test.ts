@@ -35,11 +35,14 @@ describe('REST API security', () => {
     return (await operatorCommand<{ key: Issued }>(dataDir, 'key.create', { tenant, name, scopes, ...extra })).key;
   }
 
-  /** Everything a refused request might have changed in a tenant (ignoring last use, which reads touch). */
+  /**
+   * Everything a refused request might have changed in a tenant (ignoring last use, which reads touch,
+   * and the trail's record of a refusal itself, `access.denied`, written in the background).
+   */
   async function stateOf(slug: string, adminKey: string) {
     const api = apiClient(gateway.url, adminKey);
     const members = (await api.get<{ members: MemberJson[] }>('/api/v1/members')).body.members;
-    const audit = (await api.get<{ events: AuditEventJson[] }>('/api/v1/audit?limit=200')).body.events;
+    const audit = (await api.get<{ events: AuditEventJson[] }>('/api/v1/audit?limit=200')).body.events.filter((event) => event.action !== 'access.denied');
     const listed = await operatorCommand<{ keys: KeyJson[] }>(dataDir, 'key.list', { tenant: slug });
     return { members, audit, keys: listed.keys.map((key) => ({ ...key, last_used_at: null })) };
   }

@@ -19,8 +19,9 @@ import type { ChallengeError } from '../oauth/resource.ts';
 import { bindPrincipalToLog, contextOf, param } from '../http.ts';
 import { summarizeArguments } from './tool-audit.ts';
 import { createContentCatalog, type ContentCatalog } from './content-catalog.ts';
+import { aggregateNamespace } from './namespacing.ts';
 import { createListWaits, createToolCatalog, type CatalogEntry, type CatalogOptions, type ToolCatalog } from './tool-catalog.ts';
-import type { ToolCallRunner } from './tool-call.ts';
+import type { LocatedTool, ToolCallRunner } from './tool-call.ts';
 import type { Metrics } from '../metrics.ts';
 import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
@@ -53,6 +54,8 @@ interface EndpointState {
   response: Response;
   /** The request's tool call, already run on the direct path, asked for input: the SDK answers with this result. */
   answered?: InputRequiredResult;
+  /** Where a tool name the endpoint does not publish points, for the audit trail (`ToolCallRunner.locate`). */
+  locate?: (name: string) => LocatedTool | undefined;
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -75,13 +78,16 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       catalog: state.catalog,
       logger: deps.logger,
       caller: `${actor.type}:${actor.id ?? ''}`,
+      locate: state.locate,
       onToolCall: (call) => {
-        deps.metrics?.toolCall(call.entry.kind ?? 'other', call.outcome, call.durationMs);
+        const { entry } = call;
+        deps.metrics?.toolCall(entry?.kind ?? 'other', call.outcome, call.durationMs);
         deps.auditWriter.enqueue(state.principal.tenant.id, contextOf(state.request, state.response), {
           action: 'tool.call',
-          ...(call.entry.audit?.(call.tool) ?? { resourceType: 'server', resourceId: call.entry.serverId }),
+          // A name that points at no server (an `unknown_tool` call) is recorded without one.
+          ...(entry?.audit?.(call.tool) ?? { resourceType: 'server', resourceId: entry?.serverId ?? null }),
           after: {
-            server: call.entry.slug,
+            server: entry?.slug ?? null,
             tool: call.tool,
             arguments: summarizeArguments(call.args),
             // Keys the client chose: cut as arguments are, so a retry cannot swell the trail.
@@ -165,15 +171,17 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     }
     // Another tenant's endpoint looks exactly like one that does not exist.
     if (principal.tenant.slug !== param(req, 'tenant')) throw new AppError('not_found', 'tenant not found');
+    // Known from here on: a refusal below (403) is the tenant's to audit (`auditRefusals`).
+    res.locals['principal'] = principal;
+    bindPrincipalToLog(req, principal);
+    const details = { permission: 'tools:use' };
     if (!principal.scopes.includes('mcp')) {
       if (access) challenge(req, res, { error: 'insufficient_scope', description: 'this endpoint needs the mcp scope' });
-      throw new AppError('forbidden', 'this key lacks the "mcp" scope');
+      throw new AppError('forbidden', 'this key lacks the "mcp" scope', { details });
     }
     // An auditor reads; it does not use tools or bots.
     const denied = denialReason(principal, 'tools:use');
-    if (denied) throw new AppError('forbidden', denied);
-    res.locals['principal'] = principal;
-    bindPrincipalToLog(req, principal);
+    if (denied) throw new AppError('forbidden', denied, { details });
     next();
   };
 
@@ -214,6 +222,23 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
         };
       }),
     );
+  }
+
+  /**
+   * Where an aggregate tool name no visible source publishes points: the tenant's
+   * server (or its bots) its prefix names, whether or not the key may use it, so
+   * that the audit trail shows what was tried. The caller is told nothing of it.
+   */
+  function locateIn(runtimes: readonly ServerRuntime[]): (name: string) => LocatedTool | undefined {
+    return (name) => {
+      const parsed = aggregateNamespace.parseName(name);
+      if (!parsed) return undefined;
+      if (parsed.slug === BOTS_NAMESPACE) {
+        return { entry: { slug: BOTS_NAMESPACE, serverId: '', kind: 'bot', audit: () => ({ resourceType: 'bot', resourceId: null }) }, tool: parsed.name };
+      }
+      const server = runtimes.find((s) => s.slug === parsed.slug);
+      return server && { entry: { slug: server.slug, serverId: server.id, kind: server.kind }, tool: parsed.name };
+    };
   }
 
   /** Parses a JSON body up front, so that a read-only token's tool calls can be judged before they run. */
@@ -358,7 +383,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     const runtimes = (await deps.servers.servers.listRuntime(principal.tenant)).filter((server) => server.slug !== BOTS_NAMESPACE);
     const [servers, bots] = await Promise.all([entriesFor(principal, runtimes), botsEntries(res, principal)]);
     const catalogs = catalogsFor([...servers, ...bots], true);
-    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}` });
+    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}`, locate: locateIn(runtimes) });
   });
 
   router.all('/t/:tenant/mcp/servers/:server', authenticate, guardLoops, async (req, res) => {

@@ -15,15 +15,27 @@ import type { CatalogEntry, RoutedTool, ToolCatalog } from './tool-catalog.ts';
 /** Nesting of arrays and objects a tool's result may have: far more than any real result, far less than overflows a stack. */
 export const MAX_RESULT_DEPTH = 512;
 
+/** What the audit trail and the metrics name a call's source by. */
+export type CallTarget = Pick<CatalogEntry, 'slug' | 'serverId' | 'kind' | 'audit'>;
+
+/** Where a name the endpoint does not publish points: a source the caller may not see, and that source's own name. */
+export interface LocatedTool {
+  entry: CallTarget;
+  tool: string;
+}
+
 /** What the gateway records about each tool call. */
 export interface ToolCallRecord {
-  entry: CatalogEntry;
+  /** The source called; for an `unknown_tool` call, the one its name points at (`ToolCallRunner.locate`), if any. */
+  entry: CallTarget | undefined;
+  /** The source's own name for the tool; the name as the client asked when it points at no source. */
   tool: string;
   args: Record<string, unknown>;
   /** `input_required`: the tool asked the client for input (2026-07-28); the client's retry is a call of its own. */
   /** `upstream_unavailable`: the service behind the tool could not be reached or did not answer in time. */
   /** `denied`: the key may not use the tool; nothing reached it. */
-  outcome: 'ok' | 'tool_error' | 'upstream_unavailable' | 'input_required' | 'denied' | 'failed';
+  /** `unknown_tool`: no tool of that name that the key may see; answered as every unknown name is, nothing reached a tool. */
+  outcome: 'ok' | 'tool_error' | 'upstream_unavailable' | 'input_required' | 'denied' | 'unknown_tool' | 'failed';
   durationMs: number;
   /** The keys of the input responses a retry carried: which of the tool's questions the client answered. */
   inputResponses?: string[] | undefined;
@@ -36,6 +48,11 @@ export interface ToolCallRunner {
   onToolCall: (record: ToolCallRecord) => void;
   /** Who calls (`ToolCallContext.caller`). */
   caller?: string | undefined;
+  /**
+   * Where a name the endpoint does not publish points, for the record only: the
+   * aggregate names the server of its prefix even when the key may not see it.
+   */
+  locate?: ((name: string) => LocatedTool | undefined) | undefined;
 }
 
 /** One call of a routed tool, as the client asked for it. */
@@ -87,8 +104,11 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
     record(outcomeOf(result));
     return result;
   } catch (error) {
+    if (error instanceof UnknownToolError) {
+      record('unknown_tool');
+      throw unknownTool(request.name);
+    }
     record('failed');
-    if (error instanceof UnknownToolError) throw unknownTool(request.name);
     runner.logger.error({ err: error, server: routed.entry.slug, tool: routed.tool }, 'tool call failed');
     return { content: [{ type: 'text', text: `The tool ${request.name} failed unexpectedly; try again later.` }], isError: true };
   }
@@ -113,6 +133,23 @@ export function progressNotification(progressToken: ProgressToken, progress: num
 /** The JSON-RPC error for a tool name the endpoint does not offer. */
 export function unknownTool(name: string): ProtocolError {
   return new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+}
+
+/**
+ * Records a call of a name no source of the endpoint publishes, and returns the
+ * error to answer it with: the same for a tool the key may not see as for one
+ * that does not exist, so the answer tells the client nothing.
+ */
+export function refuseUnknownTool(runner: ToolCallRunner, name: string, args: Record<string, unknown>, started: number): ProtocolError {
+  const located = runner.locate?.(name);
+  runner.onToolCall({
+    entry: located?.entry,
+    tool: located?.tool ?? name,
+    args,
+    outcome: 'unknown_tool',
+    durationMs: performance.now() - started,
+  });
+  return unknownTool(name);
 }
 
 /** The client capabilities a 2026-07-28 request's envelope (its reserved `_meta` keys) declares; undefined when it declares none. */

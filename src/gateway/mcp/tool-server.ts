@@ -1,9 +1,7 @@
 import { Server, type InputRequiredResult } from '@modelcontextprotocol/server';
-import type { Logger } from '../../shared/logger.ts';
 import type { ContentCatalog } from './content-catalog.ts';
 import { registerContentHandlers } from './content-handlers.ts';
-import type { ToolCatalog } from './tool-catalog.ts';
-import { askingOf, progressNotification, runToolCall, unknownTool, type ToolCallRecord } from './tool-call.ts';
+import { askingOf, progressNotification, refuseUnknownTool, runToolCall, type ToolCallRunner } from './tool-call.ts';
 
 /** How long a client may keep a list (the `tools/list` cache hint). */
 export const LIST_TTL_MS = 60_000;
@@ -17,12 +15,10 @@ const PRIVATE_LIST = { ttlMs: LIST_TTL_MS, cacheScope: 'private' } as const;
  * asked to: the gateway then delivers their changes over `subscriptions/listen`,
  * and resource updates too (`resources.subscribe`) when some source can be watched.
  */
-export function createToolServer(options: {
+export function createToolServer(options: ToolCallRunner & {
   name: string;
   version: string;
-  catalog: ToolCatalog;
   content: ContentCatalog;
-  logger: Logger;
   /**
    * Promise list-changed notifications. They reach 2026-07-28 clients over
    * `subscriptions/listen` (see listen-streams.ts) when a server is created,
@@ -31,7 +27,6 @@ export function createToolServer(options: {
    * are promised none.
    */
   listChanged: boolean;
-  onToolCall: (record: ToolCallRecord) => void;
   /**
    * The request's `tools/call` already ran on the direct path and asked for
    * input: it is answered with this result, not run again, so that the SDK
@@ -74,9 +69,10 @@ export function createToolServer(options: {
 
   server.setRequestHandler('tools/call', async (request, ctx) => {
     if (options.answered) return options.answered;
+    const started = performance.now();
     const { name } = request.params;
     const routed = options.catalog.route(name);
-    if (!routed) throw unknownTool(name);
+    if (!routed) throw refuseUnknownTool(options, name, request.params.arguments ?? {}, started);
     const progressToken = ctx.mcpReq._meta?.progressToken;
     return runToolCall(options, routed, {
       ...askingOf(ctx.mcpReq),

@@ -1,70 +1,14 @@
-import * as z from 'zod';
+import type * as z from 'zod';
 import { AppError } from '../../shared/errors.ts';
 import { unstorableAt } from '../../shared/storable-json.ts';
-import {
-  durationSchema,
-  emailSchema,
-  nameSchema,
-  passwordSchema,
-  roleSchema,
-  scopesSchema,
-  slugSchema,
-  toolRestrictionsSchema,
-  type RequestContext,
-  type TenancyModule,
-} from '../../tenancy/index.ts';
+import { DEFAULT_ROTATION_GRACE_MS, type RequestContext, type TenancyModule, type Tenant } from '../../tenancy/index.ts';
 import type { BotsModule } from '../../bots/index.ts';
 import type { ServersModule } from '../../servers/index.ts';
-import { botJson, issuedKeyJson, keyJson, serverCheckJson, serverJson, tenantJson } from '../serialize.ts';
+import { assertToolSourcesExist } from '../key-tools.ts';
+import { botJson, issuedKeyJson, keyJson, memberJson, serverCheckJson, serverJson, tenantJson } from '../serialize.ts';
+import { operatorCommandSchemas, type OperatorCommandName } from './command-schemas.ts';
 
-const tenant = slugSchema;
-
-/** Input of every operator command; the CLI and the operator endpoint validate with these. */
-export const operatorCommandSchemas = {
-  'tenant.create': z.strictObject({ slug: slugSchema, name: nameSchema.optional() }),
-  'user.create': z.strictObject({
-    tenant,
-    email: emailSchema,
-    role: roleSchema,
-    password: passwordSchema.optional(),
-  }),
-  'key.create': z.strictObject({
-    tenant,
-    name: nameSchema,
-    scopes: scopesSchema,
-    tools: toolRestrictionsSchema.optional(),
-    expires: durationSchema.optional(),
-    user: emailSchema.optional(),
-  }),
-  'key.list': z.strictObject({ tenant }),
-  'key.revoke': z.strictObject({ tenant, id: z.string().min(1) }),
-  'server.create': z.strictObject({
-    tenant,
-    slug: z.string(),
-    kind: z.string(),
-    config: z.record(z.string(), z.unknown()).optional(),
-    secrets: z.record(z.string(), z.string()).optional(),
-  }),
-  'server.list': z.strictObject({ tenant }),
-  'server.status': z.strictObject({ tenant, slug: z.string() }),
-  // Values are validated by the bot service, which names the field it refuses.
-  'bot.create': z.strictObject({
-    tenant,
-    slug: z.string(),
-    name: z.string().optional(),
-    description: z.string().optional(),
-    model: z.string(),
-    system: z.string(),
-    servers: z.array(z.string()).optional(),
-    bots: z.array(z.string()).optional(),
-    max_tokens: z.number().optional(),
-    thinking_budget: z.number().optional(),
-  }),
-  'bot.list': z.strictObject({ tenant }),
-} as const;
-
-export type OperatorCommandName = keyof typeof operatorCommandSchemas;
-export const OPERATOR_COMMANDS = Object.keys(operatorCommandSchemas) as OperatorCommandName[];
+export { OPERATOR_COMMANDS, operatorCommandSchemas, type OperatorCommandName } from './command-schemas.ts';
 
 /** Runs operator commands on the modules: what `botgate tenant|user|key|server|bot ...` does. */
 export interface OperatorCommands {
@@ -85,6 +29,19 @@ function parseArgs<N extends OperatorCommandName>(name: N, args: unknown): z.out
   throw new AppError('validation_failed', `${field}: ${message ?? 'is invalid'}`);
 }
 
+/**
+ * The operator sees every tenant, so its not-found errors say which name was
+ * not found (`server "files" not found in tenant acme`); the API's must not.
+ */
+async function naming<T>(action: Promise<T>, what: string, tenant?: Tenant): Promise<T> {
+  try {
+    return await action;
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === 'not_found')) throw error;
+    throw new AppError('not_found', `${what} not found${tenant ? ` in tenant ${tenant.slug}` : ''}`, { cause: error });
+  }
+}
+
 export function createOperatorCommands({
   tenancy,
   servers,
@@ -94,14 +51,20 @@ export function createOperatorCommands({
   servers: ServersModule;
   bots: BotsModule;
 }): OperatorCommands {
+  const tenantOf = (slug: string) => naming(tenancy.tenants.getBySlug(slug), `tenant "${slug}"`);
+
   const handlers: { [N in OperatorCommandName]: (args: unknown, context: RequestContext) => Promise<unknown> } = {
     async 'tenant.create'(raw, context) {
       const args = parseArgs('tenant.create', raw);
       return { tenant: tenantJson(await tenancy.tenants.create(context, args)) };
     },
+    async 'tenant.list'(raw) {
+      parseArgs('tenant.list', raw);
+      return { tenants: (await tenancy.tenants.list()).map(tenantJson) };
+    },
     async 'user.create'(raw, context) {
       const args = parseArgs('user.create', raw);
-      const target = await tenancy.tenants.getBySlug(args.tenant);
+      const target = await tenantOf(args.tenant);
       const added = await tenancy.members.add(target.id, context, {
         email: args.email,
         role: args.role,
@@ -116,15 +79,21 @@ export function createOperatorCommands({
         ...(added.generatedPassword !== undefined && { password: added.generatedPassword }),
       };
     },
+    async 'user.list'(raw) {
+      const args = parseArgs('user.list', raw);
+      const target = await tenantOf(args.tenant);
+      return { members: (await tenancy.members.list(target.id)).map(memberJson), tenant: target.slug };
+    },
     async 'key.create'(raw, context) {
       const args = parseArgs('key.create', raw);
-      const target = await tenancy.tenants.getBySlug(args.tenant);
+      const target = await tenantOf(args.tenant);
       let userId: string | null = null;
       if (args.user !== undefined) {
         const member = (await tenancy.members.list(target.id)).find((m) => m.email === args.user);
         if (!member) throw new AppError('validation_failed', `user: ${args.user} is not a member of ${target.slug}`);
         userId = member.userId;
       }
+      await assertToolSourcesExist(target, args.tools ?? null, { servers, bots });
       const key = await tenancy.apiKeys.create(target.id, context, {
         name: args.name,
         scopes: args.scopes,
@@ -136,33 +105,63 @@ export function createOperatorCommands({
     },
     async 'key.list'(raw) {
       const args = parseArgs('key.list', raw);
-      const target = await tenancy.tenants.getBySlug(args.tenant);
+      const target = await tenantOf(args.tenant);
       return { keys: (await tenancy.apiKeys.list(target.id)).map(keyJson), tenant: target.slug };
     },
     async 'key.revoke'(raw, context) {
       const args = parseArgs('key.revoke', raw);
-      const target = await tenancy.tenants.getBySlug(args.tenant);
-      return { key: keyJson(await tenancy.apiKeys.revoke(target.id, context, args.id)), tenant: target.slug };
+      const target = await tenantOf(args.tenant);
+      const key = await naming(tenancy.apiKeys.revoke(target.id, context, args.id), `API key "${args.id}"`, target);
+      return { key: keyJson(key), tenant: target.slug };
+    },
+    async 'key.rotate'(raw, context) {
+      const args = parseArgs('key.rotate', raw);
+      const target = await tenantOf(args.tenant);
+      const { key, previous } = await naming(
+        tenancy.apiKeys.rotate(target.id, context, args.id, args.grace ?? DEFAULT_ROTATION_GRACE_MS),
+        `API key "${args.id}"`,
+        target,
+      );
+      return { key: issuedKeyJson(key), previous: keyJson(previous), tenant: target.slug };
     },
     async 'server.create'(raw, context) {
       const args = parseArgs('server.create', raw);
-      const target = await tenancy.tenants.getBySlug(args.tenant);
+      const target = await tenantOf(args.tenant);
       const server = await servers.servers.create(target, context, args);
       return { server: serverJson(server), tenant: target.slug };
     },
     async 'server.list'(raw) {
       const args = parseArgs('server.list', raw);
-      const target = await tenancy.tenants.getBySlug(args.tenant);
+      const target = await tenantOf(args.tenant);
       return { servers: (await servers.servers.list(target)).map(serverJson), tenant: target.slug };
     },
     async 'server.status'(raw) {
       const args = parseArgs('server.status', raw);
-      const target = await tenancy.tenants.getBySlug(args.tenant);
-      return { status: serverCheckJson(await servers.check(target, args.slug)), server: args.slug, tenant: target.slug };
+      const target = await tenantOf(args.tenant);
+      const check = await naming(servers.check(target, args.slug), `server "${args.slug}"`, target);
+      return { status: serverCheckJson(check), server: args.slug, tenant: target.slug };
+    },
+    async 'server.update'(raw, context) {
+      const args = parseArgs('server.update', raw);
+      const target = await tenantOf(args.tenant);
+      const server = await naming(
+        servers.servers.update(target, context, args.slug, { config: args.config, secrets: args.secrets }),
+        `server "${args.slug}"`,
+        target,
+      );
+      return { server: serverJson(server), tenant: target.slug };
+    },
+    async 'server.delete'(raw, context) {
+      const args = parseArgs('server.delete', raw);
+      const target = await tenantOf(args.tenant);
+      const what = `server "${args.slug}"`;
+      const server = await naming(servers.servers.get(target, args.slug), what, target);
+      await naming(servers.servers.remove(target, context, args.slug), what, target);
+      return { server: serverJson(server), tenant: target.slug, deleted: true };
     },
     async 'bot.create'(raw, context) {
       const args = parseArgs('bot.create', raw);
-      const target = await tenancy.tenants.getBySlug(args.tenant);
+      const target = await tenantOf(args.tenant);
       const bot = await bots.bots.create(target, context, {
         slug: args.slug,
         name: args.name,
@@ -174,12 +173,22 @@ export function createOperatorCommands({
         maxTokens: args.max_tokens,
         thinkingBudget: args.thinking_budget,
       });
-      return { bot: botJson(bot), tenant: target.slug };
+      // As the bot runner decides: the bot's own key, else the operator's; with neither it cannot answer.
+      const canAnswer = bot.anthropicApiKey !== null || bots.hasOperatorApiKey;
+      return { bot: botJson(bot), tenant: target.slug, can_answer: canAnswer };
     },
     async 'bot.list'(raw) {
       const args = parseArgs('bot.list', raw);
-      const target = await tenancy.tenants.getBySlug(args.tenant);
+      const target = await tenantOf(args.tenant);
       return { bots: (await bots.bots.list(target)).map(botJson), tenant: target.slug };
+    },
+    async 'bot.delete'(raw, context) {
+      const args = parseArgs('bot.delete', raw);
+      const target = await tenantOf(args.tenant);
+      const what = `bot "${args.slug}"`;
+      const bot = await naming(bots.bots.get(target, args.slug), what, target);
+      await naming(bots.bots.remove(target, context, args.slug), what, target);
+      return { bot: botJson(bot), tenant: target.slug, deleted: true };
     },
   };
   return {

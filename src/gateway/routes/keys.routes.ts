@@ -1,7 +1,10 @@
 import { Router } from 'express';
 import * as z from 'zod';
 import { AppError } from '../../shared/errors.ts';
+import type { BotsModule } from '../../bots/index.ts';
+import type { ServersModule } from '../../servers/index.ts';
 import {
+  DEFAULT_ROTATION_GRACE_MS,
   durationSchema,
   nameSchema,
   scopesSchema,
@@ -13,6 +16,7 @@ import {
 } from '../../tenancy/index.ts';
 import { actingKeyExpiry, requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
+import { assertToolSourcesExist } from '../key-tools.ts';
 import { issuedKeyJson, keyJson } from '../serialize.ts';
 
 const createKeyBody = z.strictObject({
@@ -24,8 +28,6 @@ const createKeyBody = z.strictObject({
 });
 
 const rotateKeyBody = z.strictObject({ grace_period: durationSchema.optional() }).optional();
-
-const DEFAULT_GRACE_MS = 24 * 3_600_000;
 
 /** A key may grant its own scopes, and `read` when it holds `admin`, which already reads everything. */
 function canGrant(held: readonly Scope[], wanted: Scope): boolean {
@@ -64,8 +66,8 @@ function assertOutlastsNot(actingExpiry: Date | null, expiresAt: Date | null): v
   );
 }
 
-/** API keys of the caller's tenant. */
-export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router {
+/** API keys of the caller's tenant; a restriction to tools must name the tenant's servers and bots. */
+export function createKeyRoutes({ tenancy, servers, bots }: { tenancy: TenancyModule; servers: ServersModule; bots: BotsModule }): Router {
   const router = Router();
 
   router.get('/keys', requirePermission('keys:read'), async (_req, res) => {
@@ -83,6 +85,7 @@ export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router
     const body = parseInput(createKeyBody, req.body, 'body');
     assertMayIssue(principal, body.scopes, body.tools ?? null, body.user_id);
     assertOutlastsNot(await actingKeyExpiry(tenancy, principal), body.expires_in === undefined ? null : new Date(Date.now() + body.expires_in));
+    await assertToolSourcesExist(principal.tenant, body.tools ?? null, { servers, bots });
     const key = await tenancy.apiKeys.create(principal.tenant.id, contextOf(req, res), {
       name: body.name,
       scopes: body.scopes,
@@ -104,7 +107,7 @@ export function createKeyRoutes({ tenancy }: { tenancy: TenancyModule }): Router
       principal.tenant.id,
       contextOf(req, res),
       param(req, 'id'),
-      body?.grace_period ?? DEFAULT_GRACE_MS,
+      body?.grace_period ?? DEFAULT_ROTATION_GRACE_MS,
     );
     res.status(201).json({ key: issuedKeyJson(key), previous: keyJson(previous) });
   });

@@ -1,0 +1,81 @@
+import type { parseArgs } from 'node:util';
+import { UsageError } from './usage.ts';
+
+/** Every option of every command; each command names the ones it takes (see commands.ts). */
+export const OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  name: { type: 'string' },
+  tenant: { type: 'string' },
+  email: { type: 'string' },
+  role: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  scopes: { type: 'string' },
+  expires: { type: 'string' },
+  grace: { type: 'string' },
+  user: { type: 'string' },
+  tools: { type: 'string' },
+  slug: { type: 'string' },
+  kind: { type: 'string' },
+  config: { type: 'string' },
+  secret: { type: 'string', multiple: true },
+  'clear-secret': { type: 'string', multiple: true },
+  model: { type: 'string' },
+  system: { type: 'string' },
+  description: { type: 'string' },
+  servers: { type: 'string' },
+  bots: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  'thinking-budget': { type: 'string' },
+} as const;
+
+export type OptionName = keyof typeof OPTIONS;
+export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** Options every command takes. */
+export const GLOBAL_OPTIONS: readonly OptionName[] = ['json', 'help', 'version'];
+
+/** All of stdin, less one final newline (for --password-stdin). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** `object` without its undefined fields: what was not given is left out. */
+export function defined<T extends Record<string, unknown>>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** An option's JSON value; a UsageError naming the option when it is not JSON. */
+export function parseJsonOption(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UsageError(`${name} must be JSON, for example '{"readOnly": true}'`);
+  }
+}
+
+/** `--secret token=abc --secret url=postgres://...` as an object. */
+export function parseSecrets(pairs: string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new UsageError(`--secret takes NAME=VALUE, got "${pair.split('=')[0] ?? ''}..."`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
+
+/** `a,b` as a list; an empty option gives an empty list. */
+export function splitList(text: string | undefined): string[] | undefined {
+  return text?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** A whole number given on the command line; the service checks its range and names the field. */
+export function wholeNumber(option: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${option} takes a whole number of tokens, got "${text}"`);
+  return Number(text);
+}

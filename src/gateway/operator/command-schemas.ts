@@ -1,0 +1,75 @@
+import * as z from 'zod';
+import {
+  durationSchema,
+  emailSchema,
+  nameSchema,
+  passwordSchema,
+  roleSchema,
+  scopesSchema,
+  slugSchema,
+  toolRestrictionsSchema,
+} from '../../tenancy/index.ts';
+
+const tenant = slugSchema;
+
+/** Input of every operator command; the CLI and the operator endpoint validate with these. */
+export const operatorCommandSchemas = {
+  'tenant.create': z.strictObject({ slug: slugSchema, name: nameSchema.optional() }),
+  'tenant.list': z.strictObject({}),
+  'user.create': z.strictObject({
+    tenant,
+    email: emailSchema,
+    role: roleSchema,
+    password: passwordSchema.optional(),
+  }),
+  'user.list': z.strictObject({ tenant }),
+  'key.create': z.strictObject({
+    tenant,
+    name: nameSchema,
+    scopes: scopesSchema,
+    tools: toolRestrictionsSchema.optional(),
+    expires: durationSchema.optional(),
+    user: emailSchema.optional(),
+  }),
+  'key.list': z.strictObject({ tenant }),
+  'key.revoke': z.strictObject({ tenant, id: z.string().min(1) }),
+  // As `POST /api/v1/keys/{id}/rotate`: the old key keeps working for `grace` (default 24 h).
+  'key.rotate': z.strictObject({ tenant, id: z.string().min(1), grace: durationSchema.optional() }),
+  'server.create': z.strictObject({
+    tenant,
+    slug: z.string(),
+    kind: z.string(),
+    config: z.record(z.string(), z.unknown()).optional(),
+    secrets: z.record(z.string(), z.string()).optional(),
+  }),
+  'server.list': z.strictObject({ tenant }),
+  'server.status': z.strictObject({ tenant, slug: z.string() }),
+  // As `PATCH /api/v1/servers/{slug}`: config replaces the stored one; secrets merge, null removing one.
+  'server.update': z
+    .strictObject({
+      tenant,
+      slug: z.string(),
+      config: z.record(z.string(), z.unknown()).optional(),
+      secrets: z.record(z.string(), z.string().nullable()).optional(),
+    })
+    .refine((args) => args.config !== undefined || args.secrets !== undefined, 'give config, secrets or both'),
+  'server.delete': z.strictObject({ tenant, slug: z.string() }),
+  // Values are validated by the bot service, which names the field it refuses.
+  'bot.create': z.strictObject({
+    tenant,
+    slug: z.string(),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    model: z.string(),
+    system: z.string(),
+    servers: z.array(z.string()).optional(),
+    bots: z.array(z.string()).optional(),
+    max_tokens: z.number().optional(),
+    thinking_budget: z.number().optional(),
+  }),
+  'bot.list': z.strictObject({ tenant }),
+  'bot.delete': z.strictObject({ tenant, slug: z.string() }),
+} as const;
+
+export type OperatorCommandName = keyof typeof operatorCommandSchemas;
+export const OPERATOR_COMMANDS = Object.keys(operatorCommandSchemas) as OperatorCommandName[];

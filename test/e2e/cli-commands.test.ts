@@ -1,0 +1,260 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliResult } from '../support/cli.ts';
+import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
+import { BOTGATE_BIN, REPO_ROOT, childEnv, makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { apiClient, operatorCommand, seedTenant, type AuditEventJson, type KeyJson, type MeJson, type MemberJson, type TenantJson } from '../support/http.ts';
+
+interface ServerJson {
+  id: string;
+  slug: string;
+  kind: string;
+  config: Record<string, unknown>;
+  secrets: Record<string, string>;
+  updated_at: string;
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const NEW_TOKEN = 'ghp_newTokenThatMustNeverBePrinted0123';
+// Remote servers point at the loopback, which the gateway and the CLI (acting on PostgreSQL itself) must both allow.
+const ALLOW = { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' };
+
+/** The help text, which needs no database. */
+describe('botgate help for the commands scripts use', () => {
+  it('lists every command, and shows one command’s usage', async () => {
+    const dataDir = await makeDataDir();
+    const run = (args: string[]) => botgate(args, { dataDir });
+    const [help, update, rotate] = await Promise.all([run(['--help']), run(['server', 'update', '--help']), run(['help', 'key', 'rotate'])]);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    for (const command of ['tenant list', 'user list --tenant', 'key rotate --tenant', 'server update --tenant', 'server delete --tenant', 'bot delete --tenant']) {
+      expect(help.stdout).toContain(`  ${command}`);
+    }
+    expect(update.stdout).toMatch(/^Usage: botgate server update --tenant <slug> <server> \[--config '<json>'\] \[--secret NAME=VALUE \.\.\.\] \[--clear-secret NAME \.\.\.\]\n/);
+    expect(update.stdout).not.toContain('server create');
+    expect(rotate.stdout).toMatch(/^Usage: botgate key rotate --tenant <slug> <key-id> \[--grace 24h\]/);
+    await fs.rm(dataDir, { recursive: true, force: true });
+  });
+});
+
+/** Runs `botgate ...args` in its own process, with the test's database and `env` besides. */
+function botgate(args: string[], { dataDir, databaseUrl, env = {} }: { dataDir: string; databaseUrl?: string; env?: Record<string, string> }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [BOTGATE_BIN, ...args],
+      { cwd: REPO_ROOT, env: childEnv({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ...ALLOW, ...env }), timeout: 180_000, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') reject(new Error(`botgate ${args.join(' ')} did not run: ${error.message}\n${stderr}`));
+        else resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
+      },
+    );
+    child.stdin?.end();
+  });
+}
+
+// With the embedded database the gateway holds it and the CLI goes through the gateway; on PostgreSQL the CLI opens it itself.
+const ENGINES = [
+  { engine: 'embedded', skip: false },
+  { engine: 'postgres', skip: !TEST_DATABASE_URL },
+] as const;
+
+for (const { engine, skip } of ENGINES) {
+  // Each CLI process starts in a second or two, longer on a busy machine.
+  describe.skipIf(skip)(`botgate commands for scripts [${engine}]`, { timeout: 300_000 }, () => {
+    let gateway: GatewayProcess;
+    let dataDir: string;
+    let database: { url: string; drop(): Promise<void> } | undefined;
+    let admin: ReturnType<typeof apiClient>;
+    const run = (args: string[], env?: Record<string, string>) => botgate(args, { dataDir, databaseUrl: database?.url, env });
+    const runJson = async <T>(args: string[]) => {
+      const result = await run([...args, '--json']);
+      if (result.code !== 0) throw new Error(`botgate ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+      return JSON.parse(result.stdout) as T;
+    };
+    const op = <T>(name: string, args: Record<string, unknown>) => operatorCommand<T>(dataDir, name, args);
+    const servers = async (tenant: string) => (await op<{ servers: ServerJson[] }>('server.list', { tenant })).servers;
+    // Keys as commands change them; the REST calls made meanwhile change last_used_at.
+    const keys = async (tenant: string) => (await op<{ keys: KeyJson[] }>('key.list', { tenant })).keys.map((key) => ({ ...key, last_used_at: null }));
+    const audit = async (action: string) => (await admin.get<{ events: AuditEventJson[] }>(`/api/v1/audit?action=${action}`)).body.events;
+
+    beforeAll(async () => {
+      dataDir = await makeDataDir();
+      if (engine === 'postgres') database = await createThrowawayPostgres(TEST_DATABASE_URL ?? '');
+      // The gateway keeps its secret key in DATA_DIR, where the CLI finds it on PostgreSQL too.
+      gateway = await startGateway({ dataDir, databaseUrl: database?.url, env: ALLOW });
+      admin = apiClient(gateway.url, (await seedTenant(dataDir, 'acme')).key.secret);
+      await seedTenant(dataDir, 'other');
+      await op('server.create', { tenant: 'acme', slug: 'files', kind: 'filesystem' });
+      await op('server.create', { tenant: 'acme', slug: 'gh', kind: 'github', config: { owner: 'acme' }, secrets: { token: 'ghp_oldToken0123456789' } });
+      await op('server.create', { tenant: 'acme', slug: 'up', kind: 'remote', config: { url: 'http://127.0.0.1:9/mcp' }, secrets: { token: 'up-token' } });
+      await op('server.create', { tenant: 'other', slug: 'theirs', kind: 'filesystem' });
+    });
+
+    afterAll(async () => {
+      await gateway?.stop();
+      await database?.drop();
+      if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+    });
+
+    it('lists tenants, and a tenant’s members with their roles', async () => {
+      const [tenants, tenantsJson, members, membersJson, unknown, misplaced] = await Promise.all([
+        run(['tenant', 'list']),
+        runJson<{ tenants: TenantJson[] }>(['tenant', 'list']),
+        run(['user', 'list', '--tenant', 'acme']),
+        runJson<{ members: MemberJson[]; tenant: string }>(['user', 'list', '--tenant', 'acme']),
+        run(['user', 'list', '--tenant', 'nope']),
+        run(['tenant', 'list', '--tenant', 'acme']),
+      ]);
+      expect(tenants).toMatchObject({ code: 0, stderr: '' });
+      expect(tenants.stdout).toMatch(new RegExp(`^acme\\tacme\\t${UUID}\\t\\S+\\nother\\tother\\t${UUID}\\t\\S+\\n$`));
+      expect(tenantsJson.tenants.map((t) => t.slug)).toEqual(['acme', 'other']);
+      expect(members).toMatchObject({ code: 0, stderr: '' });
+      expect(members.stdout).toMatch(new RegExp(`^owner@acme\\.example\\towner\\t${UUID}\\n$`));
+      expect(membersJson).toEqual({ tenant: 'acme', members: [expect.objectContaining({ email: 'owner@acme.example', role: 'owner' })] });
+      expect(unknown).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: tenant "nope" not found\n' });
+      expect(misplaced).toMatchObject({ code: 2, stderr: 'botgate: tenant list does not take --tenant (botgate tenant list --help for usage)\n' });
+    });
+
+    it('updates a server as PATCH does: config replaced, secrets set or cleared and never printed; audited as the operator', async () => {
+      const updated = await run(['server', 'update', '--tenant', 'acme', 'gh', '--config', '{"owner":"beta"}', '--secret', `token=${NEW_TOKEN}`]);
+      expect(updated).toMatchObject({ code: 0, stderr: '', stdout: 'updated github server gh in acme: config {"owner":"beta"}, secrets token=set\n' });
+      const cleared = await runJson<{ server: ServerJson; tenant: string }>(['server', 'update', '--tenant', 'acme', '--slug', 'up', '--clear-secret', 'token']);
+      expect(cleared).toEqual({ tenant: 'acme', server: expect.objectContaining({ slug: 'up', config: { url: 'http://127.0.0.1:9/mcp' }, secrets: {} }) });
+
+      const rest = await admin.get<{ server: ServerJson }>('/api/v1/servers/gh');
+      expect(rest.body.server).toMatchObject({ config: { owner: 'beta' }, secrets: { token: 'set' } });
+      const [event] = await audit('server.update');
+      expect(event).toMatchObject({ actor: { type: 'operator', id: null }, resource_type: 'server' });
+      expect(JSON.stringify(await audit('server.update'))).not.toContain(NEW_TOKEN);
+      expect(updated.stdout).not.toContain(NEW_TOKEN);
+    });
+
+    it('refuses a server update it cannot make, naming why, and changes nothing', async () => {
+      const before = { acme: await servers('acme'), other: await servers('other') };
+      const events = (await audit('server.update')).length;
+      const [requiredSecret, badConfig, unknown, othersServer, nothing, both] = await Promise.all([
+        run(['server', 'update', '--tenant', 'acme', 'gh', '--clear-secret', 'token']),
+        run(['server', 'update', '--tenant', 'acme', 'files', '--config', '{"nope":1}']),
+        run(['server', 'update', '--tenant', 'acme', 'ghost', '--config', '{}']),
+        run(['server', 'update', '--tenant', 'acme', 'theirs', '--config', '{"readOnly":true}']),
+        run(['server', 'update', '--tenant', 'acme', 'files']),
+        run(['server', 'update', '--tenant', 'acme', 'gh', '--secret', 'token=x', '--clear-secret', 'token']),
+      ]);
+      expect(requiredSecret).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: secrets.token: required for a github server\n' });
+      expect(badConfig).toMatchObject({ code: 1, stderr: 'botgate: config: unknown field(s): nope\n' });
+      expect(unknown).toMatchObject({ code: 1, stderr: 'botgate: server "ghost" not found in tenant acme\n' });
+      expect(othersServer).toMatchObject({ code: 1, stderr: 'botgate: server "theirs" not found in tenant acme\n' });
+      expect(nothing).toMatchObject({ code: 2, stderr: 'botgate: nothing to change: give --config, --secret or --clear-secret (botgate server update --help for usage)\n' });
+      expect(both).toMatchObject({ code: 2, stderr: 'botgate: --secret and --clear-secret both name token (botgate server update --help for usage)\n' });
+      expect({ acme: await servers('acme'), other: await servers('other') }).toEqual(before);
+      expect(await audit('server.update')).toHaveLength(events);
+    });
+
+    it('deletes a server and a bot; one that is not there is not found, and nothing changes', async () => {
+      await op('server.create', { tenant: 'acme', slug: 'scratch', kind: 'filesystem' });
+      await op('bot.create', { tenant: 'acme', slug: 'helper', model: 'claude-sonnet-4-5', system: 'Help.', description: 'Helps.' });
+      const [server, bot] = await Promise.all([
+        run(['server', 'delete', '--tenant', 'acme', 'scratch']),
+        runJson<{ bot: { slug: string }; tenant: string; deleted: boolean }>(['bot', 'delete', '--tenant', 'acme', 'helper']),
+      ]);
+      expect(server).toMatchObject({ code: 0, stderr: '' });
+      expect(server.stdout).toMatch(new RegExp(`^deleted filesystem server scratch \\(${UUID}\\) from acme\\n$`));
+      expect(bot).toMatchObject({ tenant: 'acme', deleted: true, bot: { slug: 'helper' } });
+      expect((await admin.get('/api/v1/servers/scratch')).status).toBe(404);
+      expect((await admin.get('/api/v1/bots/helper')).status).toBe(404);
+      expect((await audit('server.delete'))[0]).toMatchObject({ actor: { type: 'operator', id: null }, before: { slug: 'scratch' } });
+
+      const before = { acme: await servers('acme'), other: await servers('other') };
+      const [again, othersServer, noBot, noTenant, noSlug] = await Promise.all([
+        run(['server', 'delete', '--tenant', 'acme', 'scratch']),
+        run(['server', 'delete', '--tenant', 'acme', 'theirs', '--json']),
+        run(['bot', 'delete', '--tenant', 'acme', 'helper']),
+        run(['server', 'delete', '--tenant', 'nope', 'files']),
+        run(['server', 'delete', '--tenant', 'acme']),
+      ]);
+      expect(again).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: server "scratch" not found in tenant acme\n' });
+      expect(othersServer).toMatchObject({ code: 1, stdout: '' });
+      expect(JSON.parse(othersServer.stderr)).toEqual({ error: { message: 'server "theirs" not found in tenant acme' } });
+      expect(noBot).toMatchObject({ code: 1, stderr: 'botgate: bot "helper" not found in tenant acme\n' });
+      expect(noTenant).toMatchObject({ code: 1, stderr: 'botgate: tenant "nope" not found\n' });
+      expect(noSlug).toMatchObject({ code: 2, stderr: 'botgate: server delete takes exactly one server slug (botgate server delete --help for usage)\n' });
+      expect({ acme: await servers('acme'), other: await servers('other') }).toEqual(before);
+    });
+
+    it('rotates a key: the new secret shown once, the old key working through the grace period', async () => {
+      const { key } = await runJson<{ key: KeyJson & { secret: string } }>(['key', 'create', '--tenant', 'acme', '--name', 'deploy', '--scopes', 'read']);
+      const rotated = await run(['key', 'rotate', '--tenant', 'acme', key.id]);
+      expect(rotated).toMatchObject({ code: 0, stderr: '' });
+      const lines = rotated.stdout.split('\n');
+      expect(lines[0]).toMatch(new RegExp(`^rotated key "deploy": the new key is ${UUID} with scopes read \\(active\\); the old one, ${key.id}, keeps working until \\S+$`));
+      expect(lines[1]).toBe('the new key is shown once, store it now:');
+      const secret = lines[2] ?? '';
+      expect(secret).toMatch(/^bgk_/);
+      for (const presented of [secret, key.secret]) expect((await apiClient(gateway.url, presented).get<MeJson>('/api/v1/me')).status).toBe(200);
+      expect((await run(['key', 'list', '--tenant', 'acme'])).stdout).not.toContain(secret);
+
+      // --grace 0s: the old key stops at once.
+      const successorId = (await keys('acme')).find((k) => secret.startsWith(k.prefix))?.id ?? '';
+      const now = await runJson<{ key: KeyJson & { secret: string }; previous: KeyJson }>(['key', 'rotate', '--tenant', 'acme', successorId, '--grace', '0s']);
+      expect(now.previous).toMatchObject({ id: successorId, replaced_by: now.key.id });
+      expect((await apiClient(gateway.url, secret).get('/api/v1/me')).status).toBe(401);
+      expect((await apiClient(gateway.url, now.key.secret).get('/api/v1/me')).status).toBe(200);
+    });
+
+    it('refuses to rotate a key it cannot, and changes nothing', async () => {
+      const { key } = await op<{ key: KeyJson }>('key.create', { tenant: 'acme', name: 'rotated', scopes: ['read'] });
+      await op('key.rotate', { tenant: 'acme', id: key.id });
+      const before = { acme: await keys('acme'), other: await keys('other') };
+      const missing = '00000000-0000-4000-8000-000000000000';
+      const [twice, unknown, othersTenant, noId, foreign] = await Promise.all([
+        run(['key', 'rotate', '--tenant', 'acme', key.id]),
+        run(['key', 'rotate', '--tenant', 'acme', missing]),
+        run(['key', 'rotate', '--tenant', 'other', key.id]),
+        run(['key', 'rotate', '--tenant', 'acme']),
+        run(['key', 'rotate', '--tenant', 'acme', key.id, '--tools', 'files']),
+      ]);
+      expect(twice).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: this key has already been rotated\n' });
+      expect(unknown).toMatchObject({ code: 1, stderr: `botgate: API key "${missing}" not found in tenant acme\n` });
+      expect(othersTenant).toMatchObject({ code: 1, stderr: `botgate: API key "${key.id}" not found in tenant other\n` });
+      expect(noId).toMatchObject({ code: 2, stderr: 'botgate: key rotate takes exactly one key id (botgate key rotate --help for usage)\n' });
+      expect(foreign).toMatchObject({ code: 2, stderr: 'botgate: key rotate does not take --tools (botgate key rotate --help for usage)\n' });
+      expect({ acme: await keys('acme'), other: await keys('other') }).toEqual(before);
+    });
+
+    it('refuses --tools naming a server or bot the tenant does not have, in the CLI and the REST API alike', async () => {
+      await op('bot.create', { tenant: 'acme', slug: 'notes', model: 'claude-sonnet-4-5', system: 'Notes.', description: 'Takes notes.' });
+      const before = await keys('acme');
+      const tools = 'files,ghost__read_file,theirs,bot__nobody,gh__list_issues';
+      const cli = await run(['key', 'create', '--tenant', 'acme', '--name', 'narrow', '--scopes', 'mcp', '--tools', tools]);
+      const message = 'tools: no such server or bot in this tenant: ghost__read_file, theirs, bot__nobody';
+      expect(cli).toMatchObject({ code: 1, stdout: '', stderr: `botgate: ${message}\n` });
+      const rest = await admin.post('/api/v1/keys', { json: { name: 'narrow', scopes: ['mcp'], tools: tools.split(',') } });
+      expect(rest.status).toBe(400);
+      expect(rest.body.error).toEqual({ code: 'validation_failed', message });
+      expect(await keys('acme')).toEqual(before);
+
+      const { key } = await runJson<{ key: KeyJson & { tools: string[] } }>(['key', 'create', '--tenant', 'acme', '--name', 'narrow', '--scopes', 'mcp', '--tools', 'files,gh__list_issues,bot__notes,bot']);
+      expect(key.tools).toEqual(['files', 'gh__list_issues', 'bot__notes', 'bot']);
+    });
+
+    it('warns on stderr when a new bot has no Anthropic API key to answer with', async () => {
+      const create = (slug: string, env?: Record<string, string>, json = false) =>
+        run(['bot', 'create', '--tenant', 'acme', '--slug', slug, '--model', 'claude-sonnet-4-5', '--system', 'Hi.', '--description', 'Greets.', ...(json ? ['--json'] : [])], env);
+      // Whatever the CLI's own environment says, a gateway answers for itself; on PostgreSQL the CLI can only say what it sees.
+      const [text, json, keyed] = await Promise.all([create('greeter'), create('greeter-json', undefined, true), create('keyed', { ANTHROPIC_API_KEY: 'sk-ant-cli-only' })]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(new RegExp(`^created bot greeter \\(${UUID}\\) in acme using claude-sonnet-4-5\\n$`));
+      const warning =
+        engine === 'embedded'
+          ? 'bot greeter cannot answer: it has no Anthropic API key of its own, and the gateway has no ANTHROPIC_API_KEY; set ANTHROPIC_API_KEY for the gateway and restart it, or give the bot a key of its own (anthropic_api_key in PATCH /api/v1/bots/greeter)'
+          : 'bot greeter cannot answer unless the gateway serving it has ANTHROPIC_API_KEY: it has no Anthropic API key of its own, and ANTHROPIC_API_KEY is not set for this command; set it for the gateway, or give the bot a key of its own (anthropic_api_key in PATCH /api/v1/bots/greeter)';
+      expect(text.stderr).toBe(`botgate: warning: ${warning}\n`);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({ bot: { slug: 'greeter-json' }, can_answer: false });
+      expect(JSON.parse(json.stderr)).toEqual({ warning: { message: warning.replaceAll('greeter', 'greeter-json') } });
+      expect(keyed.code).toBe(0);
+      expect(keyed.stderr).toBe(engine === 'embedded' ? `botgate: warning: ${warning.replaceAll('greeter', 'keyed')}\n` : '');
+    });
+  });
+}
