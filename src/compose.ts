@@ -50,8 +50,9 @@ function createChangeBus(config: Config, db: Db, logger: Logger): ChangeBus {
 /**
  * What every node does when a tenant is deleted, whichever node deleted it (this one hears its
  * own deletions through the bus too): the tenant's runs stop first, so they call nothing more;
- * then its cached credentials, bots and server settings go, and its tool sources close. The
- * gateway's own listen streams end on the same message (see listen-streams.ts).
+ * then its cached credentials, bots and server settings go, its tool sources close, and its file
+ * area and stdio homes are removed (in the background). The gateway's own listen streams end on
+ * the same message (see listen-streams.ts).
  */
 function forgetDeletedTenants({ tenancy, servers, bots, logger }: { tenancy: TenancyModule; servers: ServersModule; bots: BotsModule; logger: Logger }) {
   return (event: ChangeEvent) => {
@@ -59,7 +60,7 @@ function forgetDeletedTenants({ tenancy, servers, bots, logger }: { tenancy: Ten
     if (tenantId === undefined) return;
     bots.forgetTenant(tenantId);
     tenancy.forgetTenant(tenantId);
-    servers.forgetTenant(tenantId).catch((error: unknown) => logger.warn({ err: error, tenantId }, "closing a deleted tenant's tool sources failed"));
+    servers.forgetTenant(tenantId).catch((error: unknown) => logger.warn({ err: error, tenantId }, "closing a deleted tenant's tool sources or removing its directories failed"));
   };
 }
 

@@ -114,6 +114,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   });
   // Other nodes' changes (and tenant deletions) are heard before the first client can listen for them.
   await modules.connect();
+  // Deleted tenants' directories that no node removed (it stopped first) go before any tenant's use; a failure only leaves them to each claim.
+  await modules.servers
+    .settleTenantDirs(() => modules.tenancy.tenants.list())
+    .catch((error: unknown) => logger.error({ err: error }, "settling tenants' directories at start-up failed"));
   let server: RunningServer | undefined;
   try {
     // The port can still be taken since it was checked.

@@ -7,11 +7,12 @@ import { createToolPinService, type ToolPinService } from './pinning/index.ts';
 import { publishListsChanges, readListsChange } from './list-changes.ts';
 import { createOutboundGuard } from './outbound.ts';
 import type { ServerPolicy } from './policy.ts';
-import { createSourceFactory } from './source-factory.ts';
+import { createSourceFactory, createTenantAreaQuotas } from './source-factory.ts';
 import { cacheServerRuntimes } from './runtime-cache.ts';
 import { createSourcePool, type SourcePool } from './source-pool.ts';
 import { checkServer, type ServerCheck } from './server-check.ts';
 import { createHeldCallRelay } from './remote/index.ts';
+import { createTenantDirs, type TenantDirs } from './tenant-dirs.ts';
 
 export interface ServersModule {
   servers: ServerService;
@@ -20,8 +21,37 @@ export interface ServersModule {
   pins: ToolPinService;
   /** Lists a server's tools as MCP clients would and tries what they depend on: whether it works, and why not. */
   check(tenant: Tenant, slug: string): Promise<ServerCheck>;
-  /** Lets go of a deleted tenant: drops its cached server settings, then closes its running sources. */
+  /**
+   * Lets go of a deleted tenant: drops its cached server settings, closes its running sources
+   * (stdio processes stopped), then removes its file area and stdio homes.
+   */
   forgetTenant(tenantId: string): Promise<void>;
+  /**
+   * Settles, at start-up, tenants' directories that no node did when it should have: those of
+   * tenants deleted meanwhile or before they were removed, and those from before owner records.
+   */
+  settleTenantDirs(listTenants: () => Promise<Tenant[]>): Promise<void>;
+}
+
+/**
+ * A filesystem server's directories are made as soon as it is configured (server.service.ts), so
+ * its tenant's area is claimed first: never made in what a deleted tenant of the same slug left.
+ * A failed claim is logged, as a failure to make the directories is; the server's use claims again.
+ */
+function claimingFilesFirst(service: ServerService, dirs: TenantDirs, logger: Logger): ServerService {
+  const claim = (tenant: Tenant) =>
+    dirs.claim('files', tenant).catch((error: unknown) => logger.warn({ err: error, tenantId: tenant.id }, "claiming a tenant's file area failed"));
+  return {
+    ...service,
+    async create(tenant, context, input) {
+      if (input.kind === 'filesystem') await claim(tenant);
+      return service.create(tenant, context, input);
+    },
+    async update(tenant, context, slug, input) {
+      await claim(tenant);
+      return service.update(tenant, context, slug, input);
+    },
+  };
 }
 
 /**
@@ -50,10 +80,13 @@ export function createServersModule(deps: {
     allowPrivateNetworks: deps.policy.allowPrivateNetworks,
     ...(deps.upstreamMessageLimit !== undefined && { maxMessageBytes: deps.upstreamMessageLimit }),
   });
-  const service = createServerService(withNotify);
+  const sharedDatabase = deps.sharedDatabase ?? false;
+  const dirs = createTenantDirs({ ...deps, sharedDatabase });
+  const quotas = createTenantAreaQuotas({ ...deps, sharedDatabase });
+  const service = claimingFilesFirst(createServerService(withNotify), dirs, deps.logger);
   const servers = cacheServerRuntimes(service, deps.changes);
   const heldCalls = deps.sharedDatabase ? createHeldCallRelay(deps) : undefined;
-  const sources = createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound, heldCalls, sharedDatabase: deps.sharedDatabase ?? false }), logger: deps.logger });
+  const sources = createSourcePool({ factory: createSourceFactory({ ...withNotify, outbound, heldCalls, sharedDatabase, dirs, quotas }), logger: deps.logger });
   // A source watched for resource updates serves no request that would notice its server changed: a change (on any node) retires it.
   deps.changes.subscribe((event) => {
     const tenantId = event.kind === 'resync' ? undefined : readListsChange(event)?.tenantId;
@@ -72,7 +105,11 @@ export function createServersModule(deps: {
       // The settings first: a request arriving meanwhile must not find them and reopen a source.
       servers.forgetTenant(tenantId);
       await sources.closeTenant(tenantId);
+      quotas.forget(tenantId);
+      // Only now: a process still running could write into its home again.
+      await dirs.release(tenantId);
     },
+    settleTenantDirs: (listTenants) => dirs.settle(listTenants),
   };
 }
 

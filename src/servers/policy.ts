@@ -87,7 +87,10 @@ export async function checkOutboundUrl(url: string, allowPrivateNetworks: readon
     : `${host} resolves to ${refused}, a private or reserved address the operator has not allowed (BOTGATE_ALLOW_PRIVATE_NETWORKS)`;
 }
 
-/** The directory of a tenant's own files. */
+/**
+ * The directory of a tenant's own files. It is named by slug, which a later
+ * tenant may reuse: it is the tenant's only once claimed (see tenant-dirs.ts).
+ */
 export function tenantArea(policy: ServerPolicy, tenantSlug: string): string {
   return path.join(policy.dataDir, 'files', tenantSlug);
 }
@@ -95,6 +98,12 @@ export function tenantArea(policy: ServerPolicy, tenantSlug: string): string {
 function isInside(parent: string, child: string): boolean {
   const relative = path.relative(parent, child);
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/** Whether `dir` is or holds a directory of the operator's (`fsRoots`): not the gateway's to move or remove. */
+export function holdsOperatorRoot(policy: ServerPolicy, dir: string): boolean {
+  const resolved = path.resolve(dir);
+  return policy.fsRoots.some((root) => isInside(resolved, path.resolve(root)));
 }
 
 /**

@@ -5,17 +5,18 @@ import type { Logger } from '../shared/logger.ts';
 import type { RequestContext, Tenant } from '../tenancy/index.ts';
 import { createDatabaseLedger } from './area-use.repository.ts';
 import { createDatabaseSource } from './database/index.ts';
-import { createAreaQuotas, createFilesystemSource } from './filesystem/index.ts';
+import { createAreaQuotas, createFilesystemSource, type AreaQuotas } from './filesystem/index.ts';
 import { createGithubSource } from './github/index.ts';
 import type { KindConfig, KindSecrets } from './kinds.ts';
 import type { ListKind, NotifyToolsChanged } from './list-changes.ts';
 import type { OutboundGuard } from './outbound.ts';
 import { createPinnedSource } from './pinning/index.ts';
-import { DEFAULT_FS_QUOTA_BYTES, resolveFilesystemRoots, shownFilesystemRoot, tenantArea, type ServerPolicy } from './policy.ts';
+import { DEFAULT_FS_QUOTA_BYTES, resolveFilesystemRoots, shownFilesystemRoot, type ServerPolicy } from './policy.ts';
 import { createRemoteSource, type HeldCallRelay } from './remote/index.ts';
 import { createStdioSource } from './stdio/index.ts';
 import type { ServerRuntime } from './server.service.ts';
 import type { SourceFactory } from './source-pool.ts';
+import { createTenantDirs, type TenantDirs } from './tenant-dirs.ts';
 import { ToolError, type ToolCallOutcome, type ToolSource } from './tool-source.ts';
 
 /** A source whose every call fails with the same message: for kinds this node cannot run. */
@@ -34,9 +35,22 @@ function unavailableSource(message: string): ToolSource {
 const GATEWAY_CONTEXT: RequestContext = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null };
 
 /**
+ * The quotas of tenants' file areas: every filesystem server of a tenant writes into the same
+ * area, under the same quota; nodes sharing the database keep its use there, so that each counts
+ * what the others wrote.
+ */
+export function createTenantAreaQuotas({ db, policy, sharedDatabase }: { db: Db; policy: ServerPolicy; sharedDatabase: boolean }): AreaQuotas {
+  return createAreaQuotas({
+    limitBytes: policy.fsQuotaBytes ?? DEFAULT_FS_QUOTA_BYTES,
+    ...(sharedDatabase && { ledgerFor: (tenantId: string) => createDatabaseLedger(db, tenantId) }),
+  });
+}
+
+/**
  * Builds the running source of each kind from its stored configuration and the
  * operator's policy. Upstream kinds (`remote`, `stdio`) have their tool
- * definitions pinned; built-in kinds are the gateway's own code.
+ * definitions pinned; built-in kinds are the gateway's own code. A tenant's
+ * file area and stdio homes are used only once claimed for it (`dirs`).
  */
 export function createSourceFactory({
   db,
@@ -46,6 +60,8 @@ export function createSourceFactory({
   notifyToolsChanged,
   heldCalls,
   sharedDatabase = false,
+  dirs = createTenantDirs({ db, policy, logger, sharedDatabase }),
+  quotas = createTenantAreaQuotas({ db, policy, sharedDatabase }),
 }: {
   db: Db;
   policy: ServerPolicy;
@@ -58,19 +74,17 @@ export function createSourceFactory({
   heldCalls?: HeldCallRelay | undefined;
   /** Whether other nodes share the database, and so may share the tenants' files. */
   sharedDatabase?: boolean;
+  /** Who owns the tenants' directories; by default made here, from `policy`. */
+  dirs?: TenantDirs;
+  /** The quotas of the tenants' file areas; by default made here (`createTenantAreaQuotas`). */
+  quotas?: AreaQuotas;
 }): SourceFactory {
   // Which protocol era each upstream speaks, shared so reconnects skip the probe.
   const eraCache = new Map<string, unknown>();
-  // Every filesystem server of a tenant writes into the same area, under the same quota; nodes
-  // sharing the database keep its use there, so that each counts what the others wrote.
-  const quotas = createAreaQuotas({
-    limitBytes: policy.fsQuotaBytes ?? DEFAULT_FS_QUOTA_BYTES,
-    ...(sharedDatabase && { ledgerFor: (tenantId: string) => createDatabaseLedger(db, tenantId) }),
-  });
 
-  /** The quota of a tenant's area, by the area's real path, as the sandbox compares paths. */
+  /** The quota of a tenant's area, by the area's real path, as the sandbox compares paths; the area is the tenant's first. */
   async function areaQuota(tenant: Tenant) {
-    const area = tenantArea(policy, tenant.slug);
+    const area = await dirs.claim('files', tenant);
     await mkdir(area, { recursive: true });
     return quotas.forArea(await realpath(area), tenant.id);
   }
@@ -151,18 +165,20 @@ export function createSourceFactory({
           return unavailableSource(`the operator no longer allows the stdio command ${config.command} (server ${server.slug})`);
         }
         // A home of its own, so the child finds neither the gateway's dotfiles nor another server's state.
-        const home = path.resolve(policy.dataDir, 'stdio', tenant.slug, server.slug);
-        const stdio = createStdioSource({
-          command: allowed.command,
-          args: allowed.args,
-          env: { HOME: home },
-          cwd: home,
-          name: config.command,
-          ...(config.timeoutMs !== undefined && { timeoutMs: config.timeoutMs }),
-          maxMessageBytes: outbound.maxMessageBytes,
-          logger: logger.child({ serverId: server.id, command: config.command }),
+        return dirs.claim('stdio', tenant).then((homes) => {
+          const home = path.resolve(homes, server.slug);
+          const stdio = createStdioSource({
+            command: allowed.command,
+            args: allowed.args,
+            env: { HOME: home },
+            cwd: home,
+            name: config.command,
+            ...(config.timeoutMs !== undefined && { timeoutMs: config.timeoutMs }),
+            maxMessageBytes: outbound.maxMessageBytes,
+            logger: logger.child({ serverId: server.id, command: config.command }),
+          });
+          return pinned(stdio, server, tenant);
         });
-        return pinned(stdio, server, tenant);
       }
       default:
         return unavailableSource(`${String(server.kind)} servers are not supported by this gateway yet (server ${server.slug})`);

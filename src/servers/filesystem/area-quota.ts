@@ -181,8 +181,14 @@ export function underQuota<T>(quota: AreaQuota | undefined, target: string, grow
 
 /** One quota per area: every filesystem server of a tenant shares its area's. */
 export interface AreaQuotas {
-  /** The quota of the tenant `tenantId`'s area, by the area's real path. */
+  /**
+   * The quota of the tenant `tenantId`'s area, by the area's real path. Kept
+   * per tenant too: an area's path is named by slug, and a later tenant with
+   * the same slug starts with a quota of its own, not the deleted tenant's use.
+   */
   forArea(area: string, tenantId: string): AreaQuota;
+  /** Drops the quotas of a deleted tenant. */
+  forget(tenantId: string): void;
 }
 
 /**
@@ -199,15 +205,23 @@ export function createAreaQuotas({
   now?: () => number;
   ledgerFor?: (tenantId: string) => AreaUseLedger;
 }): AreaQuotas {
-  const byArea = new Map<string, AreaQuota>();
+  const byTenant = new Map<string, Map<string, AreaQuota>>();
   return {
     forArea(area, tenantId) {
+      let byArea = byTenant.get(tenantId);
+      if (!byArea) {
+        byArea = new Map();
+        byTenant.set(tenantId, byArea);
+      }
       let quota = byArea.get(area);
       if (!quota) {
         quota = createAreaQuota(area, limitBytes, now, ledgerFor(tenantId));
         byArea.set(area, quota);
       }
       return quota;
+    },
+    forget(tenantId) {
+      byTenant.delete(tenantId);
     },
   };
 }
