@@ -1,4 +1,5 @@
 import type { parseArgs } from 'node:util';
+import type { CliIo } from './io.ts';
 import { UsageError } from './usage.ts';
 
 /** Every option of every command; each command names the ones it takes (see commands.ts). */
@@ -36,10 +37,10 @@ export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allo
 /** Options every command takes. */
 export const GLOBAL_OPTIONS: readonly OptionName[] = ['json', 'help', 'version'];
 
-/** All of stdin, less one final newline (for --password-stdin). */
-export async function readStdin(): Promise<string> {
+/** All of `stdin`, less one final newline (for --password-stdin). */
+export async function readStdin(stdin: CliIo['stdin']): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of stdin) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 

@@ -10,6 +10,7 @@ import {
   type OptionName,
   type Values,
 } from './arguments.ts';
+import type { CliIo } from './io.ts';
 import { UsageError } from './usage.ts';
 
 /** The word after a command that names what it acts on: the slug in `server delete --tenant acme files`. */
@@ -27,8 +28,8 @@ interface CommandSpec {
   /** The options it takes besides --json and --help; any other is refused, not ignored. */
   options: readonly OptionName[];
   target?: Target;
-  /** The operator command's arguments from the options (the target is added to them). */
-  args(values: Values): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** The operator command's arguments from the options (the target is added to them); `stdin` is read for --password-stdin. */
+  args(values: Values, stdin: CliIo['stdin']): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 /** A command that takes --tenant, and `extra` options that name its target. */
@@ -64,8 +65,8 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'user create': {
     name: 'user.create',
     options: ['tenant', 'email', 'role', 'password-stdin'],
-    args: async (v) =>
-      defined({ tenant: v.tenant, email: v.email, role: v.role, password: v['password-stdin'] ? await readStdin() : undefined }),
+    args: async (v, stdin) =>
+      defined({ tenant: v.tenant, email: v.email, role: v.role, password: v['password-stdin'] ? await readStdin(stdin) : undefined }),
   },
   'user list': tenantOnly('user.list'),
   'key create': {
@@ -137,8 +138,12 @@ function targetOf(command: string, target: Target, words: string[], values: Valu
   throw new UsageError(`${command} takes exactly one ${target.label}`);
 }
 
-/** Maps `noun verb` plus options to an operator command and its arguments. */
-export async function toCommand(words: string[], values: Values): Promise<{ name: OperatorCommandName; args: Record<string, unknown> }> {
+/** Maps `noun verb` plus options (and `stdin` where one reads it) to an operator command and its arguments. */
+export async function toCommand(
+  words: string[],
+  values: Values,
+  stdin: CliIo['stdin'],
+): Promise<{ name: OperatorCommandName; args: Record<string, unknown> }> {
   const [noun, verb, ...rest] = words;
   const command = `${noun ?? ''} ${verb ?? ''}`;
   const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
@@ -146,5 +151,5 @@ export async function toCommand(words: string[], values: Values): Promise<{ name
   refuseOtherOptions(command, values, spec.options);
   if (!spec.target && rest.length > 0) throw new UsageError(`${command} takes no words besides its options, got "${rest[0] ?? ''}"`);
   const target = spec.target && { [spec.target.field]: targetOf(command, spec.target, rest, values) };
-  return { name: spec.name, args: { ...(await spec.args(values)), ...target } };
+  return { name: spec.name, args: { ...(await spec.args(values, stdin)), ...target } };
 }

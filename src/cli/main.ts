@@ -6,14 +6,15 @@ import { createLogger } from '../shared/logger.ts';
 import { OPTIONS } from './arguments.ts';
 import { refuseOtherOptions, toCommand } from './commands.ts';
 import { formatResult, warningsOf } from './format.ts';
+import { streamTo, type CliIo } from './io.ts';
 import { checkOptions } from './options.ts';
 import { embeddedDatabaseExists, openCommandRunner } from './runner.ts';
 import { commandUsage, globalUsage, knownCommand, UsageError } from './usage.ts';
 import type { OperatorCommandName } from '../gateway/index.ts';
 
-async function serve(): Promise<number> {
-  const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.logLevel });
+async function serve(io: CliIo): Promise<number> {
+  const config = loadConfig(io.env);
+  const logger = createLogger({ level: config.logLevel, destination: streamTo(io.stdout) });
   // Loaded on demand so that commands talking to a running gateway start quickly.
   const { startGateway } = await import('../main.ts');
   const gateway = await startGateway(config, logger);
@@ -30,8 +31,8 @@ async function serve(): Promise<number> {
 }
 
 /** A note or warning on stderr: one line, as JSON with --json. */
-function tell(kind: 'note' | 'warning', message: string, json: boolean): void {
-  process.stderr.write(json ? `${JSON.stringify({ [kind]: { message } })}\n` : `botgate: ${kind}: ${message}\n`);
+function tell(io: CliIo, kind: 'note' | 'warning', message: string, json: boolean): void {
+  io.stderr.write(json ? `${JSON.stringify({ [kind]: { message } })}\n` : `botgate: ${kind}: ${message}\n`);
 }
 
 /**
@@ -39,22 +40,22 @@ function tell(kind: 'note' | 'warning', message: string, json: boolean): void {
  * without a gateway, but from the wrong directory (DATA_DIR defaults to
  * ./data) it would quietly be a database no running gateway reads.
  */
-function noteNewDatabase(dataDir: string, json: boolean): void {
+function noteNewDatabase(io: CliIo, dataDir: string, json: boolean): void {
   const message =
     `no database in ${dataDir} yet: creating a new embedded database there; ` +
     'a gateway running with another DATA_DIR will not see it (set DATA_DIR to its directory)';
-  tell('note', message, json);
+  tell(io, 'note', message, json);
 }
 
-async function migrate(json: boolean): Promise<number> {
-  const config = loadConfig(process.env);
+async function migrate(io: CliIo, json: boolean): Promise<number> {
+  const config = loadConfig(io.env);
   const { openDatabase } = await import('../shared/db.ts');
   const { migrateToLatest } = await import('../shared/migrate.ts');
-  if (!config.databaseUrl && !(await embeddedDatabaseExists(config.dataDir))) noteNewDatabase(config.dataDir, json);
+  if (!config.databaseUrl && !(await embeddedDatabaseExists(config.dataDir))) noteNewDatabase(io, config.dataDir, json);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
   try {
     const applied = await migrateToLatest(database.db);
-    process.stdout.write(json ? `${JSON.stringify({ applied })}\n` : `applied ${applied.length} migration(s)${applied.length ? `: ${applied.join(', ')}` : ''}\n`);
+    io.stdout.write(json ? `${JSON.stringify({ applied })}\n` : `applied ${applied.length} migration(s)${applied.length ? `: ${applied.join(', ')}` : ''}\n`);
     return 0;
   } finally {
     await database.close();
@@ -73,39 +74,45 @@ function exitCodeOf(name: OperatorCommandName, result: unknown): number {
   return (result as { status?: { state?: string } }).status?.state === 'ok' ? 0 : 1;
 }
 
-/** Runs the command line; returns the exit code. */
-export async function runCli(argv: string[]): Promise<number> {
+/**
+ * Runs the command line; returns the exit code. `io` is the process's own in
+ * `bin/botgate.js`; a caller may give its own to run commands in its process.
+ */
+export async function runCli(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env },
+): Promise<number> {
   let json = argv.includes('--json');
   let command: string | undefined;
   try {
     const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     json = values.json ?? false;
     if (values.version) {
-      process.stdout.write(`${await packageVersion()}\n`);
+      io.stdout.write(`${await packageVersion()}\n`);
       return 0;
     }
     // `botgate help [command]` and `botgate [command] --help`.
     const helpWith = positionals[0] === 'help' ? positionals.slice(1) : values.help ? positionals : undefined;
     if (helpWith !== undefined) {
-      process.stdout.write(`${helpWith.length === 0 ? globalUsage() : commandUsage(helpWith)}\n`);
+      io.stdout.write(`${helpWith.length === 0 ? globalUsage() : commandUsage(helpWith)}\n`);
       return 0;
     }
     if (positionals.length === 0) {
-      process.stdout.write(`${globalUsage()}\n`);
+      io.stdout.write(`${globalUsage()}\n`);
       return 2;
     }
     command = knownCommand(positionals);
     if (positionals[0] === 'serve' || positionals[0] === 'migrate') {
       refuseOtherOptions(positionals[0], values, []);
-      return positionals[0] === 'serve' ? await serve() : await migrate(json);
+      return positionals[0] === 'serve' ? await serve(io) : await migrate(io, json);
     }
-    const operation = await toCommand(positionals, values);
+    const operation = await toCommand(positionals, values, io.stdin);
     checkOptions(operation.name, operation.args);
-    const runner = await openCommandRunner(loadConfig(process.env), { onNewDatabase: (dataDir) => noteNewDatabase(dataDir, json) });
+    const runner = await openCommandRunner(loadConfig(io.env), { onNewDatabase: (dataDir) => noteNewDatabase(io, dataDir, json), stderr: io.stderr });
     try {
       const result = await runner.run(operation.name, operation.args);
-      process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatResult(operation.name, result)}\n`);
-      for (const warning of warningsOf(operation.name, result, runner.via)) tell('warning', warning, json);
+      io.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatResult(operation.name, result)}\n`);
+      for (const warning of warningsOf(operation.name, result, runner.via)) tell(io, 'warning', warning, json);
       return exitCodeOf(operation.name, result);
     } finally {
       await runner.close();
@@ -113,8 +120,8 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     const message = error instanceof AppError || error instanceof ConfigError || usage ? (error as Error).message : `unexpected error: ${(error as Error).message}`;
-    if (json) process.stderr.write(`${JSON.stringify({ error: { message } })}\n`);
-    else process.stderr.write(`botgate: ${message}${usage ? ` (botgate ${command ? `${command} ` : ''}--help for usage)` : ''}\n`);
+    if (json) io.stderr.write(`${JSON.stringify({ error: { message } })}\n`);
+    else io.stderr.write(`botgate: ${message}${usage ? ` (botgate ${command ? `${command} ` : ''}--help for usage)` : ''}\n`);
     return usage ? 2 : 1;
   }
 }

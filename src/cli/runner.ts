@@ -7,6 +7,8 @@ import { readLockHolder } from '../shared/directory-lock.ts';
 import { readOperatorCredential } from '../shared/operator-credential.ts';
 import { createLogger } from '../shared/logger.ts';
 import { loadOrCreateSecretKey, readSecretKey } from '../shared/secret-key.ts';
+import { streamTo, type TextSink } from './io.ts';
+import type { Modules } from '../compose.ts';
 import type { SecretKeySource } from '../servers/index.ts';
 import type { OperatorCommandName } from '../gateway/index.ts';
 
@@ -37,27 +39,32 @@ async function secretKeyForCli(config: Config): Promise<SecretKeySource> {
   };
 }
 
-/** Opens the gateway's database itself (migrating it first) and runs commands in this process. */
-export async function openDirectRunner(config: Config): Promise<CommandRunner> {
+/** Opens the gateway's database itself (migrating it first) and runs commands in this process; the modules' warnings go to `stderr`. */
+export async function openDirectRunner(config: Config, stderr: TextSink): Promise<CommandRunner> {
   // The database and the modules load only when this process uses them itself.
   const { openDatabase } = await import('../shared/db.ts');
   const { migrateToLatest } = await import('../shared/migrate.ts');
   const { composeModules } = await import('../compose.ts');
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  let modules: Modules;
   try {
     await migrateToLatest(database.db);
+    const secretKey = await secretKeyForCli(config);
+    modules = composeModules({ config, db: database.db, logger: createLogger({ level: 'warn', destination: streamTo(stderr) }), secretKey });
   } catch (error) {
+    // Run in-process (as tests do), a handle left open here would outlive the command.
     await database.close();
     throw error;
   }
-  const secretKey = await secretKeyForCli(config);
-  const modules = composeModules({ config, db: database.db, logger: createLogger({ level: 'warn', destination: process.stderr }), secretKey });
   return {
     via: 'database',
     run: (name, args) => modules.commands.run(name, args, { ...OPERATOR, actor: { ...OPERATOR.actor } }),
     async close() {
-      await modules.close();
-      await database.close();
+      try {
+        await modules.close();
+      } finally {
+        await database.close();
+      }
     },
   };
 }
@@ -101,18 +108,23 @@ const HOLDER_POLL_MS = 200;
  * and another CLI command holds it until it ends: the CLI waits for either.
  * Nobody holding it may also mean that DATA_DIR is not the gateway's: when
  * there is no database there yet, `onNewDatabase` hears of it before one is made.
+ * Opened directly, the modules log their warnings to `stderr`.
  */
 export async function openCommandRunner(
   config: Config,
-  { waitMs = HOLDER_WAIT_MS, onNewDatabase }: { waitMs?: number; onNewDatabase?: (dataDir: string) => void } = {},
+  {
+    waitMs = HOLDER_WAIT_MS,
+    onNewDatabase,
+    stderr = process.stderr,
+  }: { waitMs?: number; onNewDatabase?: (dataDir: string) => void; stderr?: TextSink } = {},
 ): Promise<CommandRunner> {
-  if (config.databaseUrl) return openDirectRunner(config);
+  if (config.databaseUrl) return openDirectRunner(config, stderr);
   const deadline = Date.now() + waitMs;
   for (;;) {
     const holder = await readLockHolder(config.dataDir, 'pglite');
     if (holder === undefined) {
       if (!(await embeddedDatabaseExists(config.dataDir))) onNewDatabase?.(config.dataDir);
-      return openDirectRunner(config);
+      return openDirectRunner(config, stderr);
     }
     const credential = await readOperatorCredential(config.dataDir);
     if (credential && credential.pid === holder) return createGatewayRunner(credential.url, credential.token);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { BOTGATE_BIN, REPO_ROOT, childEnv } from './gateway-process.ts';
 
 export interface CliResult {
@@ -45,4 +46,28 @@ export async function runCliJson<T>(args: string[], options: CliOptions): Promis
     throw new Error(`botgate ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
   }
   return JSON.parse(result.stdout) as T;
+}
+
+/** How a command run in-process is run: as `runCli` runs it, with `env` set besides. */
+export interface InProcessCliOptions extends CliOptions {
+  env?: Record<string, string>;
+}
+
+/**
+ * Runs `botgate ...args` in this process through the CLI's entry, with the
+ * environment and stdin its own process would get from `runCli` and its output
+ * captured: the same result without a process start (seconds, with tsx).
+ */
+export async function runCliInProcess(args: string[], options: InProcessCliOptions): Promise<CliResult> {
+  // Loaded on first use: the CLI brings in the gateway's modules, which tests that only spawn it need not load.
+  const { runCli: runEntry } = await import('../../src/cli/main.ts');
+  let stdout = '';
+  let stderr = '';
+  const code = await runEntry(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
+    env: childEnv({ DATA_DIR: options.dataDir, DATABASE_URL: options.databaseUrl, LOG_LEVEL: 'warn', ...options.env }),
+  });
+  return { code, stdout, stderr };
 }
