@@ -17,9 +17,11 @@ const KINDS: readonly TenantDirKind[] = ['files', 'stdio'];
 // Beside the tenants' directories, never in one, so no tenant's tool reaches them; no slug starts
 // with a dot. `.owners/{slug}` holds the id of the tenant whose directory `{slug}` is, and stays
 // after the tenant is deleted, so that whatever is written there late is still known as not
-// the next tenant's. `.deleted` holds directories on their way out.
+// the next tenant's. `.deleted` holds directories on their way out (what a crash left there is
+// removed at start-up); `.unclaimed` those no tenant's slug names, for the operator to check.
 const OWNERS = '.owners';
 const DELETED = '.deleted';
+const UNCLAIMED = '.unclaimed';
 
 /**
  * Tenants' directories are named by slug, and a slug is free again once its
@@ -41,8 +43,9 @@ export interface TenantDirs {
   /**
    * At start-up, for what no node settled: removes directories of deleted
    * tenants, records a tenant as the owner of its slug's directory that has no
-   * record, and moves a directory without a record that no tenant's slug names
-   * to `.deleted` (logged; the operator removes it).
+   * record, moves a directory without a record that no tenant's slug names
+   * to `.unclaimed` (logged; the operator removes it), and removes what a
+   * removal cut short left in `.deleted`.
    */
   settle(listTenants: () => Promise<Tenant[]>): Promise<void>;
 }
@@ -92,13 +95,13 @@ export function createTenantDirs({
     await rename(written, ownerFile(kind, slug));
   }
 
-  /** Moves the slug's directory out of its place at once (a rename); undefined when there is none. */
-  async function moveAside(kind: TenantDirKind, slug: string): Promise<string | undefined> {
+  /** Moves the slug's directory out of its place at once (a rename) into `into`; undefined when there is none. */
+  async function moveAside(kind: TenantDirKind, slug: string, into = DELETED): Promise<string | undefined> {
     const dir = path.join(base(kind), slug);
     if (holdsOperatorRoot(policy, dir)) {
       throw new Error(`${dir} is or holds a directory of BOTGATE_FS_ROOTS, which the gateway does not move; move it out of DATA_DIR`);
     }
-    const aside = path.join(base(kind), DELETED, `${slug}.${suffix()}`);
+    const aside = path.join(base(kind), into, `${slug}.${suffix()}`);
     await mkdir(path.dirname(aside), { recursive: true, mode: 0o700 });
     return unlessMissing(() => rename(dir, aside).then(() => aside), undefined);
   }
@@ -125,6 +128,21 @@ export function createTenantDirs({
     const recorded = visible(await unlessMissing(() => readdir(path.join(base(kind), OWNERS)), []));
     const slugs = [...new Set([...dirs, ...recorded])];
     return Promise.all(slugs.map(async (slug) => ({ kind, slug, owner: await readOwner(kind, slug), hasDir: dirs.has(slug) })));
+  }
+
+  /**
+   * Removes what is left in `.deleted`: only directories already moved out of
+   * every tenant's reach go there, so whatever a stop cut short is finished
+   * here (another node removing the same at once is harmless).
+   */
+  async function sweepDeleted(kind: TenantDirKind): Promise<void> {
+    const deleted = path.join(base(kind), DELETED);
+    for (const name of await unlessMissing(() => readdir(deleted), [])) {
+      const context = { kind, slug: name.slice(0, name.lastIndexOf('.')) };
+      await remove(path.join(deleted, name), context).catch((error: unknown) =>
+        logger.warn({ ...context, err: error }, "removing a deleted tenant's directory failed"),
+      );
+    }
   }
 
   return {
@@ -166,6 +184,7 @@ export function createTenantDirs({
     },
 
     async settle(listTenants) {
+      await Promise.all(KINDS.map(sweepDeleted));
       // The disk first, then the tenants: a directory or record seen here was made for a tenant the list shows, unless it was deleted.
       const found = (await Promise.all(KINDS.map(onDisk))).flat();
       const tenants = await listTenants();
@@ -183,7 +202,7 @@ export function createTenantDirs({
               await writeOwner(kind, slug, tenant.id);
               return undefined;
             }
-            return moveAside(kind, slug);
+            return moveAside(kind, slug, owner === undefined ? UNCLAIMED : DELETED);
           });
           if (aside && owner !== undefined) await remove(aside, context);
           else if (aside) logger.warn({ ...context, movedTo: aside }, 'a directory that no tenant’s slug names, without an owner record, was moved aside: remove it once checked');

@@ -165,7 +165,7 @@ describe('a new tenant reusing a deleted tenant’s slug', () => {
     expect((await fs.readFile(path.join(dataDir, 'files', '.owners', 'prober'), 'utf8')).trim()).toBe(id);
   });
 
-  it('at start-up, removes what deleted tenants left, takes unrecorded directories as their slug’s tenant’s, and moves the others aside', async () => {
+  it('at start-up, removes what deleted tenants left (also half-removed), takes unrecorded directories as their slug’s tenant’s, and moves the others aside', async () => {
     const keeper = await createTenant('keeper');
     await withClient('keeper', keeper.key, async (client) => {
       expect((await client.callTool('files__write_file', { path: 'kept.txt', content: 'still mine' })).isError ?? false).toBe(false);
@@ -178,14 +178,18 @@ describe('a new tenant reusing a deleted tenant’s slug', () => {
     // A deleted tenant's area that no node removed.
     await fs.mkdir(path.join(dataDir, 'files', 'deadco'), { recursive: true });
     await fs.writeFile(path.join(dataDir, 'files', '.owners', 'deadco'), `${randomUUID()}\n`);
+    // A deleted tenant's area moved out, whose removal a stop cut short.
+    await fs.mkdir(path.join(dataDir, 'stdio', '.deleted', 'goneco.0a1b2c3d4e5f', 'home'), { recursive: true });
+    await fs.writeFile(path.join(dataDir, 'stdio', '.deleted', 'goneco.0a1b2c3d4e5f', 'home', 'left.txt'), SECRET);
 
     gateway = await start();
 
     expect((await fs.readFile(path.join(dataDir, 'files', '.owners', 'keeper'), 'utf8')).trim()).toBe(keeper.id);
     expect(await exists(path.join(dataDir, 'files', 'deadco'))).toBe(false);
     expect(await exists(path.join(dataDir, 'files', 'ghost'))).toBe(false);
-    const aside = (await fs.readdir(path.join(dataDir, 'files', '.deleted'))).filter((name) => name.startsWith('ghost.'));
+    const aside = (await fs.readdir(path.join(dataDir, 'files', '.unclaimed'))).filter((name) => name.startsWith('ghost.'));
     expect(aside).toHaveLength(1);
+    expect(await fs.readdir(path.join(dataDir, 'stdio', '.deleted'))).toEqual([]);
     expect(gateway.output()).toMatch(/"slug":"ghost"[^\n]*moved aside/);
     await withClient('keeper', keeper.key, async (client) => {
       expect(textOf(await client.callTool('files__read_file', { path: 'kept.txt' }))).toContain('still mine');
