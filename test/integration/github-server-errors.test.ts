@@ -133,6 +133,17 @@ describe('github source: GitHub errors become results a model can act on', () =>
   });
 });
 
+describe('github source: arguments GitHub cannot take', () => {
+  it('list_issues refuses a label with a comma, which GitHub would split in two, and sends nothing', async () => {
+    const { source } = sourceFor(fake, defaults);
+    const seen = await callTool(source, 'list_issues', { labels: ['bug', 'needs info, urgent'] });
+    expect(seen.isError).toBe(true);
+    expect(seen.text).toContain('labels.1');
+    expect(seen.text).toContain('a label with a comma cannot be filtered on');
+    expect(fake.requests).toHaveLength(0);
+  });
+});
+
 describe('github source: timeouts and cancellation', () => {
   let silent: Server;
   let silentUrl: string;

@@ -4,6 +4,9 @@ import { textResult } from '../../tool-source.ts';
 import type { GithubToolContext } from '../context.ts';
 import { count, labelNames, moreLine, nextPageFrom, pageShape, readOnlyAnnotations } from '../format.ts';
 
+// GitHub takes the labels filter as one comma-separated list, so a comma would split a label in two.
+const NO_COMMAS = "a label with a comma cannot be filtered on (GitHub's filter splits labels at commas); leave it out and read the labels listed";
+
 /** Registers `list_issues`: a repository's issues, newest first. */
 export function registerListIssuesTool(registry: ToolRegistry, ctx: GithubToolContext): void {
   registry.registerTool(
@@ -16,7 +19,11 @@ export function registerListIssuesTool(registry: ToolRegistry, ctx: GithubToolCo
       inputSchema: z.object({
         ...ctx.repoShape,
         state: z.enum(['open', 'closed', 'all']).default('open').describe('Which issues to list.'),
-        labels: z.array(z.string().min(1)).max(20).optional().describe('Only issues carrying all these labels.'),
+        labels: z
+          .array(z.string().min(1).refine((label) => !label.includes(','), NO_COMMAS))
+          .max(20)
+          .optional()
+          .describe('Only issues carrying all these labels.'),
         ...pageShape(30),
       }),
       annotations: readOnlyAnnotations,
