@@ -3,12 +3,16 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliResult } from '../support/cli.ts';
+import { runCliInProcess, type CliResult } from '../support/cli.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
 import { BOTGATE_BIN, childEnv, exists, makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { operatorCommand } from '../support/http.ts';
 
-/** Runs `botgate ...args` from `cwd` with only `env` configured, as a user in a terminal would. */
+/**
+ * Runs `botgate ...args` from `cwd` with only `env` configured, as a user in a terminal would: for the
+ * few checks of the bin script itself, since each process start costs seconds (tsx loading the sources).
+ * The others run the same entry in-process (runCliInProcess), with DATA_DIR set instead of a working directory.
+ */
 function botgate(args: string[], { cwd, env }: { cwd: string; env: Record<string, string | undefined> }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
@@ -54,20 +58,20 @@ describe('the CLI, as a new user meets it', () => {
     expect(note).toMatch(/set DATA_DIR to its directory/);
     expect(note.trim().split('\n')).toHaveLength(1);
 
-    // The database is there now: nothing to say.
-    const again = await botgate(['tenant', 'create', 'beta'], { cwd: elsewhere, env: {} });
+    // The database is there now: nothing to say (in-process, DATA_DIR naming the ./data it was made in).
+    const again = await runCliInProcess(['tenant', 'create', 'beta'], { dataDir: path.join(elsewhere, 'data') });
     expect(again).toMatchObject({ code: 0, stderr: '' });
   }, 120_000);
 
   it('exits 2 naming the missing option, or the bad value and the allowed ones, and creates nothing', async () => {
     const dataDir = await freshDir();
-    const env = { DATA_DIR: dataDir };
+    const run = (args: string[]) => runCliInProcess(args, { dataDir });
     const [noScopes, noTenant, badScope, badScopeJson, noRole] = await Promise.all([
-      botgate(['key', 'create', '--tenant', 'acme', '--name', 'laptop'], { cwd: dataDir, env }),
-      botgate(['key', 'create', '--name', 'laptop', '--scopes', 'mcp'], { cwd: dataDir, env }),
-      botgate(['key', 'create', '--tenant', 'acme', '--name', 'laptop', '--scopes', 'mcp,owner'], { cwd: dataDir, env }),
-      botgate(['key', 'create', '--tenant', 'acme', '--name', 'laptop', '--scopes', 'mcp,owner', '--json'], { cwd: dataDir, env }),
-      botgate(['user', 'create', '--tenant', 'acme', '--email', 'you@acme.example'], { cwd: dataDir, env }),
+      run(['key', 'create', '--tenant', 'acme', '--name', 'laptop']),
+      run(['key', 'create', '--name', 'laptop', '--scopes', 'mcp']),
+      run(['key', 'create', '--tenant', 'acme', '--name', 'laptop', '--scopes', 'mcp,owner']),
+      run(['key', 'create', '--tenant', 'acme', '--name', 'laptop', '--scopes', 'mcp,owner', '--json']),
+      run(['user', 'create', '--tenant', 'acme', '--email', 'you@acme.example']),
     ]);
     expect(noScopes).toMatchObject({
       code: 2,
@@ -88,13 +92,14 @@ describe('the CLI, as a new user meets it', () => {
   it('prints its version, and one command’s usage for help on that command', async () => {
     const cwd = await freshDir();
     const { version } = JSON.parse(await fs.readFile(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    const run = (args: string[]) => runCliInProcess(args, { dataDir: path.join(cwd, 'data') });
     const [printed, createHelp, helpCreate, helpServer, help, helpUnknown] = await Promise.all([
-      botgate(['--version'], { cwd, env: {} }),
-      botgate(['server', 'create', '--help'], { cwd, env: {} }),
-      botgate(['help', 'server', 'create'], { cwd, env: {} }),
-      botgate(['help', 'server'], { cwd, env: {} }),
-      botgate(['help'], { cwd, env: {} }),
-      botgate(['help', 'frobnicate'], { cwd, env: {} }),
+      run(['--version']),
+      run(['server', 'create', '--help']),
+      run(['help', 'server', 'create']),
+      run(['help', 'server']),
+      run(['help']),
+      run(['help', 'frobnicate']),
     ]);
     expect(printed).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
 
@@ -141,15 +146,16 @@ describe('the CLI, as a new user meets it', () => {
 
       const env = { DATA_DIR: dataDir };
       // Through the gateway, the CLI has nothing to say on stderr.
-      const tenant = await botgate(['tenant', 'create', 'acme'], { cwd: dataDir, env });
+      const tenant = await runCliInProcess(['tenant', 'create', 'acme'], { dataDir });
       expect(tenant).toMatchObject({ code: 0, stderr: '' });
       await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'dead', kind: 'remote', config: { url: `http://127.0.0.1:${port}/mcp` } });
       await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'files', kind: 'filesystem' });
 
       const [dead, deadJson, files] = await Promise.all([
+        // Through bin/botgate.js in its own process: the exit code a probe sees.
         botgate(['server', 'status', '--tenant', 'acme', '--slug', 'dead'], { cwd: dataDir, env }),
-        botgate(['server', 'status', '--tenant', 'acme', '--slug', 'dead', '--json'], { cwd: dataDir, env }),
-        botgate(['server', 'status', '--tenant', 'acme', '--slug', 'files'], { cwd: dataDir, env }),
+        runCliInProcess(['server', 'status', '--tenant', 'acme', '--slug', 'dead', '--json'], { dataDir }),
+        runCliInProcess(['server', 'status', '--tenant', 'acme', '--slug', 'files'], { dataDir }),
       ]);
       expect(dead.code).toBe(1);
       expect(dead.stdout).toMatch(/^dead in acme: unavailable: /);
@@ -171,9 +177,9 @@ describe('the CLI, as a new user meets it', () => {
 
     it('has nothing to note: the database is the one DATABASE_URL names', async () => {
       const dataDir = await freshDir();
-      const created = await botgate(['tenant', 'create', 'acme'], { cwd: dataDir, env: { DATA_DIR: dataDir, DATABASE_URL: database.url } });
+      const created = await runCliInProcess(['tenant', 'create', 'acme'], { dataDir, databaseUrl: database.url });
       expect(created).toMatchObject({ code: 0, stderr: '' });
-      const missing = await botgate(['key', 'create', '--name', 'x', '--scopes', 'mcp'], { cwd: dataDir, env: { DATA_DIR: dataDir, DATABASE_URL: database.url } });
+      const missing = await runCliInProcess(['key', 'create', '--name', 'x', '--scopes', 'mcp'], { dataDir, databaseUrl: database.url });
       expect(missing).toMatchObject({ code: 2, stderr: 'botgate: missing --tenant <slug> (botgate key create --help for usage)\n' });
     });
   });

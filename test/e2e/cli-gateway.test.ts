@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, runCliJson, type CliOptions } from '../support/cli.ts';
+import { runCli, runCliInProcess, runCliJsonInProcess, type CliOptions } from '../support/cli.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import {
   apiClient,
@@ -12,6 +12,8 @@ import {
 } from '../support/http.ts';
 
 // Two terminals: `botgate serve` holds the embedded database; the CLI reaches it through the gateway.
+// Two commands each run through bin/botgate.js in its own process, as an operator's would; the others run
+// the same entry in-process (runCliInProcess), which finds the gateway holding the database the same way.
 describe('CLI against a running gateway on the embedded database', () => {
   let gateway: GatewayProcess;
   let cli: CliOptions;
@@ -28,17 +30,18 @@ describe('CLI against a running gateway on the embedded database', () => {
   });
 
   it('creates a tenant, an owner and a key that then reads /api/v1/me, lists it and revokes it', async () => {
+    // Through bin/botgate.js in its own process: what an operator's terminal shows.
     const created = await runCli(['tenant', 'create', 'acme', '--name', 'Acme Corp'], cli);
     expect(created).toMatchObject({ code: 0, stderr: '' });
     expect(created.stdout).toMatch(/^created tenant acme \([0-9a-f-]{36}\)\n$/);
 
-    const owner = await runCli(['user', 'create', '--tenant', 'acme', '--email', 'Alice@Acme.example', '--role', 'owner'], cli);
+    const owner = await runCliInProcess(['user', 'create', '--tenant', 'acme', '--email', 'Alice@Acme.example', '--role', 'owner'], cli);
     expect(owner.code).toBe(0);
     expect(owner.stdout).toMatch(/^added alice@acme\.example \([0-9a-f-]{36}\) to acme as owner\n/);
     const password = /password \(shown once, store it now\): (\S+)\n$/.exec(owner.stdout)?.[1];
     expect(password?.length).toBeGreaterThanOrEqual(12);
 
-    const { key } = await runCliJson<{ key: KeyJson & { secret: string }; tenant: string }>(
+    const { key } = await runCliJsonInProcess<{ key: KeyJson & { secret: string }; tenant: string }>(
       ['key', 'create', '--tenant', 'acme', '--name', 'ci', '--scopes', 'mcp,admin'],
       cli,
     );
@@ -50,17 +53,17 @@ describe('CLI against a running gateway on the embedded database', () => {
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ tenant: { slug: 'acme', name: 'Acme Corp' }, key: { id: key.id }, role: 'owner' });
 
-    const listed = await runCli(['key', 'list', '--tenant', 'acme'], cli);
+    const listed = await runCliInProcess(['key', 'list', '--tenant', 'acme'], cli);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(key.id);
     expect(listed.stdout).toContain(key.prefix);
     expect(listed.stdout).toMatch(/\tci\tmcp,admin\tactive\t/);
     expect(listed.stdout).not.toContain(key.secret);
-    const listedJson = await runCliJson<{ keys: KeyJson[] }>(['key', 'list', '--tenant', 'acme'], cli);
+    const listedJson = await runCliJsonInProcess<{ keys: KeyJson[] }>(['key', 'list', '--tenant', 'acme'], cli);
     expect(listedJson.keys.map((k) => k.id)).toEqual([key.id]);
     expect(listedJson.keys[0]).not.toHaveProperty('secret');
 
-    const revoked = await runCli(['key', 'revoke', '--tenant', 'acme', key.id], cli);
+    const revoked = await runCliInProcess(['key', 'revoke', '--tenant', 'acme', key.id], cli);
     expect(revoked).toMatchObject({ code: 0, stdout: `revoked key "ci" ${key.id}\n` });
 
     const after = await apiClient(gateway.url, key.secret).get('/api/v1/me');
@@ -71,11 +74,12 @@ describe('CLI against a running gateway on the embedded database', () => {
   });
 
   it('exits non-zero with a one-line message on errors, and changes nothing', async () => {
-    // Independent commands run side by side: each CLI process costs a second or so to start.
+    // Independent commands run side by side: the one in its own process costs seconds to start.
     const [badSlug, unknownCommand, first] = await Promise.all([
+      // Through bin/botgate.js in its own process: the exit code and output an operator's script sees.
       runCli(['tenant', 'create', 'Not_A_Slug'], cli),
-      runCli(['frobnicate', '--json'], cli),
-      runCliJson<{ tenant: TenantJson }>(['tenant', 'create', 'dup-co'], cli),
+      runCliInProcess(['frobnicate', '--json'], cli),
+      runCliJsonInProcess<{ tenant: TenantJson }>(['tenant', 'create', 'dup-co'], cli),
     ]);
     expect(badSlug.code).toBe(1);
     expect(badSlug.stdout).toBe('');
@@ -84,8 +88,8 @@ describe('CLI against a running gateway on the embedded database', () => {
     expect(JSON.parse(unknownCommand.stderr)).toEqual({ error: { message: 'unknown command: frobnicate' } });
 
     const [duplicate, duplicateJson] = await Promise.all([
-      runCli(['tenant', 'create', 'dup-co', '--name', 'Impostor'], cli),
-      runCli(['tenant', 'create', 'dup-co', '--json'], cli),
+      runCliInProcess(['tenant', 'create', 'dup-co', '--name', 'Impostor'], cli),
+      runCliInProcess(['tenant', 'create', 'dup-co', '--json'], cli),
     ]);
     expect(duplicate).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: a tenant with slug "dup-co" already exists\n' });
     expect(duplicateJson.code).toBe(1);

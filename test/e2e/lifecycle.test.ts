@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, runCliJson, type CliOptions } from '../support/cli.ts';
+import { runCli, runCliJsonInProcess, type CliOptions } from '../support/cli.ts';
 import {
   exists,
   makeDataDir,
@@ -51,14 +51,17 @@ describe('gateway lifecycle on the embedded database', () => {
   });
 
   it('runs the CLI with no gateway running, directly on a fresh DATA_DIR', async () => {
-    expect(await runCliJson(['tenant', 'create', 'offline'], cli)).toMatchObject({ tenant: { slug: 'offline' } });
+    // One after the other, as each holds the embedded database while it runs (two in this process would not
+    // keep each other out: the lock names the same pid). In-process, but for the one reading its password
+    // from stdin, which runs through bin/botgate.js in its own process.
+    expect(await runCliJsonInProcess(['tenant', 'create', 'offline'], cli)).toMatchObject({ tenant: { slug: 'offline' } });
     const user = await runCli(
       ['user', 'create', '--tenant', 'offline', '--email', 'carol@offline.example', '--role', 'owner', '--password-stdin'],
       { ...cli, stdin: 'offline password 123\n' },
     );
     expect(user).toMatchObject({ code: 0, stderr: '' });
     expect(user.stdout).not.toContain('password');
-    const { key } = await runCliJson<{ key: KeyJson & { secret: string } }>(
+    const { key } = await runCliJsonInProcess<{ key: KeyJson & { secret: string } }>(
       ['key', 'create', '--tenant', 'offline', '--name', 'laptop', '--scopes', 'admin', '--user', 'carol@offline.example'],
       cli,
     );

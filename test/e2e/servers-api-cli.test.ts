@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, runCliJson, type CliOptions } from '../support/cli.ts';
+import { runCli, runCliInProcess, runCliJsonInProcess, type CliOptions } from '../support/cli.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, seedTenant } from '../support/http.ts';
 
@@ -15,6 +15,8 @@ interface ServerJson {
 const TOKEN = 'ghp_cliTokenThatMustNeverBePrinted0123';
 
 // The embedded database is held by the gateway, so the CLI goes through it, as an operator's would.
+// One command runs through bin/botgate.js in its own process; the others run the same entry in-process
+// (runCliInProcess), which finds the gateway holding the database the same way, without a process start.
 describe('CLI: botgate server create / list', () => {
   let gateway: GatewayProcess;
   let cli: CliOptions;
@@ -34,7 +36,7 @@ describe('CLI: botgate server create / list', () => {
   });
 
   it('creates a filesystem server from --config JSON and lists it', async () => {
-    const created = await runCliJson<{ server: ServerJson; tenant: string }>(
+    const created = await runCliJsonInProcess<{ server: ServerJson; tenant: string }>(
       ['server', 'create', '--tenant', 'cli-co', '--slug', 's', '--kind', 'filesystem', '--config', '{"readOnly":true}'],
       cli,
     );
@@ -43,10 +45,10 @@ describe('CLI: botgate server create / list', () => {
       server: expect.objectContaining({ slug: 's', kind: 'filesystem', config: { readOnly: true }, secrets: {} }),
     });
 
-    const text = await runCli(['server', 'list', '--tenant', 'cli-co'], cli);
+    const text = await runCliInProcess(['server', 'list', '--tenant', 'cli-co'], cli);
     expect(text).toMatchObject({ code: 0, stderr: '' });
     expect(text.stdout).toBe('s\tfilesystem\t{"readOnly":true}\t\n');
-    const json = await runCliJson<{ servers: ServerJson[]; tenant: string }>(['server', 'list', '--tenant', 'cli-co'], cli);
+    const json = await runCliJsonInProcess<{ servers: ServerJson[]; tenant: string }>(['server', 'list', '--tenant', 'cli-co'], cli);
     expect(json.servers).toEqual([created.server]);
 
     // The same server, as the tenant's REST API shows it.
@@ -55,17 +57,17 @@ describe('CLI: botgate server create / list', () => {
   });
 
   it('takes secrets as --secret NAME=VALUE, and never prints them', async () => {
-    const created = await runCli(
+    const created = await runCliInProcess(
       ['server', 'create', '--tenant', 'cli-co', '--slug', 'gh', '--kind', 'github', '--config', '{"owner":"acme"}', '--secret', `token=${TOKEN}`],
       cli,
     );
     expect(created).toMatchObject({ code: 0, stderr: '' });
     expect(created.stdout).toMatch(/^created github server gh \([0-9a-f-]{36}\) in cli-co\n$/);
 
-    const json = await runCli(['server', 'list', '--tenant', 'cli-co', '--json'], cli);
+    const json = await runCliInProcess(['server', 'list', '--tenant', 'cli-co', '--json'], cli);
     const servers = (JSON.parse(json.stdout) as { servers: ServerJson[] }).servers;
     expect(servers.find((s) => s.slug === 'gh')).toMatchObject({ kind: 'github', config: { owner: 'acme' }, secrets: { token: 'set' } });
-    const text = await runCli(['server', 'list', '--tenant', 'cli-co'], cli);
+    const text = await runCliInProcess(['server', 'list', '--tenant', 'cli-co'], cli);
     expect(text.stdout).toContain('gh\tgithub\t{"owner":"acme"}\ttoken=set\n');
     for (const output of [created.stdout, json.stdout, text.stdout]) expect(output).not.toContain(TOKEN);
   });
@@ -73,9 +75,9 @@ describe('CLI: botgate server create / list', () => {
   it('exits 2 with a one-line message on bad --config JSON or --secret, and creates nothing', async () => {
     const before = await listed();
     const [badJson, badJsonAsJson, badSecret] = await Promise.all([
-      runCli(['server', 'create', '--tenant', 'cli-co', '--slug', 'bad', '--kind', 'filesystem', '--config', '{readOnly: true}'], cli),
-      runCli(['server', 'create', '--tenant', 'cli-co', '--slug', 'bad', '--kind', 'filesystem', '--config', '{', '--json'], cli),
-      runCli(['server', 'create', '--tenant', 'cli-co', '--slug', 'bad', '--kind', 'github', '--secret', 'no-equals-sign'], cli),
+      runCliInProcess(['server', 'create', '--tenant', 'cli-co', '--slug', 'bad', '--kind', 'filesystem', '--config', '{readOnly: true}'], cli),
+      runCliInProcess(['server', 'create', '--tenant', 'cli-co', '--slug', 'bad', '--kind', 'filesystem', '--config', '{', '--json'], cli),
+      runCliInProcess(['server', 'create', '--tenant', 'cli-co', '--slug', 'bad', '--kind', 'github', '--secret', 'no-equals-sign'], cli),
     ]);
     expect(badJson).toMatchObject({ code: 2, stdout: '' });
     expect(badJson.stderr).toMatch(/^botgate: --config must be JSON, for example '\{"readOnly": true\}' \(botgate server create --help for usage\)\n$/);
@@ -89,9 +91,10 @@ describe('CLI: botgate server create / list', () => {
   it('exits 1 naming the field when the gateway refuses the server, and creates nothing', async () => {
     const before = await listed();
     const [badRepo, missingToken, duplicate] = await Promise.all([
+      // Through bin/botgate.js in its own process: the exit code and output an operator's script sees.
       runCli(['server', 'create', '--tenant', 'cli-co', '--slug', 'bad', '--kind', 'github', '--config', '{"repo":".."}', '--secret', `token=${TOKEN}`], cli),
-      runCli(['server', 'create', '--tenant', 'cli-co', '--slug', 'bad', '--kind', 'github'], cli),
-      runCli(['server', 'create', '--tenant', 'cli-co', '--slug', 's', '--kind', 'filesystem'], cli),
+      runCliInProcess(['server', 'create', '--tenant', 'cli-co', '--slug', 'bad', '--kind', 'github'], cli),
+      runCliInProcess(['server', 'create', '--tenant', 'cli-co', '--slug', 's', '--kind', 'filesystem'], cli),
     ]);
     expect(badRepo.code).toBe(1);
     expect(badRepo.stderr).toBe('botgate: config.repo: must be a repository name\n');

@@ -39,13 +39,17 @@ export function runCli(args: string[], options: CliOptions): Promise<CliResult> 
   });
 }
 
-/** Runs a command with --json that must succeed, and returns its parsed output. */
-export async function runCliJson<T>(args: string[], options: CliOptions): Promise<T> {
-  const result = await runCli([...args, '--json'], options);
+/** The parsed output of a command run with --json, which must have succeeded. */
+function jsonOutput(args: string[], result: CliResult): unknown {
   if (result.code !== 0) {
     throw new Error(`botgate ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
   }
-  return JSON.parse(result.stdout) as T;
+  return JSON.parse(result.stdout);
+}
+
+/** Runs a command with --json that must succeed, and returns its parsed output. */
+export async function runCliJson<T>(args: string[], options: CliOptions): Promise<T> {
+  return jsonOutput(args, await runCli([...args, '--json'], options)) as T;
 }
 
 /** How a command run in-process is run: as `runCli` runs it, with `env` set besides. */
@@ -70,4 +74,9 @@ export async function runCliInProcess(args: string[], options: InProcessCliOptio
     env: childEnv({ DATA_DIR: options.dataDir, DATABASE_URL: options.databaseUrl, LOG_LEVEL: 'warn', ...options.env }),
   });
   return { code, stdout, stderr };
+}
+
+/** As `runCliJson`, with the command run in this process (`runCliInProcess`). */
+export async function runCliJsonInProcess<T>(args: string[], options: InProcessCliOptions): Promise<T> {
+  return jsonOutput(args, await runCliInProcess([...args, '--json'], options)) as T;
 }
