@@ -72,7 +72,12 @@ export function cacheBots(service: BotService, changes: ChangeBus, options: { tt
     get: async (tenant, slug) => (await forRun(tenant, slug)).info,
     create: (tenant, context: RequestContext, input: CreateBotInput) => changing(tenant, () => service.create(tenant, context, input)),
     update: (tenant, context: RequestContext, slug: string, input: UpdateBotInput) => changing(tenant, () => service.update(tenant, context, slug, input)),
-    remove: (tenant, context: RequestContext, slug: string) => changing(tenant, () => service.remove(tenant, context, slug)),
+    remove: (tenant, context: RequestContext, slug: string, detach) => changing(tenant, () => service.remove(tenant, context, slug, detach)),
+    attachmentsChanged(tenant) {
+      service.attachmentsChanged(tenant);
+      dropTenant(tenant.id);
+      changes.publish(BOTS_CHANGED_TOPIC, { tenantId: tenant.id });
+    },
     forgetTenant: dropTenant,
   };
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db, Tx } from '../shared/db.ts';
 
 /** A server attached to a bot, with the tools it may use there (all when absent). */
@@ -109,6 +110,16 @@ export async function findBotRecord(trx: Tx, tenantId: string, slug: string, for
   if (forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
   return row ? toRecord(row) : undefined;
+}
+
+/** The tenant's bots attaching the server `server`, or the bot `bot`, locked for a change. */
+export async function listBotsAttaching(trx: Tx, tenantId: string, attached: { server: string } | { bot: string }): Promise<BotRecord[]> {
+  const attaches =
+    'server' in attached
+      ? sql<boolean>`servers @> ${JSON.stringify([{ slug: attached.server }])}::jsonb`
+      : sql<boolean>`bots @> ${JSON.stringify([attached.bot])}::jsonb`;
+  const rows = await trx.selectFrom('bots').select(COLUMNS).where('tenant_id', '=', tenantId).where(attaches).orderBy('slug').forUpdate().execute();
+  return rows.map(toRecord);
 }
 
 /** Which of `slugs` name a bot of the tenant. */

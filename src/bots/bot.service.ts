@@ -13,6 +13,7 @@ import {
   findBotRecord,
   insertBotRecord,
   listBotRecords,
+  listBotsAttaching,
   updateBotRecord,
   type BotFields,
   type BotRecord,
@@ -70,7 +71,18 @@ export interface BotService {
   create(tenant: Tenant, context: RequestContext, input: CreateBotInput): Promise<BotInfo>;
   /** Changes the given fields; lists given replace the stored ones. */
   update(tenant: Tenant, context: RequestContext, slug: string, input: UpdateBotInput): Promise<BotInfo>;
-  remove(tenant: Tenant, context: RequestContext, slug: string): Promise<void>;
+  /**
+   * Deletes a bot and takes it out of the bots attaching it (each audited as `bot.update`), in one
+   * transaction; `detach` runs in it too, to take out what other modules keep naming the bot.
+   */
+  remove(tenant: Tenant, context: RequestContext, slug: string, detach?: (trx: Tx, removed: BotInfo) => Promise<void>): Promise<void>;
+  /**
+   * In the transaction deleting the server `server`, takes it out of every bot attaching it, each
+   * audited as `bot.update`; returns the bots changed. Once that transaction commits, call `attachmentsChanged`.
+   */
+  detachServer(trx: Tx, tenant: Tenant, context: RequestContext, server: string): Promise<BotInfo[]>;
+  /** Announces that the tenant's bots were changed in a transaction of another module, now committed. */
+  attachmentsChanged(tenant: Tenant): void;
   /** A bot with its tenant-supplied Anthropic key in plaintext (null when the operator's is used): for running it. */
   forRun(tenant: Tenant, slug: string): Promise<{ info: BotInfo; apiKey: string | null }>;
 }
@@ -203,6 +215,24 @@ export function createBotService({
     });
   }
 
+  /** Rewrites the attachments of bots that named something deleted, auditing each as `bot.update`. */
+  async function detachFrom(
+    trx: Tx,
+    tenantId: string,
+    context: RequestContext,
+    records: BotRecord[],
+    without: (record: BotRecord) => Pick<BotFields, 'servers' | 'bots'>,
+  ): Promise<BotInfo[]> {
+    const known = await priceTable();
+    const changed: BotInfo[] = [];
+    for (const current of records) {
+      const info = toInfo(await updateBotRecord(trx, tenantId, current.id, { ...current, ...without(current) }), known);
+      await recordAudit(trx, tenantId, context, { action: 'bot.update', resourceType: 'bot', resourceId: current.id, before: toInfo(current, known), after: info });
+      changed.push(info);
+    }
+    return changed;
+  }
+
   async function findOr404(trx: Tx, tenantId: string, slug: string, forUpdate: boolean) {
     const record = slugSchema.safeParse(slug).success ? await findBotRecord(trx, tenantId, slug, forUpdate) : undefined;
     if (!record) throw notFound('bot');
@@ -285,14 +315,26 @@ export function createBotService({
       return { info: toInfo(record, known), apiKey };
     },
 
-    async remove(tenant, context, slug) {
+    async remove(tenant, context, slug, detach) {
       const known = await priceTable();
       await withTenant(db, tenant.id, async (trx) => {
         const record = await findOr404(trx, tenant.id, slug, true);
+        const removed = toInfo(record, known);
         await deleteBotRecord(trx, tenant.id, record.id);
-        await recordAudit(trx, tenant.id, context, { action: 'bot.delete', resourceType: 'bot', resourceId: record.id, before: toInfo(record, known) });
+        await recordAudit(trx, tenant.id, context, { action: 'bot.delete', resourceType: 'bot', resourceId: record.id, before: removed });
+        // A bot created later with this slug must not be reached through attachments made for this one.
+        const attaching = await listBotsAttaching(trx, tenant.id, { bot: record.slug });
+        await detachFrom(trx, tenant.id, context, attaching, (bot) => ({ servers: bot.servers, bots: bot.bots.filter((other) => other !== record.slug) }));
+        await detach?.(trx, removed);
       });
       onBotsChanged?.(tenant.id);
     },
+
+    async detachServer(trx, tenant, context, server) {
+      const attaching = await listBotsAttaching(trx, tenant.id, { server });
+      return detachFrom(trx, tenant.id, context, attaching, (bot) => ({ servers: bot.servers.filter((s) => s.slug !== server), bots: bot.bots }));
+    },
+
+    attachmentsChanged: (tenant) => onBotsChanged?.(tenant.id),
   };
 }

@@ -156,8 +156,8 @@ export function createApp(deps: AppDependencies): Express {
   api.use(createMemberRoutes({ tenancy: deps.tenancy }));
   api.use(createInvitationRoutes({ tenancy: deps.tenancy, publicUrl: deps.publicUrl }));
   api.use(createAuditRoutes({ tenancy: deps.tenancy }));
-  api.use(createServerRoutes({ servers: deps.servers }));
-  api.use(createBotRoutes({ bots: deps.bots }));
+  api.use(createServerRoutes({ tenancy: deps.tenancy, servers: deps.servers, bots: deps.bots }));
+  api.use(createBotRoutes({ tenancy: deps.tenancy, bots: deps.bots }));
   api.use(createConversationRoutes({ bots: deps.bots, tenancy: deps.tenancy }));
   api.use(createChatRoutes(runtime));
   api.use(createUsageRoutes({ tenancy: deps.tenancy }));

@@ -85,7 +85,7 @@ export function cacheServerRuntimes(service: ServerService, changes: ChangeBus, 
     ...service,
     create: changing((tenant, context: RequestContext, input: CreateServerInput) => service.create(tenant, context, input)),
     update: changing((tenant, context: RequestContext, slug: string, input: UpdateServerInput) => service.update(tenant, context, slug, input)),
-    remove: changing((tenant, context: RequestContext, slug: string) => service.remove(tenant, context, slug)),
+    remove: changing((tenant, context: RequestContext, slug: string, detach?: Parameters<ServerService['remove']>[3]) => service.remove(tenant, context, slug, detach)),
     listRuntime,
     forgetTenant: invalidate,
   };

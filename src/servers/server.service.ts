@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import * as z from 'zod';
 import { openSecret, sealSecret } from '../shared/crypto.ts';
-import { isUniqueViolation, withTenant, type Db } from '../shared/db.ts';
+import { isUniqueViolation, withTenant, type Db, type Tx } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
@@ -59,7 +59,8 @@ export interface ServerService {
   get(tenant: Tenant, slug: string): Promise<ServerInfo>;
   create(tenant: Tenant, context: RequestContext, input: CreateServerInput): Promise<ServerInfo>;
   update(tenant: Tenant, context: RequestContext, slug: string, input: UpdateServerInput): Promise<ServerInfo>;
-  remove(tenant: Tenant, context: RequestContext, slug: string): Promise<void>;
+  /** Deletes a server; `detach` runs in the same transaction, to take out what other modules keep naming it. */
+  remove(tenant: Tenant, context: RequestContext, slug: string, detach?: (trx: Tx, removed: ServerInfo) => Promise<void>): Promise<void>;
   /** Every server of the tenant with decrypted secrets. */
   listRuntime(tenant: Tenant): Promise<ServerRuntime[]>;
 }
@@ -260,11 +261,13 @@ export function createServerService({
       return updated;
     },
 
-    async remove(tenant, context, slug) {
+    async remove(tenant, context, slug, detach) {
       const removed = await withTenant(db, tenant.id, async (trx) => {
         const record = await findOr404(tenant.id, slug, true, trx);
+        const info = toInfo(record);
         await deleteServerRecord(trx, tenant.id, record.id);
-        await recordAudit(trx, tenant.id, context, { action: 'server.delete', resourceType: 'server', resourceId: record.id, before: toInfo(record) });
+        await recordAudit(trx, tenant.id, context, { action: 'server.delete', resourceType: 'server', resourceId: record.id, before: info });
+        await detach?.(trx, info);
         return record;
       });
       changed(tenant.id, removed.slug);

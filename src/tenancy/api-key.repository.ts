@@ -94,11 +94,33 @@ export async function findApiKey(trx: Tx, tenantId: string, id: string, forUpdat
   return row ? toInfo(row) : undefined;
 }
 
+/**
+ * The tenant's keys whose restriction names `server` or one of its tools (with `tool`, only
+ * `{server}__{tool}`), locked for a change; revoked and expired keys too.
+ */
+export async function findKeysNaming(trx: Tx, tenantId: string, server: string, tool?: string): Promise<ApiKeyInfo[]> {
+  const names =
+    tool === undefined
+      ? sql<boolean>`exists (select from unnest(tools) as entry where entry = ${server} or starts_with(entry, ${`${server}__`}))`
+      : sql<boolean>`${`${server}__${tool}`} = any(tools)`;
+  const rows = await trx
+    .selectFrom('api_keys')
+    .select(INFO_COLUMNS)
+    .where('tenant_id', '=', tenantId)
+    .where('tools', 'is not', null)
+    .where(names)
+    .orderBy('created_at')
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  return rows.map(toInfo);
+}
+
 export async function updateApiKey(
   trx: Tx,
   tenantId: string,
   id: string,
-  changes: { revokedAt?: Date; expiresAt?: Date | null; replacedBy?: string },
+  changes: { revokedAt?: Date; expiresAt?: Date | null; replacedBy?: string; tools?: string[] },
 ): Promise<ApiKeyInfo> {
   const row = await trx
     .updateTable('api_keys')
@@ -106,6 +128,7 @@ export async function updateApiKey(
       ...(changes.revokedAt !== undefined && { revoked_at: changes.revokedAt }),
       ...(changes.expiresAt !== undefined && { expires_at: changes.expiresAt }),
       ...(changes.replacedBy !== undefined && { replaced_by: changes.replacedBy }),
+      ...(changes.tools !== undefined && { tools: changes.tools }),
     })
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)

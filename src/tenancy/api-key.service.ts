@@ -5,6 +5,7 @@ import { digestApiKey, digestsEqual, generateApiKey, looksLikeApiKey } from './a
 import {
   findApiKey,
   findCredentialByDigest,
+  findKeysNaming,
   insertApiKey,
   type KeyCredential,
   listApiKeys,
@@ -15,6 +16,7 @@ import { recordAudit } from './audit.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import { findMember } from './membership.repository.ts';
 import { parseOrThrow } from './parse.ts';
+import { withoutToolSource } from './tool-restrictions.ts';
 import type { ApiKeyInfo, IssuedApiKey, Principal, RequestContext, Scope } from './types.ts';
 import { isUuid, nameSchema, scopesSchema, toolRestrictionsSchema } from './validation.ts';
 
@@ -36,13 +38,23 @@ export interface ApiKeyService {
   list(tenantId: string): Promise<ApiKeyInfo[]>;
   get(tenantId: string, id: string): Promise<ApiKeyInfo>;
   revoke(tenantId: string, context: RequestContext, id: string): Promise<ApiKeyInfo>;
-  /** Issues a successor with the same name, scopes and user; the old key keeps working for `graceMs`. */
+  /** Issues a successor with the same name, scopes, tools and user; the old key keeps working for `graceMs`. */
   rotate(
     tenantId: string,
     context: RequestContext,
     id: string,
     graceMs: number,
   ): Promise<{ key: IssuedApiKey; previous: ApiKeyInfo }>;
+  /**
+   * In the transaction deleting a server (`{ server }`) or a bot (`{ server: "bot", tool: slug }`),
+   * takes its entries out of every key's restriction, auditing each key changed as `api_key.update`;
+   * returns the keys changed. A key left with no entry keeps an empty restriction, which reaches
+   * nothing: never none (null), which would reach everything. Once that transaction commits, call
+   * `credentialsChanged`.
+   */
+  detachToolSource(trx: Tx, tenantId: string, context: RequestContext, source: { server: string; tool?: string }): Promise<ApiKeyInfo[]>;
+  /** Drops this process's cached keys of the tenant: they were changed in a transaction of another module, now committed. */
+  credentialsChanged(tenantId: string): void;
 }
 
 /** How long a rotated key keeps working beside its successor unless the caller says otherwise. */
@@ -86,17 +98,20 @@ export function createApiKeyService({
     return result;
   }
 
-  /** Validates and inserts a key inside the caller's transaction; the secret is returned once. */
+  /**
+   * Validates and inserts a key inside the caller's transaction; the secret is returned once.
+   * `tools` comes validated: a rotated key keeps its restriction as stored, even an empty one.
+   */
   async function insertIssued(
     trx: Tx,
     tenantId: string,
     context: RequestContext,
-    input: CreateKeyInput,
+    input: Omit<CreateKeyInput, 'tools'> & { tools: string[] | null },
     action: string,
   ): Promise<IssuedApiKey> {
     const name = parseOrThrow(nameSchema, input.name, 'name');
     const scopes = parseOrThrow(scopesSchema, input.scopes, 'scopes');
-    const tools = input.tools === undefined || input.tools === null ? null : parseOrThrow(toolRestrictionsSchema, input.tools, 'tools');
+    const { tools } = input;
     const userId = input.userId ?? null;
     if (userId !== null && !(isUuid(userId) && (await findMember(trx, tenantId, userId)))) {
       throw new AppError('validation_failed', 'user: not a member of this tenant');
@@ -140,8 +155,10 @@ export function createApiKeyService({
       };
     },
 
-    create: (tenantId, context, input) =>
-      withTenant(db, tenantId, (trx) => insertIssued(trx, tenantId, context, input, 'api_key.create')),
+    async create(tenantId, context, input) {
+      const tools = input.tools === undefined || input.tools === null ? null : parseOrThrow(toolRestrictionsSchema, input.tools, 'tools');
+      return withTenant(db, tenantId, (trx) => insertIssued(trx, tenantId, context, { ...input, tools }, 'api_key.create'));
+    },
 
     list: (tenantId) => withTenant(db, tenantId, (trx) => listApiKeys(trx, tenantId)),
 
@@ -195,5 +212,17 @@ export function createApiKeyService({
         return { key, previous };
       });
     },
+
+    async detachToolSource(trx, tenantId, context, { server, tool }) {
+      const changed: ApiKeyInfo[] = [];
+      for (const before of await findKeysNaming(trx, tenantId, server, tool)) {
+        const after = await updateApiKey(trx, tenantId, before.id, { tools: withoutToolSource(before.tools ?? [], server, tool) });
+        await recordAudit(trx, tenantId, context, { action: 'api_key.update', resourceType: 'api_key', resourceId: before.id, before, after });
+        changed.push(after);
+      }
+      return changed;
+    },
+
+    credentialsChanged: (tenantId) => cache?.changed(tenantId),
   };
 }

@@ -114,5 +114,5 @@ export { recordAudit, type AuditChange } from './audit.ts';
 export { parseOrThrow } from './parse.ts';
 export { isUuid } from './validation.ts';
 export { createAuditWriter, type AuditWriter } from './audit-writer.ts';
-export { intersectTools, mayUseServer, mayUseTool, toolsBeyond, unknownToolSources } from './tool-restrictions.ts';
+export { intersectTools, mayUseServer, mayUseTool, toolsBeyond, unknownToolSources, withoutToolSource } from './tool-restrictions.ts';
 export { toolRestrictionsSchema } from './validation.ts';

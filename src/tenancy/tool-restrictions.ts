@@ -1,4 +1,8 @@
-/** Tool restrictions of API keys: pure functions over `{server}` / `{server}__{tool}` entries. */
+/**
+ * Tool restrictions of API keys: pure functions over `{server}` / `{server}__{tool}` entries.
+ * null is no restriction; an empty list reaches nothing (what is left of a restriction once
+ * everything it named was deleted).
+ */
 
 const SEPARATOR = '__';
 
@@ -10,6 +14,15 @@ export function mayUseTool(tools: readonly string[] | null, server: string, tool
 /** Whether a key restricted to `tools` may see anything of `server` at all. */
 export function mayUseServer(tools: readonly string[] | null, server: string): boolean {
   return tools === null || tools.some((entry) => entry === server || entry.startsWith(`${server}${SEPARATOR}`));
+}
+
+/**
+ * A restriction without its entries naming `server` or one of its tools, or, when `tool` is
+ * given, without `{server}__{tool}` alone (a bot: `bot__{slug}`, leaving `bot`, all bots).
+ */
+export function withoutToolSource(tools: readonly string[], server: string, tool?: string): string[] {
+  if (tool !== undefined) return tools.filter((entry) => entry !== `${server}${SEPARATOR}${tool}`);
+  return tools.filter((entry) => entry !== server && !entry.startsWith(`${server}${SEPARATOR}`));
 }
 
 /** Entries of `wanted` that `held` does not cover: a key cannot grant more tools than it has. */

@@ -26,7 +26,7 @@ export interface ApiKeyInfo {
   name: string;
   prefix: string;
   scopes: Scope[];
-  /** The tools the key may use (`{server}` or `{server}__{tool}`); null for all. */
+  /** The tools the key may use (`{server}` or `{server}__{tool}`); null for all, empty for none (all it named was deleted). */
   tools: string[] | null;
   userId: string | null;
   expiresAt: Date | null;
@@ -67,7 +67,7 @@ export interface Principal {
   /** The user's role in the tenant; tenant-level keys act as owner within their scopes. */
   role: Role;
   scopes: Scope[];
-  /** The tools the key may use (`{server}` or `{server}__{tool}`); null for all. */
+  /** The tools the key may use (`{server}` or `{server}__{tool}`); null for all, empty for none (all it named was deleted). */
   tools: string[] | null;
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { createToolRegistry } from '../../src/servers/index.ts';
 import { restrictSource } from '../../src/gateway/restricted-source.ts';
-import { intersectTools, mayUseServer, mayUseTool, toolsBeyond, toolRestrictionsSchema } from '../../src/tenancy/index.ts';
+import { intersectTools, mayUseServer, mayUseTool, toolsBeyond, toolRestrictionsSchema, withoutToolSource } from '../../src/tenancy/index.ts';
 
 describe('key tool restrictions', () => {
   it('narrows what a bot may use to what the calling key holds', () => {
@@ -37,6 +37,19 @@ describe('key tool restrictions', () => {
       'gh',
       'db__query',
     ]);
+  });
+
+  it('takes a deleted server or bot out of a restriction, leaving one that reaches nothing when it named nothing else', () => {
+    const tools = ['files', 'files__read_file', 'filesystem', 'gh__list_issues', 'bot', 'bot__notes', 'bot__notes-old'];
+    expect(withoutToolSource(tools, 'files')).toEqual(['filesystem', 'gh__list_issues', 'bot', 'bot__notes', 'bot__notes-old']);
+    expect(withoutToolSource(tools, 'bot', 'notes')).toEqual(['files', 'files__read_file', 'filesystem', 'gh__list_issues', 'bot', 'bot__notes-old']);
+    const emptied = withoutToolSource(['files__read_file'], 'files');
+    expect(emptied).toEqual([]);
+    // Empty is not unrestricted (null): it reaches nothing and grants nothing.
+    expect([mayUseServer(emptied, 'files'), mayUseTool(emptied, 'files', 'read_file'), mayUseServer(emptied, 'bot')]).toEqual([false, false, false]);
+    expect(intersectTools(emptied, ['files', 'bot__notes'])).toEqual([]);
+    expect(toolsBeyond(emptied, ['files'])).toEqual(['files']);
+    expect(toolsBeyond(emptied, null)).toEqual(['(all tools)']);
   });
 
   it('validates entries', () => {

@@ -132,13 +132,18 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     if (value) res.set('www-authenticate', value);
   }
 
-  /** Whether the request's credential still authenticates: for a stream open long after it was checked. */
-  async function credentialHolds(req: Request): Promise<boolean> {
+  /**
+   * Whether the request's credential still authenticates, with the tool restriction `principal` had:
+   * for a stream open long after it was checked. A key's restriction narrows when what it named is
+   * deleted; its stream then ends, and is listened for again under the restriction the key has now.
+   */
+  async function credentialHolds(req: Request, principal: Principal): Promise<boolean> {
     const token = bearerToken(req.get('authorization'));
     if (!token) return false;
     if (token.startsWith(RUN_CREDENTIAL_PREFIX)) return deps.credentials.resolve(token) !== undefined;
     if (deps.oauth?.handles(token)) return (await deps.oauth.authenticate(token, `${req.baseUrl}${req.path}`)) !== undefined;
-    return Boolean(await deps.tenancy.apiKeys.authenticate(token));
+    const current = await deps.tenancy.apiKeys.authenticate(token);
+    return current !== undefined && JSON.stringify(current.tools) === JSON.stringify(principal.tools);
   }
 
   /**
@@ -297,7 +302,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
         server: state.server,
         mayUseServer: (slug) => mayUseServer(principal.tools, slug),
         watchResource: (uri, listener) => state.content.watchResource(uri, listener),
-        credentialHolds: () => credentialHolds(req),
+        credentialHolds: () => credentialHolds(req, principal),
       };
       return listen.serve(message, res, scope, body);
     };

@@ -5,6 +5,7 @@ import { DEFAULT_ROTATION_GRACE_MS, type RequestContext, type TenancyModule, typ
 import type { BotsModule } from '../../bots/index.ts';
 import type { ServersModule } from '../../servers/index.ts';
 import { assertToolSourcesExist } from '../key-tools.ts';
+import { removeBot, removeServer } from '../removals.ts';
 import { botJson, issuedKeyJson, keyJson, memberJson, serverCheckJson, serverJson, tenantJson } from '../serialize.ts';
 import { operatorCommandSchemas, type OperatorCommandName } from './command-schemas.ts';
 
@@ -156,7 +157,7 @@ export function createOperatorCommands({
       const target = await tenantOf(args.tenant);
       const what = `server "${args.slug}"`;
       const server = await naming(servers.servers.get(target, args.slug), what, target);
-      await naming(servers.servers.remove(target, context, args.slug), what, target);
+      await naming(removeServer({ tenancy, servers, bots }, target, context, args.slug), what, target);
       return { server: serverJson(server), tenant: target.slug, deleted: true };
     },
     async 'bot.create'(raw, context) {
@@ -187,7 +188,7 @@ export function createOperatorCommands({
       const target = await tenantOf(args.tenant);
       const what = `bot "${args.slug}"`;
       const bot = await naming(bots.bots.get(target, args.slug), what, target);
-      await naming(bots.bots.remove(target, context, args.slug), what, target);
+      await naming(removeBot({ tenancy, bots }, target, context, args.slug), what, target);
       return { bot: botJson(bot), tenant: target.slug, deleted: true };
     },
   };

@@ -1,8 +1,10 @@
 import { Router } from 'express';
 import * as z from 'zod';
 import type { BotsModule, UpdateBotInput } from '../../bots/index.ts';
+import type { TenancyModule } from '../../tenancy/index.ts';
 import { requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
+import { removeBot } from '../removals.ts';
 import { botJson } from '../serialize.ts';
 
 // Shapes only; the service validates each value and names the field it refuses.
@@ -41,8 +43,8 @@ function toInput(body: z.output<typeof updateBotBody>): UpdateBotInput {
   };
 }
 
-/** The tenant's bots, as configuration. */
-export function createBotRoutes({ bots }: { bots: BotsModule }): Router {
+/** The tenant's bots, as configuration; a deleted one is taken out of bots and keys naming it. */
+export function createBotRoutes({ tenancy, bots }: { tenancy: TenancyModule; bots: BotsModule }): Router {
   const router = Router();
 
   router.get('/bots', requirePermission('bots:read'), async (_req, res) => {
@@ -67,7 +69,7 @@ export function createBotRoutes({ bots }: { bots: BotsModule }): Router {
   });
 
   router.delete('/bots/:slug', requirePermission('bots:write'), async (req, res) => {
-    await bots.bots.remove(principalOf(res).tenant, contextOf(req, res), param(req, 'slug'));
+    await removeBot({ tenancy, bots }, principalOf(res).tenant, contextOf(req, res), param(req, 'slug'));
     res.status(204).end();
   });
 

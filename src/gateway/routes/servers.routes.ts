@@ -1,8 +1,11 @@
 import { Router } from 'express';
 import * as z from 'zod';
+import type { BotsModule } from '../../bots/index.ts';
 import type { ServersModule, ToolPinInfo } from '../../servers/index.ts';
+import type { TenancyModule } from '../../tenancy/index.ts';
 import { requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
+import { removeServer } from '../removals.ts';
 import { serverCheckJson, serverJson } from '../serialize.ts';
 
 const createServerBody = z.strictObject({
@@ -35,8 +38,8 @@ function toolPinJson(pin: ToolPinInfo) {
   };
 }
 
-/** The tenant's tool sources: built-in kinds and upstreams. */
-export function createServerRoutes({ servers }: { servers: ServersModule }): Router {
+/** The tenant's tool sources: built-in kinds and upstreams; a deleted one is taken out of bots and keys naming it. */
+export function createServerRoutes({ tenancy, servers, bots }: { tenancy: TenancyModule; servers: ServersModule; bots: BotsModule }): Router {
   const router = Router();
 
   router.get('/servers', requirePermission('servers:read'), async (_req, res) => {
@@ -61,7 +64,7 @@ export function createServerRoutes({ servers }: { servers: ServersModule }): Rou
   });
 
   router.delete('/servers/:slug', requirePermission('servers:write'), async (req, res) => {
-    await servers.servers.remove(principalOf(res).tenant, contextOf(req, res), param(req, 'slug'));
+    await removeServer({ tenancy, servers, bots }, principalOf(res).tenant, contextOf(req, res), param(req, 'slug'));
     res.status(204).end();
   });
 
