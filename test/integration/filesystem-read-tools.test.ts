@@ -414,11 +414,13 @@ describe('get_file_info', () => {
       path: path.join(root, 'README.md'),
       size: 8,
       type: 'file',
+      isDirectory: false,
+      isFile: true,
       permissions: '640',
     });
     expect(Date.parse(structured(result)['modified'] as string)).not.toBeNaN();
     expect(text(result)).toMatch(
-      /^path: .*\nsize: 8\ncreated: .*\nmodified: .*\naccessed: .*\ntype: file\npermissions: 640$/,
+      /^path: .*\nsize: 8\ncreated: .*\nmodified: .*\naccessed: .*\ntype: file\nisDirectory: false\nisFile: true\npermissions: 640$/,
     );
     expect(text(await call('get_file_info', { path: 'src' }))).toMatch(/type: directory/);
   });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -120,5 +120,97 @@ describe('read_media_file, the reference server’s media reader', () => {
     expect(text(big)).toMatch(/image\.png is 33 B, over the 16 B limit for one read/);
     await mkdir(path.join(root, 'folder'), { recursive: true });
     expect(text(await call('read_media_file', { path: 'folder' }))).toMatch(/folder is a directory; use list_directory/);
+  });
+});
+
+// The reference server's answers quoted below are those of @modelcontextprotocol/server-filesystem 2026.8.31.
+describe('edit_file when oldText is nowhere as sent: lines matched with leading and trailing whitespace ignored', () => {
+  const edit = async (name: string, content: string, edits: { oldText: string; newText: string }[], dryRun = false) => {
+    await writeFile(path.join(root, name), content);
+    const result = await call('edit_file', { path: name, edits, dryRun });
+    return { result, after: await readFile(path.join(root, name), 'utf8') };
+  };
+
+  it.each([
+    ['a line sent with another indentation', 'function f() {\n    return 1;  \n}\n', '\treturn 1;', '\treturn 2;', 'function f() {\n    return 2;\n}\n'],
+    ['lines sent with less indentation', 'class A {\n    a();\n    b();\n}\n', '  a();\n  b();', '  a2();\n  b2();', 'class A {\n    a2();\n    b2();\n}\n'],
+  ])('edits %s as the reference server does, indenting newText to the matched lines', async (_what, content, oldText, newText, expected) => {
+    const { result, after } = await edit('loose.ts', content, [{ oldText, newText }]);
+    expect(result.isError).toBeUndefined();
+    expect(after).toBe(expected);
+  });
+
+  it('keeps nested lines nested (the reference puts every later line at the first one’s indentation)', async () => {
+    const content = 'def f():\n    if x:\n        y()\n    return 1\n';
+    const { after } = await edit('nested.py', content, [{ oldText: 'if x:\n    y()', newText: 'if x:\n    z()\n    w()' }]);
+    // The reference writes 'def f():\n    if x:\n    z()\n    w()\n    return 1\n', which no longer parses.
+    expect(after).toBe('def f():\n    if x:\n        z()\n        w()\n    return 1\n');
+  });
+
+  it('keeps the later lines’ indentation when only the first line’s was left out', async () => {
+    const content = 'def f():\n    if x: \n        y()\n    return 1\n';
+    const { after } = await edit('first.py', content, [{ oldText: 'if x:\n        y()', newText: 'if x:\n        z()' }]);
+    // The reference writes '    z()' at the first line's indentation.
+    expect(after).toBe('def f():\n    if x:\n        z()\n    return 1\n');
+  });
+
+  it('keeps a CRLF file’s line endings (the reference rewrites the whole file with LF)', async () => {
+    const { after } = await edit('crlf.txt', 'a\r\n    b();\r\n    c();\r\nd\r\n', [{ oldText: 'b();\nc();', newText: 'b2();\nc2();' }]);
+    expect(after).toBe('a\r\n    b2();\r\n    c2();\r\nd\r\n');
+  });
+
+  it('refuses lines that are not there either way, naming the edit, and changes nothing', async () => {
+    const { result, after } = await edit('none.txt', 'a\nb\n', [
+      { oldText: 'a', newText: 'A' },
+      { oldText: 'zzz\n  yyy', newText: 'x' },
+    ]);
+    expect(result.isError).toBe(true);
+    // The reference says: "Could not find exact match for edit:\nzzz\n  yyy".
+    expect(text(result)).toBe(
+      'Edit 2 of 2: oldText "zzz\\n  yyy" was not found, not even line by line with leading and trailing whitespace ignored. ' +
+        'Nothing was changed; read the file and copy the text exactly.',
+    );
+    expect(after).toBe('a\nb\n');
+  });
+
+  it('refuses lines found in more than one place, saying where, and changes nothing (the reference edits the first)', async () => {
+    const content = 'if (a) {\n    go();\n}\nif (b) {\n    go();\n}\n';
+    const { result, after } = await edit('twice.ts', content, [{ oldText: 'go();\n  }', newText: 'stop();\n}' }]);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toBe(
+      'Edit 1 of 1: oldText "go();\\n  }" is nowhere as sent, and with leading and trailing whitespace ignored its lines ' +
+        'occur more than once (from line 2 and from line 5). Nothing was changed; include more surrounding lines so it is unique.',
+    );
+    expect(after).toBe(content);
+  });
+
+  it('shows the re-indented result on a dry run, leaving the file unchanged', async () => {
+    const content = 'class A {\n    run() {\n        go();\n    }\n}\n';
+    const { result, after } = await edit('dry.ts', content, [{ oldText: 'run() {\n    go();\n}', newText: 'run() {\n    stop();\n}' }], true);
+    // The reference's diff shows '+    stop();' and '+}', the later lines at the first one's indentation.
+    expect(text(result)).toBe(
+      'Dry run; the file was not changed.\n```diff\n' +
+        `--- ${path.join(root, 'dry.ts')}\toriginal\n+++ ${path.join(root, 'dry.ts')}\tmodified\n` +
+        '@@ -1,5 +1,5 @@\n class A {\n     run() {\n-        go();\n+        stop();\n     }\n }\n```',
+    );
+    expect(after).toBe(content);
+  });
+});
+
+describe('get_file_info, read by a client written against the reference server', () => {
+  const lines = (result: CallToolResult) => Object.fromEntries(text(result).split('\n').map((line) => line.split(/: (.*)/s).slice(0, 2)));
+
+  it('has the reference’s fields, in text as "key: value" lines and in structuredContent', async () => {
+    await chmod(path.join(root, 'lines.txt'), 0o640);
+    const file = await call('get_file_info', { path: 'lines.txt' });
+    const folder = await call('get_file_info', { path: '.' });
+    for (const [result, isFile] of [[file, true], [folder, false]] as const) {
+      const fields = lines(result);
+      expect(fields).toMatchObject({ isDirectory: String(!isFile), isFile: String(isFile) });
+      for (const time of ['created', 'modified', 'accessed']) expect(Date.parse(fields[time] as string)).not.toBeNaN();
+      expect(result.structuredContent).toMatchObject({ isDirectory: !isFile, isFile });
+    }
+    expect(lines(file)).toMatchObject({ size: '35', permissions: '640' });
+    expect(Object.keys(lines(file))).toEqual(expect.arrayContaining(['size', 'created', 'modified', 'accessed', 'isDirectory', 'isFile', 'permissions']));
   });
 });

@@ -277,6 +277,16 @@ describe('applyEdits', () => {
     expect(applyEdits('one line', [{ oldText: 'one', newText: '1\r\n' }])).toBe('1\r\n line');
   });
 
+  it('looks for lines with whitespace ignored only when oldText is nowhere as sent, in any line-ending form', () => {
+    expect(applyEdits('if (a) {\n    b();\n}\n', [{ oldText: 'if (a) {\n  b();', newText: 'if (a) {\n  c();' }])).toBe('if (a) {\n    c();\n}\n');
+    expect(applyEdits('x\r\n  y\r\n', [{ oldText: 'x\ny', newText: 'z' }])).toBe('z\r\n');
+    // Found as sent, more than once: refused, not looked for line by line.
+    expect(() => applyEdits('  a\n  a\nb\n', [{ oldText: 'a', newText: 'c' }])).toThrow(/Edit 1 of 1: oldText "a" occurs more than once/);
+    expect(() => applyEdits('  a\n\ta\n', [{ oldText: 'a \n', newText: 'c' }])).toThrow(
+      /Edit 1 of 1: .* its lines occur more than once \(from line 1 and from line 2\)/,
+    );
+  });
+
   it('inserts replacement text literally ($& and friends are not patterns)', () => {
     expect(applyEdits('price', [{ oldText: 'price', newText: '$& $1' }])).toBe('$& $1');
   });

@@ -4,6 +4,7 @@ import { textResult, ToolError } from '../../tool-source.ts';
 import { createUnifiedDiff } from '../diff.ts';
 import { fileGrowth, underQuota } from '../area-quota.ts';
 import { formatSize, withFsErrors, writeFileAtomic, type FilesystemContext } from '../file-io.ts';
+import { matchLinesIgnoringWhitespace } from '../line-match.ts';
 import { inspectFile, readText } from '../read-content.ts';
 
 /**
@@ -21,7 +22,10 @@ const inputSchema = z.object({
         oldText: z
           .string()
           .min(1)
-          .describe('Text to replace; must occur exactly once in the file, character for character.'),
+          .describe(
+            'Text to replace; must occur exactly once in the file. Matched character for character, else line by ' +
+              'line with leading and trailing whitespace ignored.',
+          ),
         newText: z.string().describe('Replacement text.'),
       }),
     )
@@ -66,7 +70,11 @@ interface Match {
  * CRLF or LF, and its newText turned the same way. Models write "\n" for a
  * CRLF file, or copy "\r\n" into an LF one; a mixed file has both. An
  * oldText without line breaks says nothing about them: newText's then
- * follow the line it replaces text in.
+ * follow the line it replaces text in. When neither form is anywhere, its
+ * lines are looked for with their leading and trailing whitespace ignored
+ * (`matchLinesIgnoringWhitespace`), as the reference server does. Unlike
+ * the reference, which takes the first of several places, an edit that
+ * could mean more than one is refused in every form.
  */
 function findEdit(content: string, edit: { oldText: string; newText: string }, which: string): Match {
   const exact = countUpToTwo(content, edit.oldText);
@@ -80,12 +88,7 @@ function findEdit(content: string, edit: { oldText: string; newText: string }, w
           .filter((form) => form.found > 0);
   // Two forms found (a mixed oldText, as CRLF in one place and LF in another) are as ambiguous as one found twice.
   const [form, other] = forms;
-  if (!form) {
-    throw new ToolError(
-      `${which}: oldText ${preview(edit.oldText)} was not found. Nothing was changed; ` +
-        'read the file and copy the text exactly.',
-    );
-  }
+  if (!form) return findLines(content, edit, which);
   if (form.found > 1 || other) {
     throw new ToolError(
       `${which}: oldText ${preview(edit.oldText)} occurs more than once. Nothing was changed; ` +
@@ -97,7 +100,28 @@ function findEdit(content: string, edit: { oldText: string; newText: string }, w
   return { at, oldText: form.oldText, newText: adapt ? adapt(form.newText) : form.newText };
 }
 
-/** Applies exact-text replacements in order; all of them or none. The file's line endings are kept as they are. */
+/** The one place `edit`'s lines are, whitespace aside, for an oldText that is nowhere as sent. */
+function findLines(content: string, edit: { oldText: string; newText: string }, which: string): Match {
+  const match = matchLinesIgnoringWhitespace(content, edit);
+  if (match.found === 'one') return match;
+  if (match.found === 'many') {
+    const [first, second] = match.lines;
+    throw new ToolError(
+      `${which}: oldText ${preview(edit.oldText)} is nowhere as sent, and with leading and trailing whitespace ` +
+        `ignored its lines occur more than once (from line ${first} and from line ${second}). Nothing was changed; ` +
+        'include more surrounding lines so it is unique.',
+    );
+  }
+  throw new ToolError(
+    `${which}: oldText ${preview(edit.oldText)} was not found, not even line by line with leading and trailing ` +
+      'whitespace ignored. Nothing was changed; read the file and copy the text exactly.',
+  );
+}
+
+/**
+ * Applies replacements in order, each found as `findEdit` finds it; all of
+ * them or none. The file's line endings are kept as they are.
+ */
 export function applyEdits(content: string, edits: readonly { oldText: string; newText: string }[]): string {
   let result = content;
   edits.forEach((edit, index) => {
@@ -124,15 +148,16 @@ function describeChange(before: string, after: string, diff: string, maxBytes: n
   );
 }
 
-/** `edit_file`: exact, unique text replacements with a diff of the result; `dryRun` only previews. */
+/** `edit_file`: unique text replacements with a diff of the result; `dryRun` only previews. */
 export function registerEditFileTool(registry: ToolRegistry, ctx: FilesystemContext): void {
   registry.registerTool(
     {
       name: 'edit_file',
       title: 'Edit File',
       description:
-        "Edit a text file by replacing exact text. Each edit's oldText must occur exactly once in the file " +
-        '(whitespace and line breaks included); otherwise nothing is changed and the error names the edit. ' +
+        "Edit a text file by replacing text. Each edit's oldText must occur exactly once in the file: as sent, " +
+        'else (only when it is nowhere as sent) line by line with leading and trailing whitespace ignored, newText ' +
+        'then being indented to where those lines are. Otherwise nothing is changed and the error names the edit. ' +
         'Edits apply in order. Returns a unified diff of the change; with dryRun true the diff is shown and ' +
         `the file left untouched. Files up to ${formatSize(MAX_EDIT_BYTES)} can be edited. Use write_file to ` +
         'replace a whole file.',

@@ -16,7 +16,8 @@ export function registerGetFileInfoTool(registry: ToolRegistry, ctx: FilesystemC
       title: 'Get File Info',
       description:
         'Get metadata about a file or directory without reading it: size in bytes, creation, modification ' +
-        'and access times (ISO 8601), type ("file", "directory" or "other") and permissions (octal, e.g. "644").',
+        'and access times (ISO 8601), type ("file", "directory" or "other"; also as the booleans isFile and ' +
+        'isDirectory) and permissions (octal, e.g. "644").',
       inputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -30,6 +31,9 @@ export function registerGetFileInfoTool(registry: ToolRegistry, ctx: FilesystemC
         modified: stats.mtime.toISOString(),
         accessed: stats.atime.toISOString(),
         type: stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : 'other',
+        // The reference server's names for the type, for clients written against it.
+        isDirectory: stats.isDirectory(),
+        isFile: stats.isFile(),
         permissions: (stats.mode & 0o777).toString(8).padStart(3, '0'),
       };
       const text = Object.entries(info)
