@@ -29,6 +29,9 @@ export const OPTIONS = {
   bots: { type: 'string' },
   'max-tokens': { type: 'string' },
   'thinking-budget': { type: 'string' },
+  temperature: { type: 'string' },
+  'anthropic-key-stdin': { type: 'boolean' },
+  'clear-anthropic-key': { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -37,11 +40,20 @@ export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allo
 /** Options every command takes. */
 export const GLOBAL_OPTIONS: readonly OptionName[] = ['json', 'help', 'version'];
 
-/** All of `stdin`, less one final newline (for --password-stdin). */
-export async function readStdin(stdin: CliIo['stdin']): Promise<string> {
+/** All of `stdin`, less one final newline. */
+async function readStdin(stdin: CliIo['stdin']): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/**
+ * A secret given on stdin when its option (--password-stdin, --anthropic-key-stdin)
+ * is set, else undefined: a secret in argv would be seen by every process
+ * listing and kept in shell histories.
+ */
+export function secretFromStdin(given: boolean | undefined, stdin: CliIo['stdin']): Promise<string | undefined> {
+  return given ? readStdin(stdin) : Promise.resolve(undefined);
 }
 
 /** `object` without its undefined fields: what was not given is left out. */
@@ -74,9 +86,20 @@ export function splitList(text: string | undefined): string[] | undefined {
   return text?.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-/** A whole number given on the command line; the service checks its range and names the field. */
-export function wholeNumber(option: string, text: string | undefined): number | undefined {
+/**
+ * A whole number given on the command line; the service checks its range and
+ * names the field. `or` is the word the option also takes, for the message.
+ */
+export function wholeNumber(option: string, text: string | undefined, or?: string): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${option} takes a whole number of tokens, got "${text}"`);
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${option} takes a whole number of tokens${or ? `, or ${or}` : ''}, got "${text}"`);
+  return Number(text);
+}
+
+/** `--temperature N|default`: a number, or null for the model's default; the service checks its range. */
+export function parseTemperature(text: string | undefined): number | null | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'default') return null;
+  if (!/^(\d+(\.\d+)?|\.\d+)$/.test(text)) throw new UsageError(`--temperature takes a number from 0 to 1, or default, got "${text}"`);
   return Number(text);
 }

@@ -4,7 +4,8 @@ import {
   GLOBAL_OPTIONS,
   parseJsonOption,
   parseSecrets,
-  readStdin,
+  parseTemperature,
+  secretFromStdin,
   splitList,
   wholeNumber,
   type OptionName,
@@ -28,7 +29,7 @@ interface CommandSpec {
   /** The options it takes besides --json and --help; any other is refused, not ignored. */
   options: readonly OptionName[];
   target?: Target;
-  /** The operator command's arguments from the options (the target is added to them); `stdin` is read for --password-stdin. */
+  /** The operator command's arguments from the options (the target is added to them); `stdin` is read for --password-stdin and --anthropic-key-stdin. */
   args(values: Values, stdin: CliIo['stdin']): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
@@ -59,6 +60,50 @@ function serverChange(values: Values): Record<string, unknown> {
   });
 }
 
+/** What `bot update` changes, in the order its usage names them. */
+const BOT_CHANGES: readonly OptionName[] = [
+  'name',
+  'description',
+  'model',
+  'system',
+  'temperature',
+  'max-tokens',
+  'thinking-budget',
+  'servers',
+  'bots',
+  'anthropic-key-stdin',
+  'clear-anthropic-key',
+];
+
+/**
+ * The options of `bot update` as the change PATCH /api/v1/bots/{slug} makes:
+ * `--servers ''` and `--bots ''` empty a list, `--temperature default` and
+ * `--thinking-budget off` give null.
+ */
+async function botChange(values: Values, stdin: CliIo['stdin']): Promise<Record<string, unknown>> {
+  if (!BOT_CHANGES.some((option) => values[option] !== undefined)) {
+    const options = BOT_CHANGES.map((option) => `--${option}`);
+    throw new UsageError(`nothing to change: give ${options.slice(0, -1).join(', ')} or ${options.at(-1) ?? ''}`);
+  }
+  if (values['anthropic-key-stdin'] && values['clear-anthropic-key']) {
+    throw new UsageError('--anthropic-key-stdin and --clear-anthropic-key cannot both be given');
+  }
+  const budget = values['thinking-budget'];
+  return defined({
+    tenant: values.tenant,
+    name: values.name,
+    description: values.description,
+    model: values.model,
+    system: values.system,
+    temperature: parseTemperature(values.temperature),
+    max_tokens: wholeNumber('max-tokens', values['max-tokens']),
+    thinking_budget: budget === 'off' ? null : wholeNumber('thinking-budget', budget, 'off'),
+    servers: splitList(values.servers),
+    bots: splitList(values.bots),
+    anthropic_api_key: values['clear-anthropic-key'] ? null : await secretFromStdin(values['anthropic-key-stdin'], stdin),
+  });
+}
+
 const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'tenant create': { name: 'tenant.create', options: ['name'], target: { field: 'slug', label: 'slug' }, args: (v) => defined({ name: v.name }) },
   'tenant list': { name: 'tenant.list', options: [], args: () => ({}) },
@@ -66,7 +111,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     name: 'user.create',
     options: ['tenant', 'email', 'role', 'password-stdin'],
     args: async (v, stdin) =>
-      defined({ tenant: v.tenant, email: v.email, role: v.role, password: v['password-stdin'] ? await readStdin(stdin) : undefined }),
+      defined({ tenant: v.tenant, email: v.email, role: v.role, password: await secretFromStdin(v['password-stdin'], stdin) }),
   },
   'user list': tenantOnly('user.list'),
   'key create': {
@@ -103,8 +148,8 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'server delete': { ...tenantOnly('server.delete', ['slug']), target: SERVER },
   'bot create': {
     name: 'bot.create',
-    options: ['tenant', 'slug', 'name', 'description', 'model', 'system', 'servers', 'bots', 'max-tokens', 'thinking-budget'],
-    args: (v) =>
+    options: ['tenant', 'slug', 'name', 'description', 'model', 'system', 'servers', 'bots', 'max-tokens', 'thinking-budget', 'anthropic-key-stdin'],
+    args: async (v, stdin) =>
       defined({
         tenant: v.tenant,
         slug: v.slug,
@@ -116,9 +161,11 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         bots: splitList(v.bots),
         max_tokens: wholeNumber('max-tokens', v['max-tokens']),
         thinking_budget: wholeNumber('thinking-budget', v['thinking-budget']),
+        anthropic_api_key: await secretFromStdin(v['anthropic-key-stdin'], stdin),
       }),
   },
   'bot list': tenantOnly('bot.list'),
+  'bot update': { name: 'bot.update', options: ['tenant', 'slug', ...BOT_CHANGES], target: BOT, args: botChange },
   'bot delete': { ...tenantOnly('bot.delete', ['slug']), target: BOT },
 };
 

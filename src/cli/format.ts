@@ -26,8 +26,12 @@ interface BotView {
   name: string;
   model: string;
   priced: boolean;
-  servers: Array<{ slug: string }>;
+  temperature: number | null;
+  max_tokens: number;
+  thinking_budget: number | null;
+  servers: Array<{ slug: string; tools?: string[] }>;
   bots: string[];
+  anthropic_api_key: 'set' | null;
 }
 
 interface TenantView {
@@ -47,6 +51,26 @@ interface MemberView {
 function serverSettings(server: ServerView): string {
   return [JSON.stringify(server.config), Object.keys(server.secrets).map((n) => `${n}=set`).join(',')].join('\t');
 }
+
+/**
+ * A bot's settings as `bot update` shows them: its description and system
+ * prompt, often long, are left to --json; its own Anthropic key only as set.
+ */
+function botSettings(bot: BotView): string {
+  const servers = bot.servers.map((s) => (s.tools ? `${s.slug}[${s.tools.join(',')}]` : s.slug)).join(',');
+  return [
+    `name ${JSON.stringify(bot.name)}`,
+    `model ${bot.model}`,
+    `temperature ${bot.temperature ?? 'default'}`,
+    `max tokens ${bot.max_tokens}`,
+    `thinking ${bot.thinking_budget === null ? 'off' : `budget ${bot.thinking_budget}`}`,
+    `servers ${servers || 'none'}`,
+    `bots ${bot.bots.join(',') || 'none'}`,
+    bot.anthropic_api_key === null ? 'no Anthropic API key of its own' : 'own Anthropic API key set',
+  ].join(', ');
+}
+
+const unpricedWarning = (bot: BotView) => `warning: ${bot.model} is not in the price table; its usage will be recorded unpriced`;
 
 function keyStatus(key: KeyView): string {
   if (key.revoked_at) return 'revoked';
@@ -149,8 +173,15 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
     }
     case 'bot.create': {
       const bot = r['bot'] as BotView;
-      const lines = [`created bot ${bot.slug} (${bot.id}) in ${String(r['tenant'])} using ${bot.model}`];
-      if (!bot.priced) lines.push(`warning: ${bot.model} is not in the price table; its usage will be recorded unpriced`);
+      const ownKey = bot.anthropic_api_key === null ? '' : ', with its own Anthropic API key';
+      const lines = [`created bot ${bot.slug} (${bot.id}) in ${String(r['tenant'])} using ${bot.model}${ownKey}`];
+      if (!bot.priced) lines.push(unpricedWarning(bot));
+      return lines.join('\n');
+    }
+    case 'bot.update': {
+      const bot = r['bot'] as BotView;
+      const lines = [`updated bot ${bot.slug} in ${String(r['tenant'])}: ${botSettings(bot)}`];
+      if (!bot.priced) lines.push(unpricedWarning(bot));
       return lines.join('\n');
     }
     case 'bot.list': {
@@ -176,9 +207,9 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
  */
 export function warningsOf(name: OperatorCommandName, result: unknown, via: 'database' | 'gateway'): string[] {
   const r = result as Record<string, unknown>;
-  if (name !== 'bot.create' || r['can_answer'] !== false) return [];
+  if ((name !== 'bot.create' && name !== 'bot.update') || r['can_answer'] !== false) return [];
   const slug = (r['bot'] as BotView).slug;
-  const own = `give the bot a key of its own (anthropic_api_key in PATCH /api/v1/bots/${slug})`;
+  const own = `give the bot a key of its own: botgate bot update --tenant ${String(r['tenant'])} ${slug} --anthropic-key-stdin, with the key on stdin`;
   return [
     via === 'gateway'
       ? `bot ${slug} cannot answer: it has no Anthropic API key of its own, and the gateway has no ANTHROPIC_API_KEY; ` +

@@ -13,7 +13,7 @@ export interface TextSink {
 export interface CliIo {
   readonly stdout: TextSink;
   readonly stderr: TextSink;
-  /** Read for --password-stdin only. */
+  /** Read for --password-stdin and --anthropic-key-stdin only. */
   readonly stdin: AsyncIterable<Uint8Array | string>;
   /** Parsed into the config by `loadConfig`; nothing else reads it. */
   readonly env: NodeJS.ProcessEnv;

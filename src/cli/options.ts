@@ -2,7 +2,7 @@ import { operatorCommandSchemas, type OperatorCommandName } from '../gateway/ind
 import { optionPlaceholder, UsageError } from './usage.ts';
 
 /** Fields that do not take their option's name with dashes for underscores. */
-const OPTION_OF_FIELD: Readonly<Record<string, string>> = { secrets: 'secret', password: 'password-stdin' };
+const OPTION_OF_FIELD: Readonly<Record<string, string>> = { secrets: 'secret', password: 'password-stdin', anthropic_api_key: 'anthropic-key-stdin' };
 
 /** Fields given as words after the command rather than as options; the command checks their presence itself. */
 const POSITIONAL: Readonly<Partial<Record<OperatorCommandName, string>>> = {
@@ -11,6 +11,7 @@ const POSITIONAL: Readonly<Partial<Record<OperatorCommandName, string>>> = {
   'key.rotate': 'id',
   'server.update': 'slug',
   'server.delete': 'slug',
+  'bot.update': 'slug',
   'bot.delete': 'slug',
 };
 

@@ -51,9 +51,19 @@ const COMMANDS: readonly CommandUsage[] = [
     command: 'bot create',
     usage: `bot create --tenant <slug> --slug <bot> --model <model> --system <text>
            --description <text for the calling model> [--name <name>] [--servers a,b] [--bots x,y]
-           [--max-tokens N] [--thinking-budget N]   (extended thinking; below --max-tokens)`,
+           [--max-tokens N] [--thinking-budget N]   (extended thinking; below --max-tokens)
+           [--anthropic-key-stdin]   (the bot's own Anthropic API key, read from stdin)`,
   },
   { command: 'bot list', usage: 'bot list --tenant <slug>' },
+  {
+    command: 'bot update',
+    usage: `bot update --tenant <slug> <bot> [--name <name>] [--description <text>] [--model <model>] [--system <text>]
+           [--temperature N|default] [--max-tokens N] [--thinking-budget N|off] [--servers a,b] [--bots x,y]
+           [--anthropic-key-stdin | --clear-anthropic-key]
+           (changes only what is given; --servers and --bots replace the lists, --servers '' and --bots '' empty them,
+           and a server that stays attached keeps its tool allow-list; --anthropic-key-stdin reads the bot's own
+           Anthropic API key from stdin, --clear-anthropic-key removes it, leaving the gateway's ANTHROPIC_API_KEY)`,
+  },
   { command: 'bot delete', usage: 'bot delete --tenant <slug> <bot>' },
 ];
 

@@ -15,8 +15,25 @@ interface ServerJson {
   updated_at: string;
 }
 
+interface BotJson {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  model: string;
+  system_prompt: string;
+  temperature: number | null;
+  max_tokens: number;
+  thinking_budget: number | null;
+  servers: Array<{ slug: string; tools?: string[] }>;
+  bots: string[];
+  anthropic_api_key: 'set' | null;
+  updated_at: string;
+}
+
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const NEW_TOKEN = 'ghp_newTokenThatMustNeverBePrinted0123';
+const ANTHROPIC_KEY = 'sk-ant-api03-botKeyThatMustNeverBePrinted0123';
 // Remote servers point at the loopback, which the gateway and the CLI (acting on PostgreSQL itself) must both allow.
 const ALLOW = { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' };
 
@@ -26,14 +43,24 @@ describe('botgate help for the commands scripts use', () => {
     const dataDir = await makeDataDir();
     const run = (args: string[]) => runCliInProcess(args, { dataDir, env: ALLOW });
     // The first as an operator runs it, through bin/botgate.js in its own process.
-    const [help, update, rotate] = await Promise.all([botgate(['--help'], { dataDir }), run(['server', 'update', '--help']), run(['help', 'key', 'rotate'])]);
+    const [help, update, rotate, botUpdate] = await Promise.all([
+      botgate(['--help'], { dataDir }),
+      run(['server', 'update', '--help']),
+      run(['help', 'key', 'rotate']),
+      run(['bot', 'update', '--help']),
+    ]);
     expect(help).toMatchObject({ code: 0, stderr: '' });
-    for (const command of ['tenant list', 'user list --tenant', 'key rotate --tenant', 'server update --tenant', 'server delete --tenant', 'bot delete --tenant']) {
+    for (const command of ['tenant list', 'user list --tenant', 'key rotate --tenant', 'server update --tenant', 'server delete --tenant', 'bot update --tenant', 'bot delete --tenant']) {
       expect(help.stdout).toContain(`  ${command}`);
     }
     expect(update.stdout).toMatch(/^Usage: botgate server update --tenant <slug> <server> \[--config '<json>'\] \[--secret NAME=VALUE \.\.\.\] \[--clear-secret NAME \.\.\.\]\n/);
     expect(update.stdout).not.toContain('server create');
     expect(rotate.stdout).toMatch(/^Usage: botgate key rotate --tenant <slug> <key-id> \[--grace 24h\]/);
+    expect(botUpdate).toMatchObject({ code: 0, stderr: '' });
+    expect(botUpdate.stdout).toMatch(/^Usage: botgate bot update --tenant <slug> <bot> \[--name <name>\]/);
+    for (const option of ['[--temperature N|default]', '[--thinking-budget N|off]', "--servers ''", '[--anthropic-key-stdin | --clear-anthropic-key]']) {
+      expect(botUpdate.stdout).toContain(option);
+    }
     await fs.rm(dataDir, { recursive: true, force: true });
   });
 });
@@ -71,7 +98,8 @@ for (const { engine, skip } of ENGINES) {
     let dataDir: string;
     let database: { url: string; drop(): Promise<void> } | undefined;
     let admin: ReturnType<typeof apiClient>;
-    const run = (args: string[], env: Record<string, string> = {}) => runCliInProcess(args, { dataDir, databaseUrl: database?.url, env: { ...ALLOW, ...env } });
+    const run = (args: string[], env: Record<string, string> = {}, stdin?: string) =>
+      runCliInProcess(args, { dataDir, databaseUrl: database?.url, env: { ...ALLOW, ...env }, ...(stdin !== undefined && { stdin }) });
     const runJson = async <T>(args: string[]) => {
       const result = await run([...args, '--json']);
       if (result.code !== 0) throw new Error(`botgate ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
@@ -82,6 +110,7 @@ for (const { engine, skip } of ENGINES) {
     // Keys as commands change them; the REST calls made meanwhile change last_used_at.
     const keys = async (tenant: string) => (await op<{ keys: KeyJson[] }>('key.list', { tenant })).keys.map((key) => ({ ...key, last_used_at: null }));
     const audit = async (action: string) => (await admin.get<{ events: AuditEventJson[] }>(`/api/v1/audit?action=${action}`)).body.events;
+    const bots = async (tenant: string) => (await op<{ bots: BotJson[] }>('bot.list', { tenant })).bots;
 
     beforeAll(async () => {
       dataDir = await makeDataDir();
@@ -253,14 +282,181 @@ for (const { engine, skip } of ENGINES) {
       expect(text.stdout).toMatch(new RegExp(`^created bot greeter \\(${UUID}\\) in acme using claude-sonnet-4-5\\n$`));
       const warning =
         engine === 'embedded'
-          ? 'bot greeter cannot answer: it has no Anthropic API key of its own, and the gateway has no ANTHROPIC_API_KEY; set ANTHROPIC_API_KEY for the gateway and restart it, or give the bot a key of its own (anthropic_api_key in PATCH /api/v1/bots/greeter)'
-          : 'bot greeter cannot answer unless the gateway serving it has ANTHROPIC_API_KEY: it has no Anthropic API key of its own, and ANTHROPIC_API_KEY is not set for this command; set it for the gateway, or give the bot a key of its own (anthropic_api_key in PATCH /api/v1/bots/greeter)';
+          ? 'bot greeter cannot answer: it has no Anthropic API key of its own, and the gateway has no ANTHROPIC_API_KEY; set ANTHROPIC_API_KEY for the gateway and restart it, or give the bot a key of its own: botgate bot update --tenant acme greeter --anthropic-key-stdin, with the key on stdin'
+          : 'bot greeter cannot answer unless the gateway serving it has ANTHROPIC_API_KEY: it has no Anthropic API key of its own, and ANTHROPIC_API_KEY is not set for this command; set it for the gateway, or give the bot a key of its own: botgate bot update --tenant acme greeter --anthropic-key-stdin, with the key on stdin';
       expect(text.stderr).toBe(`botgate: warning: ${warning}\n`);
       expect(json.code).toBe(0);
       expect(JSON.parse(json.stdout)).toMatchObject({ bot: { slug: 'greeter-json' }, can_answer: false });
       expect(JSON.parse(json.stderr)).toEqual({ warning: { message: warning.replaceAll('greeter', 'greeter-json') } });
       expect(keyed.code).toBe(0);
       expect(keyed.stderr).toBe(engine === 'embedded' ? `botgate: warning: ${warning.replaceAll('greeter', 'keyed')}\n` : '');
+    });
+
+    it('updates a bot as PATCH does, field by field, in text and --json; lists replaced and emptied; audited as the operator', async () => {
+      await op('bot.create', { tenant: 'acme', slug: 'editor', model: 'claude-sonnet-4-5', system: 'Edit.', description: 'Edits.' });
+      await op('bot.create', { tenant: 'acme', slug: 'writer', model: 'claude-sonnet-4-5', system: 'Write.', description: 'Writes.', servers: ['files'] });
+      // A tool allow-list, which only the REST API sets: the CLI keeps it while the server stays attached.
+      expect((await admin.patch('/api/v1/bots/writer', { json: { servers: [{ slug: 'files', tools: ['read_file'] }] } })).status).toBe(200);
+      const cannotAnswer = /^botgate: warning: bot writer cannot answer.*: botgate bot update --tenant acme writer --anthropic-key-stdin, with the key on stdin\n$/;
+
+      const text = await run(
+        ['bot', 'update', '--tenant', 'acme', 'writer', '--name', 'Writer', '--model', 'claude-haiku-4-5', '--temperature', '0.3', '--max-tokens', '2000', '--servers', 'gh,files', '--bots', 'editor'],
+      );
+      expect(text).toMatchObject({
+        code: 0,
+        stdout: 'updated bot writer in acme: name "Writer", model claude-haiku-4-5, temperature 0.3, max tokens 2000, thinking off, servers gh,files[read_file], bots editor, no Anthropic API key of its own\n',
+      });
+      expect(text.stderr).toMatch(cannotAnswer);
+
+      const json = await run(
+        ['bot', 'update', '--tenant', 'acme', '--slug', 'writer', '--description', 'Writes drafts.', '--system', 'Write drafts.', '--temperature', 'default', '--thinking-budget', '1024', '--json'],
+      );
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toEqual({
+        tenant: 'acme',
+        can_answer: false,
+        bot: expect.objectContaining({
+          slug: 'writer',
+          name: 'Writer',
+          description: 'Writes drafts.',
+          model: 'claude-haiku-4-5',
+          system_prompt: 'Write drafts.',
+          temperature: null,
+          max_tokens: 2000,
+          thinking_budget: 1024,
+          servers: [{ slug: 'gh' }, { slug: 'files', tools: ['read_file'] }],
+          bots: ['editor'],
+          anthropic_api_key: null,
+        }) as unknown,
+      });
+      expect(JSON.parse(json.stderr)).toEqual({ warning: { message: expect.stringMatching(/^bot writer cannot answer/) as unknown } });
+
+      // --servers '' and --bots '' empty the lists; a server attached anew has all its tools.
+      const emptied = await run(['bot', 'update', '--tenant', 'acme', 'writer', '--servers', '', '--bots', '', '--thinking-budget', 'off']);
+      expect(emptied).toMatchObject({
+        code: 0,
+        stdout: 'updated bot writer in acme: name "Writer", model claude-haiku-4-5, temperature default, max tokens 2000, thinking off, servers none, bots none, no Anthropic API key of its own\n',
+      });
+      expect((await admin.get<{ bot: BotJson }>('/api/v1/bots/writer')).body.bot).toMatchObject({ servers: [], bots: [], thinking_budget: null });
+      const attached = await runJson<{ bot: BotJson }>(['bot', 'update', '--tenant', 'acme', 'writer', '--servers', 'files']);
+      expect(attached.bot.servers).toEqual([{ slug: 'files' }]);
+
+      const rest = (await admin.get<{ bot: BotJson }>('/api/v1/bots/writer')).body.bot;
+      expect(rest).toEqual({ ...attached.bot, updated_at: rest.updated_at });
+      expect(rest).toMatchObject({ name: 'Writer', description: 'Writes drafts.', system_prompt: 'Write drafts.', model: 'claude-haiku-4-5', temperature: null, max_tokens: 2000 });
+      const events = (await audit('bot.update')).slice(0, 4);
+      expect(events.map((e) => e.actor)).toEqual(Array(4).fill({ type: 'operator', id: null }));
+      expect(events[0]).toMatchObject({ resource_type: 'bot', resource_id: rest.id, before: { servers: [] }, after: { servers: [{ slug: 'files' }] } });
+    });
+
+    it('gives a bot its own Anthropic API key from stdin, never printing it, and clears it', async () => {
+      const create = (slug: string, ...more: string[]) =>
+        run(['bot', 'create', '--tenant', 'acme', '--slug', slug, '--model', 'claude-sonnet-4-5', '--system', 'Hi.', '--description', 'Holds a key.', '--anthropic-key-stdin', ...more], {}, `${ANTHROPIC_KEY}\n`);
+      const [created, createdJson] = await Promise.all([create('keyholder'), create('keyholder-json', '--json')]);
+      expect(created).toMatchObject({ code: 0, stderr: '' });
+      expect(created.stdout).toMatch(new RegExp(`^created bot keyholder \\(${UUID}\\) in acme using claude-sonnet-4-5, with its own Anthropic API key\\n$`));
+      expect(createdJson).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(createdJson.stdout)).toMatchObject({ bot: { slug: 'keyholder-json', anthropic_api_key: 'set' }, can_answer: true });
+
+      await op('bot.create', { tenant: 'acme', slug: 'keyless', model: 'claude-sonnet-4-5', system: 'Hi.', description: 'Has no key yet.' });
+      const set = await run(['bot', 'update', '--tenant', 'acme', 'keyless', '--anthropic-key-stdin'], {}, `${ANTHROPIC_KEY}\n`);
+      expect(set).toMatchObject({
+        code: 0,
+        stderr: '',
+        stdout: 'updated bot keyless in acme: name "keyless", model claude-sonnet-4-5, temperature default, max tokens 4096, thinking off, servers none, bots none, own Anthropic API key set\n',
+      });
+      const setJson = await run(['bot', 'update', '--tenant', 'acme', 'keyless', '--anthropic-key-stdin', '--json'], {}, ANTHROPIC_KEY);
+      expect(setJson).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(setJson.stdout)).toMatchObject({ bot: { slug: 'keyless', anthropic_api_key: 'set' }, can_answer: true });
+      expect((await admin.get<{ bot: BotJson }>('/api/v1/bots/keyless')).body.bot.anthropic_api_key).toBe('set');
+
+      const [listed, listedJson] = await Promise.all([run(['bot', 'list', '--tenant', 'acme']), run(['bot', 'list', '--tenant', 'acme', '--json'])]);
+      const trail = JSON.stringify([...(await audit('bot.create')), ...(await audit('bot.update'))]);
+      for (const output of [created, createdJson, set, setJson, listed, listedJson]) expect(output.stdout + output.stderr).not.toContain('botKeyThatMustNeverBePrinted');
+      expect(trail).toContain('keyless');
+      expect(trail).not.toContain('botKeyThatMustNeverBePrinted');
+
+      const [cleared, clearedJson] = await Promise.all([
+        run(['bot', 'update', '--tenant', 'acme', 'keyless', '--clear-anthropic-key']),
+        run(['bot', 'update', '--tenant', 'acme', 'keyholder-json', '--clear-anthropic-key', '--json']),
+      ]);
+      expect(cleared).toMatchObject({
+        code: 0,
+        stdout: 'updated bot keyless in acme: name "keyless", model claude-sonnet-4-5, temperature default, max tokens 4096, thinking off, servers none, bots none, no Anthropic API key of its own\n',
+      });
+      expect(cleared.stderr).toMatch(/^botgate: warning: bot keyless cannot answer/);
+      expect(JSON.parse(clearedJson.stdout)).toMatchObject({ bot: { slug: 'keyholder-json', anthropic_api_key: null }, can_answer: false });
+      expect((await admin.get<{ bot: BotJson }>('/api/v1/bots/keyless')).body.bot.anthropic_api_key).toBeNull();
+      const [event] = (await audit('bot.update')).filter((e) => e.resource_id === (JSON.parse(setJson.stdout) as { bot: BotJson }).bot.id);
+      expect(event).toMatchObject({ actor: { type: 'operator', id: null }, before: { anthropicApiKey: expect.any(String) as unknown }, after: { anthropicApiKey: null } });
+
+      // Nothing on stdin is no key: refused, naming the option, and nothing changes.
+      const before = await bots('acme');
+      const [empty, blank] = await Promise.all([
+        run(['bot', 'update', '--tenant', 'acme', 'keyless', '--anthropic-key-stdin'], {}, ''),
+        run(['bot', 'create', '--tenant', 'acme', '--slug', 'blank', '--model', 'claude-sonnet-4-5', '--system', 'Hi.', '--description', 'd', '--anthropic-key-stdin'], {}, '  \n'),
+      ]);
+      expect(empty).toMatchObject({ code: 2, stdout: '', stderr: 'botgate: --anthropic-key-stdin: must not be empty (botgate bot update --help for usage)\n' });
+      expect(blank).toMatchObject({ code: 2, stdout: '', stderr: 'botgate: --anthropic-key-stdin: must not be empty (botgate bot create --help for usage)\n' });
+      expect(await bots('acme')).toEqual(before);
+    });
+
+    it('refuses a bot update it cannot make, naming why, and changes nothing', async () => {
+      await op('bot.create', { tenant: 'acme', slug: 'steady', model: 'claude-sonnet-4-5', system: 'Steady.', description: 'Stays.', servers: ['files'] });
+      await op('bot.create', { tenant: 'other', slug: 'spy', model: 'claude-sonnet-4-5', system: 'Theirs.', description: 'Not acme’s.' });
+      const before = { acme: await bots('acme'), other: await bots('other') };
+      const events = (await audit('bot.update')).length;
+      const update = (...args: string[]) => run(['bot', 'update', '--tenant', 'acme', ...args]);
+      const [unknownServer, othersServer, othersBot, othersBotJson, missing, missingWithServers, tooHot] = await Promise.all([
+        update('steady', '--servers', 'files,ghost', '--name', 'Changed'),
+        update('steady', '--servers', 'theirs'),
+        update('spy', '--name', 'Mine'),
+        update('spy', '--servers', 'files', '--json'),
+        update('ghost', '--name', 'Boo'),
+        update('ghost', '--servers', 'files'),
+        update('steady', '--temperature', '2'),
+      ]);
+      expect(unknownServer).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: servers.1.slug: no server "ghost" in this tenant\n' });
+      expect(othersServer).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: servers.0.slug: no server "theirs" in this tenant\n' });
+      expect(othersBot).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: bot "spy" not found in tenant acme\n' });
+      expect(othersBotJson).toMatchObject({ code: 1, stdout: '' });
+      expect(JSON.parse(othersBotJson.stderr)).toEqual({ error: { message: 'bot "spy" not found in tenant acme' } });
+      expect(missing).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: bot "ghost" not found in tenant acme\n' });
+      expect(missingWithServers).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: bot "ghost" not found in tenant acme\n' });
+      expect(tooHot).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: temperature: must be between 0 and 1\n' });
+
+      // Mistakes in the command line itself: exit 2, before anything is opened.
+      const usage = (command: string, message: string) => ({ code: 2, stdout: '', stderr: `botgate: ${message} (botgate ${command} --help for usage)\n` });
+      const [nothing, both, warm, lots, noBot, noTenant, foreign, password, onCreate, onList] = await Promise.all([
+        update('steady'),
+        run(['bot', 'update', '--tenant', 'acme', 'steady', '--anthropic-key-stdin', '--clear-anthropic-key'], {}, ANTHROPIC_KEY),
+        update('steady', '--temperature', 'warm'),
+        update('steady', '--thinking-budget', 'lots'),
+        update('--name', 'Nobody'),
+        run(['bot', 'update', 'steady', '--name', 'Orphan']),
+        update('steady', '--clear-secret', 'token'),
+        update('steady', '--password-stdin'),
+        run(['bot', 'create', '--tenant', 'acme', '--slug', 'x', '--model', 'claude-sonnet-4-5', '--system', 's', '--description', 'd', '--clear-anthropic-key']),
+        run(['bot', 'list', '--tenant', 'acme', '--anthropic-key-stdin'], {}, ANTHROPIC_KEY),
+      ]);
+      expect(nothing).toEqual(
+        usage(
+          'bot update',
+          'nothing to change: give --name, --description, --model, --system, --temperature, --max-tokens, --thinking-budget, --servers, --bots, --anthropic-key-stdin or --clear-anthropic-key',
+        ),
+      );
+      expect(both).toEqual(usage('bot update', '--anthropic-key-stdin and --clear-anthropic-key cannot both be given'));
+      expect(warm).toEqual(usage('bot update', '--temperature takes a number from 0 to 1, or default, got "warm"'));
+      expect(lots).toEqual(usage('bot update', '--thinking-budget takes a whole number of tokens, or off, got "lots"'));
+      expect(noBot).toEqual(usage('bot update', 'bot update takes exactly one bot slug'));
+      expect(noTenant).toEqual(usage('bot update', 'missing --tenant <slug>'));
+      expect(foreign).toEqual(usage('bot update', 'bot update does not take --clear-secret'));
+      expect(password).toEqual(usage('bot update', 'bot update does not take --password-stdin'));
+      expect(onCreate).toEqual(usage('bot create', 'bot create does not take --clear-anthropic-key'));
+      expect(onList).toEqual(usage('bot list', 'bot list does not take --anthropic-key-stdin'));
+
+      expect({ acme: await bots('acme'), other: await bots('other') }).toEqual(before);
+      expect(await audit('bot.update')).toHaveLength(events);
     });
   });
 }

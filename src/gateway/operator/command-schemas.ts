@@ -11,6 +11,8 @@ import {
 } from '../../tenancy/index.ts';
 
 const tenant = slugSchema;
+// Read from stdin by the CLI: nothing there, or only a newline, is no key.
+const anthropicApiKey = z.string().trim().min(1, 'must not be empty');
 
 /** Input of every operator command; the CLI and the operator endpoint validate with these. */
 export const operatorCommandSchemas = {
@@ -66,8 +68,29 @@ export const operatorCommandSchemas = {
     bots: z.array(z.string()).optional(),
     max_tokens: z.number().optional(),
     thinking_budget: z.number().optional(),
+    anthropic_api_key: anthropicApiKey.optional(),
   }),
   'bot.list': z.strictObject({ tenant }),
+  // As `PATCH /api/v1/bots/{slug}`, with servers named by slug; lists replace; null resets temperature, turns thinking off, removes the key.
+  'bot.update': z
+    .strictObject({
+      tenant,
+      slug: z.string(),
+      name: z.string().optional(),
+      description: z.string().optional(),
+      model: z.string().optional(),
+      system: z.string().optional(),
+      temperature: z.number().nullable().optional(),
+      max_tokens: z.number().optional(),
+      thinking_budget: z.number().nullable().optional(),
+      servers: z.array(z.string()).optional(),
+      bots: z.array(z.string()).optional(),
+      anthropic_api_key: anthropicApiKey.nullable().optional(),
+    })
+    .refine(
+      (args) => Object.entries(args).some(([field, value]) => field !== 'tenant' && field !== 'slug' && value !== undefined),
+      'give at least one field to change',
+    ),
   'bot.delete': z.strictObject({ tenant, slug: z.string() }),
 } as const;
 

@@ -2,7 +2,7 @@ import type * as z from 'zod';
 import { AppError } from '../../shared/errors.ts';
 import { unstorableAt } from '../../shared/storable-json.ts';
 import { DEFAULT_ROTATION_GRACE_MS, type RequestContext, type TenancyModule, type Tenant } from '../../tenancy/index.ts';
-import type { BotsModule } from '../../bots/index.ts';
+import type { BotInfo, BotsModule } from '../../bots/index.ts';
 import type { ServersModule } from '../../servers/index.ts';
 import { assertToolSourcesExist } from '../key-tools.ts';
 import { removeBot, removeServer } from '../removals.ts';
@@ -53,6 +53,8 @@ export function createOperatorCommands({
   bots: BotsModule;
 }): OperatorCommands {
   const tenantOf = (slug: string) => naming(tenancy.tenants.getBySlug(slug), `tenant "${slug}"`);
+  // As the bot runner decides: the bot's own key, else the operator's; with neither it cannot answer.
+  const canAnswer = (bot: BotInfo) => bot.anthropicApiKey !== null || bots.hasOperatorApiKey;
 
   const handlers: { [N in OperatorCommandName]: (args: unknown, context: RequestContext) => Promise<unknown> } = {
     async 'tenant.create'(raw, context) {
@@ -173,10 +175,33 @@ export function createOperatorCommands({
         bots: args.bots,
         maxTokens: args.max_tokens,
         thinkingBudget: args.thinking_budget,
+        anthropicApiKey: args.anthropic_api_key,
       });
-      // As the bot runner decides: the bot's own key, else the operator's; with neither it cannot answer.
-      const canAnswer = bot.anthropicApiKey !== null || bots.hasOperatorApiKey;
-      return { bot: botJson(bot), tenant: target.slug, can_answer: canAnswer };
+      return { bot: botJson(bot), tenant: target.slug, can_answer: canAnswer(bot) };
+    },
+    async 'bot.update'(raw, context) {
+      const args = parseArgs('bot.update', raw);
+      const target = await tenantOf(args.tenant);
+      const what = `bot "${args.slug}"`;
+      // The CLI names servers only: one that stays attached keeps the tool allow-list the REST API may have given it.
+      const attached = args.servers && (await naming(bots.bots.get(target, args.slug), what, target)).servers;
+      const bot = await naming(
+        bots.bots.update(target, context, args.slug, {
+          name: args.name,
+          description: args.description,
+          model: args.model,
+          systemPrompt: args.system,
+          temperature: args.temperature,
+          maxTokens: args.max_tokens,
+          thinkingBudget: args.thinking_budget,
+          servers: args.servers?.map((slug) => attached?.find((server) => server.slug === slug) ?? { slug }),
+          bots: args.bots,
+          anthropicApiKey: args.anthropic_api_key,
+        }),
+        what,
+        target,
+      );
+      return { bot: botJson(bot), tenant: target.slug, can_answer: canAnswer(bot) };
     },
     async 'bot.list'(raw) {
       const args = parseArgs('bot.list', raw);
