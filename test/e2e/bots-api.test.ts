@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, runCliJson, type CliOptions } from '../support/cli.ts';
+import { runCliInProcess, runCliJsonInProcess, type CliOptions } from '../support/cli.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, seedTenant, type ApiResponse, type AuditEventJson, type ErrorBody } from '../support/http.ts';
 
@@ -156,7 +156,7 @@ describe('REST API and CLI: bots', () => {
   });
 
   it('creates and lists bots with the CLI', async () => {
-    const created = await runCliJson<{ bot: BotJson; tenant: string; can_answer: boolean }>(
+    const created = await runCliJsonInProcess<{ bot: BotJson; tenant: string; can_answer: boolean }>(
       [
         'bot', 'create', '--tenant', 'bot-a', '--slug', 'cli-bot', '--model', 'claude-sonnet-4-5', '--system', 'You help.',
         '--description', 'Delegates file questions to the kept bot.', '--servers', 'files', '--bots', 'kept',
@@ -182,15 +182,15 @@ describe('REST API and CLI: bots', () => {
       can_answer: false,
     });
     // A budget that is not a number, or one the service refuses, exits non-zero naming it, and creates nothing.
-    const notNumber = await runCli(['bot', 'create', '--tenant', 'bot-a', '--slug', 'x1', '--model', 'claude-haiku-4-5', '--system', 's', '--description', 'd', '--thinking-budget', 'lots'], cli);
+    const notNumber = await runCliInProcess(['bot', 'create', '--tenant', 'bot-a', '--slug', 'x1', '--model', 'claude-haiku-4-5', '--system', 's', '--description', 'd', '--thinking-budget', 'lots'], cli);
     expect(notNumber).toMatchObject({ code: 2, stderr: expect.stringContaining('--thinking-budget takes a whole number') as unknown });
-    const tooBig = await runCli(['bot', 'create', '--tenant', 'bot-a', '--slug', 'x2', '--model', 'claude-haiku-4-5', '--system', 's', '--description', 'd', '--thinking-budget', '5000'], cli);
+    const tooBig = await runCliInProcess(['bot', 'create', '--tenant', 'bot-a', '--slug', 'x2', '--model', 'claude-haiku-4-5', '--system', 's', '--description', 'd', '--thinking-budget', '5000'], cli);
     expect(tooBig).toMatchObject({ code: 1, stderr: expect.stringContaining('thinking_budget: must be less than max_tokens (4096)') as unknown });
-    const listed = await runCliJson<{ bots: BotJson[]; tenant: string }>(['bot', 'list', '--tenant', 'bot-a'], cli);
+    const listed = await runCliJsonInProcess<{ bots: BotJson[]; tenant: string }>(['bot', 'list', '--tenant', 'bot-a'], cli);
     expect(listed.bots.map((b) => b.slug)).toEqual(['cli-bot', 'kept', 'private']);
     expect(listed.bots[0]).toEqual(created.bot);
 
-    const unpriced = await runCli(
+    const unpriced = await runCliInProcess(
       ['bot', 'create', '--tenant', 'bot-a', '--slug', 'future', '--model', 'claude-future-9', '--system', '', '--description', 'Tries a new model.'],
       cli,
     );
@@ -198,13 +198,13 @@ describe('REST API and CLI: bots', () => {
     // Neither the bot nor the gateway has an Anthropic key: the CLI says so on stderr, and the bot is created.
     expect(unpriced.stderr).toMatch(/^botgate: warning: bot future cannot answer: it has no Anthropic API key of its own, and the gateway has no ANTHROPIC_API_KEY/);
     expect(unpriced.stdout).toMatch(/^created bot future \([0-9a-f-]{36}\) in bot-a using claude-future-9\nwarning: claude-future-9 is not in the price table/);
-    const text = await runCli(['bot', 'list', '--tenant', 'bot-a'], cli);
+    const text = await runCliInProcess(['bot', 'list', '--tenant', 'bot-a'], cli);
     expect(text.stdout).toContain('cli-bot\tclaude-sonnet-4-5\tfiles\tkept\n');
     expect(text.stdout).toContain('future\tclaude-future-9 (unpriced)\t\t\n');
 
-    const refused = await runCli(['bot', 'create', '--tenant', 'bot-a', '--slug', 'lonely', '--model', 'claude-haiku-4-5', '--system', 'x'], cli);
+    const refused = await runCliInProcess(['bot', 'create', '--tenant', 'bot-a', '--slug', 'lonely', '--model', 'claude-haiku-4-5', '--system', 'x'], cli);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^botgate: description: required/);
-    expect((await runCliJson<{ bots: BotJson[] }>(['bot', 'list', '--tenant', 'bot-a'], cli)).bots).toHaveLength(4);
+    expect((await runCliJsonInProcess<{ bots: BotJson[] }>(['bot', 'list', '--tenant', 'bot-a'], cli)).bots).toHaveLength(4);
   });
 });

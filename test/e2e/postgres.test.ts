@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../db/migrations/index.ts';
-import { runCli, runCliJson, type CliOptions } from '../support/cli.ts';
+import { runCliInProcess, runCliJsonInProcess, type CliOptions } from '../support/cli.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, request, type KeyJson, type MeJson } from '../support/http.ts';
@@ -53,16 +53,16 @@ describe.skipIf(!TEST_DATABASE_URL)('gateways and CLI on PostgreSQL', () => {
   });
 
   it('lets the CLI act on the database directly while the gateways serve it', async () => {
-    await runCliJson(['tenant', 'create', 'pg-co'], cli);
+    await runCliJsonInProcess(['tenant', 'create', 'pg-co'], cli);
     const [owner, duplicate] = await Promise.all([
-      runCli(['user', 'create', '--tenant', 'pg-co', '--email', 'dana@pg.example', '--role', 'owner', '--json'], cli),
-      runCli(['tenant', 'create', 'pg-co'], cli),
+      runCliInProcess(['user', 'create', '--tenant', 'pg-co', '--email', 'dana@pg.example', '--role', 'owner', '--json'], cli),
+      runCliInProcess(['tenant', 'create', 'pg-co'], cli),
     ]);
     expect(owner.code).toBe(0);
     expect(JSON.parse(owner.stdout)).toMatchObject({ tenant: 'pg-co', role: 'owner', password: expect.any(String) });
     expect(duplicate).toMatchObject({ code: 1, stderr: 'botgate: a tenant with slug "pg-co" already exists\n' });
 
-    const { key } = await runCliJson<{ key: KeyJson & { secret: string } }>(
+    const { key } = await runCliJsonInProcess<{ key: KeyJson & { secret: string } }>(
       ['key', 'create', '--tenant', 'pg-co', '--name', 'shared', '--scopes', 'admin', '--user', 'dana@pg.example'],
       cli,
     );
@@ -78,11 +78,11 @@ describe.skipIf(!TEST_DATABASE_URL)('gateways and CLI on PostgreSQL', () => {
     });
     expect(made.status).toBe(201);
     expect((await apiClient(two.url, made.body.key.secret).get('/api/v1/keys')).status).toBe(200);
-    const listed = await runCliJson<{ keys: KeyJson[] }>(['key', 'list', '--tenant', 'pg-co'], cli);
+    const listed = await runCliJsonInProcess<{ keys: KeyJson[] }>(['key', 'list', '--tenant', 'pg-co'], cli);
     expect(listed.keys.map((k) => k.name).sort()).toEqual(['from-rest', 'shared']);
 
     // Revoked by the CLI: refused by every node at once, nothing cached.
-    await runCliJson(['key', 'revoke', '--tenant', 'pg-co', made.body.key.id], cli);
+    await runCliJsonInProcess(['key', 'revoke', '--tenant', 'pg-co', made.body.key.id], cli);
     for (const gateway of gateways) {
       expect((await apiClient(gateway.url, made.body.key.secret).get('/api/v1/me')).status).toBe(401);
     }

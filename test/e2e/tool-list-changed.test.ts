@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMutableMcpServer, type MutableMcpServer } from '../fakes/mutable-mcp-server.ts';
-import { runCliJson } from '../support/cli.ts';
+import { runCliJsonInProcess } from '../support/cli.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, request, seedTenant, type KeyJson } from '../support/http.ts';
@@ -228,7 +228,7 @@ describe.skipIf(!TEST_DATABASE_URL)('subscriptions/listen across gateway nodes o
     await listener.waitFor(TOOLS);
     expect(await listener.listToolNames()).toEqual(expect.arrayContaining(['files__read_file']));
 
-    await runCliJson(['server', 'create', '--tenant', 'pg-acme', '--slug', 'docs', '--kind', 'filesystem'], {
+    await runCliJsonInProcess(['server', 'create', '--tenant', 'pg-acme', '--slug', 'docs', '--kind', 'filesystem'], {
       dataDir: dataDirs[2] ?? '',
       databaseUrl: database?.url,
     });

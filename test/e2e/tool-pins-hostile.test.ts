@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startListingMcpServer, type ListingMcpServer } from '../fakes/listing-mcp-server.ts';
-import { runCli } from '../support/cli.ts';
+import { runCliInProcess } from '../support/cli.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, seedTenant, type AuditEventJson } from '../support/http.ts';
 import { CLIENTS, connectV2 } from '../support/mcp-clients.ts';
@@ -83,7 +83,7 @@ describe('a hostile upstream listing tools that cannot be pinned', () => {
     expect(body.status.withheld?.tools).toContainEqual({ name: 'dup', reason: 'it is listed more than once by the upstream' });
     expect(body.status.withheld?.summary).toMatch(/^4 listed tools are withheld: "dup" \(it is listed more than once by the upstream\); "bad name" \(its name is not/);
     expect(body.status.withheld?.summary).toContain('"nul" (the field "description" of its definition must not contain the NUL character');
-    const text = await runCli(['server', 'status', '--tenant', 'acme', '--slug', 'up'], { dataDir });
+    const text = await runCliInProcess(['server', 'status', '--tenant', 'acme', '--slug', 'up'], { dataDir });
     expect(text.code).toBe(0);
     expect(text.stdout.trim()).toMatch(/^up in acme: ok, 1 tool, listed in \d+ ms; 4 listed tools are withheld: "dup" /);
   });

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { runCli } from '../support/cli.ts';
+import { runCliInProcess } from '../support/cli.ts';
 import { ORIGINAL_ECHO_DESCRIPTION, startMutableMcpServer, type MutableMcpServer } from '../fakes/mutable-mcp-server.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, seedTenant, type AuditEventJson, type KeyJson } from '../support/http.ts';
@@ -138,7 +138,7 @@ describe('pinned tool definitions of a remote upstream', () => {
     const reader = await status('up', keys.read);
 
     expect([reader.status, reader.body.status]).toEqual([200, { state: 'ok', tools: 1, awaiting_approval: 1, duration_ms: expect.any(Number) }]);
-    const text = await runCli(['server', 'status', '--tenant', 'acme', '--slug', 'up'], { dataDir });
+    const text = await runCliInProcess(['server', 'status', '--tenant', 'acme', '--slug', 'up'], { dataDir });
     expect(text.stdout.trim()).toMatch(/^up in acme: ok, 1 tool \(1 changed, awaiting approval\), listed in \d+ ms$/);
   });
 
@@ -161,7 +161,7 @@ describe('pinned tool definitions of a remote upstream', () => {
     expect(down.body.status.error).not.toMatch(/at .*\.ts:\d+/);
     expect(up.body.status.state).toBe('ok');
     expect([other.status, (other.body as unknown as { error: unknown }).error]).toEqual([404, (missing.body as unknown as { error: unknown }).error]);
-    const text = await runCli(['server', 'status', '--tenant', 'acme', '--slug', 'down'], { dataDir });
+    const text = await runCliInProcess(['server', 'status', '--tenant', 'acme', '--slug', 'down'], { dataDir });
     expect(text.stdout.trim()).toMatch(/^down in acme: unavailable: .*unavailable/);
     expect((await admin().delete('/api/v1/servers/down')).status).toBe(204);
   });
