@@ -1,9 +1,12 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { runCli } from '../support/cli.ts';
+import { runCliInProcess } from '../support/cli.ts';
 import { apiClient, operatorCommand, seedTenant, type AuditEventJson } from '../support/http.ts';
 import { CLIENTS, connectV2 } from '../support/mcp-clients.ts';
 
@@ -122,6 +125,75 @@ describe('MCP endpoints over a filesystem server', () => {
     expect(client.era()).toBe('modern');
     await client.close();
   });
+
+  it('lists an outputSchema on every filesystem tool to the v1 client, which checks a call’s structuredContent against it', async () => {
+    await fs.writeFile(path.join(dataDir, 'files', 'acme', 'files', 'data.bin'), Buffer.from([0, 1, 2, 255]));
+    const client = new V1Client({ name: 'e2e-v1-schemas', version: '1.0.0' });
+    await client.connect(
+      new V1Transport(new URL(`${gateway.url}/t/acme/mcp/servers/files`), { requestInit: { headers: { authorization: `Bearer ${acmeKey}` } } }),
+    );
+    try {
+      const { tools } = await client.listTools();
+      expect(tools).toHaveLength(14);
+      const content = (name: string) => tools.find((t) => t.name === name)?.outputSchema?.properties?.['content'];
+      for (const tool of tools) {
+        expect({ name: tool.name, outputSchema: tool.outputSchema }).toMatchObject({
+          name: tool.name,
+          outputSchema: { type: 'object', required: expect.arrayContaining(['content']) },
+        });
+      }
+      for (const name of ['read_text_file', 'read_multiple_files', 'list_directory', 'directory_tree', 'search_files', 'get_file_info', 'write_file', 'edit_file', 'move_file']) {
+        expect({ name, content: content(name) }).toMatchObject({ name, content: { type: 'string' } });
+      }
+      expect(JSON.stringify(content('read_media_file'))).toMatch(/"image".*"audio".*"resource"/);
+      expect(content('read_file')).toMatchObject({ anyOf: [{ type: 'string' }, { type: 'array' }] });
+
+      const blob = await client.callTool({ name: 'read_media_file', arguments: { path: 'data.bin' } });
+      expect(blob.content).toEqual([
+        { type: 'resource', resource: { uri: pathToFileURL('/files/data.bin').href, mimeType: 'application/octet-stream', blob: 'AAEC/w==' } },
+      ]);
+      expect(blob.structuredContent).toEqual({ content: blob.content });
+      const info = await client.callTool({ name: 'get_file_info', arguments: { path: 'data.bin' } });
+      expect(info.structuredContent).toMatchObject({ content: textOf(info as { content: unknown[] }), path: '/files/data.bin', size: 4, isFile: true });
+    } finally {
+      await client.close();
+    }
+  });
+
+  for (const [name, connect] of CLIENTS) {
+    it(`gives the ${name} client structuredContent that its SDK checks against each outputSchema: text, media blocks, or either`, async () => {
+      const area = path.join(dataDir, 'files', 'acme', 'files');
+      const png = Buffer.from('89504e470d0a1a0a', 'hex');
+      await fs.writeFile(path.join(area, `pixel-${name}.png`), png);
+      const client = await connect(`${gateway.url}/t/acme/mcp`, acmeKey);
+      try {
+        // Listing first: the SDK checks a call's structuredContent against the outputSchema it listed.
+        expect(await client.listToolNames()).toContain('files__read_media_file');
+        const written = await client.callTool('files__write_file', { path: `schema-${name}.txt`, content: 'one\ntwo\n' });
+        expect(written.structuredContent).toEqual({ content: textOf(written), path: `/files/schema-${name}.txt`, created: true, bytes: 8 });
+        const text = await client.callTool('files__read_text_file', { path: `schema-${name}.txt`, tail: 1 });
+        expect(text.structuredContent).toEqual({ content: 'two' });
+        const listed = await client.callTool('files__list_directory', { path: '/files' });
+        expect(listed.structuredContent).toMatchObject({ content: textOf(listed), path: '/files', truncated: false });
+
+        const image = await client.callTool('files__read_media_file', { path: `pixel-${name}.png` });
+        expect(image.content).toEqual([{ type: 'image', data: png.toString('base64'), mimeType: 'image/png' }]);
+        expect(image.structuredContent).toEqual({ content: image.content });
+
+        const binary = await client.callTool('files__read_file', { path: `pixel-${name}.png` });
+        expect(binary.content).toHaveLength(2);
+        expect(binary.structuredContent).toEqual({ content: binary.content });
+        const plain = await client.callTool('files__read_file', { path: `schema-${name}.txt` });
+        expect(plain.structuredContent).toEqual({ content: 'one\ntwo\n' });
+
+        const failed = await client.callTool('files__read_text_file', { path: `pixel-${name}.png` });
+        expect(failed.isError).toBe(true);
+        expect(failed.structuredContent).toBeUndefined();
+      } finally {
+        await client.close();
+      }
+    });
+  }
 
   it('answers another tenant’s key, an unknown server and a missing key as a missing endpoint would', async () => {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
@@ -265,7 +337,7 @@ describe('MCP endpoints over a filesystem server', () => {
     );
     expect(status.body.status).toMatchObject({ state: 'ok', storage: { limit_bytes: 1024 * 1024 } });
     expect(status.body.status.storage?.used_bytes).toBeGreaterThan(600 * 1024);
-    const text = await runCli(['server', 'status', '--tenant', 'acme', '--slug', 'files'], { dataDir });
+    const text = await runCliInProcess(['server', 'status', '--tenant', 'acme', '--slug', 'files'], { dataDir });
     expect(text.stdout).toMatch(/^files in acme: ok, 14 tools, listed in \d+ ms; the tenant's area holds 0\.\d MiB of its 1\.0 MiB quota$/m);
     // Room again once a file is written over with less.
     const again = await connectV2(`${gateway.url}/t/acme/mcp`, acmeKey);

@@ -212,6 +212,7 @@ describe('list_directory', () => {
     const result = await call('list_directory', { path: 'src' });
     expect(text(result)).toBe('[DIR] deep\n[FILE] index.ts');
     expect(result.structuredContent).toEqual({
+      content: text(result),
       path: path.join(root, 'src'),
       entries: [
         { name: 'deep', type: 'directory' },
@@ -250,6 +251,7 @@ describe('list_directory_with_sizes', () => {
     const result = await call('list_directory_with_sizes', { path: 'src' });
     expect(text(result)).toBe('[DIR]  deep\n[FILE] index.ts  11 B\n\nTotal: 1 files, 1 directories\nCombined size: 11 B');
     expect(result.structuredContent).toEqual({
+      content: text(result),
       path: path.join(root, 'src'),
       entries: [
         { name: 'deep', type: 'directory' },
@@ -430,6 +432,6 @@ describe('list_allowed_directories', () => {
   it('lists the roots and the access mode', async () => {
     const result = await call('list_allowed_directories', {});
     expect(text(result)).toBe(`Allowed directories (read-write):\n${root}`);
-    expect(result.structuredContent).toEqual({ directories: [root], readOnly: false });
+    expect(result.structuredContent).toEqual({ content: text(result), directories: [root], readOnly: false });
   });
 });

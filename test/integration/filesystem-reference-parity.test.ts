@@ -214,3 +214,87 @@ describe('get_file_info, read by a client written against the reference server',
     expect(Object.keys(lines(file))).toEqual(expect.arrayContaining(['size', 'created', 'modified', 'accessed', 'isDirectory', 'isFile', 'permissions']));
   });
 });
+
+describe('outputSchema and structuredContent, as the reference server declares them', () => {
+  const TEXT_TOOLS = [
+    'read_text_file',
+    'read_multiple_files',
+    'list_directory',
+    'list_directory_with_sizes',
+    'directory_tree',
+    'search_files',
+    'get_file_info',
+    'list_allowed_directories',
+    'write_file',
+    'edit_file',
+    'create_directory',
+    'move_file',
+  ];
+
+  it('lists an outputSchema on every tool: content a string on the text tools, the blocks on read_media_file, either on read_file', async () => {
+    const tools = new Map((await source.listTools(context.signal)).map((tool) => [tool.name, tool]));
+    expect([...tools.keys()].sort()).toEqual([...TEXT_TOOLS, 'read_file', 'read_media_file'].sort());
+    const contentOf = (name: string) => {
+      const schema = tools.get(name)?.outputSchema;
+      expect(schema).toMatchObject({ type: 'object', required: expect.arrayContaining(['content']) });
+      expect(schema).not.toHaveProperty('$schema');
+      return (schema?.properties as Record<string, unknown> | undefined)?.['content'];
+    };
+    for (const name of TEXT_TOOLS) expect({ name, content: contentOf(name) }).toMatchObject({ name, content: { type: 'string' } });
+    const media = JSON.stringify(contentOf('read_media_file'));
+    for (const type of ['image', 'audio', 'resource']) expect(media).toContain(`"${type}"`);
+    expect(contentOf('read_file')).toMatchObject({ anyOf: [{ type: 'string' }, { type: 'array' }] });
+  });
+
+  it('gives each text tool’s text as structuredContent.content, beside the tool’s own fields', async () => {
+    await mkdir(path.join(root, 'structured'), { recursive: true });
+    const calls: Array<[string, Record<string, unknown>]> = [
+      ['read_text_file', { path: 'lines.txt', head: 2 }],
+      ['read_multiple_files', { paths: ['lines.txt', 'image.png'] }],
+      ['list_directory', { path: '.' }],
+      ['list_directory_with_sizes', { path: '.' }],
+      ['directory_tree', { path: '.', maxDepth: 1 }],
+      ['search_files', { path: '.', pattern: '*.txt' }],
+      ['get_file_info', { path: 'lines.txt' }],
+      ['list_allowed_directories', {}],
+      ['write_file', { path: 'structured/a.txt', content: 'one\n' }],
+      ['edit_file', { path: 'structured/a.txt', edits: [{ oldText: 'one', newText: 'two' }] }],
+      ['create_directory', { path: 'structured/sub' }],
+      ['move_file', { source: 'structured/a.txt', destination: 'structured/sub/a.txt' }],
+    ];
+    for (const [name, args] of calls) {
+      const result = await call(name, args);
+      expect({ name, isError: result.isError, blocks: result.content.length }).toEqual({ name, isError: undefined, blocks: 1 });
+      expect({ name, content: structured(result)['content'] }).toEqual({ name, content: text(result) });
+    }
+    expect(structured(await call('read_text_file', { path: 'lines.txt', head: 2 }))).toEqual({ content: 'line 1\nline 2' });
+    expect(structured(await call('get_file_info', { path: 'lines.txt' }))).toMatchObject({ content: expect.stringContaining('isFile: true'), isFile: true });
+  });
+
+  it('mirrors the result’s blocks in structuredContent.content where they are not only text', async () => {
+    for (const [name, file] of [
+      ['read_media_file', 'image.png'],
+      ['read_media_file', 'lines.txt'],
+      ['read_file', 'image.png'],
+    ]) {
+      const result = await call(name as string, { path: file });
+      expect(result.content.some((block) => block.type !== 'text')).toBe(true);
+      expect(result.structuredContent).toEqual({ content: result.content });
+    }
+    const textFile = await call('read_file', { path: 'lines.txt' });
+    expect(textFile.structuredContent).toEqual({ content: text(textFile) });
+  });
+
+  it('gives no structuredContent with an error', async () => {
+    const results = [
+      await call('read_text_file', { path: 'image.png' }),
+      await call('read_media_file', { path: 'missing.png' }),
+      await call('list_directory', { path: 'lines.txt' }),
+      await call('read_file', { path: 'lines.txt', head: 0 }),
+    ];
+    for (const result of results) {
+      expect(result.isError).toBe(true);
+      expect(result).not.toHaveProperty('structuredContent');
+    }
+  });
+});

@@ -46,7 +46,11 @@ afterAll(async () => {
 describe('filesystem paths as the tenant sees them', () => {
   it('lists the roots as shown', async () => {
     const result = await call('list_allowed_directories', {});
-    expect(result.structuredContent).toEqual({ directories: ['/files', '/docs', path.join(host, 'shared')], readOnly: false });
+    expect(result.structuredContent).toEqual({
+      content: text(result),
+      directories: ['/files', '/docs', path.join(host, 'shared')],
+      readOnly: false,
+    });
     expectNoHostPath(result);
   });
 
@@ -68,7 +72,11 @@ describe('filesystem paths as the tenant sees them', () => {
     const [written, created, moved, edited, info, found, listed, tree] = results.map((r) => r.structuredContent as Record<string, unknown>);
     expect(written).toMatchObject({ path: '/files/notes/a.txt', created: true, bytes: 4 });
     expect(created).toMatchObject({ path: '/files/archive' });
-    expect(moved).toEqual({ source: '/files/notes/a.txt', destination: '/files/archive/a.txt' });
+    expect(moved).toEqual({
+      content: 'Moved /files/notes/a.txt to /files/archive/a.txt.',
+      source: '/files/notes/a.txt',
+      destination: '/files/archive/a.txt',
+    });
     expect(edited?.['diff']).toContain('/files/archive/a.txt');
     expect(info).toMatchObject({ path: '/files/archive/a.txt', type: 'file' });
     expect(found).toMatchObject({ matches: ['/files/archive/a.txt'] });

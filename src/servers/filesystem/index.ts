@@ -2,6 +2,7 @@ import { createToolRegistry } from '../tool-registry.ts';
 import type { AreaQuota } from './area-quota.ts';
 import type { ToolSource } from '../tool-source.ts';
 import type { FilesystemContext } from './file-io.ts';
+import { withReferenceContent } from './output.ts';
 import { createSandbox } from './sandbox.ts';
 import { registerCreateDirectoryTool } from './tools/create-directory.ts';
 import { registerDirectoryTreeTool } from './tools/directory-tree.ts';
@@ -50,21 +51,22 @@ export async function createFilesystemSource(options: FilesystemSourceOptions): 
     quota: options.quota,
   };
   const registry = createToolRegistry();
-  registerReadFileTool(registry, ctx);
-  registerReadTextFileTool(registry, ctx);
-  registerReadMediaFileTool(registry, ctx);
-  registerReadMultipleFilesTool(registry, ctx);
-  registerListDirectoryTool(registry, ctx);
-  registerListDirectoryWithSizesTool(registry, ctx);
-  registerDirectoryTreeTool(registry, ctx);
-  registerSearchFilesTool(registry, ctx);
-  registerGetFileInfoTool(registry, ctx);
-  registerListAllowedDirectoriesTool(registry, ctx);
+  const tools = withReferenceContent(registry);
+  registerReadFileTool(tools, ctx);
+  registerReadTextFileTool(tools, ctx);
+  registerReadMediaFileTool(tools, ctx);
+  registerReadMultipleFilesTool(tools, ctx);
+  registerListDirectoryTool(tools, ctx);
+  registerListDirectoryWithSizesTool(tools, ctx);
+  registerDirectoryTreeTool(tools, ctx);
+  registerSearchFilesTool(tools, ctx);
+  registerGetFileInfoTool(tools, ctx);
+  registerListAllowedDirectoriesTool(tools, ctx);
   if (!options.readOnly) {
-    registerWriteFileTool(registry, ctx);
-    registerEditFileTool(registry, ctx);
-    registerCreateDirectoryTool(registry, ctx);
-    registerMoveFileTool(registry, ctx);
+    registerWriteFileTool(tools, ctx);
+    registerEditFileTool(tools, ctx);
+    registerCreateDirectoryTool(tools, ctx);
+    registerMoveFileTool(tools, ctx);
   }
   const { quota } = options;
   return {

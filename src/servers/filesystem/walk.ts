@@ -1,10 +1,11 @@
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import * as z from 'zod';
 import type { GlobMatcher } from './glob.ts';
 import { toToolError } from './file-io.ts';
 import { errorCode } from './sandbox.ts';
-import { entryType, sortEntries, type EntryType } from './tools/list-directory.ts';
+import { entryType, entryTypeSchema, sortEntries, type EntryType } from './tools/list-directory.ts';
 
 /** What a walk needs of a directory entry. */
 export type DirectoryEntry = Pick<Dirent, 'name' | 'isDirectory' | 'isFile' | 'isSymbolicLink'>;
@@ -23,6 +24,12 @@ export interface Unreadable {
   paths: string[];
   count: number;
 }
+
+/** How a result names the unreadable directories it skipped, when there are any. */
+export const unreadableOutputFields = {
+  unreadableDirectories: z.array(z.string()).optional(),
+  unreadableCount: z.number().int().optional(),
+};
 
 /**
  * Lists `directory` for a walk from `top`: the top must be readable (its
@@ -136,6 +143,18 @@ export async function searchEntries(options: SearchOptions): Promise<SearchOutco
   });
   return { matches: matches.sort(byComponents), examined, unreadable, ...(stoppedBy && { stoppedBy }) };
 }
+
+/** A `TreeNode` as a result shows it. */
+export const treeNodeSchema = z.object({
+  name: z.string(),
+  type: entryTypeSchema,
+  get children() {
+    return z.array(treeNodeSchema).optional();
+  },
+  maxDepthReached: z.literal(true).optional(),
+  entryLimitReached: z.literal(true).optional(),
+  unreadable: z.literal(true).optional(),
+});
 
 export interface TreeNode {
   name: string;

@@ -4,10 +4,13 @@ import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import { missingEntriesBytes, underQuota } from '../area-quota.ts';
 import { withFsErrors, type FilesystemContext } from '../file-io.ts';
+import { textOutputSchema } from '../output.ts';
 
 const inputSchema = z.object({
   path: z.string().describe('Directory to create: absolute, or relative to the first allowed directory.'),
 });
+
+const outputSchema = textOutputSchema.extend({ path: z.string(), created: z.boolean() });
 
 /** `create_directory`: `mkdir -p` inside the sandbox. */
 export function registerCreateDirectoryTool(registry: ToolRegistry, ctx: FilesystemContext): void {
@@ -19,6 +22,7 @@ export function registerCreateDirectoryTool(registry: ToolRegistry, ctx: Filesys
         'Create a directory, including any missing parent directories. Succeeds without change if the ' +
         'directory already exists; fails if a file is in the way.',
       inputSchema,
+      outputSchema,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {

@@ -3,7 +3,8 @@ import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { FilesystemContext } from '../file-io.ts';
 import { createExcluder } from '../glob.ts';
-import { buildTree, unreadableNote, type TreeOutcome } from '../walk.ts';
+import { textOutputSchema } from '../output.ts';
+import { buildTree, treeNodeSchema, unreadableNote, unreadableOutputFields, type TreeOutcome } from '../walk.ts';
 
 /** Entries in one tree, all levels together, taken level by level. */
 const MAX_ENTRIES = 1000;
@@ -24,6 +25,13 @@ const inputSchema = z.object({
     .describe(
       'Glob patterns to leave out, e.g. "node_modules" or "*.log" (a pattern without "/" also matches names at any depth).',
     ),
+});
+
+const outputSchema = textOutputSchema.extend({
+  path: z.string(),
+  tree: z.array(treeNodeSchema),
+  truncated: z.boolean(),
+  ...unreadableOutputFields,
 });
 
 /** What a tree result says after the tree: what was left out, and where to look for it. */
@@ -65,6 +73,7 @@ export function registerDirectoryTreeTool(registry: ToolRegistry, ctx: Filesyste
         'one depth before any deeper one); when some are left out, "truncated" is true and directories not listed ' +
         'in full are marked "entryLimitReached": true.',
       inputSchema,
+      outputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args, { signal }) => {

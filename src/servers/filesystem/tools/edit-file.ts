@@ -5,6 +5,7 @@ import { createUnifiedDiff } from '../diff.ts';
 import { fileGrowth, underQuota } from '../area-quota.ts';
 import { formatSize, withFsErrors, writeFileAtomic, type FilesystemContext } from '../file-io.ts';
 import { matchLinesIgnoringWhitespace } from '../line-match.ts';
+import { textOutputSchema } from '../output.ts';
 import { inspectFile, readText } from '../read-content.ts';
 
 /**
@@ -32,6 +33,13 @@ const inputSchema = z.object({
     .min(1)
     .describe('Replacements, applied in order; each one sees the result of the previous ones.'),
   dryRun: z.boolean().default(false).describe('Only show the diff; leave the file unchanged.'),
+});
+
+const outputSchema = textOutputSchema.extend({
+  path: z.string(),
+  diff: z.string().optional().describe('Unified diff of the change; absent when it is over the read limit (then diffOmitted is true).'),
+  diffOmitted: z.literal(true).optional(),
+  dryRun: z.boolean(),
 });
 
 function preview(text: string): string {
@@ -162,6 +170,7 @@ export function registerEditFileTool(registry: ToolRegistry, ctx: FilesystemCont
         `the file left untouched. Files up to ${formatSize(MAX_EDIT_BYTES)} can be edited. Use write_file to ` +
         'replace a whole file.',
       inputSchema,
+      outputSchema,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
     async (args, { signal }) => {

@@ -3,9 +3,22 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import { withFsErrors, type FilesystemContext } from '../file-io.ts';
+import { textOutputSchema } from '../output.ts';
 
 const inputSchema = z.object({
   path: z.string().describe('File or directory: absolute, or relative to the first allowed directory.'),
+});
+
+const outputSchema = textOutputSchema.extend({
+  path: z.string(),
+  size: z.number().int(),
+  created: z.string(),
+  modified: z.string(),
+  accessed: z.string(),
+  type: z.enum(['file', 'directory', 'other']),
+  isDirectory: z.boolean(),
+  isFile: z.boolean(),
+  permissions: z.string(),
 });
 
 /** `get_file_info`: size, times, type and permission bits of one entry, without reading it. */
@@ -19,6 +32,7 @@ export function registerGetFileInfoTool(registry: ToolRegistry, ctx: FilesystemC
         'and access times (ISO 8601), type ("file", "directory" or "other"; also as the booleans isFile and ' +
         'isDirectory) and permissions (octal, e.g. "644").',
       inputSchema,
+      outputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args) => {

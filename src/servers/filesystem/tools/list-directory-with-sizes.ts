@@ -5,7 +5,9 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { ToolError, textResult } from '../../tool-source.ts';
 import { formatSize, withFsErrors, type FilesystemContext } from '../file-io.ts';
-import { directoryPath, entryType, listingNotes, MARKERS, MAX_ENTRIES, sortEntries, type EntryType } from './list-directory.ts';
+import { textOutputSchema } from '../output.ts';
+import { directoryPath, entryType, entryTypeSchema, listingNotes, MARKERS, MAX_ENTRIES, sortEntries, type EntryType } from './list-directory.ts';
+
 /** Entries measured at most: a larger directory is refused rather than measured at length. */
 const MAX_MEASURED = 5000;
 /** Entries measured at once. */
@@ -14,6 +16,14 @@ const BATCH = 64;
 const inputSchema = z.object({
   path: directoryPath,
   sortBy: z.enum(['name', 'size']).default('name').describe('"name" (default), or "size": largest files first.'),
+});
+
+const outputSchema = textOutputSchema.extend({
+  path: z.string(),
+  entries: z.array(z.object({ name: z.string(), type: entryTypeSchema, size: z.number().int().optional() })),
+  totalEntries: z.number().int(),
+  totals: z.object({ files: z.number().int(), directories: z.number().int(), bytes: z.number().int() }),
+  truncated: z.boolean(),
 });
 
 interface SizedEntry {
@@ -51,6 +61,7 @@ export function registerListDirectoryWithSizesTool(registry: ToolRegistry, ctx: 
         `are not measured recursively. At most ${MAX_ENTRIES} entries are shown; a directory of more than ` +
         `${MAX_MEASURED} entries is refused: use list_directory or search_files there.`,
       inputSchema,
+      outputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args) => {

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import { withFsErrors, type FilesystemContext } from '../file-io.ts';
+import { textOutputSchema } from '../output.ts';
 
 /** Entries shown by one listing; the rest are counted, not listed. */
 export const MAX_ENTRIES = 1000;
@@ -21,7 +22,9 @@ export function listingNotes(total: number, shown: number): string[] {
   return total > shown ? [`… and ${total - shown} more entries not shown`] : [];
 }
 
-export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
+/** The kind of a directory entry, as listings name it. */
+export const entryTypeSchema = z.enum(['file', 'directory', 'symlink', 'other']);
+export type EntryType = z.output<typeof entryTypeSchema>;
 
 /** The kind of a directory entry, without following symbolic links. */
 export function entryType(entry: Pick<Dirent, 'isDirectory' | 'isFile' | 'isSymbolicLink'>): EntryType {
@@ -39,6 +42,13 @@ export function sortEntries<T extends { name: string }>(entries: T[]): T[] {
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+const outputSchema = textOutputSchema.extend({
+  path: z.string(),
+  entries: z.array(z.object({ name: z.string(), type: entryTypeSchema })),
+  totalEntries: z.number().int(),
+  truncated: z.boolean(),
+});
+
 /** `list_directory`: the names in one directory, marked [FILE], [DIR] or [LINK]. */
 export function registerListDirectoryTool(registry: ToolRegistry, ctx: FilesystemContext): void {
   registry.registerTool(
@@ -50,6 +60,7 @@ export function registerListDirectoryTool(registry: ToolRegistry, ctx: Filesyste
         `or [LINK] (a symbolic link). At most ${MAX_ENTRIES} entries are shown. Use directory_tree for a ` +
         'recursive view and search_files to find files by name.',
       inputSchema,
+      outputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args) => {

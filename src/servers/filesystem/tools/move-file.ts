@@ -6,11 +6,14 @@ import { textResult, ToolError } from '../../tool-source.ts';
 import { measureEntry } from '../area-quota.ts';
 import { withFsErrors, type FilesystemContext } from '../file-io.ts';
 import { guardMovedLinks } from '../moved-links.ts';
+import { textOutputSchema } from '../output.ts';
 
 const inputSchema = z.object({
   source: z.string().describe('File or directory to move: absolute, or relative to the first allowed directory.'),
   destination: z.string().describe('New path; must not exist yet. Its parent directory must exist.'),
 });
+
+const outputSchema = textOutputSchema.extend({ source: z.string(), destination: z.string() });
 
 /** `move_file`: rename or move an entry within the sandbox, never over an existing one. */
 export function registerMoveFileTool(registry: ToolRegistry, ctx: FilesystemContext): void {
@@ -24,6 +27,7 @@ export function registerMoveFileTool(registry: ToolRegistry, ctx: FilesystemCont
         'with create_directory first). A symbolic link is moved itself, not the file it points to; a move that ' +
         'would leave a link pointing outside the allowed directories is refused.',
       inputSchema,
+      outputSchema,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
     async (args) => {

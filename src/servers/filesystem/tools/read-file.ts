@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import { formatSize, withFsErrors, type FilesystemContext } from '../file-io.ts';
+import { fileOutputSchema } from '../output.ts';
 import { checkWholeReadSize, inspectFile, readLines, readMedia, readTail, readText, type FileFacts } from '../read-content.ts';
 
 const lineCount = z.number().int().positive();
@@ -65,6 +66,7 @@ export function registerReadFileTool(registry: ToolRegistry, ctx: FilesystemCont
         `${formatSize(ctx.maxReadBytes)} can only be read in parts. Images and audio come back as image/audio ` +
         'content, other binary files as an embedded resource (base64).',
       inputSchema: readTextInputSchema,
+      outputSchema: fileOutputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args, { signal }) => {

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { formatSize, withFsErrors, type FilesystemContext } from '../file-io.ts';
+import { mediaOutputSchema } from '../output.ts';
 import { checkWholeReadSize, inspectFile, readMedia } from '../read-content.ts';
 
 const inputSchema = z.object({
@@ -18,6 +19,7 @@ export function registerReadMediaFileTool(registry: ToolRegistry, ctx: Filesyste
         'image/audio content, any other file as an embedded resource. Files over ' +
         `${formatSize(ctx.maxReadBytes)} are refused. Use read_text_file for text.`,
       inputSchema,
+      outputSchema: mediaOutputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args, { signal }) => {

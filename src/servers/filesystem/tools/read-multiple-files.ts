@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import { describeReadFailure, formatSize, type FilesystemContext } from '../file-io.ts';
+import { textOutputSchema } from '../output.ts';
 import { inspectFile, readText } from '../read-content.ts';
 
 const MAX_PATHS = 50;
@@ -14,7 +15,10 @@ const inputSchema = z.object({
     .describe('Files to read: absolute, or relative to the first allowed directory.'),
 });
 
-type FileOutcome = { path: string; content: string } | { path: string; error: string };
+const fileOutcome = z.union([z.object({ path: z.string(), content: z.string() }), z.object({ path: z.string(), error: z.string() })]);
+type FileOutcome = z.output<typeof fileOutcome>;
+
+const outputSchema = textOutputSchema.extend({ files: z.array(fileOutcome).describe('Each file as asked for: its text, or why it could not be read.') });
 
 /** `read_multiple_files`: several text files in one call; a file that fails is reported inline. */
 export function registerReadMultipleFilesTool(registry: ToolRegistry, ctx: FilesystemContext): void {
@@ -28,6 +32,7 @@ export function registerReadMultipleFilesTool(registry: ToolRegistry, ctx: Files
         `All files together are limited to ${formatSize(ctx.maxReadBytes)}; binary files are not included ` +
         '(use read_file for those).',
       inputSchema,
+      outputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async ({ paths }, { signal }) => {

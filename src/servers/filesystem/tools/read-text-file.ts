@@ -1,6 +1,7 @@
 import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult, ToolError } from '../../tool-source.ts';
 import { formatSize, withFsErrors, type FilesystemContext } from '../file-io.ts';
+import { textOutputSchema } from '../output.ts';
 import { inspectFile } from '../read-content.ts';
 import { chooseRange, readTextInputSchema, readTextPart } from './read-file.ts';
 
@@ -18,6 +19,7 @@ export function registerReadTextFileTool(registry: ToolRegistry, ctx: Filesystem
         `part of a long file. Files over ${formatSize(ctx.maxReadBytes)} can only be read in parts. Binary files ` +
         'are refused: read them with read_media_file.',
       inputSchema: readTextInputSchema,
+      outputSchema: textOutputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args, { signal }) => {

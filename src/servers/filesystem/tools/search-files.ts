@@ -3,7 +3,8 @@ import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import type { FilesystemContext } from '../file-io.ts';
 import { createExcluder, createGlobMatcher } from '../glob.ts';
-import { searchEntries, unreadableNote, type SearchOutcome } from '../walk.ts';
+import { textOutputSchema } from '../output.ts';
+import { searchEntries, unreadableNote, unreadableOutputFields, type SearchOutcome } from '../walk.ts';
 
 const MAX_RESULTS = 1000;
 /** Entries examined in one search, so a huge tree cannot keep a call busy indefinitely. */
@@ -23,6 +24,13 @@ const inputSchema = z.object({
     .default([])
     .describe('Glob patterns to skip; a pattern without "/" also matches names at any depth, e.g. "node_modules".'),
   maxResults: z.number().int().min(1).max(MAX_RESULTS).default(200).describe('Stop after this many matches.'),
+});
+
+const outputSchema = textOutputSchema.extend({
+  matches: z.array(z.string()),
+  truncated: z.boolean(),
+  examined: z.number().int().optional().describe('Entries examined, when the search stopped early.'),
+  ...unreadableOutputFields,
 });
 
 /** What a search result says after the matches: why it stopped early, and which directories it skipped. */
@@ -55,6 +63,7 @@ export function registerSearchFilesTool(registry: ToolRegistry, ctx: FilesystemC
         '"**/*.ext" to search all subdirectories. Returns absolute paths, one per line. Symbolic links to ' +
         'directories are not followed; directories that cannot be read are skipped and named.',
       inputSchema,
+      outputSchema,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (args, { signal }) => {

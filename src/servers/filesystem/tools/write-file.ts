@@ -5,11 +5,14 @@ import type { ToolRegistry } from '../../tool-registry.ts';
 import { textResult } from '../../tool-source.ts';
 import { fileGrowth, underQuota } from '../area-quota.ts';
 import { formatSize, withFsErrors, writeFileAtomic, type FilesystemContext } from '../file-io.ts';
+import { textOutputSchema } from '../output.ts';
 
 const inputSchema = z.object({
   path: z.string().describe('File to write: absolute, or relative to the first allowed directory.'),
   content: z.string().describe('The complete new content of the file (UTF-8 text).'),
 });
+
+const outputSchema = textOutputSchema.extend({ path: z.string(), created: z.boolean(), bytes: z.number().int() });
 
 /** `write_file`: creates or replaces a whole text file, atomically. */
 export function registerWriteFileTool(registry: ToolRegistry, ctx: FilesystemContext): void {
@@ -22,6 +25,7 @@ export function registerWriteFileTool(registry: ToolRegistry, ctx: FilesystemCon
         'overwritten without warning, so read it first or use edit_file for targeted changes. Missing parent ' +
         'directories are created. The write is atomic: the file never appears half-written.',
       inputSchema,
+      outputSchema,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args, { signal }) => {
