@@ -105,35 +105,52 @@ export async function listBotRecords(trx: Tx | Db, tenantId: string): Promise<Bo
   return rows.map(toRecord);
 }
 
-export async function findBotRecord(trx: Tx, tenantId: string, slug: string, forUpdate = false): Promise<BotRecord | undefined> {
+/**
+ * How a read bot row is locked until the transaction ends: `delete` (FOR UPDATE) waits for, and
+ * holds off, whoever attaches the bot (see `existingBotSlugs`); `change` (FOR NO KEY UPDATE), for
+ * changes keeping its slug, does not.
+ */
+export type BotRowLock = 'delete' | 'change';
+
+export async function findBotRecord(trx: Tx, tenantId: string, slug: string, lock?: BotRowLock): Promise<BotRecord | undefined> {
   let query = trx.selectFrom('bots').select(COLUMNS).where('tenant_id', '=', tenantId).where('slug', '=', slug);
-  if (forUpdate) query = query.forUpdate();
+  if (lock === 'delete') query = query.forUpdate();
+  else if (lock === 'change') query = query.forNoKeyUpdate();
   const row = await query.executeTakeFirst();
   return row ? toRecord(row) : undefined;
 }
 
-/** The tenant's bots attaching the server `server`, or the bot `bot`, locked for a change. */
+/**
+ * The tenant's bots attaching the server `server`, or the bot `bot`, locked for a change (FOR NO KEY
+ * UPDATE: one attaching these bots meanwhile, holding them FOR KEY SHARE, is not waited for).
+ */
 export async function listBotsAttaching(trx: Tx, tenantId: string, attached: { server: string } | { bot: string }): Promise<BotRecord[]> {
   const attaches =
     'server' in attached
       ? sql<boolean>`servers @> ${JSON.stringify([{ slug: attached.server }])}::jsonb`
       : sql<boolean>`bots @> ${JSON.stringify([attached.bot])}::jsonb`;
-  const rows = await trx.selectFrom('bots').select(COLUMNS).where('tenant_id', '=', tenantId).where(attaches).orderBy('slug').forUpdate().execute();
+  const rows = await trx.selectFrom('bots').select(COLUMNS).where('tenant_id', '=', tenantId).where(attaches).orderBy('slug').forNoKeyUpdate().execute();
   return rows.map(toRecord);
 }
 
-/** Which of `slugs` name a bot of the tenant. */
-export async function existingBotSlugs(trx: Tx, tenantId: string, slugs: readonly string[]): Promise<Set<string>> {
+/**
+ * Which of `slugs` name a bot of the tenant. With `hold`, each found is locked FOR KEY SHARE until
+ * the transaction ends, so that it is not deleted before what comes to name it is committed (a
+ * deletion locks the row FOR UPDATE: it waits, or is waited for and then the bot is not found).
+ */
+export async function existingBotSlugs(trx: Tx, tenantId: string, slugs: readonly string[], hold = false): Promise<Set<string>> {
   if (slugs.length === 0) return new Set();
-  const rows = await trx.selectFrom('bots').select('slug').where('tenant_id', '=', tenantId).where('slug', 'in', slugs).execute();
-  return new Set(rows.map((r) => r.slug));
+  let query = trx.selectFrom('bots').select('slug').where('tenant_id', '=', tenantId).where('slug', 'in', slugs);
+  if (hold) query = query.forKeyShare();
+  return new Set((await query.execute()).map((r) => r.slug));
 }
 
-/** Which of `slugs` name a server of the tenant. */
-export async function existingServerSlugs(trx: Tx, tenantId: string, slugs: readonly string[]): Promise<Set<string>> {
+/** Which of `slugs` name a server of the tenant; with `hold`, each found is locked as `existingBotSlugs` does. */
+export async function existingServerSlugs(trx: Tx, tenantId: string, slugs: readonly string[], hold = false): Promise<Set<string>> {
   if (slugs.length === 0) return new Set();
-  const rows = await trx.selectFrom('servers').select('slug').where('tenant_id', '=', tenantId).where('slug', 'in', slugs).execute();
-  return new Set(rows.map((r) => r.slug));
+  let query = trx.selectFrom('servers').select('slug').where('tenant_id', '=', tenantId).where('slug', 'in', slugs);
+  if (hold) query = query.forKeyShare();
+  return new Set((await query.execute()).map((r) => r.slug));
 }
 
 export async function insertBotRecord(trx: Tx, record: { id: string; tenantId: string; slug: string } & BotFields): Promise<BotRecord> {

@@ -4,7 +4,7 @@ import { openSecret, sealSecret } from '../shared/crypto.ts';
 import { isUniqueViolation, withTenant, type Db, type Tx } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
 import { MODEL_ID_PATTERN } from '../shared/model-id.ts';
-import { parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
+import { lockTenantRemovals, parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
 import type { PriceTable } from './pricing/index.ts';
 import {
   deleteBotRecord,
@@ -17,6 +17,7 @@ import {
   updateBotRecord,
   type BotFields,
   type BotRecord,
+  type BotRowLock,
   type BotServerAttachment,
 } from './bot.repository.ts';
 
@@ -74,8 +75,14 @@ export interface BotService {
   /**
    * Deletes a bot and takes it out of the bots attaching it (each audited as `bot.update`), in one
    * transaction; `detach` runs in it too, to take out what other modules keep naming the bot.
+   * Returns the bots it was taken out of. The tenant's deletions of servers and bots run one at a time.
    */
-  remove(tenant: Tenant, context: RequestContext, slug: string, detach?: (trx: Tx, removed: BotInfo) => Promise<void>): Promise<void>;
+  remove(tenant: Tenant, context: RequestContext, slug: string, detach?: (trx: Tx, removed: BotInfo) => Promise<void>): Promise<BotInfo[]>;
+  /**
+   * Which of `slugs` name a bot of the tenant, each kept from being deleted until `trx` ends: for
+   * another module to check, in the transaction writing it, what comes to name bots.
+   */
+  holdExisting(trx: Tx, tenant: Tenant, slugs: readonly string[]): Promise<Set<string>>;
   /**
    * In the transaction deleting the server `server`, takes it out of every bot attaching it, each
    * audited as `bot.update`; returns the bots changed. Once that transaction commits, call `attachmentsChanged`.
@@ -201,18 +208,50 @@ export function createBotService({
     if (fields.temperature !== null) throw refuse('temperature', 'must be null while thinking_budget is set: the model thinks at its own temperature');
   }
 
-  /** Checks attachments against the tenant's servers and bots, in the transaction that writes them. */
-  async function checkAttachments(trx: Tx, tenantId: string, slug: string, fields: Pick<BotFields, 'servers' | 'bots'>) {
+  /**
+   * Checks attachments against the tenant's servers and bots, in the transaction that writes them;
+   * `stored` is what the bot, locked, attaches now (none for a new bot).
+   *
+   * What is newly attached is held (FOR KEY SHARE) until the transaction ends. Without that, a
+   * deletion running meanwhile lists the bots attaching what it deletes in a snapshot without this
+   * uncommitted write, and the bot would go on naming a deleted server or bot, which one created
+   * later under that slug would inherit. With it, whichever comes second waits for the other:
+   * - attach first: the deletion's FOR UPDATE of that row waits until this commits; its list of the
+   *   bots attaching, a later statement, then sees this bot and detaches it;
+   * - delete first: the hold waits until the deletion commits, finds no row, and the attachment is
+   *   refused as naming no such server or bot.
+   * What the bot already attached is not held: the deletion finds this bot in its list anyway,
+   * waits for the lock on it, and detaches from what this commits. Holding it too would deadlock:
+   * this holding the bot and waiting for the deleted row, the deletion the other way round.
+   */
+  async function checkAttachments(
+    trx: Tx,
+    tenantId: string,
+    slug: string,
+    fields: Pick<BotFields, 'servers' | 'bots'>,
+    stored?: Pick<BotFields, 'servers' | 'bots'>,
+  ) {
     const selfAt = fields.bots.indexOf(slug);
     if (selfAt >= 0) throw refuse(`bots.${selfAt}`, 'a bot cannot attach itself');
-    const servers = await existingServerSlugs(trx, tenantId, fields.servers.map((s) => s.slug));
+    const servers = await existing(
+      fields.servers.map((s) => s.slug),
+      stored?.servers.map((s) => s.slug),
+      (slugs, hold) => existingServerSlugs(trx, tenantId, slugs, hold),
+    );
     fields.servers.forEach((server, i) => {
       if (!servers.has(server.slug)) throw refuse(`servers.${i}.slug`, `no server "${server.slug}" in this tenant`);
     });
-    const bots = await existingBotSlugs(trx, tenantId, fields.bots);
+    const bots = await existing(fields.bots, stored?.bots, (slugs, hold) => existingBotSlugs(trx, tenantId, slugs, hold));
     fields.bots.forEach((bot, i) => {
       if (!bots.has(bot)) throw refuse(`bots.${i}`, `no bot "${bot}" in this tenant`);
     });
+  }
+
+  /** Which of `wanted` exist: those not in `kept` found and held, those in it only found. */
+  async function existing(wanted: string[], kept: string[] | undefined, find: (slugs: string[], hold: boolean) => Promise<Set<string>>) {
+    const added = wanted.filter((slug) => !kept?.includes(slug));
+    const stillThere = wanted.filter((slug) => kept?.includes(slug));
+    return new Set([...(await find(added, true)), ...(await find(stillThere, false))]);
   }
 
   /** Rewrites the attachments of bots that named something deleted, auditing each as `bot.update`. */
@@ -233,8 +272,8 @@ export function createBotService({
     return changed;
   }
 
-  async function findOr404(trx: Tx, tenantId: string, slug: string, forUpdate: boolean) {
-    const record = slugSchema.safeParse(slug).success ? await findBotRecord(trx, tenantId, slug, forUpdate) : undefined;
+  async function findOr404(trx: Tx, tenantId: string, slug: string, lock?: BotRowLock) {
+    const record = slugSchema.safeParse(slug).success ? await findBotRecord(trx, tenantId, slug, lock) : undefined;
     if (!record) throw notFound('bot');
     return record;
   }
@@ -247,7 +286,7 @@ export function createBotService({
 
     async get(tenant, slug) {
       const known = await priceTable();
-      return toInfo(await withTenant(db, tenant.id, (trx) => findOr404(trx, tenant.id, slug, false)), known);
+      return toInfo(await withTenant(db, tenant.id, (trx) => findOr404(trx, tenant.id, slug)), known);
     },
 
     async create(tenant, context, input) {
@@ -288,10 +327,11 @@ export function createBotService({
     async update(tenant, context, slug, input) {
       const known = await priceTable();
       const updated = await withTenant(db, tenant.id, async (trx) => {
-        const current = await findOr404(trx, tenant.id, slug, true);
+        // FOR NO KEY UPDATE: two bots coming to attach each other at once hold each other FOR KEY SHARE, which it lets be.
+        const current = await findOr404(trx, tenant.id, slug, 'change');
         const { fields, apiKey } = parseFields(input, current);
         checkThinking(fields);
-        await checkAttachments(trx, tenant.id, current.slug, fields);
+        await checkAttachments(trx, tenant.id, current.slug, fields, current);
         let sealedApiKey = current.sealedApiKey;
         if (apiKey !== undefined) sealedApiKey = apiKey === null ? null : sealSecret(key(), apiKey, sealContext(tenant.id, current.id));
         const info = toInfo(await updateBotRecord(trx, tenant.id, current.id, { ...fields, sealedApiKey }), known);
@@ -310,25 +350,34 @@ export function createBotService({
 
     async forRun(tenant, slug) {
       const known = await priceTable();
-      const record = await withTenant(db, tenant.id, (trx) => findOr404(trx, tenant.id, slug, false));
+      const record = await withTenant(db, tenant.id, (trx) => findOr404(trx, tenant.id, slug));
       const apiKey = record.sealedApiKey === null ? null : openSecret(key(), record.sealedApiKey, sealContext(tenant.id, record.id));
       return { info: toInfo(record, known), apiKey };
     },
 
     async remove(tenant, context, slug, detach) {
       const known = await priceTable();
-      await withTenant(db, tenant.id, async (trx) => {
-        const record = await findOr404(trx, tenant.id, slug, true);
+      const detachedFrom = await withTenant(db, tenant.id, async (trx) => {
+        // First, so that two deletions of bots attaching each other do not each hold one the other waits for.
+        await lockTenantRemovals(trx, tenant.id);
+        const record = await findOr404(trx, tenant.id, slug, 'delete');
         const removed = toInfo(record, known);
         await deleteBotRecord(trx, tenant.id, record.id);
         await recordAudit(trx, tenant.id, context, { action: 'bot.delete', resourceType: 'bot', resourceId: record.id, before: removed });
         // A bot created later with this slug must not be reached through attachments made for this one.
         const attaching = await listBotsAttaching(trx, tenant.id, { bot: record.slug });
-        await detachFrom(trx, tenant.id, context, attaching, (bot) => ({ servers: bot.servers, bots: bot.bots.filter((other) => other !== record.slug) }));
+        const changed = await detachFrom(trx, tenant.id, context, attaching, (bot) => ({
+          servers: bot.servers,
+          bots: bot.bots.filter((other) => other !== record.slug),
+        }));
         await detach?.(trx, removed);
+        return changed;
       });
       onBotsChanged?.(tenant.id);
+      return detachedFrom;
     },
+
+    holdExisting: (trx, tenant, slugs) => existingBotSlugs(trx, tenant.id, slugs, true),
 
     async detachServer(trx, tenant, context, server) {
       const attaching = await listBotsAttaching(trx, tenant.id, { server });

@@ -79,6 +79,20 @@ function keyStatus(key: KeyView): string {
   return key.expires_at ? `expires ${key.expires_at}` : 'active';
 }
 
+/**
+ * What a deletion took its server or bot out of, as the end of its line:
+ * `; taken out of bots notes, helper and keys laptop (id), ci (id)`; nothing when
+ * nothing named it (or a gateway too old to say).
+ */
+function detachedFrom(detached: unknown): string {
+  const { bots = [], keys = [] } = (detached ?? {}) as { bots?: string[]; keys?: Array<{ id: string; name: string }> };
+  const parts = [
+    ...(bots.length > 0 ? [`${bots.length === 1 ? 'bot' : 'bots'} ${bots.join(', ')}`] : []),
+    ...(keys.length > 0 ? [`${keys.length === 1 ? 'key' : 'keys'} ${keys.map((key) => `${key.name} (${key.id})`).join(', ')}`] : []),
+  ];
+  return parts.length === 0 ? '' : `; taken out of ${parts.join(' and ')}`;
+}
+
 /** Human-readable output of an operator command; `--json` prints the raw result instead. */
 export function formatResult(name: OperatorCommandName, result: unknown): string {
   const r = result as Record<string, unknown>;
@@ -150,7 +164,7 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
     }
     case 'server.delete': {
       const server = r['server'] as ServerView;
-      return `deleted ${server.kind} server ${server.slug} (${server.id}) from ${String(r['tenant'])}`;
+      return `deleted ${server.kind} server ${server.slug} (${server.id}) from ${String(r['tenant'])}${detachedFrom(r['detached'])}`;
     }
     case 'server.status': {
       const status = r['status'] as {
@@ -193,7 +207,7 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
     }
     case 'bot.delete': {
       const bot = r['bot'] as BotView;
-      return `deleted bot ${bot.slug} (${bot.id}) from ${String(r['tenant'])}`;
+      return `deleted bot ${bot.slug} (${bot.id}) from ${String(r['tenant'])}${detachedFrom(r['detached'])}`;
     }
     default:
       return JSON.stringify(result);

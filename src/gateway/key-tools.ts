@@ -1,29 +1,25 @@
 import { AppError } from '../shared/errors.ts';
 import type { BotsModule } from '../bots/index.ts';
 import { RESERVED_SERVER_SLUG, type ServersModule } from '../servers/index.ts';
-import { unknownToolSources, type Tenant } from '../tenancy/index.ts';
+import { namedToolSources, unknownToolSources, type KeyToolsCheck, type Tenant } from '../tenancy/index.ts';
 
 /**
- * Refuses a key's tool restriction (null: none) that names a server or bot the
- * tenant does not have, naming each entry: a typo would otherwise make a key
- * that quietly reaches nothing. The REST API and the operator's `key create`
- * both check with this, before the key is made.
+ * The check of a new key's tool restriction, for `apiKeys.create` to run in the transaction
+ * inserting the key: it refuses entries naming a server or bot the tenant does not have, naming
+ * each (a typo would otherwise make a key that quietly reaches nothing), and holds those named
+ * until the key is committed, so that a deletion under way is waited for (and the entry refused)
+ * or waits (and takes the entry out of the new key). The REST API and the operator's `key create`
+ * both use it.
  */
-export async function assertToolSourcesExist(
-  tenant: Tenant,
-  tools: readonly string[] | null,
-  { servers, bots }: { servers: ServersModule; bots: BotsModule },
-): Promise<void> {
-  if (tools === null) return;
-  // Bots are the tools of the aggregate endpoint's reserved `bot` namespace.
-  const namesBots = tools.some((entry) => entry.startsWith(`${RESERVED_SERVER_SLUG}__`));
-  const [serverList, botList] = await Promise.all([servers.servers.list(tenant), namesBots ? bots.bots.list(tenant) : []]);
-  const unknown = unknownToolSources(tools, {
-    servers: serverList.map((server) => server.slug),
-    bots: botList.map((bot) => bot.slug),
-    botsNamespace: RESERVED_SERVER_SLUG,
-  });
-  if (unknown.length > 0) {
-    throw new AppError('validation_failed', `tools: no such server or bot in this tenant: ${unknown.join(', ')}`, { details: { field: 'tools' } });
-  }
+export function toolSourcesCheck(tenant: Tenant, { servers, bots }: { servers: ServersModule; bots: BotsModule }): KeyToolsCheck {
+  return async (trx, tools) => {
+    // Bots are the tools of the aggregate endpoint's reserved `bot` namespace.
+    const named = namedToolSources(tools, RESERVED_SERVER_SLUG);
+    const foundServers = await servers.servers.holdExisting(trx, tenant, named.servers);
+    const foundBots = await bots.bots.holdExisting(trx, tenant, named.bots);
+    const unknown = unknownToolSources(tools, { servers: [...foundServers], bots: [...foundBots], botsNamespace: RESERVED_SERVER_SLUG });
+    if (unknown.length > 0) {
+      throw new AppError('validation_failed', `tools: no such server or bot in this tenant: ${unknown.join(', ')}`, { details: { field: 'tools' } });
+    }
+  };
 }

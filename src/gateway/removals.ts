@@ -1,6 +1,6 @@
-import type { BotsModule } from '../bots/index.ts';
+import type { BotInfo, BotsModule } from '../bots/index.ts';
 import { RESERVED_SERVER_SLUG, type ServersModule } from '../servers/index.ts';
-import type { RequestContext, TenancyModule, Tenant } from '../tenancy/index.ts';
+import type { ApiKeyInfo, RequestContext, TenancyModule, Tenant } from '../tenancy/index.ts';
 
 /*
  * Bots attach servers and bots by slug, and keys' tool restrictions name them by slug: a server
@@ -8,37 +8,45 @@ import type { RequestContext, TenancyModule, Tenant } from '../tenancy/index.ts'
  * to the old "files" would reach the new one). So deleting one takes every reference to it out in
  * the same transaction; once that commits, what this process keeps of those keys, and what every
  * node keeps of those bots, is dropped. The REST API and the operator's commands both delete
- * through these.
+ * through these. What keeps a bot or key naming one from being committed meanwhile is locked where
+ * those are written: bot.service.ts (checkAttachments) and key-tools.ts.
  */
 
 type Modules = { tenancy: TenancyModule; servers: ServersModule; bots: BotsModule };
 
+/** What a deletion took the server or bot out of: the bots that attached it, the keys restricted to it, as changed. */
+export interface Detached {
+  bots: BotInfo[];
+  keys: ApiKeyInfo[];
+}
+
 /** Deletes a server and takes it out of bots' attachments and keys' restrictions. */
-export async function removeServer({ tenancy, servers, bots }: Modules, tenant: Tenant, context: RequestContext, slug: string): Promise<void> {
-  let botsChanged = false;
-  let keysChanged = false;
+export async function removeServer({ tenancy, servers, bots }: Modules, tenant: Tenant, context: RequestContext, slug: string): Promise<Detached> {
+  const detached: Detached = { bots: [], keys: [] };
   try {
     await servers.servers.remove(tenant, context, slug, async (trx, removed) => {
-      botsChanged = (await bots.bots.detachServer(trx, tenant, context, removed.slug)).length > 0;
-      keysChanged = (await tenancy.apiKeys.detachToolSource(trx, tenant.id, context, { server: removed.slug })).length > 0;
+      detached.bots = await bots.bots.detachServer(trx, tenant, context, removed.slug);
+      detached.keys = await tenancy.apiKeys.detachToolSource(trx, tenant.id, context, { server: removed.slug });
     });
   } finally {
     // Also when the transaction failed after detaching: dropping what was cached is then merely early.
-    if (keysChanged) tenancy.apiKeys.credentialsChanged(tenant.id);
-    if (botsChanged) bots.bots.attachmentsChanged(tenant);
+    if (detached.keys.length > 0) tenancy.apiKeys.credentialsChanged(tenant.id);
+    if (detached.bots.length > 0) bots.bots.attachmentsChanged(tenant);
   }
+  return detached;
 }
 
 /** Deletes a bot, which takes it out of other bots' attachments, and takes it out of keys' restrictions. */
-export async function removeBot({ tenancy, bots }: Omit<Modules, 'servers'>, tenant: Tenant, context: RequestContext, slug: string): Promise<void> {
-  let keysChanged = false;
+export async function removeBot({ tenancy, bots }: Omit<Modules, 'servers'>, tenant: Tenant, context: RequestContext, slug: string): Promise<Detached> {
+  let keys: ApiKeyInfo[] = [];
   try {
-    await bots.bots.remove(tenant, context, slug, async (trx, removed) => {
+    const detachedBots = await bots.bots.remove(tenant, context, slug, async (trx, removed) => {
       // A key names a bot as a tool of the aggregate endpoint's `bot` namespace: `bot__{slug}`.
       const source = { server: RESERVED_SERVER_SLUG, tool: removed.slug };
-      keysChanged = (await tenancy.apiKeys.detachToolSource(trx, tenant.id, context, source)).length > 0;
+      keys = await tenancy.apiKeys.detachToolSource(trx, tenant.id, context, source);
     });
+    return { bots: detachedBots, keys };
   } finally {
-    if (keysChanged) tenancy.apiKeys.credentialsChanged(tenant.id);
+    if (keys.length > 0) tenancy.apiKeys.credentialsChanged(tenant.id);
   }
 }

@@ -68,6 +68,17 @@ export async function countServersLocked(trx: Tx, tenantId: string): Promise<num
   return Number(count);
 }
 
+/**
+ * Which of `slugs` name a server of the tenant, each locked FOR KEY SHARE until the transaction
+ * ends: a deletion (FOR UPDATE) of one waits until then, or, when under way, is waited for and the
+ * server is then not found.
+ */
+export async function holdServerSlugs(trx: Tx, tenantId: string, slugs: readonly string[]): Promise<Set<string>> {
+  if (slugs.length === 0) return new Set();
+  const rows = await trx.selectFrom('servers').select('slug').where('tenant_id', '=', tenantId).where('slug', 'in', slugs).forKeyShare().execute();
+  return new Set(rows.map((row) => row.slug));
+}
+
 export async function findServerRecord(trx: Tx, tenantId: string, slug: string, forUpdate = false): Promise<ServerRecord | undefined> {
   let query = trx.selectFrom('servers').select(COLUMNS).where('tenant_id', '=', tenantId).where('slug', '=', slug);
   if (forUpdate) query = query.forUpdate();

@@ -5,7 +5,7 @@ import { openSecret, sealSecret } from '../shared/crypto.ts';
 import { isUniqueViolation, withTenant, type Db, type Tx } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
+import { lockTenantRemovals, parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
 import { KIND_SCHEMAS, SERVER_KINDS, type ServerKind } from './kinds.ts';
 import { ALL_LISTS, type NotifyToolsChanged } from './list-changes.ts';
 import { checkOutboundUrl, DEFAULT_MAX_SERVERS_PER_TENANT, resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
@@ -13,6 +13,7 @@ import {
   countServersLocked,
   deleteServerRecord,
   findServerRecord,
+  holdServerSlugs,
   insertServerRecord,
   listServerRecords,
   updateServerRecord,
@@ -59,8 +60,16 @@ export interface ServerService {
   get(tenant: Tenant, slug: string): Promise<ServerInfo>;
   create(tenant: Tenant, context: RequestContext, input: CreateServerInput): Promise<ServerInfo>;
   update(tenant: Tenant, context: RequestContext, slug: string, input: UpdateServerInput): Promise<ServerInfo>;
-  /** Deletes a server; `detach` runs in the same transaction, to take out what other modules keep naming it. */
+  /**
+   * Deletes a server; `detach` runs in the same transaction, to take out what other modules keep
+   * naming it. The tenant's deletions of servers and bots run one at a time.
+   */
   remove(tenant: Tenant, context: RequestContext, slug: string, detach?: (trx: Tx, removed: ServerInfo) => Promise<void>): Promise<void>;
+  /**
+   * Which of `slugs` name a server of the tenant, each kept from being deleted until `trx` ends: for
+   * another module to check, in the transaction writing it, what comes to name servers.
+   */
+  holdExisting(trx: Tx, tenant: Tenant, slugs: readonly string[]): Promise<Set<string>>;
   /** Every server of the tenant with decrypted secrets. */
   listRuntime(tenant: Tenant): Promise<ServerRuntime[]>;
 }
@@ -263,6 +272,8 @@ export function createServerService({
 
     async remove(tenant, context, slug, detach) {
       const removed = await withTenant(db, tenant.id, async (trx) => {
+        // First: `detach` locks bots in slug order, a bot's deletion its own row first; at once they could deadlock.
+        await lockTenantRemovals(trx, tenant.id);
         const record = await findOr404(tenant.id, slug, true, trx);
         const info = toInfo(record);
         await deleteServerRecord(trx, tenant.id, record.id);
@@ -272,6 +283,8 @@ export function createServerService({
       });
       changed(tenant.id, removed.slug);
     },
+
+    holdExisting: (trx, tenant, slugs) => holdServerSlugs(trx, tenant.id, slugs),
 
     async listRuntime(tenant) {
       const records = await withTenant(db, tenant.id, (trx) => listServerRecords(trx, tenant.id));

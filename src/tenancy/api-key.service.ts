@@ -16,6 +16,7 @@ import { recordAudit } from './audit.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import { findMember } from './membership.repository.ts';
 import { parseOrThrow } from './parse.ts';
+import { holdOffTenantRemovals } from './tenant.repository.ts';
 import { withoutToolSource } from './tool-restrictions.ts';
 import type { ApiKeyInfo, IssuedApiKey, Principal, RequestContext, Scope } from './types.ts';
 import { isUuid, nameSchema, scopesSchema, toolRestrictionsSchema } from './validation.ts';
@@ -31,10 +32,19 @@ export interface CreateKeyInput {
   userId?: string | null | undefined;
 }
 
+/**
+ * Checks a key's restriction against what the tenant has, in the transaction inserting the key and
+ * before the insert: it refuses entries naming no server or bot, and keeps those named from being
+ * deleted until that transaction ends. A deletion takes its entries out of the keys committed by
+ * then; a key inserted meanwhile would keep naming what was deleted.
+ */
+export type KeyToolsCheck = (trx: Tx, tools: readonly string[]) => Promise<void>;
+
 export interface ApiKeyService {
   /** The principal behind a presented key, or undefined for an unknown, revoked or expired key. */
   authenticate(secret: string): Promise<Principal | undefined>;
-  create(tenantId: string, context: RequestContext, input: CreateKeyInput): Promise<IssuedApiKey>;
+  /** `checkTools` runs when the key is restricted to tools (see `KeyToolsCheck`). */
+  create(tenantId: string, context: RequestContext, input: CreateKeyInput, checkTools?: KeyToolsCheck): Promise<IssuedApiKey>;
   list(tenantId: string): Promise<ApiKeyInfo[]>;
   get(tenantId: string, id: string): Promise<ApiKeyInfo>;
   revoke(tenantId: string, context: RequestContext, id: string): Promise<ApiKeyInfo>;
@@ -155,9 +165,12 @@ export function createApiKeyService({
       };
     },
 
-    async create(tenantId, context, input) {
+    async create(tenantId, context, input, checkTools) {
       const tools = input.tools === undefined || input.tools === null ? null : parseOrThrow(toolRestrictionsSchema, input.tools, 'tools');
-      return withTenant(db, tenantId, (trx) => insertIssued(trx, tenantId, context, { ...input, tools }, 'api_key.create'));
+      return withTenant(db, tenantId, async (trx) => {
+        if (tools !== null) await checkTools?.(trx, tools);
+        return insertIssued(trx, tenantId, context, { ...input, tools }, 'api_key.create');
+      });
     },
 
     list: (tenantId) => withTenant(db, tenantId, (trx) => listApiKeys(trx, tenantId)),
@@ -187,6 +200,9 @@ export function createApiKeyService({
 
     rotate(tenantId, context, id, graceMs) {
       return changingCredentials(tenantId, async (trx) => {
+        // The successor copies the restriction: a deletion under way, listing the keys naming what it
+        // deletes in a snapshot without this uncommitted key, would leave it naming what was deleted.
+        await holdOffTenantRemovals(trx, tenantId);
         const old = isUuid(id) ? await findApiKey(trx, tenantId, id, true) : undefined;
         if (!old) throw notFound('API key');
         if (!isActive(old, now())) throw new AppError('conflict', 'a revoked or expired key cannot be rotated');

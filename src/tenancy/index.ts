@@ -90,7 +90,7 @@ export type {
   Tenant,
 } from './types.ts';
 export { DEFAULT_ROTATION_GRACE_MS } from './api-key.service.ts';
-export type { ApiKeyService, CreateKeyInput } from './api-key.service.ts';
+export type { ApiKeyService, CreateKeyInput, KeyToolsCheck } from './api-key.service.ts';
 export type { AuditService, AuditQuery, AuditPage } from './audit.service.ts';
 export type { MemberService, AddMemberInput, AddedMember } from './member.service.ts';
 export { createSessionService, SESSION_LIFETIME_MS, SESSION_RENEW_WITHIN_MS } from './session.service.ts';
@@ -114,5 +114,6 @@ export { recordAudit, type AuditChange } from './audit.ts';
 export { parseOrThrow } from './parse.ts';
 export { isUuid } from './validation.ts';
 export { createAuditWriter, type AuditWriter } from './audit-writer.ts';
-export { intersectTools, mayUseServer, mayUseTool, toolsBeyond, unknownToolSources, withoutToolSource } from './tool-restrictions.ts';
+export { intersectTools, mayUseServer, mayUseTool, namedToolSources, toolsBeyond, unknownToolSources, withoutToolSource } from './tool-restrictions.ts';
+export { lockTenantRemovals } from './tenant.repository.ts';
 export { toolRestrictionsSchema } from './validation.ts';

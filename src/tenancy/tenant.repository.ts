@@ -33,6 +33,25 @@ export async function lockTenant(trx: Tx, id: string): Promise<boolean> {
 }
 
 /**
+ * Takes the tenant's lock for deleting its servers and bots, held until the transaction ends: such
+ * deletions run one at a time per tenant. Each locks the deleted row, then the bots and keys naming
+ * it; two at once could each hold a row the other needs (bots attaching each other), a deadlock.
+ * FOR NO KEY UPDATE: rows referring to the tenant (an audit event, a new bot) are still added meanwhile.
+ */
+export async function lockTenantRemovals(trx: Tx, id: string): Promise<void> {
+  await trx.selectFrom('tenants').select('id').where('id', '=', id).forNoKeyUpdate().execute();
+}
+
+/**
+ * Waits for the tenant's deletion of a server or bot under way, if any, and holds off others until
+ * the transaction ends (FOR SHARE, against `lockTenantRemovals`): for what copies a key's
+ * restriction, naming servers and bots, into a new key.
+ */
+export async function holdOffTenantRemovals(trx: Tx, id: string): Promise<void> {
+  await trx.selectFrom('tenants').select('id').where('id', '=', id).forShare().execute();
+}
+
+/**
  * Deletes a tenant; its rows in every tenant table go with it (ON DELETE CASCADE). Run inside
  * `withTenant(db, id, ...)`: row-level security lets the application role delete that tenant only.
  */

@@ -72,3 +72,19 @@ export function unknownToolSources(
     return !known.servers.includes(source);
   });
 }
+
+/**
+ * The servers and the bots (`{botsNamespace}__{slug}`) a restriction names, each once; the bots
+ * namespace alone names no bot in particular.
+ */
+export function namedToolSources(entries: readonly string[], botsNamespace: string): { servers: string[]; bots: string[] } {
+  const servers = new Set<string>();
+  const bots = new Set<string>();
+  for (const entry of entries) {
+    const at = entry.indexOf(SEPARATOR);
+    const source = at < 0 ? entry : entry.slice(0, at);
+    if (source !== botsNamespace) servers.add(source);
+    else if (at >= 0) bots.add(entry.slice(at + SEPARATOR.length));
+  }
+  return { servers: [...servers], bots: [...bots] };
+}

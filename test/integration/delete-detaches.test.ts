@@ -275,7 +275,9 @@ describeEachDatabase('deleting a server or a bot detaches it from bots and keys'
     const key = await makeKey('shared only', ['shared__read_file']);
     expect(await aggregateTools(key.secret)).toEqual(['shared__read_file']);
 
-    await modules.commands.run('server.delete', { tenant: tenant.slug, slug: 'shared' }, OPERATOR);
+    const result = await modules.commands.run('server.delete', { tenant: tenant.slug, slug: 'shared' }, OPERATOR);
+    // What it was taken out of, for the operator to see: `botgate server delete` prints it (format.ts).
+    expect(result).toMatchObject({ deleted: true, detached: { bots: ['sharer'], keys: [{ id: key.id, name: 'shared only' }] } });
     must(await admin().post('/api/v1/servers', { json: { slug: 'shared', kind: 'filesystem' } }), 201);
 
     expect(await keyTools(key.id)).toEqual([]);
@@ -283,5 +285,13 @@ describeEachDatabase('deleting a server or a bot detaches it from bots and keys'
     expect((await botOf('sharer')).servers).toEqual([]);
     const [event] = await auditOf(`action=api_key.update&resource_id=${key.id}`);
     expect(event).toMatchObject({ actor: { type: 'operator' }, before: { tools: ['shared__read_file'] }, after: { tools: [] } });
+
+    must(await admin().post('/api/v1/bots', { json: { slug: 'shared-bot', model: 'claude-haiku-4-5', description: 'Is shared.' } }), 201);
+    must(await admin().patch('/api/v1/bots/sharer', { json: { bots: ['shared-bot'] } }), 200);
+    const botKey = await makeKey('shared bot only', ['bot__shared-bot']);
+    const deletedBot = await modules.commands.run('bot.delete', { tenant: tenant.slug, slug: 'shared-bot' }, OPERATOR);
+    expect(deletedBot).toMatchObject({ deleted: true, detached: { bots: ['sharer'], keys: [{ id: botKey.id, name: 'shared bot only' }] } });
+    const untouched = await modules.commands.run('bot.delete', { tenant: tenant.slug, slug: 'sharer' }, OPERATOR);
+    expect(untouched).toMatchObject({ deleted: true, detached: { bots: [], keys: [] } });
   });
 });

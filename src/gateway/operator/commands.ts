@@ -4,8 +4,8 @@ import { unstorableAt } from '../../shared/storable-json.ts';
 import { DEFAULT_ROTATION_GRACE_MS, type RequestContext, type TenancyModule, type Tenant } from '../../tenancy/index.ts';
 import type { BotInfo, BotsModule } from '../../bots/index.ts';
 import type { ServersModule } from '../../servers/index.ts';
-import { assertToolSourcesExist } from '../key-tools.ts';
-import { removeBot, removeServer } from '../removals.ts';
+import { toolSourcesCheck } from '../key-tools.ts';
+import { removeBot, removeServer, type Detached } from '../removals.ts';
 import { botJson, issuedKeyJson, keyJson, memberJson, serverCheckJson, serverJson, tenantJson } from '../serialize.ts';
 import { operatorCommandSchemas, type OperatorCommandName } from './command-schemas.ts';
 
@@ -42,6 +42,12 @@ async function naming<T>(action: Promise<T>, what: string, tenant?: Tenant): Pro
     throw new AppError('not_found', `${what} not found${tenant ? ` in tenant ${tenant.slug}` : ''}`, { cause: error });
   }
 }
+
+/** What a deletion took its server or bot out of: bots by slug, keys by id and name. */
+const detachedJson = ({ bots, keys }: Detached) => ({
+  bots: bots.map((bot) => bot.slug),
+  keys: keys.map((key) => ({ id: key.id, name: key.name })),
+});
 
 export function createOperatorCommands({
   tenancy,
@@ -96,14 +102,12 @@ export function createOperatorCommands({
         if (!member) throw new AppError('validation_failed', `user: ${args.user} is not a member of ${target.slug}`);
         userId = member.userId;
       }
-      await assertToolSourcesExist(target, args.tools ?? null, { servers, bots });
-      const key = await tenancy.apiKeys.create(target.id, context, {
-        name: args.name,
-        scopes: args.scopes,
-        tools: args.tools ?? null,
-        expiresInMs: args.expires,
-        userId,
-      });
+      const key = await tenancy.apiKeys.create(
+        target.id,
+        context,
+        { name: args.name, scopes: args.scopes, tools: args.tools ?? null, expiresInMs: args.expires, userId },
+        toolSourcesCheck(target, { servers, bots }),
+      );
       return { key: issuedKeyJson(key), tenant: target.slug };
     },
     async 'key.list'(raw) {
@@ -159,8 +163,8 @@ export function createOperatorCommands({
       const target = await tenantOf(args.tenant);
       const what = `server "${args.slug}"`;
       const server = await naming(servers.servers.get(target, args.slug), what, target);
-      await naming(removeServer({ tenancy, servers, bots }, target, context, args.slug), what, target);
-      return { server: serverJson(server), tenant: target.slug, deleted: true };
+      const detached = await naming(removeServer({ tenancy, servers, bots }, target, context, args.slug), what, target);
+      return { server: serverJson(server), tenant: target.slug, deleted: true, detached: detachedJson(detached) };
     },
     async 'bot.create'(raw, context) {
       const args = parseArgs('bot.create', raw);
@@ -213,8 +217,8 @@ export function createOperatorCommands({
       const target = await tenantOf(args.tenant);
       const what = `bot "${args.slug}"`;
       const bot = await naming(bots.bots.get(target, args.slug), what, target);
-      await naming(removeBot({ tenancy, bots }, target, context, args.slug), what, target);
-      return { bot: botJson(bot), tenant: target.slug, deleted: true };
+      const detached = await naming(removeBot({ tenancy, bots }, target, context, args.slug), what, target);
+      return { bot: botJson(bot), tenant: target.slug, deleted: true, detached: detachedJson(detached) };
     },
   };
   return {

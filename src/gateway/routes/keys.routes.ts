@@ -16,7 +16,7 @@ import {
 } from '../../tenancy/index.ts';
 import { actingKeyExpiry, requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
-import { assertToolSourcesExist } from '../key-tools.ts';
+import { toolSourcesCheck } from '../key-tools.ts';
 import { issuedKeyJson, keyJson } from '../serialize.ts';
 
 const createKeyBody = z.strictObject({
@@ -85,14 +85,18 @@ export function createKeyRoutes({ tenancy, servers, bots }: { tenancy: TenancyMo
     const body = parseInput(createKeyBody, req.body, 'body');
     assertMayIssue(principal, body.scopes, body.tools ?? null, body.user_id);
     assertOutlastsNot(await actingKeyExpiry(tenancy, principal), body.expires_in === undefined ? null : new Date(Date.now() + body.expires_in));
-    await assertToolSourcesExist(principal.tenant, body.tools ?? null, { servers, bots });
-    const key = await tenancy.apiKeys.create(principal.tenant.id, contextOf(req, res), {
-      name: body.name,
-      scopes: body.scopes,
-      tools: body.tools ?? null,
-      expiresInMs: body.expires_in,
-      userId: principal.userId ?? body.user_id ?? null,
-    });
+    const key = await tenancy.apiKeys.create(
+      principal.tenant.id,
+      contextOf(req, res),
+      {
+        name: body.name,
+        scopes: body.scopes,
+        tools: body.tools ?? null,
+        expiresInMs: body.expires_in,
+        userId: principal.userId ?? body.user_id ?? null,
+      },
+      toolSourcesCheck(principal.tenant, { servers, bots }),
+    );
     res.status(201).json({ key: issuedKeyJson(key) });
   });
 
