@@ -77,6 +77,8 @@ describe('MCP endpoints over a remote server (server-everything over Streamable 
     it(`passes everything through unchanged at /t/acme/mcp/servers/everything to the ${name} client`, async () => {
       const client = await connect(`${gateway!.url}/t/acme/mcp/servers/everything`, key);
       try {
+        expect(client.instructions()).toMatch(/^# Everything Server/);
+        expect(client.instructions()).toBe(direct.instructions());
         expect(await client.listTools()).toEqual(await upstreamToolsFor(client, direct));
         expect((await client.callTool('echo', { message: `hi from ${name}` })).content).toEqual([{ type: 'text', text: `Echo: hi from ${name}` }]);
         const image = await client.callTool('get-tiny-image', {});
@@ -137,6 +139,19 @@ describe('MCP endpoints over a remote server (server-everything over Streamable 
         expect(embedded.messages[1]?.content).toMatchObject({ type: 'resource', resource: { uri: `${URI_PREFIX}demo://resource/dynamic/text/2` } });
         const completion = { ref: { type: 'ref/prompt' as const, name: `${PREFIX}completable-prompt` }, argument: { name: 'department', value: 'S' } };
         expect((await client.complete(completion)).completion.values).toEqual(['Sales', 'Support']);
+
+        // Tool results: resource links and embedded resources are namespaced alike, and read back through the aggregate; text is not rewritten.
+        const links = (await client.callTool(`${PREFIX}get-resource-links`, { count: 2 })).content.filter((c) => c.type === 'resource_link');
+        expect(links.map((l) => l.uri)).toEqual([`${URI_PREFIX}demo://resource/dynamic/blob/1`, `${URI_PREFIX}demo://resource/dynamic/text/2`]);
+        for (const link of links) expect((await client.readResource(link.uri)).contents).toMatchObject([{ uri: link.uri }]);
+        const reference = await client.callTool(`${PREFIX}get-resource-reference`, { resourceType: 'Blob', resourceId: 2 });
+        expect(reference.content).toMatchObject([
+          { type: 'text' },
+          { type: 'resource', resource: { uri: `${URI_PREFIX}demo://resource/dynamic/blob/2`, blob: expect.any(String) } },
+          { type: 'text', text: expect.stringContaining(' demo://resource/dynamic/blob/2') },
+        ]);
+        // The upstream's instructions name its own tools, not the aggregate's: they are not passed on here.
+        expect(client.instructions()).toBeUndefined();
 
         // Misses are JSON-RPC Invalid Params errors (-32602 is also the wire code of resource-not-found).
         for (const missing of ['botgate://nope/demo://x', `${URI_PREFIX}demo://resource/static/document/nope.md`]) {

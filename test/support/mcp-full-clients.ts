@@ -30,6 +30,8 @@ export interface McpFullClient {
   readonly name: 'v1' | 'v2';
   /** What the server declared when the client connected. */
   capabilities(): Record<string, unknown> | undefined;
+  /** The instructions the server gave when the client connected. */
+  instructions(): string | undefined;
   listTools(): Promise<Tool[]>;
   /** Asks for progress (sending a progress token) when `onProgress` is given. */
   callTool(name: string, args: Record<string, unknown>, onProgress?: (event: ProgressEvent) => void): Promise<CallToolResult>;
@@ -51,6 +53,7 @@ export async function connectFullV1(url: string, key?: string): Promise<McpFullC
   return {
     name: 'v1',
     capabilities: () => client.getServerCapabilities(),
+    instructions: () => client.getInstructions(),
     listTools: async () => (await client.listTools()).tools as Tool[],
     callTool: async (name, args, onProgress) =>
       (await client.callTool({ name, arguments: args }, undefined, onProgress && { onprogress: onProgress })) as CallToolResult,
@@ -71,6 +74,7 @@ export async function connectFullV2(url: string, key?: string, capabilities?: Cl
   return {
     name: 'v2',
     capabilities: () => client.getServerCapabilities(),
+    instructions: () => client.getInstructions(),
     listTools: async () => (await client.listTools()).tools,
     callTool: (name, args, onProgress) => client.callTool({ name, arguments: args }, onProgress && { onprogress: onProgress }),
     listResources: async () => (await client.listResources()).resources,

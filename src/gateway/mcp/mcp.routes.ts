@@ -25,6 +25,7 @@ import type { LocatedTool, ToolCallRunner } from './tool-call.ts';
 import type { Metrics } from '../metrics.ts';
 import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
+import { handshakeInstructions, isHandshake, mayBeLegacyHandshake } from './handshake.ts';
 import { createToolServer } from './tool-server.ts';
 
 export interface McpRouteDependencies extends BotRuntime {
@@ -56,6 +57,10 @@ interface EndpointState {
   answered?: InputRequiredResult;
   /** Where a tool name the endpoint does not publish points, for the audit trail (`ToolCallRunner.locate`). */
   locate?: (name: string) => LocatedTool | undefined;
+  /** Where a single server's endpoint gets its upstream's instructions, for handshakes. */
+  instructionsOf?: ((signal: AbortSignal) => Promise<string | undefined>) | undefined;
+  /** The upstream's instructions, fetched for this request when it is a handshake. */
+  instructions?: string | undefined;
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -111,6 +116,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       // Only 2026-07-28 clients can hold a listen stream; stateless 2025 serving has no channel for notifications.
       listChanged: era === 'modern',
       answered: state.answered,
+      instructions: state.instructions,
     });
   };
   const handler = createMcpHandler(factory, { legacy: 'stateless' });
@@ -316,7 +322,10 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     // A body without a stated length (chunked) is read here too, so that one over the limit is read off before
     // the 413: the SDK would refuse it mid-body, and close on a client still sending.
     const chunked = req.headers['content-length'] === undefined && isReadableJsonPost(req, MAX_BODY_BYTES);
-    if (body === undefined && (chunked || (listening ? isReadableJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES)))) {
+    // A 2025-era handshake is told from other requests by its body; a single server's endpoint answers it with the upstream's instructions.
+    const handshake = state.instructionsOf !== undefined && mayBeLegacyHandshake(req, MAX_BODY_BYTES);
+    const wanted = listening ? isReadableJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES) || handshake;
+    if (body === undefined && (chunked || wanted)) {
       const text = await readBodyText(req, MAX_BODY_BYTES).catch((error: unknown) => {
         if (error instanceof AppError && error.code === 'payload_too_large') return undefined;
         throw error;
@@ -334,6 +343,10 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       }
     }
     if (listening) return serveSdk(Object.assign(req, { auth }), body);
+    if (state.instructionsOf && isHandshake(req, body)) {
+      const instructions = await handshakeInstructions(state.instructionsOf, res);
+      return serveNode(Object.assign(req, { auth: authFor({ ...state, instructions }) }), res, body);
+    }
     // The direct path takes stated lengths only, as it always has: a chunked call is the SDK's.
     const call = body === undefined || chunked ? undefined : readDirectToolCall(req, body);
     const routed = call && state.catalog.route(call.name);
@@ -398,8 +411,12 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     if (!runtime) throw new AppError('not_found', 'server not found');
     // A server the key may not use looks like one that does not exist, as it does in the aggregate.
     if (!mayUseServer(principal.tools, slug)) throw new AppError('not_found', 'server not found');
-    const catalogs = catalogsFor(await entriesFor(principal, [runtime]), false);
-    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/${slug}`, server: slug });
+    const entries = await entriesFor(principal, [runtime]);
+    // One server, passed through: its upstream's instructions too (they name its tools as this endpoint does, not as the aggregate does).
+    const source = entries[0]?.source;
+    const instructionsOf = source?.instructions?.bind(source);
+    const catalogs = catalogsFor(entries, false);
+    await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/${slug}`, server: slug, instructionsOf });
   });
 
   router.all('/t/:tenant/mcp/bots/:bot', authenticate, guardLoops, async (req, res) => {

@@ -33,6 +33,8 @@ export function createToolServer(options: ToolCallRunner & {
    * checks and encodes it as it does every `input_required` result.
    */
   answered?: InputRequiredResult | undefined;
+  /** What the handshake (`initialize`, `server/discover`) tells the client: a single server's endpoint passes on its upstream's. */
+  instructions?: string | undefined;
 }): Server {
   const changing = options.listChanged ? { listChanged: true } : {};
   // Resource updates, like list changes, reach only listen streams.
@@ -48,6 +50,7 @@ export function createToolServer(options: ToolCallRunner & {
         ...(prompts && { prompts: { ...prompts, ...changing } }),
         ...(completions && { completions }),
       },
+      ...(options.instructions !== undefined && { instructions: options.instructions }),
       cacheHints: {
         'tools/list': PRIVATE_LIST,
         'resources/list': PRIVATE_LIST,

@@ -38,10 +38,15 @@ export interface RemoteSource extends ToolSource<ToolCallOutcome> {
   complete?(params: CompleteRequestParams, signal: AbortSignal): Promise<CompleteResult>;
   /** Hears of changes to one of the upstream's resources until the returned function is called (see `ResourceWatches`). */
   watchResource?(uri: string, listener: ResourceWatchListener): () => void;
+  /** The instructions the upstream gave in its handshake (`initialize` or `server/discover`), if any. */
+  instructions?(signal: AbortSignal): Promise<string | undefined>;
 }
 
-/** A proxy over a connector: every method of a remote source but watching, which needs the connector's help. */
-export type ProxySource = Required<Omit<RemoteSource, 'watchResource' | 'inUse' | 'check'>>;
+/**
+ * A proxy over a connector: every method of a remote source but watching,
+ * which needs the connector's help (`instructions` is optional to wrappers).
+ */
+export type ProxySource = Required<Omit<RemoteSource, 'watchResource' | 'inUse' | 'check' | 'instructions'>> & Pick<RemoteSource, 'instructions'>;
 
 /** What a proxy needs: where its client comes from, how to name the upstream, and its time bound. */
 export interface ProxySourceOptions {
@@ -127,7 +132,13 @@ async function throughClient<T>(options: BoundOptions, send: (options: BoundOpti
  * connection that fails is discarded so the next call reconnects. Tool calls
  * never throw for upstream failures: they return `isError` results.
  */
-export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = DEFAULT_MAX_CALL_MS, heldCalls }: ProxySourceOptions): ProxySource {
+export function createProxySource({
+  connector,
+  upstream,
+  timeoutMs,
+  maxCallMs = DEFAULT_MAX_CALL_MS,
+  heldCalls,
+}: ProxySourceOptions): ProxySource & Required<Pick<RemoteSource, 'instructions'>> {
   // Calls of a 2025-era upstream that asked the client something and wait for its retry, on any node.
   const asked = createAskedCalls({
     onPark: heldCalls
@@ -189,7 +200,7 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
     }
   }
 
-  const source: ProxySource = {
+  const source: ProxySource & Required<Pick<RemoteSource, 'instructions'>> = {
     // Always fresh: a changed definition must reach tool pinning now, not when the upstream's TTL ends.
     listTools: (signal) =>
       query(signal, async (client, request) => (await client.listTools(undefined, { ...request, cacheMode: 'bypass' })).tools),
@@ -257,6 +268,9 @@ export function createProxySource({ connector, upstream, timeoutMs, maxCallMs = 
 
     complete: (params, signal) =>
       query(signal, async (client, request) => withoutUpstreamIdentity(await client.complete(params, request))),
+
+    // Kept by the client from the handshake that opened the connection.
+    instructions: (signal) => query(signal, async (client) => client.getInstructions()),
 
     close: () => {
       asked.close();
