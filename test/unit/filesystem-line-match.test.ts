@@ -46,6 +46,16 @@ describe('reindentLines', () => {
     expect(reindentLines(['    if (x) {', '        z();', '    }'], old, file)).toEqual(['\tif (x) {', '\t\tz();', '\t}']);
   });
 
+  it('indents each line to the longest of many oldText levels it starts with', () => {
+    // A request may carry thousands of levels: the longest is found by a walk down a trie of them, not level by level.
+    const levels = 1900;
+    const old = Array.from({ length: levels }, (_, i) => `${' '.repeat(i + 2)}l${i}`);
+    const file = Array.from({ length: levels }, (_, i) => `${' '.repeat(i + 1)}l${i}`);
+    const lines = ['x', 'x', `${' '.repeat(502)}mid`, `${' '.repeat(levels + 1)}deep`, `${' '.repeat(levels + 5)}deeper`];
+    const result = reindentLines(lines, old, file);
+    expect(result.slice(1)).toEqual(['x', `${' '.repeat(501)}mid`, `${' '.repeat(levels)}deep`, `${' '.repeat(levels + 4)}deeper`]);
+  });
+
   it('keeps blank lines and lines under no level of oldText as sent', () => {
     const file = ['\tif (x) {', '\t\ty();'];
     const old = ['  if (x) {', '    y();'];

@@ -37,6 +37,35 @@ function findRuns(lines: readonly string[], pattern: readonly string[], accept: 
 }
 
 /**
+ * The longest of `prefixes` that a text starts with (undefined for none), found by a walk down a
+ * trie of them: linear in the text's length, where trying each prefix in turn costs the number of
+ * prefixes (oldText's indentation levels, up to thousands) for every line of newText.
+ */
+function longestPrefixFinder(prefixes: readonly string[]): (text: string) => string | undefined {
+  type Node = { next: Map<string, Node>; prefix?: string };
+  const root: Node = { next: new Map() };
+  for (const prefix of prefixes) {
+    let node = root;
+    for (const char of prefix) {
+      let child = node.next.get(char);
+      if (!child) node.next.set(char, (child = { next: new Map() }));
+      node = child;
+    }
+    node.prefix = prefix;
+  }
+  return (text) => {
+    let node: Node | undefined = root;
+    let found = root.prefix;
+    for (const char of text) {
+      node = node.next.get(char);
+      if (!node) break;
+      if (node.prefix !== undefined) found = node.prefix;
+    }
+    return found;
+  };
+}
+
+/**
  * `newLines` indented to where `oldLines` were found as `fileLines`. The first
  * line takes the indentation of the first matched line, as in the reference
  * server. Each later line starting with the indentation of a matched oldText
@@ -55,7 +84,7 @@ export function reindentLines(newLines: readonly string[], oldLines: readonly st
     head !== undefined &&
     rest.every(({ old, file }) => old.startsWith(head.old) && file.startsWith(head.file) && old.slice(head.old.length) === file.slice(head.file.length));
   if (head && headFits && !levels.has(head.old)) levels.set(head.old, head.file);
-  const byLength = [...levels.keys()].sort((a, b) => b.length - a.length);
+  const longestLevel = longestPrefixFinder([...levels.keys()]);
   let first = true;
   return newLines.map((line) => {
     if (isBlank(line)) return line;
@@ -63,7 +92,7 @@ export function reindentLines(newLines: readonly string[], oldLines: readonly st
       first = false;
       return (head?.file ?? '') + line.trimStart();
     }
-    const level = byLength.find((old) => line.startsWith(old));
+    const level = longestLevel(line);
     return level === undefined ? line : `${levels.get(level) as string}${line.slice(level.length)}`;
   });
 }
