@@ -17,11 +17,13 @@ const KINDS: readonly TenantDirKind[] = ['files', 'stdio'];
 // Beside the tenants' directories, never in one, so no tenant's tool reaches them; no slug starts
 // with a dot. `.owners/{slug}` holds the id of the tenant whose directory `{slug}` is, and stays
 // after the tenant is deleted, so that whatever is written there late is still known as not
-// the next tenant's. `.deleted` holds directories on their way out (what a crash left there is
+// the next tenant's. `.removing` holds directories on their way out (what a crash left there is
 // removed at start-up); `.unclaimed` those no tenant's slug names, for the operator to check.
+// `.deleted` is where earlier versions put both kinds: it is left to the operator.
 const OWNERS = '.owners';
-const DELETED = '.deleted';
+const DELETED = '.removing';
 const UNCLAIMED = '.unclaimed';
+const EARLIER_ASIDE = '.deleted';
 
 /**
  * Tenants' directories are named by slug, and a slug is free again once its
@@ -45,7 +47,7 @@ export interface TenantDirs {
    * tenants, records a tenant as the owner of its slug's directory that has no
    * record, moves a directory without a record that no tenant's slug names
    * to `.unclaimed` (logged; the operator removes it), and removes what a
-   * removal cut short left in `.deleted`.
+   * removal cut short left in `.removing`.
    */
   settle(listTenants: () => Promise<Tenant[]>): Promise<void>;
 }
@@ -131,11 +133,18 @@ export function createTenantDirs({
   }
 
   /**
-   * Removes what is left in `.deleted`: only directories already moved out of
+   * Removes what is left in `.removing`: only directories already moved out of
    * every tenant's reach go there, so whatever a stop cut short is finished
-   * here (another node removing the same at once is harmless).
+   * here (another node removing the same at once is harmless). What earlier
+   * versions moved into `.deleted` may hold unclaimed directories the operator
+   * has not checked yet: it is only reported.
    */
   async function sweepDeleted(kind: TenantDirKind): Promise<void> {
+    const earlier = path.join(base(kind), EARLIER_ASIDE);
+    const waiting = await unlessMissing(() => readdir(earlier), []);
+    if (waiting.length > 0) {
+      logger.warn({ kind, dir: earlier, count: waiting.length }, 'directories an earlier version moved aside wait there: remove them once checked');
+    }
     const deleted = path.join(base(kind), DELETED);
     for (const name of await unlessMissing(() => readdir(deleted), [])) {
       const context = { kind, slug: name.slice(0, name.lastIndexOf('.')) };
@@ -184,7 +193,8 @@ export function createTenantDirs({
     },
 
     async settle(listTenants) {
-      await Promise.all(KINDS.map(sweepDeleted));
+      // Already out of every tenant's reach: removed meanwhile, so that a large leftover does not hold up the start.
+      void Promise.all(KINDS.map(sweepDeleted)).catch((error: unknown) => logger.warn({ err: error }, 'removing what a stop left on its way out failed'));
       // The disk first, then the tenants: a directory or record seen here was made for a tenant the list shows, unless it was deleted.
       const found = (await Promise.all(KINDS.map(onDisk))).flat();
       const tenants = await listTenants();
@@ -204,8 +214,9 @@ export function createTenantDirs({
             }
             return moveAside(kind, slug, owner === undefined ? UNCLAIMED : DELETED);
           });
-          if (aside && owner !== undefined) await remove(aside, context);
-          else if (aside) logger.warn({ ...context, movedTo: aside }, 'a directory that no tenant’s slug names, without an owner record, was moved aside: remove it once checked');
+          if (aside && owner !== undefined) {
+            remove(aside, context).catch((error: unknown) => logger.warn({ ...context, err: error, aside }, "removing a deleted tenant's directory failed"));
+          } else if (aside) logger.warn({ ...context, movedTo: aside }, 'a directory that no tenant’s slug names, without an owner record, was moved aside: remove it once checked');
         } catch (error) {
           logger.warn({ ...context, err: error }, 'settling a tenant directory failed');
         }

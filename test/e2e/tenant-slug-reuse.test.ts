@@ -110,7 +110,7 @@ describe('a new tenant reusing a deleted tenant’s slug', () => {
     await pollUntil('the deleted tenant’s stdio process to stop', async () => ((await isRunning(oldHome.pid)) ? undefined : true));
     await gone('the deleted tenant’s file area to be removed', path.join(dataDir, 'files', 'acme'));
     await gone('the deleted tenant’s stdio homes to be removed', path.join(dataDir, 'stdio', 'acme'));
-    await pollUntil('nothing left on its way out', async () => ((await fs.readdir(path.join(dataDir, 'files', '.deleted')).catch(() => [])).length === 0 ? true : undefined));
+    await pollUntil('nothing left on its way out', async () => ((await fs.readdir(path.join(dataDir, 'files', '.removing')).catch(() => [])).length === 0 ? true : undefined));
 
     const reborn = await createTenant('acme');
     expect(reborn.id).not.toBe(old.id);
@@ -145,7 +145,7 @@ describe('a new tenant reusing a deleted tenant’s slug', () => {
     for (const kind of ['files', 'stdio']) {
       expect((await fs.readFile(path.join(dataDir, kind, '.owners', 'crashco'), 'utf8')).trim()).toBe(tenant.id);
     }
-    await pollUntil('the leftovers to be removed', async () => ((await fs.readdir(path.join(dataDir, 'files', '.deleted'))).length === 0 ? true : undefined));
+    await pollUntil('the leftovers to be removed', async () => ((await fs.readdir(path.join(dataDir, 'files', '.removing'))).length === 0 ? true : undefined));
   });
 
   it('keeps the owner records out of every tool’s reach', async () => {
@@ -179,8 +179,11 @@ describe('a new tenant reusing a deleted tenant’s slug', () => {
     await fs.mkdir(path.join(dataDir, 'files', 'deadco'), { recursive: true });
     await fs.writeFile(path.join(dataDir, 'files', '.owners', 'deadco'), `${randomUUID()}\n`);
     // A deleted tenant's area moved out, whose removal a stop cut short.
-    await fs.mkdir(path.join(dataDir, 'stdio', '.deleted', 'goneco.0a1b2c3d4e5f', 'home'), { recursive: true });
-    await fs.writeFile(path.join(dataDir, 'stdio', '.deleted', 'goneco.0a1b2c3d4e5f', 'home', 'left.txt'), SECRET);
+    await fs.mkdir(path.join(dataDir, 'stdio', '.removing', 'goneco.0a1b2c3d4e5f', 'home'), { recursive: true });
+    await fs.writeFile(path.join(dataDir, 'stdio', '.removing', 'goneco.0a1b2c3d4e5f', 'home', 'left.txt'), SECRET);
+    // What an earlier version moved aside (there, unclaimed directories too): the operator's to check, kept.
+    await fs.mkdir(path.join(dataDir, 'files', '.deleted', 'oldco.0a1b2c3d4e5f'), { recursive: true });
+    await fs.writeFile(path.join(dataDir, 'files', '.deleted', 'oldco.0a1b2c3d4e5f', 'notes.txt'), 'unchecked');
 
     gateway = await start();
 
@@ -189,7 +192,12 @@ describe('a new tenant reusing a deleted tenant’s slug', () => {
     expect(await exists(path.join(dataDir, 'files', 'ghost'))).toBe(false);
     const aside = (await fs.readdir(path.join(dataDir, 'files', '.unclaimed'))).filter((name) => name.startsWith('ghost.'));
     expect(aside).toHaveLength(1);
-    expect(await fs.readdir(path.join(dataDir, 'stdio', '.deleted'))).toEqual([]);
+    // Removed after the start, not before it.
+    await pollUntil('the leftovers on their way out to be removed', async () =>
+      (await fs.readdir(path.join(dataDir, 'stdio', '.removing'))).length === 0 ? true : undefined,
+    );
+    expect(await fs.readFile(path.join(dataDir, 'files', '.deleted', 'oldco.0a1b2c3d4e5f', 'notes.txt'), 'utf8')).toBe('unchecked');
+    expect(gateway.output()).toMatch(/"count":1[^\n]*an earlier version moved aside/);
     expect(gateway.output()).toMatch(/"slug":"ghost"[^\n]*moved aside/);
     await withClient('keeper', keeper.key, async (client) => {
       expect(textOf(await client.callTool('files__read_file', { path: 'kept.txt' }))).toContain('still mine');
