@@ -160,6 +160,14 @@ describe('edit_file', () => {
     expect(await read('code.ts')).toBe('const a = 1;\nconst b = 2;\nconst c = 3;\n');
   });
 
+  it('refuses more than 100 edits in one call, and changes nothing', async () => {
+    const edits = Array.from({ length: 101 }, (_, i) => ({ oldText: `const ${'abc'[i % 3]}`, newText: `let ${'abc'[i % 3]}` }));
+    const result = await call('edit_file', { path: 'code.ts', edits });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/^Invalid arguments for edit_file: edits: .*100/);
+    expect(await read('code.ts')).toBe('const a = 1;\nconst b = 2;\nconst c = 3;\n');
+  });
+
   it('refuses a missing file', async () => {
     const result = await call('edit_file', { path: 'nope.ts', edits: [{ oldText: 'a', newText: 'b' }] });
     expect(text(result)).toMatch(/No such file or directory/);

@@ -14,6 +14,8 @@ import { inspectFile, readText } from '../read-content.ts';
  * memory (with its new version and their diff) while it is edited.
  */
 const MAX_EDIT_BYTES = 10 * 1024 * 1024;
+/** Edits one call may make: each looks through the whole file, and thousands fit in one request body. */
+const MAX_EDITS = 100;
 
 const inputSchema = z.object({
   path: z.string().describe('File to edit: absolute, or relative to the first allowed directory.'),
@@ -31,7 +33,8 @@ const inputSchema = z.object({
       }),
     )
     .min(1)
-    .describe('Replacements, applied in order; each one sees the result of the previous ones.'),
+    .max(MAX_EDITS)
+    .describe(`Replacements, applied in order; each one sees the result of the previous ones. At most ${MAX_EDITS}.`),
   dryRun: z.boolean().default(false).describe('Only show the diff; leave the file unchanged.'),
 });
 
