@@ -57,6 +57,11 @@ export interface UpdateBotInput {
   /** null turns extended thinking off. */
   thinkingBudget?: unknown;
   servers?: unknown;
+  /**
+   * Instead of `servers`: the servers by slug, each one attached already keeping its tool
+   * allow-list, as the bot has it when the change is made (the CLI's `--servers`).
+   */
+  serverSlugs?: unknown;
   bots?: unknown;
   /** A string replaces the tenant's key; null removes it. */
   anthropicApiKey?: unknown;
@@ -182,6 +187,12 @@ export function createBotService({
     };
   }
 
+  /** Servers named by slug as attachments, those in `attached` with their allow-lists; anything else is left for parsing to refuse. */
+  function keepingAllowLists(slugs: unknown, attached: readonly BotServerAttachment[]): unknown {
+    if (!Array.isArray(slugs)) return slugs;
+    return slugs.map((slug: unknown) => attached.find((server) => server.slug === slug) ?? { slug });
+  }
+
   /** The given fields parsed over `base`; the API key comes back as plaintext, undefined to keep the stored one. */
   function parseFields(input: UpdateBotInput, base: Omit<BotFields, 'sealedApiKey'>) {
     const given = <T>(value: unknown, parse: (v: unknown) => T, fallback: T): T => (value === undefined ? fallback : parse(value));
@@ -194,7 +205,11 @@ export function createBotService({
         temperature: given(input.temperature, (v) => parseField('temperature', v), base.temperature),
         maxTokens: given(input.maxTokens, (v) => parseField('max_tokens', v), base.maxTokens),
         thinkingBudget: given(input.thinkingBudget, (v) => parseField('thinking_budget', v), base.thinkingBudget),
-        servers: given(input.servers, (v) => parseField('servers', v), base.servers),
+        servers: given(
+          input.serverSlugs === undefined ? input.servers : keepingAllowLists(input.serverSlugs, base.servers),
+          (v) => parseField('servers', v),
+          base.servers,
+        ),
         bots: given(input.bots, (v) => parseField('bots', v), base.bots),
       },
       apiKey: input.anthropicApiKey === undefined ? undefined : parseField('anthropic_api_key', input.anthropicApiKey),

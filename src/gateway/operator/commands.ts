@@ -187,8 +187,6 @@ export function createOperatorCommands({
       const args = parseArgs('bot.update', raw);
       const target = await tenantOf(args.tenant);
       const what = `bot "${args.slug}"`;
-      // The CLI names servers only: one that stays attached keeps the tool allow-list the REST API may have given it.
-      const attached = args.servers && (await naming(bots.bots.get(target, args.slug), what, target)).servers;
       const bot = await naming(
         bots.bots.update(target, context, args.slug, {
           name: args.name,
@@ -198,7 +196,8 @@ export function createOperatorCommands({
           temperature: args.temperature,
           maxTokens: args.max_tokens,
           thinkingBudget: args.thinking_budget,
-          servers: args.servers?.map((slug) => attached?.find((server) => server.slug === slug) ?? { slug }),
+          // The CLI names servers only: one that stays attached keeps the tool allow-list the REST API may have given it.
+          serverSlugs: args.servers,
           bots: args.bots,
           anthropicApiKey: args.anthropic_api_key,
         }),
