@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENTS } from '../support/mcp-clients.ts';
+import { FULL_CLIENTS } from '../support/mcp-full-clients.ts';
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, seedTenant } from '../support/http.ts';
 
@@ -42,6 +43,17 @@ describe('stdio servers over HTTP: only operator-listed commands, proxied to bot
       const aggregate = await connect(`${gateway.url}/t/stdio-e2e/mcp`, key);
       expect(await aggregate.listToolNames()).toEqual(expect.arrayContaining(['ev__echo', 'ev__get-sum']));
       expect(await aggregate.callTool('ev__get-sum', { a: 2, b: 40 })).toMatchObject({ content: [{ type: 'text', text: expect.stringContaining('42') as unknown }] });
+      await aggregate.close();
+    });
+  }
+
+  for (const [era, connect] of FULL_CLIENTS) {
+    it(`passes on the command's instructions to the ${era} client on the server's endpoint, and none in the aggregate`, async () => {
+      const single = await connect(`${gateway.url}/t/stdio-e2e/mcp/servers/ev`, key);
+      expect(single.instructions()).toMatch(/^# Everything Server/);
+      await single.close();
+      const aggregate = await connect(`${gateway.url}/t/stdio-e2e/mcp`, key);
+      expect(aggregate.instructions()).toBeUndefined();
       await aggregate.close();
     });
   }

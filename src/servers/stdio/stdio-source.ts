@@ -121,6 +121,7 @@ export function createStdioSource(options: StdioSourceOptions): StdioSource {
     listPrompts: tracked(proxy.listPrompts),
     getPrompt: tracked(proxy.getPrompt),
     complete: tracked(proxy.complete),
+    instructions: tracked(proxy.instructions),
     async close() {
       closed = true;
       clearTimeout(idleTimer);
