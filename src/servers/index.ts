@@ -124,6 +124,7 @@ export type { DefinitionChange, ToolDefinition, ToolPinInfo, ToolPinService } fr
 export {
   errorResult,
   isUnavailableResult,
+  isUnknownToolResult,
   textResult,
   ToolError,
   unavailableResult,

@@ -127,3 +127,19 @@ export function markUnavailable<T extends object>(result: T): T {
 export function isUnavailableResult(result: object): boolean {
   return (result as Record<symbol, unknown>)[UNAVAILABLE] === true;
 }
+
+/** Marks results answering a name the source does not offer (`unknownToolResult`). */
+const UNKNOWN = Symbol('botgate.unknown-tool');
+
+/**
+ * The error result of a call naming a tool its source does not offer (one
+ * gone since it was listed), answered as the upstream would answer it and
+ * told apart (`isUnknownToolResult`) in the audit trail and the metrics.
+ */
+export function unknownToolResult(message: string): CallToolResult {
+  return Object.assign(errorResult(message), { [UNKNOWN]: true });
+}
+
+export function isUnknownToolResult(result: object): boolean {
+  return (result as Record<symbol, unknown>)[UNKNOWN] === true;
+}

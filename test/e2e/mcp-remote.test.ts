@@ -195,6 +195,23 @@ describe('MCP endpoints over a remote server (server-everything over Streamable 
     }
   });
 
+  it('answers a name the upstream does not offer as the upstream would, and audits it as an unknown tool', async () => {
+    const client = await connectFullV2(`${gateway!.url}/t/acme/mcp/servers/everything`, key);
+    try {
+      const result = await client.callTool('no-such-tool', { message: 'hi' });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toBe('Unknown tool: no-such-tool. The server everything does not offer it.');
+    } finally {
+      await client.close();
+    }
+    const [event] = await pollUntil('the unknown tool’s audit event', async () => {
+      const events = (await apiClient(gateway!.url, key).get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=100')).body.events;
+      const found = events.filter((e) => (e.after as { tool?: string }).tool === 'no-such-tool');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(event?.after).toMatchObject({ server: 'everything', tool: 'no-such-tool', outcome: 'unknown_tool' });
+  });
+
   it('refuses a loopback upstream at configuration time when the operator has not allowed private networks', async () => {
     const dataDir = strictGateway!.dataDir;
     await operatorCommand(dataDir, 'tenant.create', { slug: 'acme' });

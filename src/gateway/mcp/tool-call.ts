@@ -8,7 +8,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { nestedDeeperThan } from '../../shared/json-depth.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { isUnavailableResult, UnknownToolError, type AskingContext, type ToolCallOutcome } from '../../servers/index.ts';
+import { isUnavailableResult, isUnknownToolResult, UnknownToolError, type AskingContext, type ToolCallOutcome } from '../../servers/index.ts';
 import { isDeniedResult } from '../restricted-source.ts';
 import type { CatalogEntry, RoutedTool, ToolCatalog } from './tool-catalog.ts';
 
@@ -34,7 +34,10 @@ export interface ToolCallRecord {
   /** `input_required`: the tool asked the client for input (2026-07-28); the client's retry is a call of its own. */
   /** `upstream_unavailable`: the service behind the tool could not be reached or did not answer in time. */
   /** `denied`: the key may not use the tool; nothing reached it. */
-  /** `unknown_tool`: no tool of that name that the key may see; answered as every unknown name is, nothing reached a tool. */
+  /**
+   * `unknown_tool`: no tool of that name that the key may see, answered as every unknown name is; or one its
+   * source no longer offers (gone since it was listed), answered as that source would. Nothing reached a tool.
+   */
   outcome: 'ok' | 'tool_error' | 'upstream_unavailable' | 'input_required' | 'denied' | 'unknown_tool' | 'failed';
   durationMs: number;
   /** The keys of the input responses a retry carried: which of the tool's questions the client answered. */
@@ -118,6 +121,7 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
 function outcomeOf(result: ToolCallOutcome): ToolCallRecord['outcome'] {
   if (isInputRequiredResult(result)) return 'input_required';
   if (isUnavailableResult(result)) return 'upstream_unavailable';
+  if (isUnknownToolResult(result)) return 'unknown_tool';
   if (isDeniedResult(result)) return 'denied';
   return result.isError ? 'tool_error' : 'ok';
 }

@@ -3,7 +3,7 @@ import { withTenant, type Db } from '../../shared/db.ts';
 import { recordAudit, type RequestContext } from '../../tenancy/index.ts';
 import { UpstreamError } from '../remote/index.ts';
 import type { NotifyToolsChanged } from '../list-changes.ts';
-import { errorResult, ToolError, unavailableResult, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
+import { errorResult, ToolError, unavailableResult, unknownToolResult, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
 import { definitionChangeAudit } from './definition-audit.ts';
 import { checkListedTools, type PinnableTool, type RefusedTool } from './tool-check.ts';
 import { cutText } from './tool-definition.ts';
@@ -231,7 +231,7 @@ export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(option
       const withholding = withheld.get(name);
       if (withholding) return errorResult(withheldToolMessage(name, serverSlug, withholding));
       // As the upstream itself would answer: a tool error the model can act on, and nothing sent upstream.
-      return errorResult(`Unknown tool: ${name}. The server ${serverSlug} does not offer it.`);
+      return unknownToolResult(`Unknown tool: ${name}. The server ${serverSlug} does not offer it.`);
     },
 
     [REFUSED]: () =>
