@@ -67,10 +67,10 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
  * The tenant's MCP endpoints: `/t/{tenant}/mcp` (every server; tools and
- * prompts named `{server}__{name}`, resource URIs `botgate://{server}/{uri}`,
- * see namespacing.ts) and `/t/{tenant}/mcp/servers/{server}` (one server,
- * names unchanged). Tools, resources, templates, prompts and completions are
- * proxied on both.
+ * prompts named `{server}__{name}`, resource URIs `botgate://{server}/{uri}`
+ * and MCP Apps views `ui://{server}__{rest}`, see namespacing.ts) and
+ * `/t/{tenant}/mcp/servers/{server}` (one server, names unchanged). Tools,
+ * resources, templates, prompts and completions are proxied on both.
  * Both eras of the protocol are served statelessly from the same URL.
  */
 export function createMcpRoutes(deps: McpRouteDependencies): Router {

@@ -1,6 +1,13 @@
 import { isInputRequiredResult, type Tool } from '@modelcontextprotocol/server';
 import type { RemoteSource, ToolCallContext, ToolCallOutcome } from '../../servers/index.ts';
-import { aggregateNamespace, namespaceContentUris, singleServerNamespace, type Namespace } from './namespacing.ts';
+import {
+  aggregateNamespace,
+  namespaceContentUris,
+  namespaceResultView,
+  namespaceToolViews,
+  singleServerNamespace,
+  type Namespace,
+} from './namespacing.ts';
 
 export { NAMESPACE_SEPARATOR } from './namespacing.ts';
 
@@ -13,7 +20,7 @@ export type ProxiedSource = RemoteSource;
 
 /** One source published on an endpoint, under a namespace or (single-server endpoints) none. */
 export interface CatalogEntry {
-  /** The server's slug; names are `{slug}__{name}` and URIs `botgate://{slug}/{uri}` when `namespaced`. */
+  /** The server's slug; names are `{slug}__{name}` and URIs `botgate://{slug}/{uri}` (`ui://{slug}__{rest}` for `ui://{rest}`) when `namespaced`. */
   slug: string;
   serverId: string;
   /** The server's kind (`filesystem`, `remote`, ...; `bot` for bots), as the metrics count calls. */
@@ -47,8 +54,9 @@ export interface ToolCatalog {
   /** The source and its own tool name for a published name, or undefined. */
   route(name: string): RoutedTool | undefined;
   /**
-   * Calls a routed tool; in the aggregate, resource URIs in the result are
-   * namespaced so they can be read back. A request for input passes unchanged.
+   * Calls a routed tool; in the aggregate, resource URIs in the result (and
+   * its MCP Apps view link) are namespaced so they can be read back. A
+   * request for input passes unchanged.
    */
   call(routed: RoutedTool, args: Record<string, unknown>, context: ToolCallContext): Promise<ToolCallOutcome>;
 }
@@ -151,7 +159,8 @@ export function createToolCatalog(entries: readonly CatalogEntry[], options: Cat
         'tools',
         async (entry) => {
           const tools = await entry.source.listTools(signal);
-          return options.namespaced ? tools.map((tool) => ({ ...tool, name: namespace.name(entry.slug, tool.name) })) : tools;
+          if (!options.namespaced) return tools;
+          return tools.map((tool) => ({ ...namespaceToolViews(namespace, entry.slug, tool), name: namespace.name(entry.slug, tool.name) }));
         },
         options,
       ),
@@ -165,7 +174,8 @@ export function createToolCatalog(entries: readonly CatalogEntry[], options: Cat
     async call(routed, args, context) {
       const result = await routed.entry.source.callTool(routed.tool, args, context);
       if (!options.namespaced || isInputRequiredResult(result)) return result;
-      return { ...result, content: result.content.map((block) => namespaceContentUris(namespace, routed.entry.slug, block)) };
+      const { slug } = routed.entry;
+      return { ...namespaceResultView(namespace, slug, result), content: result.content.map((block) => namespaceContentUris(namespace, slug, block)) };
     },
   };
 }

@@ -200,8 +200,18 @@ async function closeConnection({ client, transport, lifetime }: Connection): Pro
   await client.close().catch(() => undefined);
 }
 
-/** The capabilities the gateway declares to 2025-era upstreams, on its calling clients' behalf. */
-export const UPSTREAM_ASKABLE = { elicitation: { form: {}, url: {} }, sampling: {} };
+/**
+ * The capabilities the gateway declares upstream, on its calling clients' behalf:
+ * what a 2025-era upstream may ask during a tool call, and MCP Apps views
+ * (SEP-1865), which servers offer only to clients that declare them. The
+ * connection is shared by all of a tenant's clients; one that renders no apps
+ * ignores a tool's `_meta.ui` and uses its result's content, as for any tool.
+ */
+export const UPSTREAM_ASKABLE = {
+  elicitation: { form: {}, url: {} },
+  sampling: {},
+  extensions: { 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] } },
+};
 
 /**
  * Connects on first use with the v2 client in `auto` negotiation, over a fetch
@@ -274,7 +284,8 @@ export function createUpstreamConnector(options: UpstreamConnectionOptions): Ups
       // Input an upstream asks for is the calling client's to give: passed on, never fulfilled here.
       inputRequired: { autoFulfill: false },
       // What a 2025-era upstream may ask during a tool call, passed on to a 2026-07-28 client that can answer it
-      // (asked-calls.ts); refused otherwise. A 2026-07-28 upstream is told each calling client's own instead.
+      // (asked-calls.ts); refused otherwise. A 2026-07-28 upstream is told each calling client's own on the
+      // requests that may ask; the rest (lists) carry these.
       capabilities: UPSTREAM_ASKABLE,
       ...(listChanged && { listChanged }),
     }, (dropped) => options.onToolsDropped?.(dropped));
