@@ -168,6 +168,34 @@ describe('github source: timeouts and cancellation', () => {
     expect(received).toBe(1);
   });
 
+  it('a write still queued behind the token’s previous one when the time is up says so, and was not sent', async () => {
+    // GitHub's limits (and the throttling plugin's queues) are per token: one write a second.
+    const { source } = sourceFor(fake, { ...defaults, requestTimeoutMs: 300 });
+    const [first, second] = await Promise.all([
+      callTool(source, 'create_issue', { title: 'first' }),
+      callTool(source, 'create_issue', { title: 'second' }),
+    ]);
+    expect(first.isError).toBe(false);
+    expect(second).toMatchObject({
+      isError: true,
+      unavailable: true,
+      text: expect.stringMatching(/^The request waited 0\.3 seconds for its turn and was not sent: GitHub allows one token about one write a second/) as unknown,
+    });
+    expect(widgets.issues.map((issue) => issue.title)).not.toContain('second');
+  });
+
+  it('a call whose wait for a rate limit to reset runs past its time says GitHub limited the token', async () => {
+    const { source } = sourceFor(fake, { ...defaults, retryAfterCapMs: 5_000, requestTimeoutMs: 300 });
+    fake.failNext({ method: 'GET', path: '/repos/acme/widgets/issues/1' }, secondaryRateLimited(2), 1);
+    const seen = await callTool(source, 'get_issue', { issueNumber: 1 });
+    expect(seen).toMatchObject({
+      isError: true,
+      unavailable: true,
+      text: "GitHub limited this token's requests (HTTP 403), and the wait for the limit to reset ran past the call's 0.3 seconds. Try again in a little while.",
+    });
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it("the caller's cancellation aborts the request", async () => {
     const { source } = sourceFor(fake, { ...defaults, baseUrl: silentUrl });
     const controller = new AbortController();

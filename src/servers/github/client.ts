@@ -6,6 +6,7 @@ import { findCause } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { findMessageTooLarge, withBody } from '../message-limit.ts';
 import type { OutboundFetch } from '../outbound.ts';
+import type { AttemptLog } from './attempts.ts';
 
 /** GitHub's answer sent the request to another origin (scheme, host or port) than the configured API's; it was not followed. */
 export class CrossOriginRedirectError extends Error {
@@ -50,6 +51,8 @@ export interface GithubClientOptions {
   fetch: OutboundFetch;
   /** Longest wait for a rate-limit reset worth retrying once; a later reset is reported to the model instead. */
   retryAfterCapMs: number;
+  /** Where each call's requests are recorded, for its timeout message. */
+  attempts: AttemptLog;
   logger?: Logger;
 }
 
@@ -118,7 +121,7 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
     auth: options.token,
     baseUrl: options.baseUrl,
     userAgent: options.userAgent,
-    request: { fetch: readingBodies(followingRedirectsWithin(new URL(options.baseUrl).origin, options.fetch)) },
+    request: { fetch: options.attempts.tracking(readingBodies(followingRedirectsWithin(new URL(options.baseUrl).origin, options.fetch))) },
     log: {
       debug: noop,
       info: noop,

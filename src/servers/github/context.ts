@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { findMessageTooLarge } from '../message-limit.ts';
 import { findOutboundRefusal } from '../outbound.ts';
 import { ToolError, type ToolCallContext } from '../tool-source.ts';
+import type { Attempts, AttemptLog } from './attempts.ts';
 import { findCrossOriginRedirect, type GithubClient } from './client.ts';
 import { describeHttpError, isHttpError } from './errors.ts';
 
@@ -43,9 +44,31 @@ export function createGithubToolContext(options: {
   owner: string | undefined;
   repo: string | undefined;
   requestTimeoutMs: number;
+  /** What each call's requests came to: for saying why one ran out of time. */
+  attempts: AttemptLog;
 }): GithubToolContext {
-  const { client, token, baseUrl, owner: defaultOwner, repo: defaultRepo, requestTimeoutMs } = options;
+  const { client, token, baseUrl, owner: defaultOwner, repo: defaultRepo, requestTimeoutMs, attempts } = options;
   const redact = (message: string) => message.replaceAll(token, '[redacted]');
+  const seconds = `${requestTimeoutMs / 1000} seconds`;
+
+  /** Why a call ran out of time, from what its requests came to: each calls for a different next step. */
+  function timedOut({ sent, lastStatus }: Attempts): ToolError {
+    if (!sent) {
+      return new ToolError(
+        `The request waited ${seconds} for its turn and was not sent: GitHub allows one token about one write a second ` +
+          'and one search every two seconds, and this token had others queued. Try again in a little while.',
+        { unavailable: true },
+      );
+    }
+    if (lastStatus === 403 || lastStatus === 429) {
+      return new ToolError(
+        `GitHub limited this token's requests (HTTP ${lastStatus}), and the wait for the limit to reset ran past the call's ${seconds}. ` +
+          'Try again in a little while.',
+        { unavailable: true },
+      );
+    }
+    return new ToolError(`GitHub did not answer within ${seconds}. Try again later.`, { unavailable: true });
+  }
   const name = (what: string, fallback: string | undefined) =>
     z
       .string()
@@ -86,9 +109,7 @@ export function createGithubToolContext(options: {
         if (context.signal.aborted) throw new ToolError('The request was cancelled.');
         // A tool's own explanation may quote GitHub, which must not carry the token either.
         if (error instanceof ToolError) throw new ToolError(redact(error.message), { unavailable: error.unavailable });
-        if (controller.signal.aborted) {
-          throw new ToolError(`GitHub did not answer within ${requestTimeoutMs / 1000} seconds. Try again later.`, { unavailable: true });
-        }
+        if (controller.signal.aborted) throw timedOut(attempts.of(controller.signal));
         const refusal = findOutboundRefusal(error);
         if (refusal) throw new ToolError(`GitHub API host ${refusal.host} is not allowed: ${refusal.reason}`);
         const redirect = findCrossOriginRedirect(error);

@@ -2,6 +2,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { OutboundFetch } from '../outbound.ts';
 import { createToolRegistry } from '../tool-registry.ts';
 import type { ToolSource } from '../tool-source.ts';
+import { createAttemptLog } from './attempts.ts';
 import { createGithubClient } from './client.ts';
 import { createGithubToolContext, NAME_PATTERN } from './context.ts';
 import { failureOf } from './errors.ts';
@@ -60,12 +61,14 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
     if (value !== undefined && !NAME_PATTERN.test(value)) throw new Error(`github source: ${field} '${value}' is not a valid GitHub name`);
   }
   const baseUrl = (options.baseUrl ?? 'https://api.github.com').replace(/\/+$/, '');
+  const attempts = createAttemptLog();
   const client = createGithubClient({
     token: options.token,
     baseUrl,
     userAgent: options.userAgent ?? 'botgate',
     fetch: options.fetch,
     retryAfterCapMs: options.retryAfterCapMs ?? 10_000,
+    attempts,
     ...(options.logger && { logger: options.logger.child({ component: 'github' }) }),
   });
   const ctx = createGithubToolContext({
@@ -75,6 +78,7 @@ export function createGithubSource(options: GithubSourceOptions): ToolSource {
     owner: options.owner,
     repo: options.repo,
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    attempts,
   });
   const registry = createToolRegistry();
   registerGetFileContentsTool(registry, ctx);
