@@ -1,4 +1,7 @@
 import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   APP_MIME_TYPE,
@@ -14,6 +17,12 @@ import {
 import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { operatorCommand, seedTenant } from '../support/http.ts';
 import { connectFullV1, FULL_CLIENTS, type McpFullClient } from '../support/mcp-full-clients.ts';
+
+// The same upstream over stdio, run with tsx from wherever the gateway starts it.
+const APPS_STDIO = {
+  command: process.execPath,
+  args: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, path.resolve(import.meta.dirname, '../fakes/apps-stdio-server.ts')],
+};
 
 /** A view link as the MCP Apps host finds it: in a tool's `_meta.ui.resourceUri`, or a result's `_meta["ui/resourceUri"]`. */
 const viewOfTool = (tool: { _meta?: Record<string, unknown> | undefined } | undefined) =>
@@ -40,12 +49,13 @@ describe('MCP Apps (ui:// views) through the gateway', () => {
     dataDir = await makeDataDir();
     await Promise.all([
       startAppsMcpServer().then((server) => (upstream = server)),
-      startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' } }).then((g) => (gateway = g)),
+      startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8', BOTGATE_STDIO_COMMANDS: JSON.stringify({ apps: APPS_STDIO }) } }).then((g) => (gateway = g)),
     ]);
     key = (await seedTenant(dataDir, 'acme')).key.secret;
     // Two servers with the same views: the aggregate must keep them apart.
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'apps', kind: 'remote', config: { url: upstream!.url } });
     await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'notes', kind: 'remote', config: { url: upstream!.url } });
+    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'local', kind: 'stdio', config: { command: 'apps' } });
   });
 
   afterAll(async () => {
@@ -101,6 +111,20 @@ describe('MCP Apps (ui:// views) through the gateway', () => {
         await expect(client.readResource(VIEW_URI)).rejects.toMatchObject({ code: -32602, data: { uri: VIEW_URI } });
       } finally {
         await client.close();
+      }
+    });
+
+    it(`declares MCP Apps to a stdio server too, so its views reach the ${name} client`, async () => {
+      const aggregate = await connect(`${gateway!.url}/t/acme/mcp`, key);
+      const single = await connect(`${gateway!.url}/t/acme/mcp/servers/local`, key);
+      try {
+        expect((await single.listTools()).map((t) => t.name)).toEqual(['echo', 'show-view']);
+        const tool = (await aggregate.listTools()).find((t) => t.name === 'local__show-view');
+        expect(viewOfTool(tool)).toBe('ui://local__demo/view.html');
+        expect(await renderView(aggregate, viewOfTool(tool))).toBe(viewHtml(VIEW_URI));
+        expect(viewOfResult(await aggregate.callTool('local__show-view', {}))).toBe('ui://local__demo/view.html');
+      } finally {
+        await Promise.all([aggregate.close(), single.close()]);
       }
     });
 

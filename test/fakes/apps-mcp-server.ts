@@ -26,6 +26,9 @@ export const NOTE_URI = 'demo://notes/readme';
 /** The HTML of the view at `uri`. */
 export const viewHtml = (uri: string) => `<!doctype html><title>${uri}</title><p>demo view</p>`;
 
+/** What the upstream tells clients in its handshake. */
+export const APPS_INSTRUCTIONS = 'Call show-view to show the demo view.';
+
 /** The tool linked to the view, as the upstream lists it. */
 export const SHOW_VIEW = {
   name: 'show-view',
@@ -58,8 +61,9 @@ export interface AppsMcpServer {
 
 const ECHO = { name: 'echo', description: 'Echoes the message back.', inputSchema: { type: 'object' as const } };
 
-function createServer(): Server {
-  const server = new Server({ name: 'apps-upstream', version: '1.0.0' }, { capabilities: { tools: {}, resources: {} } });
+/** The upstream's MCP server, for any transport (`apps-stdio-server.ts` serves it over stdio). */
+export function createAppsServer(): Server {
+  const server = new Server({ name: 'apps-upstream', version: '1.0.0' }, { capabilities: { tools: {}, resources: {} }, instructions: APPS_INSTRUCTIONS });
   const rendersApps = () => {
     const declared: { mimeTypes?: unknown } | undefined = server.getClientCapabilities()?.extensions?.[UI_EXTENSION];
     return Array.isArray(declared?.mimeTypes) && declared.mimeTypes.includes(APP_MIME_TYPE);
@@ -105,7 +109,7 @@ export async function startAppsMcpServer(): Promise<AppsMcpServer> {
       return session.transport.handleRequest(req, res, body);
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
-      const server = createServer();
+      const server = createAppsServer();
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => void sessions.set(id, { server, transport }),

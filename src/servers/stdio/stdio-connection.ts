@@ -8,6 +8,7 @@ import {
   relayResourceUpdates,
   subscribeOnClient,
   trackPending,
+  UPSTREAM_ASKABLE,
   UpstreamError,
   type PendingConnection,
   type ResourceWatches,
@@ -130,6 +131,8 @@ export function createStdioConnector(options: StdioConnectionOptions): StdioConn
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.connectTimeoutMs } },
       // Input an upstream asks for is the calling client's to give: passed on, never fulfilled here.
       inputRequired: { autoFulfill: false },
+      // MCP Apps views, as remote servers are told (upstream-connection.ts): commands offer app tools only to clients that declare them.
+      capabilities: { extensions: UPSTREAM_ASKABLE.extensions },
     });
     const { watches } = options;
     if (watches) relayResourceUpdates(client, watches);
