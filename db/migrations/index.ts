@@ -12,6 +12,7 @@ import * as botThinking from './0010-bot-thinking.ts';
 import * as tenantDeletions from './0011-tenant-deletions.ts';
 import * as heldCallAnswers from './0012-held-call-answers.ts';
 import * as fileAreaUse from './0013-file-area-use.ts';
+import * as detachDeleted from './0014-detach-deleted.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0011-tenant-deletions': tenantDeletions,
   '0012-held-call-answers': heldCallAnswers,
   '0013-file-area-use': fileAreaUse,
+  '0014-detach-deleted': detachDeleted,
 };

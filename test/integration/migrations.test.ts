@@ -4,6 +4,7 @@ import type { Db } from '../../src/shared/db.ts';
 import type { Database } from '../../src/shared/db-schema.ts';
 import { migrateToLatest } from '../../src/shared/migrate.ts';
 import { migrations } from '../../db/migrations/index.ts';
+import * as detachDeleted from '../../db/migrations/0014-detach-deleted.ts';
 import { countRows, createThrowawayPostgres, describeEachDatabase, TEST_DATABASE_URL, testPool } from '../support/databases.ts';
 
 /** The migrations the database has recorded as applied, by name. */
@@ -27,6 +28,55 @@ describeEachDatabase('migrations', (use) => {
     expect(applied).toEqual([]);
     expect(await appliedMigrations(db)).toEqual(Object.keys(migrations));
     expect(await countRows(db, 'tenants')).toBe(tenantsBefore);
+  });
+
+  it('takes out the references earlier versions left to deleted servers and bots, auditing each change', async () => {
+    const { db } = use();
+    const tenant = (await sql<{ id: string }>`insert into tenants (slug, name) values ('left-behind', 'Left') returning id`.execute(db)).rows[0]!.id;
+    await sql`insert into servers (tenant_id, slug, kind, config, secret_names) values (${tenant}, 'files', 'filesystem', '{}', '{}')`.execute(db);
+    const bot = async (slug: string, servers: unknown, bots: unknown) =>
+      (
+        await sql<{ id: string }>`insert into bots (tenant_id, slug, name, description, model, max_tokens, servers, bots)
+          values (${tenant}, ${slug}, ${slug}, 'd', 'claude-haiku-4-5', 1024, ${JSON.stringify(servers)}, ${JSON.stringify(bots)}) returning id`.execute(db)
+      ).rows[0]!.id;
+    const notes = await bot('notes', [{ slug: 'gone', tools: ['x'] }, { slug: 'files', tools: ['read_file'] }], ['ghost', 'helper']);
+    const helper = await bot('helper', [{ slug: 'files' }], ['notes']);
+    const key = async (name: string, tools: string[] | null) =>
+      (
+        await sql<{ id: string }>`insert into api_keys (tenant_id, name, prefix, digest, scopes, tools)
+          values (${tenant}, ${name}, ${name}, ${`digest-${name}`}, '{mcp}', ${tools}) returning id`.execute(db)
+      ).rows[0]!.id;
+    const mixed = await key('mixed', ['files', 'gone', 'gone__read', 'files__read_file', 'bot', 'bot__notes', 'bot__ghost']);
+    const onlyGone = await key('only-gone', ['gone__read']);
+    const unrestricted = await key('all', null);
+    const untouched = await key('fine', ['files', 'bot__helper']);
+
+    await detachDeleted.up(db as unknown as Kysely<unknown>);
+
+    const keys = await sql<{ id: string; tools: string[] | null }>`select id, tools from api_keys where tenant_id = ${tenant}`.execute(db);
+    const toolsOf = (id: string) => keys.rows.find((row) => row.id === id)?.tools;
+    expect(toolsOf(mixed)).toEqual(['files', 'files__read_file', 'bot', 'bot__notes']);
+    // Naming only what was deleted: an empty restriction, which reaches nothing, never none.
+    expect(toolsOf(onlyGone)).toEqual([]);
+    expect(toolsOf(unrestricted)).toBeNull();
+    expect(toolsOf(untouched)).toEqual(['files', 'bot__helper']);
+    const bots = await sql<{ id: string; servers: unknown; bots: unknown }>`select id, servers, bots from bots where tenant_id = ${tenant}`.execute(db);
+    expect(bots.rows.find((row) => row.id === notes)).toMatchObject({ servers: [{ slug: 'files', tools: ['read_file'] }], bots: ['helper'] });
+    expect(bots.rows.find((row) => row.id === helper)).toMatchObject({ servers: [{ slug: 'files' }], bots: ['notes'] });
+
+    const events = await sql<{ action: string; actor_type: string; resource_id: string; before: unknown; after: unknown }>`
+      select action, actor_type, resource_id, before, after from audit_events where tenant_id = ${tenant} order by seq`.execute(db);
+    expect(events.rows).toEqual([
+      { action: 'api_key.update', actor_type: 'operator', resource_id: expect.any(String) as unknown, before: expect.anything() as unknown, after: expect.anything() as unknown },
+      { action: 'api_key.update', actor_type: 'operator', resource_id: expect.any(String) as unknown, before: expect.anything() as unknown, after: expect.anything() as unknown },
+      { action: 'bot.update', actor_type: 'operator', resource_id: notes, before: { servers: [{ slug: 'gone', tools: ['x'] }, { slug: 'files', tools: ['read_file'] }], bots: ['ghost', 'helper'] }, after: { servers: [{ slug: 'files', tools: ['read_file'] }], bots: ['helper'] } },
+    ]);
+    expect(events.rows.slice(0, 2).map((e) => e.resource_id).sort()).toEqual([mixed, onlyGone].sort());
+    expect(events.rows.find((e) => e.resource_id === onlyGone)).toMatchObject({ before: { tools: ['gone__read'] }, after: { tools: [] } });
+
+    // Run again: nothing left to take out, nothing audited.
+    await detachDeleted.up(db as unknown as Kysely<unknown>);
+    expect((await sql<{ n: number }>`select count(*)::int as n from audit_events where tenant_id = ${tenant}`.execute(db)).rows[0]?.n).toBe(3);
   });
 
   it('applies every migration once when two processes migrate a fresh database at the same time', async (context) => {
