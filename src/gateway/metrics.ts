@@ -48,7 +48,7 @@ export function createMetrics({ auditPending }: { auditPending?: () => number } 
   });
   const toolCalls = new Counter({
     name: 'botgate_tool_calls_total',
-    help: 'Tool calls through the MCP endpoints, by server kind and outcome (ok, tool_error, upstream_unavailable, input_required, denied, unknown_tool, failed).',
+    help: 'Tool calls through the MCP endpoints, by server kind and outcome (ok, tool_error, upstream_unavailable, input_required, denied, unknown_tool, cancelled, failed).',
     labelNames: ['kind', 'outcome'],
     registers,
   });

@@ -17,8 +17,10 @@ export interface RecordedRequest {
 export interface RecordingMcpServer {
   url: string;
   requests: RecordedRequest[];
-  /** How many tool calls saw their request aborted (the client went away or cancelled). */
+  /** How many tool calls saw their request aborted (the client went away or cancelled) while running. */
   readonly cancellations: number;
+  /** Each of those aborts' reason, as the upstream's SDK gave it (a `notifications/cancelled` reason, or an error when the stream closed). */
+  readonly cancelReasons: unknown[];
   /** `subscriptions/listen` streams held open now; a client that closes its connection ends its stream. */
   readonly openListenStreams: number;
   close(): Promise<void>;
@@ -79,7 +81,7 @@ export function registerAskingItems(server: McpServer): void {
   });
 }
 
-function createServer(onCancelled: () => void): McpServer {
+function createServer(onCancelled: (reason: unknown) => void): McpServer {
   const server = new McpServer({ name: 'recording-upstream', version: '1.0.0' });
   server.registerTool(
     'echo',
@@ -110,16 +112,15 @@ function createServer(onCancelled: () => void): McpServer {
   }));
   registerAskingItems(server);
   server.registerTool('hang', { description: 'Never answers (until cancelled, or after 10 s).' }, async (ctx) => {
+    const { signal } = ctx.mcpReq;
     await new Promise((resolve) => {
-      const timer = setTimeout(resolve, 10_000);
-      ctx.mcpReq.signal.addEventListener(
-        'abort',
-        () => {
-          onCancelled();
-          resolve(clearTimeout(timer));
-        },
-        { once: true },
-      );
+      const aborted = () => {
+        onCancelled(signal.reason);
+        resolve(clearTimeout(timer));
+      };
+      // Ended on its own, it no longer counts a later abort (its stream closing) as a cancellation.
+      const timer = setTimeout(() => resolve(signal.removeEventListener('abort', aborted)), 10_000);
+      signal.addEventListener('abort', aborted, { once: true });
     });
     return { content: [{ type: 'text', text: 'too late' }] };
   });
@@ -135,9 +136,9 @@ function rpcMethodOf(body: unknown): string | undefined {
 /** Starts the fake upstream on an ephemeral port; its endpoint is `/mcp`. */
 export async function startRecordingMcpServer(): Promise<RecordingMcpServer> {
   const requests: RecordedRequest[] = [];
-  let cancellations = 0;
+  const cancelReasons: unknown[] = [];
   let openListenStreams = 0;
-  const handler = createMcpHandler(() => createServer(() => cancellations++));
+  const handler = createMcpHandler(() => createServer((reason) => cancelReasons.push(reason)));
   const node = toNodeHandler(handler);
   const httpServer = http.createServer((req, res) => {
     void (async () => {
@@ -166,8 +167,9 @@ export async function startRecordingMcpServer(): Promise<RecordingMcpServer> {
     url: `http://127.0.0.1:${port}/mcp`,
     requests,
     get cancellations() {
-      return cancellations;
+      return cancelReasons.length;
     },
+    cancelReasons,
     get openListenStreams() {
       return openListenStreams;
     },

@@ -2,10 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { isReadableJsonPost } from './direct-tool-call.ts';
 
 /**
- * Whether a request may be a 2025-era `initialize`: a JSON POST without the
- * 2026-07-28 `Mcp-Method` header, whose body must be read to tell.
+ * Whether a request is a 2025-era JSON POST (it lacks the 2026-07-28
+ * `Mcp-Method` header) whose body can be read within the limit: only its body
+ * tells an `initialize`, or the request a cancellation names.
  */
-export function mayBeLegacyHandshake(req: IncomingMessage, maxBodyBytes: number): boolean {
+export function isLegacyJsonPost(req: IncomingMessage, maxBodyBytes: number): boolean {
   return req.headers['mcp-method'] === undefined && isReadableJsonPost(req, maxBodyBytes);
 }
 

@@ -25,7 +25,8 @@ import type { LocatedTool, ToolCallRunner } from './tool-call.ts';
 import type { Metrics } from '../metrics.ts';
 import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
-import { handshakeInstructions, isHandshake, mayBeLegacyHandshake } from './handshake.ts';
+import { handshakeInstructions, isHandshake, isLegacyJsonPost } from './handshake.ts';
+import { createLegacyCancellations, readLegacyMessage, requestKey } from './legacy-cancellations.ts';
 import { createToolServer } from './tool-server.ts';
 
 export interface McpRouteDependencies extends BotRuntime {
@@ -127,6 +128,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     maxBodyBytes: MAX_BODY_BYTES,
     stopping: deps.stopping,
   });
+  const legacyCancellations = createLegacyCancellations(deps.changes, deps.logger);
   const serveNode = toNodeHandler(handler, {
     maxRequestBodySize: MAX_BODY_BYTES,
     onerror: (error) => deps.logger.error({ err: error }, 'MCP transport error'),
@@ -284,6 +286,23 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     return access?.readOnly ? serveReadOnly(req, res, state) : serveEndpoint(req, res, state);
   }
 
+  /**
+   * Lets a 2025-era client cancel this request later, or cancels the request
+   * its `notifications/cancelled` names: that request's response is ended,
+   * which cancels it as a 2026-07-28 client's closed stream does.
+   */
+  function followLegacyCancellation(req: Request, res: Response, principal: Principal, body: unknown): void {
+    const message = readLegacyMessage(body);
+    if (message.kind === 'other') return;
+    const credential = bearerToken(req.get('authorization')) ?? '';
+    const endpoint = `${req.baseUrl}${req.path}`;
+    if (message.kind === 'cancelled') {
+      legacyCancellations.cancelled(principal.tenant.id, requestKey(credential, endpoint, message.requestId));
+      return;
+    }
+    res.once('close', legacyCancellations.track(requestKey(credential, endpoint, message.id), () => res.destroy()));
+  }
+
   async function serveEndpoint(
     req: Request,
     res: Response,
@@ -322,9 +341,13 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     // A body without a stated length (chunked) is read here too, so that one over the limit is read off before
     // the 413: the SDK would refuse it mid-body, and close on a client still sending.
     const chunked = req.headers['content-length'] === undefined && isReadableJsonPost(req, MAX_BODY_BYTES);
-    // A 2025-era handshake is told from other requests by its body; a single server's endpoint answers it with the upstream's instructions.
-    const handshake = state.instructionsOf !== undefined && mayBeLegacyHandshake(req, MAX_BODY_BYTES);
-    const wanted = listening ? isReadableJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES) || handshake;
+    // A 2025-era body is read for its handshake (a single server's endpoint answers it with the upstream's instructions)
+    // and for cancellation, which names a request by its id.
+    const legacy = isLegacyJsonPost(req, MAX_BODY_BYTES);
+    const wanted = listening ? isReadableJsonPost(req, MAX_BODY_BYTES) : mayBeDirectToolCall(req, MAX_BODY_BYTES) || legacy;
+    // The text of a 2025-era body read here: the SDK is given it to parse again, as it would have read it, since it
+    // serializes a parsed body anew, which a body nested thousands deep overflows.
+    let legacyText: string | undefined;
     if (body === undefined && (chunked || wanted)) {
       const text = await readBodyText(req, MAX_BODY_BYTES).catch((error: unknown) => {
         if (error instanceof AppError && error.code === 'payload_too_large') return undefined;
@@ -337,12 +360,19 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       }
       try {
         body = JSON.parse(text) as unknown;
+        if (legacy) legacyText = text;
       } catch {
         // The SDK answers a body that is not JSON; it reads the text again from a replay.
         return serveSdk(Object.assign(Readable.from([text]), { method: req.method, url: req.url, headers: req.headers, auth }));
       }
     }
     if (listening) return serveSdk(Object.assign(req, { auth }), body);
+    if (legacy && body !== undefined) followLegacyCancellation(req, res, principal, body);
+    if (legacyText !== undefined) {
+      const instructions = state.instructionsOf && isHandshake(req, body) ? await handshakeInstructions(state.instructionsOf, res) : undefined;
+      const replay = Object.assign(Readable.from([legacyText]), { method: req.method, url: req.url, headers: req.headers });
+      return serveNode(Object.assign(replay, { auth: instructions === undefined ? auth : authFor({ ...state, instructions }) }), res);
+    }
     if (state.instructionsOf && isHandshake(req, body)) {
       const instructions = await handshakeInstructions(state.instructionsOf, res);
       return serveNode(Object.assign(req, { auth: authFor({ ...state, instructions }) }), res, body);

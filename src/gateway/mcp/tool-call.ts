@@ -34,11 +34,12 @@ export interface ToolCallRecord {
   /** `input_required`: the tool asked the client for input (2026-07-28); the client's retry is a call of its own. */
   /** `upstream_unavailable`: the service behind the tool could not be reached or did not answer in time. */
   /** `denied`: the key may not use the tool; nothing reached it. */
+  /** `cancelled`: the client cancelled the call (closed its stream, or sent `notifications/cancelled`) before it ended. */
   /**
    * `unknown_tool`: no tool of that name that the key may see, answered as every unknown name is; or one its
    * source no longer offers (gone since it was listed), answered as that source would. Nothing reached a tool.
    */
-  outcome: 'ok' | 'tool_error' | 'upstream_unavailable' | 'input_required' | 'denied' | 'unknown_tool' | 'failed';
+  outcome: 'ok' | 'tool_error' | 'upstream_unavailable' | 'input_required' | 'denied' | 'unknown_tool' | 'cancelled' | 'failed';
   durationMs: number;
   /** The keys of the input responses a retry carried: which of the tool's questions the client answered. */
   inputResponses?: string[] | undefined;
@@ -104,15 +105,19 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
         isError: true,
       };
     }
-    record(outcomeOf(result));
+    record(request.signal.aborted ? 'cancelled' : outcomeOf(result));
     return result;
   } catch (error) {
     if (error instanceof UnknownToolError) {
       record('unknown_tool');
       throw unknownTool(request.name);
     }
-    record('failed');
-    runner.logger.error({ err: error, server: routed.entry.slug, tool: routed.tool }, 'tool call failed');
+    // A source that throws on its caller's abort has not failed; the client it answers is gone.
+    if (request.signal.aborted) record('cancelled');
+    else {
+      record('failed');
+      runner.logger.error({ err: error, server: routed.entry.slug, tool: routed.tool }, 'tool call failed');
+    }
     return { content: [{ type: 'text', text: `The tool ${request.name} failed unexpectedly; try again later.` }], isError: true };
   }
 }
