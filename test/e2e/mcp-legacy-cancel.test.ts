@@ -12,7 +12,12 @@ import { startRecordedGateway, type RecordedGateway } from '../support/recorded-
 const LEGACY = '2025-11-25';
 
 /** A 2025-era POST of `message`, as such a client sends it without a session; resolves to the answer's text, rejects when cut off. */
-async function postLegacy(url: string, key: string, message: Record<string, unknown>, options: { chunked?: boolean } = {}): Promise<{ status: number; text: string }> {
+async function postLegacy(
+  url: string,
+  key: string,
+  message: Record<string, unknown>,
+  options: { chunked?: boolean; session?: string } = {},
+): Promise<{ status: number; text: string; session: string | null }> {
   const body = JSON.stringify({ jsonrpc: '2.0', ...message });
   const response = await fetch(url, {
     method: 'POST',
@@ -21,10 +26,11 @@ async function postLegacy(url: string, key: string, message: Record<string, unkn
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
       'mcp-protocol-version': LEGACY,
+      ...(options.session !== undefined && { 'mcp-session-id': options.session }),
     },
     ...(options.chunked ? { body: new Blob([body]).stream(), duplex: 'half' } : { body }),
   });
-  return { status: response.status, text: await response.text() };
+  return { status: response.status, text: await response.text(), session: response.headers.get('mcp-session-id') };
 }
 
 /** The message of the error a request ends with once its answer is cut off; handled at once, since it may come before it is awaited. */
@@ -71,6 +77,12 @@ describe('a 2025-era client cancelling a request (notifications/cancelled)', () 
       const client = await connectV1(`${gateway.url}${endpoint}`, key);
       try {
         expect(client.getServerVersion()).toBeDefined();
+        const api = apiClient(gateway.url, key);
+        const hangEvents = async () => {
+          const { body } = await api.get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=100');
+          return body.events.filter((event) => (event.after as { tool?: unknown } | null)?.tool === 'hang');
+        };
+        const audited = (await hangEvents()).length;
         const cancelled = upstream.cancellations;
         const before = toolCalls(upstream);
         const controller = new AbortController();
@@ -84,11 +96,10 @@ describe('a 2025-era client cancelling a request (notifications/cancelled)', () 
         const next = await client.callTool({ name: tool.replace('hang', 'echo'), arguments: { message: 'still here' } });
         expect(next.content).toEqual([{ type: 'text', text: 'echo: still here' }]);
 
-        const api = apiClient(gateway.url, key);
+        // Newest first.
         const events = await pollUntil('the cancelled call to be audited', async () => {
-          const { body } = await api.get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=50');
-          const hang = body.events.filter((event) => (event.after as { tool?: unknown } | null)?.tool === 'hang');
-          return hang.length > 0 ? hang : undefined;
+          const hang = await hangEvents();
+          return hang.length > audited ? hang : undefined;
         });
         expect(events[0]?.after).toMatchObject({ server: 'rec', tool: 'hang', outcome: 'cancelled' });
       } finally {
@@ -97,10 +108,35 @@ describe('a 2025-era client cancelling a request (notifications/cancelled)', () 
     });
   }
 
+  it('names each connection on its initialize answer, so that of two clients sharing a key, at the same request id, only the one that cancels is cancelled', async () => {
+    const url = `${gateway.url}/t/acme/mcp/servers/rec`;
+    const [first, second] = [await connectV1(url, key), await connectV1(url, key)];
+    try {
+      expect(first.transport?.sessionId).toMatch(/^[\w-]{16,}$/);
+      expect(second.transport?.sessionId).toMatch(/^[\w-]{16,}$/);
+      expect(first.transport?.sessionId).not.toBe(second.transport?.sessionId);
+      const before = toolCalls(upstream);
+      const cancelled = upstream.cancellations;
+      // Each client's first request after initialize carries the same id.
+      const controller = new AbortController();
+      const hang = first.callTool({ name: 'hang', arguments: {} }, undefined, { signal: controller.signal }).catch((error: unknown) => error);
+      const count = second.callTool({ name: 'count', arguments: { to: 60 } });
+      await pollUntil('the upstream to receive both calls', async () => (toolCalls(upstream) >= before + 2 ? true : undefined));
+      controller.abort('not this one');
+      await pollUntil('the upstream to see the cancellation', async () => (upstream.cancellations > cancelled ? true : undefined));
+      expect((await count).content).toEqual([{ type: 'text', text: 'counted to 60' }]);
+      expect(upstream.cancellations).toBe(cancelled + 1);
+      expect(await hang).toBeInstanceOf(Error);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+
   it('leaves the request running when the cancellation comes with another key, to another endpoint, or names another id', async () => {
     const before = toolCalls(upstream);
     const cancelled = upstream.cancellations;
-    const call = postLegacy(`${gateway.url}/t/acme/mcp/servers/rec`, key, callCount('call-1', 30));
+    let settled = false;
+    const call = postLegacy(`${gateway.url}/t/acme/mcp/servers/rec`, key, callCount('call-1', 60)).finally(() => (settled = true));
     await upstreamReceived(upstream, before);
     const refused = [
       await postLegacy(`${gateway.url}/t/acme/mcp/servers/rec`, otherKey, cancel('call-1')),
@@ -110,9 +146,11 @@ describe('a 2025-era client cancelling a request (notifications/cancelled)', () 
       await postLegacy(`${gateway.url}/t/acme/mcp/servers/rec`, key, { method: 'notifications/cancelled', params: { requestId: 1 } }),
     ];
     expect(refused.map((answer) => answer.status)).toEqual([202, 202, 202, 202]);
+    // Still running once they were answered: they came while it could be cancelled.
+    expect(settled).toBe(false);
     const answer = await call;
     expect(answer.status).toBe(200);
-    expect(answer.text).toContain('counted to 30');
+    expect(answer.text).toContain('counted to 60');
     expect(upstream.cancellations).toBe(cancelled);
   });
 
@@ -131,15 +169,17 @@ describe('a 2025-era client cancelling a request (notifications/cancelled)', () 
     await pollUntil('the upstream to see the cancellation', async () => (upstream.cancellations > cancelled ? true : undefined));
   });
 
-  it('cancels neither of two requests of one key that carry the same id, since it cannot tell which one was meant', async () => {
+  it('cancels neither of two requests of one key and no session that carry the same id, since it cannot tell which one was meant', async () => {
     const before = toolCalls(upstream);
     const cancelled = upstream.cancellations;
     const url = `${gateway.url}/t/acme/mcp/servers/rec`;
-    const calls = [postLegacy(url, key, callCount('same', 30)), postLegacy(url, key, callCount('same', 30))];
+    let settled = 0;
+    const calls = [postLegacy(url, key, callCount('same', 60)), postLegacy(url, key, callCount('same', 60))].map((call) => call.finally(() => (settled += 1)));
     await pollUntil('the upstream to receive both calls', async () => (toolCalls(upstream) >= before + 2 ? true : undefined));
     expect((await postLegacy(url, key, cancel('same'))).status).toBe(202);
+    expect(settled).toBe(0);
     const answers = await Promise.all(calls);
-    expect(answers.map((answer) => answer.text.includes('counted to 30'))).toEqual([true, true]);
+    expect(answers.map((answer) => answer.text.includes('counted to 60'))).toEqual([true, true]);
     expect(upstream.cancellations).toBe(cancelled);
   });
 });
@@ -177,5 +217,24 @@ describe.skipIf(!TEST_DATABASE_URL)('a 2025-era cancellation sent to another gat
     expect((await postLegacy(`${other.url}/t/acme/mcp/servers/rec`, key, cancel(42))).status).toBe(202);
     expect(await call).toMatch(/terminated|fetch failed|other side closed/);
     await pollUntil('the upstream to see the cancellation', async () => (upstream?.cancellations === 1 ? true : undefined));
+  });
+
+  it('cancels only the request of the connection that cancels, though the cancellation reaches the replica serving another connection’s request of the same key and id', async () => {
+    const [one, two] = gateways;
+    if (!one || !two || !upstream) throw new Error('setup: two replicas and an upstream');
+    const rec = upstream;
+    const initialize = { id: 0, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'raw', version: '1.0.0' } } };
+    const sessionOn = async (node: GatewayProcess) => (await postLegacy(`${node.url}/t/acme/mcp/servers/rec`, key, initialize)).session ?? '';
+    const [first, second] = [await sessionOn(one), await sessionOn(two)];
+    expect(first).not.toBe(second);
+    const before = toolCalls(rec);
+    const cancelled = rec.cancellations;
+    const hang = cutOff(postLegacy(`${one.url}/t/acme/mcp/servers/rec`, key, { id: 1, method: 'tools/call', params: { name: 'hang', arguments: {} } }, { session: first }));
+    const count = postLegacy(`${two.url}/t/acme/mcp/servers/rec`, key, { id: 1, method: 'tools/call', params: { name: 'count', arguments: { to: 60 } } }, { session: second });
+    await pollUntil('the upstream to receive both calls', async () => (toolCalls(rec) >= before + 2 ? true : undefined));
+    expect((await postLegacy(`${two.url}/t/acme/mcp/servers/rec`, key, cancel(1), { session: first })).status).toBe(202);
+    expect(await hang).toMatch(/terminated|fetch failed|other side closed/);
+    expect((await count).text).toContain('counted to 60');
+    expect(rec.cancellations).toBe(cancelled + 1);
   });
 });

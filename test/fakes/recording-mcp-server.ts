@@ -90,12 +90,17 @@ function createServer(onCancelled: (reason: unknown) => void): McpServer {
   );
   server.registerTool(
     'count',
-    { description: 'Counts to `to`, one step every 50 ms, reporting progress.', inputSchema: z.object({ to: z.number().int() }) },
+    { description: 'Counts to `to`, one step every 50 ms, reporting progress; stops when cancelled.', inputSchema: z.object({ to: z.number().int() }) },
     async ({ to }, ctx) => {
       // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
       const progressToken = ctx.mcpReq._meta?.progressToken;
       for (let step = 1; step <= to; step++) {
         await new Promise((resolve) => setTimeout(resolve, 50));
+        // Cancelled midway, it stops counting, and counts as a cancellation.
+        if (ctx.mcpReq.signal.aborted) {
+          onCancelled(ctx.mcpReq.signal.reason);
+          return { content: [{ type: 'text', text: `stopped at ${step}` }], isError: true };
+        }
         if (progressToken !== undefined) {
           await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: step, total: to } });
         }

@@ -29,21 +29,36 @@ describe('readLegacyMessage', () => {
 });
 
 describe('requestKey', () => {
-  it('tells credentials, endpoints and ids apart, a number from its string included', () => {
+  it('tells credentials, endpoints, sessions and ids apart, a number from its string included', () => {
     const keys = [
-      requestKey('bgk_a', '/t/acme/mcp', 1),
-      requestKey('bgk_b', '/t/acme/mcp', 1),
-      requestKey('bgk_a', '/t/acme/mcp/servers/rec', 1),
-      requestKey('bgk_a', '/t/acme/mcp', '1'),
-      requestKey('bgk_a', '/t/acme/mcp', 2),
+      requestKey('bgk_a', '/t/acme/mcp', '', 1),
+      requestKey('bgk_b', '/t/acme/mcp', '', 1),
+      requestKey('bgk_a', '/t/acme/mcp/servers/rec', '', 1),
+      requestKey('bgk_a', '/t/acme/mcp', 's1', 1),
+      requestKey('bgk_a', '/t/acme/mcp', 's2', 1),
+      requestKey('bgk_a', '/t/acme/mcp', '', '1'),
+      requestKey('bgk_a', '/t/acme/mcp', '', 2),
     ];
     expect(new Set(keys).size).toBe(keys.length);
-    expect(requestKey('bgk_a', '/t/acme/mcp', 1)).toBe(keys[0]);
+    expect(requestKey('bgk_a', '/t/acme/mcp', '', 1)).toBe(keys[0]);
     expect(keys[0]).not.toContain('bgk_a');
   });
 });
 
 describe('createLegacyCancellations', () => {
+  it('tells the other nodes only of a request it does not serve itself', () => {
+    const bus = createInProcessChangeBus(logger);
+    const published: unknown[] = [];
+    bus.subscribe((event) => published.push(event));
+    const cancellations = createLegacyCancellations(bus, logger);
+    const cancelled: string[] = [];
+    cancellations.track('here', () => cancelled.push('here'));
+    cancellations.cancelled('tenant', 'here');
+    expect([cancelled, published]).toEqual([['here'], []]);
+    cancellations.cancelled('tenant', 'elsewhere');
+    expect(published).toEqual([{ kind: 'message', topic: 'mcp.request.cancelled', payload: { tenantId: 'tenant', key: 'elsewhere' } }]);
+  });
+
   it('cancels the one request under a key, once it is told, and none after it ended', () => {
     const cancellations = createLegacyCancellations(createInProcessChangeBus(logger), logger);
     const cancelled: string[] = [];

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
 import type { Logger } from '../../shared/logger.ts';
 
@@ -23,29 +23,40 @@ export function readLegacyMessage(body: unknown): LegacyMessage {
 }
 
 /**
- * Which request of which client: a digest of the credential, the endpoint
- * and the request id. A client numbers its requests per connection, and a
- * connection is one credential on one endpoint.
+ * A name for a 2025-era connection, given as `Mcp-Session-Id` on its
+ * `initialize` answer: its client sends it back on every request, which tells
+ * apart clients sharing a credential. Nothing is kept under it; any replica
+ * serves a request that carries it, as every request is served statelessly.
  */
-export function requestKey(credential: string, endpoint: string, id: string | number): string {
-  return createHash('sha256').update(`${credential}\n${endpoint}\n${JSON.stringify(id)}`).digest('base64url');
+export function newLegacySessionId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * Which request of which client: a digest of the credential, the endpoint,
+ * the connection's session id (none from a client that was given none) and
+ * the request id. A client numbers its requests per connection.
+ */
+export function requestKey(credential: string, endpoint: string, session: string, id: string | number): string {
+  return createHash('sha256').update(`${credential}\n${endpoint}\n${session}\n${JSON.stringify(id)}`).digest('base64url');
 }
 
 /**
  * Cancellation for 2025-era clients. Such a client cancels a request by
  * sending `notifications/cancelled` with the request's id as a request of its
  * own (closing the stream does not cancel). Served statelessly, that
- * notification has no session joining it to the request, which may be in
- * flight on another node: every node is told, and the one serving a request
- * of that key ends its response, which cancels it on the way the 2026-07-28
- * clients' closed streams do (upstream calls, bot runs). A node serving two
- * requests of one key (two clients sharing a credential, at the same id)
- * cancels neither: it cannot tell which one the client meant.
+ * notification has no session state joining it to the request, which may be
+ * in flight on another node: the node it reaches cancels the request it
+ * serves under that key, or, serving none, tells every node. The request's
+ * response is ended, which cancels it as a 2026-07-28 client's closed stream
+ * does (upstream calls, bot runs). A node serving two requests under one key
+ * (two clients sharing a credential that were given no session id, at the
+ * same id) cancels neither: it cannot tell which one the client meant.
  */
 export interface LegacyCancellations {
   /** Keeps `cancel` for the request under `key` until the returned function is called. */
   track(key: string, cancel: () => void): () => void;
-  /** Tells every node that the request under `key` was cancelled by its client. */
+  /** Cancels the request under `key`, here or on whichever node serves it. */
   cancelled(tenantId: string, key: string): void;
 }
 
@@ -57,15 +68,20 @@ function readCancelled(event: ChangeEvent): string | undefined {
 
 export function createLegacyCancellations(changes: ChangeBus, logger: Logger): LegacyCancellations {
   const inFlight = new Map<string, Set<() => void>>();
-  changes.subscribe((event) => {
-    const key = readCancelled(event);
-    const cancels = key === undefined ? undefined : inFlight.get(key);
-    if (!cancels) return;
+  /** Cancels the one request under `key` served here; true when this node serves any under it. */
+  const cancelHere = (key: string): boolean => {
+    const cancels = inFlight.get(key);
+    if (!cancels) return false;
     if (cancels.size > 1) {
       logger.warn({ requests: cancels.size }, 'a 2025-era cancellation names a request id that several requests of one credential carry here; none is cancelled');
-      return;
+    } else {
+      for (const cancel of cancels) cancel();
     }
-    for (const cancel of cancels) cancel();
+    return true;
+  };
+  changes.subscribe((event) => {
+    const key = readCancelled(event);
+    if (key !== undefined) cancelHere(key);
   });
   return {
     track(key, cancel) {
@@ -80,7 +96,7 @@ export function createLegacyCancellations(changes: ChangeBus, logger: Logger): L
       };
     },
     cancelled(tenantId, key) {
-      changes.publish(REQUEST_CANCELLED_TOPIC, { tenantId, key });
+      if (!cancelHere(key)) changes.publish(REQUEST_CANCELLED_TOPIC, { tenantId, key });
     },
   };
 }

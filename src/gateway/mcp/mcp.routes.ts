@@ -26,7 +26,7 @@ import type { Metrics } from '../metrics.ts';
 import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
 import { handshakeInstructions, isHandshake, isLegacyJsonPost } from './handshake.ts';
-import { createLegacyCancellations, readLegacyMessage, requestKey } from './legacy-cancellations.ts';
+import { createLegacyCancellations, newLegacySessionId, readLegacyMessage, requestKey } from './legacy-cancellations.ts';
 import { createToolServer } from './tool-server.ts';
 
 export interface McpRouteDependencies extends BotRuntime {
@@ -85,6 +85,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       logger: deps.logger,
       caller: `${actor.type}:${actor.id ?? ''}`,
       locate: state.locate,
+      stopping: deps.stopping,
       onToolCall: (call) => {
         const { entry } = call;
         deps.metrics?.toolCall(entry?.kind ?? 'other', call.outcome, call.durationMs);
@@ -289,18 +290,23 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
   /**
    * Lets a 2025-era client cancel this request later, or cancels the request
    * its `notifications/cancelled` names: that request's response is ended,
-   * which cancels it as a 2026-07-28 client's closed stream does.
+   * which cancels it as a 2026-07-28 client's closed stream does. An
+   * `initialize` answer names the connection, so that cancellations are
+   * matched within it (see legacy-cancellations.ts).
    */
   function followLegacyCancellation(req: Request, res: Response, principal: Principal, body: unknown): void {
     const message = readLegacyMessage(body);
     if (message.kind === 'other') return;
-    const credential = bearerToken(req.get('authorization')) ?? '';
-    const endpoint = `${req.baseUrl}${req.path}`;
+    const session = req.get('mcp-session-id');
+    if (session === undefined && (body as { method?: unknown }).method === 'initialize') res.setHeader('mcp-session-id', newLegacySessionId());
+    const keyOf = (id: string | number) => requestKey(bearerToken(req.get('authorization')) ?? '', `${req.baseUrl}${req.path}`, session ?? '', id);
     if (message.kind === 'cancelled') {
-      legacyCancellations.cancelled(principal.tenant.id, requestKey(credential, endpoint, message.requestId));
+      legacyCancellations.cancelled(principal.tenant.id, keyOf(message.requestId));
       return;
     }
-    res.once('close', legacyCancellations.track(requestKey(credential, endpoint, message.id), () => res.destroy()));
+    // A client gone while its request waited (a read-only token's call is checked first) leaves nothing to cancel.
+    if (res.closed || res.destroyed) return;
+    res.once('close', legacyCancellations.track(keyOf(message.id), () => res.destroy()));
   }
 
   async function serveEndpoint(

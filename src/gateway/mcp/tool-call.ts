@@ -34,7 +34,10 @@ export interface ToolCallRecord {
   /** `input_required`: the tool asked the client for input (2026-07-28); the client's retry is a call of its own. */
   /** `upstream_unavailable`: the service behind the tool could not be reached or did not answer in time. */
   /** `denied`: the key may not use the tool; nothing reached it. */
-  /** `cancelled`: the client cancelled the call (closed its stream, or sent `notifications/cancelled`) before it ended. */
+  /**
+   * `cancelled`: the client cancelled the call (closed its stream, or sent `notifications/cancelled`) before it
+   * ended. A call the gateway itself ends as it shuts down is recorded by what it gave, not as cancelled.
+   */
   /**
    * `unknown_tool`: no tool of that name that the key may see, answered as every unknown name is; or one its
    * source no longer offers (gone since it was listed), answered as that source would. Nothing reached a tool.
@@ -57,6 +60,8 @@ export interface ToolCallRunner {
    * aggregate names the server of its prefix even when the key may not see it.
    */
   locate?: ((name: string) => LocatedTool | undefined) | undefined;
+  /** Aborted when the gateway shuts down: a call it then ends was not cancelled by its client. */
+  stopping?: AbortSignal | undefined;
 }
 
 /** One call of a routed tool, as the client asked for it. */
@@ -79,6 +84,7 @@ export interface ToolCallRequest extends AskingContext {
 export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, request: ToolCallRequest): Promise<ToolCallOutcome> {
   const started = performance.now();
   const responses = request.input?.responses;
+  const cancelled = () => request.signal.aborted && runner.stopping?.aborted !== true;
   const record = (outcome: ToolCallRecord['outcome']) =>
     runner.onToolCall({
       entry: routed.entry,
@@ -105,7 +111,7 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
         isError: true,
       };
     }
-    record(request.signal.aborted ? 'cancelled' : outcomeOf(result));
+    record(cancelled() ? 'cancelled' : outcomeOf(result));
     return result;
   } catch (error) {
     if (error instanceof UnknownToolError) {
@@ -113,7 +119,7 @@ export async function runToolCall(runner: ToolCallRunner, routed: RoutedTool, re
       throw unknownTool(request.name);
     }
     // A source that throws on its caller's abort has not failed; the client it answers is gone.
-    if (request.signal.aborted) record('cancelled');
+    if (cancelled()) record('cancelled');
     else {
       record('failed');
       runner.logger.error({ err: error, server: routed.entry.slug, tool: routed.tool }, 'tool call failed');
