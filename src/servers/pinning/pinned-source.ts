@@ -5,7 +5,7 @@ import { UpstreamError } from '../remote/index.ts';
 import type { NotifyToolsChanged } from '../list-changes.ts';
 import { errorResult, ToolError, unavailableResult, unknownToolResult, type ToolCallOutcome, type ToolSource } from '../tool-source.ts';
 import { definitionChangeAudit } from './definition-audit.ts';
-import { checkListedTools, type PinnableTool, type RefusedTool } from './tool-check.ts';
+import { checkInstructions, checkListedTools, INSTRUCTIONS_PIN, type PinnableTool, type RefusedTool } from './tool-check.ts';
 import { cutText } from './tool-definition.ts';
 import { insertToolPin, listToolPins, markToolPending, measureToolPins } from './tool-pin.repository.ts';
 
@@ -99,8 +99,8 @@ export function refusedToolsOf(source: object): RefusedTool[] {
  * until an admin approves it. A tool that cannot be pinned at all (see
  * `checkListedTools`) is withheld alone, with its reason, and audited
  * compactly. Digests already verified are kept in memory, so an unchanged
- * list costs no database work. Every other method of the source (resources,
- * prompts) passes through.
+ * list costs no database work. The upstream's instructions are pinned the
+ * same way. Every other method of the source (resources, prompts) passes through.
  */
 export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(options: PinnedSourceOptions<S>): S {
   const { source, db, tenantId, serverId, serverSlug, auditContext, notifyToolsChanged, limits = PIN_LIMITS } = options;
@@ -212,9 +212,39 @@ export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(option
     return passed.map((s) => s.tool);
   }
 
+  // Digest of the instructions last given and found pinned.
+  let verifiedInstructions: string | undefined;
+
+  /**
+   * The upstream's instructions, pinned as its tools are (under
+   * `INSTRUCTIONS_PIN`): changed text is not given, and the change awaits an
+   * admin's approval, audited as a tool's would be; text that cannot be
+   * pinned is not given either.
+   */
+  async function pinnedInstructions(read: (signal: AbortSignal) => Promise<string | undefined>, signal: AbortSignal): Promise<string | undefined> {
+    const text = await read(signal);
+    if (text === undefined) return undefined;
+    const checked = checkInstructions(text);
+    if ('reason' in checked) {
+      const now = Date.now();
+      const refusals = refusalsToAudit([checked], now);
+      if (refusals.length > 0) await checkPins([], refusals);
+      for (const { name } of refusals) refusalsAudited.set(cutText(name, 128), now);
+      return undefined;
+    }
+    if (verifiedInstructions !== checked.digest) {
+      const { matching } = await checkPins([checked], []);
+      if (!matching.has(INSTRUCTIONS_PIN)) return undefined;
+      verifiedInstructions = checked.digest;
+    }
+    return text;
+  }
+
+  const { instructions } = source as { instructions?: (signal: AbortSignal) => Promise<string | undefined> };
   return {
     ...source,
     listTools,
+    ...(instructions && { instructions: (signal: AbortSignal) => pinnedInstructions(instructions.bind(source), signal) }),
 
     async callTool(name, args, context) {
       if (!verified.has(name)) {

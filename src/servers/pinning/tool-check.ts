@@ -64,20 +64,39 @@ export function checkListedTools(tools: readonly Tool[]): { pinnable: PinnableTo
       refused.set(name, { name, reason: 'it is listed more than once by the upstream' });
       continue;
     }
-    const definition = definitionOf(tool);
-    const unstorable = unstorableReason(definition);
-    if (unstorable) {
-      refused.set(name, { name, reason: unstorable });
-      continue;
-    }
-    const json = canonicalJson(definition);
-    const bytes = Buffer.byteLength(json);
-    if (bytes > MAX_DEFINITION_BYTES) {
-      const reason = `its definition is ${bytes.toLocaleString('en-US')} bytes of JSON, over the ${MAX_DEFINITION_BYTES.toLocaleString('en-US')} (256 KiB) a tool definition may have`;
-      refused.set(name, { name, reason, bytes, sha256: sha256Hex(json) });
-      continue;
-    }
-    pinnable.push({ tool, definition, digest: sha256Hex(json), bytes });
+    const checked = checkDefinition(tool);
+    if ('reason' in checked) refused.set(name, checked);
+    else pinnable.push(checked);
   }
   return { pinnable, refused: [...refused.values()] };
+}
+
+/** A tool's definition as a pin, or why it cannot be one: PostgreSQL cannot store it, or it is over `MAX_DEFINITION_BYTES`. */
+function checkDefinition(tool: Tool): PinnableTool | RefusedTool {
+  const { name } = tool;
+  const definition = definitionOf(tool);
+  const unstorable = unstorableReason(definition);
+  if (unstorable) return { name, reason: unstorable };
+  const json = canonicalJson(definition);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_DEFINITION_BYTES) {
+    const reason = `its definition is ${bytes.toLocaleString('en-US')} bytes of JSON, over the ${MAX_DEFINITION_BYTES.toLocaleString('en-US')} (256 KiB) a tool definition may have`;
+    return { name, reason, bytes, sha256: sha256Hex(json) };
+  }
+  return { tool, definition, digest: sha256Hex(json), bytes };
+}
+
+/**
+ * The name an upstream's instructions are pinned under, beside its tools:
+ * one no tool can have (see `TOOL_NAME`), so approving it is approving them.
+ */
+export const INSTRUCTIONS_PIN = '(instructions)';
+
+/**
+ * An upstream's instructions (the text a client shows the model when it
+ * connects) as a pin: a tool named `INSTRUCTIONS_PIN` whose description is
+ * the text, refused as a tool definition would be.
+ */
+export function checkInstructions(text: string): PinnableTool | RefusedTool {
+  return checkDefinition({ name: INSTRUCTIONS_PIN, description: text, inputSchema: { type: 'object' } });
 }
