@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { expect, it } from 'vitest';
 import { createPinnedSource } from '../../src/servers/pinning/index.ts';
+import type { PinLimits } from '../../src/servers/pinning/pinned-source.ts';
 import { createServersModule, type ToolSource } from '../../src/servers/index.ts';
 import { createInProcessChangeBus } from '../../src/shared/change-bus.ts';
 import type { Db } from '../../src/shared/db.ts';
@@ -37,8 +38,8 @@ async function setup(db: Db) {
   const tenant: Tenant = await tenancy.tenants.create(operator, { slug: `instr-${randomUUID().slice(0, 8)}` });
   const server = await servers.servers.create(tenant, operator, { slug: 'upstream', kind: 'remote', config: { url: 'http://127.0.0.1:9/mcp' } });
   const { upstream, source } = fakeUpstream();
-  const pinned = () =>
-    createPinnedSource({ source, db, tenantId: tenant.id, serverId: server.id, serverSlug: 'upstream', auditContext: operator });
+  const pinned = (limits?: PinLimits) =>
+    createPinnedSource({ source, db, tenantId: tenant.id, serverId: server.id, serverSlug: 'upstream', auditContext: operator, ...(limits && { limits }) });
   const events = async (action: string) => (await tenancy.audit.list(tenant.id, { action, limit: 100 })).events;
   return { servers, tenant, server, upstream, pinned, events };
 }
@@ -78,6 +79,36 @@ describeEachDatabase('pinning an upstream’s instructions', (use) => {
     expect(await servers.pins.approve(tenant, admin, 'upstream', ['(instructions)'])).toEqual(['(instructions)']);
     expect(await source.instructions(signal)).toBe(upstream.instructions);
     expect(await pinned().instructions(signal)).toBe(upstream.instructions);
+  });
+
+  it('judges text it gave before against the pin again once it was replaced: an approval of other text stands', async () => {
+    const { tenant, servers, upstream, pinned } = await setup(use().db);
+    const SECOND = 'Use echo sparingly.';
+    const source = pinned();
+    expect(await source.instructions(signal)).toBe(FIRST);
+    upstream.instructions = SECOND;
+    expect(await source.instructions(signal)).toBeUndefined();
+    await servers.pins.approve(tenant, admin, 'upstream');
+    expect(await source.instructions(signal)).toBe(SECOND);
+    // Back to the first text, which an admin then approves again, before this source asks again.
+    upstream.instructions = FIRST;
+    expect(await source.instructions(signal)).toBeUndefined();
+    await servers.pins.approve(tenant, admin, 'upstream');
+    // The text approved before, no longer the pinned one, is withheld as any change is.
+    upstream.instructions = SECOND;
+    expect(await source.instructions(signal)).toBeUndefined();
+    expect(await pinned().instructions(signal)).toBeUndefined();
+  });
+
+  it('gives none when the server’s pins are full, and audits why', async () => {
+    const { servers, tenant, pinned, events } = await setup(use().db);
+    const source = pinned({ tools: 1, bytes: 32 * 1024 * 1024 });
+    expect((await source.listTools(signal)).map((tool) => tool.name)).toEqual(['echo']);
+    expect(await source.instructions(signal)).toBeUndefined();
+    expect((await servers.pins.list(tenant, 'upstream')).map((pin) => pin.name)).toEqual(['echo']);
+    const refused = await events('tool.definition_refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.after).toMatchObject({ server: 'upstream', tool: '(instructions)', reason: expect.stringMatching(/1 tools pinned/) });
   });
 
   it('gives no instructions too large to pin, and audits the refusal once', async () => {

@@ -219,25 +219,32 @@ export function createPinnedSource<S extends ToolSource<ToolCallOutcome>>(option
    * The upstream's instructions, pinned as its tools are (under
    * `INSTRUCTIONS_PIN`): changed text is not given, and the change awaits an
    * admin's approval, audited as a tool's would be; text that cannot be
-   * pinned is not given either.
+   * pinned (too large, or the server's pins are full) is not given either.
    */
   async function pinnedInstructions(read: (signal: AbortSignal) => Promise<string | undefined>, signal: AbortSignal): Promise<string | undefined> {
     const text = await read(signal);
     if (text === undefined) return undefined;
     const checked = checkInstructions(text);
-    if ('reason' in checked) {
-      const now = Date.now();
-      const refusals = refusalsToAudit([checked], now);
-      if (refusals.length > 0) await checkPins([], refusals);
-      for (const { name } of refusals) refusalsAudited.set(cutText(name, 128), now);
-      return undefined;
-    }
+    if ('reason' in checked) return refuseInstructions(checked);
     if (verifiedInstructions !== checked.digest) {
-      const { matching } = await checkPins([checked], []);
+      // Forgotten first: text approved once and replaced since is judged against the pin again.
+      verifiedInstructions = undefined;
+      const { matching, overLimit } = await checkPins([checked], []);
+      const full = overLimit.get(INSTRUCTIONS_PIN);
+      if (full !== undefined) return refuseInstructions({ name: INSTRUCTIONS_PIN, reason: full });
       if (!matching.has(INSTRUCTIONS_PIN)) return undefined;
       verifiedInstructions = checked.digest;
     }
     return text;
+  }
+
+  /** Gives no instructions that cannot be pinned, auditing why as a refused tool's is audited. */
+  async function refuseInstructions(refused: RefusedTool): Promise<undefined> {
+    const now = Date.now();
+    const refusals = refusalsToAudit([refused], now);
+    if (refusals.length > 0) await checkPins([], refusals);
+    for (const { name } of refusals) refusalsAudited.set(cutText(name, 128), now);
+    return undefined;
   }
 
   const { instructions } = source as { instructions?: (signal: AbortSignal) => Promise<string | undefined> };
