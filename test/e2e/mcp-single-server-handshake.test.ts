@@ -3,7 +3,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPS_INSTRUCTIONS, startAppsMcpServer, type AppsMcpServer } from '../fakes/apps-mcp-server.ts';
 import { FULL_CLIENTS } from '../support/mcp-full-clients.ts';
-import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { operatorCommand, seedTenant } from '../support/http.ts';
 
 interface Raw {
@@ -197,6 +197,9 @@ describe('instructions, views and restricted keys on a single server endpoint', 
     expect(answer.body).toContain('"serverInfo"');
     expect(answer.body).not.toContain('"instructions"');
     expect(Date.now() - started).toBeLessThan(10_000);
+    // The operator can tell why.
+    const logged = (line: string) => line.includes('instructions could not be given') && line.includes('"server":"slow"');
+    await pollUntil('the gateway to log why the instructions are missing', async () => (gateway!.output().split('\n').some(logged) ? true : undefined));
   });
 
   it('answers the handshake well within a client’s request timeout when the upstream’s own timeout is long', { timeout: 30_000 }, async () => {

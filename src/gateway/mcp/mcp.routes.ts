@@ -450,7 +450,15 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     const entries = await entriesFor(principal, [runtime]);
     // One server, passed through: its upstream's instructions too (they name its tools as this endpoint does, not as the aggregate does).
     const source = entries[0]?.source;
-    const instructionsOf = source?.instructions?.bind(source);
+    const instructions = source?.instructions?.bind(source);
+    // The handshake goes on without them; why is logged (an upstream down, or pinning them failed).
+    const instructionsOf =
+      instructions &&
+      ((signal: AbortSignal) =>
+        instructions(signal).catch((error: unknown) => {
+          if (!signal.aborted) deps.logger.warn({ err: error, server: slug }, 'the upstream’s instructions could not be given; the handshake goes on without them');
+          throw error;
+        }));
     const catalogs = catalogsFor(entries, false);
     await serve(req, res, { principal, ...catalogs, name: `botgate/${principal.tenant.slug}/${slug}`, server: slug, instructionsOf });
   });
