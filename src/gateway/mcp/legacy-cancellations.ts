@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
 import type { Logger } from '../../shared/logger.ts';
 
@@ -99,4 +100,37 @@ export function createLegacyCancellations(changes: ChangeBus, logger: Logger): L
       if (!cancelHere(key)) changes.publish(REQUEST_CANCELLED_TOPIC, { tenantId, key });
     },
   };
+}
+
+/** A 2025-era POST as cancellation needs it: whose, to which endpoint, on which connection, and its parsed body. */
+export interface LegacyPost {
+  tenantId: string;
+  /** The bearer credential it carried. */
+  credential: string;
+  /** The endpoint's path, `/t/{tenant}/mcp` or `/t/{tenant}/mcp/servers/{server}`. */
+  endpoint: string;
+  /** Its `Mcp-Session-Id`, when its client was given one. */
+  session: string | undefined;
+  body: unknown;
+}
+
+/**
+ * Lets a 2025-era client cancel the request `post` carries later, or cancels
+ * the request its `notifications/cancelled` names: that request's response is
+ * ended, which cancels it as a 2026-07-28 client's closed stream does. An
+ * `initialize` answer names the connection (`newLegacySessionId`), so that
+ * cancellations are matched within it.
+ */
+export function followLegacyCancellation(cancellations: LegacyCancellations, post: LegacyPost, res: ServerResponse): void {
+  const message = readLegacyMessage(post.body);
+  if (message.kind === 'other') return;
+  if (post.session === undefined && (post.body as { method?: unknown }).method === 'initialize') res.setHeader('mcp-session-id', newLegacySessionId());
+  const keyOf = (id: string | number) => requestKey(post.credential, post.endpoint, post.session ?? '', id);
+  if (message.kind === 'cancelled') {
+    cancellations.cancelled(post.tenantId, keyOf(message.requestId));
+    return;
+  }
+  // A client gone while its request waited (a read-only token's call is checked first) leaves nothing to cancel.
+  if (res.closed || res.destroyed) return;
+  res.once('close', cancellations.track(keyOf(message.id), () => res.destroy()));
 }

@@ -26,7 +26,7 @@ import type { Metrics } from '../metrics.ts';
 import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
 import { handshakeInstructions, isHandshake, isLegacyJsonPost } from './handshake.ts';
-import { createLegacyCancellations, newLegacySessionId, readLegacyMessage, requestKey } from './legacy-cancellations.ts';
+import { createLegacyCancellations, followLegacyCancellation } from './legacy-cancellations.ts';
 import { createToolServer } from './tool-server.ts';
 
 export interface McpRouteDependencies extends BotRuntime {
@@ -287,28 +287,6 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     return access?.readOnly ? serveReadOnly(req, res, state) : serveEndpoint(req, res, state);
   }
 
-  /**
-   * Lets a 2025-era client cancel this request later, or cancels the request
-   * its `notifications/cancelled` names: that request's response is ended,
-   * which cancels it as a 2026-07-28 client's closed stream does. An
-   * `initialize` answer names the connection, so that cancellations are
-   * matched within it (see legacy-cancellations.ts).
-   */
-  function followLegacyCancellation(req: Request, res: Response, principal: Principal, body: unknown): void {
-    const message = readLegacyMessage(body);
-    if (message.kind === 'other') return;
-    const session = req.get('mcp-session-id');
-    if (session === undefined && (body as { method?: unknown }).method === 'initialize') res.setHeader('mcp-session-id', newLegacySessionId());
-    const keyOf = (id: string | number) => requestKey(bearerToken(req.get('authorization')) ?? '', `${req.baseUrl}${req.path}`, session ?? '', id);
-    if (message.kind === 'cancelled') {
-      legacyCancellations.cancelled(principal.tenant.id, keyOf(message.requestId));
-      return;
-    }
-    // A client gone while its request waited (a read-only token's call is checked first) leaves nothing to cancel.
-    if (res.closed || res.destroyed) return;
-    res.once('close', legacyCancellations.track(keyOf(message.id), () => res.destroy()));
-  }
-
   async function serveEndpoint(
     req: Request,
     res: Response,
@@ -373,7 +351,11 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       }
     }
     if (listening) return serveSdk(Object.assign(req, { auth }), body);
-    if (legacy && body !== undefined) followLegacyCancellation(req, res, principal, body);
+    if (legacy && body !== undefined) {
+      const credential = bearerToken(req.get('authorization')) ?? '';
+      const post = { tenantId: principal.tenant.id, credential, endpoint: `${req.baseUrl}${req.path}`, session: req.get('mcp-session-id'), body };
+      followLegacyCancellation(legacyCancellations, post, res);
+    }
     if (legacyText !== undefined) {
       const instructions = state.instructionsOf && isHandshake(req, body) ? await handshakeInstructions(state.instructionsOf, res) : undefined;
       const replay = Object.assign(Readable.from([legacyText]), { method: req.method, url: req.url, headers: req.headers });
