@@ -143,7 +143,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       }),
   },
   'server list': tenantOnly('server.list'),
-  'server status': { name: 'server.status', options: ['tenant', 'slug'], args: (v) => defined({ tenant: v.tenant, slug: v.slug }) },
+  'server status': { ...tenantOnly('server.status', ['slug']), target: SERVER },
   'server update': { name: 'server.update', options: ['tenant', 'slug', 'config', 'secret', 'clear-secret'], target: SERVER, args: serverChange },
   'server delete': { ...tenantOnly('server.delete', ['slug']), target: SERVER },
   'bot create': {

@@ -37,7 +37,7 @@ const COMMANDS: readonly CommandUsage[] = [
   { command: 'server list', usage: 'server list --tenant <slug>' },
   {
     command: 'server status',
-    usage: `server status --tenant <slug> --slug <server>   (does it work? lists its tools, tries its upstream or credentials;
+    usage: `server status --tenant <slug> <server>   (does it work? lists its tools, tries its upstream or credentials;
               exits 1 when the server is unavailable)`,
   },
   {

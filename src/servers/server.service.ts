@@ -81,13 +81,22 @@ const kindSchema = z.enum(SERVER_KINDS, { error: `must be one of ${SERVER_KINDS.
 
 const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** The value at `path` inside `value`; undefined where nothing is. */
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let at = value;
+  for (const key of path) at = isObject(at) || Array.isArray(at) ? (at as Record<PropertyKey, unknown>)[key] : undefined;
+  return at;
+}
+
 /** Parses config or secrets; the error names the field inside them (`config.repo`), as the REST layer does for bodies. */
 function parseField(schema: z.ZodType, value: unknown, field: 'config' | 'secrets'): Record<string, unknown> {
   const result = schema.safeParse(value);
   if (result.success) return result.data as Record<string, unknown>;
-  const issue = result.error.issues[0];
+  // A misspelt field is named first: the field it stands for is then missing, and would be reported as invalid.
+  const issue = result.error.issues.find((found) => found.code === 'unrecognized_keys') ?? result.error.issues[0];
   const name = [field, ...(issue?.path ?? [])].join('.');
-  const message = issue?.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : (issue?.message ?? 'is invalid');
+  const missing = issue !== undefined && issue.path.length > 0 && valueAt(value, issue.path) === undefined;
+  const message = issue?.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : missing ? 'is required' : (issue?.message ?? 'is invalid');
   throw new AppError('validation_failed', `${name}: ${message}`, { details: { field: name } });
 }
 

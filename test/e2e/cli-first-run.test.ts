@@ -155,7 +155,7 @@ describe('the CLI, as a new user meets it', () => {
         // Through bin/botgate.js in its own process: the exit code a probe sees.
         botgate(['server', 'status', '--tenant', 'acme', '--slug', 'dead'], { cwd: dataDir, env }),
         runCliInProcess(['server', 'status', '--tenant', 'acme', '--slug', 'dead', '--json'], { dataDir }),
-        runCliInProcess(['server', 'status', '--tenant', 'acme', '--slug', 'files'], { dataDir }),
+        runCliInProcess(['server', 'status', '--tenant', 'acme', 'files'], { dataDir }),
       ]);
       expect(dead.code).toBe(1);
       expect(dead.stdout).toMatch(/^dead in acme: unavailable: /);

@@ -19,6 +19,8 @@ const BAD_CREATES: Array<[string, CreateServerInput, RegExp]> = [
   ['a filesystem root of "/etc"', { slug: 'x', kind: 'filesystem', config: { roots: ['/etc'] } }, /^config\.roots: root \/etc is outside the directories the operator allows/],
   ['a remote URL to 127.0.0.1', { slug: 'x', kind: 'remote', config: { url: 'http://127.0.0.1:8080/mcp' } }, /^config\.url: 127\.0\.0\.1 resolves to 127\.0\.0\.1, a private or reserved address/],
   ['a remote URL to [::1]', { slug: 'x', kind: 'remote', config: { url: 'http://[::1]/mcp' } }, /^config\.url: /],
+  ['a remote server without a URL', { slug: 'x', kind: 'remote' }, /^config\.url: is required$/],
+  ['a remote URL under a miscapitalised key', { slug: 'x', kind: 'remote', config: { URL: 'https://mcp.example.com/mcp' } }, /^config: unknown field\(s\): URL$/],
   ['a remote URL that is not http', { slug: 'x', kind: 'remote', config: { url: 'file:///etc/passwd' } }, /^config\.url: must be an http or https URL$/],
   ['a github baseUrl to 169.254.169.254', { slug: 'x', kind: 'github', config: { baseUrl: 'http://169.254.169.254/' }, secrets: { token: TOKEN } }, /^config\.baseUrl: /],
   ['a database URL to 10.0.0.1', { slug: 'x', kind: 'database', secrets: { url: `postgres://u:${PASSWORD}@10.0.0.1:5432/db` } }, /^secrets\.url: 10\.0\.0\.1 resolves to 10\.0\.0\.1/],
