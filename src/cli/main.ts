@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 import { AppError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
-import { OPTIONS } from './arguments.ts';
+import { OPTIONS, unknownOptionMessage } from './arguments.ts';
 import { refuseOtherOptions, toCommand } from './commands.ts';
 import { formatResult, warningsOf } from './format.ts';
 import { streamTo, type CliIo } from './io.ts';
@@ -74,6 +74,15 @@ function exitCodeOf(name: OperatorCommandName, result: unknown): number {
   return (result as { status?: { state?: string } }).status?.state === 'ok' ? 0 : 1;
 }
 
+/** The command `argv` names, read leniently (unknown options taken as flags); undefined when it names none. */
+function commandIn(argv: string[]): string | undefined {
+  try {
+    return knownCommand(parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false }).positionals);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Runs the command line; returns the exit code. `io` is the process's own in
  * `bin/botgate.js`; a caller may give its own to run commands in its process.
@@ -119,7 +128,11 @@ export async function runCli(
     }
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = error instanceof AppError || error instanceof ConfigError || usage ? (error as Error).message : `unexpected error: ${(error as Error).message}`;
+    // Refused before the command was known: it is named in the pointer to its help when it can be.
+    command ??= usage ? commandIn(argv) : undefined;
+    const plain = unknownOptionMessage(error as { code?: string; message: string });
+    const message =
+      plain ?? (error instanceof AppError || error instanceof ConfigError || usage ? (error as Error).message : `unexpected error: ${(error as Error).message}`);
     if (json) io.stderr.write(`${JSON.stringify({ error: { message } })}\n`);
     else io.stderr.write(`botgate: ${message}${usage ? ` (botgate ${command ? `${command} ` : ''}--help for usage)` : ''}\n`);
     return usage ? 2 : 1;

@@ -63,6 +63,24 @@ describe('botgate help for the commands scripts use', () => {
     }
     await fs.rm(dataDir, { recursive: true, force: true });
   });
+
+  it('names an option no command takes, the option meant when one is a typo away, and the command’s help; nothing runs', async () => {
+    const dataDir = await makeDataDir();
+    const run = (args: string[]) => runCliInProcess(args, { dataDir, env: ALLOW });
+    const [secrets, joined, colour, unknownCommand] = await Promise.all([
+      run(['server', 'create', '--tenant', 'acme', '--slug', 'gh', '--kind', 'github', '--secrets', 'token=abc']),
+      run(['server', 'create', '--tenant=acme', '--slug', 'gh', '--kind', 'github', '--secrets=token=abc']),
+      run(['tenant', 'list', '--colour']),
+      run(['frobnicate', '--tenatn', 'acme']),
+    ]);
+    expect(secrets).toMatchObject({ code: 2, stdout: '', stderr: 'botgate: unknown option --secrets; did you mean --secret? (botgate server create --help for usage)\n' });
+    expect(joined).toMatchObject({ code: 2, stdout: '', stderr: 'botgate: unknown option --secrets; did you mean --secret? (botgate server create --help for usage)\n' });
+    expect(colour).toMatchObject({ code: 2, stderr: 'botgate: unknown option --colour (botgate tenant list --help for usage)\n' });
+    expect(unknownCommand).toMatchObject({ code: 2, stderr: 'botgate: unknown option --tenatn; did you mean --tenant? (botgate --help for usage)\n' });
+    // No database was made for a command that never ran.
+    expect(await fs.readdir(dataDir)).toEqual([]);
+    await fs.rm(dataDir, { recursive: true, force: true });
+  });
 });
 
 /**
