@@ -1,5 +1,6 @@
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../support/gateway-process.ts';
 import { answerConsent, browse, callbackParams, OAuthBrowser } from '../support/oauth.ts';
 import { A, B, botPath, filesPath, OWNER_A, OWNER_B, pkcePair, startOAuthFixture, type OAuthFixture } from '../support/oauth-fixture.ts';
 
@@ -38,6 +39,28 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
     expect(response.location).toBeNull();
     expect(response.text).toContain('client_id metadata document client_id does not match');
     expect((await f.connectedClients(OWNER_A)).text).not.toContain('Liar');
+  });
+
+  it('tells the person, and logs for the operator, why a metadata document could not be fetched, and what to do', async () => {
+    const missing = `${f.docs.url}/clients/missing.json`;
+    const pkce = pkcePair();
+    const response = await new OAuthBrowser(f.gateway.url).get(
+      f.authorizeUrl({
+        client_id: missing,
+        redirect_uri: 'http://127.0.0.1:5000/callback',
+        response_type: 'code',
+        scope: 'mcp',
+        resource: f.url(filesPath),
+        state: 's',
+        code_challenge: pkce.challenge,
+        code_challenge_method: 'S256',
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect(response.text).toContain('client_id metadata document fetch failed');
+    expect(response.text).toContain('BOTGATE_OAUTH_METADATA_DOCUMENTS=off');
+    const logged = (line: string) => line.includes('could not be fetched (unexpected response status 404)') && line.includes(missing);
+    await pollUntil('the gateway to log why', async () => (f.gateway.output().split('\n').some(logged) ? true : undefined));
   });
 
   it('binds a token to the one endpoint it was issued for', async () => {

@@ -200,7 +200,8 @@ export async function createProvider(options: ProviderOptions): Promise<{ provid
     renderError: (ctx, out) => {
       ctx.type = 'html';
       const description = out.error_description ?? 'The request could not be completed.';
-      ctx.body = renderMessagePage('Authorization failed', description, `<p><small>Error: <code>${escapeHtml(out.error)}</code></small></p>`);
+      const hint = isDocumentFetchFailure(description) ? `<p>${escapeHtml(DOCUMENT_FETCH_HINT)}</p>` : '';
+      ctx.body = renderMessagePage('Authorization failed', description, `${hint}<p><small>Error: <code>${escapeHtml(out.error)}</code></small></p>`);
     },
   };
 
@@ -216,10 +217,23 @@ export async function createProvider(options: ProviderOptions): Promise<{ provid
 
   const log = logger.child({ component: 'oauth' });
   provider.on('server_error', (_ctx: unknown, error: Error) => log.error({ err: error }, 'authorization server error'));
+  // Why a client's metadata document could not be read: the page the person sees cannot say more than that it failed.
+  provider.on('authorization.error', (ctx: KoaContextWithOIDC, error: Error & { error_description?: string; error_detail?: string }) => {
+    if (!isDocumentFetchFailure(error.error_description)) return;
+    const cause = error.cause instanceof Error ? error.cause.message : error.error_detail;
+    log.warn({ clientId: ctx.oidc?.params?.['client_id'], cause }, `a client metadata document could not be fetched (${cause ?? 'no detail'}); ${DOCUMENT_FETCH_HINT}`);
+  });
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => log.info({ grantId }, 'grant revoked'));
   provider.on('registration_create.success', (_ctx: unknown, client: { clientId: string }) => log.info({ clientId: client.clientId }, 'client registered'));
   return { provider, errors };
 }
+
+/** What to do when a client's metadata document cannot be fetched: most often, the gateway cannot reach the client's host. */
+const DOCUMENT_FETCH_HINT =
+  "The gateway reads a client's metadata document from the address its client ID names, over HTTPS. Where the gateway cannot reach it, " +
+  'the operator can turn metadata documents off (BOTGATE_OAUTH_METADATA_DOCUMENTS=off); clients then register themselves instead.';
+
+const isDocumentFetchFailure = (description: string | undefined) => description?.startsWith('client_id metadata document fetch failed') === true;
 
 /** The notice oidc-provider prints on import under Node < 22. */
 const RUNTIME_NOTICE = /Unsupported runtime/;
