@@ -148,7 +148,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'server delete': { ...tenantOnly('server.delete', ['slug']), target: SERVER },
   'bot create': {
     name: 'bot.create',
-    options: ['tenant', 'slug', 'name', 'description', 'model', 'system', 'servers', 'bots', 'max-tokens', 'thinking-budget', 'anthropic-key-stdin'],
+    options: ['tenant', 'slug', 'name', 'description', 'model', 'system', 'servers', 'bots', 'temperature', 'max-tokens', 'thinking-budget', 'anthropic-key-stdin'],
     args: async (v, stdin) =>
       defined({
         tenant: v.tenant,
@@ -159,6 +159,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         system: v.system,
         servers: splitList(v.servers),
         bots: splitList(v.bots),
+        temperature: parseTemperature(v.temperature),
         max_tokens: wholeNumber('max-tokens', v['max-tokens']),
         thinking_budget: wholeNumber('thinking-budget', v['thinking-budget']),
         anthropic_api_key: await secretFromStdin(v['anthropic-key-stdin'], stdin),

@@ -51,7 +51,7 @@ const COMMANDS: readonly CommandUsage[] = [
     command: 'bot create',
     usage: `bot create --tenant <slug> --slug <bot> --model <model> --system <text>
            --description <text for the calling model> [--name <name>] [--servers a,b] [--bots x,y]
-           [--max-tokens N] [--thinking-budget N]   (extended thinking; below --max-tokens)
+           [--temperature N] [--max-tokens N] [--thinking-budget N]   (extended thinking; below --max-tokens)
            [--anthropic-key-stdin]   (the bot's own Anthropic API key, read from stdin)`,
   },
   { command: 'bot list', usage: 'bot list --tenant <slug>' },

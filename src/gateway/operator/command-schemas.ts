@@ -66,6 +66,7 @@ export const operatorCommandSchemas = {
     system: z.string(),
     servers: z.array(z.string()).optional(),
     bots: z.array(z.string()).optional(),
+    temperature: z.number().nullable().optional(),
     max_tokens: z.number().optional(),
     thinking_budget: z.number().optional(),
     anthropic_api_key: anthropicApiKey.optional(),

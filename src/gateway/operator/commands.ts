@@ -177,6 +177,7 @@ export function createOperatorCommands({
         systemPrompt: args.system,
         servers: args.servers?.map((slug) => ({ slug })),
         bots: args.bots,
+        temperature: args.temperature,
         maxTokens: args.max_tokens,
         thinkingBudget: args.thinking_budget,
         anthropicApiKey: args.anthropic_api_key,
