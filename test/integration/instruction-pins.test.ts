@@ -1,47 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import pino from 'pino';
 import { expect, it } from 'vitest';
-import { createPinnedSource } from '../../src/servers/pinning/index.ts';
-import type { PinLimits } from '../../src/servers/pinning/pinned-source.ts';
-import { createServersModule, type ToolSource } from '../../src/servers/index.ts';
-import { createInProcessChangeBus } from '../../src/shared/change-bus.ts';
 import type { Db } from '../../src/shared/db.ts';
-import { createTenancyModule, type RequestContext, type Tenant } from '../../src/tenancy/index.ts';
+import type { RequestContext } from '../../src/tenancy/index.ts';
 import { describeEachDatabase } from '../support/databases.ts';
+import { setupPinnedUpstream, signal } from '../support/pinned-upstream.ts';
 
-const operator = { actor: { type: 'operator', id: null }, ip: null, userAgent: null, requestId: null } as const;
 const admin: RequestContext = { actor: { type: 'api_key', id: randomUUID() }, ip: '203.0.113.9', userAgent: 'test', requestId: 'req-approve' };
-const signal = new AbortController().signal;
 const FIRST = 'Use echo to repeat what the user says.';
 
-/** An upstream whose instructions a test changes at will. */
-function fakeUpstream() {
-  const upstream = { instructions: FIRST as string | undefined };
-  const source: ToolSource & { instructions(signal: AbortSignal): Promise<string | undefined> } = {
-    listTools: async () => [{ name: 'echo', description: 'Echoes the message back.', inputSchema: { type: 'object' } }],
-    callTool: async () => ({ content: [{ type: 'text', text: 'ran' }] }),
-    instructions: async () => upstream.instructions,
-    close: async () => undefined,
-  };
-  return { upstream, source };
-}
-
+/** A remote server whose upstream gives `FIRST` as its instructions until a test changes them. */
 async function setup(db: Db) {
-  const tenancy = createTenancyModule({ db });
-  const servers = createServersModule({
-    db,
-    logger: pino({ level: 'silent' }),
-    secretKey: Buffer.alloc(32, 7),
-    policy: { dataDir: '/nonexistent', fsRoots: [], allowPrivateNetworks: ['127.0.0.0/8'], stdioCommands: {} },
-    changes: createInProcessChangeBus(pino({ level: 'silent' })),
-  });
-  const tenant: Tenant = await tenancy.tenants.create(operator, { slug: `instr-${randomUUID().slice(0, 8)}` });
-  const server = await servers.servers.create(tenant, operator, { slug: 'upstream', kind: 'remote', config: { url: 'http://127.0.0.1:9/mcp' } });
-  const { upstream, source } = fakeUpstream();
-  const pinned = (limits?: PinLimits) =>
-    createPinnedSource({ source, db, tenantId: tenant.id, serverId: server.id, serverSlug: 'upstream', auditContext: operator, ...(limits && { limits }) });
-  const events = async (action: string) => (await tenancy.audit.list(tenant.id, { action, limit: 100 })).events;
-  return { servers, tenant, server, upstream, pinned, events };
+  const pinnedUpstream = await setupPinnedUpstream(db, 'upstream');
+  pinnedUpstream.upstream.instructions = FIRST;
+  return pinnedUpstream;
 }
 
 describeEachDatabase('pinning an upstream’s instructions', (use) => {

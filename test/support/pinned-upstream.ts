@@ -27,7 +27,8 @@ export const textOf = (result: { content: unknown[] }) => result.content.map((c)
 /**
  * A `remote` server of a fresh tenant whose upstream is an in-memory source
  * listing whatever `upstream.list()` returns at each listing (set it to change
- * the tools), wrapped in pinning as the gateway wraps it.
+ * the tools) and giving `upstream.instructions`, wrapped in pinning as the
+ * gateway wraps it.
  */
 export async function setupPinnedUpstream(db: Db, slug = 'up') {
   const tenancy = createTenancyModule({ db });
@@ -44,9 +45,12 @@ export async function setupPinnedUpstream(db: Db, slug = 'up') {
     list: (): Tool[] => [ECHO],
     /** Names of the tools the upstream ran, in order. */
     calls: [] as string[],
+    /** What the upstream tells clients in its handshake; none unless set. */
+    instructions: undefined as string | undefined,
   };
-  const source: ToolSource = {
+  const source: ToolSource & { instructions(signal: AbortSignal): Promise<string | undefined> } = {
     listTools: async () => upstream.list(),
+    instructions: async () => upstream.instructions,
     callTool: async (name): Promise<CallToolResult> => {
       upstream.calls.push(name);
       return { content: [{ type: 'text', text: `ran ${name}` }] };
