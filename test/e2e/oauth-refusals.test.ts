@@ -12,6 +12,23 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
   });
   afterAll(() => f?.stop());
 
+  /** A fresh browser's authorization request as the client whose metadata document is at `clientId`, for the files endpoint. */
+  function authorizeAs(clientId: string) {
+    const pkce = pkcePair();
+    return new OAuthBrowser(f.gateway.url).get(
+      f.authorizeUrl({
+        client_id: clientId,
+        redirect_uri: 'http://127.0.0.1:5000/callback',
+        response_type: 'code',
+        scope: 'mcp',
+        resource: f.url(filesPath),
+        state: 's',
+        code_challenge: pkce.challenge,
+        code_challenge_method: 'S256',
+      }),
+    );
+  }
+
   it('refuses a metadata document whose client_id is not its own URL, issuing nothing', async () => {
     const listed = `${f.docs.url}/clients/liar.json`;
     f.docs.documents.set('/clients/liar.json', {
@@ -21,20 +38,7 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
       token_endpoint_auth_method: 'none',
       application_type: 'native',
     });
-    const pkce = pkcePair();
-    const browser = new OAuthBrowser(f.gateway.url);
-    const response = await browser.get(
-      f.authorizeUrl({
-        client_id: listed,
-        redirect_uri: 'http://127.0.0.1:5000/callback',
-        response_type: 'code',
-        scope: 'mcp',
-        resource: f.url(filesPath),
-        state: 's',
-        code_challenge: pkce.challenge,
-        code_challenge_method: 'S256',
-      }),
-    );
+    const response = await authorizeAs(listed);
     expect(response.status).toBe(400);
     expect(response.location).toBeNull();
     expect(response.text).toContain('client_id metadata document client_id does not match');
@@ -43,19 +47,7 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
 
   it('tells the person, and logs for the operator, why a metadata document could not be fetched, and what to do', async () => {
     const missing = `${f.docs.url}/clients/missing.json`;
-    const pkce = pkcePair();
-    const response = await new OAuthBrowser(f.gateway.url).get(
-      f.authorizeUrl({
-        client_id: missing,
-        redirect_uri: 'http://127.0.0.1:5000/callback',
-        response_type: 'code',
-        scope: 'mcp',
-        resource: f.url(filesPath),
-        state: 's',
-        code_challenge: pkce.challenge,
-        code_challenge_method: 'S256',
-      }),
-    );
+    const response = await authorizeAs(missing);
     expect(response.status).toBe(400);
     expect(response.text).toContain('client_id metadata document fetch failed');
     expect(response.text).toContain('BOTGATE_OAUTH_METADATA_DOCUMENTS=off');
