@@ -119,7 +119,7 @@ export type { SecretKeySource, ServerService, ServerInfo, ServerRuntime, CreateS
 export type { SourceFactory, SourcePool } from './source-pool.ts';
 export type { ServerCheck } from './server-check.ts';
 export { RESERVED_SERVER_SLUG } from './server.service.ts';
-export { publishListsChanges, readListsChange, type ListKind, type ListsChange, type NotifyToolsChanged } from './list-changes.ts';
+export { ALL_LISTS, publishListsChanges, readListsChange, type ListKind, type ListsChange, type NotifyToolsChanged } from './list-changes.ts';
 export type { DefinitionChange, ToolDefinition, ToolPinInfo, ToolPinService } from './pinning/index.ts';
 export {
   errorResult,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, request, seedTenant, type AuditEventJson } from '../support/http.ts';
 import { connectFullV2 } from '../support/mcp-full-clients.ts';
-import { openListener } from '../support/mcp-listener.ts';
+import { openListener, openRawEventStream } from '../support/mcp-listener.ts';
 
 // A key never gives more than it has: not through a key it makes, a person it
 // adds or invites, a server or bot it changes, or a bot it chats with. Each
@@ -112,16 +112,23 @@ describe('keys that try to reach beyond what they hold', () => {
     const kept = await makeKey('still-listening', { scopes: ['mcp'] });
     const doomed = await openListener(`${gateway.url}/t/acme/mcp`, revoked);
     const other = await openListener(`${gateway.url}/t/acme/mcp`, kept);
+    // A 2025-era client's GET stream too.
+    const doomedLegacy = await openRawEventStream(`${gateway.url}/t/acme/mcp`, revoked);
+    const otherLegacy = await openRawEventStream(`${gateway.url}/t/acme/mcp`, kept);
+    expect([doomedLegacy.status, otherLegacy.status]).toEqual([200, 200]);
     const { body } = await full.get<{ keys: Array<{ id: string; name: string }> }>('/api/v1/keys');
     const id = body.keys.find((key) => key.name === 'listening')?.id;
     expect((await full.delete(`/api/v1/keys/${id}`)).status).toBe(200);
 
     // Checked again every 10 s: the stream ends as the key's next request would be refused.
     expect(await doomed.closed).not.toBe('local');
+    expect(await doomedLegacy.ended).toBe('ended');
     let otherClosed = false;
     void other.closed.then(() => (otherClosed = true));
+    void otherLegacy.ended.then(() => (otherClosed = true));
     await new Promise((resolve) => setImmediate(resolve));
     expect(otherClosed).toBe(false);
+    otherLegacy.close();
     await other.close();
   }, 60_000);
 

@@ -5,7 +5,7 @@ import { Browser } from '../support/browser.ts';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, seedTenant, type AuditEventJson, type KeyJson, type MemberJson } from '../support/http.ts';
 import { connectV2 } from '../support/mcp-clients.ts';
-import { openListener } from '../support/mcp-listener.ts';
+import { openListener, openRawEventStream } from '../support/mcp-listener.ts';
 
 type Issued = KeyJson & { secret: string };
 
@@ -119,6 +119,9 @@ describe('DELETE /api/v1/tenant', () => {
     const listener = await openListener(`${gateway.url}/t/del-a/mcp`, keys.owner.secret);
     let ended: string | undefined;
     void listener.closed.then((how) => (ended = how));
+    // A 2025-era client's GET stream too.
+    const legacy = await openRawEventStream(`${gateway.url}/t/del-a/mcp`, keys.owner.secret);
+    expect(legacy.status).toBe(200);
     const otherBefore = await stateOf('del-b', keys.b.secret);
 
     const deleted = await owner.delete('/api/v1/tenant', { json: { confirm: 'del-a' } });
@@ -134,6 +137,7 @@ describe('DELETE /api/v1/tenant', () => {
     expect(await stateOf('del-b', keys.b.secret)).toEqual(otherBefore);
     expect(gateway.output()).toMatch(/"level":40[^\n]*"slug":"del-a"[^\n]*"msg":"tenant deleted"/);
     expect(await pollUntil('the tenant’s listen stream to end', async () => ended, { timeoutMs: 20_000 })).toBe('graceful');
+    expect(await legacy.ended).toBe('ended');
     await pollUntil('the tenant’s upstream connection to close', async () => (upstream.openListenStreams === 0 ? true : undefined), { timeoutMs: 20_000 });
     await listener.close().catch(() => undefined);
   });

@@ -8,7 +8,17 @@ import { makeDataDir, startGateway, type GatewayProcess } from '../support/gatew
 import { apiClient, operatorCommand, request, seedTenant, type KeyJson } from '../support/http.ts';
 import { connectFullV1, connectFullV2 } from '../support/mcp-full-clients.ts';
 import { connectV2 } from '../support/mcp-clients.ts';
-import { openListener, PROMPTS, RESOURCES, TOOLS, type McpListener } from '../support/mcp-listener.ts';
+import {
+  openLegacyListener,
+  openListener,
+  openRawEventStream,
+  PROMPTS,
+  RESOURCES,
+  TOOLS,
+  type LegacyMcpListener,
+  type McpListener,
+  type RawEventStream,
+} from '../support/mcp-listener.ts';
 
 /** Lists tools through a fresh client, as any other caller would: this is when the gateway notices an upstream change. */
 async function listToolsFresh(url: string, key: string): Promise<string[]> {
@@ -25,7 +35,8 @@ describe('subscriptions/listen: list changes on one gateway', () => {
   let dataDir: string;
   const upstreams = {} as Record<'acme' | 'other', MutableMcpServer>;
   const keys = {} as Record<'acme' | 'other' | 'onlyUp', string>;
-  const listeners: McpListener[] = [];
+  const listeners: Array<McpListener | LegacyMcpListener> = [];
+  const rawStreams: RawEventStream[] = [];
 
   const admin = (tenant: 'acme' | 'other') => apiClient(gateway.url, keys[tenant]);
   const aggregate = (tenant: string) => `${gateway.url}/t/${tenant}/mcp`;
@@ -33,6 +44,16 @@ describe('subscriptions/listen: list changes on one gateway', () => {
     const listener = await openListener(url, key);
     listeners.push(listener);
     return listener;
+  }
+  async function listenLegacy(url: string, key: string) {
+    const listener = await openLegacyListener(url, key);
+    listeners.push(listener);
+    return listener;
+  }
+  async function openRaw(url: string, key: string, headers?: Record<string, string>) {
+    const stream = await openRawEventStream(url, key, headers);
+    rawStreams.push(stream);
+    return stream;
   }
 
   beforeAll(async () => {
@@ -51,30 +72,74 @@ describe('subscriptions/listen: list changes on one gateway', () => {
   });
 
   afterAll(async () => {
+    for (const stream of rawStreams) stream.close();
     await Promise.all(listeners.map((listener) => listener.close().catch(() => {})));
     await gateway?.stop();
     await Promise.all(Object.values(upstreams).map((upstream) => upstream.close()));
     if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
   });
 
-  it('promises list changes to 2026-07-28 clients only: 2025-era clients, served statelessly, have no stream', async () => {
+  it('promises list changes to clients of both eras; resource updates only to 2026-07-28 ones, which alone can subscribe statelessly', async () => {
     const modern = await connectFullV2(aggregate('acme'), keys.acme);
     const legacy = await connectFullV1(aggregate('acme'), keys.acme);
-    expect(modern.capabilities()).toMatchObject({
-      tools: { listChanged: true },
-      prompts: { listChanged: true },
-      resources: { listChanged: true },
-    });
-    const declared = legacy.capabilities() as Record<string, { listChanged?: boolean } | undefined>;
-    expect([declared['tools']?.listChanged, declared['prompts']?.listChanged, declared['resources']?.listChanged]).toEqual([
-      undefined,
-      undefined,
-      undefined,
-    ]);
+    const everyList = { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } };
+    expect(modern.capabilities()).toMatchObject({ ...everyList, resources: { listChanged: true, subscribe: true } });
+    expect(legacy.capabilities()).toMatchObject(everyList);
+    expect(legacy.capabilities()?.resources).not.toHaveProperty('subscribe');
     await Promise.all([modern.close(), legacy.close()]);
-    // The 2025 GET stream for server-initiated messages does not exist here.
-    const get = await request(gateway.url, 'GET', '/t/acme/mcp', { key: keys.acme, headers: { accept: 'text/event-stream' } });
-    expect(get.status).toBe(405);
+  });
+
+  it('opens a 2025-era GET stream only for a 2025-era client that accepts an event stream; others get 405 as before', async () => {
+    const get = (headers: Record<string, string>) => request(gateway.url, 'GET', '/t/acme/mcp', { key: keys.acme, headers });
+    const refused = [
+      await get({ accept: 'application/json' }),
+      await get({ accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' }),
+      await get({ accept: 'text/event-stream', 'mcp-protocol-version': '1999-01-01' }),
+    ];
+    expect(refused.map((response) => response.status)).toEqual([405, 405, 405]);
+    // 2025-03-26 clients name no version.
+    for (const version of [{ 'mcp-protocol-version': '2025-06-18' }, {}] as Array<Record<string, string>>) {
+      const stream = await openRaw(aggregate('acme'), keys.acme, version);
+      expect(stream.status).toBe(200);
+      // The priming event: an id and no data, so that a client whose stream ends can say where it was.
+      await expect.poll(() => stream.events).toEqual([{ id: '0', data: '' }]);
+      stream.close();
+    }
+    // Another tenant's endpoint looks like one that does not exist; a missing key is challenged.
+    expect((await request(gateway.url, 'GET', '/t/other/mcp', { key: keys.acme, headers: { accept: 'text/event-stream' } })).status).toBe(404);
+    expect((await request(gateway.url, 'GET', '/t/acme/mcp', { headers: { accept: 'text/event-stream' } })).status).toBe(401);
+  });
+
+  it('tells a 2025-era client on its GET stream when an admin creates a server or a bot, and a new tools/list shows them', async () => {
+    const listener = await listenLegacy(aggregate('acme'), keys.acme);
+    expect(await listener.listToolNames()).toEqual(['up__echo', 'up__ping']);
+
+    expect((await admin('acme').post('/api/v1/servers', { json: { slug: 'files', kind: 'filesystem' } })).status).toBe(201);
+    await listener.waitFor(RESOURCES);
+    expect(listener.received).toEqual([TOOLS, PROMPTS, RESOURCES]);
+    expect(await listener.listToolNames()).toEqual(expect.arrayContaining(['files__read_file', 'up__echo', 'up__ping']));
+
+    const bot = { slug: 'helper', model: 'claude-sonnet-4-5', description: 'Answers questions.' };
+    expect((await admin('acme').post('/api/v1/bots', { json: bot })).status).toBe(201);
+    await listener.waitFor(TOOLS, 2);
+    expect(await listener.listToolNames()).toContain('bot__helper');
+
+    expect((await admin('acme').delete('/api/v1/bots/helper')).status).toBe(204);
+    expect((await admin('acme').delete('/api/v1/servers/files')).status).toBe(204);
+    await listener.waitFor(RESOURCES, 2);
+    expect(listener.received).toEqual([TOOLS, PROMPTS, RESOURCES, TOOLS, TOOLS, TOOLS, PROMPTS, RESOURCES]);
+    expect(await listener.listToolNames()).toEqual(['up__echo', 'up__ping']);
+    expect(listener.streamsOpened()).toBe(1);
+  });
+
+  it('tells a 2025-era client that opens its stream again after one ended (naming the last event it saw) that every list may have changed', async () => {
+    const fresh = await openRaw(aggregate('acme'), keys.acme);
+    const resumed = await openRaw(aggregate('acme'), keys.acme, { 'last-event-id': '7' });
+    const notification = (method: string) => JSON.stringify({ jsonrpc: '2.0', method });
+    await expect.poll(() => resumed.events.map((event) => event.data)).toEqual(['', notification(TOOLS), notification(PROMPTS), notification(RESOURCES)]);
+    expect(resumed.events.map((event) => event.id)).toEqual(['0', '1', '2', '3']);
+    // Nothing was missed by a stream opened afresh: it is told nothing.
+    await expect.poll(() => fresh.events).toEqual([{ id: '0', data: '' }]);
   });
 
   it('tells a listener when an admin creates a server, and a new tools/list shows its tools', async () => {
@@ -137,14 +202,16 @@ describe('subscriptions/listen: list changes on one gateway', () => {
 
   it("never tells one tenant about another tenant's changes", async () => {
     const [inAcme, inOther] = [await listen(aggregate('acme'), keys.acme), await listen(aggregate('other'), keys.other)];
+    const legacyInOther = await listenLegacy(aggregate('other'), keys.other);
     // A change in acme that only changes tools...
     upstreams.acme.echoDescription = 'Echoes the message, changed once more.';
     await listToolsFresh(aggregate('acme'), keys.acme);
     await inAcme.waitFor(TOOLS);
     // ...then a marker in other that changes every list: had acme's change leaked, it would have arrived first.
     expect((await admin('other').post('/api/v1/servers', { json: { slug: 'marker', kind: 'filesystem' } })).status).toBe(201);
-    await inOther.waitFor(RESOURCES);
+    await Promise.all([inOther.waitFor(RESOURCES), legacyInOther.waitFor(RESOURCES)]);
     expect(inOther.received).toEqual([TOOLS, PROMPTS, RESOURCES]);
+    expect(legacyInOther.received).toEqual([TOOLS, PROMPTS, RESOURCES]);
     expect(await inOther.listToolNames()).toEqual(expect.arrayContaining(['marker__read_file', 'up__echo']));
   });
 
@@ -156,6 +223,8 @@ describe('subscriptions/listen: list changes on one gateway', () => {
       expect(await listToolsFresh(aggregate('acme'), keys.acme)).toContain('up2__echo');
       const single = await listen(`${gateway.url}/t/acme/mcp/servers/up`, keys.acme);
       const restricted = await listen(aggregate('acme'), keys.onlyUp);
+      const legacySingle = await listenLegacy(`${gateway.url}/t/acme/mcp/servers/up`, keys.acme);
+      const legacyRestricted = await listenLegacy(aggregate('acme'), keys.onlyUp);
 
       // Another server's change that only changes tools...
       second.echoDescription = 'Echoes, differently.';
@@ -163,7 +232,7 @@ describe('subscriptions/listen: list changes on one gateway', () => {
       // ...then the marker: `up` reconfigured (same upstream), which changes every list it offers.
       const patched = await admin('acme').patch('/api/v1/servers/up', { json: { config: { url: upstreams.acme.url } } });
       expect(patched.status).toBe(200);
-      for (const listener of [single, restricted]) {
+      for (const listener of [single, restricted, legacySingle, legacyRestricted]) {
         await listener.waitFor(RESOURCES);
         expect(listener.received).toEqual([TOOLS, PROMPTS, RESOURCES]);
       }
@@ -185,9 +254,12 @@ describe('subscriptions/listen: list changes on one gateway', () => {
 
   it('ends open streams gracefully when the gateway stops', async () => {
     const listener = await listen(aggregate('other'), keys.other);
+    const legacy = await openRaw(aggregate('other'), keys.other);
+    expect(legacy.status).toBe(200);
     const exit = await gateway.stop();
     expect(exit.code).toBe(0);
     expect(await listener.closed).toBe('graceful');
+    expect(await legacy.ended).toBe('ended');
   });
 });
 
@@ -196,7 +268,7 @@ describe.skipIf(!TEST_DATABASE_URL)('subscriptions/listen across gateway nodes o
   let database: { url: string; drop(): Promise<void> } | undefined;
   const gateways: GatewayProcess[] = [];
   const dataDirs: string[] = [];
-  const listeners: McpListener[] = [];
+  const listeners: Array<McpListener | LegacyMcpListener> = [];
   let key: string;
 
   beforeAll(async () => {
@@ -218,7 +290,8 @@ describe.skipIf(!TEST_DATABASE_URL)('subscriptions/listen across gateway nodes o
   it('tells a listener on node 2 of a change made through node 1, and of one the CLI makes on the database', async () => {
     const [one, two] = gateways as [GatewayProcess, GatewayProcess];
     const listener = await openListener(`${two.url}/t/pg-acme/mcp`, key);
-    listeners.push(listener);
+    const legacy = await openLegacyListener(`${two.url}/t/pg-acme/mcp`, key);
+    listeners.push(listener, legacy);
     // Only built-in servers so far: no prompts or resources, so only tool changes are promised.
     expect(listener.honored).toEqual({ toolsListChanged: true });
     expect(await listener.listToolNames()).toEqual([]);
@@ -232,8 +305,9 @@ describe.skipIf(!TEST_DATABASE_URL)('subscriptions/listen across gateway nodes o
       dataDir: dataDirs[2] ?? '',
       databaseUrl: database?.url,
     });
-    await listener.waitFor(TOOLS, 2);
+    await Promise.all([listener.waitFor(TOOLS, 2), legacy.waitFor(TOOLS, 2)]);
     expect(await listener.listToolNames()).toEqual(expect.arrayContaining(['docs__read_file', 'files__read_file']));
     expect(listener.received).toEqual([TOOLS, TOOLS]);
+    expect(legacy.received).toEqual([TOOLS, TOOLS]);
   });
 });

@@ -1,9 +1,9 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createListenStreams } from '../../src/gateway/mcp/listen-streams.ts';
-import type { ResourceWatchListener } from '../../src/servers/index.ts';
+import { publishListsChanges, type ResourceWatchListener } from '../../src/servers/index.ts';
 import { createInProcessChangeBus } from '../../src/shared/change-bus.ts';
 import { AppError } from '../../src/shared/errors.ts';
 import { createLogger } from '../../src/shared/logger.ts';
@@ -79,5 +79,108 @@ describe('listen streams still waiting for their upstreams', () => {
     expect([await first, await second]).toEqual([200, 200]);
     expect(await openListen(url, ['r://4'], controller.signal)).toBe(429);
     expect(watched).toEqual(['r://1', 'r://2']);
+  });
+});
+
+describe('2025-era GET streams', () => {
+  const logger = createLogger({ level: 'silent' });
+  const changes = createInProcessChangeBus(logger);
+  const notify = publishListsChanges(changes);
+  const listen = createListenStreams({
+    changes,
+    factory: () => new McpServer({ name: 'listen-test', version: '1.0.0' }),
+    logger,
+    maxBodyBytes: 1024 * 1024,
+    stopping: undefined,
+    maxStreamsPerTenant: 1,
+  });
+  let server: http.Server;
+  let port: number;
+  const sockets: net.Socket[] = [];
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      try {
+        // The tenant is the path; the endpoint offers tools and prompts.
+        const tenantId = (req.url ?? '/').slice(1);
+        const scope = { tenantId, server: undefined, mayUseServer: () => true, watchResource: () => undefined, credentialHolds: async () => true };
+        listen.serveLegacy(res, scope, { lists: ['tools', 'prompts'], resumed: req.headers['last-event-id'] !== undefined });
+      } catch (error) {
+        res.writeHead(error instanceof AppError && error.code === 'rate_limited' ? 429 : 500).end(String(error));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** A GET stream whose client sends its request and then reads nothing more; resolves with the status line. */
+  async function openUnread(): Promise<string> {
+    const socket = net.connect(port, '127.0.0.1');
+    sockets.push(socket);
+    socket.write('GET /tenant-a HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+    const head = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    socket.pause();
+    return head.toString('latin1').split('\r\n', 1)[0] ?? '';
+  }
+
+  it('count against the tenant’s limit, and one whose client stops reading is ended once 64 KiB wait unread', async () => {
+    expect(await openUnread()).toBe('HTTP/1.1 200 OK');
+    expect(await openUnread()).toBe('HTTP/1.1 429 Too Many Requests');
+    // Changes pile up unread until the stream is ended, which makes room for another.
+    await expect
+      .poll(
+        async () => {
+          for (let i = 0; i < 2_000; i += 1) notify('tenant-a', 'files');
+          return openUnread();
+        },
+        { timeout: 20_000, interval: 10 },
+      )
+      .toBe('HTTP/1.1 200 OK');
+  });
+
+  it('tell of changes to the lists the endpoint offers only, and a resumed stream of each of them at once', async () => {
+    const read = async (headers: Record<string, string>) => {
+      const controller = new AbortController();
+      const response = await fetch(`http://127.0.0.1:${port}/tenant-b`, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      return {
+        status: response.status,
+        /** The data of the events read so far, once `count` have arrived. */
+        data: async (count: number) => {
+          while (text.split('\n\n').length - 1 < count) {
+            const { value, done } = await reader.read();
+            if (done) throw new Error(`the stream ended after ${JSON.stringify(text)}`);
+            text += value;
+          }
+          return [...text.matchAll(/^data: (.*)$/gm)].map((match) => match[1]);
+        },
+        close: () => controller.abort(),
+      };
+    };
+    const fresh = await read({});
+    expect(await fresh.data(1)).toEqual(['']);
+    fresh.close();
+    // The tenant holds one stream at most: the next opens once the closed one is let go.
+    const resumed = await vi.waitUntil(async () => {
+      const stream = await read({ 'last-event-id': '3' });
+      if (stream.status === 200) return stream;
+      stream.close();
+      return undefined;
+    });
+    const method = (list: string) => JSON.stringify({ jsonrpc: '2.0', method: `notifications/${list}/list_changed` });
+    expect(await resumed.data(3)).toEqual(['', method('tools'), method('prompts')]);
+    // A change to every list: the endpoint offers no resources, so none is told of.
+    notify('tenant-b', 'files', ['tools', 'prompts', 'resources']);
+    notify('tenant-b', 'files', ['resources']);
+    notify('tenant-b', 'files', ['tools']);
+    expect(await resumed.data(6)).toEqual(['', method('tools'), method('prompts'), method('tools'), method('prompts'), method('tools')]);
+    resumed.close();
   });
 });

@@ -173,10 +173,10 @@ export function readBodyText(req: IncomingMessage, maxBodyBytes: number): Promis
 type Message = Record<string, unknown>;
 
 /** Comment frames on an open answer stream, as the SDK's modern path sends them, so idle proxies keep it. */
-const KEEP_ALIVE_MS = 15_000;
+export const KEEP_ALIVE_MS = 15_000;
 
 /** The headers the SDK's modern path answers an event stream with. */
-const EVENT_STREAM_HEADERS = {
+export const EVENT_STREAM_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
   connection: 'keep-alive',

@@ -5,8 +5,9 @@ import type { Request } from 'express';
 import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { readListsChange, type ListKind, type ResourceWatchListener } from '../../servers/index.ts';
+import { ALL_LISTS, readListsChange, type ListKind, type ResourceWatchListener } from '../../servers/index.ts';
 import { readTenantDeleted } from '../../tenancy/index.ts';
+import { openLegacyStream } from './legacy-stream.ts';
 import { ACCEPT_WAIT_MS, openStreamWatches, type StreamWatches } from './stream-watches.ts';
 
 /** Whose changes one `subscriptions/listen` stream may hear. */
@@ -37,15 +38,20 @@ const EVENT_OF: Record<ListKind, ServerEvent> = {
   resources: { kind: 'resources_list_changed' },
 };
 
-/** The SDK events a bus event means for a stream of `scope`: none for another tenant's, or another server's, change. */
-export function eventsForScope(event: ChangeEvent, scope: ListenScope): ServerEvent[] {
+/** The lists a bus event changes for a stream of `scope`: none for another tenant's, or another server's, change. */
+export function listsForScope(event: ChangeEvent, scope: ListenScope): readonly ListKind[] {
   // Messages were lost: every list may have changed. Saying so tells nobody anything about anyone.
-  if (event.kind === 'resync') return Object.values(EVENT_OF);
+  if (event.kind === 'resync') return ALL_LISTS;
   const change = readListsChange(event);
   if (!change || change.tenantId !== scope.tenantId) return [];
   if (scope.server !== undefined && change.serverSlug !== scope.server) return [];
   if (!scope.mayUseServer(change.serverSlug)) return [];
-  return change.lists.map((kind) => EVENT_OF[kind]);
+  return change.lists;
+}
+
+/** The SDK events a bus event means for a stream of `scope` (see `listsForScope`). */
+export function eventsForScope(event: ChangeEvent, scope: ListenScope): ServerEvent[] {
+  return listsForScope(event, scope).map((kind) => EVENT_OF[kind]);
 }
 
 /** The resource URIs a `subscriptions/listen` body asks to hear of; the SDK refuses a malformed filter itself. */
@@ -121,13 +127,21 @@ export interface ListenStreams {
    * set) for `scope`; `body` is its body when already read and parsed.
    */
   serve(req: NodeIncomingMessageLike, res: ServerResponse, scope: ListenScope, body?: unknown): Promise<void>;
+  /**
+   * Serves a 2025-era client's GET stream (see legacy-stream.ts) for `scope`:
+   * the changes its scope may hear to the `lists` the endpoint offers, as the
+   * 2025 notifications. `resumed` when the client names the last event it saw
+   * on a stream that ended.
+   */
+  serveLegacy(res: ServerResponse, scope: ListenScope, options: { lists: readonly ListKind[]; resumed: boolean }): void;
 }
 
 /**
  * Serves `subscriptions/listen` with the SDK's own listen router, through a
  * handler made for that one stream whose bus delivers only the changes its
- * scope may hear, and updates of the resources it asked for. The stream lives
- * as long as the handler; when `stopping` aborts, every open stream is ended
+ * scope may hear, and updates of the resources it asked for; and 2025-era GET
+ * streams, which hear the same changes. A stream lives as long as its handler
+ * (or response); when `stopping` aborts, every open stream is ended
  * gracefully so draining need not wait, and when a tenant is deleted (on any
  * node), its streams on this node end. A stream whose watched server closes
  * (reconfigured, deleted) ends too, so its client listens again; so does one
@@ -149,8 +163,8 @@ export function createListenStreams(options: {
 }): ListenStreams {
   const { changes, factory, logger, stopping } = options;
   const maxStreams = options.maxStreamsPerTenant ?? MAX_STREAMS_PER_TENANT;
-  // Each open stream's handler, by tenant.
-  const perTenant = new Map<string, Set<McpHttpHandler>>();
+  // How to end each open stream, by tenant.
+  const perTenant = new Map<string, Set<() => void>>();
   // Streams still waiting for their upstreams' answers, by tenant: they count against the limit too.
   const opening = new Map<string, number>();
   const countOpening = (tenantId: string, by: number) => {
@@ -159,8 +173,36 @@ export function createListenStreams(options: {
     else opening.delete(tenantId);
   };
   const onerror = (error: Error) => logger.warn({ err: error }, 'subscriptions/listen stream error');
-  const end = (handlers: Iterable<McpHttpHandler>) => {
-    for (const handler of handlers) handler.close().catch(onerror);
+  const end = (streams: Iterable<() => void>) => {
+    for (const endStream of streams) endStream();
+  };
+  const endHandler = (handler: McpHttpHandler) => () => void handler.close().catch(onerror);
+
+  /** Refuses a stream the node cannot take: it is stopping, or the tenant holds its most. */
+  const admit = (tenantId: string) => {
+    if (stopping?.aborted) throw new AppError('unavailable', 'the gateway is shutting down; listen again on another node');
+    if ((perTenant.get(tenantId)?.size ?? 0) + (opening.get(tenantId) ?? 0) >= maxStreams) {
+      throw new AppError('rate_limited', `this tenant already holds ${maxStreams} open streams on this node`);
+    }
+  };
+
+  /** Holds an open stream until `res` closes: counted, ended with its tenant, and when its credential stops holding. */
+  const hold = (res: ServerResponse, scope: ListenScope, endStream: () => void) => {
+    const held = perTenant.get(scope.tenantId) ?? new Set<() => void>();
+    perTenant.set(scope.tenantId, held.add(endStream));
+    // A key revoked, or expired, while its stream is open: the stream ends, as its next request would be refused.
+    const recheck = setInterval(() => {
+      scope.credentialHolds().then(
+        (holds) => holds || endStream(),
+        (error: unknown) => logger.warn({ err: error }, 'checking an open stream’s credential failed; checked again later'),
+      );
+    }, options.recheckCredentialMs ?? RECHECK_CREDENTIAL_MS);
+    recheck.unref();
+    res.once('close', () => {
+      clearInterval(recheck);
+      held.delete(endStream);
+      if (held.size === 0 && perTenant.get(scope.tenantId) === held) perTenant.delete(scope.tenantId);
+    });
   };
 
   stopping?.addEventListener('abort', () => {
@@ -173,23 +215,20 @@ export function createListenStreams(options: {
 
   return {
     async serve(req, res, scope, body) {
-      if (stopping?.aborted) throw new AppError('unavailable', 'the gateway is shutting down; listen again on another node');
       const requested = requestedResources(body);
       if (requested.length > MAX_RESOURCE_SUBSCRIPTIONS) {
         throw new AppError('bad_request', `a subscriptions/listen stream may watch at most ${MAX_RESOURCE_SUBSCRIPTIONS} resources; it asked for ${requested.length}`);
       }
-      if ((perTenant.get(scope.tenantId)?.size ?? 0) + (opening.get(scope.tenantId) ?? 0) >= maxStreams) {
-        throw new AppError('rate_limited', `this tenant already holds ${maxStreams} subscriptions/listen streams on this node`);
-      }
+      admit(scope.tenantId);
       // Watched before the stream is acknowledged, so that the acknowledgement names only what can be delivered;
       // only for a well-formed request, so that one the SDK refuses subscribes to nothing upstream.
       const closed = new AbortController();
       res.once('close', () => closed.abort());
-      let handler: McpHttpHandler | undefined;
+      let endStream: (() => void) | undefined;
       let sourceEnded = false;
       const onEnded = () => {
         sourceEnded = true;
-        if (handler) end([handler]);
+        endStream?.();
       };
       let watches: StreamWatches | undefined;
       if (requested.length > 0 && isListenBody(req, body)) {
@@ -217,26 +256,25 @@ export function createListenStreams(options: {
         maxRequestBodySize: options.maxBodyBytes,
         onerror,
       });
-      handler = created;
-      const held = perTenant.get(scope.tenantId) ?? new Set<McpHttpHandler>();
-      perTenant.set(scope.tenantId, held.add(created));
-      // A key revoked, or expired, while its stream is open: the stream ends, as its next request would be refused.
-      const recheck = setInterval(() => {
-        scope.credentialHolds().then(
-          (holds) => holds || end([created]),
-          (error: unknown) => logger.warn({ err: error }, 'checking a listen stream’s credential failed; checked again later'),
-        );
-      }, options.recheckCredentialMs ?? RECHECK_CREDENTIAL_MS);
-      recheck.unref();
-      res.once('close', () => {
-        clearInterval(recheck);
-        held.delete(created);
-        if (held.size === 0 && perTenant.get(scope.tenantId) === held) perTenant.delete(scope.tenantId);
-      });
+      endStream = endHandler(created);
+      hold(res, scope, endStream);
       // Nothing is acknowledged that is not watched.
       const honored = new Set(watches?.honored);
       const narrowed = narrowResourceFilter(body, (uri) => honored.has(uri));
       await toNodeHandler(created, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res, narrowed);
+    },
+
+    serveLegacy(res, scope, { lists, resumed }) {
+      admit(scope.tenantId);
+      const stream = openLegacyStream(res);
+      const offered = (list: ListKind) => lists.includes(list);
+      const stopChanges = changes.subscribe((event) => {
+        for (const list of listsForScope(event, scope).filter(offered)) stream.changed(list);
+      });
+      res.once('close', stopChanges);
+      hold(res, scope, () => stream.end());
+      // Nothing was kept for the client while it was away: whatever it missed, every list may have changed.
+      if (resumed) for (const list of lists) stream.changed(list);
     },
   };
 }

@@ -6,7 +6,7 @@ import type { ChangeBus } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
 import { MAX_VIA, parseVia, runVia, VIA_HEADER, viaEntry } from '../../shared/via.ts';
 import type { BotsModule } from '../../bots/index.ts';
-import type { ServersModule, ServerRuntime } from '../../servers/index.ts';
+import type { ListKind, ServersModule, ServerRuntime } from '../../servers/index.ts';
 import { denialReason, mayUseServer, mayUseTool, type AuditWriter, type Principal, type TenancyModule } from '../../tenancy/index.ts';
 import { BOTS_NAMESPACE, type AskContext, type BotRuntime } from '../bots/bot-ask.ts';
 import { botEntry, botsEntry } from '../bots/bot-sources.ts';
@@ -24,6 +24,7 @@ import { createListWaits, createToolCatalog, type CatalogEntry, type CatalogOpti
 import type { LocatedTool, ToolCallRunner } from './tool-call.ts';
 import type { Metrics } from '../metrics.ts';
 import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
+import { isLegacyStreamRequest } from './legacy-stream.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
 import { handshakeInstructions, isHandshake, isLegacyJsonPost } from './handshake.ts';
 import { createLegacyCancellations, followLegacyCancellation } from './legacy-cancellations.ts';
@@ -115,8 +116,8 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       name: state.name,
       version: deps.version,
       content: state.content,
-      // Only 2026-07-28 clients can hold a listen stream; stateless 2025 serving has no channel for notifications.
-      listChanged: era === 'modern',
+      // Resource updates reach 2026-07-28 clients' listen streams only (a 2025-era subscription needs a session).
+      resourceUpdates: era === 'modern',
       answered: state.answered,
       instructions: state.instructions,
     });
@@ -281,8 +282,27 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     return serveEndpoint(req, res, { ...state, catalog: view.catalog }, body);
   }
 
+  /** Whose changes a stream opened by `req` on an endpoint may hear. */
+  function listenScope(req: Request, state: Pick<EndpointState, 'principal' | 'server' | 'content'>): ListenScope {
+    const { principal } = state;
+    return {
+      tenantId: principal.tenant.id,
+      server: state.server,
+      mayUseServer: (slug) => mayUseServer(principal.tools, slug),
+      watchResource: (uri, listener) => state.content.watchResource(uri, listener),
+      credentialHolds: () => credentialHolds(req, principal),
+    };
+  }
+
   /** Serves an endpoint to the authenticated principal; read-only tokens through their narrower view. */
-  function serve(req: Request, res: Response, state: Omit<EndpointState, 'request' | 'response'>): Promise<void> {
+  async function serve(req: Request, res: Response, state: Omit<EndpointState, 'request' | 'response'>): Promise<void> {
+    // A 2025-era client's stream for server messages: it hears list changes as a 2026-07-28 listener does,
+    // of the lists the endpoint offers (as its handshake told the client).
+    if (isLegacyStreamRequest(req)) {
+      const { prompts, resources } = state.content.capabilities;
+      const lists: ListKind[] = ['tools', ...(prompts ? (['prompts'] as const) : []), ...(resources ? (['resources'] as const) : [])];
+      return listen.serveLegacy(res, listenScope(req, state), { lists, resumed: req.get('last-event-id') !== undefined });
+    }
     const access = res.locals['oauth'] as OAuthAccess | undefined;
     return access?.readOnly ? serveReadOnly(req, res, state) : serveEndpoint(req, res, state);
   }
@@ -304,17 +324,8 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     });
     const auth = authFor(state);
     const listening = isListenRequest(req);
-    const serveSdk = (message: NodeIncomingMessageLike, body?: unknown) => {
-      if (!listening) return serveNode(message, res, body);
-      const scope: ListenScope = {
-        tenantId: principal.tenant.id,
-        server: state.server,
-        mayUseServer: (slug) => mayUseServer(principal.tools, slug),
-        watchResource: (uri, listener) => state.content.watchResource(uri, listener),
-        credentialHolds: () => credentialHolds(req, principal),
-      };
-      return listen.serve(message, res, scope, body);
-    };
+    const serveSdk = (message: NodeIncomingMessageLike, body?: unknown) =>
+      listening ? listen.serve(message, res, listenScope(req, state), body) : serveNode(message, res, body);
     let body = parsedBody;
     if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {
       // The SDK refuses a body whose stated length is over the limit (413); it is read off first, see `discardRest`.

@@ -11,22 +11,21 @@ const PRIVATE_LIST = { ttlMs: LIST_TTL_MS, cacheScope: 'private' } as const;
 /**
  * A low-level MCP server over an endpoint's catalogs, built fresh for each
  * request. It declares resources, prompts and completions only when some
- * source offers them, and `listChanged` on tools, prompts and resources when
- * asked to: the gateway then delivers their changes over `subscriptions/listen`,
- * and resource updates too (`resources.subscribe`) when some source can be watched.
+ * source offers them, and `listChanged` on tools, prompts and resources: the
+ * gateway delivers their changes over `subscriptions/listen` and 2025-era GET
+ * streams; and resource updates (`resources.subscribe`) when asked to and some
+ * source can be watched.
  */
 export function createToolServer(options: ToolCallRunner & {
   name: string;
   version: string;
   content: ContentCatalog;
   /**
-   * Promise list-changed notifications. They reach 2026-07-28 clients over
-   * `subscriptions/listen` (see listen-streams.ts) when a server is created,
-   * reconfigured or deleted, or a tool is withheld or approved; 2025-era
-   * clients are served statelessly, without a stream to carry them, so they
-   * are promised none.
+   * Promise resource updates (when some source can be watched): they reach
+   * 2026-07-28 clients on `subscriptions/listen`; a 2025-era client's
+   * `resources/subscribe` would need a session, which stateless serving has not.
    */
-  listChanged: boolean;
+  resourceUpdates: boolean;
   /**
    * The request's `tools/call` already ran on the direct path and asked for
    * input: it is answered with this result, not run again, so that the SDK
@@ -36,9 +35,9 @@ export function createToolServer(options: ToolCallRunner & {
   /** What the handshake (`initialize`, `server/discover`) tells the client: a single server's endpoint passes on its upstream's. */
   instructions?: string | undefined;
 }): Server {
-  const changing = options.listChanged ? { listChanged: true } : {};
-  // Resource updates, like list changes, reach only listen streams.
-  const subscribing = options.listChanged && options.content.watchable ? { subscribe: true } : {};
+  // Changes reach clients (see listen-streams.ts) when a server is created, reconfigured or deleted, or a tool is withheld or approved.
+  const changing = { listChanged: true };
+  const subscribing = options.resourceUpdates && options.content.watchable ? { subscribe: true } : {};
   const { resources, prompts, completions } = options.content.capabilities;
   const server = new Server(
     { name: options.name, version: options.version },
