@@ -32,6 +32,8 @@ export interface BotInfo {
   model: string;
   /** False when the price table does not know the model: its usage would be recorded unpriced. */
   priced: boolean;
+  /** For an unpriced model, the priced one it most likely misspells; else null. */
+  suggestedModel: string | null;
   systemPrompt: string;
   temperature: number | null;
   maxTokens: number;
@@ -168,13 +170,15 @@ export function createBotService({
   };
 
   function toInfo(record: BotRecord, known: PriceTable): BotInfo {
+    const priced = known.find(record.model) !== undefined;
     return {
       id: record.id,
       slug: record.slug,
       name: record.name,
       description: record.description,
       model: record.model,
-      priced: known.find(record.model) !== undefined,
+      priced,
+      suggestedModel: priced ? null : (known.similar(record.model) ?? null),
       systemPrompt: record.systemPrompt,
       temperature: record.temperature,
       maxTokens: record.maxTokens,

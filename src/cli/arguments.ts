@@ -1,4 +1,5 @@
 import type { parseArgs } from 'node:util';
+import { closestName } from '../shared/closest-name.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage.ts';
 
@@ -104,19 +105,6 @@ export function parseTemperature(text: string | undefined): number | null | unde
   return Number(text);
 }
 
-/** How many single-character edits turn `a` into `b`. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
 /**
  * The refusal of an option no command takes, said plainly and naming the
  * option meant when one is a typo away (`--secrets`: `--secret`); undefined
@@ -127,9 +115,6 @@ export function unknownOptionMessage(error: { code?: string; message: string }):
   const option = /'(-[^']*)'/.exec(error.message)?.[1];
   if (option === undefined) return undefined;
   const given = option.replace(/^-+/, '').split('=')[0] ?? '';
-  const [closest] = Object.keys(OPTIONS)
-    .map((name) => ({ name, distance: editDistance(given, name) }))
-    .filter(({ distance }) => distance <= 2)
-    .sort((a, b) => a.distance - b.distance);
-  return `unknown option ${option.split('=')[0] ?? option}${closest ? `; did you mean --${closest.name}?` : ''}`;
+  const closest = closestName(given, Object.keys(OPTIONS));
+  return `unknown option ${option.split('=')[0] ?? option}${closest ? `; did you mean --${closest}?` : ''}`;
 }

@@ -26,6 +26,7 @@ interface BotView {
   name: string;
   model: string;
   priced: boolean;
+  suggested_model: string | null;
   temperature: number | null;
   max_tokens: number;
   thinking_budget: number | null;
@@ -70,7 +71,8 @@ function botSettings(bot: BotView): string {
   ].join(', ');
 }
 
-const unpricedWarning = (bot: BotView) => `warning: ${bot.model} is not in the price table; its usage will be recorded unpriced`;
+const unpricedWarning = (bot: BotView) =>
+  `warning: ${bot.model} is not in the price table; its usage will be recorded unpriced${bot.suggested_model ? ` (did you mean ${bot.suggested_model}?)` : ''}`;
 
 function keyStatus(key: KeyView): string {
   if (key.revoked_at) return 'revoked';

@@ -61,7 +61,10 @@ export function serverJson(server: ServerInfo) {
   };
 }
 
-/** JSON of a configured bot: the tenant's Anthropic key only as "set"; `priced: false` flags a model without a price. */
+/**
+ * JSON of a configured bot: the tenant's Anthropic key only as "set"; `priced: false` flags a model without a price,
+ * and `suggested_model` the priced model it most likely misspells.
+ */
 export function botJson(bot: BotInfo) {
   return {
     id: bot.id,
@@ -70,6 +73,7 @@ export function botJson(bot: BotInfo) {
     description: bot.description,
     model: bot.model,
     priced: bot.priced,
+    suggested_model: bot.suggestedModel,
     system_prompt: bot.systemPrompt,
     temperature: bot.temperature,
     max_tokens: bot.maxTokens,

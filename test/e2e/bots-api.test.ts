@@ -81,6 +81,7 @@ describe('REST API and CLI: bots', () => {
       description: 'Answers questions about the files server. Ask in plain English.',
       model: 'claude-haiku-4-5',
       priced: true,
+      suggested_model: null,
       system_prompt: 'Be brief.',
       temperature: 0.2,
       max_tokens: 1000,
@@ -98,7 +99,10 @@ describe('REST API and CLI: bots', () => {
 
     const patched = await a().patch<{ bot: BotJson }>('/api/v1/bots/docs', { json: { model: 'claude-future-9', temperature: null } });
     expect(patched.status).toBe(200);
-    expect(patched.body.bot).toMatchObject({ id: created.body.bot.id, model: 'claude-future-9', priced: false, temperature: null, anthropic_api_key: 'set' });
+    expect(patched.body.bot).toMatchObject({ id: created.body.bot.id, model: 'claude-future-9', priced: false, suggested_model: null, temperature: null, anthropic_api_key: 'set' });
+    // A misspelt model is accepted (the API may know models the table does not), and the priced one it is near is named.
+    const misspelt = await a().patch<{ bot: BotJson }>('/api/v1/bots/docs', { json: { model: 'claude-sonet-4-5' } });
+    expect(misspelt.body.bot).toMatchObject({ model: 'claude-sonet-4-5', priced: false, suggested_model: 'claude-sonnet-4-5' });
 
     // Extended thinking must fit in max_tokens and takes no temperature; refused changes leave the bot as it was.
     const thinking = (body: Record<string, unknown>) => a().patch('/api/v1/bots/docs', { json: body });
@@ -118,8 +122,8 @@ describe('REST API and CLI: bots', () => {
     expectError(await a().get('/api/v1/bots/docs'), 404, 'not_found');
 
     const audit = await a().get<{ events: AuditEventJson[] }>('/api/v1/audit?resource_type=bot&limit=50');
-    // The model change and the thinking change; refused changes left no event.
-    expect(audit.body.events.map((e) => e.action)).toEqual(['bot.delete', 'bot.update', 'bot.update', 'bot.create']);
+    // The two model changes and the thinking change; refused changes left no event.
+    expect(audit.body.events.map((e) => e.action)).toEqual(['bot.delete', 'bot.update', 'bot.update', 'bot.update', 'bot.create']);
     for (const response of [created, listed, patched, audit]) expect(JSON.stringify(response.body)).not.toContain(API_KEY);
   });
 

@@ -221,9 +221,10 @@ describeEachDatabase('bot service', (use) => {
   it('allows an unknown model but flags it as unpriced', async () => {
     const tenant = await fx.newTenant('unpriced');
     const bot = await bots.create(tenant, OPERATOR, { ...HELPER, model: 'claude-future-9' });
-    expect(bot).toMatchObject({ model: 'claude-future-9', priced: false });
+    expect(bot).toMatchObject({ model: 'claude-future-9', priced: false, suggestedModel: null });
     expect((await bots.list(tenant))[0]?.priced).toBe(false);
-    expect((await bots.update(tenant, OPERATOR, 'helper', { model: 'claude-sonnet-4-5-20250929' })).priced).toBe(true);
+    expect(await bots.update(tenant, OPERATOR, 'helper', { model: 'claude-haiku-4.5' })).toMatchObject({ priced: false, suggestedModel: 'claude-haiku-4-5' });
+    expect(await bots.update(tenant, OPERATOR, 'helper', { model: 'claude-sonnet-4-5-20250929' })).toMatchObject({ priced: true, suggestedModel: null });
   });
 
   it("answers not_found to another tenant, for its slugs as for missing ones, and leaves them unchanged", async () => {

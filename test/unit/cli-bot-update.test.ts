@@ -77,6 +77,7 @@ describe('botgate bot update: what it prints', () => {
     name: 'Writer',
     model: 'claude-future-9',
     priced: false,
+    suggested_model: null,
     temperature: null,
     max_tokens: 8000,
     thinking_budget: 2048,
@@ -92,6 +93,13 @@ describe('botgate bot update: what it prints', () => {
         'warning: claude-future-9 is not in the price table; its usage will be recorded unpriced',
     );
     expect(warningsOf('bot.update', { bot, tenant: 'acme', can_answer: true }, 'gateway')).toEqual([]);
+  });
+
+  it('names the priced model an unpriced one most likely misspells', () => {
+    const misspelt = { ...bot, model: 'claude-sonet-4-5', suggested_model: 'claude-sonnet-4-5' };
+    expect(formatResult('bot.update', { bot: misspelt, tenant: 'acme', can_answer: true }).split('\n')[1]).toBe(
+      'warning: claude-sonet-4-5 is not in the price table; its usage will be recorded unpriced (did you mean claude-sonnet-4-5?)',
+    );
   });
 
   it('warns when the bot cannot answer, pointing at --anthropic-key-stdin', () => {

@@ -53,6 +53,15 @@ describe('the built-in price table', () => {
     expect(table.find('claude-haiku-4-5-20991231')).toBeUndefined();
   });
 
+  it('names the priced id or alias an unpriced model most likely misspells, and none when nothing is near', async () => {
+    const table = await loadPriceTable();
+    expect(table.similar('claude-sonet-4-5')).toBe('claude-sonnet-4-5');
+    expect(table.similar('claude-sonnet-4.5')).toBe('claude-sonnet-4-5');
+    expect(table.similar('CLAUDE-HAIKU-4-5')).toBe('claude-haiku-4-5');
+    expect(table.similar('claude-haiku-4-5-20251002')).toBe('claude-haiku-4-5-20251001');
+    for (const far of ['claude-future-9', 'gpt-4o', '']) expect(table.similar(far)).toBeUndefined();
+  });
+
   it.each(['claude-sonnet-9', 'claude-sonnet-4', 'CLAUDE-HAIKU-4-5', 'claude-haiku-4-5 ', 'gpt-4o', ''])(
     'leaves %j unpriced, never priced as a neighbour',
     async (model) => {

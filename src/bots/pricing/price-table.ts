@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import * as z from 'zod';
+import { closestName } from '../../shared/closest-name.ts';
 
 /** USD per million tokens for one model, as exact decimal strings. */
 export interface ModelPrice {
@@ -20,6 +21,8 @@ export interface PriceTable {
   readonly models: readonly ModelPrice[];
   /** The price of `model` by exact id or declared alias; undefined when unpriced. */
   find(model: string): ModelPrice | undefined;
+  /** The priced id or alias an unpriced `model` most likely misspells (`claude-sonet-4-5`); undefined when none is near. */
+  similar(model: string): string | undefined;
 }
 
 // At most 4 decimals per million tokens keeps every per-call cost exact at the 10 decimals stored.
@@ -106,5 +109,5 @@ export async function loadPriceTable(options: { overrideFile?: string | undefine
   }
   const models = [...merged.values()];
   const byName = indexPrices(models, describe);
-  return { models, find: (model) => byName.get(model) };
+  return { models, find: (model) => byName.get(model), similar: (model) => closestName(model, byName.keys()) };
 }
