@@ -50,7 +50,7 @@ describe('subscriptions/listen: list changes on one gateway', () => {
     listeners.push(listener);
     return listener;
   }
-  async function openRaw(url: string, key: string, headers?: Record<string, string>) {
+  async function openRaw(url: string, key: string, headers?: Record<string, string | undefined>) {
     const stream = await openRawEventStream(url, key, headers);
     rawStreams.push(stream);
     return stream;
@@ -89,25 +89,26 @@ describe('subscriptions/listen: list changes on one gateway', () => {
     await Promise.all([modern.close(), legacy.close()]);
   });
 
-  it('opens a 2025-era GET stream only for a 2025-era client that accepts an event stream; others get 405 as before', async () => {
+  it('opens a 2025-era GET stream only for a 2025-era client that accepts an event stream on its connection; others get 405 as before', async () => {
+    const session = { 'mcp-session-id': 'e2e-session' };
     const get = (headers: Record<string, string>) => request(gateway.url, 'GET', '/t/acme/mcp', { key: keys.acme, headers });
     const refused = [
-      await get({ accept: 'application/json' }),
-      await get({ accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' }),
-      await get({ accept: 'text/event-stream', 'mcp-protocol-version': '1999-01-01' }),
+      await get({ ...session, accept: 'application/json' }),
+      await get({ ...session, accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' }),
+      await get({ ...session, accept: 'text/event-stream', 'mcp-protocol-version': '1999-01-01' }),
+      // No connection named: a client of the older HTTP+SSE transport, which would wait on the stream for its endpoint.
+      await get({ accept: 'text/event-stream' }),
     ];
-    expect(refused.map((response) => response.status)).toEqual([405, 405, 405]);
-    // 2025-03-26 clients name no version.
-    for (const version of [{ 'mcp-protocol-version': '2025-06-18' }, {}] as Array<Record<string, string>>) {
-      const stream = await openRaw(aggregate('acme'), keys.acme, version);
-      expect(stream.status).toBe(200);
-      // The priming event: an id and no data, so that a client whose stream ends can say where it was.
-      await expect.poll(() => stream.events).toEqual([{ id: '0', data: '' }]);
-      stream.close();
-    }
+    expect(refused.map((response) => response.status)).toEqual([405, 405, 405, 405]);
+    const stream = await openRaw(aggregate('acme'), keys.acme);
+    expect(stream.status).toBe(200);
+    // The priming event: an id and no data, so that a client whose stream ends can say where it was.
+    await expect.poll(() => stream.events.map((event) => event.data)).toEqual(['']);
+    expect(stream.events[0]?.id).toMatch(/^[0-9a-f-]{36}-0$/);
+    stream.close();
     // Another tenant's endpoint looks like one that does not exist; a missing key is challenged.
-    expect((await request(gateway.url, 'GET', '/t/other/mcp', { key: keys.acme, headers: { accept: 'text/event-stream' } })).status).toBe(404);
-    expect((await request(gateway.url, 'GET', '/t/acme/mcp', { headers: { accept: 'text/event-stream' } })).status).toBe(401);
+    expect((await request(gateway.url, 'GET', '/t/other/mcp', { key: keys.acme, headers: { ...session, accept: 'text/event-stream' } })).status).toBe(404);
+    expect((await request(gateway.url, 'GET', '/t/acme/mcp', { headers: { ...session, accept: 'text/event-stream' } })).status).toBe(401);
   });
 
   it('tells a 2025-era client on its GET stream when an admin creates a server or a bot, and a new tools/list shows them', async () => {
@@ -134,12 +135,20 @@ describe('subscriptions/listen: list changes on one gateway', () => {
 
   it('tells a 2025-era client that opens its stream again after one ended (naming the last event it saw) that every list may have changed', async () => {
     const fresh = await openRaw(aggregate('acme'), keys.acme);
-    const resumed = await openRaw(aggregate('acme'), keys.acme, { 'last-event-id': '7' });
+    const resumed = await openRaw(aggregate('acme'), keys.acme, { 'last-event-id': 'a-stream-7' });
     const notification = (method: string) => JSON.stringify({ jsonrpc: '2.0', method });
-    await expect.poll(() => resumed.events.map((event) => event.data)).toEqual(['', notification(TOOLS), notification(PROMPTS), notification(RESOURCES)]);
-    expect(resumed.events.map((event) => event.id)).toEqual(['0', '1', '2', '3']);
+    const told = [notification(TOOLS), notification(PROMPTS), notification(RESOURCES)];
+    await expect.poll(() => resumed.events.map((event) => event.data)).toEqual(['', ...told]);
+    // Ids go on within the stream, and differ from every other stream's.
+    const ids = resumed.events.map((event) => event.id ?? '');
+    const prefix = ids[0]?.replace(/-0$/, '');
+    expect(ids).toEqual([0, 1, 2, 3].map((n) => `${prefix}-${n}`));
     // Nothing was missed by a stream opened afresh: it is told nothing.
-    await expect.poll(() => fresh.events).toEqual([{ id: '0', data: '' }]);
+    await expect.poll(() => fresh.events.map((event) => event.data)).toEqual(['']);
+    expect(fresh.events[0]?.id).not.toBe(ids[0]);
+    // A client of a revision before 2025-11-25 (2025-03-26 names none) is not sent the priming event, which it cannot read.
+    const older = await openRaw(aggregate('acme'), keys.acme, { 'mcp-protocol-version': undefined, 'last-event-id': 'a-stream-7' });
+    await expect.poll(() => older.events.map((event) => event.data)).toEqual(told);
   });
 
   it('tells a listener when an admin creates a server, and a new tools/list shows its tools', async () => {

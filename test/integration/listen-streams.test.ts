@@ -97,17 +97,26 @@ describe('2025-era GET streams', () => {
   let server: http.Server;
   let port: number;
   const sockets: net.Socket[] = [];
+  let slowServed = 0;
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
-      try {
-        // The tenant is the path; the endpoint offers tools and prompts.
-        const tenantId = (req.url ?? '/').slice(1);
+      void (async () => {
+        // The tenant is the path's last segment; under /slow/ the stream opens only after a while, as after a slow authentication.
+        const path = req.url ?? '/';
+        if (path.startsWith('/slow/')) await new Promise((resolve) => setTimeout(resolve, 300));
+        const tenantId = path.slice(path.lastIndexOf('/') + 1);
         const scope = { tenantId, server: undefined, mayUseServer: () => true, watchResource: () => undefined, credentialHolds: async () => true };
-        listen.serveLegacy(res, scope, { lists: ['tools', 'prompts'], resumed: req.headers['last-event-id'] !== undefined });
-      } catch (error) {
+        // The endpoint offers tools and prompts.
+        listen.serveLegacy(res, scope, {
+          lists: ['tools', 'prompts'],
+          resumed: req.headers['last-event-id'] !== undefined,
+          primed: req.headers['mcp-protocol-version'] === '2025-11-25',
+        });
+        if (path.startsWith('/slow/')) slowServed += 1;
+      })().catch((error: unknown) => {
         res.writeHead(error instanceof AppError && error.code === 'rate_limited' ? 429 : 500).end(String(error));
-      }
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -147,7 +156,10 @@ describe('2025-era GET streams', () => {
   it('tell of changes to the lists the endpoint offers only, and a resumed stream of each of them at once', async () => {
     const read = async (headers: Record<string, string>) => {
       const controller = new AbortController();
-      const response = await fetch(`http://127.0.0.1:${port}/tenant-b`, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+      const response = await fetch(`http://127.0.0.1:${port}/tenant-b`, {
+        headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2025-11-25', ...headers },
+        signal: controller.signal,
+      });
       const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
       let text = '';
       return {
@@ -182,5 +194,18 @@ describe('2025-era GET streams', () => {
     notify('tenant-b', 'files', ['tools']);
     expect(await resumed.data(6)).toEqual(['', method('tools'), method('prompts'), method('tools'), method('prompts'), method('tools')]);
     resumed.close();
+  });
+
+  it('hold nothing for a client that went away before its stream opened', async () => {
+    const gone = new AbortController();
+    const request = fetch(`http://127.0.0.1:${port}/slow/tenant-c`, { headers: { accept: 'text/event-stream' }, signal: gone.signal });
+    setTimeout(() => gone.abort(), 50);
+    await expect(request).rejects.toThrow(/aborted/i);
+    await expect.poll(() => slowServed).toBe(1);
+    // The tenant's one stream is free.
+    const controller = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${port}/tenant-c`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    controller.abort();
+    expect(response.status).toBe(200);
   });
 });

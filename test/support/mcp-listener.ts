@@ -127,11 +127,15 @@ export interface RawEventStream {
   close(): void;
 }
 
-/** Opens a GET event stream on `url` as a 2025-era client would, with `headers` on top. */
-export async function openRawEventStream(url: string, key: string, headers: Record<string, string> = {}): Promise<RawEventStream> {
+/**
+ * Opens a GET event stream on `url` as a 2025-11-25 client would after its handshake (with a session id),
+ * with `headers` on top; a header given as undefined is left out.
+ */
+export async function openRawEventStream(url: string, key: string, headers: Record<string, string | undefined> = {}): Promise<RawEventStream> {
   const controller = new AbortController();
+  const given = { authorization: `Bearer ${key}`, accept: 'text/event-stream', 'mcp-protocol-version': '2025-11-25', 'mcp-session-id': 'e2e-session', ...headers };
   const response = await fetch(url, {
-    headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', 'mcp-protocol-version': '2025-11-25', ...headers },
+    headers: Object.fromEntries(Object.entries(given).filter((entry): entry is [string, string] => entry[1] !== undefined)),
     signal: controller.signal,
   });
   const events: Array<{ id?: string; data: string }> = [];

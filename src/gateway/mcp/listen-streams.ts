@@ -131,9 +131,9 @@ export interface ListenStreams {
    * Serves a 2025-era client's GET stream (see legacy-stream.ts) for `scope`:
    * the changes its scope may hear to the `lists` the endpoint offers, as the
    * 2025 notifications. `resumed` when the client names the last event it saw
-   * on a stream that ended.
+   * on a stream that ended; `primed` when its revision takes the priming event.
    */
-  serveLegacy(res: ServerResponse, scope: ListenScope, options: { lists: readonly ListKind[]; resumed: boolean }): void;
+  serveLegacy(res: ServerResponse, scope: ListenScope, options: { lists: readonly ListKind[]; resumed: boolean; primed: boolean }): void;
 }
 
 /**
@@ -223,6 +223,7 @@ export function createListenStreams(options: {
       // Watched before the stream is acknowledged, so that the acknowledgement names only what can be delivered;
       // only for a well-formed request, so that one the SDK refuses subscribes to nothing upstream.
       const closed = new AbortController();
+      if (res.closed) closed.abort();
       res.once('close', () => closed.abort());
       let endStream: (() => void) | undefined;
       let sourceEnded = false;
@@ -264,9 +265,11 @@ export function createListenStreams(options: {
       await toNodeHandler(created, { maxRequestBodySize: options.maxBodyBytes, onerror })(req, res, narrowed);
     },
 
-    serveLegacy(res, scope, { lists, resumed }) {
+    serveLegacy(res, scope, { lists, resumed, primed }) {
+      // A client gone while it was authenticated: nothing is held for it, since its close will not be heard again.
+      if (res.closed) return;
       admit(scope.tenantId);
-      const stream = openLegacyStream(res);
+      const stream = openLegacyStream(res, primed);
       const offered = (list: ListKind) => lists.includes(list);
       const stopChanges = changes.subscribe((event) => {
         for (const list of listsForScope(event, scope).filter(offered)) stream.changed(list);

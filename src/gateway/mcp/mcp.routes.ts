@@ -24,7 +24,7 @@ import { createListWaits, createToolCatalog, type CatalogEntry, type CatalogOpti
 import type { LocatedTool, ToolCallRunner } from './tool-call.ts';
 import type { Metrics } from '../metrics.ts';
 import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
-import { isLegacyStreamRequest } from './legacy-stream.ts';
+import { isLegacyStreamRequest, takesPriming } from './legacy-stream.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
 import { handshakeInstructions, isHandshake, isLegacyJsonPost } from './handshake.ts';
 import { createLegacyCancellations, followLegacyCancellation } from './legacy-cancellations.ts';
@@ -301,7 +301,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     if (isLegacyStreamRequest(req)) {
       const { prompts, resources } = state.content.capabilities;
       const lists: ListKind[] = ['tools', ...(prompts ? (['prompts'] as const) : []), ...(resources ? (['resources'] as const) : [])];
-      return listen.serveLegacy(res, listenScope(req, state), { lists, resumed: req.get('last-event-id') !== undefined });
+      return listen.serveLegacy(res, listenScope(req, state), { lists, resumed: req.get('last-event-id') !== undefined, primed: takesPriming(req) });
     }
     const access = res.locals['oauth'] as OAuthAccess | undefined;
     return access?.readOnly ? serveReadOnly(req, res, state) : serveEndpoint(req, res, state);
