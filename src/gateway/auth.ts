@@ -89,12 +89,13 @@ export function requireCredential(
       await byKey(req, res, next);
       return;
     }
-    if (!SAFE_METHODS.has(req.method)) checkCsrf(req, session);
     const principal = await sessionPrincipal(req, sessions, session);
-    refreshSessionCookie(req, res, session, options.secureCookies);
+    // Known before the CSRF check, so that a forged request's refusal is in the tenant's audit trail (`auditRefusals`).
     res.locals['principal'] = principal;
-    res.locals['session'] = session;
     bindPrincipalToLog(req, principal);
+    if (!SAFE_METHODS.has(req.method)) checkCsrf(req, session);
+    refreshSessionCookie(req, res, session, options.secureCookies);
+    res.locals['session'] = session;
     next();
   };
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, inputValue } from '../support/browser.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
-import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, seedTenant, type AuditEventJson, type MemberJson } from '../support/http.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -141,11 +141,22 @@ describe('people: sign-in, sessions, roles and invitations over HTTP', () => {
     const before = await stateOfA();
 
     const attempts: Array<Record<string, string>> = [{}, { 'x-csrf-token': 'forged' }, { 'x-csrf-token': `${csrf}x` }];
+    const refusals: string[] = [];
     for (const headers of attempts) {
       const refused = await browser.api('POST', '/api/v1/keys', { json: { name: 'csrf-victim', scopes: ['admin'] }, headers });
       expect(refused.status).toBe(403);
       expect(refused.body.error.code).toBe('forbidden');
       expect(refused.body.error.message).toMatch(/CSRF/);
+      refusals.push(refused.headers.get('x-request-id') ?? '');
+    }
+    // Each forged request is in the tenant's audit trail, as the signed-in person's refused request.
+    const denied = await pollUntil('the refusals audited', async () => {
+      const { body } = await apiClient(gateway.url, ownerKeyA).get<{ events: AuditEventJson[] }>('/api/v1/audit?action=access.denied&limit=50');
+      const found = body.events.filter((event) => refusals.includes(event.request_id ?? ''));
+      return found.length === refusals.length ? found : undefined;
+    });
+    for (const event of denied) {
+      expect(event).toMatchObject({ actor: { type: 'user' }, after: { method: 'POST', path: '/api/v1/keys', reason: expect.stringMatching(/CSRF/) as unknown } });
     }
     const invite = await browser.api('POST', '/api/v1/invitations', { json: { email: 'csrf@ppl-a.example', role: 'owner' } });
     expect(invite.status).toBe(403);
