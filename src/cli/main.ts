@@ -7,7 +7,7 @@ import { OPTIONS, unknownOptionMessage } from './arguments.ts';
 import { refuseOtherOptions, toCommand } from './commands.ts';
 import { formatResult, warningsOf } from './format.ts';
 import { streamTo, type CliIo } from './io.ts';
-import { checkOptions } from './options.ts';
+import { checkOptions, inOptionWords } from './options.ts';
 import { embeddedDatabaseExists, openCommandRunner } from './runner.ts';
 import { commandUsage, globalUsage, knownCommand, UsageError } from './usage.ts';
 import type { OperatorCommandName } from '../gateway/index.ts';
@@ -119,7 +119,12 @@ export async function runCli(
     checkOptions(operation.name, operation.args);
     const runner = await openCommandRunner(loadConfig(io.env), { onNewDatabase: (dataDir) => noteNewDatabase(io, dataDir, json), stderr: io.stderr });
     try {
-      const result = await runner.run(operation.name, operation.args);
+      const result = await runner.run(operation.name, operation.args).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'validation_failed') {
+          throw new AppError(error.code, inOptionWords(operation.name, operation.args, error.message), { cause: error });
+        }
+        throw error;
+      });
       io.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatResult(operation.name, result)}\n`);
       for (const warning of warningsOf(operation.name, result, runner.via)) tell(io, 'warning', warning, json);
       return exitCodeOf(operation.name, result);

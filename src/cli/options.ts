@@ -18,6 +18,9 @@ const POSITIONAL: Readonly<Partial<Record<OperatorCommandName, string>>> = {
 /** Values to show where the usage writes every choice (`mcp,admin,read`) rather than a placeholder. */
 const EXAMPLES: Readonly<Record<string, string>> = { scopes: 'mcp,admin' };
 
+/** The option that gives `field`. */
+const optionOf = (field: string) => OPTION_OF_FIELD[field] ?? field.replaceAll('_', '-');
+
 /** Why one option is missing or refused, in the command line's words. */
 function describeIssue(
   command: string,
@@ -25,7 +28,7 @@ function describeIssue(
   issue: { code: string; path: readonly PropertyKey[]; message: string; values?: readonly unknown[] },
 ): string {
   const field = String(issue.path[0]);
-  const option = OPTION_OF_FIELD[field] ?? field.replaceAll('_', '-');
+  const option = optionOf(field);
   if (args[field] === undefined) {
     const example = EXAMPLES[option];
     if (example !== undefined) return `missing --${option} (for example --${option} ${example})`;
@@ -57,4 +60,27 @@ export function checkOptions(name: OperatorCommandName, args: Record<string, unk
     .filter((issue) => issue.path.length > 0 && issue.path[0] !== POSITIONAL[name])
     .map((issue) => describeIssue(command, args, issue));
   if (problems.length > 0) throw new UsageError([...new Set(problems)].join('; '));
+}
+
+// A field's refusal as the services word it: `servers.0.slug: must be ...`.
+const FIELD_REFUSAL = /^([a-z_]+)((?:\.[A-Za-z0-9_-]+)*): ([\s\S]+)$/;
+
+/**
+ * A service's refusal of a field given by an option, in the command line's
+ * words: `servers.0.slug: no server "x"` becomes `--servers "x": no server
+ * "x"` (the list entry as written), `config.roots.0: ...` becomes
+ * `--config (roots.0): ...`. Any other message is returned as it is.
+ */
+export function inOptionWords(name: OperatorCommandName, args: Record<string, unknown>, message: string): string {
+  const [, field = '', rest = '', reason = ''] = FIELD_REFUSAL.exec(message) ?? [];
+  if (field === '' || args[field] === undefined || field === POSITIONAL[name]) return message;
+  const option = optionOf(field);
+  const path = rest.split('.').filter((part) => part !== '');
+  const value = args[field];
+  if (Array.isArray(value) && /^\d+$/.test(path[0] ?? '')) {
+    const entry: unknown = value[Number(path[0])];
+    const written = typeof entry === 'string' ? entry : (entry as { slug?: unknown } | undefined)?.slug;
+    if (typeof written === 'string') return `--${option} ${JSON.stringify(written)}: ${reason}`;
+  }
+  return `--${option}${path.length > 0 ? ` (${path.join('.')})` : ''}: ${reason}`;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AppError } from '../shared/errors.ts';
+import { AppError, HTTP_STATUS, type AppErrorCode } from '../shared/errors.ts';
 import type { Config } from '../shared/config.ts';
 import { readLockHolder } from '../shared/directory-lock.ts';
 import { readOperatorCredential } from '../shared/operator-credential.ts';
@@ -79,9 +79,12 @@ export function createGatewayRunner(url: string, token: string): CommandRunner {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'user-agent': 'botgate-cli' },
         body: JSON.stringify(args),
       });
-      const body = (await response.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+      const body = (await response.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
       if (!response.ok) {
-        throw new AppError('unavailable', body?.error?.message ?? `the gateway answered HTTP ${response.status}`);
+        // Refused as the services refuse it in process (its code kept), or not answered as the gateway answers.
+        const code = body?.error?.code;
+        const known = code !== undefined && Object.hasOwn(HTTP_STATUS, code) ? (code as AppErrorCode) : 'unavailable';
+        throw new AppError(known, body?.error?.message ?? `the gateway answered HTTP ${response.status}`);
       }
       return body;
     },

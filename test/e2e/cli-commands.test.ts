@@ -194,8 +194,8 @@ for (const { engine, skip } of ENGINES) {
         run(['server', 'update', '--tenant', 'acme', 'files']),
         run(['server', 'update', '--tenant', 'acme', 'gh', '--secret', 'token=x', '--clear-secret', 'token']),
       ]);
-      expect(requiredSecret).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: secrets.token: required for a github server\n' });
-      expect(badConfig).toMatchObject({ code: 1, stderr: 'botgate: config: unknown field(s): nope\n' });
+      expect(requiredSecret).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: --secret (token): required for a github server\n' });
+      expect(badConfig).toMatchObject({ code: 1, stderr: 'botgate: --config: unknown field(s): nope\n' });
       expect(unknown).toMatchObject({ code: 1, stderr: 'botgate: server "ghost" not found in tenant acme\n' });
       expect(othersServer).toMatchObject({ code: 1, stderr: 'botgate: server "theirs" not found in tenant acme\n' });
       expect(nothing).toMatchObject({ code: 2, stderr: 'botgate: nothing to change: give --config, --secret or --clear-secret (botgate server update --help for usage)\n' });
@@ -281,7 +281,8 @@ for (const { engine, skip } of ENGINES) {
       const tools = 'files,ghost__read_file,theirs,bot__nobody,gh__list_issues';
       const cli = await run(['key', 'create', '--tenant', 'acme', '--name', 'narrow', '--scopes', 'mcp', '--tools', tools]);
       const message = 'tools: no such server or bot in this tenant: ghost__read_file, theirs, bot__nobody';
-      expect(cli).toMatchObject({ code: 1, stdout: '', stderr: `botgate: ${message}\n` });
+      // The CLI names the option, the REST API the field.
+      expect(cli).toMatchObject({ code: 1, stdout: '', stderr: `botgate: --${message}\n` });
       const rest = await admin.post('/api/v1/keys', { json: { name: 'narrow', scopes: ['mcp'], tools: tools.split(',') } });
       expect(rest.status).toBe(400);
       expect(rest.body.error).toEqual({ code: 'validation_failed', message });
@@ -434,14 +435,14 @@ for (const { engine, skip } of ENGINES) {
         update('ghost', '--servers', 'files'),
         update('steady', '--temperature', '2'),
       ]);
-      expect(unknownServer).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: servers.1.slug: no server "ghost" in this tenant\n' });
-      expect(othersServer).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: servers.0.slug: no server "theirs" in this tenant\n' });
+      expect(unknownServer).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: --servers "ghost": no server "ghost" in this tenant\n' });
+      expect(othersServer).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: --servers "theirs": no server "theirs" in this tenant\n' });
       expect(othersBot).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: bot "spy" not found in tenant acme\n' });
       expect(othersBotJson).toMatchObject({ code: 1, stdout: '' });
       expect(JSON.parse(othersBotJson.stderr)).toEqual({ error: { message: 'bot "spy" not found in tenant acme' } });
       expect(missing).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: bot "ghost" not found in tenant acme\n' });
       expect(missingWithServers).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: bot "ghost" not found in tenant acme\n' });
-      expect(tooHot).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: temperature: must be between 0 and 1\n' });
+      expect(tooHot).toMatchObject({ code: 1, stdout: '', stderr: 'botgate: --temperature: must be between 0 and 1\n' });
 
       // Mistakes in the command line itself: exit 2, before anything is opened.
       const usage = (command: string, message: string) => ({ code: 2, stdout: '', stderr: `botgate: ${message} (botgate ${command} --help for usage)\n` });

@@ -97,7 +97,7 @@ describe('CLI: botgate server create / list', () => {
       runCliInProcess(['server', 'create', '--tenant', 'cli-co', '--slug', 's', '--kind', 'filesystem'], cli),
     ]);
     expect(badRepo.code).toBe(1);
-    expect(badRepo.stderr).toBe('botgate: config.repo: must be a repository name\n');
+    expect(badRepo.stderr).toBe('botgate: --config (repo): must be a repository name\n');
     expect(badRepo.stderr).not.toContain(TOKEN);
     expect(missingToken).toMatchObject({ code: 1, stderr: 'botgate: secrets.token: required for a github server\n' });
     expect(duplicate).toMatchObject({ code: 1, stderr: 'botgate: a server with slug "s" already exists\n' });
