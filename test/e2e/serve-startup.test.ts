@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/everything-server.ts';
-import { exists, makeDataDir, spawnGateway, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { exists, makeDataDir, pollUntil, spawnGateway, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
 /** The JSON log line with message `msg` that the gateway wrote. */
 function logLine(output: string, msg: string): Record<string, unknown> | undefined {
@@ -14,6 +14,9 @@ function logLine(output: string, msg: string): Record<string, unknown> | undefin
   }
   return undefined;
 }
+
+/** The gateway's "listening" line: its credential file, which says it is up, may be read before the line reaches its output. */
+const listeningLine = (gateway: GatewayProcess) => pollUntil('the listening line', async () => logLine(gateway.output(), 'botgate listening'));
 
 // `botgate serve` as an operator starts it: what it says, and the headers browsers get.
 describe('botgate serve at start-up', () => {
@@ -73,7 +76,7 @@ describe('botgate serve at start-up', () => {
     });
     gateways.push(gateway);
     const port = new URL(gateway.url).port;
-    const listening = logLine(gateway.output(), 'botgate listening');
+    const listening = await listeningLine(gateway);
     expect(listening).toMatchObject({ listening: `0.0.0.0:${port}`, url: 'https://gateway.example' });
 
     const response = await fetch(`${gateway.url}/healthz`);
@@ -86,7 +89,7 @@ describe('botgate serve at start-up', () => {
     const gateway = await startGateway({ dataDir: await freshDir(), env: { LOG_LEVEL: 'info' } });
     gateways.push(gateway);
     const port = new URL(gateway.url).port;
-    expect(logLine(gateway.output(), 'botgate listening')).toMatchObject({ listening: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}` });
+    expect(await listeningLine(gateway)).toMatchObject({ listening: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}` });
 
     for (const urlPath of ['/healthz', '/api/v1/me']) {
       const response = await fetch(`${gateway.url}${urlPath}`);
