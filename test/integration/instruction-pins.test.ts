@@ -3,6 +3,7 @@ import { expect, it } from 'vitest';
 import type { Db } from '../../src/shared/db.ts';
 import type { RequestContext } from '../../src/tenancy/index.ts';
 import { describeEachDatabase } from '../support/databases.ts';
+import { readListsChange } from '../../src/servers/index.ts';
 import { setupPinnedUpstream, signal } from '../support/pinned-upstream.ts';
 
 const admin: RequestContext = { actor: { type: 'api_key', id: randomUUID() }, ip: '203.0.113.9', userAgent: 'test', requestId: 'req-approve' };
@@ -50,6 +51,29 @@ describeEachDatabase('pinning an upstream’s instructions', (use) => {
     expect(await servers.pins.approve(tenant, admin, 'upstream', ['(instructions)'])).toEqual(['(instructions)']);
     expect(await source.instructions(signal)).toBe(upstream.instructions);
     expect(await pinned().instructions(signal)).toBe(upstream.instructions);
+  });
+
+  it('tells listeners nothing when only the instructions are approved: no list changed; a tool approved is told', async () => {
+    const { servers, changes, tenant, upstream, pinned } = await setup(use().db);
+    const told: unknown[] = [];
+    changes.subscribe((event) => {
+      const change = readListsChange(event);
+      if (change) told.push(change.lists);
+    });
+    const source = pinned();
+    expect(await source.instructions(signal)).toBe(FIRST);
+    expect((await source.listTools(signal)).map((tool) => tool.name)).toEqual(['echo']);
+    upstream.instructions = 'Use echo sparingly.';
+    const echo = upstream.list()[0]!;
+    upstream.list = () => [{ ...echo, description: 'Echoes, changed.' }];
+    expect(await source.instructions(signal)).toBeUndefined();
+    expect(await source.listTools(signal)).toEqual([]);
+    const toldBefore = told.length;
+
+    expect(await servers.pins.approve(tenant, admin, 'upstream', ['(instructions)'])).toEqual(['(instructions)']);
+    expect(told).toHaveLength(toldBefore);
+    expect(await servers.pins.approve(tenant, admin, 'upstream', ['echo'])).toEqual(['echo']);
+    expect(told.slice(toldBefore)).toEqual([['tools']]);
   });
 
   it('judges text it gave before against the pin again once it was replaced: an approval of other text stands', async () => {

@@ -32,12 +32,13 @@ export const textOf = (result: { content: unknown[] }) => result.content.map((c)
  */
 export async function setupPinnedUpstream(db: Db, slug = 'up') {
   const tenancy = createTenancyModule({ db });
+  const changes = createInProcessChangeBus(pino({ level: 'silent' }));
   const servers = createServersModule({
     db,
     logger: pino({ level: 'silent' }),
     secretKey: Buffer.alloc(32, 7),
     policy: { dataDir: '/nonexistent', fsRoots: [], allowPrivateNetworks: ['127.0.0.0/8'], stdioCommands: {} },
-    changes: createInProcessChangeBus(pino({ level: 'silent' })),
+    changes,
   });
   const tenant: Tenant = await tenancy.tenants.create(operator, { slug: `hostile-${randomUUID().slice(0, 8)}` });
   const server = await servers.servers.create(tenant, operator, { slug, kind: 'remote', config: { url: 'http://127.0.0.1:9/mcp' } });
@@ -70,5 +71,5 @@ export async function setupPinnedUpstream(db: Db, slug = 'up') {
     );
     return { check, log: log.entries };
   }
-  return { tenancy, servers, tenant, server, upstream, pinned, events, status };
+  return { tenancy, servers, changes, tenant, server, upstream, pinned, events, status };
 }

@@ -6,6 +6,7 @@ import { findServerRecord } from '../server.repository.ts';
 import { definitionChangeAudit } from './definition-audit.ts';
 import { diffDefinitions, type DefinitionChange, type ToolDefinition } from './tool-definition.ts';
 import { approveToolPin, listToolPins, type ToolPin } from './tool-pin.repository.ts';
+import { INSTRUCTIONS_PIN } from './tool-check.ts';
 
 /** A pinned tool as the API shows it. */
 export interface ToolPinInfo {
@@ -96,7 +97,8 @@ export function createToolPinService({
         }
         return pending.map((pin) => pin.toolName);
       });
-      if (approved.length > 0) notifyToolsChanged?.(tenant.id, slug);
+      // Instructions are not a listed tool: a handshake reads them anew, and no list changed.
+      if (approved.some((name) => name !== INSTRUCTIONS_PIN)) notifyToolsChanged?.(tenant.id, slug);
       return approved;
     },
   };
