@@ -191,7 +191,7 @@ export async function toCommand(
   words: string[],
   values: Values,
   stdin: CliIo['stdin'],
-): Promise<{ name: OperatorCommandName; args: Record<string, unknown> }> {
+): Promise<{ name: OperatorCommandName; args: Record<string, unknown>; options: readonly OptionName[] }> {
   const [noun, verb, ...rest] = words;
   const command = `${noun ?? ''} ${verb ?? ''}`;
   const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
@@ -199,5 +199,5 @@ export async function toCommand(
   refuseOtherOptions(command, values, spec.options);
   if (!spec.target && rest.length > 0) throw new UsageError(`${command} takes no words besides its options, got "${rest[0] ?? ''}"`);
   const target = spec.target && { [spec.target.field]: targetOf(command, spec.target, rest, values) };
-  return { name: spec.name, args: { ...(await spec.args(values, stdin)), ...target } };
+  return { name: spec.name, args: { ...(await spec.args(values, stdin)), ...target }, options: spec.options };
 }

@@ -121,7 +121,7 @@ export async function runCli(
     try {
       const result = await runner.run(operation.name, operation.args).catch((error: unknown) => {
         if (error instanceof AppError && error.code === 'validation_failed') {
-          throw new AppError(error.code, inOptionWords(operation.name, operation.args, error.message), { cause: error });
+          throw new AppError(error.code, inOptionWords(operation.name, operation.options, operation.args, error.message), { cause: error });
         }
         throw error;
       });

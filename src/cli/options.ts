@@ -2,7 +2,13 @@ import { operatorCommandSchemas, type OperatorCommandName } from '../gateway/ind
 import { optionPlaceholder, UsageError } from './usage.ts';
 
 /** Fields that do not take their option's name with dashes for underscores. */
-const OPTION_OF_FIELD: Readonly<Record<string, string>> = { secrets: 'secret', password: 'password-stdin', anthropic_api_key: 'anthropic-key-stdin' };
+const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
+  secrets: 'secret',
+  password: 'password-stdin',
+  anthropic_api_key: 'anthropic-key-stdin',
+  // The bot services' name for what --system gives.
+  system_prompt: 'system',
+};
 
 /** Fields given as words after the command rather than as options; the command checks their presence itself. */
 const POSITIONAL: Readonly<Partial<Record<OperatorCommandName, string>>> = {
@@ -66,15 +72,17 @@ export function checkOptions(name: OperatorCommandName, args: Record<string, unk
 const FIELD_REFUSAL = /^([a-z_]+)((?:\.[A-Za-z0-9_-]+)*): ([\s\S]+)$/;
 
 /**
- * A service's refusal of a field given by an option, in the command line's
- * words: `servers.0.slug: no server "x"` becomes `--servers "x": no server
- * "x"` (the list entry as written), `config.roots.0: ...` becomes
- * `--config (roots.0): ...`. Any other message is returned as it is.
+ * A service's refusal of a field an option of the command gives (`takes`),
+ * in the command line's words: `servers.0.slug: no server "x"` becomes
+ * `--servers "x": no server "x"` (the list entry as written),
+ * `config.roots.0: ...` becomes `--config (roots.0): ...`, and
+ * `secrets.token: required` without --secret `--secret (token): required`.
+ * Any other message is returned as it is.
  */
-export function inOptionWords(name: OperatorCommandName, args: Record<string, unknown>, message: string): string {
+export function inOptionWords(name: OperatorCommandName, takes: readonly string[], args: Record<string, unknown>, message: string): string {
   const [, field = '', rest = '', reason = ''] = FIELD_REFUSAL.exec(message) ?? [];
-  if (field === '' || args[field] === undefined || field === POSITIONAL[name]) return message;
   const option = optionOf(field);
+  if (field === '' || field === POSITIONAL[name] || !takes.includes(option)) return message;
   const path = rest.split('.').filter((part) => part !== '');
   const value = args[field];
   if (Array.isArray(value) && /^\d+$/.test(path[0] ?? '')) {

@@ -99,7 +99,7 @@ describe('CLI: botgate server create / list', () => {
     expect(badRepo.code).toBe(1);
     expect(badRepo.stderr).toBe('botgate: --config (repo): must be a repository name\n');
     expect(badRepo.stderr).not.toContain(TOKEN);
-    expect(missingToken).toMatchObject({ code: 1, stderr: 'botgate: secrets.token: required for a github server\n' });
+    expect(missingToken).toMatchObject({ code: 1, stderr: 'botgate: --secret (token): required for a github server\n' });
     expect(duplicate).toMatchObject({ code: 1, stderr: 'botgate: a server with slug "s" already exists\n' });
     expect(await listed()).toEqual(before);
   });

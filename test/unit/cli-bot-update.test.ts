@@ -27,10 +27,11 @@ const update = (...argv: string[]) => commandOf(['bot', 'update', '--tenant', 'a
 describe('botgate bot update: the change it asks for', () => {
   it('takes words for null and an empty option for an empty list', async () => {
     const command = await update('--temperature', 'default', '--thinking-budget', 'off', '--servers', '', '--bots', ' a , b,');
-    expect(command).toEqual({
+    expect(command).toMatchObject({
       name: 'bot.update',
       args: { tenant: 'acme', slug: 'writer', temperature: null, thinking_budget: null, servers: [], bots: ['a', 'b'] },
     });
+    expect(Object.keys(command.args).sort()).toEqual(['bots', 'servers', 'slug', 'temperature', 'tenant', 'thinking_budget']);
   });
 
   it('passes only what is given, numbers as numbers', async () => {
