@@ -214,7 +214,7 @@ describe('REST API and CLI: bots', () => {
 
     const refused = await runCliInProcess(['bot', 'create', '--tenant', 'bot-a', '--slug', 'lonely', '--model', 'claude-haiku-4-5', '--system', 'x'], cli);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^botgate: description: required/);
+    expect(refused.stderr).toMatch(/^botgate: --description: required/);
     expect((await runCliJsonInProcess<{ bots: BotJson[] }>(['bot', 'list', '--tenant', 'bot-a'], cli)).bots).toHaveLength(4);
   });
 });
