@@ -17,22 +17,27 @@ export interface GatewayPhases {
 export interface GatewayPhaseRecorder {
   /** Forgets what was recorded so far: the measured calls start now. */
   restart(): void;
-  result(): GatewayPhases;
+  /** The phases of the calls of 2026-07-28 clients (`modern`) and of 2025-era ones (`legacy`). */
+  result(): Record<CallEra, GatewayPhases>;
   stop(): void;
 }
 
+export type CallEra = 'modern' | 'legacy';
+
 interface Call {
+  era: CallEra;
   started: number;
   upstreamSent?: number;
   upstreamAnswered?: number;
 }
 
 /**
- * Records, through Node's and undici's diagnostics channels, each request
- * this process serves alone (none other in flight, as the bench's sequential
- * latency calls are) that makes one outbound request: the gateway's call of
- * its upstream. Concurrent requests are left out, since their outbound
- * requests cannot be told apart.
+ * Records, through Node's and undici's diagnostics channels, each POST this
+ * process serves alone (no other in flight, as the bench's sequential latency
+ * calls are) that makes one outbound request: the gateway's call of its
+ * upstream. Concurrent requests are left out, since their outbound requests
+ * cannot be told apart; so are the GET streams 2025-era clients hold open,
+ * which make none.
  */
 export function recordGatewayPhases(): GatewayPhaseRecorder {
   let inFlight = 0;
@@ -40,14 +45,16 @@ export function recordGatewayPhases(): GatewayPhaseRecorder {
   let calls: Array<Required<Call> & { finished: number }> = [];
 
   const onRequest = (message: unknown) => {
-    const { response } = message as { request: IncomingMessage; response: ServerResponse };
+    const { request, response } = message as { request: IncomingMessage; response: ServerResponse };
+    if (request.method !== 'POST') return;
     inFlight += 1;
-    const call: Call | undefined = inFlight === 1 ? { started: performance.now() } : undefined;
+    const era: CallEra = request.headers['mcp-protocol-version'] === '2026-07-28' ? 'modern' : 'legacy';
+    const call: Call | undefined = inFlight === 1 ? { era, started: performance.now() } : undefined;
     current = call;
     response.once('finish', () => {
       const { upstreamSent, upstreamAnswered } = call ?? {};
       if (call && current === call && upstreamSent !== undefined && upstreamAnswered !== undefined) {
-        calls.push({ started: call.started, upstreamSent, upstreamAnswered, finished: performance.now() });
+        calls.push({ era: call.era, started: call.started, upstreamSent, upstreamAnswered, finished: performance.now() });
       }
     });
     response.once('close', () => {
@@ -70,16 +77,17 @@ export function recordGatewayPhases(): GatewayPhaseRecorder {
   for (const [name, listener] of channels) dc.subscribe(name, listener);
 
   const median = (values: number[]) => quantile(Float64Array.from(values).sort(), 0.5);
+  const phasesOf = (recorded: typeof calls): GatewayPhases => ({
+    samples: recorded.length,
+    beforeUpstreamP50Ms: median(recorded.map((c) => c.upstreamSent - c.started)),
+    upstreamP50Ms: median(recorded.map((c) => c.upstreamAnswered - c.upstreamSent)),
+    afterUpstreamP50Ms: median(recorded.map((c) => c.finished - c.upstreamAnswered)),
+  });
   return {
     restart: () => {
       calls = [];
     },
-    result: () => ({
-      samples: calls.length,
-      beforeUpstreamP50Ms: median(calls.map((c) => c.upstreamSent - c.started)),
-      upstreamP50Ms: median(calls.map((c) => c.upstreamAnswered - c.upstreamSent)),
-      afterUpstreamP50Ms: median(calls.map((c) => c.finished - c.upstreamAnswered)),
-    }),
+    result: () => ({ modern: phasesOf(calls.filter((c) => c.era === 'modern')), legacy: phasesOf(calls.filter((c) => c.era === 'legacy')) }),
     stop: () => {
       for (const [name, listener] of channels) dc.unsubscribe(name, listener);
     },

@@ -17,7 +17,7 @@ import { startProxyProcess, type ProxyProcess } from './proxy-process.ts';
 import { combineLoads, quantile, type LoadResult } from './load.ts';
 import { clientFetch } from './client-fetch.ts';
 import { processCpuMs } from './process-cpu.ts';
-import { recordGatewayPhases, type GatewayPhaseRecorder, type GatewayPhases } from './gateway-phases.ts';
+import { recordGatewayPhases, type CallEra, type GatewayPhaseRecorder, type GatewayPhases } from './gateway-phases.ts';
 import { freePort, startEverything } from '../test/support/everything-server.ts';
 
 /** Set in the environment of the process that runs the bench's clients. */
@@ -53,8 +53,12 @@ export interface Latency {
 /** The processes on the way of a call, besides the clients'. */
 export type Party = 'upstream' | 'pipe' | 'bare' | 'gateway';
 
-/** The ways to the upstream: directly, through a byte-piping proxy, through the bare SDK proxy, through the gateway. */
-export const PATHS = ['direct', 'pipe', 'bare', 'gateway'] as const;
+/**
+ * The ways to the upstream: directly, through a byte-piping proxy, through the
+ * bare SDK proxy, through the gateway; and through the gateway again with a
+ * client that speaks 2025-11-25 (`legacy`), as the v1 SDK's clients do.
+ */
+export const PATHS = ['direct', 'pipe', 'bare', 'gateway', 'legacy'] as const;
 export type PathName = (typeof PATHS)[number];
 
 export interface McpProxyBenchResult {
@@ -70,13 +74,15 @@ export interface McpProxyBenchResult {
   cpuPerCallMs: Record<Party, number>;
   /** tool.call audit events the gateway wrote during the run. */
   auditEvents: number;
-  /** Where the gateway's measured latency calls spent their time, from inside its process. */
-  gatewayPhases: GatewayPhases;
+  /** Where the gateway's measured latency calls spent their time, from inside its process, by the client's era. */
+  gatewayPhases: Record<CallEra, GatewayPhases>;
 }
 
 interface Target {
   url: string;
   headers: Record<string, string>;
+  /** The client speaks 2025-era revisions only (`versionNegotiation` legacy) rather than the latest the server does. */
+  legacy?: boolean;
 }
 
 interface ClientsInput {
@@ -104,9 +110,9 @@ async function startEverythingOnFreePort(): Promise<{ url: string; child: ChildP
   return { url: `http://127.0.0.1:${port}/mcp`, child: await startEverything(port) };
 }
 
-/** A v2 client in `auto` mode, as the gateway's own upstream connections use. */
+/** A v2 client in `auto` mode, as the gateway's own upstream connections use; in `legacy` mode for a 2025-era target. */
 async function connectClient(target: Target): Promise<Client> {
-  const client = new Client({ name: 'botgate-bench', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+  const client = new Client({ name: 'botgate-bench', version: '1.0.0' }, { versionNegotiation: { mode: target.legacy ? 'legacy' : 'auto' } });
   await client.connect(new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: target.headers }, fetch: clientFetch }));
   return client;
 }
@@ -184,7 +190,7 @@ async function measureLatency(targets: Record<PathName, Target>, options: McpPro
       upstream: PATHS.reduce((sum, name) => sum + callsOn(name), 0),
       pipe: callsOn('pipe'),
       bare: callsOn('bare'),
-      gateway: callsOn('gateway'),
+      gateway: callsOn('gateway') + callsOn('legacy'),
     };
     return {
       latency: byPath((index) => summarize(samples[index] ?? [], errors[index] ?? 0)),
@@ -320,6 +326,7 @@ export async function runMcpProxyBench(db: Db, options: McpProxyBenchOptions): P
       pipe: { url: pipe.url, headers: {} },
       bare: { url: bare.url, headers: {} },
       gateway: { url: `${server.url}/t/${slug}/mcp/servers/everything`, headers: { authorization: `Bearer ${key.secret}` } },
+      legacy: { url: `${server.url}/t/${slug}/mcp/servers/everything`, headers: { authorization: `Bearer ${key.secret}` }, legacy: true },
     };
     const pids = { upstream: everything.child.pid ?? Number.NaN, pipe: pipe.pid, bare: bare.pid, gateway: process.pid };
     const output = await runClientsInProcess({ targets, options, pids }, () => recorder.restart());

@@ -118,14 +118,15 @@ async function runCoreSections(): Promise<void> {
 
     const load = os.loadavg().map((n) => fixed(n, 2)).join(' ');
     const mcp = await runMcpProxyBench(large.db, MCP);
-    const { direct, pipe, bare, gateway } = mcp.latency;
+    const { direct, pipe, bare, gateway, legacy } = mcp.latency;
     const calls = mcp.throughput;
     console.log(
       'C) tools/call echo on server-everything (Streamable HTTP, its own process): directly; through a pipe proxy (bytes piped ' +
         'both ways over keep-alive: the extra loopback hop alone); through a bare SDK proxy ' +
         '(createMcpHandler in front of one v2 client, every call through the SDK on both legs: no auth, routing, pinning or audit); and through ' +
-        '/t/{tenant}/mcp/servers/{remote} (API key, audit on); the gateway in this process, the other proxies and the v2 clients (versionNegotiation auto) ' +
-        `each in a process of its own; throughput measured first, then latency on the warm processes; negotiated: direct ${mcp.eras.direct}, pipe ${mcp.eras.pipe}, bare ${mcp.eras.bare}, gateway ${mcp.eras.gateway}; load average before: ${load}`,
+        '/t/{tenant}/mcp/servers/{remote} (API key, audit on), by a client of the latest revision and by one of 2025 (as the v1 SDK\'s clients: Claude Code, Claude Desktop); ' +
+        'the gateway in this process, the other proxies and the v2 clients (versionNegotiation auto; legacy for the 2025 one) ' +
+        `each in a process of its own; throughput measured first, then latency on the warm processes; negotiated: direct ${mcp.eras.direct}, pipe ${mcp.eras.pipe}, bare ${mcp.eras.bare}, gateway ${mcp.eras.gateway} and ${mcp.eras.legacy}; load average before: ${load}`,
     );
     console.log(
       `  latency: one client per path, ${int(direct.samples)} sequential calls each after ${int(MCP.latencyWarmup)} warm-up, ` +
@@ -142,16 +143,27 @@ async function runCoreSections(): Promise<void> {
     ];
     printTable(
       ['path', 'p50 ms', 'p99 ms', 'mean ms', 'errors', 'client p50 ms', 'wait p50 ms'],
-      [latencyRow('direct', direct), latencyRow('pipe proxy', pipe), latencyRow('bare SDK proxy', bare), latencyRow('gateway', gateway)],
+      [
+        latencyRow('direct', direct),
+        latencyRow('pipe proxy', pipe),
+        latencyRow('bare SDK proxy', bare),
+        latencyRow('gateway', gateway),
+        latencyRow('gateway, 2025 client', legacy),
+      ],
     );
     console.log(
       `  added by the gateway: p50 +${fixed(gateway.p50Ms - direct.p50Ms, 2)} ms (${ratio(gateway.p50Ms, direct.p50Ms)} direct), ` +
         `p99 +${fixed(gateway.p99Ms - direct.p99Ms, 2)} ms (${ratio(gateway.p99Ms, direct.p99Ms)} direct); target: under 1 ms at the median`,
     );
     console.log(
+      `  added by the gateway to a 2025-11-25 client, the revision of the direct calls: p50 +${fixed(legacy.p50Ms - direct.p50Ms, 2)} ms ` +
+        `(${ratio(legacy.p50Ms, direct.p50Ms)} direct), p99 +${fixed(legacy.p99Ms - direct.p99Ms, 2)} ms (${ratio(legacy.p99Ms, direct.p99Ms)} direct)`,
+    );
+    console.log(
       `  client = the client's own work in a call (its event loop's active time), wait = latency less that: the 2026-07-28 client ` +
         `(bare, gateway) works ${fixed(gateway.clientP50Ms - direct.clientP50Ms, 2)} ms more per call than the 2025-11-25 one (direct, pipe); ` +
-        `added by the gateway to the wait: p50 ${signed(gateway.waitP50Ms - direct.waitP50Ms)} ms (the pipe proxy: ${signed(pipe.waitP50Ms - direct.waitP50Ms)} ms)`,
+        `added by the gateway to the wait: p50 ${signed(gateway.waitP50Ms - direct.waitP50Ms)} ms, with a 2025 client ${signed(legacy.waitP50Ms - direct.waitP50Ms)} ms ` +
+        `(the pipe proxy: ${signed(pipe.waitP50Ms - direct.waitP50Ms)} ms)`,
     );
     console.log(
       `  added by the pipe proxy (the hop alone): p50 +${fixed(pipe.p50Ms - direct.p50Ms, 2)} ms; ` +
@@ -167,28 +179,39 @@ async function runCoreSections(): Promise<void> {
         `bare SDK proxy ${fixed(cpu.bare, 2)} ms, gateway ${fixed(cpu.gateway, 2)} ms with its audit writes ` +
         `(${ratio(cpu.gateway, cpu.upstream)} the upstream's, ${ratio(cpu.gateway, cpu.pipe)} the pipe proxy's)`,
     );
-    const phases = mcp.gatewayPhases;
-    console.log(
-      `  inside the gateway, over ${int(phases.samples)} of its latency calls (p50): ${fixed(phases.beforeUpstreamP50Ms, 2)} ms from the request to its upstream request, ` +
-        `${fixed(phases.upstreamP50Ms, 2)} ms waiting for the upstream's answer, ${fixed(phases.afterUpstreamP50Ms, 2)} ms from that answer to its own; ` +
-        `its own work in a call: about ${fixed(phases.beforeUpstreamP50Ms + phases.afterUpstreamP50Ms, 2)} ms`,
-    );
+    for (const [who, phases] of [
+      ['latest-revision', mcp.gatewayPhases.modern],
+      ['2025-era', mcp.gatewayPhases.legacy],
+    ] as const) {
+      console.log(
+        `  inside the gateway, over ${int(phases.samples)} of its ${who} latency calls (p50): ${fixed(phases.beforeUpstreamP50Ms, 2)} ms from the request to its upstream request, ` +
+          `${fixed(phases.upstreamP50Ms, 2)} ms waiting for the upstream's answer, ${fixed(phases.afterUpstreamP50Ms, 2)} ms from that answer to its own; ` +
+          `its own work in a call: about ${fixed(phases.beforeUpstreamP50Ms + phases.afterUpstreamP50Ms, 2)} ms`,
+      );
+    }
     console.log(
       `  throughput: ${MCP.concurrency} concurrent clients per path, each its own connection, ` +
         `${MCP.rounds} rotating rounds of ${MCP.roundDurationMs / 1000} s per path after ${int(MCP.warmupCalls)} warm-up calls`,
     );
     printTable(
       ['path', 'calls/s', 'calls', 'errors', 'seconds', 'p50 ms', 'p99 ms'],
-      [loadRow('direct', calls.direct), loadRow('pipe proxy', calls.pipe), loadRow('bare SDK proxy', calls.bare), loadRow('gateway', calls.gateway)],
+      [
+        loadRow('direct', calls.direct),
+        loadRow('pipe proxy', calls.pipe),
+        loadRow('bare SDK proxy', calls.bare),
+        loadRow('gateway', calls.gateway),
+        loadRow('gateway, 2025 client', calls.legacy),
+      ],
     );
     console.log(
       `  calls per second / direct: gateway ${ratio(calls.gateway.requestsPerSecond, calls.direct.requestsPerSecond)} (target: at least 0.70x), ` +
+        `with a 2025 client ${ratio(calls.legacy.requestsPerSecond, calls.direct.requestsPerSecond)}, ` +
         `pipe proxy ${ratio(calls.pipe.requestsPerSecond, calls.direct.requestsPerSecond)}, ` +
         `bare SDK proxy ${ratio(calls.bare.requestsPerSecond, calls.direct.requestsPerSecond)}; ` +
         `gateway / bare ${ratio(calls.gateway.requestsPerSecond, calls.bare.requestsPerSecond)}; tool.call audit events written: ${int(mcp.auditEvents)}`,
     );
 
-    const mcpErrors = [direct, pipe, bare, gateway, calls.direct, calls.pipe, calls.bare, calls.gateway].reduce((sum, figure) => sum + figure.errors, 0);
+    const mcpErrors = [direct, pipe, bare, gateway, legacy, ...Object.values(calls)].reduce((sum, figure) => sum + figure.errors, 0);
     if (http.app.errors > 0 || http.baseline.errors > 0 || mcpErrors > 0) process.exitCode = 1;
   } finally {
     await small.close();

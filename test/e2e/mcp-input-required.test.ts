@@ -100,6 +100,15 @@ describe('a 2026-07-28 upstream asking the client for input (input_required) thr
     }
   });
 
+  it('brings a 2025-era client’s call that the upstream asks only to come back with its state to its result', async () => {
+    const client = await connectV1(`${gateway.url}/t/acme/mcp`, key);
+    try {
+      expect(textOf(await client.callTool('rec__settle', {}))).toBe('settled');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('audits each round: the question asked, then the answered retry with the keys of its answers', async () => {
     const { client } = await connectAnswering(`${gateway.url}/t/acme/mcp/servers/rec`, key, { action: 'accept', content: { sure: true } });
     try {

@@ -33,7 +33,8 @@ export const WAV_BASE64 = Buffer.from('RIFF0000WAVEfmt ').toString('base64');
  * A tool, a prompt and a resource that ask the client for input first
  * (2026-07-28 multi-round-trip): `delete-file` asks to confirm, keeping the
  * path in its request state, and reports progress before asking when asked
- * for it; `sign-off` asks for a name; `note://private` asks to reveal itself.
+ * for it; `settle` asks nothing, only that the client come back with its
+ * state; `sign-off` asks for a name; `note://private` asks to reveal itself.
  */
 export function registerAskingItems(server: McpServer): void {
   server.registerTool(
@@ -63,6 +64,10 @@ export function registerAskingItems(server: McpServer): void {
       return { content: [{ type: 'text', text: confirmed ? `deleted ${path}` : `kept ${path} (${answer.action})` }] };
     },
   );
+  server.registerTool('settle', { description: 'Answers once the client has come back with its state, asking nothing.' }, async (ctx) => {
+    if (ctx.mcpReq.requestState() === 'settling') return { content: [{ type: 'text', text: 'settled' }] };
+    return inputRequired({ requestState: 'settling' });
+  });
   server.registerPrompt('sign-off', { description: 'A sign-off in the name the user gives.' }, async (ctx) => {
     const answer = inputResponse(ctx.mcpReq.inputResponses, 'name');
     if (answer.kind !== 'elicit' || answer.action !== 'accept') {

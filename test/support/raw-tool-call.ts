@@ -22,7 +22,7 @@ export interface RawCall {
 }
 
 /** A 2026-07-28 tools/call as the v2 client sends it, over plain HTTP; `messages` are all the answer's messages, `json` the last. */
-export async function postToolCall(call: RawCall): Promise<{ status: number; contentType: string | null; json: unknown; messages: unknown[] }> {
+export async function postToolCall(call: RawCall): Promise<RawAnswer> {
   const meta = {
     'io.modelcontextprotocol/protocolVersion': REVISION,
     'io.modelcontextprotocol/clientCapabilities': call.capabilities ?? {},
@@ -45,6 +45,37 @@ export async function postToolCall(call: RawCall): Promise<{ status: number; con
     ...(call.chunked ? { body: new Blob([body]).stream(), duplex: 'half' } : { body }),
     ...(call.signal && { signal: call.signal }),
   });
+  return readAnswer(response);
+}
+
+/** A 2025-11-25 tools/call as the v1 client sends it after its handshake, over plain HTTP; as `postToolCall` answers. */
+export async function postLegacyToolCall(call: Omit<RawCall, 'capabilities'>): Promise<RawAnswer> {
+  const params = { name: call.name, arguments: call.args ?? {}, ...(call.progress && { _meta: { progressToken: 'progress-1' } }), ...call.params };
+  const body = call.body ?? JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params });
+  const response = await fetch(call.url, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${call.key}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+      ...call.headers,
+    },
+    ...(call.chunked ? { body: new Blob([body]).stream(), duplex: 'half' } : { body }),
+    ...(call.signal && { signal: call.signal }),
+  });
+  return readAnswer(response);
+}
+
+/** An answer's status and type, its messages (of an event stream, or the one JSON body), and the last of them. */
+export interface RawAnswer {
+  status: number;
+  contentType: string | null;
+  json: unknown;
+  messages: unknown[];
+}
+
+async function readAnswer(response: Response): Promise<RawAnswer> {
   const contentType = response.headers.get('content-type');
   const text = await response.text();
   // Asked for progress, the answer may be a stream: its last message is the response.

@@ -16,13 +16,13 @@ import { AppError } from '../../shared/errors.ts';
 import type { RoutedTool } from './tool-catalog.ts';
 import { clientCapabilitiesOf, progressNotification, runToolCall, type ToolCallRunner } from './tool-call.ts';
 
-/** A 2026-07-28 `tools/call` the gateway answers itself; see `readDirectToolCall`. */
+/** A `tools/call` the gateway answers itself; see `readDirectToolCall` (2026-07-28) and `readLegacyToolCall` (2025). */
 export interface DirectToolCall {
   id: RequestId;
   name: string;
   args: Record<string, unknown>;
   /** `_meta` of the request without the protocol envelope, as the SDK gives it to handlers. */
-  meta: Record<string, unknown>;
+  meta: Record<string, unknown> | undefined;
   /** The client's progress token: it asked for progress notifications. */
   progressToken?: ProgressToken;
   /** What the client declared it can do, from the request's envelope. */
@@ -236,9 +236,13 @@ export function createAnswer(res: ServerResponse): Answer {
 }
 
 /**
- * Runs and answers a call `readDirectToolCall` read, without the SDK's
- * per-request server: the same `runToolCall` as the SDK path's handler
- * (restrictions, pinning, audit), answered in the same JSON.
+ * Runs and answers a call `readDirectToolCall` or `readLegacyToolCall` read,
+ * without the SDK's per-request server: the same `runToolCall` as the SDK
+ * path's handler (restrictions, pinning, audit), answered in the same JSON.
+ * A 2026-07-28 result is stamped as the SDK stamps it (`serverInfo` given); a
+ * 2025-era one is answered as it came (`serverInfo` undefined), in one JSON
+ * body rather than the one-event stream the SDK's 2025-era path opens: the
+ * revision lets a server answer either way, and its clients take both.
  *
  * A result asking for the client's input (`input_required`) is returned
  * unanswered while nothing was written yet: the caller has the SDK answer it,
@@ -251,7 +255,7 @@ export async function answerToolCall(
   runner: ToolCallRunner,
   call: DirectToolCall,
   routed: RoutedTool,
-  serverInfo: Implementation,
+  serverInfo: Implementation | undefined,
 ): Promise<InputRequiredResult | undefined> {
   // The client closing its request cancels the call, as on the SDK path.
   const controller = new AbortController();
@@ -282,12 +286,25 @@ export async function answerToolCall(
   return undefined;
 }
 
-/** Answers with the call's result, stamped as the SDK stamps 2026-07-28 results: `resultType` and the server's identity. */
-function sendToolResult(answer: Answer, id: RequestId, result: ToolCallOutcome, serverInfo: Implementation): void {
+/** Answers with the call's result, stamped as the SDK stamps 2026-07-28 results (`resultType` and the server's identity) when `serverInfo` is given. */
+function sendToolResult(answer: Answer, id: RequestId, result: ToolCallOutcome, serverInfo: Implementation | undefined): void {
+  if (!serverInfo) {
+    answer.respond({ jsonrpc: '2.0', id, result: withContent(result) });
+    return;
+  }
   // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
   const meta = { ...result._meta, [SERVER_INFO_META_KEY]: serverInfo };
   const resultType = isInputRequiredResult(result) ? 'input_required' : 'complete';
   answer.respond({ jsonrpc: '2.0', id, result: { ...result, _meta: meta, resultType } });
+}
+
+// A result with any of these is of another kind than a tool's, and is not given `content`.
+const OTHER_RESULT_KEYS = ['task', 'inputRequests', 'requestState'];
+
+/** A result without `content` given an empty one, as the SDK gives it on the 2025 era, whose results must have it. */
+function withContent(result: ToolCallOutcome): ToolCallOutcome {
+  const other = OTHER_RESULT_KEYS.some((key) => key in result);
+  return 'content' in result || other ? result : { ...(result as object), content: [] };
 }
 
 /** Answers with a JSON-RPC error. */
