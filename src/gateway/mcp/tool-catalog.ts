@@ -5,6 +5,8 @@ import {
   namespaceContentUris,
   namespaceResultView,
   namespaceToolViews,
+  renamedUris,
+  renameStructuredUris,
   singleServerNamespace,
   type Namespace,
 } from './namespacing.ts';
@@ -175,7 +177,10 @@ export function createToolCatalog(entries: readonly CatalogEntry[], options: Cat
       const result = await routed.entry.source.callTool(routed.tool, args, context);
       if (!options.namespaced || isInputRequiredResult(result)) return result;
       const { slug } = routed.entry;
-      return { ...namespaceResultView(namespace, slug, result), content: result.content.map((block) => namespaceContentUris(namespace, slug, block)) };
+      const content = result.content.map((block) => namespaceContentUris(namespace, slug, block));
+      const renamed = renamedUris(result.content, content);
+      const structured = renamed.size > 0 && result.structuredContent !== undefined && { structuredContent: renameStructuredUris(result.structuredContent, renamed) };
+      return { ...namespaceResultView(namespace, slug, result), content, ...structured };
     },
   };
 }
