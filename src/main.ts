@@ -111,6 +111,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     oauth,
     metrics: modules.metrics,
     metricsToken: config.metricsToken,
+    maxStreamsPerTenant: config.maxStreamsPerTenant,
   });
   // Other nodes' changes (and tenant deletions) are heard before the first client can listen for them.
   await modules.connect();

@@ -72,6 +72,8 @@ export interface AppDependencies {
   metrics?: Metrics;
   /** BOTGATE_METRICS_TOKEN: without it `/metrics` is off. */
   metricsToken?: string | undefined;
+  /** MCP streams one tenant may hold open on this node (BOTGATE_MAX_STREAMS_PER_TENANT); the MCP routes' default when absent. */
+  maxStreamsPerTenant?: number | undefined;
 }
 
 /** The tenant and actor of an authenticated request, for its log line; undefined before authentication. */

@@ -165,6 +165,12 @@ const envSchema = z.object({
     .transform(Number)
     .refine((count) => count >= 1 && count <= 10_000, { message: 'must be between 1 and 10000' })
     .optional(),
+  BOTGATE_MAX_STREAMS_PER_TENANT: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((count) => count >= 1 && count <= 100_000, { message: 'must be between 1 and 100000' })
+    .optional(),
   BOTGATE_FS_QUOTA: z
     .string()
     .regex(/^\d+(b|kb|mb|gb)$/i, 'must look like 500mb or 10gb')
@@ -226,6 +232,8 @@ export interface Config {
   readonly stdioCommands: Readonly<Record<string, { command: string; args: readonly string[] }>>;
   /** The most servers one tenant may have (BOTGATE_MAX_SERVERS_PER_TENANT); the servers module's default when unset. */
   readonly maxServersPerTenant: number | undefined;
+  /** The most MCP streams one tenant may hold open on one node (BOTGATE_MAX_STREAMS_PER_TENANT); the gateway's default when unset. */
+  readonly maxStreamsPerTenant: number | undefined;
   /** The bearer token a Prometheus scraper sends to `/metrics` (BOTGATE_METRICS_TOKEN); the path is off without it. */
   readonly metricsToken: string | undefined;
 }
@@ -274,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     upstreamMessageLimit: e.BOTGATE_UPSTREAM_MESSAGE_LIMIT,
     stdioCommands: e.BOTGATE_STDIO_COMMANDS ?? {},
     maxServersPerTenant: e.BOTGATE_MAX_SERVERS_PER_TENANT,
+    maxStreamsPerTenant: e.BOTGATE_MAX_STREAMS_PER_TENANT,
     oauthClients: e.BOTGATE_OAUTH_CLIENTS ?? [],
     oauthAccessTokenTtl: e.BOTGATE_OAUTH_ACCESS_TOKEN_TTL,
     oauthMetadataDocuments: e.BOTGATE_OAUTH_METADATA_DOCUMENTS === 'on',

@@ -117,6 +117,20 @@ describe('loadConfig', () => {
     expect(configErrorFor({ BOTGATE_MAX_SERVERS_PER_TENANT: value }).message).toContain(`BOTGATE_MAX_SERVERS_PER_TENANT: ${reason}`);
   });
 
+  it('reads BOTGATE_MAX_STREAMS_PER_TENANT, leaving the default to the MCP routes when unset', () => {
+    expect(loadConfig({ BOTGATE_MAX_STREAMS_PER_TENANT: '2000' }).maxStreamsPerTenant).toBe(2000);
+    expect(loadConfig({}).maxStreamsPerTenant).toBeUndefined();
+  });
+
+  it.each([
+    ['many', 'must be a whole number'],
+    ['-5', 'must be a whole number'],
+    ['0', 'must be between 1 and 100000'],
+    ['100001', 'must be between 1 and 100000'],
+  ])('refuses BOTGATE_MAX_STREAMS_PER_TENANT=%s, saying why', (value, reason) => {
+    expect(configErrorFor({ BOTGATE_MAX_STREAMS_PER_TENANT: value }).message).toContain(`BOTGATE_MAX_STREAMS_PER_TENANT: ${reason}`);
+  });
+
   it('reads BOTGATE_ALLOW_PRIVATE_NETWORKS as ranges, a lone address being that one address', () => {
     expect(loadConfig({ BOTGATE_ALLOW_PRIVATE_NETWORKS: ' 127.0.0.0/8, 10.1.2.3 ,::1' }).allowPrivateNetworks).toEqual(['127.0.0.0/8', '10.1.2.3', '::1']);
     expect(loadConfig({}).allowPrivateNetworks).toEqual([]);

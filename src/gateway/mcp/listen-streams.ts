@@ -182,6 +182,7 @@ export function createListenStreams(options: {
   const admit = (tenantId: string) => {
     if (stopping?.aborted) throw new AppError('unavailable', 'the gateway is shutting down; listen again on another node');
     if ((perTenant.get(tenantId)?.size ?? 0) + (opening.get(tenantId) ?? 0) >= maxStreams) {
+      logger.warn({ tenantId, limit: maxStreams }, 'a stream was refused: the tenant holds the most this node allows (BOTGATE_MAX_STREAMS_PER_TENANT)');
       throw new AppError('rate_limited', `this tenant already holds ${maxStreams} open streams on this node`);
     }
   };

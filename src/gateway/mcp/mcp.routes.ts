@@ -45,6 +45,8 @@ export interface McpRouteDependencies extends BotRuntime {
   oauth?: OAuthResourceServer | undefined;
   /** Counts each tool call by server kind and outcome. */
   metrics?: Metrics | undefined;
+  /** Streams (`subscriptions/listen`, 2025-era GET) one tenant may hold open on this node; `createListenStreams`'s default when absent. */
+  maxStreamsPerTenant?: number | undefined;
 }
 
 interface EndpointState {
@@ -130,6 +132,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     logger: deps.logger,
     maxBodyBytes: MAX_BODY_BYTES,
     stopping: deps.stopping,
+    ...(deps.maxStreamsPerTenant !== undefined && { maxStreamsPerTenant: deps.maxStreamsPerTenant }),
   });
   const legacyCancellations = createLegacyCancellations(deps.changes, deps.logger);
   const serveNode = toNodeHandler(handler, {
