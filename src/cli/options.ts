@@ -68,6 +68,14 @@ export function checkOptions(name: OperatorCommandName, args: Record<string, unk
   if (problems.length > 0) throw new UsageError([...new Set(problems)].join('; '));
 }
 
+// A field named in a reason: snake_case, so that words of the reason's English are not taken for fields.
+const FIELD_IN_REASON = /\b[a-z]+(?:_[a-z]+)+\b/g;
+
+/** A reason naming another field the command's options give (`must be less than max_tokens`) names that option instead. */
+function othersInOptionWords(reason: string, takes: readonly string[]): string {
+  return reason.replaceAll(FIELD_IN_REASON, (field) => (takes.includes(optionOf(field)) ? `--${optionOf(field)}` : field));
+}
+
 // A field's refusal as the services word it: `servers.0.slug: must be ...`.
 const FIELD_REFUSAL = /^([a-z_]+)((?:\.[A-Za-z0-9_-]+)*): ([\s\S]+)$/;
 
@@ -76,13 +84,16 @@ const FIELD_REFUSAL = /^([a-z_]+)((?:\.[A-Za-z0-9_-]+)*): ([\s\S]+)$/;
  * in the command line's words: `servers.0.slug: no server "x"` becomes
  * `--servers "x": no server "x"` (the list entry as written),
  * `config.roots.0: ...` becomes `--config (roots.0): ...`, and
- * `secrets.token: required` without --secret `--secret (token): required`.
+ * `secrets.token: required` without --secret `--secret (token): required`;
+ * another field the reason names is named as its option too
+ * (`--thinking-budget: must be less than --max-tokens (4096)`).
  * Any other message is returned as it is.
  */
 export function inOptionWords(name: OperatorCommandName, takes: readonly string[], args: Record<string, unknown>, message: string): string {
-  const [, field = '', rest = '', reason = ''] = FIELD_REFUSAL.exec(message) ?? [];
+  const [, field = '', rest = '', said = ''] = FIELD_REFUSAL.exec(message) ?? [];
   const option = optionOf(field);
   if (field === '' || field === POSITIONAL[name] || !takes.includes(option)) return message;
+  const reason = othersInOptionWords(said, takes);
   const path = rest.split('.').filter((part) => part !== '');
   const value = args[field];
   if (Array.isArray(value) && /^\d+$/.test(path[0] ?? '')) {

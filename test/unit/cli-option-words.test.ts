@@ -26,6 +26,15 @@ describe('a service’s refusal of a field, in the command line’s words', () =
     expect(server('secrets.token: required for a github server')).toBe('--secret (token): required for a github server');
   });
 
+  it('names another field a reason names as its option, when the command has one', () => {
+    expect(bot('thinking_budget: must be less than max_tokens (4096)')).toBe('--thinking-budget: must be less than --max-tokens (4096)');
+    expect(bot('temperature: must be null while thinking_budget is set: the model thinks at its own temperature')).toBe(
+      '--temperature: must be null while --thinking-budget is set: the model thinks at its own temperature',
+    );
+    // A snake_case word no option of the command gives is left as it is.
+    expect(bot('max_tokens: over the model_limit of claude-x')).toBe('--max-tokens: over the model_limit of claude-x');
+  });
+
   it('leaves alone a word after the command, a field no option of the command gives, and any other message', () => {
     expect(inOptionWords('tenant.create', [], { slug: 'Not_A_Slug' }, 'slug: must be 1-63 lowercase letters')).toBe('slug: must be 1-63 lowercase letters');
     expect(inOptionWords('server.update', ['tenant', 'slug', 'config', 'secret', 'clear-secret'], { slug: 'Bad' }, 'slug: must be lowercase')).toBe('slug: must be lowercase');
