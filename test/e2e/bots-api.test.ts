@@ -189,11 +189,11 @@ describe('REST API and CLI: bots', () => {
     const notNumber = await runCliInProcess(['bot', 'create', '--tenant', 'bot-a', '--slug', 'x1', '--model', 'claude-haiku-4-5', '--system', 's', '--description', 'd', '--thinking-budget', 'lots'], cli);
     expect(notNumber).toMatchObject({ code: 2, stderr: expect.stringContaining('--thinking-budget takes a whole number') as unknown });
     const tooBig = await runCliInProcess(['bot', 'create', '--tenant', 'bot-a', '--slug', 'x2', '--model', 'claude-haiku-4-5', '--system', 's', '--description', 'd', '--thinking-budget', '5000'], cli);
-    expect(tooBig).toMatchObject({ code: 1, stderr: expect.stringContaining('--thinking-budget: must be less than max_tokens (4096)') as unknown });
+    expect(tooBig).toMatchObject({ code: 1, stderr: expect.stringContaining('--thinking-budget: must be less than --max-tokens (4096)') as unknown });
     // --temperature reaches the service as bot update's does.
     const base = ['bot', 'create', '--tenant', 'bot-a', '--model', 'claude-haiku-4-5', '--system', 's', '--description', 'd'];
     const warmThinking = await runCliInProcess([...base, '--slug', 'x3', '--temperature', '0.3', '--thinking-budget', '1024'], cli);
-    expect(warmThinking).toMatchObject({ code: 1, stderr: expect.stringContaining('--temperature: must be null while thinking_budget is set') as unknown });
+    expect(warmThinking).toMatchObject({ code: 1, stderr: expect.stringContaining('--temperature: must be null while --thinking-budget is set') as unknown });
     const notTemperature = await runCliInProcess([...base, '--slug', 'x4', '--temperature', 'warm'], cli);
     expect(notTemperature).toMatchObject({ code: 2, stderr: expect.stringContaining('--temperature takes a number from 0 to 1') as unknown });
     const listed = await runCliJsonInProcess<{ bots: BotJson[]; tenant: string }>(['bot', 'list', '--tenant', 'bot-a'], cli);
