@@ -4,7 +4,7 @@ import type { RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
 import { pollUntil, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, type AuditEventJson } from '../support/http.ts';
 import { connectV1 } from '../support/mcp-clients.ts';
-import { postToolCall, type RawCall } from '../support/raw-tool-call.ts';
+import { postLegacyToolCall, postToolCall, type RawCall } from '../support/raw-tool-call.ts';
 import { startRecordedGateway, type RecordedGateway } from '../support/recorded-gateway.ts';
 
 const ELICITATION = { elicitation: { form: {} } };
@@ -107,6 +107,20 @@ describe('a 2026-07-28 upstream asking the client for input (input_required) thr
     } finally {
       await client.close();
     }
+    // Asked for progress, it streams the progress, then the result, as the SDK's 2025-era path does.
+    const call = { url: `${gateway.url}/t/acme/mcp`, key, name: 'rec__settle', progress: true };
+    const direct = await postLegacyToolCall(call);
+    expect(direct.messages).toEqual([
+      { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'progress-1', progress: 1, message: 'settling' } },
+      { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'settled' }] } },
+    ]);
+    expect(direct.messages).toEqual((await postLegacyToolCall({ ...call, chunked: true })).messages);
+  });
+
+  it('gives a 2025-era client whose call asks for input after progress a tool error that says why, as without progress', async () => {
+    const answer = await postLegacyToolCall({ url: `${gateway.url}/t/acme/mcp`, key, name: 'rec__delete-file', args: { path: '/srv/p.txt' }, progress: true });
+    expect(answer.messages[0]).toMatchObject({ method: 'notifications/progress', params: { message: 'found it' } });
+    expect(answer.json).toMatchObject({ id: 7, result: { isError: true, content: [{ type: 'text', text: expect.stringMatching(/elicitation\/create.*capabilit/) }] } });
   });
 
   it('audits each round: the question asked, then the answered retry with the keys of its answers', async () => {

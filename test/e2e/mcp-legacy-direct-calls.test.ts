@@ -63,6 +63,14 @@ describe('2025-era tool calls answered directly (without the SDK per-request ser
     });
   }
 
+  it('refuses a result the 2025 revision cannot carry (structured content that is not an object), as the SDK path does', async () => {
+    const call = { url: `${gateway.url}/t/acme/mcp/servers/rec`, key, name: 'list-numbers' };
+    const direct = await postLegacyToolCall(call);
+    const viaSdk = await postLegacyToolCall({ ...call, chunked: true });
+    expect(viaSdk.json).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32602, message: expect.stringMatching(/^Invalid tools\/call result/) } });
+    expect(direct.json).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32602, message: expect.stringMatching(/^Invalid tools\/call result: structuredContent must be an object/) } });
+  });
+
   it('streams progress before the result, each notification as it comes', async () => {
     const call = { url: `${gateway.url}/t/acme/mcp/servers/rec`, key, name: 'count', args: { to: 3 }, progress: true };
     const direct = await postLegacyToolCall(call);

@@ -34,7 +34,7 @@ export const WAV_BASE64 = Buffer.from('RIFF0000WAVEfmt ').toString('base64');
  * (2026-07-28 multi-round-trip): `delete-file` asks to confirm, keeping the
  * path in its request state, and reports progress before asking when asked
  * for it; `settle` asks nothing, only that the client come back with its
- * state; `sign-off` asks for a name; `note://private` asks to reveal itself.
+ * state, reporting progress first when asked for it; `sign-off` asks for a name; `note://private` asks to reveal itself.
  */
 export function registerAskingItems(server: McpServer): void {
   server.registerTool(
@@ -66,6 +66,9 @@ export function registerAskingItems(server: McpServer): void {
   );
   server.registerTool('settle', { description: 'Answers once the client has come back with its state, asking nothing.' }, async (ctx) => {
     if (ctx.mcpReq.requestState() === 'settling') return { content: [{ type: 'text', text: 'settled' }] };
+    // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
+    const progressToken = ctx.mcpReq._meta?.progressToken;
+    if (progressToken !== undefined) await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: 1, message: 'settling' } });
     return inputRequired({ requestState: 'settling' });
   });
   server.registerPrompt('sign-off', { description: 'A sign-off in the name the user gives.' }, async (ctx) => {
@@ -113,6 +116,10 @@ function createServer(onCancelled: (reason: unknown) => void): McpServer {
       return { content: [{ type: 'text', text: `counted to ${to}` }], structuredContent: { counted: to } };
     },
   );
+  server.registerTool('list-numbers', { description: 'Gives its numbers as structured content that is not an object (2026-07-28 allows it).' }, async () => ({
+    content: [{ type: 'text', text: '[1,2]' }],
+    structuredContent: [1, 2] as unknown as Record<string, unknown>,
+  }));
   server.registerTool('link-note', { description: 'Links its private note, naming it in its structured content too.' }, async () => ({
     content: [{ type: 'resource_link', uri: 'note://private', name: 'private note' }],
     structuredContent: { notes: [{ uri: 'note://private', title: 'private note' }], mention: 'see note://private' },

@@ -120,9 +120,9 @@ class RecordingResponse extends EventEmitter {
   }
 }
 
-function answerOn() {
+function answerOn(options?: { openWhenIdle?: boolean }) {
   const res = new RecordingResponse();
-  return { res, answer: createAnswer(res as unknown as ServerResponse) };
+  return { res, answer: createAnswer(res as unknown as ServerResponse, options) };
 }
 
 const PROGRESS = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } };
@@ -165,6 +165,40 @@ describe('createAnswer', () => {
     answer.respond(RESULT);
     vi.advanceTimersByTime(60_000);
     expect(res.chunks.filter((chunk) => chunk.startsWith(':'))).toHaveLength(1);
+  });
+
+  it('opens the stream of a call silent for 15 s and keeps it alive, when asked to (2025 era), and ends it with the response', () => {
+    vi.useFakeTimers();
+    const { res, answer } = answerOn({ openWhenIdle: true });
+    vi.advanceTimersByTime(14_999);
+    expect(res.head).toBeUndefined();
+    vi.advanceTimersByTime(1);
+    expect(res.head?.[1]['content-type']).toBe('text/event-stream');
+    expect(res.chunks).toEqual([': keepalive\n\n']);
+    vi.advanceTimersByTime(15_000);
+    expect(res.chunks).toEqual([': keepalive\n\n', ': keepalive\n\n']);
+    answer.respond(RESULT);
+    expect(res.chunks.at(-1)).toBe(`event: message\ndata: ${JSON.stringify(RESULT)}\n\n`);
+    vi.advanceTimersByTime(60_000);
+    expect(res.chunks).toHaveLength(3);
+  });
+
+  it('answers a call that ends within 15 s in one JSON body even when asked to open idle streams, and opens none after', () => {
+    vi.useFakeTimers();
+    const { res, answer } = answerOn({ openWhenIdle: true });
+    vi.advanceTimersByTime(10_000);
+    answer.respond(RESULT);
+    expect(res.head?.[1]['content-type']).toBe('application/json');
+    vi.advanceTimersByTime(60_000);
+    expect(res.chunks).toEqual([JSON.stringify(RESULT)]);
+  });
+
+  it('opens no stream for a client gone before 15 s', () => {
+    vi.useFakeTimers();
+    const { res } = answerOn({ openWhenIdle: true });
+    res.emit('close');
+    vi.advanceTimersByTime(60_000);
+    expect(res.head).toBeUndefined();
   });
 
   it('holds a notification until the client takes more (drain) or goes away', async () => {

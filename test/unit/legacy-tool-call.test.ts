@@ -30,7 +30,7 @@ describe('readLegacyToolCall', () => {
   });
 
   it('reads every 2025 revision the SDK serves', () => {
-    for (const version of ['2025-11-25', '2025-06-18', '2025-03-26']) {
+    for (const version of ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']) {
       expect(readLegacyToolCall(requestWith({ 'mcp-protocol-version': version }), call())).toMatchObject({ name: 'read_file' });
     }
   });
@@ -52,6 +52,7 @@ describe('readLegacyToolCall', () => {
     ['a progress token that is neither string nor number', {}, call({ name: 'read_file', _meta: { progressToken: { a: 1 } } })],
     ['a task', {}, call({ name: 'read_file', task: { ttl: 1000 } })],
     ['a 2026-07-28 retry', {}, call({ name: 'read_file', requestState: 's' })],
+    ['2026-07-28 envelope keys in `_meta` (the SDK takes them out)', {}, call({ name: 'read_file', _meta: { 'io.modelcontextprotocol/clientCapabilities': {} } })],
     ['no params', {}, { jsonrpc: '2.0', id: 3, method: 'tools/call' }],
   ];
   for (const [what, headers, body] of leftToSdk) {

@@ -209,18 +209,38 @@ export interface Answer {
   respond(message: Message): void;
 }
 
-/** The `Answer` to the request `res` answers. */
-export function createAnswer(res: ServerResponse): Answer {
+/**
+ * The `Answer` to the request `res` answers. `openWhenIdle`: when nothing was
+ * written within `KEEP_ALIVE_MS`, the event stream is opened with a comment
+ * frame and kept alive, as the SDK's 2025-era path keeps every answer, so
+ * that a long call is not cut by an idle proxy or a client's header timeout.
+ */
+export function createAnswer(res: ServerResponse, { openWhenIdle = false }: { openWhenIdle?: boolean } = {}): Answer {
   let keepAlive: NodeJS.Timeout | undefined;
-  const stopKeepAlive = () => clearInterval(keepAlive);
+  let idle: NodeJS.Timeout | undefined;
+  const stopKeepAlive = () => {
+    clearTimeout(idle);
+    clearInterval(keepAlive);
+  };
+  const open = () => {
+    clearTimeout(idle);
+    if (keepAlive) return;
+    res.writeHead(200, EVENT_STREAM_HEADERS);
+    keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS).unref();
+    if (!openWhenIdle) res.once('close', stopKeepAlive);
+  };
+  if (openWhenIdle) {
+    idle = setTimeout(() => {
+      if (res.writableEnded || res.destroyed) return;
+      open();
+      res.write(': keepalive\n\n');
+    }, KEEP_ALIVE_MS).unref();
+    res.once('close', stopKeepAlive);
+  }
   return {
     notify(message) {
       if (res.writableEnded || res.destroyed) return Promise.resolve();
-      if (!keepAlive) {
-        res.writeHead(200, EVENT_STREAM_HEADERS);
-        keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS).unref();
-        res.once('close', stopKeepAlive);
-      }
+      open();
       return res.write(eventOf(message)) ? Promise.resolve() : drained(res);
     },
     respond(message) {
@@ -229,6 +249,7 @@ export function createAnswer(res: ServerResponse): Answer {
         res.end(eventOf(message));
         return;
       }
+      stopKeepAlive();
       const body = JSON.stringify(message);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
     },
@@ -236,13 +257,9 @@ export function createAnswer(res: ServerResponse): Answer {
 }
 
 /**
- * Runs and answers a call `readDirectToolCall` or `readLegacyToolCall` read,
- * without the SDK's per-request server: the same `runToolCall` as the SDK
- * path's handler (restrictions, pinning, audit), answered in the same JSON.
- * A 2026-07-28 result is stamped as the SDK stamps it (`serverInfo` given); a
- * 2025-era one is answered as it came (`serverInfo` undefined), in one JSON
- * body rather than the one-event stream the SDK's 2025-era path opens: the
- * revision lets a server answer either way, and its clients take both.
+ * Runs and answers a call `readDirectToolCall` read, without the SDK's
+ * per-request server: the same `runToolCall` as the SDK path's handler
+ * (restrictions, pinning, audit), answered in the same JSON.
  *
  * A result asking for the client's input (`input_required`) is returned
  * unanswered while nothing was written yet: the caller has the SDK answer it,
@@ -255,7 +272,7 @@ export async function answerToolCall(
   runner: ToolCallRunner,
   call: DirectToolCall,
   routed: RoutedTool,
-  serverInfo: Implementation | undefined,
+  serverInfo: Implementation,
 ): Promise<InputRequiredResult | undefined> {
   // The client closing its request cancels the call, as on the SDK path.
   const controller = new AbortController();
@@ -286,28 +303,15 @@ export async function answerToolCall(
   return undefined;
 }
 
-/** Answers with the call's result, stamped as the SDK stamps 2026-07-28 results (`resultType` and the server's identity) when `serverInfo` is given. */
-function sendToolResult(answer: Answer, id: RequestId, result: ToolCallOutcome, serverInfo: Implementation | undefined): void {
-  if (!serverInfo) {
-    answer.respond({ jsonrpc: '2.0', id, result: withContent(result) });
-    return;
-  }
+/** Answers with the call's result, stamped as the SDK stamps 2026-07-28 results: `resultType` and the server's identity. */
+function sendToolResult(answer: Answer, id: RequestId, result: ToolCallOutcome, serverInfo: Implementation): void {
   // oxlint-disable-next-line no-underscore-dangle -- MCP names the field `_meta`
   const meta = { ...result._meta, [SERVER_INFO_META_KEY]: serverInfo };
   const resultType = isInputRequiredResult(result) ? 'input_required' : 'complete';
   answer.respond({ jsonrpc: '2.0', id, result: { ...result, _meta: meta, resultType } });
 }
 
-// A result with any of these is of another kind than a tool's, and is not given `content`.
-const OTHER_RESULT_KEYS = ['task', 'inputRequests', 'requestState'];
-
-/** A result without `content` given an empty one, as the SDK gives it on the 2025 era, whose results must have it. */
-function withContent(result: ToolCallOutcome): ToolCallOutcome {
-  const other = OTHER_RESULT_KEYS.some((key) => key in result);
-  return 'content' in result || other ? result : { ...(result as object), content: [] };
-}
-
 /** Answers with a JSON-RPC error. */
-function sendToolError(answer: Answer, id: RequestId, error: ProtocolError): void {
+export function sendToolError(answer: Answer, id: RequestId, error: ProtocolError): void {
   answer.respond({ jsonrpc: '2.0', id, error: { code: error.code, message: error.message, ...(error.data !== undefined && { data: error.data }) } });
 }

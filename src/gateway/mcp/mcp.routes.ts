@@ -25,7 +25,7 @@ import type { LocatedTool, ToolCallRunner } from './tool-call.ts';
 import type { Metrics } from '../metrics.ts';
 import { answerToolCall, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from './direct-tool-call.ts';
 import { isLegacyStreamRequest, takesPriming } from './legacy-stream.ts';
-import { readLegacyToolCall } from './legacy-tool-call.ts';
+import { answerLegacyToolCall, readLegacyToolCall } from './legacy-tool-call.ts';
 import { createListenStreams, isListenRequest, type ListenScope } from './listen-streams.ts';
 import { handshakeInstructions, isHandshake, isLegacyJsonPost } from './handshake.ts';
 import { createLegacyCancellations, followLegacyCancellation } from './legacy-cancellations.ts';
@@ -372,18 +372,13 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
       followLegacyCancellation(legacyCancellations, post, res);
     }
     if (legacyText !== undefined) {
-      const replay = () => Object.assign(Readable.from([legacyText]), { method: req.method, url: req.url, headers: req.headers });
       // A 2025-era tool call is answered directly too, as 2026-07-28 ones are below; a chunked one is the SDK's.
       const call = chunked ? undefined : readLegacyToolCall(req, body);
       const routed = call && state.catalog.route(call.name);
-      if (call && routed) {
-        const asking = await answerToolCall(res, toolCallRunner(state), call, routed, undefined);
-        // The SDK fulfils a request for input on the 2025 era (see tool-server.ts); the call does not run again.
-        if (asking) return serveNode(Object.assign(replay(), { auth: authFor({ ...state, answered: asking }) }), res);
-        return;
-      }
+      if (call && routed) return answerLegacyToolCall(res, toolCallRunner(state), call, routed);
       const instructions = state.instructionsOf && isHandshake(req, body) ? await handshakeInstructions(state.instructionsOf, res) : undefined;
-      return serveNode(Object.assign(replay(), { auth: instructions === undefined ? auth : authFor({ ...state, instructions }) }), res);
+      const replay = Object.assign(Readable.from([legacyText]), { method: req.method, url: req.url, headers: req.headers });
+      return serveNode(Object.assign(replay, { auth: instructions === undefined ? auth : authFor({ ...state, instructions }) }), res);
     }
     if (state.instructionsOf && isHandshake(req, body)) {
       const instructions = await handshakeInstructions(state.instructionsOf, res);

@@ -29,8 +29,7 @@ export function createToolServer(options: ToolCallRunner & {
   /**
    * The request's `tools/call` already ran on the direct path and asked for
    * input: it is answered with this result, not run again, so that the SDK
-   * checks and encodes it as it does every `input_required` result (or, on
-   * the 2025 era, asks the client as it does for every such result).
+   * checks and encodes it as it does every `input_required` result.
    */
   answered?: InputRequiredResult | undefined;
   /** What the handshake (`initialize`, `server/discover`) tells the client: a single server's endpoint passes on its upstream's. */
@@ -70,15 +69,8 @@ export function createToolServer(options: ToolCallRunner & {
     tools: await options.catalog.list(ctx.mcpReq.signal),
   }));
 
-  // The direct path's call asked: its question is the first answer. On the 2025 era the SDK then asks the
-  // client itself and calls again with the answers (or the upstream's state alone): those rounds run here.
-  let answered = options.answered;
   server.setRequestHandler('tools/call', async (request, ctx) => {
-    if (answered) {
-      const first = answered;
-      answered = undefined;
-      return first;
-    }
+    if (options.answered) return options.answered;
     const started = performance.now();
     const { name } = request.params;
     const routed = options.catalog.route(name);
