@@ -157,7 +157,7 @@ describe('structured content beside namespaced blocks', () => {
   it('keeps a key named __proto__ as data and stops past a depth no result may have', () => {
     const renamed = new Map([['x://1', 'botgate://s/x://1']]);
     const hostile = JSON.parse('{"__proto__": {"polluted": "x://1"}}') as Record<string, unknown>;
-    const result = renameStructuredUris(hostile, renamed);
+    const result = renameStructuredUris(hostile, renamed) as Record<string, unknown>;
     expect(Object.getOwnPropertyDescriptor(result, '__proto__')?.value).toEqual({ polluted: 'botgate://s/x://1' });
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     let deep: unknown = 'x://1';
