@@ -61,21 +61,6 @@ describe('2026-07-28 tool calls answered directly (without the SDK per-request s
     });
   }
 
-  it('names a result’s resource links on the aggregate alike in its content and in its structured content', async () => {
-    const answer = await postToolCall({ url: `${gateway.url}/t/acme/mcp`, key, name: 'rec__link-note' });
-    const uri = 'botgate://rec/note://private';
-    expect(answer.json).toMatchObject({
-      result: {
-        content: [{ type: 'resource_link', uri, name: 'private note' }],
-        // A string that only mentions the URI is not one, and is left alone.
-        structuredContent: { notes: [{ uri, title: 'private note' }], mention: 'see note://private' },
-      },
-    });
-    // On the server's own endpoint nothing is renamed.
-    const own = await postToolCall({ url: `${gateway.url}/t/acme/mcp/servers/rec`, key, name: 'link-note' });
-    expect(own.json).toMatchObject({ result: { content: [{ uri: 'note://private' }], structuredContent: { notes: [{ uri: 'note://private' }] } } });
-  });
-
   it('streams progress before the result as the SDK path does, each notification as it comes', async () => {
     const call = { url: `${gateway.url}/t/acme/mcp/servers/rec`, key, name: 'count', args: { to: 3 }, progress: true };
     const direct = await postToolCall(call);

@@ -120,10 +120,6 @@ function createServer(onCancelled: (reason: unknown) => void): McpServer {
     content: [{ type: 'text', text: '[1,2]' }],
     structuredContent: [1, 2] as unknown as Record<string, unknown>,
   }));
-  server.registerTool('link-note', { description: 'Links its private note, naming it in its structured content too.' }, async () => ({
-    content: [{ type: 'resource_link', uri: 'note://private', name: 'private note' }],
-    structuredContent: { notes: [{ uri: 'note://private', title: 'private note' }], mention: 'see note://private' },
-  }));
   server.registerTool('report-failure', { description: 'Fails, attaching a recording.' }, async () => ({
     content: [
       { type: 'text', text: 'the recording is corrupt' },

@@ -4,8 +4,6 @@ import {
   namespaceContentUris,
   namespaceResultView,
   namespaceToolViews,
-  renamedUris,
-  renameStructuredUris,
   singleServerNamespace,
 } from '../../src/gateway/mcp/namespacing.ts';
 
@@ -124,44 +122,5 @@ describe('aggregate namespace', () => {
     expect(single.parseName('read_file')).toEqual({ slug: 'files', name: 'read_file' });
     expect(single.uri('files', 'ui://demo/view.html')).toBe('ui://demo/view.html');
     expect(single.parseUri('ui://demo/view.html')).toEqual({ slug: 'files', uri: 'ui://demo/view.html' });
-  });
-});
-
-describe('structured content beside namespaced blocks', () => {
-  const before = [
-    { type: 'text', text: 'two links' },
-    { type: 'resource_link', uri: 'x://1', name: 'one' },
-    { type: 'resource', resource: { uri: 'x://2', text: 'two' } },
-  ];
-  const after = before.map((block) => namespaceContentUris(aggregateNamespace, 's', block));
-
-  it('knows each block URI that was rewritten, and only those', () => {
-    expect(renamedUris(before, after)).toEqual(new Map([['x://1', 'botgate://s/x://1'], ['x://2', 'botgate://s/x://2']]));
-    expect(renamedUris(before, before)).toEqual(new Map());
-  });
-
-  it('rewrites strings equal to a rewritten URI at any depth, and nothing else', () => {
-    const renamed = renamedUris(before, after);
-    const structured = { links: [{ uri: 'x://1' }, { uri: 'x://3' }], deep: { a: [['x://2']] }, text: 'see x://1', count: 2, none: null };
-    expect(renameStructuredUris(structured, renamed)).toEqual({
-      links: [{ uri: 'botgate://s/x://1' }, { uri: 'x://3' }],
-      deep: { a: [['botgate://s/x://2']] },
-      text: 'see x://1',
-      count: 2,
-      none: null,
-    });
-    const untouched = { links: [{ uri: 'x://3' }] };
-    expect(renameStructuredUris(untouched, renamed)).toBe(untouched);
-  });
-
-  it('keeps a key named __proto__ as data and stops past a depth no result may have', () => {
-    const renamed = new Map([['x://1', 'botgate://s/x://1']]);
-    const hostile = JSON.parse('{"__proto__": {"polluted": "x://1"}}') as Record<string, unknown>;
-    const result = renameStructuredUris(hostile, renamed) as Record<string, unknown>;
-    expect(Object.getOwnPropertyDescriptor(result, '__proto__')?.value).toEqual({ polluted: 'botgate://s/x://1' });
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-    let deep: unknown = 'x://1';
-    for (let i = 0; i < 5_000; i += 1) deep = [deep];
-    expect(() => renameStructuredUris(deep, renamed)).not.toThrow();
   });
 });

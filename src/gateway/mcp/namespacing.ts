@@ -99,45 +99,6 @@ export function namespaceContentUris<T extends UriCarrier>(namespace: Namespace,
   return block;
 }
 
-/** The URIs `namespaceContentUris` rewrote: each block's URI before, to its URI after. */
-export function renamedUris(before: readonly UriCarrier[], after: readonly UriCarrier[]): Map<string, string> {
-  const uriOf = (block: UriCarrier | undefined) => {
-    const uri = block?.type === 'resource' ? (block.resource as { uri?: unknown } | undefined)?.uri : block?.uri;
-    return typeof uri === 'string' ? uri : undefined;
-  };
-  const renamed = new Map<string, string>();
-  for (const [index, block] of before.entries()) {
-    const [from, to] = [uriOf(block), uriOf(after[index])];
-    if (from !== undefined && to !== undefined && from !== to) renamed.set(from, to);
-  }
-  return renamed;
-}
-
-// Past this nesting, values are left as they are: the gateway refuses such a result anyway (MAX_RESULT_DEPTH).
-const MAX_RENAMING_DEPTH = 1024;
-
-/**
- * Rewrites, anywhere in a result's `structuredContent`, each string that is a
- * URI its content blocks carried before they were namespaced: a tool that
- * mirrors its links there (the filesystem server mirrors its blocks) then
- * names the same resources as its blocks do, readable through the endpoint.
- * Every other value is left alone, and what holds none is the same object.
- */
-export function renameStructuredUris<T>(value: T, renamed: ReadonlyMap<string, string>): T {
-  return renameWithin(value, renamed, 0) as T;
-}
-
-function renameWithin(value: unknown, renamed: ReadonlyMap<string, string>, depth: number): unknown {
-  if (typeof value === 'string') return renamed.get(value) ?? value;
-  if (value === null || typeof value !== 'object' || depth >= MAX_RENAMING_DEPTH) return value;
-  if (Array.isArray(value)) {
-    const items = value.map((item: unknown) => renameWithin(item, renamed, depth + 1));
-    return items.some((item, index) => item !== value[index]) ? items : value;
-  }
-  const entries = Object.entries(value).map(([key, item]) => [key, renameWithin(item, renamed, depth + 1)] as const);
-  return entries.some(([key, item]) => item !== (value as Record<string, unknown>)[key]) ? Object.fromEntries(entries) : value;
-}
-
 /** The deprecated flat key by which MCP Apps name a view, in tool definitions and tool results. */
 const UI_RESOURCE_URI_KEY = 'ui/resourceUri';
 

@@ -5,8 +5,6 @@ import {
   namespaceContentUris,
   namespaceResultView,
   namespaceToolViews,
-  renamedUris,
-  renameStructuredUris,
   singleServerNamespace,
   type Namespace,
 } from './namespacing.ts';
@@ -177,10 +175,7 @@ export function createToolCatalog(entries: readonly CatalogEntry[], options: Cat
       const result = await routed.entry.source.callTool(routed.tool, args, context);
       if (!options.namespaced || isInputRequiredResult(result)) return result;
       const { slug } = routed.entry;
-      const content = result.content.map((block) => namespaceContentUris(namespace, slug, block));
-      const renamed = renamedUris(result.content, content);
-      const structured = renamed.size > 0 && result.structuredContent !== undefined && { structuredContent: renameStructuredUris(result.structuredContent, renamed) };
-      return { ...namespaceResultView(namespace, slug, result), content, ...structured };
+      return { ...namespaceResultView(namespace, slug, result), content: result.content.map((block) => namespaceContentUris(namespace, slug, block)) };
     },
   };
 }
