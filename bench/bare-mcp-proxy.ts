@@ -15,7 +15,7 @@ export interface BareProxy {
  * (dual-era, a server per request) in front of one v2 client connected to the upstream,
  * forwarding tools/list and tools/call, with no authentication, routing, pinning or audit.
  * Its figures are what every call costs when it goes through the SDK on both legs; the
- * gateway's hot calls do not (src/gateway/mcp/direct-tool-call.ts, src/servers/remote/direct-call.ts).
+ * gateway's hot calls do not (src/gateway/mcp/direct-tool-call.ts and legacy-tool-call.ts, src/servers/remote/direct-call.ts).
  */
 export async function startBareProxy(upstreamUrl: string): Promise<BareProxy> {
   const upstream = new Client({ name: 'bare-proxy', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });

@@ -171,7 +171,7 @@ async function runCoreSections(): Promise<void> {
     );
     console.log(
       `  added by the bare SDK proxy: p50 +${fixed(bare.p50Ms - direct.p50Ms, 2)} ms; ` +
-        `gateway − bare: p50 ${signed(gateway.p50Ms - bare.p50Ms)} ms (the gateway answers 2026-07-28 tools/call and calls 2025-era upstreams without the SDK's per-call machinery)`,
+        `gateway − bare: p50 ${signed(gateway.p50Ms - bare.p50Ms)} ms (the gateway answers tools/call of both eras and calls 2025-era upstreams without the SDK's per-call machinery)`,
     );
     const cpu = mcp.cpuPerCallMs;
     console.log(

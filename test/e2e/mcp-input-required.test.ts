@@ -117,6 +117,15 @@ describe('a 2026-07-28 upstream asking the client for input (input_required) thr
     expect(direct.messages).toEqual((await postLegacyToolCall({ ...call, chunked: true })).messages);
   });
 
+  it('calls a 2025-era client’s tool again as many times as the SDK’s path would, and no more', async () => {
+    const call = (rounds: number, chunked = false) =>
+      postLegacyToolCall({ url: `${gateway.url}/t/acme/mcp/servers/rec`, key, name: 'settle-after', args: { rounds }, chunked });
+    expect((await call(8)).json).toEqual({ jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'settled after 8' }] } });
+    const [direct, viaSdk] = await Promise.all([call(9), call(9, true)]);
+    expect(direct.json).toMatchObject({ result: { isError: true, content: [{ text: 'The tool settle-after still asked to be called again after 8 rounds.' }] } });
+    expect(viaSdk.json).toMatchObject({ result: { isError: true, content: [{ text: expect.stringMatching(/after 8 rounds/) }] } });
+  });
+
   it('gives a 2025-era client whose call asks for input after progress a tool error that says why, as without progress', async () => {
     const answer = await postLegacyToolCall({ url: `${gateway.url}/t/acme/mcp`, key, name: 'rec__delete-file', args: { path: '/srv/p.txt' }, progress: true });
     expect(answer.messages[0]).toMatchObject({ method: 'notifications/progress', params: { message: 'found it' } });

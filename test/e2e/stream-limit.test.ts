@@ -37,9 +37,13 @@ describe('BOTGATE_MAX_STREAMS_PER_TENANT: the operator sets how many MCP streams
     expect(refused.status).toBe(429);
     await pollUntil('the warning', async () => (gateway.output().includes('BOTGATE_MAX_STREAMS_PER_TENANT') ? true : undefined));
     expect((await open('other')).status).toBe(200);
+    // A client retrying does not flood the log: the next warning comes a minute later, with the count.
+    for (let i = 0; i < 3; i += 1) expect((await open('acme')).status).toBe(429);
+    expect(gateway.output().split('BOTGATE_MAX_STREAMS_PER_TENANT')).toHaveLength(2);
   });
 
   it('lets a 2025-era client refused its stream work on without it', async () => {
+    expect((await open('acme')).status).toBe(429);
     const client = await connectV1(aggregate('acme'), keys.acme);
     try {
       expect(await client.listToolNames()).toContain('files__list_directory');

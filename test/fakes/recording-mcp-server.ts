@@ -34,7 +34,8 @@ export const WAV_BASE64 = Buffer.from('RIFF0000WAVEfmt ').toString('base64');
  * (2026-07-28 multi-round-trip): `delete-file` asks to confirm, keeping the
  * path in its request state, and reports progress before asking when asked
  * for it; `settle` asks nothing, only that the client come back with its
- * state, reporting progress first when asked for it; `sign-off` asks for a name; `note://private` asks to reveal itself.
+ * state, reporting progress first when asked for it (`settle-after` as
+ * many times as it is told); `sign-off` asks for a name; `note://private` asks to reveal itself.
  */
 export function registerAskingItems(server: McpServer): void {
   server.registerTool(
@@ -71,6 +72,15 @@ export function registerAskingItems(server: McpServer): void {
     if (progressToken !== undefined) await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: 1, message: 'settling' } });
     return inputRequired({ requestState: 'settling' });
   });
+  server.registerTool(
+    'settle-after',
+    { description: 'Asks to be called again `rounds` times, then answers.', inputSchema: z.object({ rounds: z.number().int() }) },
+    async ({ rounds }, ctx) => {
+      const calledAgain = Number(ctx.mcpReq.requestState() ?? 0);
+      if (calledAgain >= rounds) return { content: [{ type: 'text', text: `settled after ${calledAgain}` }] };
+      return inputRequired({ requestState: String(calledAgain + 1) });
+    },
+  );
   server.registerPrompt('sign-off', { description: 'A sign-off in the name the user gives.' }, async (ctx) => {
     const answer = inputResponse(ctx.mcpReq.inputResponses, 'name');
     if (answer.kind !== 'elicit' || answer.action !== 'accept') {

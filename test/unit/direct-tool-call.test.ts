@@ -217,6 +217,17 @@ describe('createAnswer', () => {
     expect(res.listenerCount('drain')).toBe(0);
   });
 
+  it('waits once for a slow client however many notifications are sent meanwhile, so listeners do not pile up', async () => {
+    const { res, answer } = answerOn();
+    res.full = true;
+    const waits = Array.from({ length: 50 }, () => answer.notify(PROGRESS));
+    expect(res.chunks).toHaveLength(50);
+    expect([res.listenerCount('drain'), res.listenerCount('close')]).toEqual([1, 2]);
+    res.emit('drain');
+    await Promise.all(waits);
+    expect(res.listenerCount('drain')).toBe(0);
+  });
+
   it('writes nothing more once the response has ended', async () => {
     const { res, answer } = answerOn();
     answer.respond(RESULT);

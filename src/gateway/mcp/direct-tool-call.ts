@@ -218,6 +218,8 @@ export interface Answer {
 export function createAnswer(res: ServerResponse, { openWhenIdle = false }: { openWhenIdle?: boolean } = {}): Answer {
   let keepAlive: NodeJS.Timeout | undefined;
   let idle: NodeJS.Timeout | undefined;
+  // One wait for the client to take more, however many notifications are sent meanwhile (sources do not await them).
+  let draining: Promise<void> | undefined;
   const stopKeepAlive = () => {
     clearTimeout(idle);
     clearInterval(keepAlive);
@@ -241,7 +243,9 @@ export function createAnswer(res: ServerResponse, { openWhenIdle = false }: { op
     notify(message) {
       if (res.writableEnded || res.destroyed) return Promise.resolve();
       open();
-      return res.write(eventOf(message)) ? Promise.resolve() : drained(res);
+      if (res.write(eventOf(message))) return Promise.resolve();
+      draining ??= drained(res).finally(() => (draining = undefined));
+      return draining;
     },
     respond(message) {
       if (keepAlive) {
@@ -278,6 +282,7 @@ export async function answerToolCall(
   const controller = new AbortController();
   const cancel = () => controller.abort();
   res.once('close', cancel);
+  if (res.destroyed) cancel();
   const answer = createAnswer(res);
   const { progressToken } = call;
   try {

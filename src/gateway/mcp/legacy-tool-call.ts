@@ -67,7 +67,8 @@ export function readLegacyToolCall(req: IncomingMessage, body: unknown): DirectT
   };
 }
 
-// As the SDK's 2025-era path paces and bounds a call that only asks to be called again (its legacy input-required shim).
+// As the SDK's 2025-era path paces and bounds a call that only asks to be called again (its legacy input-required
+// shim): a call after each pause, `MAX_ROUNDS` at the most.
 const ROUND_PACING_MS = 250;
 const MAX_ROUNDS = 8;
 
@@ -92,7 +93,7 @@ async function runRounds(name: string, run: (input?: InputAnswers) => Promise<To
       );
     }
     if (typeof result.requestState !== 'string') return refusal(`The tool ${name} asked for input without saying what; it cannot go on.`);
-    if (round >= MAX_ROUNDS) return refusal(`The tool ${name} still asked to be called again after ${MAX_ROUNDS} rounds.`);
+    if (round > MAX_ROUNDS) return refusal(`The tool ${name} still asked to be called again after ${MAX_ROUNDS} rounds.`);
     await sleep(ROUND_PACING_MS, undefined, { signal });
     result = await run({ state: result.requestState });
   }
@@ -124,6 +125,7 @@ export async function answerLegacyToolCall(res: ServerResponse, runner: ToolCall
   const controller = new AbortController();
   const cancel = () => controller.abort();
   res.once('close', cancel);
+  if (res.destroyed) cancel();
   const answer = createAnswer(res, { openWhenIdle: true });
   const { progressToken } = call;
   const run = (input?: InputAnswers) =>

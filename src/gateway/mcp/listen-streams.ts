@@ -28,6 +28,8 @@ export const RECHECK_CREDENTIAL_MS = 10_000;
 
 /** Streams one tenant may hold open on one node; each holds a connection. */
 const MAX_STREAMS_PER_TENANT = 256;
+/** How often a tenant's streams refused for the limit are logged at most. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 /** Resources one stream may watch; each may hold a subscription upstream. */
 export const MAX_RESOURCE_SUBSCRIPTIONS = 100;
@@ -178,11 +180,25 @@ export function createListenStreams(options: {
   };
   const endHandler = (handler: McpHttpHandler) => () => void handler.close().catch(onerror);
 
+  // Refusals for the limit, logged once a minute per tenant with how many followed: a client retrying cannot flood the log.
+  const refusals = new Map<string, { loggedAt: number; since: number }>();
+  const logRefusal = (tenantId: string) => {
+    const now = Date.now();
+    const last = refusals.get(tenantId);
+    if (last && now - last.loggedAt < REFUSAL_LOG_INTERVAL_MS) {
+      last.since += 1;
+      return;
+    }
+    const message = 'a stream was refused: the tenant holds the most this node allows (BOTGATE_MAX_STREAMS_PER_TENANT)';
+    logger.warn({ tenantId, limit: maxStreams, refusedSinceLastWarning: last?.since ?? 0 }, message);
+    refusals.set(tenantId, { loggedAt: now, since: 0 });
+  };
+
   /** Refuses a stream the node cannot take: it is stopping, or the tenant holds its most. */
   const admit = (tenantId: string) => {
     if (stopping?.aborted) throw new AppError('unavailable', 'the gateway is shutting down; listen again on another node');
     if ((perTenant.get(tenantId)?.size ?? 0) + (opening.get(tenantId) ?? 0) >= maxStreams) {
-      logger.warn({ tenantId, limit: maxStreams }, 'a stream was refused: the tenant holds the most this node allows (BOTGATE_MAX_STREAMS_PER_TENANT)');
+      logRefusal(tenantId);
       throw new AppError('rate_limited', `this tenant already holds ${maxStreams} open streams on this node`);
     }
   };
