@@ -2,13 +2,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
+import { CALLS_ANSWERED_ALIKE, startDirectCallsGateway, type DirectCallsGateway } from '../support/direct-calls.ts';
 import { pollUntil, type GatewayProcess } from '../support/gateway-process.ts';
-import { operatorCommand } from '../support/http.ts';
-import { startRecordedGateway, type RecordedGateway } from '../support/recorded-gateway.ts';
 import { postToolCall } from '../support/raw-tool-call.ts';
 
 describe('2026-07-28 tool calls answered directly (without the SDK per-request server)', () => {
-  let setup: RecordedGateway | undefined;
+  let setup: DirectCallsGateway | undefined;
   let gateway: GatewayProcess;
   let upstream: RecordingMcpServer;
   let dataDir: string;
@@ -16,35 +15,13 @@ describe('2026-07-28 tool calls answered directly (without the SDK per-request s
   let readerKey: string;
 
   beforeAll(async () => {
-    setup = await startRecordedGateway();
-    ({ gateway, upstream, dataDir, key } = setup);
-    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'files', kind: 'filesystem' });
-    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'impatient', kind: 'remote', config: { url: upstream.url, timeoutMs: 1_000 } });
-    readerKey = (
-      await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {
-        tenant: 'acme',
-        name: 'reader',
-        scopes: ['mcp'],
-        tools: ['files__read_file', 'rec'],
-      })
-    ).key.secret;
-    await fs.mkdir(path.join(dataDir, 'files', 'acme', 'files'), { recursive: true });
-    await fs.writeFile(path.join(dataDir, 'files', 'acme', 'files', 'note.txt'), 'a note\n');
+    setup = await startDirectCallsGateway();
+    ({ gateway, upstream, dataDir, key, readerKey } = setup);
   });
 
   afterAll(() => setup?.stop());
 
-  const cases: Array<{ what: string; endpoint: string; name: string; args?: Record<string, unknown>; reader?: boolean }> = [
-    { what: 'a result', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 'note.txt' } },
-    { what: 'a tool error', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 'missing.txt' } },
-    { what: 'an aggregate name', endpoint: '/t/acme/mcp', name: 'files__read_file', args: { path: 'note.txt' } },
-    { what: 'an upstream result with structured content', endpoint: '/t/acme/mcp/servers/rec', name: 'count', args: { to: 2 } },
-    { what: 'an upstream tool error', endpoint: '/t/acme/mcp/servers/rec', name: 'report-failure' },
-    { what: 'an unknown tool', endpoint: '/t/acme/mcp/servers/files', name: 'nope' },
-    { what: 'a tool the key may not use', endpoint: '/t/acme/mcp', name: 'files__write_file', args: { path: 'x.txt', content: 'x' }, reader: true },
-    { what: 'invalid arguments', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 42 } },
-  ];
-  for (const c of cases) {
+  for (const c of CALLS_ANSWERED_ALIKE) {
     it(`answers ${c.what} exactly as the SDK path does, with and without progress`, async () => {
       const call = { url: `${gateway.url}${c.endpoint}`, key: c.reader ? readerKey : key, name: c.name, ...(c.args && { args: c.args }) };
       const direct = await postToolCall(call);

@@ -2,51 +2,28 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordingMcpServer } from '../fakes/recording-mcp-server.ts';
+import { CALLS_ANSWERED_ALIKE, startDirectCallsGateway, type DirectCallsGateway } from '../support/direct-calls.ts';
 import { pollUntil, type GatewayProcess } from '../support/gateway-process.ts';
-import { apiClient, operatorCommand, type AuditEventJson } from '../support/http.ts';
+import { apiClient, type AuditEventJson } from '../support/http.ts';
 import { connectV1 } from '../support/mcp-clients.ts';
-import { startRecordedGateway, type RecordedGateway } from '../support/recorded-gateway.ts';
 import { postLegacyToolCall } from '../support/raw-tool-call.ts';
 
 describe('2025-era tool calls answered directly (without the SDK per-request server and transport)', () => {
-  let setup: RecordedGateway | undefined;
+  let setup: DirectCallsGateway | undefined;
   let gateway: GatewayProcess;
   let upstream: RecordingMcpServer;
-  let dataDir: string;
   let key: string;
   let readerKey: string;
-  const filesDir = () => path.join(dataDir, 'files', 'acme', 'files');
+  let filesDir: string;
 
   beforeAll(async () => {
-    setup = await startRecordedGateway();
-    ({ gateway, upstream, dataDir, key } = setup);
-    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'files', kind: 'filesystem' });
-    await operatorCommand(dataDir, 'server.create', { tenant: 'acme', slug: 'impatient', kind: 'remote', config: { url: upstream.url, timeoutMs: 1_000 } });
-    readerKey = (
-      await operatorCommand<{ key: { secret: string } }>(dataDir, 'key.create', {
-        tenant: 'acme',
-        name: 'reader',
-        scopes: ['mcp'],
-        tools: ['files__read_file', 'rec'],
-      })
-    ).key.secret;
-    await fs.mkdir(filesDir(), { recursive: true });
-    await fs.writeFile(path.join(filesDir(), 'note.txt'), 'a note\n');
+    setup = await startDirectCallsGateway();
+    ({ gateway, upstream, key, readerKey, filesDir } = setup);
   });
 
   afterAll(() => setup?.stop());
 
-  const cases: Array<{ what: string; endpoint: string; name: string; args?: Record<string, unknown>; reader?: boolean }> = [
-    { what: 'a result', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 'note.txt' } },
-    { what: 'a tool error', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 'missing.txt' } },
-    { what: 'an aggregate name', endpoint: '/t/acme/mcp', name: 'files__read_file', args: { path: 'note.txt' } },
-    { what: 'an upstream result with structured content', endpoint: '/t/acme/mcp/servers/rec', name: 'count', args: { to: 2 } },
-    { what: 'an upstream tool error', endpoint: '/t/acme/mcp/servers/rec', name: 'report-failure' },
-    { what: 'an unknown tool', endpoint: '/t/acme/mcp/servers/files', name: 'nope' },
-    { what: 'a tool the key may not use', endpoint: '/t/acme/mcp', name: 'files__write_file', args: { path: 'x.txt', content: 'x' }, reader: true },
-    { what: 'invalid arguments', endpoint: '/t/acme/mcp/servers/files', name: 'read_file', args: { path: 42 } },
-  ];
-  for (const c of cases) {
+  for (const c of CALLS_ANSWERED_ALIKE) {
     it(`answers ${c.what} with the message the SDK path sends, with and without progress`, async () => {
       const call = { url: `${gateway.url}${c.endpoint}`, key: c.reader ? readerKey : key, name: c.name, ...(c.args && { args: c.args }) };
       const direct = await postLegacyToolCall(call);
@@ -97,7 +74,7 @@ describe('2025-era tool calls answered directly (without the SDK per-request ser
       });
       expect(answer.status).toBe(c.status);
       expect(answer.json).toMatchObject({ jsonrpc: '2.0', error: { message: expect.stringMatching(c.error!) } });
-      await expect(fs.stat(path.join(filesDir(), 'smuggled.txt'))).rejects.toThrow(/ENOENT/);
+      await expect(fs.stat(path.join(filesDir, 'smuggled.txt'))).rejects.toThrow(/ENOENT/);
     });
   }
 
@@ -130,7 +107,7 @@ describe('2025-era tool calls answered directly (without the SDK per-request ser
     } finally {
       await client.close();
     }
-    expect(await fs.readFile(path.join(filesDir(), 'audited.txt'), 'utf8')).toBe('written by a 2025-era client');
+    expect(await fs.readFile(path.join(filesDir, 'audited.txt'), 'utf8')).toBe('written by a 2025-era client');
     const api = apiClient(gateway.url, key);
     const event = await pollUntil('the call’s audit event', async () => {
       const { body } = await api.get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=100');

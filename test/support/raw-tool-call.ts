@@ -22,7 +22,7 @@ export interface RawCall {
 }
 
 /** A 2026-07-28 tools/call as the v2 client sends it, over plain HTTP; `messages` are all the answer's messages, `json` the last. */
-export async function postToolCall(call: RawCall): Promise<RawAnswer> {
+export function postToolCall(call: RawCall): Promise<RawAnswer> {
   const meta = {
     'io.modelcontextprotocol/protocolVersion': REVISION,
     'io.modelcontextprotocol/clientCapabilities': call.capabilities ?? {},
@@ -30,27 +30,17 @@ export async function postToolCall(call: RawCall): Promise<RawAnswer> {
     ...(call.progress && { progressToken: 'progress-1' }),
   };
   const params = { name: call.name, arguments: call.args ?? {}, _meta: meta, ...call.params };
-  const body = call.body ?? JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params });
-  const response = await fetch(call.url, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${call.key}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': REVISION,
-      'mcp-method': 'tools/call',
-      'mcp-name': call.name,
-      ...call.headers,
-    },
-    ...(call.chunked ? { body: new Blob([body]).stream(), duplex: 'half' } : { body }),
-    ...(call.signal && { signal: call.signal }),
-  });
-  return readAnswer(response);
+  return post(call, params, { 'mcp-protocol-version': REVISION, 'mcp-method': 'tools/call', 'mcp-name': call.name });
 }
 
 /** A 2025-11-25 tools/call as the v1 client sends it after its handshake, over plain HTTP; as `postToolCall` answers. */
-export async function postLegacyToolCall(call: Omit<RawCall, 'capabilities'>): Promise<RawAnswer> {
+export function postLegacyToolCall(call: Omit<RawCall, 'capabilities'>): Promise<RawAnswer> {
   const params = { name: call.name, arguments: call.args ?? {}, ...(call.progress && { _meta: { progressToken: 'progress-1' } }), ...call.params };
+  return post(call, params, { 'mcp-protocol-version': '2025-11-25' });
+}
+
+/** Posts the call (its own `body`, or a request of id 7 with `params`) with the era's headers, then `call.headers`. */
+async function post(call: Omit<RawCall, 'capabilities'>, params: Record<string, unknown>, eraHeaders: Record<string, string>): Promise<RawAnswer> {
   const body = call.body ?? JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params });
   const response = await fetch(call.url, {
     method: 'POST',
@@ -58,7 +48,7 @@ export async function postLegacyToolCall(call: Omit<RawCall, 'capabilities'>): P
       authorization: `Bearer ${call.key}`,
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2025-11-25',
+      ...eraHeaders,
       ...call.headers,
     },
     ...(call.chunked ? { body: new Blob([body]).stream(), duplex: 'half' } : { body }),
