@@ -176,7 +176,7 @@ async function runCoreSections(): Promise<void> {
     const cpu = mcp.cpuPerCallMs;
     console.log(
       `  CPU per call over the latency calls (/proc, 10 ms ticks): upstream ${fixed(cpu.upstream, 2)} ms, pipe proxy ${fixed(cpu.pipe, 2)} ms, ` +
-        `bare SDK proxy ${fixed(cpu.bare, 2)} ms, gateway ${fixed(cpu.gateway, 2)} ms with its audit writes ` +
+        `bare SDK proxy ${fixed(cpu.bare, 2)} ms, gateway ${fixed(cpu.gateway, 2)} ms with its audit writes (its calls of both eras) ` +
         `(${ratio(cpu.gateway, cpu.upstream)} the upstream's, ${ratio(cpu.gateway, cpu.pipe)} the pipe proxy's)`,
     );
     for (const [who, phases] of [

@@ -7,7 +7,6 @@ import {
   ProtocolError,
   ProtocolErrorCode,
   SUPPORTED_PROTOCOL_VERSIONS,
-  type InputRequiredResult,
 } from '@modelcontextprotocol/server';
 import type { InputAnswers, ToolCallOutcome } from '../../servers/index.ts';
 import { createAnswer, sendToolError, type DirectToolCall } from './direct-tool-call.ts';
@@ -84,12 +83,13 @@ const refusal = (text: string): ToolCallOutcome => ({ content: [{ type: 'text', 
 async function runRounds(name: string, run: (input?: InputAnswers) => Promise<ToolCallOutcome>, signal: AbortSignal): Promise<ToolCallOutcome> {
   let result = await run();
   for (let round = 1; isInputRequiredResult(result); round += 1) {
-    const asked: InputRequiredResult['inputRequests'] = result.inputRequests ?? {};
-    const methods = [...new Set(Object.values(asked).map((request) => request.method))];
-    if (methods.length > 0) {
+    const asked: Record<string, unknown> = result.inputRequests ?? {};
+    if (Object.keys(asked).length > 0) {
+      const methods = Object.values(asked).map((request) => (request as { method?: unknown } | null)?.method);
+      const named = [...new Set(methods.filter((method) => typeof method === 'string'))];
       return refusal(
-        `The tool ${name} asked the client for input (${methods.join(', ')}), which a 2025-era client cannot be asked through the gateway: ` +
-          'it declares no capabilities on its connection. A client of the 2026-07-28 revision can answer.',
+        `The tool ${name} asked the client for input${named.length > 0 ? ` (${named.join(', ')})` : ''}, which a 2025-era client cannot be asked ` +
+          'through the gateway: it declares no capabilities on its connection. A client of the 2026-07-28 revision can answer.',
       );
     }
     if (typeof result.requestState !== 'string') return refusal(`The tool ${name} asked for input without saying what; it cannot go on.`);
@@ -117,8 +117,9 @@ function withContent(result: ToolCallOutcome): ToolCallOutcome {
  * (the revision lets a server answer either way; its clients take both), or
  * in an event stream once progress was sent or the call has run for
  * `KEEP_ALIVE_MS`, kept alive as the SDK keeps it. A result the 2025 revision
- * cannot carry (`structuredContent` that is not an object, which 2026-07-28
- * allows) is refused as the SDK's path refuses it.
+ * cannot carry (no `content`, as a task's; `structuredContent` that is not an
+ * object, which 2026-07-28 allows) is refused as the SDK's path refuses it.
+ * Content blocks are not checked again: an upstream's were when it answered.
  */
 export async function answerLegacyToolCall(res: ServerResponse, runner: ToolCallRunner, call: DirectToolCall, routed: RoutedTool): Promise<void> {
   // The client closing its request, or its notifications/cancelled (legacy-cancellations.ts), cancels the call.
@@ -141,7 +142,8 @@ export async function answerLegacyToolCall(res: ServerResponse, runner: ToolCall
     });
   try {
     const result = withContent(await runRounds(call.name, run, controller.signal));
-    const { structuredContent } = result as { structuredContent?: unknown };
+    const { content, structuredContent } = result as { content?: unknown; structuredContent?: unknown };
+    if (!Array.isArray(content)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid tools/call result: content is required on this protocol revision');
     if (structuredContent !== undefined && !isPlainObject(structuredContent)) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid tools/call result: structuredContent must be an object on this protocol revision');
     }

@@ -183,7 +183,7 @@ export function createListenStreams(options: {
   // Refusals for the limit, logged once a minute per tenant with how many followed: a client retrying cannot flood the log.
   const refusals = new Map<string, { loggedAt: number; since: number }>();
   const logRefusal = (tenantId: string) => {
-    const now = Date.now();
+    const now = performance.now();
     const last = refusals.get(tenantId);
     if (last && now - last.loggedAt < REFUSAL_LOG_INTERVAL_MS) {
       last.since += 1;
