@@ -36,10 +36,10 @@ function acceptsBoth(req: IncomingMessage): boolean {
  * `MCP-Protocol-Version` header, that the SDK's own classifier routes to
  * the 2025 era, whose client takes both JSON and an event stream, and whose
  * params are only a tool name, its arguments and `_meta` (without the
- * 2026-07-28 envelope's keys). Anything else,
- * including every malformed request and one naming no revision, is left to
- * the SDK, which answers it as the protocol requires. The body is the one
- * `isLegacyJsonPost` let the caller read: a JSON POST of stated length.
+ * 2026-07-28 envelope's keys). Anything else, including every malformed
+ * request and one naming no revision, is left to the SDK, which answers it
+ * as the protocol requires. The body is the one `isLegacyJsonPost` let the
+ * caller read: a JSON POST of stated length.
  */
 export function readLegacyToolCall(req: IncomingMessage, body: unknown): DirectToolCall | undefined {
   const version = req.headers['mcp-protocol-version'];
