@@ -10,6 +10,9 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** How often a closing server closes the connections that have become idle. */
+const IDLE_SWEEP_MS = 50;
+
 interface ListenOptions {
   host: string;
   port: number;
@@ -64,8 +67,13 @@ export async function listen(app: Express, options: ListenOptions): Promise<Runn
       new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         timer.unref();
+        // A connection whose response ends after this (a stream the shutdown ends) is closed once idle too,
+        // rather than kept until its client lets it go (an idle keep-alive connection is its client's for seconds).
+        const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+        sweep.unref();
         server.close(() => {
           clearTimeout(timer);
+          clearInterval(sweep);
           resolve();
         });
         server.closeIdleConnections();
