@@ -9,6 +9,12 @@ import { quantile } from './load.ts';
  */
 export interface GatewayPhases {
   samples: number;
+  /**
+   * How many of them were answered as an event stream: every 2025-era call on
+   * the SDK's path is; on the gateway's direct path only a call that reports
+   * progress or runs 15 s, which the bench's echo calls do not.
+   */
+  streamed: number;
   beforeUpstreamP50Ms: number;
   upstreamP50Ms: number;
   afterUpstreamP50Ms: number;
@@ -27,6 +33,7 @@ export type CallEra = 'modern' | 'legacy';
 interface Call {
   era: CallEra;
   started: number;
+  streamed?: boolean;
   upstreamSent?: number;
   upstreamAnswered?: number;
 }
@@ -54,7 +61,8 @@ export function recordGatewayPhases(): GatewayPhaseRecorder {
     response.once('finish', () => {
       const { upstreamSent, upstreamAnswered } = call ?? {};
       if (call && current === call && upstreamSent !== undefined && upstreamAnswered !== undefined) {
-        calls.push({ era: call.era, started: call.started, upstreamSent, upstreamAnswered, finished: performance.now() });
+        const streamed = String(response.getHeader('content-type')).startsWith('text/event-stream');
+        calls.push({ era: call.era, started: call.started, upstreamSent, upstreamAnswered, streamed, finished: performance.now() });
       }
     });
     response.once('close', () => {
@@ -79,6 +87,7 @@ export function recordGatewayPhases(): GatewayPhaseRecorder {
   const median = (values: number[]) => quantile(Float64Array.from(values).sort(), 0.5);
   const phasesOf = (recorded: typeof calls): GatewayPhases => ({
     samples: recorded.length,
+    streamed: recorded.filter((c) => c.streamed).length,
     beforeUpstreamP50Ms: median(recorded.map((c) => c.upstreamSent - c.started)),
     upstreamP50Ms: median(recorded.map((c) => c.upstreamAnswered - c.upstreamSent)),
     afterUpstreamP50Ms: median(recorded.map((c) => c.finished - c.upstreamAnswered)),

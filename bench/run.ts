@@ -186,7 +186,8 @@ async function runCoreSections(): Promise<void> {
       console.log(
         `  inside the gateway, over ${int(phases.samples)} of its ${who} latency calls (p50): ${fixed(phases.beforeUpstreamP50Ms, 2)} ms from the request to its upstream request, ` +
           `${fixed(phases.upstreamP50Ms, 2)} ms waiting for the upstream's answer, ${fixed(phases.afterUpstreamP50Ms, 2)} ms from that answer to its own; ` +
-          `its own work in a call: about ${fixed(phases.beforeUpstreamP50Ms + phases.afterUpstreamP50Ms, 2)} ms`,
+          `its own work in a call: about ${fixed(phases.beforeUpstreamP50Ms + phases.afterUpstreamP50Ms, 2)} ms; ` +
+          `answered as an event stream (the SDK's path, for a 2025-era call): ${int(phases.streamed)}`,
       );
     }
     console.log(
