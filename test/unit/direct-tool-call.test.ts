@@ -1,7 +1,7 @@
-import { EventEmitter } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RecordingResponse } from '../support/recording-response.ts';
 import { createAnswer, discardRest, isReadableJsonPost, mayBeDirectToolCall, readBodyText, readDirectToolCall } from '../../src/gateway/mcp/direct-tool-call.ts';
 
 const ENVELOPE = {
@@ -97,28 +97,6 @@ describe('mayBeDirectToolCall', () => {
     expect(mayBeDirectToolCall(requestWith({ 'mcp-method': undefined }), 1_000)).toBe(false);
   });
 });
-
-/** What createAnswer uses of a response: records what is written; `full` makes writes report a full buffer. */
-class RecordingResponse extends EventEmitter {
-  head: [number, Record<string, string | number>] | undefined;
-  chunks: string[] = [];
-  writableEnded = false;
-  destroyed = false;
-  full = false;
-  writeHead(status: number, headers: Record<string, string | number>) {
-    this.head = [status, headers];
-    return this;
-  }
-  write(chunk: string) {
-    this.chunks.push(chunk);
-    return !this.full;
-  }
-  end(chunk?: string) {
-    if (chunk !== undefined) this.chunks.push(chunk);
-    this.writableEnded = true;
-    return this;
-  }
-}
 
 function answerOn(options?: { openWhenIdle?: boolean }) {
   const res = new RecordingResponse();

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { ToolCallContext, ToolCallOutcome } from '../../src/servers/index.ts';
@@ -7,30 +6,7 @@ import type { DirectToolCall } from '../../src/gateway/mcp/direct-tool-call.ts';
 import { answerLegacyToolCall } from '../../src/gateway/mcp/legacy-tool-call.ts';
 import type { ToolCallRecord, ToolCallRunner } from '../../src/gateway/mcp/tool-call.ts';
 import type { CatalogEntry, RoutedTool } from '../../src/gateway/mcp/tool-catalog.ts';
-
-/** What the answer writes, as the client would read it. */
-class RecordingResponse extends EventEmitter {
-  head: [number, Record<string, string | number>] | undefined;
-  chunks: string[] = [];
-  writableEnded = false;
-  destroyed = false;
-  writeHead(status: number, headers: Record<string, string | number>) {
-    this.head = [status, headers];
-    return this;
-  }
-  write(chunk: string) {
-    this.chunks.push(chunk);
-    return true;
-  }
-  end(chunk?: string) {
-    if (chunk !== undefined) this.chunks.push(chunk);
-    this.writableEnded = true;
-    return this;
-  }
-  json(): unknown {
-    return JSON.parse(this.chunks.join('')) as unknown;
-  }
-}
+import { RecordingResponse } from '../support/recording-response.ts';
 
 /** Answers a call of `tool` whose source gives `results` in turn; what each round was given and recorded. */
 async function answer(results: unknown[], res = new RecordingResponse()) {
