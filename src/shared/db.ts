@@ -63,9 +63,9 @@ export async function openDatabase(options: {
   }
 }
 
-/** Opens an in-memory PGlite; for tests and benchmarks. */
-export async function openMemoryDatabase(): Promise<OpenedDatabase> {
-  const pglite = await PGlite.create();
+/** Opens an in-memory PGlite, empty or loaded from a `dumpDataDir` archive; for tests and benchmarks. */
+export async function openMemoryDatabase(from?: Blob): Promise<OpenedDatabase> {
+  const pglite = await PGlite.create(from ? { loadDataDir: from } : {});
   const db = new Kysely<Database>({ dialect: createEmbeddedDialect(pglite) });
   return { db, kind: 'pglite', close: () => db.destroy() };
 }

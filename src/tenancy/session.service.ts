@@ -47,14 +47,23 @@ export interface SessionService {
   memberships(userId: string): Promise<Array<{ tenant: Tenant; role: Role }>>;
 }
 
-export function createSessionService({ db, now = () => new Date() }: { db: Db; now?: () => Date }): SessionService {
+export function createSessionService({
+  db,
+  now = () => new Date(),
+  verify = verifyPassword,
+}: {
+  db: Db;
+  now?: () => Date;
+  /** Checks a password against an argon2 hash; tests watch the checks made. */
+  verify?: (hashed: string, password: string) => Promise<boolean>;
+}): SessionService {
   // Unknown emails are checked against this, so they cost what a known one costs.
   let dummyHash: Promise<string> | undefined;
 
   async function passwordMatches(hash: string | null, password: string): Promise<boolean> {
     dummyHash ??= hashPassword(generatePassword());
     try {
-      const matches = await verifyPassword(hash ?? (await dummyHash), password);
+      const matches = await verify(hash ?? (await dummyHash), password);
       return hash !== null && matches;
     } catch {
       // A stored hash argon2 cannot parse matches nothing.

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliInProcess, type CliResult } from '../support/cli.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
-import { BOTGATE_BIN, REPO_ROOT, childEnv, makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { BOTGATE_BIN, REPO_ROOT, childEnv, makeDataDir, makeEmptyDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, operatorCommand, seedTenant, type AuditEventJson, type KeyJson, type MeJson, type MemberJson, type TenantJson } from '../support/http.ts';
 
 interface ServerJson {
@@ -65,7 +65,7 @@ describe('botgate help for the commands scripts use', () => {
   });
 
   it('names an option no command takes, the option meant when one is a typo away, and the command’s help; nothing runs', async () => {
-    const dataDir = await makeDataDir();
+    const dataDir = await makeEmptyDataDir();
     const run = (args: string[]) => runCliInProcess(args, { dataDir, env: ALLOW });
     const [secrets, joined, colour, unknownCommand] = await Promise.all([
       run(['server', 'create', '--tenant', 'acme', '--slug', 'gh', '--kind', 'github', '--secrets', 'token=abc']),

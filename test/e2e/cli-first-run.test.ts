@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliInProcess, type CliResult } from '../support/cli.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
-import { BOTGATE_BIN, childEnv, exists, makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { BOTGATE_BIN, childEnv, exists, makeEmptyDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { operatorCommand } from '../support/http.ts';
 
 /**
@@ -36,7 +36,7 @@ describe('the CLI, as a new user meets it', () => {
   const cleanups: string[] = [];
   const freshDir = async () => {
     // Real path: the CLI names the directory as the operating system resolves it.
-    const dir = await fs.realpath(await makeDataDir());
+    const dir = await fs.realpath(await makeEmptyDataDir());
     cleanups.push(dir);
     return dir;
   };

@@ -6,6 +6,7 @@ import { runCli, runCliJsonInProcess, type CliOptions } from '../support/cli.ts'
 import {
   exists,
   makeDataDir,
+  makeEmptyDataDir,
   pollUntil,
   spawnGateway,
   startGateway,
@@ -42,7 +43,7 @@ describe('gateway lifecycle on the embedded database', () => {
   let secret: string;
 
   beforeAll(async () => {
-    cli = { dataDir: await makeDataDir() };
+    cli = { dataDir: await makeEmptyDataDir() };
   });
 
   afterAll(async () => {
@@ -119,7 +120,7 @@ describe('gateway lifecycle on the embedded database', () => {
   });
 
   it('refuses to start on a bad environment value, naming the variable', async () => {
-    const dataDir = await makeDataDir();
+    const dataDir = await makeEmptyDataDir();
     try {
       const bad = spawnGateway({ dataDir, env: { PORT: 'abc' } });
       const exit = await bad.exited;
@@ -133,7 +134,7 @@ describe('gateway lifecycle on the embedded database', () => {
   });
 
   it('refuses to start on a bad operator price file, naming the file and the field', async () => {
-    const dataDir = await makeDataDir();
+    const dataDir = await makeEmptyDataDir();
     const pricesFile = path.join(dataDir, 'prices.json');
     try {
       await fs.writeFile(pricesFile, JSON.stringify({ models: [{ model: 'house-model', input: 'free', output: '1', cache_write: '1', cache_read: '1', source: 'contract', as_of: '2026-11-01' }] }));

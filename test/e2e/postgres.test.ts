@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../db/migrations/index.ts';
 import { runCliInProcess, runCliJsonInProcess, type CliOptions } from '../support/cli.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
-import { makeDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { makeEmptyDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, request, type KeyJson, type MeJson } from '../support/http.ts';
 
 // Several stateless gateways on one PostgreSQL database, with the CLI acting on that database directly.
@@ -17,7 +17,7 @@ describe.skipIf(!TEST_DATABASE_URL)('gateways and CLI on PostgreSQL', () => {
 
   beforeAll(async () => {
     database = await createThrowawayPostgres(TEST_DATABASE_URL ?? '');
-    dataDirs.push(await makeDataDir(), await makeDataDir(), await makeDataDir());
+    dataDirs.push(await makeEmptyDataDir(), await makeEmptyDataDir(), await makeEmptyDataDir());
     const [first, second, cliDir] = dataDirs as [string, string, string];
     cli = { dataDir: cliDir, databaseUrl: database.url };
     // Replicas share the secret key, as they would behind a load balancer.

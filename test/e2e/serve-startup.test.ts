@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/everything-server.ts';
-import { exists, makeDataDir, pollUntil, spawnGateway, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { exists, makeEmptyDataDir, pollUntil, spawnGateway, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
 /** The JSON log line with message `msg` that the gateway wrote. */
 function logLine(output: string, msg: string): Record<string, unknown> | undefined {
@@ -23,7 +23,7 @@ describe('botgate serve at start-up', () => {
   const dataDirs: string[] = [];
   const gateways: GatewayProcess[] = [];
   const freshDir = async () => {
-    const dir = await makeDataDir();
+    const dir = await makeEmptyDataDir();
     dataDirs.push(dir);
     return dir;
   };

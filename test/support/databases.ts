@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Client, Pool } from 'pg';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, inject } from 'vitest';
 import { openMemoryDatabase, type Db } from '../../src/shared/db.ts';
 import type { Database } from '../../src/shared/db-schema.ts';
 import { migrateToLatest } from '../../src/shared/migrate.ts';
@@ -60,9 +61,9 @@ async function openPostgres(adminUrl: string): Promise<TestDatabase> {
   };
 }
 
+/** An in-memory PGlite loaded with the run's migrated database (embedded-template.ts). */
 async function openPglite(): Promise<TestDatabase> {
-  const opened = await openMemoryDatabase();
-  await migrateToLatest(opened.db);
+  const opened = await openMemoryDatabase(new Blob([await fs.readFile(inject('embeddedTemplate').dump)]));
   return { db: opened.db, url: undefined, close: () => opened.close() };
 }
 

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { inject } from 'vitest';
 
 /** The package's `bin`: what an operator runs. */
 export const BOTGATE_BIN = path.resolve(import.meta.dirname, '../../bin/botgate.js');
@@ -33,9 +34,20 @@ export function childEnv(overrides: Record<string, string | undefined>): NodeJS.
   return env;
 }
 
-/** A fresh, empty DATA_DIR of its own for one test file. */
-export function makeDataDir(): Promise<string> {
+/** A fresh, empty DATA_DIR of its own: where the gateway or the CLI creates and migrates the embedded database. */
+export function makeEmptyDataDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'botgate-e2e-'));
+}
+
+/**
+ * A DATA_DIR of its own for one test file, holding a copy of the run's migrated
+ * embedded database (embedded-template.ts) and nothing else: no secret key, no
+ * operator credential, no tenant.
+ */
+export async function makeDataDir(): Promise<string> {
+  const dataDir = await makeEmptyDataDir();
+  await fs.cp(path.join(inject('embeddedTemplate').dataDir, 'pglite'), path.join(dataDir, 'pglite'), { recursive: true });
+  return dataDir;
 }
 
 /** Calls `probe` until it returns a value, or throws after `timeoutMs` naming what was awaited. */
