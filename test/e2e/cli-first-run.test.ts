@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliInProcess, type CliResult } from '../support/cli.ts';
 import { createThrowawayPostgres, TEST_DATABASE_URL } from '../support/databases.ts';
-import { BOTGATE_BIN, childEnv, exists, makeEmptyDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { BOTGATE_BIN, childEnv, exists, makeDataDir, makeEmptyDataDir, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { operatorCommand } from '../support/http.ts';
 
 /**
@@ -129,7 +129,9 @@ describe('the CLI, as a new user meets it', () => {
     let dataDir: string;
 
     beforeAll(async () => {
-      dataDir = await freshDir();
+      // The embedded database already made: this is about the gateway, not a first start.
+      dataDir = await makeDataDir();
+      cleanups.push(dataDir);
       gateway = await startGateway({ dataDir, env: { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' } });
     });
 
