@@ -8,6 +8,7 @@ import { createServersModule, publishListsChanges, RESERVED_SERVER_SLUG, type Se
 import {
   createAuditWriter,
   createTenancyModule,
+  publishCredentialsChanged,
   publishTenantDeleted,
   readTenantDeleted,
   type AuditWriter,
@@ -90,7 +91,12 @@ export function composeModules({
 }): Modules {
   const changes = createChangeBus(config, db, logger);
   // One process owns the embedded database, so every revocation passes through this one.
-  const tenancy = createTenancyModule({ db, cacheCredentials: config.databaseUrl === undefined, onTenantDeleted: publishTenantDeleted(changes) });
+  const tenancy = createTenancyModule({
+    db,
+    cacheCredentials: config.databaseUrl === undefined,
+    onTenantDeleted: publishTenantDeleted(changes),
+    onCredentialsChanged: publishCredentialsChanged(changes),
+  });
   const servers = createServersModule({
     db,
     logger,

@@ -1,6 +1,6 @@
 import type { Db } from '../shared/db.ts';
 import type { KeyCredential } from './api-key.repository.ts';
-import { createCredentialCache } from './credential-cache.ts';
+import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
 import { createApiKeyService, type ApiKeyService } from './api-key.service.ts';
 import { createAuditService, type AuditService } from './audit.service.ts';
 import { createInvitationService, type InvitationService } from './invitation.service.ts';
@@ -33,14 +33,26 @@ export function createTenancyModule({
   db,
   cacheCredentials = false,
   onTenantDeleted,
+  onCredentialsChanged,
 }: {
   db: Db;
   cacheCredentials?: boolean;
   onTenantDeleted?: (tenantId: string) => void;
+  /** Told, once committed, of each change that may end or narrow some of a tenant's credentials (the gateway tells every node). */
+  onCredentialsChanged?: (tenantId: string) => void;
 }): TenancyModule {
   // See createCredentialCache: exact only when this process makes every change (the embedded database).
-  const keys = createCredentialCache<KeyCredential>({ enabled: cacheCredentials });
-  const forgetTenant = (tenantId: string) => keys.changed(tenantId);
+  const cache = createCredentialCache<KeyCredential>({ enabled: cacheCredentials });
+  const forgetTenant = (tenantId: string) => cache.changed(tenantId);
+  // What changes keys or memberships drops the tenant's cached keys and tells whoever listens.
+  const keys: CredentialCache<KeyCredential> = {
+    get: (digest) => cache.get(digest),
+    set: (digest, tenantId, value) => cache.set(digest, tenantId, value),
+    changed(tenantId) {
+      cache.changed(tenantId);
+      onCredentialsChanged?.(tenantId);
+    },
+  };
   return {
     tenants: createTenantService({
       db,
@@ -56,7 +68,7 @@ export function createTenancyModule({
     usage: createUsageService({ db }),
     sessions: createSessionService({ db }),
     invitations: createInvitationService({ db }),
-    oauth: createOAuthStorage({ db }),
+    oauth: createOAuthStorage({ db, onCredentialsChanged }),
     forgetTenant,
   };
 }
@@ -101,7 +113,7 @@ export type { OAuthStorage, StoredSigningKey } from './oauth.service.ts';
 export type { NewOAuthConsent, OAuthConsent } from './oauth-consent.repository.ts';
 export type { ModelIndexes, StoredPayload } from './oauth-model.repository.ts';
 export type { TenantService } from './tenant.service.ts';
-export { publishTenantDeleted, readTenantDeleted } from './tenant-events.ts';
+export { publishCredentialsChanged, publishTenantDeleted, readCredentialsChanged, readTenantDeleted } from './tenant-events.ts';
 export type { UsageService, UsageSummary } from './usage.service.ts';
 export type {
   UsageFilter,

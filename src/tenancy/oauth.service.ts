@@ -97,7 +97,14 @@ export interface OAuthStorage {
   deleteExpired(): Promise<number>;
 }
 
-export function createOAuthStorage({ db }: { db: Db }): OAuthStorage {
+export function createOAuthStorage({
+  db,
+  onCredentialsChanged,
+}: {
+  db: Db;
+  /** Told, once committed, of an approval withdrawn or replaced: the tokens of its grant no longer work. */
+  onCredentialsChanged?: ((tenantId: string) => void) | undefined;
+}): OAuthStorage {
   const store = <T>(fn: (trx: Tx) => Promise<T>) => withOAuthStore(db, fn);
 
   /**
@@ -143,21 +150,26 @@ export function createOAuthStorage({ db }: { db: Db }): OAuthStorage {
       findByGrant: (grantId) => store((trx) => findConsentByGrant(trx, grantId)),
       list: (userId) => (isUuid(userId) ? store((trx) => listConsents(trx, userId)) : Promise.resolve([])),
       async record(context, input) {
+        let replaced = false;
         const consent = await changeConsent(context, 'oauth.consent.grant', async (trx) => {
           const { consent: saved, replacedGrantId } = await upsertConsent(trx, input);
           if (replacedGrantId !== null) await destroyGrant(trx, replacedGrantId);
+          replaced = replacedGrantId !== null;
           return saved;
         });
         if (!consent) throw new Error('the consent was not recorded');
+        if (replaced) onCredentialsChanged?.(consent.tenantId);
         return consent;
       },
-      revoke(context, userId, id) {
-        if (!isUuid(userId) || !isUuid(id)) return Promise.resolve(undefined);
-        return changeConsent(context, 'oauth.consent.revoke', async (trx) => {
-          const deleted = await deleteConsent(trx, userId, id);
-          if (deleted) await destroyGrant(trx, deleted.grantId);
-          return deleted;
+      async revoke(context, userId, id) {
+        if (!isUuid(userId) || !isUuid(id)) return undefined;
+        const deleted = await changeConsent(context, 'oauth.consent.revoke', async (trx) => {
+          const found = await deleteConsent(trx, userId, id);
+          if (found) await destroyGrant(trx, found.grantId);
+          return found;
         });
+        if (deleted) onCredentialsChanged?.(deleted.tenantId);
+        return deleted;
       },
     },
 

@@ -120,7 +120,7 @@ describe('keys that try to reach beyond what they hold', () => {
     const id = body.keys.find((key) => key.name === 'listening')?.id;
     expect((await full.delete(`/api/v1/keys/${id}`)).status).toBe(200);
 
-    // Checked again every 10 s: the stream ends as the key's next request would be refused.
+    // Checked again at once, as the revocation is told to every node: the stream ends as the key's next request would be refused.
     expect(await doomed.closed).not.toBe('local');
     expect(await doomedLegacy.ended).toBe('ended');
     let otherClosed = false;

@@ -6,6 +6,7 @@ import { createListenStreams } from '../../src/gateway/mcp/listen-streams.ts';
 import { publishListsChanges, type ResourceWatchListener } from '../../src/servers/index.ts';
 import { createInProcessChangeBus } from '../../src/shared/change-bus.ts';
 import { AppError } from '../../src/shared/errors.ts';
+import { publishCredentialsChanged } from '../../src/tenancy/index.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { readBody } from '../fakes/read-body.ts';
 
@@ -207,5 +208,87 @@ describe('2025-era GET streams', () => {
     const response = await fetch(`http://127.0.0.1:${port}/tenant-c`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
     controller.abort();
     expect(response.status).toBe(200);
+  });
+});
+
+describe('open streams when a tenant’s credentials change', () => {
+  const logger = createLogger({ level: 'silent' });
+  const changes = createInProcessChangeBus(logger);
+  const credentialsChanged = publishCredentialsChanged(changes);
+  const listen = createListenStreams({
+    changes,
+    factory: () => new McpServer({ name: 'listen-test', version: '1.0.0' }),
+    logger,
+    maxBodyBytes: 1024 * 1024,
+    stopping: undefined,
+    // Never within the test: only the change can end a stream.
+    recheckCredentialMs: 3_600_000,
+  });
+  // Credentials that no longer hold, and how often each stream's was checked, as "tenant/credential".
+  const revoked = new Set<string>();
+  const checks = new Map<string, number>();
+  let server: http.Server;
+  let port: number;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      // The path names the tenant and the stream's credential: /tenant/credential.
+      const [, tenantId = '', credential = ''] = (req.url ?? '/').split('/');
+      const held = `${tenantId}/${credential}`;
+      const credentialHolds = () => {
+        checks.set(held, (checks.get(held) ?? 0) + 1);
+        return Promise.resolve(!revoked.has(held));
+      };
+      listen.serveLegacy(res, { tenantId, server: undefined, mayUseServer: () => true, watchResource: () => undefined, credentialHolds }, {
+        lists: ['tools'],
+        resumed: false,
+        primed: false,
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** A 2025-era GET stream; `ended` resolves once the server ends it. */
+  async function openStream(path: string) {
+    const controller = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    let isEnded = false;
+    const ended = (async () => {
+      while (!(await reader.read()).done);
+      isEnded = true;
+    })().catch(() => undefined);
+    return { ended, isEnded: () => isEnded, close: () => controller.abort() };
+  }
+
+  it('checks the tenant’s streams again at once, ending those whose credential no longer holds', async () => {
+    const doomed = await openStream('/acme/key-a');
+    const kept = await openStream('/acme/key-b');
+    const otherTenant = await openStream('/globex/key-a');
+    revoked.add('acme/key-a');
+
+    // Another tenant's change checks nothing of this one's.
+    credentialsChanged('globex');
+    await expect.poll(() => checks.get('globex/key-a')).toBe(1);
+    expect(checks.get('acme/key-a')).toBeUndefined();
+    expect(doomed.isEnded()).toBe(false);
+
+    credentialsChanged('acme');
+    await doomed.ended;
+    await expect.poll(() => checks.get('acme/key-b')).toBe(1);
+    expect(checks.get('acme/key-a')).toBe(1);
+    expect(checks.get('globex/key-a')).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(kept.isEnded()).toBe(false);
+    expect(otherTenant.isEnded()).toBe(false);
+    kept.close();
+    otherTenant.close();
   });
 });

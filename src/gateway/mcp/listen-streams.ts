@@ -6,7 +6,7 @@ import type { ChangeBus, ChangeEvent } from '../../shared/change-bus.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { ALL_LISTS, readListsChange, type ListKind, type ResourceWatchListener } from '../../servers/index.ts';
-import { readTenantDeleted } from '../../tenancy/index.ts';
+import { readCredentialsChanged, readTenantDeleted } from '../../tenancy/index.ts';
 import { openLegacyStream } from './legacy-stream.ts';
 import { ACCEPT_WAIT_MS, openStreamWatches, type StreamWatches } from './stream-watches.ts';
 
@@ -23,8 +23,14 @@ export interface ListenScope {
   credentialHolds(): Promise<boolean>;
 }
 
-/** How often an open stream's credential is checked again: a revoked or expired key's stream ends within this. */
+/** How often an open stream's credential is checked again, besides when the tenant's credentials change: an expired one's stream ends within this. */
 export const RECHECK_CREDENTIAL_MS = 10_000;
+
+/** An open stream a node holds: how to end it, and to check its credential again now. */
+interface HeldStream {
+  end(): void;
+  recheck(): void;
+}
 
 /** Streams one tenant may hold open on one node; each holds a connection. */
 const MAX_STREAMS_PER_TENANT = 256;
@@ -165,8 +171,8 @@ export function createListenStreams(options: {
 }): ListenStreams {
   const { changes, factory, logger, stopping } = options;
   const maxStreams = options.maxStreamsPerTenant ?? MAX_STREAMS_PER_TENANT;
-  // How to end each open stream, by tenant.
-  const perTenant = new Map<string, Set<() => void>>();
+  // Each open stream (how to end it, and to check its credential now), by tenant.
+  const perTenant = new Map<string, Set<HeldStream>>();
   // Streams still waiting for their upstreams' answers, by tenant: they count against the limit too.
   const opening = new Map<string, number>();
   const countOpening = (tenantId: string, by: number) => {
@@ -175,8 +181,8 @@ export function createListenStreams(options: {
     else opening.delete(tenantId);
   };
   const onerror = (error: Error) => logger.warn({ err: error }, 'subscriptions/listen stream error');
-  const end = (streams: Iterable<() => void>) => {
-    for (const endStream of streams) endStream();
+  const end = (streams: Iterable<HeldStream>) => {
+    for (const stream of streams) stream.end();
   };
   const endHandler = (handler: McpHttpHandler) => () => void handler.close().catch(onerror);
 
@@ -203,21 +209,27 @@ export function createListenStreams(options: {
     }
   };
 
-  /** Holds an open stream until `res` closes: counted, ended with its tenant, and when its credential stops holding. */
+  /**
+   * Holds an open stream until `res` closes: counted, ended with its tenant, and when its credential stops
+   * holding. That is checked when the tenant's credentials change (a key revoked or narrowed, a member removed,
+   * an approval withdrawn, on any node), and every `recheckCredentialMs` for what changes unannounced (expiry,
+   * a token revoked at the revocation endpoint, a change whose message the bus lost).
+   */
   const hold = (res: ServerResponse, scope: ListenScope, endStream: () => void) => {
-    const held = perTenant.get(scope.tenantId) ?? new Set<() => void>();
-    perTenant.set(scope.tenantId, held.add(endStream));
-    // A key revoked, or expired, while its stream is open: the stream ends, as its next request would be refused.
-    const recheck = setInterval(() => {
+    const recheck = () => {
       scope.credentialHolds().then(
         (holds) => holds || endStream(),
         (error: unknown) => logger.warn({ err: error }, 'checking an open stream’s credential failed; checked again later'),
       );
-    }, options.recheckCredentialMs ?? RECHECK_CREDENTIAL_MS);
-    recheck.unref();
+    };
+    const stream: HeldStream = { end: endStream, recheck };
+    const held = perTenant.get(scope.tenantId) ?? new Set<HeldStream>();
+    perTenant.set(scope.tenantId, held.add(stream));
+    const timer = setInterval(recheck, options.recheckCredentialMs ?? RECHECK_CREDENTIAL_MS);
+    timer.unref();
     res.once('close', () => {
-      clearInterval(recheck);
-      held.delete(endStream);
+      clearInterval(timer);
+      held.delete(stream);
       if (held.size === 0 && perTenant.get(scope.tenantId) === held) perTenant.delete(scope.tenantId);
     });
   };
@@ -226,8 +238,10 @@ export function createListenStreams(options: {
     for (const handlers of perTenant.values()) end(handlers);
   });
   changes.subscribe((event) => {
-    const tenantId = readTenantDeleted(event);
-    if (tenantId !== undefined) end(perTenant.get(tenantId) ?? []);
+    const deleted = readTenantDeleted(event);
+    if (deleted !== undefined) end(perTenant.get(deleted) ?? []);
+    const changed = readCredentialsChanged(event);
+    if (changed !== undefined) for (const stream of perTenant.get(changed) ?? []) stream.recheck();
   });
 
   return {
