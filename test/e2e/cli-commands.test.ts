@@ -40,7 +40,7 @@ const ALLOW = { BOTGATE_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8' };
 /** The help text, which needs no database. */
 describe('botgate help for the commands scripts use', () => {
   it('lists every command, and shows one command’s usage', async () => {
-    const dataDir = await makeDataDir();
+    const dataDir = await makeEmptyDataDir();
     const run = (args: string[]) => runCliInProcess(args, { dataDir, env: ALLOW });
     // The first as an operator runs it, through bin/botgate.js in its own process.
     const [help, update, rotate, botUpdate] = await Promise.all([

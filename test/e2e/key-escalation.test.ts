@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { apiClient, request, seedTenant, type AuditEventJson } from '../support/http.ts';
+import { apiClient, request, seedTenant, type AuditEventJson, type MemberJson } from '../support/http.ts';
 import { connectFullV2 } from '../support/mcp-full-clients.ts';
 import { openListener, openRawEventStream } from '../support/mcp-listener.ts';
 
@@ -131,6 +131,23 @@ describe('keys that try to reach beyond what they hold', () => {
     otherLegacy.close();
     await other.close();
   }, 60_000);
+
+  it('ends the streams of a person’s key once the person is made an auditor, whose requests are refused', async () => {
+    const added = await full.post<{ member: MemberJson }>('/api/v1/members', { json: { email: 'lee@acme.example', role: 'member' } });
+    expect(added.status).toBe(201);
+    const personal = await makeKey('lees-laptop', { scopes: ['mcp'], user_id: added.body.member.user_id });
+    const listener = await openListener(`${gateway.url}/t/acme/mcp`, personal);
+    const legacy = await openRawEventStream(`${gateway.url}/t/acme/mcp`, personal);
+    expect(legacy.status).toBe(200);
+
+    const demoted = await full.patch(`/api/v1/members/${added.body.member.user_id}`, { json: { role: 'auditor' } });
+    expect(demoted.status).toBe(200);
+    expect(await listener.closed).not.toBe('local');
+    expect(await legacy.ended).toBe('ended');
+    // As the key's next request is.
+    const refused = await request(gateway.url, 'POST', '/t/acme/mcp', { key: personal, json: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} } });
+    expect(refused.status).toBe(403);
+  });
 
   it('audits a call its key may not make as denied, not as the tool’s own error', async () => {
     const readOnly = await makeKey('read-files', { scopes: ['mcp'], tools: ['files__read_file'] });

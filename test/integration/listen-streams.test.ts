@@ -227,23 +227,32 @@ describe('open streams when a tenant’s credentials change', () => {
   // Credentials that no longer hold, and how often each stream's was checked, as "tenant/credential".
   const revoked = new Set<string>();
   const checks = new Map<string, number>();
+  const slowChecks: Array<(holds: boolean) => void> = [];
   let server: http.Server;
   let port: number;
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
-      // The path names the tenant and the stream's credential: /tenant/credential.
-      const [, tenantId = '', credential = ''] = (req.url ?? '/').split('/');
-      const held = `${tenantId}/${credential}`;
-      const credentialHolds = () => {
-        checks.set(held, (checks.get(held) ?? 0) + 1);
-        return Promise.resolve(!revoked.has(held));
-      };
-      listen.serveLegacy(res, { tenantId, server: undefined, mayUseServer: () => true, watchResource: () => undefined, credentialHolds }, {
-        lists: ['tools'],
-        resumed: false,
-        primed: false,
-      });
+      void (async () => {
+        // The path names the tenant and the stream's credential: /tenant/credential.
+        const url = new URL(req.url ?? '/', 'http://listen.test');
+        const [, tenantId = '', credential = ''] = url.pathname.split('/');
+        const held = `${tenantId}/${credential}`;
+        const credentialHolds = () => {
+          checks.set(held, (checks.get(held) ?? 0) + 1);
+          // The credential "slow" is checked until the test settles the check.
+          return credential === 'slow' ? new Promise<boolean>((resolve) => slowChecks.push(resolve)) : Promise.resolve(!revoked.has(held));
+        };
+        // As the gateway reads it before authenticating the request.
+        const credentialChangesSeen = listen.credentialChangesHeard();
+        if (url.searchParams.has('changed-meanwhile')) {
+          // The tenant's credentials change while the request is being authenticated.
+          credentialsChanged(tenantId);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const scope = { tenantId, server: undefined, mayUseServer: () => true, watchResource: () => undefined, credentialHolds, credentialChangesSeen };
+        listen.serveLegacy(res, scope, { lists: ['tools'], resumed: false, primed: false });
+      })();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -290,5 +299,30 @@ describe('open streams when a tenant’s credentials change', () => {
     expect(otherTenant.isEnded()).toBe(false);
     kept.close();
     otherTenant.close();
+  });
+
+  it('checks a stream once held when a change came while its request was authenticated, and not otherwise', async () => {
+    revoked.add('initech/changed').add('umbrella/unchanged');
+    const unchanged = await openStream('/umbrella/unchanged');
+    const changed = await openStream('/initech/changed?changed-meanwhile');
+    await changed.ended;
+    expect(checks.get('initech/changed')).toBe(1);
+    // No change since its request came (another tenant's aside): its next check is the periodic one.
+    expect(checks.get('umbrella/unchanged')).toBeUndefined();
+    expect(unchanged.isEnded()).toBe(false);
+    unchanged.close();
+  });
+
+  it('checks a stream once more after the check under way, however many changes come meanwhile', async () => {
+    const stream = await openStream('/hooli/slow');
+    for (let i = 0; i < 5; i += 1) credentialsChanged('hooli');
+    await expect.poll(() => slowChecks.length).toBe(1);
+    slowChecks.shift()?.(true);
+    await expect.poll(() => slowChecks.length).toBe(1);
+    slowChecks.shift()?.(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(checks.get('hooli/slow')).toBe(2);
+    expect(stream.isEnded()).toBe(false);
+    stream.close();
   });
 });

@@ -26,20 +26,23 @@ export async function createEmbeddedTemplate(): Promise<{ template: EmbeddedTemp
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'botgate-template-'));
   const dataDir = path.join(root, 'data');
   const dump = path.join(root, 'pglite.tar');
-  await fs.mkdir(path.join(dataDir, 'pglite'), { recursive: true, mode: 0o700 });
-  const pglite = await PGlite.create(path.join(dataDir, 'pglite'));
-  const db = new Kysely<Database>({ dialect: createEmbeddedDialect(pglite) });
+  const remove = () => fs.rm(root, { recursive: true, force: true });
   try {
-    await migrateToLatest(db);
-    const archive = await pglite.dumpDataDir('none');
-    await fs.writeFile(dump, Buffer.from(await archive.arrayBuffer()));
-  } finally {
-    await db.destroy();
+    await fs.mkdir(path.join(dataDir, 'pglite'), { recursive: true, mode: 0o700 });
+    const pglite = await PGlite.create(path.join(dataDir, 'pglite'));
+    const db = new Kysely<Database>({ dialect: createEmbeddedDialect(pglite) });
+    try {
+      await migrateToLatest(db);
+      const archive = await pglite.dumpDataDir('none');
+      await fs.writeFile(dump, Buffer.from(await archive.arrayBuffer()));
+    } finally {
+      await db.destroy();
+    }
+  } catch (error) {
+    await remove();
+    throw error;
   }
-  return {
-    template: { dataDir, dump },
-    remove: () => fs.rm(root, { recursive: true, force: true }),
-  };
+  return { template: { dataDir, dump }, remove };
 }
 
 declare module 'vitest' {

@@ -21,6 +21,11 @@ export interface ListenScope {
   watchResource(uri: string, listener: ResourceWatchListener): (() => void) | undefined;
   /** Whether the credential that opened the stream still holds: not revoked, not expired. */
   credentialHolds(): Promise<boolean>;
+  /**
+   * `credentialChangesHeard()` before the credential was authenticated: a change
+   * heard since, which no check of it may have seen yet, has it checked again once held.
+   */
+  credentialChangesSeen?: number | undefined;
 }
 
 /** How often an open stream's credential is checked again, besides when the tenant's credentials change: an expired one's stream ends within this. */
@@ -142,6 +147,8 @@ export interface ListenStreams {
    * on a stream that ended; `primed` when its revision takes the priming event.
    */
   serveLegacy(res: ServerResponse, scope: ListenScope, options: { lists: readonly ListKind[]; resumed: boolean; primed: boolean }): void;
+  /** How many changes to credentials (any tenant's) this node has heard of: read before authenticating a stream's request. */
+  credentialChangesHeard(): number;
 }
 
 /**
@@ -173,6 +180,8 @@ export function createListenStreams(options: {
   const maxStreams = options.maxStreamsPerTenant ?? MAX_STREAMS_PER_TENANT;
   // Each open stream (how to end it, and to check its credential now), by tenant.
   const perTenant = new Map<string, Set<HeldStream>>();
+  // Changes to credentials heard of, any tenant's (see `ListenScope.credentialChangesSeen`).
+  let credentialChanges = 0;
   // Streams still waiting for their upstreams' answers, by tenant: they count against the limit too.
   const opening = new Map<string, number>();
   const countOpening = (tenantId: string, by: number) => {
@@ -216,17 +225,36 @@ export function createListenStreams(options: {
    * a token revoked at the revocation endpoint, a change whose message the bus lost).
    */
   const hold = (res: ServerResponse, scope: ListenScope, endStream: () => void) => {
+    // One check at a time: a burst of changes checks each stream once more, not once per change.
+    let checking = false;
+    let checkAgain = false;
     const recheck = () => {
-      scope.credentialHolds().then(
-        (holds) => holds || endStream(),
-        (error: unknown) => logger.warn({ err: error }, 'checking an open stream’s credential failed; checked again later'),
-      );
+      if (checking) {
+        checkAgain = true;
+        return;
+      }
+      checking = true;
+      scope
+        .credentialHolds()
+        .then(
+          (holds) => holds || endStream(),
+          (error: unknown) => logger.warn({ err: error }, 'checking an open stream’s credential failed; checked again later'),
+        )
+        .finally(() => {
+          checking = false;
+          if (checkAgain && !res.closed) {
+            checkAgain = false;
+            recheck();
+          }
+        });
     };
     const stream: HeldStream = { end: endStream, recheck };
     const held = perTenant.get(scope.tenantId) ?? new Set<HeldStream>();
     perTenant.set(scope.tenantId, held.add(stream));
     const timer = setInterval(recheck, options.recheckCredentialMs ?? RECHECK_CREDENTIAL_MS);
     timer.unref();
+    // A change heard while the stream's credential was being authenticated or its watches opened.
+    if (scope.credentialChangesSeen !== undefined && scope.credentialChangesSeen !== credentialChanges) recheck();
     res.once('close', () => {
       clearInterval(timer);
       held.delete(stream);
@@ -241,7 +269,9 @@ export function createListenStreams(options: {
     const deleted = readTenantDeleted(event);
     if (deleted !== undefined) end(perTenant.get(deleted) ?? []);
     const changed = readCredentialsChanged(event);
-    if (changed !== undefined) for (const stream of perTenant.get(changed) ?? []) stream.recheck();
+    if (changed === undefined) return;
+    credentialChanges += 1;
+    for (const stream of perTenant.get(changed) ?? []) stream.recheck();
   });
 
   return {
@@ -310,5 +340,7 @@ export function createListenStreams(options: {
       // Nothing was kept for the client while it was away: whatever it missed, every list may have changed.
       if (resumed) for (const list of lists) stream.changed(list);
     },
+
+    credentialChangesHeard: () => credentialChanges,
   };
 }

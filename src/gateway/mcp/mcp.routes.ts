@@ -146,8 +146,12 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     if (value) res.set('www-authenticate', value);
   }
 
+  /** What an MCP endpoint asks of a principal besides its tenant: the `mcp` scope, and a role that uses tools (not an auditor's). */
+  const mayUseTools = (principal: Principal) => principal.scopes.includes('mcp') && denialReason(principal, 'tools:use') === undefined;
+
   /**
-   * Whether the request's credential still authenticates, with the tool restriction `principal` had:
+   * Whether the request's credential still authenticates, with the tool restriction `principal` had
+   * and what `mayUseTools` asks (a person demoted to auditor loses their streams):
    * for a stream open long after it was checked. A key's restriction narrows when what it named is
    * deleted; its stream then ends, and is listened for again under the restriction the key has now.
    */
@@ -155,9 +159,12 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     const token = bearerToken(req.get('authorization'));
     if (!token) return false;
     if (token.startsWith(RUN_CREDENTIAL_PREFIX)) return deps.credentials.resolve(token) !== undefined;
-    if (deps.oauth?.handles(token)) return (await deps.oauth.authenticate(token, `${req.baseUrl}${req.path}`)) !== undefined;
+    if (deps.oauth?.handles(token)) {
+      const access = await deps.oauth.authenticate(token, `${req.baseUrl}${req.path}`);
+      return access !== undefined && mayUseTools(access.principal);
+    }
     const current = await deps.tenancy.apiKeys.authenticate(token);
-    return current !== undefined && JSON.stringify(current.tools) === JSON.stringify(principal.tools);
+    return current !== undefined && JSON.stringify(current.tools) === JSON.stringify(principal.tools) && mayUseTools(current);
   }
 
   /**
@@ -165,6 +172,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
    * tenant in the path and the `mcp` scope.
    */
   const authenticate: RequestHandler = async (req, res, next) => {
+    res.locals['credentialChangesSeen'] = listen.credentialChangesHeard();
     const token = bearerToken(req.get('authorization'));
     if (!token) {
       challenge(req, res);
@@ -287,9 +295,10 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
   }
 
   /** Whose changes a stream opened by `req` on an endpoint may hear. */
-  function listenScope(req: Request, state: Pick<EndpointState, 'principal' | 'server' | 'content'>): ListenScope {
+  function listenScope(req: Request, res: Response, state: Pick<EndpointState, 'principal' | 'server' | 'content'>): ListenScope {
     const { principal } = state;
     return {
+      credentialChangesSeen: res.locals['credentialChangesSeen'] as number | undefined,
       tenantId: principal.tenant.id,
       server: state.server,
       mayUseServer: (slug) => mayUseServer(principal.tools, slug),
@@ -305,7 +314,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     if (isLegacyStreamRequest(req)) {
       const { prompts, resources } = state.content.capabilities;
       const lists: ListKind[] = ['tools', ...(prompts ? (['prompts'] as const) : []), ...(resources ? (['resources'] as const) : [])];
-      return listen.serveLegacy(res, listenScope(req, state), { lists, resumed: req.get('last-event-id') !== undefined, primed: takesPriming(req) });
+      return listen.serveLegacy(res, listenScope(req, res, state), { lists, resumed: req.get('last-event-id') !== undefined, primed: takesPriming(req) });
     }
     const access = res.locals['oauth'] as OAuthAccess | undefined;
     return access?.readOnly ? serveReadOnly(req, res, state) : serveEndpoint(req, res, state);
@@ -329,7 +338,7 @@ export function createMcpRoutes(deps: McpRouteDependencies): Router {
     const auth = authFor(state);
     const listening = isListenRequest(req);
     const serveSdk = (message: NodeIncomingMessageLike, body?: unknown) =>
-      listening ? listen.serve(message, res, listenScope(req, state), body) : serveNode(message, res, body);
+      listening ? listen.serve(message, res, listenScope(req, res, state), body) : serveNode(message, res, body);
     let body = parsedBody;
     if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {
       // The SDK refuses a body whose stated length is over the limit (413); it is read off first, see `discardRest`.
