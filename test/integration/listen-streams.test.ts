@@ -28,21 +28,30 @@ async function openListen(url: string, uris: string[], signal: AbortSignal): Pro
   return response.status;
 }
 
-describe('listen streams still waiting for their upstreams', () => {
+/** One node's listen streams over an in-process bus, with `options` besides what every test here gives. */
+function nodeListenStreams(options: Partial<Parameters<typeof createListenStreams>[0]> = {}) {
   const logger = createLogger({ level: 'silent' });
   const changes = createInProcessChangeBus(logger);
+  const listen = createListenStreams({
+    changes,
+    factory: () => new McpServer({ name: 'listen-test', version: '1.0.0' }),
+    logger,
+    maxBodyBytes: 1024 * 1024,
+    stopping: undefined,
+    ...options,
+  });
+  return { changes, listen };
+}
+
+describe('listen streams still waiting for their upstreams', () => {
   // Upstreams that never answer the subscriptions: every stream waits out the accept wait.
   const watched: string[] = [];
   const watchResource = (uri: string, _listener: ResourceWatchListener) => {
     watched.push(uri);
     return () => {};
   };
-  const listen = createListenStreams({
-    changes,
+  const { listen } = nodeListenStreams({
     factory: () => new McpServer({ name: 'listen-test', version: '1.0.0' }, { capabilities: { resources: { subscribe: true } } }),
-    logger,
-    maxBodyBytes: 1024 * 1024,
-    stopping: undefined,
     maxStreamsPerTenant: 2,
     acceptWaitMs: 1_000,
   });
@@ -84,17 +93,8 @@ describe('listen streams still waiting for their upstreams', () => {
 });
 
 describe('2025-era GET streams', () => {
-  const logger = createLogger({ level: 'silent' });
-  const changes = createInProcessChangeBus(logger);
+  const { changes, listen } = nodeListenStreams({ maxStreamsPerTenant: 1 });
   const notify = publishListsChanges(changes);
-  const listen = createListenStreams({
-    changes,
-    factory: () => new McpServer({ name: 'listen-test', version: '1.0.0' }),
-    logger,
-    maxBodyBytes: 1024 * 1024,
-    stopping: undefined,
-    maxStreamsPerTenant: 1,
-  });
   let server: http.Server;
   let port: number;
   const sockets: net.Socket[] = [];
@@ -212,18 +212,9 @@ describe('2025-era GET streams', () => {
 });
 
 describe('open streams when a tenant’s credentials change', () => {
-  const logger = createLogger({ level: 'silent' });
-  const changes = createInProcessChangeBus(logger);
+  // Never within the test: only a change can end a stream.
+  const { changes, listen } = nodeListenStreams({ recheckCredentialMs: 3_600_000 });
   const credentialsChanged = publishCredentialsChanged(changes);
-  const listen = createListenStreams({
-    changes,
-    factory: () => new McpServer({ name: 'listen-test', version: '1.0.0' }),
-    logger,
-    maxBodyBytes: 1024 * 1024,
-    stopping: undefined,
-    // Never within the test: only the change can end a stream.
-    recheckCredentialMs: 3_600_000,
-  });
   // Credentials that no longer hold, and how often each stream's was checked, as "tenant/credential".
   const revoked = new Set<string>();
   const checks = new Map<string, number>();
