@@ -234,19 +234,19 @@ export function createListenStreams(options: {
         return;
       }
       checking = true;
-      scope
-        .credentialHolds()
-        .then(
-          (holds) => holds || endStream(),
-          (error: unknown) => logger.warn({ err: error }, 'checking an open stream’s credential failed; checked again later'),
-        )
-        .finally(() => {
+      void (async () => {
+        try {
+          if (!(await scope.credentialHolds())) endStream();
+        } catch (error) {
+          logger.warn({ err: error }, 'checking an open stream’s credential failed; checked again later');
+        } finally {
           checking = false;
           if (checkAgain && !res.closed) {
             checkAgain = false;
             recheck();
           }
-        });
+        }
+      })();
     };
     const stream: HeldStream = { end: endStream, recheck };
     const held = perTenant.get(scope.tenantId) ?? new Set<HeldStream>();
