@@ -79,8 +79,9 @@ export async function consumeModel(trx: Tx, kind: string, id: string): Promise<{
   return { consumed: false, grantId: existing?.grant_id ?? null };
 }
 
-export async function destroyModel(trx: Tx, kind: string, id: string): Promise<void> {
-  await trx.deleteFrom('oauth_models').where('kind', '=', kind).where('id', '=', id).execute();
+export async function destroyModel(trx: Tx, kind: string, id: string): Promise<{ grantId: string | null } | undefined> {
+  const row = await trx.deleteFrom('oauth_models').where('kind', '=', kind).where('id', '=', id).returning('grant_id').executeTakeFirst();
+  return row && { grantId: row.grant_id };
 }
 
 /** Deletes the models of one kind issued under a grant (codes, refresh tokens). */

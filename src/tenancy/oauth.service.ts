@@ -102,7 +102,7 @@ export function createOAuthStorage({
   onCredentialsChanged,
 }: {
   db: Db;
-  /** Told, once committed, of an approval withdrawn or replaced: the tokens of its grant no longer work. */
+  /** Told, once committed, of an approval withdrawn or replaced, or access tokens revoked: some of the tenant's tokens no longer work. */
   onCredentialsChanged?: ((tenantId: string) => void) | undefined;
 }): OAuthStorage {
   const store = <T>(fn: (trx: Tx) => Promise<T>) => withOAuthStore(db, fn);
@@ -132,6 +132,16 @@ export function createOAuthStorage({
     });
   }
 
+  /**
+   * Tells of access tokens ended under a grant (revoked at the revocation endpoint, or with their grant after a
+   * replayed code) the tenant its approval is for. Once the approval is gone there is none: its withdrawal told.
+   */
+  async function accessEndedUnder(grantId: string | null): Promise<void> {
+    if (!onCredentialsChanged || grantId === null) return;
+    const consent = await store((trx) => findConsentByGrant(trx, grantId));
+    if (consent) onCredentialsChanged(consent.tenantId);
+  }
+
   return {
     models: {
       upsert: (kind, id, payload, indexes) => store((trx) => upsertModel(trx, kind, id, payload, indexes)),
@@ -139,11 +149,20 @@ export function createOAuthStorage({
       findBy: (kind, column, value) => store((trx) => findModelBy(trx, kind, column, value)),
       findWithActiveGrant: (kind, id) => store((trx) => findModelWithActiveGrant(trx, kind, id)),
       consume: (kind, id) => store((trx) => consumeModel(trx, kind, id)),
-      destroy: (kind, id) => store((trx) => destroyModel(trx, kind, id)),
-      revokeByGrant: (kind, grantId) => store((trx) => revokeModelsByGrant(trx, kind, grantId)),
+      async destroy(kind, id) {
+        const destroyed = await store((trx) => destroyModel(trx, kind, id));
+        if (kind === 'AccessToken') await accessEndedUnder(destroyed?.grantId ?? null);
+      },
+      async revokeByGrant(kind, grantId) {
+        await store((trx) => revokeModelsByGrant(trx, kind, grantId));
+        if (kind === 'AccessToken') await accessEndedUnder(grantId);
+      },
     },
 
-    destroyGrant: (grantId) => store((trx) => destroyGrant(trx, grantId)),
+    async destroyGrant(grantId) {
+      await store((trx) => destroyGrant(trx, grantId));
+      await accessEndedUnder(grantId);
+    },
 
     consents: {
       find: (userId, clientId, resource) => (isUuid(userId) ? store((trx) => findConsent(trx, userId, clientId, resource)) : Promise.resolve(undefined)),

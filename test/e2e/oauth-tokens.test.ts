@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEventJson } from '../support/http.ts';
+import { openRawEventStream } from '../support/mcp-listener.ts';
 import { browse, callbackParams, OAuthBrowser } from '../support/oauth.ts';
 import { A, botPath, filesPath, MEMBER_A, pkcePair, startOAuthFixture, type OAuthFixture } from '../support/oauth-fixture.ts';
 
@@ -59,6 +60,18 @@ describe('the gateway as OAuth 2.1 authorization server: refresh, revocation and
     expect((await f.connectedClients(MEMBER_A)).text).toContain('Client revoking a token');
     expect((await f.mcpPost(filesPath, untouched.access_token)).status).toBe(200);
     expect((await f.refresh(other, untouched.refresh_token!)).status).toBe(200);
+  });
+
+  it('ends a stream held open with an access token once the token is revoked', async () => {
+    const redirectUri = 'http://127.0.0.1:41013/cb';
+    const clientId = await f.register(redirectUri, 'Client listening');
+    const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath), credentials: MEMBER_A });
+    const issued = (await f.redeem(clientId, redirectUri, code, verifier)).body;
+    const stream = await openRawEventStream(f.url(filesPath), issued.access_token);
+    expect(stream.status).toBe(200);
+
+    expect(await f.revoke(clientId, issued.access_token, 'access_token')).toEqual({ status: 200, error: undefined });
+    expect(await stream.ended).toBe('ended');
   });
 
   it("ignores a revocation of another client's tokens: they keep working", async () => {

@@ -68,4 +68,46 @@ describeEachDatabase('changes to credentials, as the tenancy module tells of the
     expect(await tenancy.oauth.consents.revoke(context, member.userId, recorded.id)).toMatchObject({ id: recorded.id });
     expect(told()).toEqual([other.id]);
   });
+
+  it('tells of access tokens revoked, alone or with their grant, for a grant an approval is behind', async () => {
+    const { tenancy, other, told } = await setUp();
+    const { member } = await tenancy.members.add(other.id, operator, { email: `r-${randomUUID().slice(0, 8)}@example.com`, role: 'member' });
+    const context = { ...operator, actor: { type: 'user' as const, id: member.userId } };
+    const noIndexes = { grantId: null, userCode: null, uid: null, expiresIn: 3600 };
+    const grantId = `grant-${randomUUID()}`;
+    const strayGrant = `grant-${randomUUID()}`;
+    for (const grant of [grantId, strayGrant]) await tenancy.oauth.models.upsert('Grant', grant, {}, noIndexes);
+    await tenancy.oauth.consents.record(context, {
+      userId: member.userId,
+      tenantId: other.id,
+      clientId: 'client-2',
+      clientName: 'Client',
+      resource: 'https://gw/t/x/mcp',
+      scopes: ['mcp'],
+      grantId,
+    });
+    const issue = async (kind: string, grant: string) => {
+      const id = `${kind}-${randomUUID()}`;
+      await tenancy.oauth.models.upsert(kind, id, { grantId: grant }, { ...noIndexes, grantId: grant });
+      return id;
+    };
+    const [access, refresh, stray] = [await issue('AccessToken', grantId), await issue('RefreshToken', grantId), await issue('AccessToken', strayGrant)];
+    told();
+
+    // The revocation endpoint: an access token destroyed.
+    await tenancy.oauth.models.destroy('AccessToken', access);
+    expect(told()).toEqual([other.id]);
+    // A refresh token alone leaves access tokens working; a token of a grant without an approval concerns no tenant.
+    await tenancy.oauth.models.destroy('RefreshToken', refresh);
+    await tenancy.oauth.models.destroy('AccessToken', stray);
+    await tenancy.oauth.models.destroy('AccessToken', `AccessToken-${randomUUID()}`);
+    expect(told()).toEqual([]);
+    // A refresh token revoked revokes its grant's access tokens; a replayed code, the whole grant.
+    await tenancy.oauth.models.revokeByGrant('RefreshToken', grantId);
+    expect(told()).toEqual([]);
+    await tenancy.oauth.models.revokeByGrant('AccessToken', grantId);
+    expect(told()).toEqual([other.id]);
+    await tenancy.oauth.destroyGrant(grantId);
+    expect(told()).toEqual([other.id]);
+  });
 });

@@ -221,8 +221,8 @@ export function createListenStreams(options: {
   /**
    * Holds an open stream until `res` closes: counted, ended with its tenant, and when its credential stops
    * holding. That is checked when the tenant's credentials change (a key revoked or narrowed, a member removed,
-   * an approval withdrawn, on any node), and every `recheckCredentialMs` for what changes unannounced (expiry,
-   * a token revoked at the revocation endpoint, a change whose message the bus lost).
+   * an approval withdrawn, an access token revoked, on any node), and every `recheckCredentialMs` for what
+   * changes unannounced (expiry, a change whose message the bus lost).
    */
   const hold = (res: ServerResponse, scope: ListenScope, endStream: () => void) => {
     // One check at a time: a burst of changes checks each stream once more, not once per change.
