@@ -85,8 +85,9 @@ export async function destroyModel(trx: Tx, kind: string, id: string): Promise<{
 }
 
 /** Deletes the models of one kind issued under a grant (codes, refresh tokens). */
-export async function revokeModelsByGrant(trx: Tx, kind: string, grantId: string): Promise<void> {
-  await trx.deleteFrom('oauth_models').where('kind', '=', kind).where('grant_id', '=', grantId).execute();
+export async function revokeModelsByGrant(trx: Tx, kind: string, grantId: string): Promise<number> {
+  const result = await trx.deleteFrom('oauth_models').where('kind', '=', kind).where('grant_id', '=', grantId).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /** Deletes a grant and everything issued under it. */

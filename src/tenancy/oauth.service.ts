@@ -133,13 +133,16 @@ export function createOAuthStorage({
   }
 
   /**
-   * Tells of access tokens ended under a grant (revoked at the revocation endpoint, or with their grant after a
-   * replayed code) the tenant its approval is for. Once the approval is gone there is none: its withdrawal told.
+   * Ends access tokens (at the revocation endpoint, or with their grant after a replayed code) in one
+   * transaction with finding the tenant the grant's approval is for, whom it then tells: `end` returns the
+   * grant when it ended some. Once the approval is gone there is none to tell; its withdrawal told.
    */
-  async function accessEndedUnder(grantId: string | null): Promise<void> {
-    if (!onCredentialsChanged || grantId === null) return;
-    const consent = await store((trx) => findConsentByGrant(trx, grantId));
-    if (consent) onCredentialsChanged(consent.tenantId);
+  async function endingAccess(end: (trx: Tx) => Promise<string | null | undefined>): Promise<void> {
+    const tenantId = await store(async (trx) => {
+      const grantId = await end(trx);
+      return grantId ? (await findConsentByGrant(trx, grantId))?.tenantId : undefined;
+    });
+    if (tenantId !== undefined) onCredentialsChanged?.(tenantId);
   }
 
   return {
@@ -149,20 +152,21 @@ export function createOAuthStorage({
       findBy: (kind, column, value) => store((trx) => findModelBy(trx, kind, column, value)),
       findWithActiveGrant: (kind, id) => store((trx) => findModelWithActiveGrant(trx, kind, id)),
       consume: (kind, id) => store((trx) => consumeModel(trx, kind, id)),
-      async destroy(kind, id) {
-        const destroyed = await store((trx) => destroyModel(trx, kind, id));
-        if (kind === 'AccessToken') await accessEndedUnder(destroyed?.grantId ?? null);
-      },
-      async revokeByGrant(kind, grantId) {
-        await store((trx) => revokeModelsByGrant(trx, kind, grantId));
-        if (kind === 'AccessToken') await accessEndedUnder(grantId);
-      },
+      destroy: (kind, id) =>
+        kind === 'AccessToken'
+          ? endingAccess(async (trx) => (await destroyModel(trx, kind, id))?.grantId)
+          : store(async (trx) => void (await destroyModel(trx, kind, id))),
+      revokeByGrant: (kind, grantId) =>
+        kind === 'AccessToken'
+          ? endingAccess(async (trx) => ((await revokeModelsByGrant(trx, kind, grantId)) > 0 ? grantId : undefined))
+          : store(async (trx) => void (await revokeModelsByGrant(trx, kind, grantId))),
     },
 
-    async destroyGrant(grantId) {
-      await store((trx) => destroyGrant(trx, grantId));
-      await accessEndedUnder(grantId);
-    },
+    destroyGrant: (grantId) =>
+      endingAccess(async (trx) => {
+        await destroyGrant(trx, grantId);
+        return grantId;
+      }),
 
     consents: {
       find: (userId, clientId, resource) => (isUuid(userId) ? store((trx) => findConsent(trx, userId, clientId, resource)) : Promise.resolve(undefined)),
