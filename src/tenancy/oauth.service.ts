@@ -152,14 +152,17 @@ export function createOAuthStorage({
       findBy: (kind, column, value) => store((trx) => findModelBy(trx, kind, column, value)),
       findWithActiveGrant: (kind, id) => store((trx) => findModelWithActiveGrant(trx, kind, id)),
       consume: (kind, id) => store((trx) => consumeModel(trx, kind, id)),
+      // Only access tokens reach MCP endpoints (and their open streams); codes and refresh tokens do not.
       destroy: (kind, id) =>
-        kind === 'AccessToken'
-          ? endingAccess(async (trx) => (await destroyModel(trx, kind, id))?.grantId)
-          : store(async (trx) => void (await destroyModel(trx, kind, id))),
+        endingAccess(async (trx) => {
+          const destroyed = await destroyModel(trx, kind, id);
+          return kind === 'AccessToken' ? destroyed?.grantId : undefined;
+        }),
       revokeByGrant: (kind, grantId) =>
-        kind === 'AccessToken'
-          ? endingAccess(async (trx) => ((await revokeModelsByGrant(trx, kind, grantId)) > 0 ? grantId : undefined))
-          : store(async (trx) => void (await revokeModelsByGrant(trx, kind, grantId))),
+        endingAccess(async (trx) => {
+          const revoked = await revokeModelsByGrant(trx, kind, grantId);
+          return kind === 'AccessToken' && revoked > 0 ? grantId : undefined;
+        }),
     },
 
     destroyGrant: (grantId) =>
