@@ -56,7 +56,7 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
   });
 
   it('binds a token to the one endpoint it was issued for', async () => {
-    const redirectUri = 'http://127.0.0.1:41001/cb';
+    const redirectUri = 'http://127.0.0.1:21001/cb';
     const clientId = await f.register(redirectUri);
     const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(botPath) });
     const issued = await f.redeem(clientId, redirectUri, code, verifier);
@@ -84,7 +84,7 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
   });
 
   it('refuses a request without PKCE, with plain PKCE, or to an unregistered redirect URI, issuing nothing', async () => {
-    const redirectUri = 'http://127.0.0.1:41002/cb';
+    const redirectUri = 'http://127.0.0.1:21002/cb';
     const clientId = await f.register(redirectUri, 'PKCE tester');
     const browser = new OAuthBrowser(f.gateway.url);
     const base = { client_id: clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'mcp', resource: f.url(filesPath), state: 'p' };
@@ -102,7 +102,7 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
   });
 
   it('redeems a code once and only with its verifier; a replay revokes what the first redemption issued', async () => {
-    const redirectUri = 'http://127.0.0.1:41003/cb';
+    const redirectUri = 'http://127.0.0.1:21003/cb';
     const clientId = await f.register(redirectUri);
     const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath) });
 
@@ -124,7 +124,7 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
   });
 
   it("refuses to connect a person to another tenant's endpoint, whatever the form says", async () => {
-    const redirectUri = 'http://127.0.0.1:41008/cb';
+    const redirectUri = 'http://127.0.0.1:21008/cb';
     const clientId = await f.register(redirectUri, 'Cross-tenant client');
     const pkce = pkcePair();
     const browser = new OAuthBrowser(f.gateway.url);
@@ -151,7 +151,7 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
   });
 
   it('changes nothing when the consent form comes without its CSRF token', async () => {
-    const redirectUri = 'http://127.0.0.1:41009/cb';
+    const redirectUri = 'http://127.0.0.1:21009/cb';
     const clientId = await f.register(redirectUri, 'CSRF target');
     const pkce = pkcePair();
     const browser = new OAuthBrowser(f.gateway.url);
@@ -227,7 +227,7 @@ describe('the gateway as OAuth 2.1 authorization server: what it refuses', () =>
   });
 
   it('issues no token to a client whose key set is at an address the operator has not allowed (the fetch is refused)', async () => {
-    const redirectUri = 'http://127.0.0.1:41021/cb';
+    const redirectUri = 'http://127.0.0.1:21021/cb';
     const registered = await fetch(f.url('/oauth/reg'), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -99,7 +99,7 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
 
   it('serves each step of a flow from whichever replica the request lands on', async () => {
     const [first, second] = nodes() as [string, string];
-    const { clientId, tokens } = await authorizeAcrossReplicas('http://127.0.0.1:42000/cb');
+    const { clientId, tokens } = await authorizeAcrossReplicas('http://127.0.0.1:22000/cb');
     for (const node of nodes()) expect((await list(node, tokens.access_token)).status).toBe(200);
 
     // Rotated on one replica; the old refresh token replayed on the other revokes the grant everywhere.
@@ -113,7 +113,7 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
 
   it('ends an access token revoked on one replica on every replica at once', async () => {
     const [first] = nodes() as [string, string];
-    const { clientId, tokens } = await authorizeAcrossReplicas('http://127.0.0.1:42001/cb');
+    const { clientId, tokens } = await authorizeAcrossReplicas('http://127.0.0.1:22001/cb');
     for (const node of nodes()) expect((await list(node, tokens.access_token)).status).toBe(200);
 
     const revoked = await post(first, '/oauth/token/revocation', { token: tokens.access_token, token_type_hint: 'access_token', client_id: clientId });
@@ -123,7 +123,7 @@ describe.skipIf(!TEST_DATABASE_URL)('OAuth across gateway replicas', () => {
 
   it('keeps no code or token it issued in the database, only their digests', async () => {
     const [first] = nodes() as [string, string];
-    const { clientId, code, tokens } = await authorizeAcrossReplicas('http://127.0.0.1:42002/cb');
+    const { clientId, code, tokens } = await authorizeAcrossReplicas('http://127.0.0.1:22002/cb');
     const refreshed = (await (await post(first, '/oauth/token', { grant_type: 'refresh_token', client_id: clientId, refresh_token: tokens.refresh_token })).json()) as {
       access_token: string;
       refresh_token: string;

@@ -29,7 +29,7 @@ describe('BOTGATE_OAUTH_ACCESS_TOKEN_TTL and BOTGATE_OAUTH_METADATA_DOCUMENTS', 
 
   it('ends an access token after the configured seconds with invalid_token; refreshing gives a working one', async () => {
     const endpoint = `${gateway.url}/t/${TENANT}/mcp`;
-    const provider = new MemoryOAuthProvider('http://127.0.0.1:43001/callback', { clientName: 'Short-lived client' });
+    const provider = new MemoryOAuthProvider('http://127.0.0.1:23001/callback', { clientName: 'Short-lived client' });
     await connectWithOAuth({ provider, serverUrl: endpoint, browser: new OAuthBrowser(gateway.url), credentials: { email: `owner@${TENANT}.example`, password: 'correct horse battery staple' } });
     const first = provider.saved!;
     expect(first.expires_in).toBe(TTL_S);
@@ -57,7 +57,7 @@ describe('BOTGATE_OAUTH_ACCESS_TOKEN_TTL and BOTGATE_OAUTH_METADATA_DOCUMENTS', 
     const named = new URL(`${gateway.url}/oauth/auth`);
     for (const [key, value] of Object.entries({
       client_id: documentUrl,
-      redirect_uri: 'http://127.0.0.1:43002/callback',
+      redirect_uri: 'http://127.0.0.1:23002/callback',
       response_type: 'code',
       scope: 'mcp',
       resource: endpoint,
@@ -70,7 +70,7 @@ describe('BOTGATE_OAUTH_ACCESS_TOKEN_TTL and BOTGATE_OAUTH_METADATA_DOCUMENTS', 
     expect(refused.status).toBe(400);
     expect(refused.text).toContain('invalid_client');
 
-    const provider = new MemoryOAuthProvider('http://127.0.0.1:43002/callback', { clientMetadataUrl: documentUrl, clientName: 'Client with a document' });
+    const provider = new MemoryOAuthProvider('http://127.0.0.1:23002/callback', { clientMetadataUrl: documentUrl, clientName: 'Client with a document' });
     await connectWithOAuth({ provider, serverUrl: endpoint, browser: new OAuthBrowser(gateway.url), credentials: { email: `owner@${TENANT}.example`, password: 'correct horse battery staple' } });
     expect(provider.client?.client_id).not.toBe(documentUrl);
     expect((await postMcp(endpoint, provider.saved!.access_token)).status).toBe(200);

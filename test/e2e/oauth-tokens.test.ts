@@ -12,7 +12,7 @@ describe('the gateway as OAuth 2.1 authorization server: refresh, revocation and
   afterAll(() => f?.stop());
 
   it('rotates refresh tokens: a refreshed-away token is refused, and its reuse revokes the grant', async () => {
-    const redirectUri = 'http://127.0.0.1:41004/cb';
+    const redirectUri = 'http://127.0.0.1:21004/cb';
     const clientId = await f.register(redirectUri);
     const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath) });
     const first = (await f.redeem(clientId, redirectUri, code, verifier)).body;
@@ -29,7 +29,7 @@ describe('the gateway as OAuth 2.1 authorization server: refresh, revocation and
   });
 
   it('revokes: a revoked refresh token takes its access tokens with it', async () => {
-    const redirectUri = 'http://127.0.0.1:41005/cb';
+    const redirectUri = 'http://127.0.0.1:21005/cb';
     const clientId = await f.register(redirectUri);
     const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath) });
     const issued = (await f.redeem(clientId, redirectUri, code, verifier)).body;
@@ -41,13 +41,13 @@ describe('the gateway as OAuth 2.1 authorization server: refresh, revocation and
   });
 
   it('revokes an access token at once, with the refresh tokens of its grant (RFC 7009 §2.1); the approval stays', async () => {
-    const redirectUri = 'http://127.0.0.1:41011/cb';
+    const redirectUri = 'http://127.0.0.1:21011/cb';
     const clientId = await f.register(redirectUri, 'Client revoking a token');
     const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath), credentials: MEMBER_A });
     const issued = (await f.redeem(clientId, redirectUri, code, verifier)).body;
-    const other = await f.register('http://127.0.0.1:41012/cb', 'Bystander client');
-    const bystander = await f.manualCode({ clientId: other, redirectUri: 'http://127.0.0.1:41012/cb', resource: f.url(filesPath), credentials: MEMBER_A });
-    const untouched = (await f.redeem(other, 'http://127.0.0.1:41012/cb', bystander.code, bystander.verifier)).body;
+    const other = await f.register('http://127.0.0.1:21012/cb', 'Bystander client');
+    const bystander = await f.manualCode({ clientId: other, redirectUri: 'http://127.0.0.1:21012/cb', resource: f.url(filesPath), credentials: MEMBER_A });
+    const untouched = (await f.redeem(other, 'http://127.0.0.1:21012/cb', bystander.code, bystander.verifier)).body;
     expect((await f.mcpPost(filesPath, issued.access_token)).status).toBe(200);
 
     expect(await f.revoke(clientId, issued.access_token, 'access_token')).toEqual({ status: 200, error: undefined });
@@ -63,7 +63,7 @@ describe('the gateway as OAuth 2.1 authorization server: refresh, revocation and
   });
 
   it('ends a stream held open with an access token once the token is revoked', async () => {
-    const redirectUri = 'http://127.0.0.1:41013/cb';
+    const redirectUri = 'http://127.0.0.1:21013/cb';
     const clientId = await f.register(redirectUri, 'Client listening');
     const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath), credentials: MEMBER_A });
     const issued = (await f.redeem(clientId, redirectUri, code, verifier)).body;
@@ -75,9 +75,9 @@ describe('the gateway as OAuth 2.1 authorization server: refresh, revocation and
   });
 
   it("ignores a revocation of another client's tokens: they keep working", async () => {
-    const redirectUri = 'http://127.0.0.1:41013/cb';
+    const redirectUri = 'http://127.0.0.1:21013/cb';
     const victim = await f.register(redirectUri, 'Victim client');
-    const attacker = await f.register('http://127.0.0.1:41014/cb', 'Attacker client');
+    const attacker = await f.register('http://127.0.0.1:21014/cb', 'Attacker client');
     const { code, verifier } = await f.manualCode({ clientId: victim, redirectUri, resource: f.url(filesPath) });
     const issued = (await f.redeem(victim, redirectUri, code, verifier)).body;
 
@@ -93,7 +93,7 @@ describe('the gateway as OAuth 2.1 authorization server: refresh, revocation and
   });
 
   it('lets a person withdraw an approval on the connected clients page, with its CSRF token', async () => {
-    const redirectUri = 'http://127.0.0.1:41006/cb';
+    const redirectUri = 'http://127.0.0.1:21006/cb';
     const clientId = await f.register(redirectUri, 'Client to withdraw');
     const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath), credentials: MEMBER_A });
     const issued = (await f.redeem(clientId, redirectUri, code, verifier)).body;

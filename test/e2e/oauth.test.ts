@@ -105,7 +105,7 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
       token_endpoint_auth_method: 'none',
       application_type: 'native',
     });
-    const provider = new MemoryOAuthProvider('http://127.0.0.1:49152/callback', { clientMetadataUrl: clientId });
+    const provider = new MemoryOAuthProvider('http://127.0.0.1:29152/callback', { clientMetadataUrl: clientId });
     const browser = new OAuthBrowser(f.gateway.url);
     await connectWithOAuth({ provider, serverUrl: f.url(filesPath), browser, credentials: OWNER_A });
     expect(provider.client?.client_id).toBe(clientId);
@@ -265,7 +265,7 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
   });
 
   it('gives a request without scope the default scope mcp, which the person approves', async () => {
-    const redirectUri = 'http://127.0.0.1:41002/cb';
+    const redirectUri = 'http://127.0.0.1:21002/cb';
     const clientId = await f.register(redirectUri);
     const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(botPath), scope: null });
     const issued = await f.redeem(clientId, redirectUri, code, verifier);
@@ -275,7 +275,7 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
   });
 
   it("gives an mcp:read token the read-only tools only, and answers another tool's call with 403 insufficient_scope", async () => {
-    const redirectUri = 'http://127.0.0.1:41007/cb';
+    const redirectUri = 'http://127.0.0.1:21007/cb';
     const clientId = await f.register(redirectUri);
     const { code, verifier } = await f.manualCode({ clientId, redirectUri, resource: f.url(filesPath), scope: 'mcp:read', credentials: MEMBER_A });
     const issued = (await f.redeem(clientId, redirectUri, code, verifier)).body;
@@ -302,7 +302,7 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
   });
 
   it('lets the SDK client step up from mcp:read to mcp when a call needs it', async () => {
-    const provider = new MemoryOAuthProvider('http://127.0.0.1:41010/callback', { clientName: 'Step-up client' });
+    const provider = new MemoryOAuthProvider('http://127.0.0.1:21010/callback', { clientName: 'Step-up client' });
     const browser = new OAuthBrowser(f.gateway.url);
     await connectWithOAuth({ provider, serverUrl: f.url(filesPath), browser, credentials: MEMBER_A, scope: 'mcp:read' });
     expect(provider.saved?.scope).toBe('mcp:read');
@@ -330,7 +330,7 @@ describe('the gateway as OAuth 2.1 authorization server for MCP clients', () => 
   });
 
   it('connects the v1 SDK client: 401, discovery, dynamic registration, PKCE in the browser, then tools/list', async () => {
-    const provider = new MemoryOAuthProvider('http://127.0.0.1:41015/callback', { clientName: 'v1 SDK client' });
+    const provider = new MemoryOAuthProvider('http://127.0.0.1:21015/callback', { clientName: 'v1 SDK client' });
     const seen: string[] = [];
     const recording: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);

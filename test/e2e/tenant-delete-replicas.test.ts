@@ -104,7 +104,7 @@ describe.skipIf(!TEST_DATABASE_URL)('deleting a tenant through one gateway repli
 
   /** An authorization code flow with PKCE for the tenant's aggregate endpoint, its steps spread over both nodes. */
   async function authorize(tenant: string): Promise<{ clientId: string; tokens: Tokens }> {
-    const redirectUri = 'http://127.0.0.1:42100/cb';
+    const redirectUri = 'http://127.0.0.1:22100/cb';
     const registered = await fetch(`${nodeA}/oauth/reg`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

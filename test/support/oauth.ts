@@ -157,6 +157,8 @@ export async function browse(browser: OAuthBrowser, url: string, credentials?: {
   let next = url;
   for (let hops = 0; hops < 20; hops += 1) {
     const absolute = new URL(next, browser.baseUrl);
+    // Leaving the gateway's origin is reaching the client's redirect. The tests' redirect URIs use ports below
+    // Linux's ephemeral range (32768-60999), so none can be the port the gateway was given (it listens on port 0).
     if (absolute.origin !== new URL(browser.baseUrl).origin) return { kind: 'callback', url: absolute };
     const page = await browser.get(absolute.toString());
     if (page.status >= 300 && page.status < 400 && page.location) {
