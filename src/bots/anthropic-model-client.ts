@@ -1,4 +1,4 @@
-import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import { createCircuitBreakerRegistry, type CircuitBreaker, type CircuitBreakerRegistry } from './circuit-breaker.ts';
 import { createMessageAssembler, responseFromMessage, type MessageAssembler } from './message-assembler.ts';
@@ -22,6 +22,9 @@ export interface AnthropicModelClientOptions {
 }
 
 type AbortCause = 'caller' | 'idle' | 'deadline';
+
+/** The SDK's module: its client, and the errors it throws. */
+type Sdk = typeof import('@anthropic-ai/sdk');
 
 /** The outcome of one HTTP attempt. */
 type Attempt =
@@ -61,7 +64,8 @@ function apiErrorKind(status: number | undefined, type: string | null): { kind: 
 }
 
 /** Maps whatever an attempt threw to a ModelError. */
-function toModelError(error: unknown, cause: AbortCause | undefined, limits: { idleTimeoutMs: number; deadlineMs: number }): ModelError {
+function toModelError(sdk: Sdk, error: unknown, cause: AbortCause | undefined, limits: { idleTimeoutMs: number; deadlineMs: number }): ModelError {
+  const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk;
   if (cause === 'caller') return new ModelError('cancelled', 'The model call was cancelled', { cause: error });
   if (cause === 'idle') return new ModelError('timeout', `No event from the model for ${limits.idleTimeoutMs} ms`, { retryable: true, cause: error });
   if (cause === 'deadline') return new ModelError('timeout', `The model call passed its ${limits.deadlineMs} ms deadline`, { cause: error });
@@ -81,7 +85,13 @@ function toModelError(error: unknown, cause: AbortCause | undefined, limits: { i
 
 /** A ModelClient over the Anthropic Messages API, with its own observable retries. */
 export function createAnthropicModelClient(options: AnthropicModelClientOptions): ModelClient {
-  const client = new Anthropic({ apiKey: options.apiKey, ...(options.baseURL !== undefined && { baseURL: options.baseURL }), maxRetries: 0 });
+  // The SDK (some 250 modules) is loaded on the first call rather than at start-up, where a gateway without bots would load it for nothing.
+  let loading: Promise<{ sdk: Sdk; client: Anthropic }> | undefined;
+  const load = () =>
+    (loading ??= import('@anthropic-ai/sdk').then((sdk) => ({
+      sdk,
+      client: new sdk.default({ apiKey: options.apiKey, ...(options.baseURL !== undefined && { baseURL: options.baseURL }), maxRetries: 0 }),
+    })));
   const breaker: CircuitBreaker = (options.circuitBreakers ?? createCircuitBreakerRegistry()).forKey(options.apiKey);
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const limits = { idleTimeoutMs: options.idleTimeoutMs ?? 60_000, deadlineMs: options.deadlineMs ?? 600_000 };
@@ -89,6 +99,7 @@ export function createAnthropicModelClient(options: AnthropicModelClientOptions)
 
   /** One HTTP request, streamed or not, under the caller's signal, the idle timer and the deadline. */
   async function attempt(request: ModelRequest, call: ModelStreamOptions, streaming: boolean, deadlineAt: number): Promise<Attempt> {
+    const { sdk, client } = await load();
     const controller = new AbortController();
     let cause: AbortCause | undefined;
     const abort = (why: AbortCause) => {
@@ -131,14 +142,14 @@ export function createAnthropicModelClient(options: AnthropicModelClientOptions)
       if (cause) throw new Error('aborted');
       return { ok: true, response: assembler.finish() };
     } catch (error) {
-      const modelError = toModelError(error, cause, limits);
+      const modelError = toModelError(sdk, error, cause, limits);
       return {
         ok: false,
         error: modelError,
         usage: assembler?.usage(),
         outputEmitted: assembler?.outputEmitted() ?? false,
         streamBroke: streaming && responded && (modelError.kind === 'connection' || (modelError.kind === 'timeout' && cause === 'idle')),
-        retryAfterMs: error instanceof APIError && error.status !== undefined ? retryAfterMs(error.headers) : undefined,
+        retryAfterMs: error instanceof sdk.APIError && error.status !== undefined ? retryAfterMs(error.headers) : undefined,
       };
     } finally {
       clearTimeout(deadlineTimer);
