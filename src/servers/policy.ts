@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { parseCidrs, type Cidr } from '../shared/cidr.ts';
 
@@ -28,6 +29,7 @@ export const DEFAULT_MAX_SERVERS_PER_TENANT = 100;
 /** How much a tenant's filesystem servers may write into its own area unless the operator says otherwise: 1 GiB. */
 export const DEFAULT_FS_QUOTA_BYTES = 1024 * 1024 * 1024;
 
+// Addresses that are not globally reachable (IANA's special-purpose registries), and IPv6 forms that carry an IPv4 address.
 const PRIVATE_RANGES: Cidr[] = [
   ['0.0.0.0', 8, 'ipv4'],
   ['10.0.0.0', 8, 'ipv4'],
@@ -36,37 +38,78 @@ const PRIVATE_RANGES: Cidr[] = [
   ['169.254.0.0', 16, 'ipv4'],
   ['172.16.0.0', 12, 'ipv4'],
   ['192.0.0.0', 24, 'ipv4'],
+  // Documentation (TEST-NET-1, -2, -3), and the retired 6to4 relay anycast.
+  ['192.0.2.0', 24, 'ipv4'],
+  ['192.88.99.0', 24, 'ipv4'],
   ['192.168.0.0', 16, 'ipv4'],
   ['198.18.0.0', 15, 'ipv4'],
+  ['198.51.100.0', 24, 'ipv4'],
+  ['203.0.113.0', 24, 'ipv4'],
   ['224.0.0.0', 4, 'ipv4'],
   ['240.0.0.0', 4, 'ipv4'],
-  ['::', 128, 'ipv6'],
-  ['::1', 128, 'ipv6'],
+  // Unspecified, loopback and IPv4-compatible (::a.b.c.d).
+  ['::', 96, 'ipv6'],
+  // IPv4-translated (::ffff:0:a.b.c.d), NAT64 (well-known and local-use prefixes), discard-only.
+  ['::ffff:0:0:0', 96, 'ipv6'],
   ['64:ff9b::', 96, 'ipv6'],
+  ['64:ff9b:1::', 48, 'ipv6'],
+  ['100::', 64, 'ipv6'],
+  // Teredo and documentation; 6to4, which carries an IPv4 address.
+  ['2001::', 32, 'ipv6'],
+  ['2001:db8::', 32, 'ipv6'],
+  ['2002::', 16, 'ipv6'],
+  // Unique local, link-local, the retired site-local, multicast.
   ['fc00::', 7, 'ipv6'],
   ['fe80::', 10, 'ipv6'],
+  ['fec0::', 10, 'ipv6'],
   ['ff00::', 8, 'ipv6'],
 ];
 
 const MAPPED_IPV4 = new BlockList();
 MAPPED_IPV4.addSubnet('::ffff:0:0', 96, 'ipv6');
 
-function toBlockList(ranges: readonly Cidr[]): BlockList {
+/**
+ * The ranges of one family only: a BlockList matches an IPv4 address against
+ * an IPv6 range through its IPv4-mapped form, so that allowing `::/0` would
+ * otherwise allow every IPv4 address too.
+ */
+function toBlockList(ranges: readonly Cidr[], family: 'ipv4' | 'ipv6'): BlockList {
   const list = new BlockList();
-  for (const [address, prefix, family] of ranges) list.addSubnet(address, prefix, family);
+  for (const [address, prefix, rangeFamily] of ranges) if (rangeFamily === family) list.addSubnet(address, prefix, family);
   return list;
 }
 
-/** Whether an IP address may be contacted under the policy. */
-export function isAddressAllowed(address: string, allowPrivateNetworks: readonly string[]): boolean {
+const REFUSED = { ipv4: toBlockList(PRIVATE_RANGES, 'ipv4'), ipv6: toBlockList(PRIVATE_RANGES, 'ipv6') };
+
+/**
+ * This host's own addresses, every interface's: a service of the host
+ * listening on all interfaces is reachable at its public address too, which
+ * no range above names.
+ */
+export function hostAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
+}
+
+/**
+ * Whether an IP address may be contacted under the policy: one the operator
+ * allows (`allowPrivateNetworks`), or else one that is neither private nor
+ * reserved nor one of this host's own (`ownAddresses`).
+ */
+export function isAddressAllowed(address: string, allowPrivateNetworks: readonly string[], ownAddresses: readonly string[] = hostAddresses()): boolean {
   const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
   // IPv4-mapped IPv6 is judged as the IPv4 address it carries.
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (mapped) return isAddressAllowed(mapped, allowPrivateNetworks);
+  if (mapped) return isAddressAllowed(mapped, allowPrivateNetworks, ownAddresses);
   // Other spellings of IPv4-mapped addresses (::ffff:7f00:1) are refused outright.
   if (family === 'ipv6' && MAPPED_IPV4.check(address, 'ipv6')) return false;
-  if (toBlockList(parseCidrs(allowPrivateNetworks)).check(address, family)) return true;
-  return !toBlockList(PRIVATE_RANGES).check(address, family);
+  if (toBlockList(parseCidrs(allowPrivateNetworks), family).check(address, family)) return true;
+  if (REFUSED[family].check(address, family)) return false;
+  const own = new BlockList();
+  for (const ownAddress of ownAddresses) {
+    const ownFamily = isIP(ownAddress) === 6 ? 'ipv6' : 'ipv4';
+    if (ownFamily === family) own.addAddress(ownAddress, family);
+  }
+  return !own.check(address, family);
 }
 
 /**

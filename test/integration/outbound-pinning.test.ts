@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseSource } from '../../src/servers/database/index.ts';
 import { createGithubSource } from '../../src/servers/github/index.ts';
@@ -75,6 +76,34 @@ describe('outbound guard: every connection is checked where it is made', () => {
 
     expect(dns.asked).toEqual(['rebind.test', 'rebind.test']);
     expect(hosts).toEqual([`rebind.test:${port}`]);
+  });
+
+  it("refuses this host's own addresses, at which a service listening on all interfaces answers, sending nothing", async () => {
+    const everywhere = createServer((_req, res) => res.end('reached'));
+    await new Promise<void>((resolve) => everywhere.listen(0, '0.0.0.0', resolve));
+    let reached = 0;
+    everywhere.on('request', () => (reached += 1));
+    try {
+      const { port: open } = everywhere.address() as AddressInfo;
+      const guard = createOutboundGuard({ allowPrivateNetworks: [] });
+      const addresses = Object.values(networkInterfaces()).flatMap((entries) => entries ?? []);
+      // Loopback, and the public or private address of each other interface this machine has.
+      expect(addresses.length).toBeGreaterThan(0);
+      const notRefused: string[] = [];
+      for (const { address, family } of addresses) {
+        const host = family === 'IPv6' ? `[${address}]` : address;
+        const cause = await guard.fetch(`http://${host}:${open}/`).then(
+          () => undefined,
+          (error: Error) => error.cause,
+        );
+        if (!(cause instanceof OutboundRefusedError)) notRefused.push(address);
+      }
+      expect(notRefused).toEqual([]);
+      expect(reached).toBe(0);
+    } finally {
+      everywhere.closeAllConnections();
+      await new Promise((resolve) => everywhere.close(resolve));
+    }
   });
 
   it('leaves no abort listener on a signal shared by many requests, and still aborts a request when it fires', async () => {

@@ -18,12 +18,12 @@ const DB_PASSWORD = 'hunter2-db-password-never-stored';
 const REMOTE_TOKEN = 'remote-bearer-token-never-stored';
 const SECRET_VALUES = [GITHUB_TOKEN, DB_PASSWORD, REMOTE_TOKEN];
 
-// 203.0.113.0/24 is TEST-NET-3: public as far as the policy knows, and no DNS lookup is needed.
+// Public addresses written as literals, so that no DNS lookup is needed; nothing here connects to them.
 const VALID: CreateServerInput[] = [
   { slug: 'files', kind: 'filesystem', config: { roots: ['docs'], readOnly: true } },
   { slug: 'gh', kind: 'github', config: { owner: 'acme', repo: 'widgets' }, secrets: { token: GITHUB_TOKEN } },
-  { slug: 'shop-db', kind: 'database', config: { rowLimit: 50 }, secrets: { url: `postgres://reader:${DB_PASSWORD}@203.0.113.10:5432/shop` } },
-  { slug: 'upstream', kind: 'remote', config: { url: 'https://203.0.113.20/mcp', headers: { 'x-team': 'a' } }, secrets: { token: REMOTE_TOKEN } },
+  { slug: 'shop-db', kind: 'database', config: { rowLimit: 50 }, secrets: { url: `postgres://reader:${DB_PASSWORD}@8.8.8.8:5432/shop` } },
+  { slug: 'upstream', kind: 'remote', config: { url: 'https://1.1.1.1/mcp', headers: { 'x-team': 'a' } }, secrets: { token: REMOTE_TOKEN } },
   { slug: 'everything', kind: 'stdio', config: { command: 'everything' } },
 ];
 
@@ -64,7 +64,7 @@ describeEachDatabase('server service', (use) => {
       everything: {},
       files: {},
       gh: { token: GITHUB_TOKEN },
-      'shop-db': { url: `postgres://reader:${DB_PASSWORD}@203.0.113.10:5432/shop` },
+      'shop-db': { url: `postgres://reader:${DB_PASSWORD}@8.8.8.8:5432/shop` },
       upstream: { token: REMOTE_TOKEN },
     });
   });
@@ -79,7 +79,7 @@ describeEachDatabase('server service', (use) => {
     const certificates = [await makeLoopbackCertificate(), await makeLoopbackCertificate()];
     try {
       const bundle = `Provider bundle\n${certificates.map((c) => c.cert.toString('utf8')).join('\n')}`;
-      const created = await fx.servers.create(tenant, OPERATOR, { slug: 'tls-db', kind: 'database', config: { ca: bundle }, secrets: { url: 'postgres://reader@203.0.113.10/shop' } });
+      const created = await fx.servers.create(tenant, OPERATOR, { slug: 'tls-db', kind: 'database', config: { ca: bundle }, secrets: { url: 'postgres://reader@8.8.8.8/shop' } });
       expect(created.config).toEqual({ ca: bundle });
     } finally {
       await Promise.all(certificates.map((c) => fs.rm(c.dir, { recursive: true, force: true })));
@@ -91,20 +91,20 @@ describeEachDatabase('server service', (use) => {
     await fx.servers.create(tenant, OPERATOR, {
       slug: 'upstream',
       kind: 'remote',
-      config: { url: 'https://203.0.113.20/mcp', headers: { 'x-team': 'a' } },
+      config: { url: 'https://1.1.1.1/mcp', headers: { 'x-team': 'a' } },
       secrets: { token: REMOTE_TOKEN },
     });
     const sealedBefore = (await rawServerRow(fx.db, tenant.id, 'upstream'))?.secrets;
 
     const added = await fx.servers.update(tenant, OPERATOR, 'upstream', { secrets: { headers: { 'x-api-key': 'k-123' } } });
     expect(added.secrets).toEqual({ headers: 'set', token: 'set' });
-    expect(added.config).toEqual({ url: 'https://203.0.113.20/mcp', headers: { 'x-team': 'a' } });
+    expect(added.config).toEqual({ url: 'https://1.1.1.1/mcp', headers: { 'x-team': 'a' } });
     const runtime = async () => (await fx.servers.listRuntime(tenant))[0]?.secrets;
     expect(await runtime()).toEqual({ token: REMOTE_TOKEN, headers: { 'x-api-key': 'k-123' } });
     expect((await rawServerRow(fx.db, tenant.id, 'upstream'))?.secrets).not.toBe(sealedBefore);
 
-    const replaced = await fx.servers.update(tenant, OPERATOR, 'upstream', { config: { url: 'https://203.0.113.21/mcp' } });
-    expect(replaced.config).toEqual({ url: 'https://203.0.113.21/mcp' });
+    const replaced = await fx.servers.update(tenant, OPERATOR, 'upstream', { config: { url: 'https://1.0.0.1/mcp' } });
+    expect(replaced.config).toEqual({ url: 'https://1.0.0.1/mcp' });
     expect(replaced.secrets).toEqual({ headers: 'set', token: 'set' });
 
     const removed = await fx.servers.update(tenant, OPERATOR, 'upstream', { secrets: { token: null, headers: null } });
@@ -122,7 +122,7 @@ describeEachDatabase('server service', (use) => {
     const db = await fx.servers.create(tenant, OPERATOR, {
       slug: 'db',
       kind: 'database',
-      secrets: { url: `postgres://reader:${DB_PASSWORD}@203.0.113.10/shop` },
+      secrets: { url: `postgres://reader:${DB_PASSWORD}@8.8.8.8/shop` },
     });
     await fx.servers.remove(tenant, OPERATOR, 'db');
     await fx.servers.remove(tenant, OPERATOR, 'gh');

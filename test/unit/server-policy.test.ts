@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCidrs } from '../../src/shared/cidr.ts';
-import { isAddressAllowed, resolveFilesystemRoots, shownFilesystemRoot, type ServerPolicy } from '../../src/servers/policy.ts';
+import { hostAddresses, isAddressAllowed, resolveFilesystemRoots, shownFilesystemRoot, type ServerPolicy } from '../../src/servers/policy.ts';
 
 const policy: ServerPolicy = {
   dataDir: '/srv/botgate',
@@ -20,6 +20,46 @@ describe('outbound address policy', () => {
 
   it.each(['8.8.8.8', '140.82.112.3', '2606:4700::1111'])('allows public %s', (address) => {
     expect(isAddressAllowed(address, [])).toBe(true);
+  });
+
+  it.each([
+    // Documentation ranges (one is this kind of machine's own address) and the retired 6to4 relay.
+    '192.0.2.2',
+    '198.51.100.7',
+    '203.0.113.9',
+    '192.88.99.1',
+    // IPv6 forms that carry an IPv4 address: IPv4-compatible, IPv4-translated, local-use NAT64, 6to4, Teredo.
+    '::127.0.0.1',
+    '::a9fe:a9fe',
+    '::ffff:0:7f00:1',
+    '64:ff9b:1::7f00:1',
+    '2002:7f00:1::1',
+    '2001::1',
+    // Documentation, discard-only, the retired site-local.
+    '2001:db8::1',
+    '100::1',
+    'fec0::1',
+  ])('refuses reserved %s', (address) => {
+    expect(isAddressAllowed(address, [], [])).toBe(false);
+  });
+
+  it("refuses this host's own addresses, which a service listening on all interfaces answers on, unless the operator lists them", () => {
+    const own = ['8.8.4.4', '2606:4700::1001'];
+    for (const address of ['8.8.4.4', '::ffff:8.8.4.4', '2606:4700::1001']) expect(isAddressAllowed(address, [], own)).toBe(false);
+    expect(isAddressAllowed('8.8.8.8', [], own)).toBe(true);
+    expect(isAddressAllowed('8.8.4.4', ['8.8.4.0/24'], own)).toBe(true);
+    // Without a list given, this host's interfaces are read.
+    expect(hostAddresses()).toContain('127.0.0.1');
+    for (const address of hostAddresses()) expect(isAddressAllowed(address, [])).toBe(false);
+  });
+
+  it("judges an address against the operator's ranges of its own family only: IPv6 ranges do not cover IPv4 through its mapped form", () => {
+    for (const allowed of [['::/0'], ['::ffff:0:0/96'], ['::/1']]) {
+      for (const address of ['127.0.0.1', '169.254.169.254', '::ffff:127.0.0.1']) expect(isAddressAllowed(address, allowed, [])).toBe(false);
+    }
+    expect(isAddressAllowed('::1', ['0.0.0.0/0'], [])).toBe(false);
+    expect(isAddressAllowed('fd00::1', ['::/0'], [])).toBe(true);
+    expect(isAddressAllowed('10.0.0.1', ['0.0.0.0/0'], [])).toBe(true);
   });
 
   it('allows exactly the ranges the operator lists', () => {
