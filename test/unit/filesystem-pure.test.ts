@@ -77,6 +77,17 @@ describe('createGlobMatcher', () => {
     expect(() => createExcluder(['{*a*,*b*}*c'])).toThrow(/^Invalid excludePatterns\[0\] .*at most 2 "\*"/);
     expect(() => createGlobMatcher('{src/a,lib}/*.ts')).toThrow(/may not contain "\/"/);
     expect(() => createGlobMatcher('/etc/*')).toThrow(/empty segment/);
+    // {…} groups are alternations, which backtrack as stars do: thirteen groups of four "?" took seconds per name.
+    expect(() => createGlobMatcher(`${'{?,?,?,?}'.repeat(13)}Z`)).toThrow(/at most 2 "\*" and \{…\} groups together/);
+    expect(() => createExcluder(['*{a,b}*'])).toThrow(/^Invalid excludePatterns\[0\] .*at most 2 "\*" and \{…\} groups together/);
+    expect(() => createGlobMatcher('{a,b,c,d,e,f,g,h,i}.ts')).toThrow(/at most 8 alternatives/);
+    expect(() => createGlobMatcher('{a,{b,c}}.ts')).toThrow(/may not hold another/);
+    expect(() => createGlobMatcher(`${'a'.repeat(1024)}*`)).toThrow(/longer than 1024 characters/);
+    // Every exclude pattern is tried on every entry a walk meets.
+    expect(() => createExcluder(Array.from({ length: 17 }, (_, i) => `skip-${i}`))).toThrow(/^Too many excludePatterns: 17, at most 16/);
+    expect(createExcluder(Array.from({ length: 16 }, (_, i) => `skip-${i}`))('skip-15', 'skip-15', false)).toBe(true);
+    expect(createGlobMatcher('**/*.{ts,tsx}')('src/a.tsx', false)).toBe(true);
+    expect(createGlobMatcher('{src,lib}/*.{ts,js}')('lib/a.js', false)).toBe(true);
     // Extglob syntax is read literally rather than as nested repetition.
     expect(createGlobMatcher('+(a|b).txt')('+(a|b).txt', false)).toBe(true);
     expect(createGlobMatcher('+(a|b).txt')('a.txt', false)).toBe(false);

@@ -20,6 +20,18 @@ const SEGMENT_OPTIONS: picomatch.PicomatchOptions = { dot: true, nonegate: true,
  */
 const MAX_STARS_PER_SEGMENT = 2;
 const MAX_SEGMENTS = 64;
+/**
+ * `{…}` groups become alternations, which backtrack as stars do: a segment
+ * may hold at most this many stars and groups together, each group of at most
+ * `MAX_ALTERNATIVES`, none nested. (Thirteen groups of four `?` took a 20-byte
+ * name seconds.)
+ */
+const MAX_CHOICES_PER_SEGMENT = 2;
+const MAX_ALTERNATIVES = 8;
+/** The longest pattern taken: longer ones name no file the tools could reach. */
+export const MAX_PATTERN_LENGTH = 1024;
+/** The most exclude patterns one walk takes. */
+export const MAX_EXCLUDE_PATTERNS = 16;
 
 /** `**` as a whole segment: any number of segments, none included. */
 const GLOBSTAR = Symbol('globstar');
@@ -65,6 +77,7 @@ export function createGlobMatcher(pattern: string, field = 'pattern'): GlobMatch
   const refuse = (why: string) => new ToolError(`Invalid ${field} ${JSON.stringify(pattern)}: ${why}`);
   const directoriesOnly = pattern.endsWith('/');
   const body = pattern.replace(/\/+$/, '');
+  if (pattern.length > MAX_PATTERN_LENGTH) throw refuse(`it is longer than ${MAX_PATTERN_LENGTH} characters.`);
   if (body === '') throw refuse('it names no entries. Use "**" for everything, "**/" for every directory.');
   if (/\{[^}]*\/[^}]*\}/.test(body)) throw refuse('a {…} group may not contain "/"; search for each alternative on its own.');
   const parts = body.split('/');
@@ -72,8 +85,17 @@ export function createGlobMatcher(pattern: string, field = 'pattern'): GlobMatch
   if (parts.length > MAX_SEGMENTS) throw refuse(`it has more than ${MAX_SEGMENTS} segments.`);
   const segments = parts.map((part): Segment => {
     if (part === '**') return GLOBSTAR;
-    if ((part.match(/\*/g)?.length ?? 0) > MAX_STARS_PER_SEGMENT) {
+    const stars = part.match(/\*/g)?.length ?? 0;
+    if (stars > MAX_STARS_PER_SEGMENT) {
       throw refuse(`a segment may hold at most ${MAX_STARS_PER_SEGMENT} "*" ("${part}"); use "**" between segments, or a shorter pattern and excludePatterns.`);
+    }
+    const groups = part.match(/\{[^{}]*\}/g) ?? [];
+    if (/\{[^}]*\{/.test(part)) throw refuse(`a {…} group may not hold another ("${part}").`);
+    if (stars + groups.length > MAX_CHOICES_PER_SEGMENT) {
+      throw refuse(`a segment may hold at most ${MAX_CHOICES_PER_SEGMENT} "*" and {…} groups together ("${part}"); search for each alternative on its own.`);
+    }
+    if (groups.some((group) => group.split(',').length > MAX_ALTERNATIVES)) {
+      throw refuse(`a {…} group may hold at most ${MAX_ALTERNATIVES} alternatives ("${part}").`);
     }
     try {
       const test = picomatch(part, SEGMENT_OPTIONS);
@@ -94,6 +116,10 @@ export function createGlobMatcher(pattern: string, field = 'pattern'): GlobMatch
 export function createExcluder(
   patterns: readonly string[],
 ): (relativePath: string, name: string, isDirectory: boolean) => boolean {
+  // Each is tried on every entry a walk meets: their number bounds its cost.
+  if (patterns.length > MAX_EXCLUDE_PATTERNS) {
+    throw new ToolError(`Too many excludePatterns: ${patterns.length}, at most ${MAX_EXCLUDE_PATTERNS}; use "**" and {…} groups to say more in fewer.`);
+  }
   const compiled = patterns.map((p, i) => ({
     matches: createGlobMatcher(p, `excludePatterns[${i}]`),
     byName: !p.replace(/\/+$/, '').includes('/'),
