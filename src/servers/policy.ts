@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { realpathSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { parseCidrs, type Cidr } from '../shared/cidr.ts';
@@ -161,8 +162,34 @@ export function shownFilesystemRoot(policy: ServerPolicy, tenantSlug: string, ro
 }
 
 /**
+ * The real path of `dir` as far as it exists: the symbolic links already on
+ * its way are followed, the rest is taken as written.
+ */
+function realPathSoFar(dir: string): string {
+  const rest: string[] = [];
+  let current = dir;
+  for (;;) {
+    try {
+      return path.join(realpathSync(current), ...rest);
+    } catch {
+      const parent = path.dirname(current);
+      if (parent === current) return dir;
+      rest.unshift(path.basename(current));
+      current = parent;
+    }
+  }
+}
+
+/** Whether `child` is inside `parent` as written and where symbolic links already there lead. */
+function isReallyInside(parent: string, child: string): boolean {
+  return isInside(parent, child) && isInside(realPathSoFar(parent), realPathSoFar(child));
+}
+
+/**
  * Turns configured filesystem roots into absolute directories: relative roots
- * live in the tenant's area, absolute ones must be inside an operator root.
+ * live in the tenant's area, absolute ones must be inside an operator root,
+ * both as written and where symbolic links on their way lead (an operator
+ * directory holding a link to `DATA_DIR` must not open other tenants' areas).
  * No roots gives the server a directory of its own. Throws naming a bad root.
  */
 export function resolveFilesystemRoots(
@@ -177,13 +204,13 @@ export function resolveFilesystemRoots(
     if (root.includes('\0')) throw new Error(`root ${JSON.stringify(root)} contains a NUL byte`);
     if (path.isAbsolute(root)) {
       const resolved = path.resolve(root);
-      if (!policy.fsRoots.some((allowed) => isInside(path.resolve(allowed), resolved))) {
+      if (!policy.fsRoots.some((allowed) => isReallyInside(path.resolve(allowed), resolved))) {
         throw new Error(`root ${root} is outside the directories the operator allows (BOTGATE_FS_ROOTS)`);
       }
       return resolved;
     }
     const resolved = path.resolve(area, root);
-    if (!isInside(area, resolved)) throw new Error(`root ${root} leaves the tenant's own area`);
+    if (!isReallyInside(area, resolved)) throw new Error(`root ${root} leaves the tenant's own area`);
     return resolved;
   });
 }

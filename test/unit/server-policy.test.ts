@@ -1,3 +1,5 @@
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCidrs } from '../../src/shared/cidr.ts';
@@ -109,6 +111,30 @@ describe('filesystem roots', () => {
     ['a\0b', /NUL/],
   ])('refuses %s', (root, message) => {
     expect(() => resolveFilesystemRoots(policy, 'acme', 'files', [root])).toThrow(message);
+  });
+
+  it('refuses a root that a symbolic link already there leads out of the operator directory or the tenant area', async () => {
+    const base = await mkdtemp(path.join(tmpdir(), 'botgate-roots-'));
+    try {
+      const linked: ServerPolicy = { ...policy, dataDir: path.join(base, 'data'), fsRoots: [path.join(base, 'shared')] };
+      const victimArea = path.join(base, 'data', 'files', 'victim');
+      await mkdir(path.join(victimArea, 'notes'), { recursive: true });
+      await mkdir(path.join(base, 'data', 'files', 'acme'), { recursive: true });
+      await mkdir(path.join(base, 'shared', 'projects'), { recursive: true });
+      // Links that other software put there: one in the operator directory to DATA_DIR, one in the tenant's area to another's.
+      await symlink(path.join(base, 'data', 'files'), path.join(base, 'shared', 'link'));
+      await symlink(victimArea, path.join(base, 'data', 'files', 'acme', 'out'));
+
+      expect(() => resolveFilesystemRoots(linked, 'acme', 'files', [path.join(base, 'shared', 'link', 'victim')])).toThrow(/outside the directories/);
+      expect(() => resolveFilesystemRoots(linked, 'acme', 'files', ['out/notes'])).toThrow(/leaves the tenant/);
+      // Roots that do not exist yet, under directories that do, are still admitted.
+      expect(resolveFilesystemRoots(linked, 'acme', 'files', [path.join(base, 'shared', 'projects', 'new'), 'docs/new'])).toEqual([
+        path.join(base, 'shared', 'projects', 'new'),
+        path.join(base, 'data', 'files', 'acme', 'docs', 'new'),
+      ]);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });
 
