@@ -236,6 +236,18 @@ describe('checkPathSyntax', () => {
 });
 
 describe('applyEdits', () => {
+  it('matches at most 16 MiB of text line by line in one call, refusing the edit past that and changing nothing', () => {
+    // Each whitespace-tolerant match splits and trims the whole file again: a hundred over 10 MiB held the gateway for minutes.
+    const content = `${'filler line\n'.repeat(500_000)}  alpha\n  beta\n  gamma\n`;
+    const edit = (word: string) => ({ oldText: `${word}   `, newText: word.toUpperCase() });
+    expect(applyEdits(content, [edit('alpha'), edit('beta')]).endsWith('  ALPHA\n  BETA\n  gamma\n')).toBe(true);
+    expect(() => applyEdits(content, [edit('alpha'), edit('beta'), edit('gamma')])).toThrow(
+      /^Edit 3 of 3: oldText "gamma   " is nowhere as sent, and this call has already matched 16\.0 MiB of text line by line .*Nothing was changed/,
+    );
+    // Exact matches cost no such scan.
+    expect(applyEdits(content, ['alpha', 'beta', 'gamma'].map((word) => ({ oldText: `  ${word}`, newText: word })))).toMatch(/\nalpha\nbeta\ngamma\n$/);
+  });
+
   it('applies replacements in order, each seeing the previous result', () => {
     expect(
       applyEdits('alpha beta gamma', [

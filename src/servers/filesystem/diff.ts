@@ -86,6 +86,10 @@ export function createUnifiedDiff(label: string, before: string, after: string, 
   if (changed.length === 0) return '';
   const out = [`--- ${label}\toriginal`, `+++ ${label}\tmodified`];
   let k = 0;
+  // Lines of each version before the current hunk, counted on from the last hunk's start: one pass for all hunks.
+  let counted = 0;
+  let oldBefore = 0;
+  let newBefore = 0;
   while (k < changed.length) {
     let last = changed[k] as number;
     const first = last;
@@ -94,11 +98,10 @@ export function createUnifiedDiff(label: string, before: string, after: string, 
     k++;
     const from = Math.max(0, first - context);
     const to = Math.min(ops.length, last + context + 1);
-    let oldBefore = 0;
-    let newBefore = 0;
-    for (const op of ops.slice(0, from)) {
-      if (op.kind !== '+') oldBefore++;
-      if (op.kind !== '-') newBefore++;
+    for (; counted < from; counted++) {
+      const { kind } = ops[counted] as Op;
+      if (kind !== '+') oldBefore++;
+      if (kind !== '-') newBefore++;
     }
     const hunk = ops.slice(from, to);
     const oldLength = hunk.filter((op) => op.kind !== '+').length;

@@ -16,6 +16,17 @@ import { inspectFile, readText } from '../read-content.ts';
 const MAX_EDIT_BYTES = 10 * 1024 * 1024;
 /** Edits one call may make: each looks through the whole file, and thousands fit in one request body. */
 const MAX_EDITS = 100;
+/**
+ * How much text one call may match line by line with whitespace ignored, in
+ * characters: each such edit splits and trims the whole file again, and a
+ * hundred of them over a 10 MiB file held the gateway for minutes.
+ */
+const LINE_SCAN_CHARS = 16 * 1024 * 1024;
+
+/** What is left of `LINE_SCAN_CHARS` in one call. */
+interface LineScanBudget {
+  left: number;
+}
 
 const inputSchema = z.object({
   path: z.string().describe('File to edit: absolute, or relative to the first allowed directory.'),
@@ -87,7 +98,7 @@ interface Match {
  * the reference, which takes the first of several places, an edit that
  * could mean more than one is refused in every form.
  */
-function findEdit(content: string, edit: { oldText: string; newText: string }, which: string): Match {
+function findEdit(content: string, edit: { oldText: string; newText: string }, which: string, lineScan: LineScanBudget): Match {
   const exact = countUpToTwo(content, edit.oldText);
   const forms =
     exact > 0
@@ -99,7 +110,17 @@ function findEdit(content: string, edit: { oldText: string; newText: string }, w
           .filter((form) => form.found > 0);
   // Two forms found (a mixed oldText, as CRLF in one place and LF in another) are as ambiguous as one found twice.
   const [form, other] = forms;
-  if (!form) return findLines(content, edit, which);
+  if (!form) {
+    lineScan.left -= content.length;
+    if (lineScan.left < 0) {
+      throw new ToolError(
+        `${which}: oldText ${preview(edit.oldText)} is nowhere as sent, and this call has already matched ${formatSize(LINE_SCAN_CHARS)} ` +
+          'of text line by line with whitespace ignored, as much as one call may. Nothing was changed; copy oldText exactly ' +
+          'as it is in the file, or make these edits over several calls.',
+      );
+    }
+    return findLines(content, edit, which);
+  }
   if (form.found > 1 || other) {
     throw new ToolError(
       `${which}: oldText ${preview(edit.oldText)} occurs more than once. Nothing was changed; ` +
@@ -135,8 +156,9 @@ function findLines(content: string, edit: { oldText: string; newText: string }, 
  */
 export function applyEdits(content: string, edits: readonly { oldText: string; newText: string }[]): string {
   let result = content;
+  const lineScan: LineScanBudget = { left: LINE_SCAN_CHARS };
   edits.forEach((edit, index) => {
-    const { at, oldText, newText } = findEdit(result, edit, `Edit ${index + 1} of ${edits.length}`);
+    const { at, oldText, newText } = findEdit(result, edit, `Edit ${index + 1} of ${edits.length}`, lineScan);
     result = result.slice(0, at) + newText + result.slice(at + oldText.length);
   });
   return result;
