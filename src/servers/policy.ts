@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
 import { realpathSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { parseCidrs, type Cidr } from '../shared/cidr.ts';

@@ -1,3 +1,5 @@
+import { mkdir, symlink } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CreateServerInput, UpdateServerInput } from '../../src/servers/server.service.ts';
 import type { Tenant } from '../../src/tenancy/index.ts';
@@ -75,6 +77,20 @@ describeEachDatabase('server service: refusing bad input', (use) => {
       expect(after).toEqual(before);
     });
   }
+
+  it("refuses a root that a symbolic link in the tenant's area leads into another tenant's area, saving nothing", async () => {
+    const other = await fx.newTenant('victim');
+    const files = path.join(fx.policy.dataDir, 'files');
+    await mkdir(path.join(files, other.slug, 'notes'), { recursive: true });
+    await mkdir(path.join(files, tenant.slug), { recursive: true });
+    // A link other software put there: no tool makes one.
+    await symlink(path.join(files, other.slug), path.join(files, tenant.slug, 'out'));
+    for (const roots of [['out'], ['out/notes']]) {
+      const { error, before, after } = await attempt(() => fx.servers.create(tenant, OPERATOR, { slug: 'escape', kind: 'filesystem', config: { roots } }));
+      expect(error).toMatchObject(refusal(/^config\.roots: root out(\/notes)? leaves the tenant's own area$/));
+      expect(after).toEqual(before);
+    }
+  });
 
   it('refuses a duplicate slug as a conflict', async () => {
     const { error, before, after } = await attempt(() => fx.servers.create(tenant, OPERATOR, { slug: 'gh', kind: 'filesystem' }));
