@@ -12,6 +12,7 @@ import {
   createApp,
   createLoginThrottle,
   createOAuthModule,
+  endpointExists,
   generateOperatorToken,
   listen,
   removeOperatorCredential,
@@ -87,6 +88,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     accessTokenTtl: config.oauthAccessTokenTtl,
     metadataDocuments: config.oauthMetadataDocuments,
     logger,
+    endpointExists: endpointExists(modules),
   });
   const app = createApp({
     logger,

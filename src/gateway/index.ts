@@ -3,6 +3,7 @@ export { checkCanListen, listen, type RunningServer } from './server.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { allowedHostnames } from './host-guard.ts';
 export { createOAuthModule, type OAuthModule } from './oauth/index.ts';
+export { endpointExists } from './endpoints.ts';
 export { createLoginThrottle, type LoginThrottle } from './session/index.ts';
 export {
   createOperatorCommands,

@@ -89,6 +89,20 @@ export async function listTenantGrantIds(trx: Tx, tenantId: string): Promise<str
   return rows.map((row) => row.grant_id);
 }
 
+/**
+ * Deletes every approval given for one of a tenant's MCP endpoints, by anyone: those whose resource
+ * ends in `endpointPath` (`/t/{tenant}/mcp/servers/{slug}`), under whatever base URL it was given.
+ */
+export async function deleteEndpointConsents(trx: Tx, tenantId: string, endpointPath: string): Promise<OAuthConsent[]> {
+  const rows = await trx
+    .deleteFrom('oauth_consents')
+    .where('tenant_id', '=', tenantId)
+    .where(sql<string>`right(resource, ${endpointPath.length})`, '=', endpointPath)
+    .returning(COLUMNS)
+    .execute();
+  return rows.map(toConsent);
+}
+
 /** A person's approvals, most recent first. */
 export async function listConsents(trx: Tx, userId: string): Promise<OAuthConsent[]> {
   const rows = await trx.selectFrom('oauth_consents').select(COLUMNS).where('user_id', '=', userId).orderBy('updated_at', 'desc').execute();

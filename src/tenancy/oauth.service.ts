@@ -4,6 +4,7 @@ import { APP_ROLE, withAuthenticator } from '../shared/db.ts';
 import { recordAudit } from './audit.ts';
 import {
   deleteConsent,
+  deleteEndpointConsents,
   findConsent,
   findConsentByGrant,
   listConsents,
@@ -84,7 +85,15 @@ export interface OAuthStorage {
     record(context: RequestContext, consent: NewOAuthConsent): Promise<OAuthConsent>;
     /** Forgets an approval and revokes its grant and every token of it (audited); undefined when not the user's. */
     revoke(context: RequestContext, userId: string, id: string): Promise<OAuthConsent | undefined>;
+    /**
+     * Forgets every approval given for one of the tenant's MCP endpoints (`/t/{tenant}/mcp/servers/{slug}`),
+     * revoking their grants and tokens (audited), in `trx`: a transaction of the tenant's, which it leaves in
+     * the application role. Once it commits, the caller tells `credentialsChanged`.
+     */
+    revokeForEndpoint(trx: Tx, tenantId: string, context: RequestContext, endpointPath: string): Promise<OAuthConsent[]>;
   };
+  /** Drops what every node keeps of the tenant's tokens: some were revoked in a transaction now committed. */
+  credentialsChanged(tenantId: string): void;
   signingKeys: {
     /** The stored keys, newest first; `create` makes the first one when there is none (once, across nodes). */
     loadOrCreate(create: () => Promise<Omit<StoredSigningKey, 'createdAt'>>): Promise<StoredSigningKey[]>;
@@ -107,6 +116,16 @@ export function createOAuthStorage({
 }): OAuthStorage {
   const store = <T>(fn: (trx: Tx) => Promise<T>) => withOAuthStore(db, fn);
 
+  function auditConsent(trx: Tx, context: RequestContext, action: 'oauth.consent.grant' | 'oauth.consent.revoke', consent: OAuthConsent) {
+    const summary = { client_id: consent.clientId, client_name: consent.clientName, resource: consent.resource, scopes: consent.scopes };
+    return recordAudit(trx, consent.tenantId, context, {
+      action,
+      resourceType: 'oauth_client',
+      resourceId: consent.clientId,
+      ...(action === 'oauth.consent.revoke' ? { before: summary } : { after: summary }),
+    });
+  }
+
   /**
    * Changes a consent as the OAuth role, then records it in the tenant's audit
    * trail as the application role, in the same transaction.
@@ -121,13 +140,7 @@ export function createOAuthStorage({
       const consent = await change(trx);
       if (!consent) return undefined;
       await sql`select set_config('role', ${APP_ROLE}, true), set_config('app.tenant_id', ${consent.tenantId}, true)`.execute(trx);
-      const summary = { client_id: consent.clientId, client_name: consent.clientName, resource: consent.resource, scopes: consent.scopes };
-      await recordAudit(trx, consent.tenantId, context, {
-        action,
-        resourceType: 'oauth_client',
-        resourceId: consent.clientId,
-        ...(action === 'oauth.consent.revoke' ? { before: summary } : { after: summary }),
-      });
+      await auditConsent(trx, context, action, consent);
       return consent;
     });
   }
@@ -197,7 +210,17 @@ export function createOAuthStorage({
         if (deleted) onCredentialsChanged?.(deleted.tenantId);
         return deleted;
       },
+      async revokeForEndpoint(trx, tenantId, context, endpointPath) {
+        await sql`select set_config('role', ${OAUTH_ROLE}, true)`.execute(trx);
+        const withdrawn = await deleteEndpointConsents(trx, tenantId, endpointPath);
+        for (const consent of withdrawn) await destroyGrant(trx, consent.grantId);
+        await sql`select set_config('role', ${APP_ROLE}, true)`.execute(trx);
+        for (const consent of withdrawn) await auditConsent(trx, context, 'oauth.consent.revoke', consent);
+        return withdrawn;
+      },
     },
+
+    credentialsChanged: (tenantId) => onCredentialsChanged?.(tenantId),
 
     signingKeys: {
       loadOrCreate: (create) =>

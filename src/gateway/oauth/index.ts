@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { OAuthStorage, SessionService } from '../../tenancy/index.ts';
 import { createAccessTokenVerifier } from './access-token.ts';
 import { createConsentRoutes } from './consents.routes.ts';
-import { createInteractionRoutes, type RunningProvider } from './interaction.routes.ts';
+import { createInteractionRoutes, type EndpointExists, type RunningProvider } from './interaction.routes.ts';
 import { createOAuthRoutes, pinForwardedHeaders } from './oauth.routes.ts';
 import { createProvider, OAUTH_MOUNT } from './provider.ts';
 import { createOAuthResourceServer, type OAuthResourceServer, type TokenIssuer } from './resource-server.ts';
@@ -40,6 +40,8 @@ export interface OAuthModuleDeps {
   /** Whether clients may identify themselves by a metadata document (BOTGATE_OAUTH_METADATA_DOCUMENTS); on when absent. */
   metadataDocuments?: boolean;
   logger: Logger;
+  /** Whether a tenant has the server or bot an endpoint names: a person approves a client only for one that exists. */
+  endpointExists: EndpointExists;
 }
 
 const CLEANUP_INTERVAL_MS = 10 * 60_000;
@@ -56,7 +58,7 @@ export function createOAuthModule(deps: OAuthModuleDeps): OAuthModule {
     if (running) pinForwardedHeaders(running.issuer, req);
     next();
   });
-  router.use(createInteractionRoutes({ running: current, storage: deps.storage, sessions: deps.sessions }));
+  router.use(createInteractionRoutes({ running: current, storage: deps.storage, sessions: deps.sessions, endpointExists: deps.endpointExists }));
   router.use(createConsentRoutes({ storage: deps.storage, sessions: deps.sessions }));
   router.use(createOAuthRoutes({ running: current, storage: deps.storage }));
 
@@ -106,3 +108,4 @@ export function createOAuthModule(deps: OAuthModuleDeps): OAuthModule {
 }
 
 export type { OAuthAccess, OAuthResourceServer } from './resource-server.ts';
+export type { EndpointExists } from './interaction.routes.ts';

@@ -2,13 +2,13 @@ import express, { Router, type Request, type Response } from 'express';
 import type { Provider } from 'oidc-provider';
 import type { OidcErrors } from './adapter.ts';
 import { AppError } from '../../shared/errors.ts';
-import type { OAuthStorage, SessionService, ValidSession } from '../../tenancy/index.ts';
+import type { OAuthStorage, SessionService, Tenant, ValidSession } from '../../tenancy/index.ts';
 import { contextOf, param } from '../http.ts';
 import { checkCsrf, loginUrl, readSession } from '../session/index.ts';
 import { sendContinuePage, sendOAuthPage } from './page-response.ts';
 import { renderConsentPage, renderMessagePage, renderNotMemberPage, type ConsentView } from './pages.ts';
 import { OAUTH_MOUNT, singleResource } from './provider.ts';
-import { MCP_SCOPES, parseMcpResource, type McpResource } from './resource.ts';
+import { MCP_SCOPES, parseMcpResource, type McpEndpoint, type McpResource } from './resource.ts';
 
 /** What the interaction pages need of the running authorization server. */
 export interface RunningProvider {
@@ -22,6 +22,9 @@ export interface RunningProvider {
   preRegistered: ReadonlySet<string>;
 }
 
+/** Whether the tenant has the server or bot an endpoint serves. */
+export type EndpointExists = (tenant: Tenant, endpoint: McpEndpoint) => Promise<boolean>;
+
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -33,12 +36,17 @@ function formField(req: Request, name: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-function describeResource(resource: McpResource): string {
-  const [, , , , kind, slug] = resource.path.split('/');
-  if (kind === 'bots' && slug) return `the bot ${slug} of tenant ${resource.tenantSlug}`;
-  if (kind === 'servers' && slug) return `the server ${slug} of tenant ${resource.tenantSlug}`;
-  return `every tool and bot of tenant ${resource.tenantSlug}`;
+function describeResource({ endpoint, tenantSlug }: McpResource): string {
+  if (!endpoint) return `every tool and bot of tenant ${tenantSlug}`;
+  return `the ${endpoint.kind === 'bots' ? 'bot' : 'server'} ${endpoint.slug} of tenant ${tenantSlug}`;
 }
+
+/** The page for an endpoint whose server or bot the tenant does not have. */
+const noSuchEndpointPage = ({ endpoint, tenantSlug }: McpResource) =>
+  renderMessagePage(
+    'No such endpoint',
+    `The tenant ${tenantSlug} has no ${endpoint?.kind === 'bots' ? 'bot' : 'server'} ${endpoint?.slug ?? ''}. Nothing was changed; check the URL the app was given.`,
+  );
 
 /** A text parameter of the authorization request, or ''. */
 const textParam = (params: Record<string, unknown>, name: string) => (typeof params[name] === 'string' ? params[name] : '');
@@ -62,6 +70,7 @@ export function createInteractionRoutes(deps: {
   running: () => RunningProvider | undefined;
   storage: OAuthStorage;
   sessions: SessionService;
+  endpointExists: EndpointExists;
 }): Router {
   const router = Router();
 
@@ -131,6 +140,9 @@ export function createInteractionRoutes(deps: {
       const page = renderNotMemberPage({ userEmail: session.user.email, tenantSlug: resource.tenantSlug, formAction: view.formAction, csrfToken: session.csrfToken });
       return sendOAuthPage(res, 403, page, targets);
     }
+    if (resource.endpoint && !(await deps.endpointExists(membership.tenant, resource.endpoint))) {
+      return sendOAuthPage(res, 404, noSuchEndpointPage(resource), targets);
+    }
     return sendOAuthPage(res, 200, renderConsentPage({ ...view, csrfToken: session.csrfToken }), targets);
   });
 
@@ -160,6 +172,10 @@ export function createInteractionRoutes(deps: {
     // The endpoint's path fixes the tenant: a token is for that tenant only.
     if (formField(req, 'tenant') !== membership.tenant.id) {
       return sendOAuthPage(res, 400, renderMessagePage('Choose the tenant', `This endpoint belongs to the tenant ${resource.tenantSlug}; choose it to continue. Nothing was changed.`));
+    }
+    // An approval is for an endpoint that exists: one given for a slug before its server or bot was created would reach it.
+    if (resource.endpoint && !(await deps.endpointExists(membership.tenant, resource.endpoint))) {
+      return sendOAuthPage(res, 404, noSuchEndpointPage(resource));
     }
 
     const clientId = textParam(details.params, 'client_id');

@@ -12,7 +12,7 @@ export const DEFAULT_SCOPE: McpScope = 'mcp';
 
 // /t/{tenant}/mcp, /t/{tenant}/mcp/servers/{server}, /t/{tenant}/mcp/bots/{bot}; slugs as tenancy validates them.
 const SLUG = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
-const MCP_PATH = new RegExp(`^/t/(${SLUG})/mcp(?:/(?:servers|bots)/(${SLUG}))?$`);
+const MCP_PATH = new RegExp(`^/t/(${SLUG})/mcp(?:/(servers|bots)/(${SLUG}))?$`);
 
 /** An MCP endpoint named by a resource indicator. */
 export interface McpResource {
@@ -21,6 +21,14 @@ export interface McpResource {
   /** The endpoint's path, `/t/{tenant}/mcp...`. */
   path: string;
   tenantSlug: string;
+  /** The one server or bot the endpoint serves; none for the tenant's aggregate endpoint. */
+  endpoint?: McpEndpoint;
+}
+
+/** One server's or one bot's endpoint: `/t/{tenant}/mcp/servers/{slug}` or `/t/{tenant}/mcp/bots/{slug}`. */
+export interface McpEndpoint {
+  kind: 'servers' | 'bots';
+  slug: string;
 }
 
 /** The path of a request without a trailing slash (express matches `/mcp/` like `/mcp`). */
@@ -43,7 +51,9 @@ export function parseMcpResource(baseUrl: string, indicator: string): McpResourc
   const path = indicator.slice(baseUrl.length);
   const match = MCP_PATH.exec(path);
   if (!match?.[1]) return undefined;
-  return { url: indicator, path, tenantSlug: match[1] };
+  const [, tenantSlug, kind, slug] = match;
+  const endpoint: McpEndpoint | undefined = (kind === 'servers' || kind === 'bots') && slug ? { kind, slug } : undefined;
+  return { url: indicator, path, tenantSlug, ...(endpoint && { endpoint }) };
 }
 
 /** Where RFC 9728 puts the metadata of a resource: the well-known segment between origin and path. */
