@@ -23,6 +23,13 @@ export interface AddMemberInput {
   password?: string | undefined;
   /** Generate a password when creating a user and none is given. */
   generatePassword?: boolean;
+  /**
+   * Whether an account that exists already (made for another tenant) may be made a member without
+   * its holder accepting, as only the operator may. Otherwise such an email is refused: whoever made
+   * that account chose its password, so attaching it would let them in; an invitation, accepted while
+   * signed in as the account, is the way.
+   */
+  attachExisting?: boolean;
 }
 
 export interface AddedMember {
@@ -70,6 +77,13 @@ export function createMemberService({
           const user = existing ?? (await insertUser(trx, { email, passwordHash }));
           if (existing && (await findMember(trx, tenantId, existing.id))) {
             throw new AppError('conflict', `${email} is already a member of this tenant`);
+          }
+          if (existing && !input.attachExisting) {
+            throw new AppError(
+              'conflict',
+              `${email} already has an account on this gateway; invite them instead (POST /api/v1/invitations), so that they accept signed in as themselves`,
+              { details: { field: 'email' } },
+            );
           }
           await insertMembership(trx, tenantId, user.id, role);
           const member = await findMember(trx, tenantId, user.id);

@@ -61,7 +61,24 @@ describeEachDatabase('members', (use) => {
     expect((await tenancy.members.list(tenant.id)).map((m) => m.role)).toEqual(['member']);
   });
 
-  it('adds an existing person to a second tenant without a second users row or a new password', async () => {
+  it("refuses a tenant's adding a person who has an account already, naming invitations, and changes nothing", async () => {
+    const { db } = use();
+    const tenancy = createTenancyModule({ db });
+    const a = await tenancy.tenants.create(operator, { slug: uniqueSlug('ex-a') });
+    const b = await tenancy.tenants.create(operator, { slug: uniqueSlug('ex-b') });
+    const email = uniqueEmail();
+    await tenancy.members.add(a.id, operator, { email, role: 'member', password: 'first password 123' });
+    const rowsBefore = await usersWithEmail(db, email);
+
+    await expect(tenancy.members.add(b.id, operator, { email, role: 'admin' })).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('invite them instead') as unknown,
+    });
+    expect(await tenancy.members.list(b.id)).toEqual([]);
+    expect(await usersWithEmail(db, email)).toEqual(rowsBefore);
+  });
+
+  it('adds an existing person to a second tenant, as the operator may, without a second users row or a new password', async () => {
     const { db } = use();
     const tenancy = createTenancyModule({ db });
     const a = await tenancy.tenants.create(operator, { slug: uniqueSlug('ex-a') });
@@ -75,6 +92,7 @@ describeEachDatabase('members', (use) => {
       role: 'auditor',
       password: 'other password 456',
       generatePassword: true,
+      attachExisting: true,
     });
 
     expect(inB).toEqual({ member: { ...inB.member, userId: inA.member.userId, role: 'auditor' }, createdUser: false });

@@ -79,6 +79,8 @@ export function createOperatorCommands({
         role: args.role,
         password: args.password,
         generatePassword: true,
+        // The operator vouches for the person: an existing account is made a member as it is.
+        attachExisting: true,
       });
       return {
         user: { id: added.member.userId, email: added.member.email },
