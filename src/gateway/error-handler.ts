@@ -8,9 +8,11 @@ interface BodyParserError {
   status?: number;
 }
 
-/** Maps body-parser failures to application errors; anything unknown is internal. */
+/** Maps body-parser failures and undecodable paths to application errors; anything unknown is internal. */
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  // Express cannot decode a route parameter (`/keys/%ZZ`): the client's URL is wrong.
+  if (error instanceof URIError) return new AppError('bad_request', 'the URL holds malformed percent-encoding (a % must be followed by two hexadecimal digits)');
   const parser = error as BodyParserError;
   switch (parser?.type) {
     case 'entity.parse.failed':

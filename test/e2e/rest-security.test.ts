@@ -206,6 +206,17 @@ describe('REST API security', () => {
     expect(await stateOfA()).toEqual(before);
   });
 
+  it('refuses a path with malformed percent-encoding as a bad request, changing nothing', async () => {
+    const before = await stateOfA();
+    const a = apiClient(gateway.url, keys.admin.secret);
+    for (const response of [await a.get('/api/v1/keys/%ZZ'), await a.delete('/api/v1/members/%E0%A4%A'), await a.patch('/api/v1/servers/%', { json: {} })]) {
+      expect(expectError(response, 400, 'bad_request').error.message).toContain('malformed percent-encoding');
+    }
+    const invite = await fetch(`${gateway.url}/invite/%ZZ`);
+    expect(invite.status).toBe(400);
+    expect(await stateOfA()).toEqual(before);
+  });
+
   it('refuses text the database cannot store (a NUL character, a lone surrogate), naming the field, and changes nothing', async () => {
     const before = await stateOfA();
     const a = apiClient(gateway.url, keys.admin.secret);

@@ -15,7 +15,8 @@ describe('safeReturnTo', () => {
   });
 
   it.each(['//evil.example', '///evil.example', 'https://evil.example', 'http:/evil.example', '/\\evil.example', '\\\\evil.example',
-    'javascript:alert(1)', 'evil.example', '', '/\tevil', `/${'x'.repeat(3000)}`, undefined, ['/a'], 42])(
+    'javascript:alert(1)', 'evil.example', '', '/\tevil', `/${'x'.repeat(3000)}`, '/.//evil.example', '/..//evil.example', '/x/..//evil.example/p',
+    undefined, ['/a'], 42])(
     'sends %s to /',
     (value) => {
       expect(safeReturnTo(value)).toBe('/');

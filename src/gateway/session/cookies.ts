@@ -77,7 +77,9 @@ export function safeReturnTo(value: unknown): string {
   const base = 'http://botgate.invalid';
   try {
     const url = new URL(value, base);
-    return url.origin === base ? `${url.pathname}${url.search}${url.hash}` : '/';
+    const path = `${url.pathname}${url.search}${url.hash}`;
+    // Dot segments can leave two slashes in front (`/.//host` is `//host`): a link to another host.
+    return url.origin === base && !path.startsWith('//') ? path : '/';
   } catch {
     return '/';
   }
