@@ -189,7 +189,8 @@ function isReallyInside(parent: string, child: string): boolean {
  * Turns configured filesystem roots into absolute directories: relative roots
  * live in the tenant's area, absolute ones must be inside an operator root,
  * both as written and where symbolic links on their way lead (an operator
- * directory holding a link to `DATA_DIR` must not open other tenants' areas).
+ * directory holding a link to `DATA_DIR` must not open other tenants' areas),
+ * and neither hold nor lie in `DATA_DIR` (an operator root may hold it).
  * No roots gives the server a directory of its own. Throws naming a bad root.
  */
 export function resolveFilesystemRoots(
@@ -206,6 +207,11 @@ export function resolveFilesystemRoots(
       const resolved = path.resolve(root);
       if (!policy.fsRoots.some((allowed) => isReallyInside(path.resolve(allowed), resolved))) {
         throw new Error(`root ${root} is outside the directories the operator allows (BOTGATE_FS_ROOTS)`);
+      }
+      // An operator directory holding DATA_DIR (or one inside it) would open the database, the key and every tenant's area.
+      const [real, data] = [realPathSoFar(resolved), realPathSoFar(path.resolve(policy.dataDir))];
+      if (isInside(real, data) || isInside(data, real)) {
+        throw new Error(`root ${root} is or holds the gateway's own data directory (DATA_DIR), which no server may use; the operator should list directories outside it in BOTGATE_FS_ROOTS`);
       }
       return resolved;
     }

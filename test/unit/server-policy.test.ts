@@ -113,6 +113,15 @@ describe('filesystem roots', () => {
     expect(() => resolveFilesystemRoots(policy, 'acme', 'files', [root])).toThrow(message);
   });
 
+  it("refuses a root that is, holds or lies in the gateway's data directory, when an operator directory holds it", () => {
+    const wide: ServerPolicy = { ...policy, dataDir: '/srv/botgate', fsRoots: ['/srv'] };
+    for (const root of ['/srv', '/srv/botgate', '/srv/botgate/files/other-tenant', '/srv/botgate/secret.key', '/srv/./botgate/files/../files']) {
+      expect(() => resolveFilesystemRoots(wide, 'acme', 'files', [root])).toThrow(/gateway's own data directory \(DATA_DIR\)/);
+    }
+    // Beside it, in the same operator directory: admitted.
+    expect(resolveFilesystemRoots(wide, 'acme', 'files', ['/srv/projects', '/srv/botgate-archive'])).toEqual(['/srv/projects', '/srv/botgate-archive']);
+  });
+
   it('refuses a root that a symbolic link already there leads out of the operator directory or the tenant area', async () => {
     const base = await mkdtemp(path.join(tmpdir(), 'botgate-roots-'));
     try {
