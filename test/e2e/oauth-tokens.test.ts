@@ -142,4 +142,19 @@ describe('the gateway as OAuth 2.1 authorization server: refresh, revocation and
     );
     expect(asked.kind).toBe('page');
   });
+
+  it("lists everything a client's approval holds: what was approved earlier stays listed after a narrower request", async () => {
+    const redirectUri = 'https://connector.example/callback';
+    for (const scope of ['mcp', 'mcp:read']) {
+      const approved = await f.manualCode({ clientId: 'web-connector', redirectUri, resource: f.url(botPath), scope, credentials: MEMBER_A });
+      expect((await f.redeem('web-connector', redirectUri, approved.code, approved.verifier)).status).toBe(200);
+    }
+    const page = (await f.connectedClients(MEMBER_A)).text;
+    const row = page.split('<tr>').find((r) => r.includes('Web Connector') && r.includes(f.url(botPath)));
+    expect(row).toContain('<code>mcp</code>');
+    expect(row).toContain('<code>mcp:read</code>');
+    const events = (await f.owner().get<{ events: AuditEventJson[] }>('/api/v1/audit?action=oauth.consent.grant')).body.events;
+    const latest = events.find((e) => e.resource_id === 'web-connector' && (e.after as { resource: string }).resource === f.url(botPath));
+    expect(latest?.after).toMatchObject({ scopes: ['mcp', 'mcp:read'] });
+  });
 });

@@ -189,6 +189,11 @@ export function createInteractionRoutes(deps: {
         : new running.provider.Grant({ accountId: session.user.id, clientId });
     grant.addOIDCScope(requested.filter((s) => known.has(s)));
     if (resourceScopes.length > 0) grant.addResourceScope(resource.url, resourceScopes);
+    // A grant approved again keeps what it held: the approval lists all of it, not only this request's.
+    const granted = grant
+      .getResourceScope(resource.url)
+      .split(' ')
+      .filter((s) => (MCP_SCOPES as readonly string[]).includes(s));
     const grantId = await grant.save();
     const client = await running.provider.Client.find(clientId);
     await deps.storage.consents.record(
@@ -199,7 +204,7 @@ export function createInteractionRoutes(deps: {
         clientId,
         clientName: client?.clientName ?? null,
         resource: resource.url,
-        scopes: resourceScopes,
+        scopes: granted,
         grantId,
       },
     );
