@@ -22,6 +22,7 @@ export const OPTIONS = {
   kind: { type: 'string' },
   config: { type: 'string' },
   secret: { type: 'string', multiple: true },
+  'secret-stdin': { type: 'string' },
   'clear-secret': { type: 'string', multiple: true },
   model: { type: 'string' },
   system: { type: 'string' },
@@ -80,6 +81,21 @@ export function parseSecrets(pairs: string[]): Record<string, string> {
       return [pair.slice(0, at), pair.slice(at + 1)];
     }),
   );
+}
+
+/**
+ * `--secret NAME=VALUE ...` and `--secret-stdin NAME` (that secret's value read from stdin, as
+ * tokens and passwords should be given) as one object; undefined when neither is given.
+ */
+export async function secretsOf(values: Values, stdin: CliIo['stdin']): Promise<Record<string, string> | undefined> {
+  const secrets = values.secret === undefined ? {} : parseSecrets(values.secret);
+  const name = values['secret-stdin'];
+  if (name !== undefined) {
+    if (name === '' || name.includes('=')) throw new UsageError(`--secret-stdin takes the NAME of a secret, its value on stdin; got "${name}"`);
+    if (Object.hasOwn(secrets, name)) throw new UsageError(`--secret and --secret-stdin both name ${name}`);
+    secrets[name] = await readStdin(stdin);
+  }
+  return Object.keys(secrets).length > 0 ? secrets : undefined;
 }
 
 /** `a,b` as a list; an empty option gives an empty list. */

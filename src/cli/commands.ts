@@ -3,9 +3,9 @@ import {
   defined,
   GLOBAL_OPTIONS,
   parseJsonOption,
-  parseSecrets,
   parseTemperature,
   secretFromStdin,
+  secretsOf,
   splitList,
   wholeNumber,
   type OptionName,
@@ -43,16 +43,18 @@ const SERVER: Target = { field: 'slug', label: 'server slug', orSlug: true };
 const BOT: Target = { field: 'slug', label: 'bot slug', orSlug: true };
 const KEY: Target = { field: 'id', label: 'key id' };
 
-/** `--config`, `--secret NAME=VALUE` and `--clear-secret NAME` as the change `server update` makes. */
-function serverChange(values: Values): Record<string, unknown> {
-  const secrets: Record<string, string | null> = values.secret === undefined ? {} : parseSecrets(values.secret);
+/** `--config`, `--secret NAME=VALUE`, `--secret-stdin NAME` and `--clear-secret NAME` as the change `server update` makes. */
+async function serverChange(values: Values, stdin: CliIo['stdin']): Promise<Record<string, unknown>> {
+  const fromStdin = values['secret-stdin'];
+  if (fromStdin !== undefined && values['clear-secret']?.includes(fromStdin)) throw new UsageError(`--secret-stdin and --clear-secret both name ${fromStdin}`);
+  const secrets: Record<string, string | null> = (await secretsOf(values, stdin)) ?? {};
   for (const name of values['clear-secret'] ?? []) {
     if (name === '' || name.includes('=')) throw new UsageError(`--clear-secret takes the NAME of a secret, got "${name.split('=')[0] ?? ''}"`);
     if (Object.hasOwn(secrets, name)) throw new UsageError(`--secret and --clear-secret both name ${name}`);
     secrets[name] = null;
   }
   const hasSecrets = Object.keys(secrets).length > 0;
-  if (values.config === undefined && !hasSecrets) throw new UsageError('nothing to change: give --config, --secret or --clear-secret');
+  if (values.config === undefined && !hasSecrets) throw new UsageError('nothing to change: give --config, --secret, --secret-stdin or --clear-secret');
   return defined({
     tenant: values.tenant,
     config: values.config === undefined ? undefined : parseJsonOption('--config', values.config),
@@ -132,19 +134,19 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'key rotate': { name: 'key.rotate', options: ['tenant', 'grace'], target: KEY, args: (v) => defined({ tenant: v.tenant, grace: v.grace }) },
   'server create': {
     name: 'server.create',
-    options: ['tenant', 'slug', 'kind', 'config', 'secret'],
-    args: (v) =>
+    options: ['tenant', 'slug', 'kind', 'config', 'secret', 'secret-stdin'],
+    args: async (v, stdin) =>
       defined({
         tenant: v.tenant,
         slug: v.slug,
         kind: v.kind,
         config: v.config === undefined ? undefined : parseJsonOption('--config', v.config),
-        secrets: v.secret === undefined ? undefined : parseSecrets(v.secret),
+        secrets: await secretsOf(v, stdin),
       }),
   },
   'server list': tenantOnly('server.list'),
   'server status': { ...tenantOnly('server.status', ['slug']), target: SERVER },
-  'server update': { name: 'server.update', options: ['tenant', 'slug', 'config', 'secret', 'clear-secret'], target: SERVER, args: serverChange },
+  'server update': { name: 'server.update', options: ['tenant', 'slug', 'config', 'secret', 'secret-stdin', 'clear-secret'], target: SERVER, args: serverChange },
   'server delete': { ...tenantOnly('server.delete', ['slug']), target: SERVER },
   'bot create': {
     name: 'bot.create',

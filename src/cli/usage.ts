@@ -32,7 +32,8 @@ const COMMANDS: readonly CommandUsage[] = [
   {
     command: 'server create',
     usage: `server create --tenant <slug> --slug <server> --kind filesystem|github|database|remote|stdio
-              [--config '<json>'] [--secret NAME=VALUE ...]`,
+              [--config '<json>'] [--secret NAME=VALUE ...] [--secret-stdin NAME]
+              (--secret-stdin reads that secret's value from stdin, kept out of process lists and shell histories)`,
   },
   { command: 'server list', usage: 'server list --tenant <slug>' },
   {
@@ -42,9 +43,9 @@ const COMMANDS: readonly CommandUsage[] = [
   },
   {
     command: 'server update',
-    usage: `server update --tenant <slug> <server> [--config '<json>'] [--secret NAME=VALUE ...] [--clear-secret NAME ...]
-              (--config replaces the whole config; --secret sets or replaces one secret, --clear-secret removes one,
-              the others are kept)`,
+    usage: `server update --tenant <slug> <server> [--config '<json>'] [--secret NAME=VALUE ...] [--secret-stdin NAME] [--clear-secret NAME ...]
+              (--config replaces the whole config; --secret sets or replaces one secret, --secret-stdin one read from stdin,
+              --clear-secret removes one, the others are kept)`,
   },
   { command: 'server delete', usage: 'server delete --tenant <slug> <server>' },
   {

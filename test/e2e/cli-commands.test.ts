@@ -53,7 +53,7 @@ describe('botgate help for the commands scripts use', () => {
     for (const command of ['tenant list', 'user list --tenant', 'key rotate --tenant', 'server update --tenant', 'server delete --tenant', 'bot update --tenant', 'bot delete --tenant']) {
       expect(help.stdout).toContain(`  ${command}`);
     }
-    expect(update.stdout).toMatch(/^Usage: botgate server update --tenant <slug> <server> \[--config '<json>'\] \[--secret NAME=VALUE \.\.\.\] \[--clear-secret NAME \.\.\.\]\n/);
+    expect(update.stdout).toMatch(/^Usage: botgate server update --tenant <slug> <server> \[--config '<json>'\] \[--secret NAME=VALUE \.\.\.\] \[--secret-stdin NAME\] \[--clear-secret NAME \.\.\.\]\n/);
     expect(update.stdout).not.toContain('server create');
     expect(rotate.stdout).toMatch(/^Usage: botgate key rotate --tenant <slug> <key-id> \[--grace 24h\]/);
     expect(botUpdate).toMatchObject({ code: 0, stderr: '' });
@@ -198,7 +198,7 @@ for (const { engine, skip } of ENGINES) {
       expect(badConfig).toMatchObject({ code: 1, stderr: 'botgate: --config: unknown field(s): nope\n' });
       expect(unknown).toMatchObject({ code: 1, stderr: 'botgate: server "ghost" not found in tenant acme\n' });
       expect(othersServer).toMatchObject({ code: 1, stderr: 'botgate: server "theirs" not found in tenant acme\n' });
-      expect(nothing).toMatchObject({ code: 2, stderr: 'botgate: nothing to change: give --config, --secret or --clear-secret (botgate server update --help for usage)\n' });
+      expect(nothing).toMatchObject({ code: 2, stderr: 'botgate: nothing to change: give --config, --secret, --secret-stdin or --clear-secret (botgate server update --help for usage)\n' });
       expect(both).toMatchObject({ code: 2, stderr: 'botgate: --secret and --clear-secret both name token (botgate server update --help for usage)\n' });
       expect({ acme: await servers('acme'), other: await servers('other') }).toEqual(before);
       expect(await audit('server.update')).toHaveLength(events);

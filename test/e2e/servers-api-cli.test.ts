@@ -72,6 +72,17 @@ describe('CLI: botgate server create / list', () => {
     for (const output of [created.stdout, json.stdout, text.stdout]) expect(output).not.toContain(TOKEN);
   });
 
+  it('takes a secret on stdin with --secret-stdin NAME, and never prints it', async () => {
+    const created = await runCliInProcess(['server', 'create', '--tenant', 'cli-co', '--slug', 'gh-stdin', '--kind', 'github', '--secret-stdin', 'token'], {
+      ...cli,
+      stdin: `${TOKEN}\n`,
+    });
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    const servers = (JSON.parse((await runCliInProcess(['server', 'list', '--tenant', 'cli-co', '--json'], cli)).stdout) as { servers: ServerJson[] }).servers;
+    expect(servers.find((s) => s.slug === 'gh-stdin')).toMatchObject({ kind: 'github', secrets: { token: 'set' } });
+    expect(created.stdout).not.toContain(TOKEN);
+  });
+
   it('exits 2 with a one-line message on bad --config JSON or --secret, and creates nothing', async () => {
     const before = await listed();
     const [badJson, badJsonAsJson, badSecret] = await Promise.all([
