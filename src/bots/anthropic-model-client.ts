@@ -34,7 +34,11 @@ type Attempt =
 /** Failures that say the upstream is unhealthy, and so count towards opening the circuit. */
 const UPSTREAM_FAILURES = new Set(['rate_limited', 'overloaded', 'server_error', 'connection', 'timeout']);
 
-/** The Messages API parameters for a request, with `cache_control` on the system prompt and the last tool. */
+/**
+ * The Messages API parameters for a request, with `cache_control` on the system prompt and the last tool.
+ * An empty system prompt is sent as none: the API refuses an empty text block (and `cache_control` on one);
+ * the tools, which come before the system prompt in the cached prefix, keep their own breakpoint.
+ */
 export function toMessageParams(request: ModelRequest): MessageCreateParamsBase {
   const tools = request.tools.map((tool, i) => ({
     name: tool.name,
@@ -45,7 +49,7 @@ export function toMessageParams(request: ModelRequest): MessageCreateParamsBase 
   return {
     model: request.model,
     max_tokens: request.maxTokens,
-    system: [{ type: 'text', text: request.system, cache_control: { type: 'ephemeral' } }],
+    ...(request.system.trim() !== '' && { system: [{ type: 'text' as const, text: request.system, cache_control: { type: 'ephemeral' as const } }] }),
     messages: request.messages,
     ...(tools.length > 0 && { tools }),
     ...(request.temperature !== undefined && { temperature: request.temperature }),

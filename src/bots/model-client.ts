@@ -12,7 +12,7 @@ export interface ModelTool {
   input_schema: { type: 'object'; [key: string]: unknown };
 }
 
-/** One model call. The adapter applies `cache_control` to `system` and the tools. */
+/** One model call. The adapter applies `cache_control` to `system` (left out when blank) and the tools. */
 export interface ModelRequest {
   model: string;
   system: string;

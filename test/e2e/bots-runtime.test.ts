@@ -486,4 +486,16 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     expect(second.messages[1]?.content[0]?.signature).toBe('sig-thinker-1');
     expect(JSON.stringify(progress)).not.toContain('should say when');
   });
+
+  it('answers for a bot created without a system prompt, sending the API none', async () => {
+    must(await admin().post('/api/v1/bots', { json: { slug: 'plain', model: 'claude-sonnet-4-5', description: 'Bot plain: no system prompt.' } }), 201);
+    fake.script(textReply('Hello from a bot without a system prompt.'));
+    const client = await connectFullV2(botUrl('plain'), key);
+    const result = await client.callTool('ask', { message: 'Hello?' });
+    await client.close();
+
+    expect(result.isError).toBeFalsy();
+    expect(textOf(result)).toBe('Hello from a bot without a system prompt.');
+    expect(fake.requests[0]?.body).not.toHaveProperty('system');
+  });
 });

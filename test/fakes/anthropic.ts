@@ -157,6 +157,25 @@ function invalidToolName(body: unknown): string | undefined {
   return index < 0 ? undefined : `tools.${index}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'`;
 }
 
+/**
+ * The API's refusal of an empty text block in `system` or in a message's content (with `cache_control`
+ * on it, or without); undefined when there is none.
+ */
+function emptyTextBlock(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { system, messages } = body as { system?: unknown; messages?: unknown };
+  const blocks: Array<{ at: string; field: string; block: { type?: unknown; text?: unknown; cache_control?: unknown } }> = [];
+  if (Array.isArray(system)) system.forEach((block, i) => blocks.push({ at: `system.${i}`, field: 'system', block }));
+  if (Array.isArray(messages)) {
+    messages.forEach((message: { content?: unknown }, m) => {
+      if (Array.isArray(message.content)) message.content.forEach((block, i) => blocks.push({ at: `messages.${m}.content.${i}`, field: 'messages', block }));
+    });
+  }
+  const empty = blocks.find(({ block }) => block.type === 'text' && block.text === '');
+  if (!empty) return undefined;
+  return empty.block.cache_control ? `${empty.at}.text: cache_control cannot be set for empty text blocks` : `${empty.field}: text content blocks must be non-empty`;
+}
+
 const apiError = (type: string, message: string) => ({ type: 'error', error: { type, message }, request_id: newId('req') });
 
 /** Waits `ms`, or less if the fake closes or the client leaves first. */
@@ -251,9 +270,9 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       sendJson(res, 400, apiError('invalid_request_error', 'anthropic-version: header is required'));
       return;
     }
-    const badName = invalidToolName(body);
-    if (badName) {
-      sendJson(res, 400, apiError('invalid_request_error', badName));
+    const refusal = invalidToolName(body) ?? emptyTextBlock(body);
+    if (refusal) {
+      sendJson(res, 400, apiError('invalid_request_error', refusal));
       return;
     }
     const reply = queue.shift() ?? options.respond?.(body);

@@ -88,6 +88,16 @@ describe('Anthropic model client against the fake Messages API', () => {
     expect(tools[1]).toMatchObject({ name: 'fs__list_directory', cache_control: { type: 'ephemeral' } });
   });
 
+  it('sends no system prompt for a bot without one (the API refuses an empty text block), keeping the cache breakpoint on the last tool', async () => {
+    fake.script(textReply('Hello without a system prompt.'));
+    const { response } = await run({}, { ...REQUEST, system: '' });
+
+    expect(response.content).toEqual([{ type: 'text', text: 'Hello without a system prompt.' }]);
+    const body = fake.requests[0]?.body as Record<string, unknown>;
+    expect(body).not.toHaveProperty('system');
+    expect((body['tools'] as Array<Record<string, unknown>>).map((tool) => tool['cache_control'])).toEqual([undefined, { type: 'ephemeral' }]);
+  });
+
   it('assembles several tool calls in one turn from split input_json_delta', async () => {
     fake.script(
       toolUseReply(
