@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import { createCircuitBreakerRegistry, type CircuitBreaker, type CircuitBreakerRegistry } from './circuit-breaker.ts';
-import { createMessageAssembler, responseFromMessage, type MessageAssembler } from './message-assembler.ts';
+import { createMessageAssembler, responseFromMessage, toModelUsage, type MessageAssembler } from './message-assembler.ts';
 import { addUsage, ModelError, type ModelClient, type ModelRequest, type ModelResponse, type ModelStreamOptions, type ModelUsage } from './model-client.ts';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs, sleep, type RetryPolicy } from './retry.ts';
 
@@ -123,6 +123,8 @@ export function createAnthropicModelClient(options: AnthropicModelClientOptions)
       idleTimer = setTimeout(() => abort('idle'), limits.idleTimeoutMs);
     };
     let assembler: MessageAssembler | undefined;
+    // The usage of a plain call's message, billed also when the message is then refused.
+    let billed: ModelUsage | undefined;
     let responded = false;
     // The SDK's own timeout stays beyond ours, so ours is the one that fires.
     const requestOptions = { signal: controller.signal, timeout: remaining + 1_000 };
@@ -132,6 +134,7 @@ export function createAnthropicModelClient(options: AnthropicModelClientOptions)
       if (!streaming) {
         const message = await client.messages.create({ ...params, stream: false }, requestOptions);
         if (cause) throw new Error('aborted');
+        billed = toModelUsage(message.usage);
         return { ok: true, response: responseFromMessage(message, call.onEvent) };
       }
       assembler = createMessageAssembler(call.onEvent);
@@ -150,7 +153,7 @@ export function createAnthropicModelClient(options: AnthropicModelClientOptions)
       return {
         ok: false,
         error: modelError,
-        usage: assembler?.usage(),
+        usage: assembler?.usage() ?? billed,
         outputEmitted: assembler?.outputEmitted() ?? false,
         streamBroke: streaming && responded && (modelError.kind === 'connection' || (modelError.kind === 'timeout' && cause === 'idle')),
         retryAfterMs: error instanceof sdk.APIError && error.status !== undefined ? retryAfterMs(error.headers) : undefined,

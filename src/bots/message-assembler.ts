@@ -3,7 +3,7 @@ import { ModelError, type ModelContentBlock, type ModelEvent, type ModelResponse
 
 type PartialBlock =
   | { type: 'text'; text: string }
-  | { type: 'tool_use'; id: string; name: string; json: string; input: Record<string, unknown> | undefined }
+  | { type: 'tool_use'; id: string; name: string; json: string; input: ToolInput | undefined }
   | { type: 'thinking'; thinking: string; signature: string }
   | { type: 'redacted_thinking'; data: string };
 
@@ -16,7 +16,10 @@ export interface MessageAssembler {
   outputEmitted(): boolean;
   /** Whether `message_stop` arrived. */
   complete(): boolean;
-  /** The assembled response; throws unless the stream completed. */
+  /**
+   * The assembled response; throws unless the stream completed, or when it stopped for
+   * `tool_use` with a tool input that is not a JSON object (`usage()` is then the final usage).
+   */
   finish(): ModelResponse;
 }
 
@@ -30,17 +33,37 @@ export function toModelUsage(usage: Pick<Usage, 'input_tokens' | 'output_tokens'
   };
 }
 
-function parseToolInput(name: string, json: string): Record<string, unknown> {
+/** A tool call's input, or why it is not one. */
+type ToolInput = { ok: true; input: Record<string, unknown> } | { ok: false; error: ModelError };
+
+function toToolInput(name: string, value: unknown): ToolInput {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, error: new ModelError('invalid_response', `The model sent a non-object input for tool "${name}"`) };
+  }
+  return { ok: true, input: value as Record<string, unknown> };
+}
+
+function parseToolInput(name: string, json: string): ToolInput {
   let value: unknown;
   try {
     value = json === '' ? {} : JSON.parse(json);
   } catch (error) {
-    throw new ModelError('invalid_response', `The model sent invalid JSON input for tool "${name}"`, { cause: error });
+    return { ok: false, error: new ModelError('invalid_response', `The model sent invalid JSON input for tool "${name}"`, { cause: error }) };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ModelError('invalid_response', `The model sent a non-object input for tool "${name}"`);
-  }
-  return value as Record<string, unknown>;
+  return toToolInput(name, value);
+}
+
+/**
+ * A tool call of a reply, judged by the reply's stop reason. An input that is not
+ * a JSON object fails a reply that stopped for `tool_use`. A reply that stopped
+ * for another reason (`max_tokens`, the context window) may end inside a tool
+ * call whose input was never finished: that call is left out (undefined) and the
+ * rest of the reply stands, as no tool is run for such a reply.
+ */
+function toolUseBlock(block: { id: string; name: string; input: ToolInput }, stopReason: StopReason): ModelContentBlock | undefined {
+  if (block.input.ok) return { type: 'tool_use', id: block.id, name: block.name, input: block.input.input };
+  if (stopReason === 'tool_use') throw block.input.error;
+  return undefined;
 }
 
 /** A fresh assembler for one streamed response. */
@@ -108,6 +131,8 @@ export function createMessageAssembler(onEvent: (event: ModelEvent) => void): Me
       case 'content_block_stop': {
         if (!blocks.has(event.index)) return;
         const block = blockAt(event.index);
+        // An input that does not parse is judged in finish(), by the stop reason: the stream is read to its end
+        // either way, for the final usage in message_delta.
         if (block.type === 'tool_use') block.input = parseToolInput(block.name, block.json);
         emit({ type: 'content_block_stop', index: event.index });
         return;
@@ -137,12 +162,11 @@ export function createMessageAssembler(onEvent: (event: ModelEvent) => void): Me
     if (!stopped || !usage || stopReason === null) {
       throw new ModelError('connection', 'The model stream ended before message_stop', { retryable: true });
     }
-    const content: ModelContentBlock[] = [...blocks.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([, block]) => {
-        if (block.type !== 'tool_use') return block;
-        return { type: 'tool_use', id: block.id, name: block.name, input: block.input ?? parseToolInput(block.name, block.json) };
-      });
+    const content: ModelContentBlock[] = [];
+    for (const [, block] of [...blocks.entries()].sort(([a], [b]) => a - b)) {
+      const kept = block.type === 'tool_use' ? toolUseBlock({ ...block, input: block.input ?? parseToolInput(block.name, block.json) }, stopReason) : block;
+      if (kept) content.push(kept);
+    }
     return { id, model, content, stopReason, usage };
   };
 
@@ -154,19 +178,21 @@ export function createMessageAssembler(onEvent: (event: ModelEvent) => void): Me
  * so a fallback call looks the same to the tool loop as a streamed one.
  */
 export function responseFromMessage(message: Message, onEvent: (event: ModelEvent) => void): ModelResponse {
+  const stopReason = message.stop_reason ?? 'end_turn';
+  // Judged before any event, so that a refused message replays nothing.
+  const calls = message.content.map((block) =>
+    block.type === 'tool_use' ? toolUseBlock({ id: block.id, name: block.name, input: toToolInput(block.name, block.input) }, stopReason) : undefined,
+  );
   const content: ModelContentBlock[] = [];
   message.content.forEach((block, index) => {
+    const call = calls[index];
     if (block.type === 'text') {
       onEvent({ type: 'text_delta', index, text: block.text });
       content.push({ type: 'text', text: block.text });
-    } else if (block.type === 'tool_use') {
-      const input = block.input;
-      if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-        throw new ModelError('invalid_response', `The model sent a non-object input for tool "${block.name}"`);
-      }
-      onEvent({ type: 'tool_use_start', index, id: block.id, name: block.name });
-      onEvent({ type: 'tool_use_input_delta', index, partialJson: JSON.stringify(input) });
-      content.push({ type: 'tool_use', id: block.id, name: block.name, input: input as Record<string, unknown> });
+    } else if (call?.type === 'tool_use') {
+      onEvent({ type: 'tool_use_start', index, id: call.id, name: call.name });
+      onEvent({ type: 'tool_use_input_delta', index, partialJson: JSON.stringify(call.input) });
+      content.push(call);
     } else if (block.type === 'thinking') {
       onEvent({ type: 'thinking_delta', index, thinking: block.thinking });
       content.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
@@ -177,5 +203,5 @@ export function responseFromMessage(message: Message, onEvent: (event: ModelEven
     }
     onEvent({ type: 'content_block_stop', index });
   });
-  return { id: message.id, model: message.model, content, stopReason: message.stop_reason ?? 'end_turn', usage: toModelUsage(message.usage) };
+  return { id: message.id, model: message.model, content, stopReason, usage: toModelUsage(message.usage) };
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { Decimal } from 'decimal.js';
 import { Client as V2Client, StreamableHTTPClientTransport as V2Transport, type CallToolResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { messageEvents, sseReply, startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic, type FakeUsage } from '../fakes/anthropic.ts';
+import { cutInToolInput, messageEvents, sseReply, startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic, type FakeUsage } from '../fakes/anthropic.ts';
 import { connectFullV1, connectFullV2, type McpFullClient } from '../support/mcp-full-clients.ts';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, seedTenant, type AuditEventJson } from '../support/http.ts';
@@ -497,5 +497,54 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     expect(result.isError).toBeFalsy();
     expect(textOf(result)).toBe('Hello from a bot without a system prompt.');
     expect(fake.requests[0]?.body).not.toHaveProperty('system');
+  });
+
+  /** A reply with some text, then a call of files__read_file whose input `stopReason` cut short. */
+  function cutReply(stopReason: string, usage: FakeUsage) {
+    const reply = toolUseReply([{ name: 'files__read_file', input: { path: 'notes.txt', offset: 0, length: 4096 } }], usage, 'I will read the notes first.');
+    return sseReply(cutInToolInput({ ...reply, stopReason }));
+  }
+
+  interface ConversationJson {
+    conversation: { messages: Array<{ role: string; content: Array<{ type: string; text?: string }> }>; usage: { calls: number; input_tokens: number; output_tokens: number } };
+  }
+
+  it('answers with the text of a reply that max_tokens cut off inside a tool call, saying it stopped there, and meters every output token', async () => {
+    fake.script(cutReply('max_tokens', { input_tokens: 400, output_tokens: 1000 }));
+    const client = await connectFullV2(botUrl('helper'), key);
+    const result = await client.callTool('ask', { message: 'Read the notes and tell me everything.' });
+    await client.close();
+
+    expect(result.isError).toBeFalsy();
+    expect(textOf(result)).toBe('I will read the notes first.');
+    const structured = structuredOf(result);
+    expect(structured).toMatchObject({ answer: 'I will read the notes first.', stop_reason: 'max_tokens' });
+    expect(structured.usage).toEqual({ input_tokens: 400, output_tokens: 1000, cache_write_tokens: 0, cache_read_tokens: 0 });
+    // No tool ran for the unfinished call, and the turn is stored without it.
+    expect(fake.requests).toHaveLength(1);
+    const conversation = (await admin().get<ConversationJson>(`/api/v1/conversations/${structured.conversation_id}`)).body.conversation;
+    expect(conversation.messages.map((m) => [m.role, m.content.map((b) => b.text ?? b.type)])).toEqual([
+      ['user', ['Read the notes and tell me everything.']],
+      ['assistant', ['I will read the notes first.']],
+    ]);
+    expect(conversation.usage).toMatchObject({ calls: 1, input_tokens: 400, output_tokens: 1000 });
+  });
+
+  it('fails a reply that stopped for tool_use with a tool input that does not parse, saying so, and meters every output token', async () => {
+    fake.script(cutReply('tool_use', { input_tokens: 300, output_tokens: 80 }));
+    const turn = await chat('helper', { message: 'Read the notes.' });
+
+    const started = turn.events[0]?.data as { conversation_id: string };
+    expect(turn.events.find((e) => e.event === 'error')?.data).toEqual({
+      code: 'run_failed',
+      message: 'The bot could not answer: The model sent invalid JSON input for tool "files__read_file". Nothing of this turn was saved; try again later.',
+    });
+    expect(fake.requests).toHaveLength(1);
+    const conversation = await pollUntil('the failed call to be metered', async () => {
+      const body = (await admin().get<ConversationJson>(`/api/v1/conversations/${started.conversation_id}`)).body.conversation;
+      return body.usage.calls > 0 ? body : undefined;
+    });
+    expect(conversation.messages).toEqual([]);
+    expect(conversation.usage).toMatchObject({ calls: 1, input_tokens: 300, output_tokens: 80 });
   });
 });

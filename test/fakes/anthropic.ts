@@ -134,6 +134,23 @@ export function messageEvents(reply: MessageReply): SseStep[] {
   return steps;
 }
 
+/**
+ * The SSE frames of a reply whose last tool call stops halfway through its input, as when `max_tokens` or the
+ * context window ends the reply there (give the reply that stop reason): the block is closed with the JSON
+ * written so far, then message_delta carries the stop reason and the final usage.
+ */
+export function cutInToolInput(reply: MessageReply): SseStep[] {
+  const steps = messageEvents(reply);
+  const index = reply.content.findLastIndex((block) => block.type === 'tool_use');
+  const pieces = steps.flatMap((step, i) => {
+    const data = 'event' in step ? (step.data as { index?: number; delta?: { type?: string; partial_json?: string } }) : undefined;
+    return data?.index === index && data.delta?.type === 'input_json_delta' && data.delta.partial_json !== '' ? [i] : [];
+  });
+  if (pieces.length < 2) throw new Error('cutInToolInput: the last tool call needs a longer input to cut');
+  const dropped = new Set(pieces.slice(Math.floor(pieces.length / 2)));
+  return steps.filter((_step, i) => !dropped.has(i));
+}
+
 /** The `error` frame the API sends mid-stream. */
 export function errorEvent(errorType: string, message: string): SseStep {
   return { event: 'error', data: { type: 'error', error: { type: errorType, message } } };

@@ -3,6 +3,7 @@ import { createAnthropicModelClient, type AnthropicModelClientOptions } from '..
 import { createCircuitBreakerRegistry } from '../../src/bots/circuit-breaker.ts';
 import { ModelError, type ModelEvent, type ModelRequest } from '../../src/bots/model-client.ts';
 import {
+  cutInToolInput,
   errorEvent,
   httpError,
   messageEvents,
@@ -145,7 +146,38 @@ describe('Anthropic model client against the fake Messages API', () => {
     const error = await failure(run());
     expect(error.kind).toBe('invalid_response');
     expect(error.message).toContain('fs__read_file');
+    // The stream was read to its end: the error carries the usage of message_delta, as billed.
+    expect(error.usage).toEqual({ inputTokens: 10, outputTokens: 20, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 });
     expect(fake.requests).toHaveLength(1);
+  });
+
+  for (const stopReason of ['max_tokens', 'model_context_window_exceeded']) {
+    it(`answers with the text of a reply stopped by ${stopReason} inside a tool call, leaving the call out, with the final usage`, async () => {
+      const reply = toolUseReply([{ name: 'fs__read_file', input: { path: 'notes/a file with a long name.txt' } }], { input_tokens: 500, output_tokens: 1024 }, 'Let me read the notes.');
+      fake.script(sseReply(cutInToolInput({ ...reply, stopReason })));
+      const { response, events } = await run();
+
+      expect(response.stopReason).toBe(stopReason);
+      expect(response.content).toEqual([{ type: 'text', text: 'Let me read the notes.' }]);
+      expect(response.usage).toEqual({ inputTokens: 500, outputTokens: 1024, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 });
+      expect(events.filter((e) => e.type === 'text_delta').map((e) => e.text).join('')).toBe('Let me read the notes.');
+      expect(fake.requests).toHaveLength(1);
+    });
+  }
+
+  it('fails a plain call whose tool input is not an object with the usage of every attempt', async () => {
+    const steps = messageEvents(textReply('lost', { input_tokens: 300, output_tokens: 5 }));
+    const call = toolUseReply([{ name: 'fs__read_file', input: {} }], { input_tokens: 300, output_tokens: 40 });
+    const refused = { ...call, content: call.content.map((block) => ({ ...block, input: 'notes.txt' as unknown as Record<string, unknown> })) };
+    fake.script(sseReply([...steps.slice(0, 2), { cut: true }]), refused);
+    const events: ModelEvent[] = [];
+    const error = await failure(client().stream(REQUEST, { signal: new AbortController().signal, onEvent: (e) => events.push(e) }));
+
+    expect(error).toMatchObject({ kind: 'invalid_response', message: 'The model sent a non-object input for tool "fs__read_file"' });
+    // 300 + 1 tokens of the broken stream, 300 + 40 of the plain call.
+    expect(error.usage).toEqual({ inputTokens: 600, outputTokens: 41, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 });
+    expect(events).toEqual([]);
+    expect(fake.requests.map((r) => (r.body as { stream?: boolean }).stream)).toEqual([true, false]);
   });
 
   it('retries after a 429, honouring retry-after', async () => {

@@ -67,12 +67,20 @@ describe('message assembler', () => {
     expect(seen.map((e) => e.type)).toEqual(['tool_use_start', 'content_block_stop']);
   });
 
-  it('refuses a tool input that is JSON but not an object, naming the tool', () => {
+  it('refuses a tool input that is JSON but not an object, naming the tool, once the stream has ended with its usage', () => {
     const assembler = createMessageAssembler(() => {});
-    assembler.apply(start);
-    assembler.apply(events([{ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 't', name: 'fs__write_file', input: {} } }])[0]!);
-    assembler.apply(events([{ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '[1,2]' } }])[0]!);
-    expect(() => assembler.apply(events([{ type: 'content_block_stop', index: 0 }])[0]!)).toThrow(/fs__write_file/);
+    for (const event of events([
+      start,
+      { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 't', name: 'fs__write_file', input: {} } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '[1,2]' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 9 } },
+      { type: 'message_stop' },
+    ])) {
+      assembler.apply(event);
+    }
+    expect(() => assembler.finish()).toThrow(/fs__write_file/);
+    expect(assembler.usage()?.outputTokens).toBe(9);
   });
 
   it('refuses to finish a stream that never reached message_stop', () => {
