@@ -3,28 +3,35 @@ import { Pool } from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '../../shared/logger.ts';
 
-/** Failed sign-ins an account may have in its window before it must wait... */
-export const ACCOUNT_FAILURES = 5;
-const ACCOUNT_WINDOW_S = 15 * 60;
+/**
+ * Failed sign-ins to one account from one address before that address must wait for it. Counted
+ * per pair, so that someone who merely knows a person's email cannot lock the person out from
+ * their own address with a handful of wrong passwords...
+ */
+export const PAIR_FAILURES = 5;
+const PAIR_WINDOW_S = 15 * 60;
+/** ...while guesses at one account spread over many addresses are bounded all the same... */
+export const ACCOUNT_FAILURES = 100;
+const ACCOUNT_WINDOW_S = 60 * 60;
 /** ...and failures one address may cause across all accounts. */
 export const ADDRESS_FAILURES = 50;
 const ADDRESS_WINDOW_S = 60 * 60;
 
-/** Counts failed sign-ins per account (email) and per client address. */
+/** Counts failed sign-ins per account (email) and address, per account, and per client address. */
 export interface LoginThrottle {
-  /** Seconds to wait when the account or the address has failed too often; undefined when free to try. */
+  /** Seconds to wait when the pair, the account or the address has failed too often; undefined when free to try. */
   check(email: string, ip: string): Promise<number | undefined>;
   recordFailure(email: string, ip: string): Promise<void>;
-  /** A correct password clears the account's count (the address's stays). */
-  recordSuccess(email: string): Promise<void>;
+  /** A correct password clears the pair's count (the account's and the address's stay, as guesses elsewhere go on). */
+  recordSuccess(email: string, ip: string): Promise<void>;
   /** Where the counts live, for the start-up log. */
   readonly store: 'memory' | 'postgres';
   close(): Promise<void>;
 }
 
 /** Keys are digests: the store never holds an email or an address. */
-function keyOf(kind: string, value: string): string {
-  return createHash('sha256').update(`${kind}\u0000${value.trim().toLowerCase()}`).digest('hex');
+function keyOf(kind: string, ...values: string[]): string {
+  return createHash('sha256').update([kind, ...values.map((value) => value.trim().toLowerCase())].join('\u0000')).digest('hex');
 }
 
 function secondsUntil(res: RateLimiterRes | null, limit: number): number | undefined {
@@ -42,6 +49,7 @@ export function createLoginThrottle({ databaseUrl, logger }: { databaseUrl: stri
   const memory = (prefix: string, points: number, duration: number) => new RateLimiterMemory(options(prefix, points, duration));
 
   let pool: Pool | undefined;
+  let pair: RateLimiterAbstract;
   let account: RateLimiterAbstract;
   let address: RateLimiterAbstract;
   if (databaseUrl) {
@@ -57,9 +65,11 @@ export function createLoginThrottle({ databaseUrl, logger }: { databaseUrl: stri
         tableCreated: true,
         insuranceLimiter: memory(prefix, points, duration),
       });
+    pair = postgres('pair', PAIR_FAILURES, PAIR_WINDOW_S);
     account = postgres('account', ACCOUNT_FAILURES, ACCOUNT_WINDOW_S);
     address = postgres('address', ADDRESS_FAILURES, ADDRESS_WINDOW_S);
   } else {
+    pair = memory('pair', PAIR_FAILURES, PAIR_WINDOW_S);
     account = memory('account', ACCOUNT_FAILURES, ACCOUNT_WINDOW_S);
     address = memory('address', ADDRESS_FAILURES, ADDRESS_WINDOW_S);
   }
@@ -77,22 +87,29 @@ export function createLoginThrottle({ databaseUrl, logger }: { databaseUrl: stri
     store: pool ? 'postgres' : 'memory',
 
     async check(email, ip) {
-      const [byAccount, byAddress] = await Promise.all([
+      const [byPair, byAccount, byAddress] = await Promise.all([
+        pair.get(keyOf('pair', email, ip)),
         account.get(keyOf('account', email)),
         address.get(keyOf('address', ip)),
       ]);
-      const waits = [secondsUntil(byAccount, ACCOUNT_FAILURES), secondsUntil(byAddress, ADDRESS_FAILURES)].filter(
-        (wait) => wait !== undefined,
-      );
+      const waits = [
+        secondsUntil(byPair, PAIR_FAILURES),
+        secondsUntil(byAccount, ACCOUNT_FAILURES),
+        secondsUntil(byAddress, ADDRESS_FAILURES),
+      ].filter((wait) => wait !== undefined);
       return waits.length === 0 ? undefined : Math.max(...waits);
     },
 
     async recordFailure(email, ip) {
-      await Promise.all([consume(account, keyOf('account', email)), consume(address, keyOf('address', ip))]);
+      await Promise.all([
+        consume(pair, keyOf('pair', email, ip)),
+        consume(account, keyOf('account', email)),
+        consume(address, keyOf('address', ip)),
+      ]);
     },
 
-    async recordSuccess(email) {
-      await account.delete(keyOf('account', email));
+    async recordSuccess(email, ip) {
+      await pair.delete(keyOf('pair', email, ip));
     },
 
     async close() {

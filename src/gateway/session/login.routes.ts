@@ -111,7 +111,7 @@ ${options.error && html`<p role="alert" id="login-error">${options.error}</p>`}
       renderLogin(req, res, { status: 401, returnTo, email, error: LOGIN_FAILED });
       return;
     }
-    await deps.throttle.recordSuccess(email);
+    await deps.throttle.recordSuccess(email, ip);
     // A session this browser held before ends here: signing in never continues an old token.
     const previous = sessionToken(req);
     if (previous !== undefined) await deps.sessions.logout(previous);
