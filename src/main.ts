@@ -25,11 +25,14 @@ export const VERSION = '0.1.0';
 
 export interface Gateway {
   url: string;
-  /** Drains in-flight requests, writes queued audit events, then closes the database. */
+  /** Drains in-flight requests, stops bot runs still going and waits for them, writes queued audit events, then closes the database. */
   stop(): Promise<void>;
 }
 
 const ALL_INTERFACES = new Set(['0.0.0.0', '::', '[::]']);
+
+/** How long bot runs stopped at shutdown get to end (their metering included) before the database closes under them. */
+const RUN_STOP_WAIT_MS = 10_000;
 
 /**
  * What the start-up line says: the address the socket is bound to (`0.0.0.0:3000`
@@ -145,7 +148,18 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       draining = true;
       stopping.abort();
       await removeOperatorCredential(config.dataDir, operatorToken);
-      await server.close();
+      // Bot runs still going when in-flight requests' grace ends are stopped while their connections are open, so each
+      // tells its caller why; stopped or not, they have all settled (their model calls metered) before the database closes.
+      let runsStopped: Promise<void> | undefined;
+      const stopRuns = () =>
+        (runsStopped ??= (async () => {
+          const left = await modules.bots.stopRuns(RUN_STOP_WAIT_MS);
+          if (left.length > 0) {
+            logger.warn({ runs: left }, `bot runs still running ${RUN_STOP_WAIT_MS} ms after being stopped; closing the database under them, their last model calls may go unmetered`);
+          }
+        })());
+      await server.close(undefined, stopRuns);
+      await stopRuns();
       oauth.close();
       await modules.close();
       await loginThrottle.close();

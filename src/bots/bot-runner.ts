@@ -67,6 +67,13 @@ export interface AskResult {
   unpricedCalls: number;
 }
 
+/** A run in progress in this process, as a shutdown names one that did not end in time. */
+export interface RunningBotRun {
+  tenantId: string;
+  bot: string;
+  runId: string;
+}
+
 export interface BotRunner {
   ask(input: AskInput): Promise<AskResult>;
   /**
@@ -74,6 +81,13 @@ export interface BotRunner {
    * with `BotRunStopped(reason)` and stores nothing of its turn.
    */
   stopTenant(tenantId: string, reason: string): void;
+  /**
+   * Stops every run in progress in this process and refuses new ones (the gateway shuts down):
+   * each ends with `BotRunStopped(reason)`, stores nothing of its turn and meters what it was
+   * billed. Resolves once every one has settled, its metering and storage done, or after
+   * `waitMs` with those that have not.
+   */
+  stopAll(reason: string, waitMs: number): Promise<RunningBotRun[]>;
 }
 
 /** A run refused before it started: a cycle, a chain too deep, no API key. */
@@ -131,6 +145,8 @@ const SUMMARY_SYSTEM =
   'Keep every fact, decision, open question, file name, identifier and number that later turns may need. Write plain prose.';
 
 const NO_HISTORY = { summary: null, messages: [] } as const;
+
+const noop = () => undefined;
 
 /**
  * Runs bots: loads the bot and its conversation, summarises a long history,
@@ -194,10 +210,12 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
     }
   }
 
-  // Runs in progress by tenant, each with the controller that stops it.
-  const running = new Map<string, Set<AbortController>>();
+  // Runs in progress by tenant, each with the controller that stops it and what settles once it has ended.
+  const running = new Map<string, Set<RunningBotRun & { stop: AbortController; settled: Promise<void> }>>();
+  // Why new runs are refused, once every run was stopped.
+  let closed: string | undefined;
 
-  async function run(input: AskInput, stopped: AbortSignal): Promise<AskResult> {
+  async function run(input: AskInput, runId: string, stopped: AbortSignal): Promise<AskResult> {
     const { caller } = input;
     if (input.chain.includes(input.bot)) {
       throw new BotRunRefused(`Refused: calling bot "${input.bot}" again would make a cycle (${[...input.chain, input.bot].join(' → ')}).`);
@@ -214,7 +232,6 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
     const continued = input.conversationId
       ? await deps.conversations.get(caller.tenant.id, input.conversationId, { botId: bot.id, visibleTo: caller.visibleTo })
       : undefined;
-    const runId = randomUUID();
     // One deadline for the whole run: summary, model calls, tools and nested bots.
     const deadline = AbortSignal.timeout(limits.runDeadlineMs);
     const signal = AbortSignal.any([input.signal, deadline, stopped]);
@@ -295,24 +312,42 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
 
   return {
     async ask(input) {
+      if (closed !== undefined) throw new BotRunStopped(closed);
       const tenantId = input.caller.tenant.id;
+      const runId = randomUUID();
       const stop = new AbortController();
-      const runs = running.get(tenantId) ?? new Set<AbortController>();
-      running.set(tenantId, runs.add(stop));
+      const outcome = run(input, runId, stop.signal);
+      const entry = { tenantId, bot: input.bot, runId, stop, settled: outcome.then(noop, noop) };
+      const runs = running.get(tenantId) ?? new Set();
+      running.set(tenantId, runs.add(entry));
       try {
-        return await run(input, stop.signal);
+        return await outcome;
       } catch (error) {
         // Whatever failed once the run was stopped (the model call cut off, the tenant's rows gone) failed because of the stop.
         if (stop.signal.aborted && !input.signal.aborted) throw stop.signal.reason;
         throw error;
       } finally {
-        runs.delete(stop);
+        runs.delete(entry);
         if (runs.size === 0 && running.get(tenantId) === runs) running.delete(tenantId);
       }
     },
 
     stopTenant(tenantId, reason) {
-      for (const stop of running.get(tenantId) ?? []) stop.abort(new BotRunStopped(reason));
+      for (const { stop } of running.get(tenantId) ?? []) stop.abort(new BotRunStopped(reason));
+    },
+
+    async stopAll(reason, waitMs) {
+      closed ??= reason;
+      const runs = [...running.values()].flatMap((tenantRuns) => [...tenantRuns]);
+      for (const { stop } of runs) stop.abort(new BotRunStopped(reason));
+      const left = new Set(runs);
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(runs.map((entry) => entry.settled.then(() => left.delete(entry)))),
+        new Promise((resolve) => (bound = setTimeout(resolve, waitMs))),
+      ]);
+      clearTimeout(bound);
+      return [...left].map(({ tenantId, bot, runId }) => ({ tenantId, bot, runId }));
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Db } from '../shared/db.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { UsageService } from '../tenancy/index.ts';
 import { createAnthropicModelClient } from './anthropic-model-client.ts';
-import { createBotRunner, type BotRunner, type BotRunnerLimits } from './bot-runner.ts';
+import { createBotRunner, type BotRunner, type BotRunnerLimits, type RunningBotRun } from './bot-runner.ts';
 import { createBotService, type BotSecretKeySource, type BotService } from './bot.service.ts';
 import { cacheBots } from './bot-cache.ts';
 import { createCircuitBreakerRegistry } from './circuit-breaker.ts';
@@ -20,10 +20,19 @@ export interface BotsModule {
   hasOperatorApiKey: boolean;
   /** Lets go of a deleted tenant in this process: stops its runs in progress and drops its cached bots. */
   forgetTenant(tenantId: string): void;
+  /**
+   * Stops the runs in progress in this process as the gateway shuts down, and refuses new ones:
+   * each tells its caller so, meters what it was billed and stores nothing of its turn. Resolves
+   * once all have settled, or after `waitMs` with those still running.
+   */
+  stopRuns(waitMs: number): Promise<RunningBotRun[]>;
 }
 
 /** What a run stopped by its tenant's deletion ends with. */
 const TENANT_DELETED = 'The run was stopped: its tenant was deleted. Nothing of this turn was saved.';
+
+/** What a run stopped by the gateway's shutdown ends with. */
+const GATEWAY_STOPPING = 'The run was stopped: the gateway is shutting down. Nothing of this turn was saved; ask again in a moment.';
 
 export interface BotsModuleDependencies {
   db: Db;
@@ -79,6 +88,7 @@ export function createBotsModule(deps: BotsModuleDependencies): BotsModule {
       runner.stopTenant(tenantId, TENANT_DELETED);
       cached?.forgetTenant(tenantId);
     },
+    stopRuns: (waitMs) => runner.stopAll(GATEWAY_STOPPING, waitMs),
   };
 }
 
@@ -102,6 +112,7 @@ export {
   type BotRunner,
   type BotRunnerLimits,
   type RunCaller,
+  type RunningBotRun,
   type ToolClientContext,
   type ToolClientFactory,
 } from './bot-runner.ts';

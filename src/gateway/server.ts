@@ -6,8 +6,12 @@ import { ConfigError } from '../shared/config.ts';
 export interface RunningServer {
   /** Base URL the server answers on, with the actual port. */
   url: string;
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes what is left. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `graceMs`), then awaits
+   * `beforeClosing` (which may end what still runs, so that it answers instead of
+   * being cut off) and closes what is left.
+   */
+  close(graceMs?: number, beforeClosing?: () => Promise<unknown>): Promise<void>;
 }
 
 /** How often a closing server closes the connections that have become idle. */
@@ -63,9 +67,14 @@ export async function listen(app: Express, options: ListenOptions): Promise<Runn
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`,
-    close: (graceMs = 10_000) =>
+    close: (graceMs = 10_000, beforeClosing) =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        const timer = setTimeout(() => {
+          // A failure of `beforeClosing` is its caller's to report; the connections are closed regardless.
+          void Promise.resolve(beforeClosing?.())
+            .catch(() => undefined)
+            .then(() => server.closeAllConnections());
+        }, graceMs);
         timer.unref();
         // A connection whose response ends after this (a stream the shutdown ends) is closed once idle too,
         // rather than kept until its client lets it go (an idle keep-alive connection is its client's for seconds).

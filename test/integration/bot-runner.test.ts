@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { beforeAll, expect, it } from 'vitest';
 import { BotRunRefused, createBotRunner, type AskInput, type BotRunEvent, type BotRunnerLimits, type ToolClientFactory } from '../../src/bots/bot-runner.ts';
@@ -7,7 +8,7 @@ import { createConversationService, type ConversationService, type NewMessage } 
 import { ModelError, type ModelClient } from '../../src/bots/model-client.ts';
 import { loadPriceTable } from '../../src/bots/pricing/index.ts';
 import type { Db } from '../../src/shared/db.ts';
-import { createTenancyModule, type Actor, type TenancyModule, type Tenant } from '../../src/tenancy/index.ts';
+import { createTenancyModule, type Actor, type TenancyModule, type Tenant, type UsageService } from '../../src/tenancy/index.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { READ_FILE, answer, failWith, fakeTools, outcomeOf, reply, scriptedModel, texts, toolUse, unansweredToolUses, usageOf } from '../support/scripted-bots.ts';
 
@@ -38,12 +39,12 @@ describeEachDatabase('bot runner', (use) => {
   }
 
   /** A runner over the real services whose every model client is `model`; the keys it was asked for are kept. */
-  function runnerWith(model: ModelClient, options: { limits?: Partial<BotRunnerLimits>; operatorApiKey?: string | undefined } = {}) {
+  function runnerWith(model: ModelClient, options: { limits?: Partial<BotRunnerLimits>; operatorApiKey?: string | undefined; usage?: UsageService } = {}) {
     const keys: string[] = [];
     const runner = createBotRunner({
       bots,
       conversations,
-      usage: tenancy.usage,
+      usage: options.usage ?? tenancy.usage,
       prices: () => loadPriceTable(),
       modelClientFor: (apiKey) => {
         keys.push(apiKey);
@@ -332,6 +333,54 @@ describeEachDatabase('bot runner', (use) => {
     expect(conversation?.messageCount).toBe(0);
     expect((await other).text).toBe('Still here.');
     expect((await conversations.list(going.id, { limit: 10 })).conversations.map((c) => c.messageCount)).toEqual([2]);
+  });
+
+  it('stops every run as the gateway shuts down, resolving once their billed calls are metered, naming a run that does not end, and refusing new runs', async () => {
+    const [closing, stuck] = [await newTenant('run-closing'), await newTenant('run-stuck')];
+    let modelCalled: () => void = () => undefined;
+    const nextModelCall = () => new Promise<void>((resolve) => (modelCalled = resolve));
+    let release: (error: Error) => void = () => undefined;
+    const model = scriptedModel([
+      // The model call ends when aborted, as the real adapter's does: with the usage billed so far.
+      (_request, options) =>
+        new Promise((_resolve, reject) => {
+          options.signal.addEventListener('abort', () => reject(new ModelError('cancelled', 'The model call was cancelled', { usage: usageOf({ inputTokens: 33 }) })), {
+            once: true,
+          });
+          modelCalled();
+        }),
+      // One that does not heed the abort, as a call stuck in the network might not.
+      () =>
+        new Promise((_resolve, reject) => {
+          release = reject;
+          modelCalled();
+        }),
+    ]);
+    // Metering takes a while, as a busy database would.
+    const usage: UsageService = {
+      ...tenancy.usage,
+      async record(tenantId, record) {
+        await delay(50);
+        return tenancy.usage.record(tenantId, record);
+      },
+    };
+    const { runner } = runnerWith(model.client, { usage });
+
+    let called = nextModelCall();
+    const closed = outcomeOf(runner.ask(askOf(closing)));
+    await called;
+    called = nextModelCall();
+    const hung = outcomeOf(runner.ask(askOf(stuck, { bot: 'other' })));
+    await called;
+    const left = await runner.stopAll('The gateway is shutting down.', 500);
+
+    expect(left).toEqual([{ tenantId: stuck.id, bot: 'other', runId: expect.any(String) as unknown }]);
+    expect((await usageRows(closing.id)).map((row) => [row.input_tokens, row.error])).toEqual([[33, 'The model call was cancelled']]);
+    expect(await closed).toEqual({ error: 'BotRunStopped', message: 'The gateway is shutting down.' });
+    expect(await outcomeOf(runner.ask(askOf(closing)))).toEqual({ error: 'BotRunStopped', message: 'The gateway is shutting down.' });
+    expect(model.requests).toHaveLength(2);
+    release(new ModelError('cancelled', 'The model call was cancelled'));
+    expect(await hung).toEqual({ error: 'BotRunStopped', message: 'The gateway is shutting down.' });
   });
 
   it('records the calls of a model without a price as unpriced, never guessing a cost', async () => {
