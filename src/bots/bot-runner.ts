@@ -303,7 +303,7 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
         model: result.last?.model ?? bot.model,
         usage: addUsage(usage, result.nested.usage),
         costUsd: total.costUsd,
-        unpricedCalls: total.unpricedCalls,
+        unpricedCalls: total.unpricedCalls + result.nested.unpricedCalls,
       };
     } finally {
       await Promise.all([tools.close(), stored?.catch(() => undefined)]);

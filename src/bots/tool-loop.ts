@@ -20,9 +20,11 @@ export interface ToolOutcome {
   isError: boolean;
   /**
    * Model usage the tool itself incurred (a nested bot): added to the run's
-   * totals so an ask reports the cost of everything it caused.
+   * totals so an ask reports the cost of everything it caused. `costUsd` is
+   * what its priced calls cost (null: unknown, counted as one unpriced call),
+   * `unpricedCalls` how many of its calls had no price.
    */
-  nested?: { usage: ModelUsage; costUsd: string | null } | undefined;
+  nested?: { usage: ModelUsage; costUsd: string | null; unpricedCalls: number } | undefined;
 }
 
 /** The tools of one run, reached through MCP; the gateway supplies the adapter. */
@@ -73,8 +75,8 @@ export interface ToolLoopResult {
   stopReason: string;
   /** Usage of this run's own model calls. */
   usage: ModelUsage;
-  /** Usage of nested bots called as tools and their costs (null: unpriced); the caller adds them to the run's totals. */
-  nested: { usage: ModelUsage; costs: Array<string | null> };
+  /** Usage of nested bots called as tools, their costs (null: unpriced) and their unpriced calls; the caller adds them to the run's totals. */
+  nested: { usage: ModelUsage; costs: Array<string | null>; unpricedCalls: number };
   rounds: number;
   /** The last model response, for its id and model. */
   last: ModelResponse | undefined;
@@ -113,7 +115,7 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
   const names = modelToolNames(listed.map((tool) => tool.name));
   const tools = listed.map((tool) => ({ ...tool, name: names.toModel(tool.name) }));
   const added: MessageParam[] = [];
-  const nested: ToolLoopResult['nested'] = { usage: { ...ZERO_USAGE }, costs: [] };
+  const nested: ToolLoopResult['nested'] = { usage: { ...ZERO_USAGE }, costs: [], unpricedCalls: 0 };
   let usage: ModelUsage = { ...ZERO_USAGE };
 
   for (let rounds = 1; ; rounds += 1) {
@@ -150,6 +152,7 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
       if (!outcome.nested) continue;
       nested.usage = addUsage(nested.usage, outcome.nested.usage);
       nested.costs.push(outcome.nested.costUsd);
+      nested.unpricedCalls += outcome.nested.unpricedCalls;
     }
   }
 }

@@ -21,7 +21,7 @@ interface AskStructured {
 
 interface UsageJson {
   groups: Array<{ key: string | null; calls: number; input_tokens: number; output_tokens: number; cost_usd: string }>;
-  total: { calls: number; cost_usd: string; input_tokens: number; output_tokens: number; cache_write_tokens: number; cache_read_tokens: number };
+  total: { calls: number; cost_usd: string; unpriced_calls: number; input_tokens: number; output_tokens: number; cache_write_tokens: number; cache_read_tokens: number };
 }
 
 /** claude-sonnet-4-5 at $3 input, $15 output, $3.75 cache write, $0.30 cache read per million tokens (prices.json). */
@@ -90,6 +90,9 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     must(await bot('pong', { bots: ['ping'] }), 201);
     must(await admin().patch('/api/v1/bots/ping', { json: { bots: ['pong'] } }), 200);
     must(await bot('thinker', { servers: [{ slug: 'files', tools: ['read_file'] }], max_tokens: 4096, thinking_budget: 2048 }), 201);
+    // A model the price table does not know: its calls are unpriced.
+    must(await bot('future', { model: 'claude-future-9' }), 201);
+    must(await bot('planner', { bots: ['future'] }), 201);
   });
 
   afterAll(async () => {
@@ -206,6 +209,32 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
 
     const after = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total;
     expect(after.calls - before.calls).toBe(3);
+    expect(new Decimal(after.cost_usd).minus(before.cost_usd).toFixed()).toBe(structured.cost_usd);
+  });
+
+  it('counts a nested bot’s unpriced calls in the asking bot’s unpriced_calls, as the usage API does', async () => {
+    const before = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total;
+    const plannerCalls: FakeUsage[] = [
+      { input_tokens: 50, output_tokens: 10 },
+      { input_tokens: 90, output_tokens: 8 },
+    ];
+    fake.script(
+      toolUseReply([{ name: 'bot__future', input: { message: 'Plan the launch.' } }], plannerCalls[0]),
+      textReply('Launch on Friday.', { input_tokens: 70, output_tokens: 20 }),
+      textReply('The plan: launch on Friday.', plannerCalls[1]),
+    );
+    const client = await connectFullV2(botUrl('planner'), key);
+    const result = await client.callTool('ask', { message: 'Have the future bot plan the launch.' });
+    await client.close();
+
+    const after = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total;
+    const structured = structuredOf(result);
+    expect({ calls: after.calls - before.calls, unpriced_calls: after.unpriced_calls - before.unpriced_calls }).toEqual({ calls: 3, unpriced_calls: 1 });
+    expect({ unpriced_calls: structured.unpriced_calls, cost_usd: structured.cost_usd, input_tokens: structured.usage.input_tokens }).toEqual({
+      unpriced_calls: 1,
+      cost_usd: sonnetCost(plannerCalls),
+      input_tokens: 210,
+    });
     expect(new Decimal(after.cost_usd).minus(before.cost_usd).toFixed()).toBe(structured.cost_usd);
   });
 

@@ -260,19 +260,19 @@ describe('runToolLoop', () => {
     expect(result.usage).toEqual(usage(20, 7));
   });
 
-  it('sums the usage of nested bots apart from the run’s own', async () => {
+  it('sums the usage and unpriced calls of nested bots apart from the run’s own', async () => {
     const model = scriptedModel([
       { content: [toolUse('tu_1', 'bot__triage'), toolUse('tu_2', 'bot__writer'), toolUse('tu_3', 'gh__list_issues')], stopReason: 'tool_use' },
       { content: [text('Triaged.')] },
     ]);
     const handlers = {
-      bot__triage: async () => ({ text: 'triaged', isError: false, nested: { usage: usage(100, 20), costUsd: '0.0012' } }),
-      bot__writer: async () => ({ text: 'written', isError: false, nested: { usage: usage(50, 10), costUsd: null } }),
+      bot__triage: async () => ({ text: 'triaged', isError: false, nested: { usage: usage(100, 20), costUsd: '0.0012', unpricedCalls: 2 } }),
+      bot__writer: async () => ({ text: 'written', isError: false, nested: { usage: usage(50, 10), costUsd: null, unpricedCalls: 0 } }),
     };
     const { input } = setup(model, fakeTools(handlers, ['bot__triage', 'bot__writer', 'gh__list_issues']).client);
     const result = await runToolLoop(input);
 
-    expect(result.nested).toEqual({ usage: usage(150, 30), costs: ['0.0012', null] });
+    expect(result.nested).toEqual({ usage: usage(150, 30), costs: ['0.0012', null], unpricedCalls: 2 });
     expect(result.usage).toEqual(usage(20, 10));
   });
 

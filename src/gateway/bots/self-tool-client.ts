@@ -9,6 +9,7 @@ const CLIENT_INFO = { name: 'botgate-bot', version: '1' };
 interface NestedAsk {
   usage?: { input_tokens?: unknown; output_tokens?: unknown; cache_write_tokens?: unknown; cache_read_tokens?: unknown };
   cost_usd?: unknown;
+  unpriced_calls?: unknown;
 }
 
 const count = (value: unknown) => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0);
@@ -24,7 +25,7 @@ function nestedOf(name: string, result: CallToolResult): ToolOutcome['nested'] {
     cacheCreationInputTokens: count(ask.usage.cache_write_tokens),
     cacheReadInputTokens: count(ask.usage.cache_read_tokens),
   };
-  return { usage, costUsd: typeof ask.cost_usd === 'string' ? ask.cost_usd : null };
+  return { usage, costUsd: typeof ask.cost_usd === 'string' ? ask.cost_usd : null, unpricedCalls: count(ask.unpriced_calls) };
 }
 
 /** A tool result as text the model can read; non-text content is described, not dropped silently. */
