@@ -53,18 +53,22 @@ export interface AskInput {
   loaded?: { info: BotInfo; apiKey: string | null } | undefined;
 }
 
-/** The answer of one ask, with the usage and cost of every model call it caused, nested bots included. */
-export interface AskResult {
-  runId: string;
-  conversationId: string;
-  text: string;
-  stopReason: string;
-  model: string;
+/** What a run spent: the usage and cost of its model calls, nested bots' included. */
+export interface RunSpending {
   usage: ModelUsage;
   /** Exact USD of the priced calls. */
   costUsd: string;
   /** Calls of models without a price; their cost is not in `costUsd`. */
   unpricedCalls: number;
+}
+
+/** The answer of one ask, with the usage and cost of every model call it caused, nested bots included. */
+export interface AskResult extends RunSpending {
+  runId: string;
+  conversationId: string;
+  text: string;
+  stopReason: string;
+  model: string;
 }
 
 /** A run in progress in this process, as a shutdown names one that did not end in time. */
@@ -88,6 +92,11 @@ export interface BotRunner {
    * `waitMs` with those that have not.
    */
   stopAll(reason: string, waitMs: number): Promise<RunningBotRun[]>;
+  /**
+   * What the run that failed with `error` had spent before it failed (its model calls are
+   * metered all the same); undefined when it made none, or `error` is not what an ask failed with.
+   */
+  spentBy(error: unknown): RunSpending | undefined;
 }
 
 /** A run refused before it started: a cycle, a chain too deep, no API key. */
@@ -147,6 +156,35 @@ const SUMMARY_SYSTEM =
 const NO_HISTORY = { summary: null, messages: [] } as const;
 
 const noop = () => undefined;
+
+/** What a run has spent so far: its own calls' usage and cost as metered, and what the nested bots it asked reported. */
+interface Tally {
+  usage: ModelUsage;
+  /** One entry per metered call and per nested bot's answer or failure; null: unpriced. */
+  costs: Array<string | null>;
+  nestedUnpricedCalls: number;
+}
+
+function totalOf(tally: Tally): RunSpending {
+  const { costUsd, unpricedCalls } = sumCosts(tally.costs);
+  return { usage: tally.usage, costUsd, unpricedCalls: unpricedCalls + tally.nestedUnpricedCalls };
+}
+
+/** The run's tools, counting what nested bots report as each call returns, so that a run that fails later still knows. */
+function counting(tools: ToolClient, tally: Tally): ToolClient {
+  return {
+    listTools: (signal) => tools.listTools(signal),
+    async callTool(name, input, signal) {
+      const outcome = await tools.callTool(name, input, signal);
+      if (outcome.nested) {
+        tally.usage = addUsage(tally.usage, outcome.nested.usage);
+        tally.costs.push(outcome.nested.costUsd);
+        tally.nestedUnpricedCalls += outcome.nested.unpricedCalls;
+      }
+      return outcome;
+    },
+  };
+}
 
 /**
  * Runs bots: loads the bot and its conversation, summarises a long history,
@@ -214,8 +252,10 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
   const running = new Map<string, Set<RunningBotRun & { stop: AbortController; settled: Promise<void> }>>();
   // Why new runs are refused, once every run was stopped.
   let closed: string | undefined;
+  // What each failed run had spent, by the error it failed with.
+  const spentByFailure = new WeakMap<object, RunSpending>();
 
-  async function run(input: AskInput, runId: string, stopped: AbortSignal): Promise<AskResult> {
+  async function run(input: AskInput, { runId, stopped, tally }: { runId: string; stopped: AbortSignal; tally: Tally }): Promise<AskResult> {
     const { caller } = input;
     if (input.chain.includes(input.bot)) {
       throw new BotRunRefused(`Refused: calling bot "${input.bot}" again would make a cycle (${[...input.chain, input.bot].join(' → ')}).`);
@@ -258,13 +298,11 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
       input.onEvent({ type: 'run_start', runId, conversationId, bot: bot.slug });
 
       const model = deps.modelClientFor(key);
-      const costs: Array<string | null> = [];
-      let usage: ModelUsage = ZERO_USAGE;
       const record = async (report: ModelCallReport) => {
-        usage = addUsage(usage, report.usage);
+        tally.usage = addUsage(tally.usage, report.usage);
         // The usage is recorded even if storing the conversation failed (the turn then fails with that error).
         await store().catch(() => undefined);
-        costs.push(await meter(caller, bot, ids, report));
+        tally.costs.push(await meter(caller, bot, ids, report));
       };
       // A new conversation has no history to read or summarise.
       const history = continued ? await compact(model, conversationId, caller.tenant.id, signal, record).catch(timedOut) : NO_HISTORY;
@@ -273,7 +311,7 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
 
       const result = await runToolLoop({
         model,
-        tools,
+        tools: counting(tools, tally),
         request: {
           model: bot.model,
           system,
@@ -294,17 +332,7 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
         conversationId,
         [userMessage, ...result.added, ...unsavedAnswer(result)].map((m) => toStored(m, runId)),
       );
-      const total = sumCosts([...costs, ...result.nested.costs]);
-      return {
-        runId,
-        conversationId,
-        text: result.text,
-        stopReason: result.stopReason,
-        model: result.last?.model ?? bot.model,
-        usage: addUsage(usage, result.nested.usage),
-        costUsd: total.costUsd,
-        unpricedCalls: total.unpricedCalls + result.nested.unpricedCalls,
-      };
+      return { runId, conversationId, text: result.text, stopReason: result.stopReason, model: result.last?.model ?? bot.model, ...totalOf(tally) };
     } finally {
       await Promise.all([tools.close(), stored?.catch(() => undefined)]);
     }
@@ -316,7 +344,8 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
       const tenantId = input.caller.tenant.id;
       const runId = randomUUID();
       const stop = new AbortController();
-      const outcome = run(input, runId, stop.signal);
+      const tally: Tally = { usage: ZERO_USAGE, costs: [], nestedUnpricedCalls: 0 };
+      const outcome = run(input, { runId, stopped: stop.signal, tally });
       const entry = { tenantId, bot: input.bot, runId, stop, settled: outcome.then(noop, noop) };
       const runs = running.get(tenantId) ?? new Set();
       running.set(tenantId, runs.add(entry));
@@ -324,8 +353,9 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
         return await outcome;
       } catch (error) {
         // Whatever failed once the run was stopped (the model call cut off, the tenant's rows gone) failed because of the stop.
-        if (stop.signal.aborted && !input.signal.aborted) throw stop.signal.reason;
-        throw error;
+        const failure: unknown = stop.signal.aborted && !input.signal.aborted ? stop.signal.reason : error;
+        if (tally.costs.length > 0 && typeof failure === 'object' && failure !== null) spentByFailure.set(failure, totalOf(tally));
+        throw failure;
       } finally {
         runs.delete(entry);
         if (runs.size === 0 && running.get(tenantId) === runs) running.delete(tenantId);
@@ -348,6 +378,10 @@ export function createBotRunner(deps: BotRunnerDependencies): BotRunner {
       ]);
       clearTimeout(bound);
       return [...left].map(({ tenantId, bot, runId }) => ({ tenantId, bot, runId }));
+    },
+
+    spentBy(error) {
+      return typeof error === 'object' && error !== null ? spentByFailure.get(error) : undefined;
     },
   };
 }

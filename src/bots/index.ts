@@ -113,6 +113,7 @@ export {
   type BotRunnerLimits,
   type RunCaller,
   type RunningBotRun,
+  type RunSpending,
   type ToolClientContext,
   type ToolClientFactory,
 } from './bot-runner.ts';

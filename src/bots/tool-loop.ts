@@ -19,8 +19,9 @@ export interface ToolOutcome {
   text: string;
   isError: boolean;
   /**
-   * Model usage the tool itself incurred (a nested bot): added to the run's
-   * totals so an ask reports the cost of everything it caused. `costUsd` is
+   * Model usage the tool itself incurred (a nested bot), answer or failure: the
+   * runner adds it to the run's totals as the call returns, so an ask reports
+   * the cost of everything it caused, also when it fails later. `costUsd` is
    * what its priced calls cost (null: unknown, counted as one unpriced call),
    * `unpricedCalls` how many of its calls had no price.
    */
@@ -75,8 +76,6 @@ export interface ToolLoopResult {
   stopReason: string;
   /** Usage of this run's own model calls. */
   usage: ModelUsage;
-  /** Usage of nested bots called as tools, their costs (null: unpriced) and their unpriced calls; the caller adds them to the run's totals. */
-  nested: { usage: ModelUsage; costs: Array<string | null>; unpricedCalls: number };
   rounds: number;
   /** The last model response, for its id and model. */
   last: ModelResponse | undefined;
@@ -115,7 +114,6 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
   const names = modelToolNames(listed.map((tool) => tool.name));
   const tools = listed.map((tool) => ({ ...tool, name: names.toModel(tool.name) }));
   const added: MessageParam[] = [];
-  const nested: ToolLoopResult['nested'] = { usage: { ...ZERO_USAGE }, costs: [], unpricedCalls: 0 };
   let usage: ModelUsage = { ...ZERO_USAGE };
 
   for (let rounds = 1; ; rounds += 1) {
@@ -130,7 +128,7 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
     const finish = (stopReason: string): ToolLoopResult => {
       // Unanswered tool_use blocks would make the stored history invalid for the next call.
       if (assistant && calls.length === 0) added.push(assistant);
-      return { added, text: answerText(response.content), stopReason, usage, nested, rounds, last: response };
+      return { added, text: answerText(response.content), stopReason, usage, rounds, last: response };
     };
     if (!wantsTools) return finish(response.stopReason);
     if (rounds >= input.maxRounds) return finish('max_rounds');
@@ -148,12 +146,6 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
         ...(outcome.isError && { is_error: true }),
       })),
     });
-    for (const { outcome } of results) {
-      if (!outcome.nested) continue;
-      nested.usage = addUsage(nested.usage, outcome.nested.usage);
-      nested.costs.push(outcome.nested.costUsd);
-      nested.unpricedCalls += outcome.nested.unpricedCalls;
-    }
   }
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { Decimal } from 'decimal.js';
 import { Client as V2Client, StreamableHTTPClientTransport as V2Transport, type CallToolResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cutInToolInput, messageEvents, sseReply, startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic, type FakeUsage } from '../fakes/anthropic.ts';
+import { cutInToolInput, errorEvent, messageEvents, sseReply, startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic, type FakeUsage } from '../fakes/anthropic.ts';
 import { connectFullV1, connectFullV2, type McpFullClient } from '../support/mcp-full-clients.ts';
 import { makeDataDir, pollUntil, startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { apiClient, seedTenant, type AuditEventJson } from '../support/http.ts';
@@ -93,6 +93,8 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
     // A model the price table does not know: its calls are unpriced.
     must(await bot('future', { model: 'claude-future-9' }), 201);
     must(await bot('planner', { bots: ['future'] }), 201);
+    must(await bot('failer', {}), 201);
+    must(await bot('delegator', { bots: ['failer'] }), 201);
   });
 
   afterAll(async () => {
@@ -236,6 +238,56 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
       input_tokens: 210,
     });
     expect(new Decimal(after.cost_usd).minus(before.cost_usd).toFixed()).toBe(structured.cost_usd);
+  });
+
+  it('counts the calls of a nested bot whose run failed in the asking bot’s totals, as the usage API does', async () => {
+    const before = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total;
+    // The nested bot's answer breaks off after it was billed: the API reports an overload mid-stream.
+    const broken = messageEvents(textReply('A partial answer from the failer', { input_tokens: 400, output_tokens: 50 }));
+    fake.script(
+      toolUseReply([{ name: 'bot__failer', input: { message: 'Help me.' } }], { input_tokens: 50, output_tokens: 10 }),
+      sseReply([...broken.slice(0, 5), errorEvent('overloaded_error', 'Overloaded')]),
+      textReply('The failer could not help.', { input_tokens: 90, output_tokens: 8 }),
+    );
+    const client = await connectFullV2(botUrl('delegator'), key);
+    const result = await client.callTool('ask', { message: 'Ask the failer for help.' });
+    await client.close();
+
+    expect(textOf(result)).toBe('The failer could not help.');
+    expect(toolResultsSent(fake, 2)).toEqual([{ content: expect.stringMatching(/^The bot could not answer: .*Overloaded/) as unknown as string, is_error: true }]);
+    const after = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total;
+    const structured = structuredOf(result);
+    expect(after.calls - before.calls).toBe(3);
+    expect(after.input_tokens - before.input_tokens).toBe(540);
+    expect({ input_tokens: structured.usage.input_tokens, output_tokens: structured.usage.output_tokens, cost_usd: structured.cost_usd }).toEqual({
+      input_tokens: after.input_tokens - before.input_tokens,
+      output_tokens: after.output_tokens - before.output_tokens,
+      cost_usd: new Decimal(after.cost_usd).minus(before.cost_usd).toFixed(),
+    });
+  });
+
+  it('says what a failed ask cost beside its error, as the usage API records it', async () => {
+    const before = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total;
+    const broken = messageEvents(textReply('A partial answer', { input_tokens: 400, output_tokens: 50 }));
+    fake.script(sseReply([...broken.slice(0, 5), errorEvent('overloaded_error', 'Overloaded')]));
+    const client = await connectFullV2(botUrl('failer'), key);
+    const result = await client.callTool('ask', { message: 'Help me.' });
+    await client.close();
+
+    const after = (await admin().get<UsageJson>('/api/v1/usage?group_by=bot')).body.total;
+    expect(result.isError).toBe(true);
+    expect(result.structuredContent).toEqual({
+      error: textOf(result),
+      usage: {
+        input_tokens: 400,
+        output_tokens: after.output_tokens - before.output_tokens,
+        cache_write_tokens: 0,
+        cache_read_tokens: 0,
+      },
+      cost_usd: new Decimal(after.cost_usd).minus(before.cost_usd).toFixed(),
+      unpriced_calls: 0,
+    });
+    expect(after.calls - before.calls).toBe(1);
   });
 
   it('refuses a cycle of bots calling each other, and the model is told why', async () => {

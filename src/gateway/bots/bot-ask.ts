@@ -1,7 +1,19 @@
 import type { DiscoverResult } from '@modelcontextprotocol/client';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { BotRunRefused, BotRunStopped, BotRunTimeout, ModelError, type AskResult, type ModelErrorKind, type BotInfo, type BotRunEvent, type BotRunner, type ToolClientFactory } from '../../bots/index.ts';
+import {
+  BotRunRefused,
+  BotRunStopped,
+  BotRunTimeout,
+  ModelError,
+  type AskResult,
+  type ModelErrorKind,
+  type BotInfo,
+  type BotRunEvent,
+  type BotRunner,
+  type RunSpending,
+  type ToolClientFactory,
+} from '../../bots/index.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { errorResult, RESERVED_SERVER_SLUG, type ToolCallContext } from '../../servers/index.ts';
@@ -96,6 +108,20 @@ function toolClientFor(context: AskContext): ToolClientFactory {
   };
 }
 
+/** What a run spent, as answers and failures carry it: snake_case, costs as exact decimal strings. */
+function spendingJson(spent: RunSpending) {
+  return {
+    usage: {
+      input_tokens: spent.usage.inputTokens,
+      output_tokens: spent.usage.outputTokens,
+      cache_write_tokens: spent.usage.cacheCreationInputTokens,
+      cache_read_tokens: spent.usage.cacheReadInputTokens,
+    },
+    cost_usd: spent.costUsd,
+    unpriced_calls: spent.unpricedCalls,
+  };
+}
+
 /** `structuredContent` of an answer: snake_case, costs as exact decimal strings. */
 export function askResultJson(result: AskResult) {
   return {
@@ -103,14 +129,7 @@ export function askResultJson(result: AskResult) {
     run_id: result.runId,
     stop_reason: result.stopReason,
     model: result.model,
-    usage: {
-      input_tokens: result.usage.inputTokens,
-      output_tokens: result.usage.outputTokens,
-      cache_write_tokens: result.usage.cacheCreationInputTokens,
-      cache_read_tokens: result.usage.cacheReadInputTokens,
-    },
-    cost_usd: result.costUsd,
-    unpriced_calls: result.unpricedCalls,
+    ...spendingJson(result),
   };
 }
 
@@ -174,7 +193,9 @@ function continuationNote(conversationId: string): string {
  * usage and cost (nested bots included) as `structuredContent`. Some clients
  * give their model the content alone, others (Claude Code among them) the
  * structured content alone when there is one: each carries the answer and
- * the conversation id.
+ * the conversation id. A run that fails after model calls were made says what
+ * they cost in the same fields, beside the message (`error`), so a calling
+ * bot's totals include them.
  */
 export async function askAsTool(context: AskContext, bot: string, args: Record<string, unknown>, call: ToolCallContext): Promise<CallToolResult> {
   const parsed = askArguments.safeParse(args);
@@ -203,7 +224,8 @@ export async function askAsTool(context: AskContext, bot: string, args: Record<s
     await progress.flush();
     const message = describeRunFailure(error);
     if (message === undefined) throw error;
-    return errorResult(message);
+    const spent = context.runner.spentBy(error);
+    return spent ? { ...errorResult(message), structuredContent: { error: message, ...spendingJson(spent) } } : errorResult(message);
   }
 }
 
