@@ -13,6 +13,7 @@ import * as tenantDeletions from './0011-tenant-deletions.ts';
 import * as heldCallAnswers from './0012-held-call-answers.ts';
 import * as fileAreaUse from './0013-file-area-use.ts';
 import * as detachDeleted from './0014-detach-deleted.ts';
+import * as passwordChosen from './0015-password-chosen.ts';
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0012-held-call-answers': heldCallAnswers,
   '0013-file-area-use': fileAreaUse,
   '0014-detach-deleted': detachDeleted,
+  '0015-password-chosen': passwordChosen,
 };

@@ -33,7 +33,7 @@ import { createTenantRoutes } from './routes/tenant.routes.ts';
 import { createUsageRoutes } from './routes/usage.routes.ts';
 import { createToolListCache } from './bots/tool-list-cache.ts';
 import { LIST_TTL_MS } from './mcp/tool-server.ts';
-import { createAccountRoutes, createInviteRoutes, createLoginRoutes, deriveFormKey, type LoginThrottle } from './session/index.ts';
+import { createAccountRoutes, createInviteRoutes, createLoginRoutes, createPasswordRoutes, deriveFormKey, type LoginThrottle } from './session/index.ts';
 
 export interface AppDependencies {
   logger: Logger;
@@ -147,6 +147,7 @@ export function createApp(deps: AppDependencies): Express {
     app.use(createLoginRoutes(pages));
     app.use(createInviteRoutes({ ...pages, invitations: deps.tenancy.invitations }));
     app.use(createAccountRoutes({ sessions: deps.tenancy.sessions, secureCookies, publicUrl: deps.publicUrl }));
+    app.use(createPasswordRoutes({ ...pages, accounts: deps.tenancy.accounts }));
   }
 
   const api = express.Router();

@@ -15,6 +15,8 @@ export interface UsersTable {
   id: Generated<string>;
   email: string;
   password_hash: string | null;
+  /** Whether the person chose the password (migration 0015); false when an owner or the operator set it. */
+  password_chosen: Generated<boolean>;
   created_at: Timestamp;
 }
 

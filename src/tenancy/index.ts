@@ -1,4 +1,5 @@
 import type { Db } from '../shared/db.ts';
+import { createAccountService, type AccountService } from './account.service.ts';
 import type { KeyCredential } from './api-key.repository.ts';
 import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
 import { createApiKeyService, type ApiKeyService } from './api-key.service.ts';
@@ -18,6 +19,8 @@ export interface TenancyModule {
   usage: UsageService;
   /** Browser sign-in: per person, across the person's tenants. */
   sessions: SessionService;
+  /** What a signed-in person does to their own account: changing their password. */
+  accounts: AccountService;
   invitations: InvitationService;
   /** The OAuth authorization server's state: clients, grants, consents, signing keys. */
   oauth: OAuthStorage;
@@ -67,6 +70,7 @@ export function createTenancyModule({
     audit: createAuditService({ db }),
     usage: createUsageService({ db }),
     sessions: createSessionService({ db }),
+    accounts: createAccountService({ db }),
     invitations: createInvitationService({ db }),
     oauth: createOAuthStorage({ db, onCredentialsChanged }),
     forgetTenant,
@@ -105,6 +109,7 @@ export { DEFAULT_ROTATION_GRACE_MS } from './api-key.service.ts';
 export type { ApiKeyService, CreateKeyInput, KeyToolsCheck } from './api-key.service.ts';
 export type { AuditService, AuditQuery, AuditPage } from './audit.service.ts';
 export type { MemberService, AddMemberInput, AddedMember } from './member.service.ts';
+export type { AccountService, PasswordChange } from './account.service.ts';
 export { createSessionService, SESSION_LIFETIME_MS, SESSION_RENEW_WITHIN_MS } from './session.service.ts';
 export type { SessionService, SessionUser, ValidSession } from './session.service.ts';
 export { createInvitationService, INVITATION_LIFETIME_MS } from './invitation.service.ts';

@@ -3,6 +3,7 @@ import type { Db } from '../shared/db.ts';
 import { isUniqueViolation, withAuthenticator, withTenant } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
 import { recordAudit } from './audit.ts';
+import { applyChosenPassword } from './chosen-password.ts';
 import {
   findInvitation,
   findInvitationByDigest,
@@ -12,11 +13,11 @@ import {
 } from './invitation.repository.ts';
 import { findMember, insertMembership } from './membership.repository.ts';
 import { parseOrThrow } from './parse.ts';
-import { hashPassword } from './password.ts';
+import { hashPassword, verifyPassword } from './password.ts';
 import { mayInvite } from './permissions.ts';
 import { digestToken, hexDigestsEqual } from './session-token.ts';
 import type { InvitationInfo, IssuedInvitation, RequestContext, Role, Tenant } from './types.ts';
-import { findUserByEmail, insertUser } from './user.repository.ts';
+import { findUserByEmail, findUserCredentialsById, insertUser } from './user.repository.ts';
 import { emailSchema, isUuid, passwordSchema, roleSchema } from './validation.ts';
 
 /** Invitation links carry this, so scanners and people recognise one. */
@@ -31,10 +32,20 @@ export interface OpenInvitation {
   tenant: Tenant;
   /** The invited email already belongs to a user, who accepts by signing in rather than by choosing a password. */
   existingUser: boolean;
+  /**
+   * That user's password was set by someone else (a tenant owner, the operator), who could sign in
+   * as them in this tenant too: accepting takes a new password of their choosing.
+   */
+  mustChoosePassword: boolean;
 }
 
-/** How a person accepts: a new user chooses a password; an existing user is signed in already. */
-export type Acceptance = { password: string } | { userId: string };
+/**
+ * How a person accepts: a new user chooses a password; an existing user is signed in already and,
+ * when their password was set by someone else, chooses one (their sessions but `keepSessionId` end).
+ */
+export type Acceptance =
+  | { password: string }
+  | { userId: string; choosePassword?: { password: string; keepSessionId: string } };
 
 export interface AcceptedInvitation {
   tenant: Tenant;
@@ -75,6 +86,19 @@ export function createInvitationService({ db, now = () => new Date() }: { db: Db
     const found = await withAuthenticator(db, (trx) => findInvitationByDigest(trx, digest, now()));
     if (!found || !hexDigestsEqual(found.digest, digest) || found.invitation.status !== 'pending') return undefined;
     return found;
+  }
+
+  /**
+   * The user's stored password hash, refusing `chosen` when it is that same password: whoever set it
+   * would know it still.
+   */
+  async function currentHashOtherThan(userId: string, chosen: string): Promise<string | null | undefined> {
+    if (!isUuid(userId)) return undefined;
+    const stored = (await withAuthenticator(db, (trx) => findUserCredentialsById(trx, userId)))?.passwordHash ?? null;
+    if (stored !== null && (await verifyPassword(stored, chosen).catch(() => false))) {
+      throw new AppError('validation_failed', 'password: choose a password other than your current one', { details: { field: 'password' } });
+    }
+    return stored;
   }
 
   return {
@@ -129,16 +153,25 @@ export function createInvitationService({ db, now = () => new Date() }: { db: Db
       const found = await resolve(token);
       if (!found) return undefined;
       const user = await withAuthenticator(db, (trx) => findUserByEmail(trx, found.invitation.email));
-      return { invitation: found.invitation, tenant: found.tenant, existingUser: user !== undefined };
+      return {
+        invitation: found.invitation,
+        tenant: found.tenant,
+        existingUser: user !== undefined,
+        mustChoosePassword: user !== undefined && !user.passwordChosen,
+      };
     },
 
     async accept(token, acceptance, context) {
       const password = 'password' in acceptance ? parseOrThrow(passwordSchema, acceptance.password, 'password') : undefined;
+      const choice = 'userId' in acceptance ? acceptance.choosePassword : undefined;
+      const chosen = choice === undefined ? undefined : parseOrThrow(passwordSchema, choice.password, 'password');
       const found = await resolve(token);
       if (!found) return undefined;
       const { tenant } = found;
       // Hash outside the transaction: it is slow on purpose.
       const passwordHash = password === undefined ? undefined : await hashPassword(password);
+      const replaced = chosen !== undefined && 'userId' in acceptance ? await currentHashOtherThan(acceptance.userId, chosen) : undefined;
+      const chosenHash = chosen === undefined ? undefined : await hashPassword(chosen);
       try {
         return await withTenant(db, tenant.id, async (trx) => {
           // Locked and checked again: of two acceptances racing, the second finds it used.
@@ -151,9 +184,16 @@ export function createInvitationService({ db, now = () => new Date() }: { db: Db
           if (!existing && passwordHash === undefined) {
             throw new AppError('validation_failed', 'password: choose a password to create the account');
           }
-          const user = existing ?? (await insertUser(trx, { email: invitation.email, passwordHash: passwordHash ?? null }));
+          const user = existing ?? (await insertUser(trx, { email: invitation.email, passwordHash: passwordHash ?? null, passwordChosen: true }));
           if (existing && (await findMember(trx, tenant.id, existing.id))) {
             throw new AppError('conflict', `${invitation.email} is already a member of ${tenant.slug}`);
+          }
+          if (existing && !existing.passwordChosen && chosenHash === undefined) {
+            throw new AppError(
+              'validation_failed',
+              `password: choose a new password to accept; your current one was set by someone else (a tenant owner or the operator), who could otherwise sign in as you in ${tenant.slug}`,
+              { details: { field: 'password' } },
+            );
           }
           await insertMembership(trx, tenant.id, user.id, invitation.role);
           const at = now();
@@ -171,6 +211,19 @@ export function createInvitationService({ db, now = () => new Date() }: { db: Db
             resourceId: user.id,
             after: { email: invitation.email, role: invitation.role, createdUser: !existing, invitation: invitation.id },
           });
+          // Last: it ends other sessions and records the change in each of the person's tenants, this one included.
+          if (existing && chosenHash !== undefined && choice !== undefined) {
+            const stored = await applyChosenPassword(trx, {
+              userId: existing.id,
+              email: existing.email,
+              passwordHash: chosenHash,
+              replacing: replaced ?? null,
+              keepSessionId: choice.keepSessionId,
+              source: 'invitation',
+              context,
+            });
+            if (!stored) throw new AppError('conflict', 'your password changed while accepting; open the invitation again');
+          }
           return { tenant, user: { id: user.id, email: user.email }, role: invitation.role, createdUser: !existing };
         });
       } catch (error) {

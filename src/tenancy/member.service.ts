@@ -19,7 +19,11 @@ import { emailSchema, isUuid, passwordSchema, roleSchema } from './validation.ts
 export interface AddMemberInput {
   email: string;
   role: Role;
-  /** A password for a new user; see `generatePassword`. Ignored for an existing user. */
+  /**
+   * A password for a new user; see `generatePassword`. Ignored for an existing user. Whoever adds the
+   * person knows it, so it counts as not chosen by them: they must choose their own before joining
+   * another tenant (see the invitation service).
+   */
   password?: string | undefined;
   /** Generate a password when creating a user and none is given. */
   generatePassword?: boolean;
@@ -74,7 +78,7 @@ export function createMemberService({
       try {
         return await withTenant(db, tenantId, async (trx) => {
           const existing = await findUserByEmail(trx, email);
-          const user = existing ?? (await insertUser(trx, { email, passwordHash }));
+          const user = existing ?? (await insertUser(trx, { email, passwordHash, passwordChosen: false }));
           if (existing && (await findMember(trx, tenantId, existing.id))) {
             throw new AppError('conflict', `${email} is already a member of this tenant`);
           }

@@ -68,3 +68,9 @@ export async function deleteUserSessions(trx: Tx, userId: string, before?: Date)
   if (before) query = query.where('expires_at', '<=', before);
   await query.execute();
 }
+
+/** Ends every session of the user but `keepId` (the one they act through); returns how many ended. */
+export async function deleteOtherUserSessions(trx: Tx, userId: string, keepId: string): Promise<number> {
+  const result = await trx.deleteFrom('sessions').where('user_id', '=', userId).where('id', '<>', keepId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

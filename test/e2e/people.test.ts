@@ -375,7 +375,10 @@ describe('people: sign-in, sessions, roles and invitations over HTTP', () => {
     const page = await browser.get(path);
     const withoutToken = await browser.post(path, {});
     expect(withoutToken.status).toBe(403);
-    const accepted = await browser.post(path, { csrf_token: inputValue(page.text, 'csrf_token') ?? '' });
+    // The operator set this person's password: they choose their own as they accept.
+    expect(page.text).toContain('autocomplete="new-password"');
+    const chosen = 'a password of my own choosing';
+    const accepted = await browser.post(path, { csrf_token: inputValue(page.text, 'csrf_token') ?? '', password: chosen, confirm: chosen });
     expect(accepted.status).toBe(303);
     const me = await browser.api<MeBody>('GET', '/api/v1/me', { headers: { 'x-botgate-tenant': 'ppl-a' } });
     expect(me.body.role).toBe('auditor');

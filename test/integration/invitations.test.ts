@@ -84,7 +84,66 @@ describeEachDatabase('invitations', (use) => {
     expect(await withTenant(db, other.id, (trx) => trx.selectFrom('invitations').select('id').execute())).toEqual([]);
     await expect(invitations.revoke(other.id, operator, issued.id)).rejects.toMatchObject({ code: 'not_found' });
 
-    const accepted = await invitations.accept(issued.token, { userId: member.userId }, visitor);
+    const accepted = await invitations.accept(issued.token, { userId: member.userId, choosePassword: { password: 'chosen by the person', keepSessionId: 'none' } }, visitor);
     expect(accepted).toMatchObject({ user: { id: member.userId }, role: 'auditor', createdUser: false });
+  });
+
+  it('makes an account whose password someone else set choose one to accept, in the same transaction as the membership', async () => {
+    const { db, tenancy, invitations, tenant, email } = await setup();
+    const other = await tenancy.tenants.create(operator, { slug: `inv-set-${randomUUID().slice(0, 8)}` });
+    // The other tenant's owner made the account, with a password they know.
+    const { member } = await tenancy.members.add(other.id, operator, { email, role: 'member', password: PASSWORD });
+    const kept = await tenancy.sessions.login(email, PASSWORD, visitor);
+    const planted = await tenancy.sessions.login(email, PASSWORD, visitor);
+    const issued = await invitations.create(tenant.id, operator, 'owner', { email, role: 'member' });
+    expect(await invitations.open(issued.token)).toMatchObject({ existingUser: true, mustChoosePassword: true });
+    const before = await snapshot(db);
+    const storedHash = () => db.selectFrom('users').select(['password_hash', 'password_chosen']).where('id', '=', member.userId).executeTakeFirstOrThrow();
+    const hashBefore = await storedHash();
+
+    await expect(invitations.accept(issued.token, { userId: member.userId }, visitor)).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: expect.stringContaining('choose a new password to accept') as unknown,
+    });
+    const keepSessionId = kept?.session.id ?? '';
+    await expect(invitations.accept(issued.token, { userId: member.userId, choosePassword: { password: PASSWORD, keepSessionId } }, visitor)).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: 'password: choose a password other than your current one',
+    });
+    expect(await snapshot(db)).toEqual(before);
+    expect(await storedHash()).toEqual(hashBefore);
+    expect(await tenancy.sessions.validate(planted?.token ?? '')).toBeDefined();
+    expect((await invitations.list(tenant.id))[0]?.status).toBe('pending');
+
+    const chosen = 'the person chose this one';
+    const accepted = await invitations.accept(issued.token, { userId: member.userId, choosePassword: { password: chosen, keepSessionId } }, visitor);
+
+    expect(accepted).toMatchObject({ user: { id: member.userId }, role: 'member', createdUser: false });
+    expect((await storedHash()).password_chosen).toBe(true);
+    expect(await tenancy.sessions.validate(planted?.token ?? '')).toBeUndefined();
+    expect(await tenancy.sessions.validate(kept?.token ?? '')).toMatchObject({ user: { id: member.userId } });
+    expect(await tenancy.sessions.login(email, PASSWORD, visitor)).toBeUndefined();
+    expect(await tenancy.sessions.login(email, chosen, visitor)).toBeDefined();
+    // Recorded in both of the person's tenants, the one joined included.
+    const changes = await db.selectFrom('audit_events').select(['tenant_id', 'after']).where('action', '=', 'account.password_change').where('resource_id', '=', member.userId).execute();
+    expect(changes.map((event) => event.tenant_id).sort()).toEqual([tenant.id, other.id].sort());
+    expect(changes[0]?.after).toMatchObject({ source: 'invitation', otherSessionsEnded: 1 });
+  });
+
+  it('lets an account that chose its own password accept without choosing again', async () => {
+    const { db, tenancy, invitations, tenant, email } = await setup();
+    const other = await tenancy.tenants.create(operator, { slug: `inv-own-${randomUUID().slice(0, 8)}` });
+    const own = await invitations.create(other.id, operator, 'owner', { email, role: 'member' });
+    const created = await invitations.accept(own.token, { password: PASSWORD }, visitor);
+    const session = await tenancy.sessions.login(email, PASSWORD, visitor);
+    const issued = await invitations.create(tenant.id, operator, 'owner', { email, role: 'admin' });
+    expect(await invitations.open(issued.token)).toMatchObject({ existingUser: true, mustChoosePassword: false });
+
+    const accepted = await invitations.accept(issued.token, { userId: created?.user.id ?? '' }, visitor);
+
+    expect(accepted).toMatchObject({ role: 'admin', createdUser: false });
+    expect(await tenancy.sessions.validate(session?.token ?? '')).toBeDefined();
+    expect(await tenancy.sessions.login(email, PASSWORD, visitor)).toBeDefined();
+    expect(await db.selectFrom('audit_events').select('id').where('action', '=', 'account.password_change').where('resource_id', '=', created?.user.id ?? '').execute()).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import type { Database } from '../../src/shared/db-schema.ts';
 import { migrateToLatest } from '../../src/shared/migrate.ts';
 import { migrations } from '../../db/migrations/index.ts';
 import * as detachDeleted from '../../db/migrations/0014-detach-deleted.ts';
+import * as passwordChosen from '../../db/migrations/0015-password-chosen.ts';
 import { countRows, createThrowawayPostgres, describeEachDatabase, TEST_DATABASE_URL, testPool } from '../support/databases.ts';
 
 /** The migrations the database has recorded as applied, by name. */
@@ -77,6 +78,35 @@ describeEachDatabase('migrations', (use) => {
     // Run again: nothing left to take out, nothing audited.
     await detachDeleted.up(db as unknown as Kysely<unknown>);
     expect((await sql<{ n: number }>`select count(*)::int as n from audit_events where tenant_id = ${tenant}`.execute(db)).rows[0]?.n).toBe(3);
+  });
+
+  it('counts every existing password as set by someone else, and a new account as such unless it says otherwise', async () => {
+    const { db } = use();
+    const migrationDb = db as unknown as Kysely<unknown>;
+    await passwordChosen.down(migrationDb);
+    const before = (await sql<{ id: string }>`insert into users (email, password_hash) values ('before-0015@example.com', 'hash') returning id`.execute(db)).rows[0]!.id;
+
+    await passwordChosen.up(migrationDb);
+
+    const column = await sql<{ is_nullable: string; column_default: string }>`
+      select is_nullable, column_default from information_schema.columns where table_name = 'users' and column_name = 'password_chosen'`.execute(db);
+    expect(column.rows).toEqual([{ is_nullable: 'NO', column_default: 'false' }]);
+    const made = (await sql<{ id: string }>`insert into users (email) values ('after-0015@example.com') returning id`.execute(db)).rows[0]!.id;
+    const chosen = await sql<{ id: string; password_chosen: boolean }>`select id, password_chosen from users where id in (${before}, ${made})`.execute(db);
+    expect(chosen.rows.map((row) => row.password_chosen)).toEqual([false, false]);
+    // The application role sets it; the session role, which says who is signed in, cannot read it.
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await sql`set local role botgate_app`.execute(trx);
+        return (await sql<{ password_chosen: boolean }>`update users set password_chosen = true where id = ${made} returning password_chosen`.execute(trx)).rows;
+      }),
+    ).resolves.toEqual([{ password_chosen: true }]);
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await sql`set local role botgate_session`.execute(trx);
+        await sql`select password_chosen from users`.execute(trx);
+      }),
+    ).rejects.toThrow(/permission denied/);
   });
 
   it('applies every migration once when two processes migrate a fresh database at the same time', async (context) => {

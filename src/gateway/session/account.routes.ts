@@ -6,7 +6,7 @@ import { html, sendPage } from './html.ts';
 /**
  * `/`: where signing in and accepting an invitation land. It says who is
  * signed in, the tenants they belong to with each one's MCP address, and
- * offers the connected clients and signing out. (The admin console comes later.)
+ * offers the connected clients, changing the password and signing out. (The admin console comes later.)
  */
 export function createAccountRoutes(deps: { sessions: SessionService; secureCookies: boolean; publicUrl: string | undefined }): Router {
   const router = Router();
@@ -28,6 +28,7 @@ export function createAccountRoutes(deps: { sessions: SessionService; secureCook
 <p>Signed in as <strong>${session.user.email}</strong>.</p>
 ${memberships.length > 0 ? html`<h2>Your tenants</h2><ul>${tenants}</ul>` : html`<p>You are not a member of any tenant.</p>`}
 <p><a href="/oauth/consents">Connected clients</a>: the MCP clients you approved, and withdrawing them.</p>
+<p><a href="/account/password">Change your password</a>. A password someone else set for you (a tenant owner or the operator) is temporary: choose your own.</p>
 ${signOut('/logout', 'Sign out', '')}
 ${signOut('/logout/everywhere', 'Sign out everywhere', 'secondary')}`,
     });

@@ -15,3 +15,4 @@ export { deriveFormKey } from './form-csrf.ts';
 export { createInviteRoutes } from './invite.routes.ts';
 export { createLoginRoutes, LOGIN_FAILED, type SessionPagesDeps } from './login.routes.ts';
 export { createLoginThrottle, type LoginThrottle } from './login-throttle.ts';
+export { createPasswordRoutes } from './password.routes.ts';

@@ -14,7 +14,10 @@ function describe(open: OpenInvitation): SafeHtml {
 ${ROLE_WORDS[open.invitation.role]}, with the account <strong>${open.invitation.email}</strong>.</p>`;
 }
 
-/** `GET|POST /invite/{token}`: accepting an invitation, as a new person (choosing a password) or a signed-in one. */
+/**
+ * `GET|POST /invite/{token}`: accepting an invitation, as a new person (choosing a password) or a
+ * signed-in one (choosing a new password when someone else set theirs).
+ */
 export function createInviteRoutes(deps: SessionPagesDeps & { invitations: InvitationService }): Router {
   const router = Router();
   const secure = deps.secureCookies;
@@ -65,10 +68,32 @@ ${error && html`<p role="alert" id="invite-error">${error}</p>`}
     });
   }
 
-  function renderExistingUser(res: Response, token: string, open: OpenInvitation, session: ValidSession | undefined): void {
+  function renderExistingUser(
+    res: Response,
+    token: string,
+    open: OpenInvitation,
+    session: ValidSession | undefined,
+    status = 200,
+    error?: string,
+  ): void {
     const invited = open.invitation.email;
     let action: SafeHtml;
-    if (session && session.user.email.toLowerCase() === invited) {
+    if (session && session.user.email.toLowerCase() === invited && open.mustChoosePassword) {
+      // Whoever set the password (an owner of another tenant, the operator) must not follow the person here.
+      const invalid = error ? html` aria-describedby="invite-error" aria-invalid="true"` : '';
+      action = html`<p>Your password was set by someone else (a tenant owner or the operator), so it is temporary: choose
+your own to join. Whoever knows the old one could otherwise sign in as you here. Your other sessions end; this one stays.</p>
+${error && html`<p role="alert" id="invite-error">${error}</p>`}
+<form method="post" action="/invite/${token}">
+<input type="hidden" name="${CSRF_FIELD}" value="${session.csrfToken}">
+<input type="hidden" name="username" value="${invited}" autocomplete="username">
+<label for="password">New password (at least 12 characters)</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="12" maxlength="1024"${invalid}>
+<label for="confirm">New password again</label>
+<input id="confirm" name="confirm" type="password" autocomplete="new-password" required minlength="12" maxlength="1024"${invalid}>
+<button type="submit">Change password and join ${open.tenant.name}</button>
+</form>`;
+    } else if (session && session.user.email.toLowerCase() === invited) {
       action = html`<form method="post" action="/invite/${token}">
 <input type="hidden" name="${CSRF_FIELD}" value="${session.csrfToken}">
 <button type="submit">Accept and join ${open.tenant.name}</button>
@@ -80,7 +105,7 @@ ${signOutForms(session)}`;
     } else {
       action = html`<p><a href="${loginUrl(`/invite/${token}`)}">Sign in as ${invited}</a> to accept.</p>`;
     }
-    sendPage(res, { status: 200, title: 'Accept invitation', secure, body: html`<h1>Join ${open.tenant.name} on Botgate</h1>
+    sendPage(res, { status, title: 'Accept invitation', secure, body: html`<h1>Join ${open.tenant.name} on Botgate</h1>
 ${describe(open)}
 ${action}` });
   }
@@ -103,8 +128,27 @@ ${action}` });
         const session = await readSession(req, deps.sessions);
         if (!session) return res.redirect(303, loginUrl(`/invite/${token}`));
         if (!csrfPasses(req, session)) return sendFormExpired(res, secure, `/invite/${token}`);
-        const accepted = await deps.invitations.accept(token, { userId: session.user.id }, context);
-        if (!accepted) return sendGone(res);
+        let choosePassword: { password: string; keepSessionId: string } | undefined;
+        const problem = (message: string) => renderExistingUser(res, token, open, session, 400, message);
+        // Someone else signed in is refused by the service, whatever they send.
+        const invitee = session.user.email.toLowerCase() === open.invitation.email;
+        if (open.mustChoosePassword && invitee) {
+          const chosen = formField(req, 'password');
+          if (chosen === '') return problem('Choose a new password to accept: your current one was set by someone else. Nothing was changed.');
+          if (!passwordSchema.safeParse(chosen).success) return problem('The new password must be 12 to 1024 characters long.');
+          if (chosen !== formField(req, 'confirm')) return problem('The two passwords do not match.');
+          choosePassword = { password: chosen, keepSessionId: session.id };
+        }
+        try {
+          const accepted = await deps.invitations.accept(token, { userId: session.user.id, ...(choosePassword && { choosePassword }) }, context);
+          if (!accepted) return sendGone(res);
+        } catch (error) {
+          // The new password is the one whoever set it knows.
+          if (error instanceof AppError && error.code === 'validation_failed' && invitee) {
+            return problem(`${error.message.replace(/^password: ./, (start) => start.slice(-1).toUpperCase())}. Nothing was changed.`);
+          }
+          throw error;
+        }
         return res.redirect(303, '/');
       }
 
