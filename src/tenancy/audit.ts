@@ -3,22 +3,43 @@ import type { Db, Tx } from '../shared/db.ts';
 import { MAX_STORED_DEPTH, storable } from '../shared/storable-json.ts';
 import type { AuditEvent, RequestContext } from './types.ts';
 
-const SECRET_FIELD = /pass(word)?|secret|token|digest|key$|authorization|cookie/i;
+const SECRET_FIELD = /pass(word|phrase)?|secret|token|digest|key$|authorization|cookie|credential|bearer|connection_?string|private_?key|api_?keys$/i;
+/** Short words that say "secret" only as words of their own: `auth`, `X-Auth`, `authHeader`, not `author` or `oauth`. */
+const SECRET_WORDS = new Set(['auth', 'dsn', 'pwd', 'otp']);
 /** Counts of tokens, not tokens: `maxTokens`, `input_tokens`, `thinking_budget_tokens`, `tokenCount`. */
 const TOKEN_COUNT = /(max|min|input|output|total|prompt|completion|budget|used|remaining)_?tokens$|token_?(count|budget|limit)s?$/i;
+/** The password of a URL's user information: `postgres://app:hunter2@db/prod`. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi;
+
+/** A field name's words, lower case: `apiKey`, `api_key` and `X-Api-Key` are all `api`, `key`. */
+function wordsOf(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((word) => word !== '');
+}
 
 /** Whether a field's name says it holds a secret: its value is never stored. */
 export function isSecretField(name: string): boolean {
-  return SECRET_FIELD.test(name) && !TOKEN_COUNT.test(name);
+  if (TOKEN_COUNT.test(name)) return false;
+  return SECRET_FIELD.test(name) || wordsOf(name).some((word) => SECRET_WORDS.has(word));
+}
+
+/** `text` with the password of every URL in it replaced: a connection string in an ordinary field. */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(URL_PASSWORD, '$1[redacted]@');
 }
 
 /**
  * Replaces the value of every secret-looking field, at any depth, before it
- * is stored (null, "not set", is kept: it tells nothing); deeper than
+ * is stored (null, "not set", is kept: it tells nothing), and the passwords
+ * of URLs in text; deeper than
  * `MAX_STORED_DEPTH` is cut.
  */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string') return maskUrlPasswords(value);
   if (!value || typeof value !== 'object') return value;
   if (depth >= MAX_STORED_DEPTH) return '[nested]';
   if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));

@@ -79,7 +79,7 @@ export function createTenancyModule({
 
 export { API_KEY_PREFIX, looksLikeApiKey } from './api-key.ts';
 export { denialReason, mayInvite, type Permission } from './permissions.ts';
-export { isSecretField, redactSecrets } from './audit.ts';
+export { isSecretField, maskUrlPasswords, redactSecrets } from './audit.ts';
 export {
   durationSchema,
   emailSchema,

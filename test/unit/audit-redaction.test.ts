@@ -20,6 +20,19 @@ describe('redactSecrets', () => {
     'key',
     'authorization',
     'cookie',
+    'credentials',
+    'auth',
+    'X-Auth',
+    'authHeader',
+    'bearer',
+    'dsn',
+    'database_dsn',
+    'connectionString',
+    'private_key_pem',
+    'privateKey',
+    'apiKeys',
+    'passphrase',
+    'pwd',
   ])('redacts a field named %s', (field) => {
     expect(redactSecrets({ [field]: 'hunter2-value', keep: 'visible' })).toEqual({
       [field]: '[redacted]',
@@ -39,6 +52,18 @@ describe('redactSecrets', () => {
     });
   });
 
+  it('keeps fields whose names only contain those letters: author, oauth_client, keys, keyId', () => {
+    const value = { author: 'Ada', oauth_client: 'c1', authority: 'x', keys: ['k'], keyId: 'k2', authored_at: 'today' };
+    expect(redactSecrets(value)).toEqual(value);
+  });
+
+  it("masks the password of a URL in any text, in the audit trail and in tool arguments", () => {
+    const value = { note: 'moved to postgres://app:hunter2@db.internal:5432/prod and https://u:p%40ss@x.example/a', plain: 'https://x.example/a?b=c@d' };
+    const masked = { note: 'moved to postgres://app:[redacted]@db.internal:5432/prod and https://u:[redacted]@x.example/a', plain: 'https://x.example/a?b=c@d' };
+    expect(redactSecrets(value)).toEqual(masked);
+    expect(summarizeArguments(value)).toEqual(masked);
+  });
+
   it('keeps ordinary fields, including ids and the display prefix of a key', () => {
     const key = { id: 'k1', keyId: 'k2', name: 'ci', prefix: 'bgk_AbCdEfGh', scopes: ['mcp'], userId: null };
 
@@ -47,7 +72,7 @@ describe('redactSecrets', () => {
 
   it('redacts at any depth and inside arrays', () => {
     const value = {
-      user: { email: 'a@example.com', credentials: { password: 'p', token: 't' } },
+      user: { email: 'a@example.com', login: { password: 'p', token: 't' } },
       keys: [
         { name: 'one', secret: 's1', digest: 'd1' },
         { name: 'two', secret: 's2' },
@@ -56,7 +81,7 @@ describe('redactSecrets', () => {
     };
 
     expect(redactSecrets(value)).toEqual({
-      user: { email: 'a@example.com', credentials: { password: '[redacted]', token: '[redacted]' } },
+      user: { email: 'a@example.com', login: { password: '[redacted]', token: '[redacted]' } },
       keys: [
         { name: 'one', secret: '[redacted]', digest: '[redacted]' },
         { name: 'two', secret: '[redacted]' },

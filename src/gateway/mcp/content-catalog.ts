@@ -88,6 +88,7 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
             namespaced ? resources.map((r) => ({ ...r, uri: namespace.uri(entry.slug, r.uri) })) : resources,
           ),
         options,
+        signal,
       ),
 
     listResourceTemplates: (signal) =>
@@ -99,6 +100,7 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
             namespaced ? templates.map((t) => ({ ...t, uriTemplate: namespace.uri(entry.slug, t.uriTemplate) })) : templates,
           ),
         options,
+        signal,
       ),
 
     async readResource(uri, signal, asking) {
@@ -118,6 +120,7 @@ export function createContentCatalog(entries: readonly CatalogEntry[], options: 
             namespaced ? prompts.map((p) => ({ ...p, name: namespace.name(entry.slug, p.name) })) : prompts,
           ),
         options,
+        signal,
       ),
 
     async getPrompt(name, args, signal, asking) {

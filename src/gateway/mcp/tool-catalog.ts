@@ -126,12 +126,16 @@ function withinWait<T>(listed: Promise<T>, ms: number, what: string): Promise<T>
  * source whose listing fails is reported, and left out of the aggregate
  * without harming the others; a single server's endpoint, which has no
  * others, answers with the failure instead of an empty list that would hide it.
+ * A listing that failed because the client gave up (`signal`) is not the
+ * source's failure and is not reported: it would make other clients' listings
+ * leave the source out.
  */
 export async function collectLists<T>(
   entries: readonly CatalogEntry[],
   what: string,
   fetch: (entry: CatalogEntry) => Promise<T[]> | undefined,
   options: CatalogOptions,
+  signal?: AbortSignal,
 ): Promise<T[]> {
   const lists = await Promise.all(
     entries.map(async (entry) => {
@@ -139,7 +143,7 @@ export async function collectLists<T>(
         const listed = fetch(entry);
         return (await (options.namespaced && listed ? withinWait(listed, options.listWaitMs?.(entry) ?? AGGREGATE_LIST_WAIT_MS, what) : listed)) ?? [];
       } catch (error) {
-        options.onListError(entry, error, what);
+        if (!signal?.aborted) options.onListError(entry, error, what);
         if (!options.namespaced) throw error;
         return [];
       }
@@ -163,6 +167,7 @@ export function createToolCatalog(entries: readonly CatalogEntry[], options: Cat
           return tools.map((tool) => ({ ...namespaceToolViews(namespace, entry.slug, tool), name: namespace.name(entry.slug, tool.name) }));
         },
         options,
+        signal,
       ),
 
     route(name) {

@@ -201,7 +201,9 @@ export function createProxySource({
   }
 
   const source: ProxySource & Required<Pick<RemoteSource, 'instructions'>> = {
-    // Always fresh: a changed definition must reach tool pinning now, not when the upstream's TTL ends.
+    // Never from the client's response cache: the upstream connection is shared by every client of the tenant, and
+    // a cached answer (a resource another person unlocked by answering the upstream) is not theirs. Tool lists must
+    // also reach tool pinning now, not when the upstream's TTL ends.
     listTools: (signal) =>
       query(signal, async (client, request) => (await client.listTools(undefined, { ...request, cacheMode: 'bypass' })).tools),
 
@@ -246,18 +248,18 @@ export function createProxySource({
       }
     },
 
-    listResources: (signal) => query(signal, async (client, request) => (await client.listResources(undefined, request)).resources),
+    listResources: (signal) => query(signal, async (client, request) => (await client.listResources(undefined, { ...request, cacheMode: 'bypass' })).resources),
 
     listResourceTemplates: (signal) =>
-      query(signal, async (client, request) => (await client.listResourceTemplates(undefined, request)).resourceTemplates),
+      query(signal, async (client, request) => (await client.listResourceTemplates(undefined, { ...request, cacheMode: 'bypass' })).resourceTemplates),
 
     // A request for the client's input comes back to be passed on, as for tool calls.
     readResource: (uri, signal, asking) =>
       query(signal, async (client, request) =>
-        withoutUpstreamIdentity(await client.readResource(askingParams(client, { uri }, asking), { ...request, allowInputRequired: true })),
+        withoutUpstreamIdentity(await client.readResource(askingParams(client, { uri }, asking), { ...request, cacheMode: 'bypass', allowInputRequired: true })),
       ),
 
-    listPrompts: (signal) => query(signal, async (client, request) => (await client.listPrompts(undefined, request)).prompts),
+    listPrompts: (signal) => query(signal, async (client, request) => (await client.listPrompts(undefined, { ...request, cacheMode: 'bypass' })).prompts),
 
     getPrompt: (name, args, signal, asking) =>
       query(signal, async (client, request) =>
