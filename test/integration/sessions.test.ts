@@ -184,7 +184,7 @@ describeEachDatabase('sessions', (use) => {
     const { db } = use();
     const { tenancy, tenant, email, userId } = await seedPerson(db, 'owner');
     const second = await tenancy.tenants.create(operator, { slug: `sess-two-${randomUUID().slice(0, 8)}` });
-    await tenancy.members.add(second.id, operator, { email, role: 'auditor' });
+    await tenancy.members.add(second.id, operator, { email, role: 'auditor', attachExisting: true });
     const sessions = createSessionService({ db });
 
     const memberships = await sessions.memberships(userId);
