@@ -116,6 +116,11 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       defined({ tenant: v.tenant, email: v.email, role: v.role, password: await secretFromStdin(v['password-stdin'], stdin) }),
   },
   'user list': tenantOnly('user.list'),
+  'user password': {
+    name: 'user.password',
+    options: ['tenant', 'email', 'password-stdin'],
+    args: async (v, stdin) => defined({ tenant: v.tenant, email: v.email, password: await secretFromStdin(v['password-stdin'], stdin) }),
+  },
   'key create': {
     name: 'key.create',
     options: ['tenant', 'name', 'scopes', 'tools', 'expires', 'user'],

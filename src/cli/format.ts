@@ -113,6 +113,12 @@ export function formatResult(name: OperatorCommandName, result: unknown): string
       if (members.length === 0) return `no members in ${String(r['tenant'])}`;
       return members.map((m) => [m.email, m.role, m.user_id].join('\t')).join('\n');
     }
+    case 'user.password': {
+      const user = r['user'] as { email: string; id: string };
+      const lines = [`set a new password for ${user.email} (${user.id}); their sessions have ended`];
+      if (typeof r['password'] === 'string') lines.push(`password (shown once, store it now): ${r['password']}`);
+      return lines.join('\n');
+    }
     case 'user.create': {
       const user = r['user'] as { email: string; id: string };
       const lines = [`added ${user.email} (${user.id}) to ${String(r['tenant'])} as ${String(r['role'])}`];

@@ -17,6 +17,11 @@ const COMMANDS: readonly CommandUsage[] = [
   { command: 'user create', usage: 'user create --tenant <slug> --email <email> --role owner|admin|member|auditor [--password-stdin]' },
   { command: 'user list', usage: 'user list --tenant <slug>   (members and their roles)' },
   {
+    command: 'user password',
+    usage: `user password --tenant <slug> --email <email> [--password-stdin]   (a new password for a member who lost theirs,
+              generated and shown once unless given; their sessions end, and they choose their own when joining another tenant)`,
+  },
+  {
     command: 'key create',
     usage: `key create --tenant <slug> --name <name> --scopes mcp,admin,read [--expires 30d] [--user <email>]
            [--tools files,gh__list_issues,bot__notes]   (restrict the key to these servers, tools or bots;

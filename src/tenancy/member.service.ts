@@ -1,5 +1,6 @@
+import { sql } from 'kysely';
 import type { Db, Tx } from '../shared/db.ts';
-import { isUniqueViolation, withTenant } from '../shared/db.ts';
+import { APP_ROLE, isUniqueViolation, SESSION_ROLE, withTenant } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
 import { recordAudit } from './audit.ts';
 import {
@@ -13,7 +14,8 @@ import {
 import { parseOrThrow } from './parse.ts';
 import { generatePassword, hashPassword } from './password.ts';
 import type { Member, RequestContext, Role } from './types.ts';
-import { findUserByEmail, insertUser } from './user.repository.ts';
+import { deleteUserSessions } from './session.repository.ts';
+import { findUserByEmail, insertUser, storeSetPassword } from './user.repository.ts';
 import { emailSchema, isUuid, passwordSchema, roleSchema } from './validation.ts';
 
 export interface AddMemberInput {
@@ -46,6 +48,12 @@ export interface AddedMember {
 export interface MemberService {
   list(tenantId: string): Promise<Member[]>;
   add(tenantId: string, context: RequestContext, input: AddMemberInput): Promise<AddedMember>;
+  /**
+   * Sets a member's password for them, as only the operator may (a person who forgot theirs):
+   * `password`, or a generated one returned once. It counts as not chosen (see `AddMemberInput`),
+   * every session of the person ends, and `member.password_reset` is recorded in the tenant.
+   */
+  resetPassword(tenantId: string, context: RequestContext, email: string, password?: string): Promise<{ member: Member; generatedPassword?: string }>;
   changeRole(tenantId: string, context: RequestContext, userId: string, role: Role): Promise<Member>;
   remove(tenantId: string, context: RequestContext, userId: string): Promise<void>;
 }
@@ -108,6 +116,32 @@ export function createMemberService({
         if (isUniqueViolation(error)) throw new AppError('conflict', `${email} is already a member of this tenant`);
         throw error;
       }
+    },
+
+    async resetPassword(tenantId, context, email, given) {
+      const address = parseOrThrow(emailSchema, email, 'email');
+      const chosen = given === undefined ? undefined : parseOrThrow(passwordSchema, given, 'password');
+      const password = chosen ?? generatePassword();
+      // Hash outside the transaction: it is slow on purpose.
+      const passwordHash = await hashPassword(password);
+      const member = await withTenant(db, tenantId, async (trx) => {
+        const user = await findUserByEmail(trx, address);
+        const found = user && (await findMember(trx, tenantId, user.id));
+        if (!found) throw notFound('member');
+        await storeSetPassword(trx, found.userId, passwordHash);
+        // Whoever is signed in as the person now, with the old password, is not any more.
+        await sql`select set_config('role', ${SESSION_ROLE}, true)`.execute(trx);
+        await deleteUserSessions(trx, found.userId);
+        await sql`select set_config('role', ${APP_ROLE}, true)`.execute(trx);
+        await recordAudit(trx, tenantId, context, {
+          action: 'member.password_reset',
+          resourceType: 'member',
+          resourceId: found.userId,
+          after: { email: found.email, generated: chosen === undefined },
+        });
+        return found;
+      });
+      return { member, ...(chosen === undefined && { generatedPassword: password }) };
     },
 
     changeRole(tenantId, context, userId, role) {

@@ -42,6 +42,11 @@ export async function storeChosenPassword(trx: Tx, userId: string, passwordHash:
   return result.numUpdatedRows > 0n;
 }
 
+/** Stores a password someone other than the person set (the operator): marked as not chosen. */
+export async function storeSetPassword(trx: Tx, userId: string, passwordHash: string): Promise<void> {
+  await trx.updateTable('users').set({ password_hash: passwordHash, password_chosen: false }).where('id', '=', userId).execute();
+}
+
 /** A user's password hash, for sign-in only; needs a role that may read it (the authenticator). */
 export async function findUserCredentials(
   trx: Tx | Db,

@@ -61,6 +61,27 @@ describeEachDatabase('members', (use) => {
     expect((await tenancy.members.list(tenant.id)).map((m) => m.role)).toEqual(['member']);
   });
 
+  it("sets a member's password for them, ending their sessions, and only for a member of the tenant named", async () => {
+    const { db } = use();
+    const tenancy = createTenancyModule({ db });
+    const a = await tenancy.tenants.create(operator, { slug: uniqueSlug('pw-a') });
+    const b = await tenancy.tenants.create(operator, { slug: uniqueSlug('pw-b') });
+    const email = uniqueEmail();
+    const { member } = await tenancy.members.add(a.id, operator, { email, role: 'member', password: 'the forgotten one' });
+    const meta = { ip: null, userAgent: null };
+    const before = await tenancy.sessions.login(email, 'the forgotten one', meta);
+    expect(before).toBeDefined();
+
+    await expect(tenancy.members.resetPassword(b.id, operator, email, 'not for this tenant')).rejects.toMatchObject({ code: 'not_found' });
+    expect(await tenancy.sessions.login(email, 'the forgotten one', meta)).toBeDefined();
+
+    const reset = await tenancy.members.resetPassword(a.id, operator, email);
+    expect(reset.member.userId).toBe(member.userId);
+    expect(await tenancy.sessions.validate(before?.token ?? '')).toBeUndefined();
+    expect(await tenancy.sessions.login(email, 'the forgotten one', meta)).toBeUndefined();
+    expect(await tenancy.sessions.login(email, reset.generatedPassword ?? '', meta)).toBeDefined();
+  });
+
   it("refuses a tenant's adding a person who has an account already, naming invitations, and changes nothing", async () => {
     const { db } = use();
     const tenancy = createTenancyModule({ db });

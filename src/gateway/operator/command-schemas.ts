@@ -25,6 +25,7 @@ export const operatorCommandSchemas = {
     password: passwordSchema.optional(),
   }),
   'user.list': z.strictObject({ tenant }),
+  'user.password': z.strictObject({ tenant, email: emailSchema, password: passwordSchema.optional() }),
   'key.create': z.strictObject({
     tenant,
     name: nameSchema,

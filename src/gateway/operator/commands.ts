@@ -90,6 +90,16 @@ export function createOperatorCommands({
         ...(added.generatedPassword !== undefined && { password: added.generatedPassword }),
       };
     },
+    async 'user.password'(raw, context) {
+      const args = parseArgs('user.password', raw);
+      const target = await tenantOf(args.tenant);
+      const reset = await naming(tenancy.members.resetPassword(target.id, context, args.email, args.password), `member "${args.email}"`, target);
+      return {
+        user: { id: reset.member.userId, email: reset.member.email },
+        tenant: target.slug,
+        ...(reset.generatedPassword !== undefined && { password: reset.generatedPassword }),
+      };
+    },
     async 'user.list'(raw) {
       const args = parseArgs('user.list', raw);
       const target = await tenantOf(args.tenant);
