@@ -1,7 +1,7 @@
 import type { Actor, Principal } from '../tenancy/index.ts';
 
 /**
- * Whose records (usage, conversations) a principal may see: a member sees
+ * Whose records (usage, conversations, the audit trail) a principal may see: a member sees
  * what its own key and user did, and so does a key restricted to some tools
  * or without a scope that reads (a conversation holds what other tools
  * returned); others see the whole tenant (undefined).

@@ -2,11 +2,13 @@ import type { Db } from '../shared/db.ts';
 import { withTenant } from '../shared/db.ts';
 import { AppError } from '../shared/errors.ts';
 import { listAuditEvents } from './audit.ts';
-import type { AuditEvent } from './types.ts';
+import type { Actor, AuditEvent } from './types.ts';
 
 export interface AuditQuery {
   action?: string | undefined;
   actorId?: string | undefined;
+  /** Only events of one of these actors; every actor's when undefined. */
+  actors?: readonly Actor[] | undefined;
   resourceType?: string | undefined;
   resourceId?: string | undefined;
   since?: Date | undefined;

@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db, Tx } from '../shared/db.ts';
 import { MAX_STORED_DEPTH, storable } from '../shared/storable-json.ts';
-import type { AuditEvent, RequestContext } from './types.ts';
+import type { Actor, AuditEvent, RequestContext } from './types.ts';
 
 const SECRET_FIELD = /pass(word|phrase)?|secret|token|digest|key$|authorization|cookie|credential|bearer|connection_?string|private_?key|api_?keys$/i;
 /** Short words that say "secret" only as words of their own: `auth`, `X-Auth`, `authHeader`, not `author` or `oauth`. */
@@ -102,6 +102,8 @@ export async function recordAudits(trx: Tx, tenantId: string, records: readonly 
 export interface AuditFilter {
   action?: string | undefined;
   actorId?: string | undefined;
+  /** Only events of one of these actors; every actor's when undefined. */
+  actors?: readonly Actor[] | undefined;
   resourceType?: string | undefined;
   resourceId?: string | undefined;
   since?: Date | undefined;
@@ -116,6 +118,17 @@ export async function listAuditEvents(trx: Tx | Db, tenantId: string, filter: Au
   let query = trx.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId);
   if (filter.action) query = query.where('action', '=', filter.action);
   if (filter.actorId) query = query.where('actor_id', '=', filter.actorId);
+  const actors = filter.actors;
+  if (actors) {
+    query = query.where((eb) =>
+      eb.or(
+        actors.map(
+          (a): Expression<SqlBool> =>
+            eb.and([eb('actor_type', '=', a.type), a.id === null ? eb('actor_id', 'is', null) : eb('actor_id', '=', a.id)]),
+        ),
+      ),
+    );
+  }
   if (filter.resourceType) query = query.where('resource_type', '=', filter.resourceType);
   if (filter.resourceId) query = query.where('resource_id', '=', filter.resourceId);
   if (filter.since) query = query.where('created_at', '>=', filter.since);

@@ -50,6 +50,27 @@ describe('keys that try to reach beyond what they hold', () => {
     keys: (await full.get<{ keys: Array<{ name: string }> }>('/api/v1/keys')).body.keys.map((key) => key.name).sort(),
   });
 
+  it("shows a key restricted to some tools only its own events in the audit trail, not what other tools were called with", async () => {
+    const secret = await connectFullV2(`${gateway.url}/t/acme/mcp`, await makeKey('audit-full', { scopes: ['mcp', 'admin'] }));
+    await secret.callTool('secret__create_directory', { path: 'the-merger-is-on-friday' });
+    await secret.close();
+    const narrow = await makeKey('audit-narrow', { scopes: ['mcp', 'read'], tools: ['files'] });
+    const files = await connectFullV2(`${gateway.url}/t/acme/mcp`, narrow);
+    await files.callTool('files__list_directory', { path: '/' });
+    await files.close();
+
+    const all = await pollUntil('both calls in the trail', async () => {
+      const events = (await full.get<{ events: AuditEventJson[] }>('/api/v1/audit?action=tool.call&limit=200')).body.events;
+      const tools = events.map((e) => (e.after as { tool?: string }).tool);
+      return tools.includes('create_directory') && tools.includes('list_directory') ? events : undefined;
+    });
+    const narrowId = all.find((e) => (e.after as { tool?: string }).tool === 'list_directory')?.actor.id;
+    const seen = (await apiClient(gateway.url, narrow).get<{ events: AuditEventJson[] }>('/api/v1/audit?limit=200')).body.events;
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((e) => e.actor.type === 'api_key' && e.actor.id === narrowId)).toBe(true);
+    expect(JSON.stringify(seen)).not.toContain('merger');
+  });
+
   it('refuses a key restricted to some tools that adds an owner, invites one, or changes servers and bots', async () => {
     const before = await state();
     const owner = { email: 'mallory@acme.example', role: 'owner', password: 'correct-horse-battery-staple-9' };

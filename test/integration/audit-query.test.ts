@@ -117,6 +117,14 @@ describeEachDatabase('audit queries', (use) => {
     expect(await list({ action: 'api_key.create', actorId: bob })).toEqual([`api_key.create ${two.id}`]);
     expect(await list({ resourceType: 'tenant', actorId: alice })).toEqual([]);
     expect(await list({ action: "' or 1=1 --" })).toEqual([]);
+    // Whose events a narrow key may see: by type and id together, an operator's (no id) included.
+    expect(await list({ actors: [{ type: 'user', id: bob }] })).toEqual([`member.add ${member.userId}`, `api_key.create ${two.id}`]);
+    expect(await list({ actors: [{ type: 'api_key', id: bob }] })).toEqual([]);
+    expect(await list({ actors: [{ type: 'operator', id: null }, { type: 'user', id: alice }] })).toEqual([
+      `api_key.revoke ${one.id}`,
+      `api_key.create ${one.id}`,
+      `tenant.create ${tenant.id}`,
+    ]);
   });
 
   it('filters by time: since is inclusive, until exclusive', async () => {
