@@ -12,7 +12,7 @@ interface BodyParserError {
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   // Express cannot decode a route parameter (`/keys/%ZZ`): the client's URL is wrong.
-  if (error instanceof URIError) return new AppError('bad_request', 'the URL holds malformed percent-encoding (a % must be followed by two hexadecimal digits)');
+  if (error instanceof URIError && (error as BodyParserError).status === 400) return new AppError('bad_request', 'the URL holds malformed percent-encoding (a % must be followed by two hexadecimal digits)');
   const parser = error as BodyParserError;
   switch (parser?.type) {
     case 'entity.parse.failed':

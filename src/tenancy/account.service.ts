@@ -1,6 +1,6 @@
 import { withAuthenticator, type Db } from '../shared/db.ts';
 import { AppError } from '../shared/errors.ts';
-import { applyChosenPassword } from './chosen-password.ts';
+import { applyChosenPassword, endSessionsAgain } from './chosen-password.ts';
 import { parseOrThrow } from './parse.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import type { RequestContext } from './types.ts';
@@ -66,7 +66,9 @@ export function createAccountService({
         }),
       );
       // Changed meanwhile (another of their sessions, say): the password given is no longer current.
-      return stored ? 'changed' : 'wrong_password';
+      if (!stored) return 'wrong_password';
+      await endSessionsAgain(db, user.id, person.sessionId);
+      return 'changed';
     },
   };
 }

@@ -9,7 +9,7 @@ const SECRET_WORDS = new Set(['auth', 'dsn', 'pwd', 'otp']);
 /** Counts of tokens, not tokens: `maxTokens`, `input_tokens`, `thinking_budget_tokens`, `tokenCount`. */
 const TOKEN_COUNT = /(max|min|input|output|total|prompt|completion|budget|used|remaining)_?tokens$|token_?(count|budget|limit)s?$/i;
 /** The password of a URL's user information: `postgres://app:hunter2@db/prod`. */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi;
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#:@]*:)[^\s/?#@]+@/gi;
 
 /** A field name's words, lower case: `apiKey`, `api_key` and `X-Api-Key` are all `api`, `key`. */
 function wordsOf(name: string): string[] {
@@ -33,7 +33,7 @@ export function maskUrlPasswords(text: string): string {
 
 /**
  * Replaces the value of every secret-looking field, at any depth, before it
- * is stored (null, "not set", is kept: it tells nothing), and the passwords
+ * is stored (null, "not set", and booleans are kept: they tell nothing), and the passwords
  * of URLs in text; deeper than
  * `MAX_STORED_DEPTH` is cut.
  */
@@ -43,7 +43,7 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   if (!value || typeof value !== 'object') return value;
   if (depth >= MAX_STORED_DEPTH) return '[nested]';
   if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretField(k) && v !== null ? '[redacted]' : redactSecrets(v, depth + 1)]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretField(k) && v !== null && typeof v !== 'boolean' ? '[redacted]' : redactSecrets(v, depth + 1)]));
 }
 
 export interface AuditChange {
@@ -52,6 +52,12 @@ export interface AuditChange {
   resourceId: string | null;
   before?: unknown;
   after?: unknown;
+  /**
+   * Whether `before` and `after` describe rather than hold values (a tool's definition, whose input
+   * schema may name a `token` property): stored without redacting fields by name, so an admin sees
+   * what they are asked to approve.
+   */
+  verbatim?: boolean;
 }
 
 /** One event of a batch: who did it, and what changed. */
@@ -65,8 +71,8 @@ export interface AuditRecord {
  * NUL in a client's tool arguments would otherwise make jsonb refuse the
  * event, and with it every event of its batch, at every retry.
  */
-function toJsonb(value: unknown): string {
-  return JSON.stringify(storable(redactSecrets(value)));
+function toJsonb(value: unknown, verbatim = false): string {
+  return JSON.stringify(storable(verbatim ? value : redactSecrets(value)));
 }
 
 function toRow(tenantId: string, { context, change }: AuditRecord) {
@@ -77,8 +83,8 @@ function toRow(tenantId: string, { context, change }: AuditRecord) {
     action: change.action,
     resource_type: change.resourceType,
     resource_id: change.resourceId,
-    before: change.before === undefined ? null : toJsonb(change.before),
-    after: change.after === undefined ? null : toJsonb(change.after),
+    before: change.before === undefined ? null : toJsonb(change.before, change.verbatim),
+    after: change.after === undefined ? null : toJsonb(change.after, change.verbatim),
     ip: context.ip,
     user_agent: context.userAgent?.slice(0, 512) ?? null,
     request_id: context.requestId,

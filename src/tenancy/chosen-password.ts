@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import { AUTH_ROLE, APP_ROLE, SESSION_ROLE, type Tx } from '../shared/db.ts';
+import { AUTH_ROLE, APP_ROLE, SESSION_ROLE, withSessionStore, type Db, type Tx } from '../shared/db.ts';
 import { recordAudit } from './audit.ts';
 import { listUserMemberships } from './membership.repository.ts';
-import { deleteOtherUserSessions } from './session.repository.ts';
+import { deleteOtherUserSessions, deleteUserSessions } from './session.repository.ts';
 import type { RequestContext } from './types.ts';
 import { storeChosenPassword } from './user.repository.ts';
 
@@ -53,4 +53,17 @@ export async function applyChosenPassword(trx: Tx, chosen: ChosenPassword): Prom
   }
   await sql`select set_config('role', ${APP_ROLE}, true), set_config('app.tenant_id', ${tenantBefore}, true)`.execute(trx);
   return true;
+}
+
+/**
+ * Ends the person's sessions (but `keepSessionId`) once more, after a change of their password
+ * committed: a sign-in that checked the old password may have added its session after the change's
+ * own transaction ended the others. Such a sign-in checks the password again once its session is in
+ * (see `login`), so between the two no session opened with the old password outlives the change.
+ */
+export async function endSessionsAgain(db: Db, userId: string, keepSessionId?: string): Promise<void> {
+  await withSessionStore(db, async (trx) => {
+    if (keepSessionId === undefined) await deleteUserSessions(trx, userId);
+    else await deleteOtherUserSessions(trx, userId, keepSessionId);
+  });
 }

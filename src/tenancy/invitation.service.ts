@@ -3,7 +3,7 @@ import type { Db } from '../shared/db.ts';
 import { isUniqueViolation, withAuthenticator, withTenant } from '../shared/db.ts';
 import { AppError, notFound } from '../shared/errors.ts';
 import { recordAudit } from './audit.ts';
-import { applyChosenPassword } from './chosen-password.ts';
+import { applyChosenPassword, endSessionsAgain } from './chosen-password.ts';
 import {
   findInvitation,
   findInvitationByDigest,
@@ -173,7 +173,7 @@ export function createInvitationService({ db, now = () => new Date() }: { db: Db
       const replaced = chosen !== undefined && 'userId' in acceptance ? await currentHashOtherThan(acceptance.userId, chosen) : undefined;
       const chosenHash = chosen === undefined ? undefined : await hashPassword(chosen);
       try {
-        return await withTenant(db, tenant.id, async (trx) => {
+        const accepted = await withTenant(db, tenant.id, async (trx) => {
           // Locked and checked again: of two acceptances racing, the second finds it used.
           const invitation = await findInvitation(trx, tenant.id, found.invitation.id, now(), true);
           if (invitation?.status !== 'pending') return undefined;
@@ -226,6 +226,8 @@ export function createInvitationService({ db, now = () => new Date() }: { db: Db
           }
           return { tenant, user: { id: user.id, email: user.email }, role: invitation.role, createdUser: !existing };
         });
+        if (accepted && choice !== undefined && chosenHash !== undefined) await endSessionsAgain(db, accepted.user.id, choice.keepSessionId);
+        return accepted;
       } catch (error) {
         // Someone took the email or the membership in the meantime.
         if (isUniqueViolation(error)) throw new AppError('conflict', `${found.invitation.email} already has an account or membership; sign in to accept`);

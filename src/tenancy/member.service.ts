@@ -14,6 +14,7 @@ import {
 import { parseOrThrow } from './parse.ts';
 import { generatePassword, hashPassword } from './password.ts';
 import type { Member, RequestContext, Role } from './types.ts';
+import { endSessionsAgain } from './chosen-password.ts';
 import { deleteUserSessions } from './session.repository.ts';
 import { findUserByEmail, insertUser, storeSetPassword } from './user.repository.ts';
 import { emailSchema, isUuid, passwordSchema, roleSchema } from './validation.ts';
@@ -141,6 +142,7 @@ export function createMemberService({
         });
         return found;
       });
+      await endSessionsAgain(db, member.userId);
       return { member, ...(chosen === undefined && { generatedPassword: password }) };
     },
 

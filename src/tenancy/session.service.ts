@@ -89,6 +89,14 @@ export function createSessionService({
         await deleteUserSessions(trx, user.id, createdAt);
         await insertSession(trx, { id, userId: user.id, createdAt, expiresAt, ip: meta.ip, userAgent: meta.userAgent });
       });
+      // The password may have been changed while this one was checked; the change ended every other session,
+      // but not one added after it. Checked again once the session is in: a change committed later ends it
+      // itself (see `endSessionsAgain`).
+      const current = await withAuthenticator(db, (trx) => findUserCredentials(trx, normalized));
+      if (current?.passwordHash !== user.passwordHash) {
+        await withSessionStore(db, (trx) => deleteSession(trx, id));
+        return undefined;
+      }
       return { token, session: { id, user: { id: user.id, email: user.email }, expiresAt, csrfToken: csrfTokenFor(token) } };
     },
 

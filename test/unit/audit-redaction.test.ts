@@ -58,8 +58,8 @@ describe('redactSecrets', () => {
   });
 
   it("masks the password of a URL in any text, in the audit trail and in tool arguments", () => {
-    const value = { note: 'moved to postgres://app:hunter2@db.internal:5432/prod and https://u:p%40ss@x.example/a', plain: 'https://x.example/a?b=c@d' };
-    const masked = { note: 'moved to postgres://app:[redacted]@db.internal:5432/prod and https://u:[redacted]@x.example/a', plain: 'https://x.example/a?b=c@d' };
+    const value = { note: 'moved to postgres://app:hunter2@db.internal:5432/prod and https://u:p%40ss@x.example/a', plain: 'https://x.example/a?b=c@d', port: 'http://host:80?x=a@b' };
+    const masked = { note: 'moved to postgres://app:[redacted]@db.internal:5432/prod and https://u:[redacted]@x.example/a', plain: 'https://x.example/a?b=c@d', port: 'http://host:80?x=a@b' };
     expect(redactSecrets(value)).toEqual(masked);
     expect(summarizeArguments(value)).toEqual(masked);
   });

@@ -20,5 +20,5 @@ export function summarizeArguments(args: unknown, depth = 0): unknown {
     return args.length > MAX_ITEMS ? [...items, `… (${args.length} items)`] : items;
   }
   const entries = Object.entries(args).slice(0, MAX_ITEMS);
-  return Object.fromEntries(entries.map(([k, v]) => [cut(k), isSecretField(k) && v !== null ? '[redacted]' : summarizeArguments(v, depth + 1)]));
+  return Object.fromEntries(entries.map(([k, v]) => [cut(k), isSecretField(k) && v !== null && typeof v !== 'boolean' ? '[redacted]' : summarizeArguments(v, depth + 1)]));
 }

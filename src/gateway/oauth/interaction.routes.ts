@@ -196,18 +196,21 @@ export function createInteractionRoutes(deps: {
       .filter((s) => (MCP_SCOPES as readonly string[]).includes(s));
     const grantId = await grant.save();
     const client = await running.provider.Client.find(clientId);
-    await deps.storage.consents.record(
-      { ...contextOf(req, res), actor: { type: 'user', id: session.user.id } },
-      {
-        userId: session.user.id,
-        tenantId: membership.tenant.id,
-        clientId,
-        clientName: client?.clientName ?? null,
-        resource: resource.url,
-        scopes: granted,
-        grantId,
-      },
-    );
+    const context = { ...contextOf(req, res), actor: { type: 'user' as const, id: session.user.id } };
+    const consent = await deps.storage.consents.record(context, {
+      userId: session.user.id,
+      tenantId: membership.tenant.id,
+      clientId,
+      clientName: client?.clientName ?? null,
+      resource: resource.url,
+      scopes: granted,
+      grantId,
+    });
+    // Deleted while this was recorded: its deletion may have withdrawn the approvals before this one was in.
+    if (resource.endpoint && !(await deps.endpointExists(membership.tenant, resource.endpoint))) {
+      await deps.storage.consents.revoke(context, session.user.id, consent.id);
+      return sendOAuthPage(res, 404, noSuchEndpointPage(resource));
+    }
     return running.provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });
 

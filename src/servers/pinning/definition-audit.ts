@@ -64,9 +64,10 @@ export function definitionChangeAudit(
   tool: string,
   before: { sha256: string; definition: unknown },
   after: { sha256: string | null; definition: unknown },
-): { before: Record<string, unknown>; after: Record<string, unknown> } {
+): { before: Record<string, unknown>; after: Record<string, unknown>; verbatim: true } {
   const { changes, cut } = boundedChanges(diffDefinitions(before.definition, after.definition), server);
   return {
+    verbatim: true,
     before: definitionSide(server, tool, before.sha256, before.definition),
     after: { ...definitionSide(server, tool, after.sha256, after.definition), changes, ...(cut !== undefined && { cut }) },
   };
