@@ -126,6 +126,17 @@ describe('keys that try to reach beyond what they hold', () => {
 
     const chat = await as('bothFiles').post('/api/v1/bots/notes/chat', { json: { message: 'What do the notes say?' } });
     expect(chat).toMatchObject({ status: 404, body: { error: { message: 'bot not found' } } });
+
+    // And in the REST API's reads: lists leave them out, and each is answered as one that does not exist.
+    const rest = as('bothFiles');
+    expect((await rest.get<{ servers: Array<{ slug: string }> }>('/api/v1/servers')).body.servers.map((server) => server.slug)).toEqual(['files']);
+    expect((await rest.get<{ bots: unknown[] }>('/api/v1/bots')).body.bots).toEqual([]);
+    for (const path of ['/api/v1/servers/secret', '/api/v1/servers/secret/tools', '/api/v1/servers/secret/status', '/api/v1/bots/notes']) {
+      const hiddenRead = await rest.get(path);
+      const missingRead = await rest.get(path.replace(/secret|notes/, 'nothing-here'));
+      expect([hiddenRead.status, errorOf(hiddenRead)]).toEqual([404, errorOf(missingRead)]);
+    }
+    expect((await rest.get('/api/v1/servers/files')).status).toBe(200);
   });
 
   it('ends an open listen stream once its key is revoked, and keeps the others', async () => {

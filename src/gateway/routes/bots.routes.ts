@@ -1,7 +1,9 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import * as z from 'zod';
 import type { BotsModule, UpdateBotInput } from '../../bots/index.ts';
-import type { TenancyModule } from '../../tenancy/index.ts';
+import { mayUseTool, type TenancyModule } from '../../tenancy/index.ts';
+import { RESERVED_SERVER_SLUG } from '../../servers/index.ts';
+import { notFound } from '../../shared/errors.ts';
 import { requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
 import { removeBot } from '../removals.ts';
@@ -47,13 +49,18 @@ function toInput(body: z.output<typeof updateBotBody>): UpdateBotInput {
 export function createBotRoutes({ tenancy, bots }: { tenancy: TenancyModule; bots: BotsModule }): Router {
   const router = Router();
 
+  // A bot a key restricted to some tools may not use (`bot__{slug}`) is not found, as on MCP.
+  const mayUse = (res: Response, slug: string) => mayUseTool(principalOf(res).tools, RESERVED_SERVER_SLUG, slug);
+
   router.get('/bots', requirePermission('bots:read'), async (_req, res) => {
     const list = await bots.bots.list(principalOf(res).tenant);
-    res.json({ bots: list.map(botJson) });
+    res.json({ bots: list.filter((bot) => mayUse(res, bot.slug)).map(botJson) });
   });
 
   router.get('/bots/:slug', requirePermission('bots:read'), async (req, res) => {
-    res.json({ bot: botJson(await bots.bots.get(principalOf(res).tenant, param(req, 'slug'))) });
+    const slug = param(req, 'slug');
+    if (!mayUse(res, slug)) throw notFound('bot');
+    res.json({ bot: botJson(await bots.bots.get(principalOf(res).tenant, slug)) });
   });
 
   router.post('/bots', requirePermission('bots:write'), async (req, res) => {

@@ -1,8 +1,9 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import * as z from 'zod';
 import type { BotsModule } from '../../bots/index.ts';
 import type { ServersModule, ToolPinInfo } from '../../servers/index.ts';
-import type { TenancyModule } from '../../tenancy/index.ts';
+import { mayUseServer, type TenancyModule } from '../../tenancy/index.ts';
+import { notFound } from '../../shared/errors.ts';
 import { requirePermission } from '../auth.ts';
 import { contextOf, param, parseInput, principalOf } from '../http.ts';
 import { removeServer } from '../removals.ts';
@@ -38,17 +39,28 @@ function toolPinJson(pin: ToolPinInfo) {
   };
 }
 
+/**
+ * The slug of the request's server; a server a key restricted to some tools may not use is not
+ * found, as on MCP (a restricted key cannot write servers at all).
+ */
+function visibleSlug(req: Request, res: Response): string {
+  const slug = param(req, 'slug');
+  if (!mayUseServer(principalOf(res).tools, slug)) throw notFound('server');
+  return slug;
+}
+
 /** The tenant's tool sources: built-in kinds and upstreams; a deleted one is taken out of bots and keys naming it. */
 export function createServerRoutes({ tenancy, servers, bots }: { tenancy: TenancyModule; servers: ServersModule; bots: BotsModule }): Router {
   const router = Router();
 
   router.get('/servers', requirePermission('servers:read'), async (_req, res) => {
-    const list = await servers.servers.list(principalOf(res).tenant);
-    res.json({ servers: list.map(serverJson) });
+    const { tenant, tools } = principalOf(res);
+    const list = await servers.servers.list(tenant);
+    res.json({ servers: list.filter((server) => mayUseServer(tools, server.slug)).map(serverJson) });
   });
 
   router.get('/servers/:slug', requirePermission('servers:read'), async (req, res) => {
-    res.json({ server: serverJson(await servers.servers.get(principalOf(res).tenant, param(req, 'slug'))) });
+    res.json({ server: serverJson(await servers.servers.get(principalOf(res).tenant, visibleSlug(req, res))) });
   });
 
   router.post('/servers', requirePermission('servers:write'), async (req, res) => {
@@ -69,12 +81,12 @@ export function createServerRoutes({ tenancy, servers, bots }: { tenancy: Tenanc
   });
 
   router.get('/servers/:slug/tools', requirePermission('servers:read'), async (req, res) => {
-    const pins = await servers.pins.list(principalOf(res).tenant, param(req, 'slug'));
+    const pins = await servers.pins.list(principalOf(res).tenant, visibleSlug(req, res));
     res.json({ tools: pins.map(toolPinJson) });
   });
 
   router.get('/servers/:slug/status', requirePermission('servers:read'), async (req, res) => {
-    res.json({ status: serverCheckJson(await servers.check(principalOf(res).tenant, param(req, 'slug'))) });
+    res.json({ status: serverCheckJson(await servers.check(principalOf(res).tenant, visibleSlug(req, res))) });
   });
 
   router.post('/servers/:slug/approve-tools', requirePermission('servers:write'), async (req, res) => {
