@@ -620,6 +620,11 @@ describe('bots answer over MCP and the chat API, with tools, nested bots and met
       code: 'run_failed',
       message: 'The bot could not answer: The model sent invalid JSON input for tool "files__read_file". Nothing of this turn was saved; try again later.',
     });
+    // What the failed turn cost comes before the error, as a finished turn's does.
+    const usage = turn.events.findIndex((e) => e.event === 'usage');
+    expect(usage).toBeGreaterThan(-1);
+    expect(usage).toBeLessThan(turn.events.findIndex((e) => e.event === 'error'));
+    expect(turn.events[usage]?.data).toMatchObject({ usage: { input_tokens: 300, output_tokens: 80 } });
     expect(fake.requests).toHaveLength(1);
     const conversation = await pollUntil('the failed call to be metered', async () => {
       const body = (await admin().get<ConversationJson>(`/api/v1/conversations/${started.conversation_id}`)).body.conversation;

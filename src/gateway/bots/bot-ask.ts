@@ -109,7 +109,7 @@ function toolClientFor(context: AskContext): ToolClientFactory {
 }
 
 /** What a run spent, as answers and failures carry it: snake_case, costs as exact decimal strings. */
-function spendingJson(spent: RunSpending) {
+export function spendingJson(spent: RunSpending) {
   return {
     usage: {
       input_tokens: spent.usage.inputTokens,

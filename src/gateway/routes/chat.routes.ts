@@ -4,7 +4,7 @@ import * as z from 'zod';
 import type { BotRunEvent, BotsModule } from '../../bots/index.ts';
 import { denialReason, mayUseTool } from '../../tenancy/index.ts';
 import { AppError } from '../../shared/errors.ts';
-import { askResultJson, BOTS_NAMESPACE, describeRunFailure, runAsk, type BotRuntime } from '../bots/bot-ask.ts';
+import { askResultJson, BOTS_NAMESPACE, describeRunFailure, runAsk, spendingJson, type BotRuntime } from '../bots/bot-ask.ts';
 import { createProgressCoalescer } from '../bots/progress-coalescer.ts';
 import { param, parseInput, principalOf } from '../http.ts';
 
@@ -91,6 +91,9 @@ export function createChatRoutes(deps: BotRuntime & { bots: BotsModule }): Route
       if (!cancel.signal.aborted) {
         const message = describeRunFailure(error);
         if (message === undefined) req.log.error({ err: error }, 'chat run failed');
+        // What the model calls made before the failure cost: metered all the same, and told as a finished turn's are.
+        const spent = deps.runner.spentBy(error);
+        if (spent) stream.event({ event: 'usage', data: spendingJson(spent) });
         stream.event({ event: 'error', data: { code: message === undefined ? 'internal' : 'run_failed', message: message ?? 'the run failed unexpectedly' } });
       }
     }
