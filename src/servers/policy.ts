@@ -151,6 +151,15 @@ export function holdsOperatorRoot(policy: ServerPolicy, dir: string): boolean {
 }
 
 /**
+ * Whether the gateway makes a filesystem server's missing root: always in the tenant's own area;
+ * in an operator's directory only for a server that may write there (a read-only one makes nothing
+ * in directories that are not the tenant's).
+ */
+export function makesFilesystemRoot(policy: ServerPolicy, tenantSlug: string, root: string, readOnly: boolean): boolean {
+  return !readOnly || isInside(tenantArea(policy, tenantSlug), root);
+}
+
+/**
  * How a filesystem server shows one of its resolved roots to the tenant: a
  * root in the tenant's area as its place there (the area itself is `/`), so
  * that where the operator keeps `DATA_DIR` is never shown; a root in an

@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger.ts';
 import { lockTenantRemovals, parseOrThrow, recordAudit, slugSchema, type RequestContext, type Tenant } from '../tenancy/index.ts';
 import { KIND_SCHEMAS, SERVER_KINDS, type ServerKind } from './kinds.ts';
 import { ALL_LISTS, type NotifyToolsChanged } from './list-changes.ts';
-import { checkOutboundUrl, DEFAULT_MAX_SERVERS_PER_TENANT, resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
+import { checkOutboundUrl, DEFAULT_MAX_SERVERS_PER_TENANT, makesFilesystemRoot, resolveFilesystemRoots, type ServerPolicy } from './policy.ts';
 import {
   countServersLocked,
   deleteServerRecord,
@@ -194,8 +194,9 @@ export function createServerService({
    */
   async function makeFilesystemRoots(tenant: Tenant, slug: string, config: Record<string, unknown>): Promise<void> {
     const roots = resolveFilesystemRoots(policy, tenant.slug, slug, config['roots'] as string[] | undefined);
+    const made = roots.filter((root) => makesFilesystemRoot(policy, tenant.slug, root, config['readOnly'] === true));
     try {
-      await Promise.all(roots.map((root) => mkdir(root, { recursive: true })));
+      await Promise.all(made.map((root) => mkdir(root, { recursive: true })));
     } catch (error) {
       logger?.warn({ err: error, tenant: tenant.slug, server: slug }, "making a filesystem server's directories failed");
     }

@@ -11,7 +11,7 @@ import type { KindConfig, KindSecrets } from './kinds.ts';
 import type { ListKind, NotifyToolsChanged } from './list-changes.ts';
 import type { OutboundGuard } from './outbound.ts';
 import { createPinnedSource } from './pinning/index.ts';
-import { DEFAULT_FS_QUOTA_BYTES, resolveFilesystemRoots, shownFilesystemRoot, type ServerPolicy } from './policy.ts';
+import { DEFAULT_FS_QUOTA_BYTES, makesFilesystemRoot, resolveFilesystemRoots, shownFilesystemRoot, type ServerPolicy } from './policy.ts';
 import { createRemoteSource, type HeldCallRelay } from './remote/index.ts';
 import { createStdioSource } from './stdio/index.ts';
 import type { ServerRuntime } from './server.service.ts';
@@ -110,6 +110,7 @@ export function createSourceFactory({
             roots,
             shownAs: roots.map((root) => shownFilesystemRoot(policy, tenant.slug, root)),
             readOnly: config.readOnly,
+            makesRoot: (root) => makesFilesystemRoot(policy, tenant.slug, root, config.readOnly),
             quota,
           }),
         );

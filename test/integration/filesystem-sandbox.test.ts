@@ -62,6 +62,17 @@ describe('sandbox.resolve', () => {
     expect((await lstat(second)).isDirectory()).toBe(true);
   });
 
+  it('makes only the missing roots it is told to, naming one it did not make as it is shown', async () => {
+    const missing = path.join(base, 'not-made');
+    await expect(createSandbox([root, missing], [root, '/shared/not-made'], (dir) => dir !== missing)).rejects.toThrow(
+      'root /shared/not-made does not exist, and a read-only server does not create it',
+    );
+    await expect(lstat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+    const readOnlySource = createFilesystemSource({ roots: [missing], readOnly: true, makesRoot: () => false });
+    await expect(readOnlySource).rejects.toThrow(`root ${missing} does not exist`);
+    await expect(lstat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('resolves relative paths against the first root', async () => {
     await expect(sandbox.resolve('docs/readme.md', { mustExist: true })).resolves.toBe(
       path.join(root, 'docs', 'readme.md'),

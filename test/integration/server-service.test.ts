@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CreateServerInput } from '../../src/servers/server.service.ts';
@@ -162,6 +163,25 @@ describeEachDatabase('server service', (use) => {
       code: 'validation_failed',
     });
     expect(await isDirectory(path.join(fx.policy.dataDir, 'files', 'elsewhere'))).toBe(false);
+  });
+
+  it("makes no missing root in an operator's directory for a read-only server, and makes it for one that may write", async () => {
+    const operatorDir = await fs.mkdtemp(path.join(os.tmpdir(), 'botgate-operator-'));
+    const own = await openServerService(use().db, { fsRoots: [operatorDir] });
+    try {
+      const tenant = await own.newTenant('readonly');
+      const isDirectory = async (dir: string) => (await fs.stat(dir).catch(() => undefined))?.isDirectory() ?? false;
+      const reports = path.join(operatorDir, 'reports');
+      await own.servers.create(tenant, OPERATOR, { slug: 'reader', kind: 'filesystem', config: { readOnly: true, roots: [reports, 'inbox'] } });
+      expect(await isDirectory(reports)).toBe(false);
+      // Its own area is the tenant's: made as for any server.
+      expect(await isDirectory(path.join(own.policy.dataDir, 'files', tenant.slug, 'inbox'))).toBe(true);
+      await own.servers.create(tenant, OPERATOR, { slug: 'writer', kind: 'filesystem', config: { roots: [reports] } });
+      expect(await isDirectory(reports)).toBe(true);
+    } finally {
+      await own.close();
+      await fs.rm(operatorDir, { recursive: true, force: true });
+    }
   });
 
   it('deletes a server so that it is gone', async () => {

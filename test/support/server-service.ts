@@ -22,7 +22,7 @@ export interface ServerServiceFixture {
 }
 
 /** A server service as `compose.ts` builds it: a random key, an empty allow-list, one allowed stdio command. */
-export async function openServerService(db: Db, limits: Pick<ServerPolicy, 'maxServersPerTenant'> = {}): Promise<ServerServiceFixture> {
+export async function openServerService(db: Db, limits: Partial<Pick<ServerPolicy, 'maxServersPerTenant' | 'fsRoots'>> = {}): Promise<ServerServiceFixture> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'botgate-servers-'));
   const policy: ServerPolicy = {
     dataDir,

@@ -31,6 +31,8 @@ export interface FilesystemSourceOptions {
   shownAs?: string[];
   /** When true, the write tools are not registered at all. */
   readOnly: boolean;
+  /** Which missing roots are made (see `createSandbox`); all by default. */
+  makesRoot?: (root: string) => boolean;
   /** Largest file content (bytes) one call returns; defaults to `DEFAULT_MAX_READ_BYTES`. */
   maxReadBytes?: number;
   /** Bounds what writes add to the tenant's area (real path); roots elsewhere are not bounded. */
@@ -43,7 +45,7 @@ export interface FilesystemSourceOptions {
  * Results name paths as the sandbox shows them, error messages included.
  */
 export async function createFilesystemSource(options: FilesystemSourceOptions): Promise<ToolSource> {
-  const sandbox = await createSandbox(options.roots, options.shownAs);
+  const sandbox = await createSandbox(options.roots, options.shownAs, options.makesRoot);
   const ctx: FilesystemContext = {
     sandbox,
     maxReadBytes: options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES,

@@ -109,25 +109,36 @@ function tooLong(leads: string, full: string): string {
 }
 
 /**
- * Creates the allowed directories (`mkdir -p`) and returns a sandbox over
- * their real paths. `roots` must be absolute; the first one is where
- * relative paths resolve.
+ * Creates the allowed directories (`mkdir -p`; only those `makes` admits)
+ * and returns a sandbox over their real paths: a root that is missing and
+ * not made is an error naming it. `roots` must be absolute; the first one is
+ * where relative paths resolve.
  *
  * `shownAs` gives, root by root, the absolute path the tools show for it
  * instead of where it is on the host (the tenant's area is shown as `/`);
  * an absolute path under a shown root is taken as the same path under the
  * root. Without it, roots are shown as they are.
  */
-export async function createSandbox(roots: readonly string[], shownAs: readonly string[] = roots): Promise<Sandbox> {
+export async function createSandbox(
+  roots: readonly string[],
+  shownAs: readonly string[] = roots,
+  makes: (root: string) => boolean = () => true,
+): Promise<Sandbox> {
   if (roots.length === 0) throw new Error('filesystem sandbox needs at least one root');
   if (shownAs.length !== roots.length) throw new Error('filesystem sandbox needs one shown path per root');
   const given: string[] = [];
   const real: string[] = [];
   for (const root of roots) {
     if (!path.isAbsolute(root)) throw new Error(`filesystem root must be an absolute path: ${root}`);
-    await mkdir(root, { recursive: true });
+    if (makes(root)) await mkdir(root, { recursive: true });
     given.push(path.resolve(root));
-    real.push(await realpath(root));
+    real.push(
+      await realpath(root).catch((error: unknown) => {
+        const shown = shownAs[given.length - 1] ?? root;
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`root ${shown} does not exist, and a read-only server does not create it`);
+        throw error;
+      }),
+    );
   }
   const first = real[0] as string;
   const lexicalRoots = [...new Set([...given, ...real])];
