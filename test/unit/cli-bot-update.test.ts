@@ -1,26 +1,8 @@
 import { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { OPTIONS } from '../../src/cli/arguments.ts';
-import { toCommand } from '../../src/cli/commands.ts';
 import { formatResult, warningsOf } from '../../src/cli/format.ts';
-import { checkOptions } from '../../src/cli/options.ts';
 import { UsageError } from '../../src/cli/usage.ts';
-
-/** What an operator command gets from `botgate ...argv`, with `stdin` as the command's stdin. */
-async function commandOf(argv: string[], stdin: AsyncIterable<string> = Readable.from([])) {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  const command = await toCommand(positionals, values, stdin);
-  checkOptions(command.name, command.args);
-  return command;
-}
-
-/** A stdin that fails the test if it is read. */
-const unread: AsyncIterable<string> = {
-  [Symbol.asyncIterator]() {
-    throw new Error('stdin was read');
-  },
-};
+import { commandOf, unread } from '../support/cli-command.ts';
 
 const update = (...argv: string[]) => commandOf(['bot', 'update', '--tenant', 'acme', 'writer', ...argv], unread);
 
