@@ -1,8 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
+import { listenForMcp } from './mcp-http.ts';
 
 /**
  * A small MCP server (v2 SDK, both eras) on 127.0.0.1 whose `echo` tool
@@ -44,16 +43,9 @@ export async function startMutableMcpServer(): Promise<MutableMcpServer> {
     return server;
   });
   const node = toNodeHandler(handler);
-  const httpServer = http.createServer((req, res) => {
-    node(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
-  const { port } = httpServer.address() as AddressInfo;
+  const listener = await listenForMcp((req, res) => node(req, res));
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: listener.url,
     get echoDescription() {
       return state.echoDescription;
     },
@@ -64,8 +56,7 @@ export async function startMutableMcpServer(): Promise<MutableMcpServer> {
     announceToolsChanged: () => handler.notify.toolsChanged(),
     async close() {
       await handler.close();
-      httpServer.closeAllConnections();
-      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await listener.close();
     },
   };
 }

@@ -1,8 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
+import { listenForMcp } from './mcp-http.ts';
+import { parseJsonObject, readBody } from './read-body.ts';
 
 /** An MCP server (both eras) with one tool, `echo`, whose tools/list answers after `listDelayMs`. */
 export interface SlowListingMcpServer {
@@ -21,35 +21,15 @@ export async function startSlowListingMcpServer(): Promise<SlowListingMcpServer>
     return server;
   });
   const node = toNodeHandler(handler);
-  const httpServer = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = undefined;
-      }
-      const isList = (body as { method?: string } | undefined)?.method === 'tools/list';
-      setTimeout(
-        () => {
-          node(req, res, body).catch(() => {
-            if (!res.headersSent) res.writeHead(500);
-            res.end();
-          });
-        },
-        isList ? state.listDelayMs : 0,
-      );
-    });
+  const listener = await listenForMcp(async (req, res) => {
+    const body = req.method === 'POST' ? parseJsonObject(await readBody(req)) : undefined;
+    if (body?.['method'] === 'tools/list') await new Promise((resolve) => setTimeout(resolve, state.listDelayMs));
+    await node(req, res, body);
   });
-  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/mcp`;
+  state.url = listener.url;
   state.close = async () => {
     await handler.close();
-    httpServer.closeAllConnections();
-    await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    await listener.close();
   };
   return state;
 }

@@ -1,7 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, inputRequired, inputResponse, McpServer } from '@modelcontextprotocol/server';
+import { listenForMcp } from './mcp-http.ts';
 
 /**
  * A 2026-07-28 upstream with one resource, `vault://secret`, that asks the reader who they are
@@ -32,20 +31,13 @@ export async function startVaultMcpServer(): Promise<{ url: string; reads: strin
     return server;
   });
   const node = toNodeHandler(handler);
-  const httpServer = http.createServer((req, res) => {
-    node(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const listener = await listenForMcp((req, res) => node(req, res));
   return {
-    url: `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/mcp`,
+    url: listener.url,
     reads,
     async close() {
       await handler.close();
-      httpServer.closeAllConnections();
-      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await listener.close();
     },
   };
 }

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -13,6 +11,7 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { listenForMcp } from './mcp-http.ts';
 import { parseJsonObject, readBody } from './read-body.ts';
 
 /** The resources both upstreams publish. */
@@ -30,26 +29,6 @@ export interface WatchedResourceServer {
   close(): Promise<void>;
 }
 
-async function listenOn(handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>): Promise<http.Server> {
-  const httpServer = http.createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
-  return httpServer;
-}
-
-function urlOf(httpServer: http.Server): string {
-  return `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/mcp`;
-}
-
-async function stop(httpServer: http.Server): Promise<void> {
-  httpServer.closeAllConnections();
-  await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-}
-
 const readResult = (uri: string) => ({ contents: [{ uri, mimeType: 'text/plain', text: `contents of ${uri}` }] });
 
 /** A 2026-07-28 upstream (v2 SDK): subscriptions are `subscriptions/listen` streams naming resources. */
@@ -62,7 +41,7 @@ export async function startModernResourceServer(): Promise<WatchedResourceServer
     return server;
   });
   const node = toNodeHandler(handler);
-  const httpServer = await listenOn(async (req, res) => {
+  const listener = await listenForMcp(async (req, res) => {
     const body = req.method === 'POST' ? parseJsonObject(await readBody(req)) : undefined;
     const params = body?.['params'] as { notifications?: { resourceSubscriptions?: string[] } } | undefined;
     const uris = body?.['method'] === 'subscriptions/listen' ? (params?.notifications?.resourceSubscriptions ?? []) : [];
@@ -71,13 +50,13 @@ export async function startModernResourceServer(): Promise<WatchedResourceServer
     await node(req, res, body);
   });
   return {
-    url: urlOf(httpServer),
+    url: listener.url,
     subscribed,
     unsubscribed,
     update: (uri) => handler.notify.resourceUpdated(uri),
     async close() {
       await handler.close();
-      await stop(httpServer);
+      await listener.close();
     },
   };
 }
@@ -108,7 +87,7 @@ export async function startLegacyResourceServer(): Promise<WatchedResourceServer
     return { server, watching };
   }
 
-  const httpServer = await listenOn(async (req, res) => {
+  const listener = await listenForMcp(async (req, res) => {
     const body = req.method === 'POST' ? parseJsonObject(await readBody(req)) : undefined;
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
@@ -139,7 +118,7 @@ export async function startLegacyResourceServer(): Promise<WatchedResourceServer
   }
 
   return {
-    url: urlOf(httpServer),
+    url: listener.url,
     subscribed,
     unsubscribed,
     update(uri) {
@@ -148,7 +127,7 @@ export async function startLegacyResourceServer(): Promise<WatchedResourceServer
     forgetSessions,
     async close() {
       await forgetSessions();
-      await stop(httpServer);
+      await listener.close();
     },
   };
 }
